@@ -1,0 +1,1 @@
+//! Tongxin app library: components, local store, sync client.

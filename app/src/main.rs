@@ -1,0 +1,2 @@
+//! Entry point of the wasm app.
+fn main() {}

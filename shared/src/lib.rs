@@ -1,0 +1,33 @@
+//! Tongxin's shared core: the record, op and stamp types, their validation, the pure merge and
+//! the wire types of the sync protocol. Used identically by the server and the app.
+//!
+//! Nothing here does I/O, reads a clock or draws randomness: callers pass the time in. That keeps
+//! the merge deterministic (the convergence property tests depend on it) and lets most tests run
+//! without a browser or a database.
+
+pub mod hlc;
+pub mod ids;
+pub mod merge;
+pub mod op;
+pub mod record;
+pub mod schema;
+pub mod wire;
+
+pub use hlc::{Hlc, HlcClock, Stamp};
+pub use ids::{ActorId, OpId, RecordId};
+pub use op::{Entry, Op, OpBody};
+pub use record::{FieldValue, LogEntry, Record};
+pub use schema::Collection;
+
+/// Version of the sync protocol spoken between the app and the server. Sent by the app in the
+/// `x-tongxin-protocol` header and in every push body; a server that cannot speak it answers 426.
+pub const PROTOCOL_VERSION: u16 = 1;
+
+/// The oldest protocol version this build still accepts.
+pub const MIN_PROTOCOL_VERSION: u16 = 1;
+
+/// Version of the record schema an op was written against (the `schema` field of an op).
+pub const SCHEMA_VERSION: u16 = 1;
+
+/// How far ahead of the server clock an op's HLC may be before it is refused (10 minutes).
+pub const MAX_CLOCK_SKEW_MS: u64 = 10 * 60 * 1000;

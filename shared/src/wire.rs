@@ -1,0 +1,119 @@
+//! Wire types of the sync protocol (`/api/v1/…`). JSON via serde; the shapes are snapshot-tested
+//! (`tests/wire_snapshots.rs`) so that a protocol change shows up as a visible diff.
+
+use crate::ids::{ActorId, OpId};
+use crate::op::Op;
+use crate::record::Record;
+use serde::{Deserialize, Serialize};
+
+/// Header carrying the protocol version on every request.
+pub const PROTOCOL_HEADER: &str = "x-tongxin-protocol";
+
+/// Most ops one push may carry.
+pub const MAX_PUSH_OPS: usize = 1000;
+/// Largest push body in bytes.
+pub const MAX_PUSH_BYTES: usize = 8 * 1024 * 1024;
+/// Default and largest page of a pull.
+pub const DEFAULT_PULL_LIMIT: u32 = 500;
+pub const MAX_PULL_LIMIT: u32 = 2000;
+/// Largest photo blob in bytes.
+pub const MAX_BLOB_BYTES: usize = 2 * 1024 * 1024;
+
+/// `POST /api/v1/sync/push`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PushRequest {
+    pub protocol: u16,
+    pub actor: ActorId,
+    pub ops: Vec<Op>,
+}
+
+/// The server's verdict on one op: acknowledged with the sequence number of the commit that
+/// holds it, or rejected with a reason. Re-sending an acknowledged op gets the same ack again.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum OpResult {
+    Acked { op_id: OpId, seq: u64 },
+    Rejected { op_id: OpId, rejected: Rejection },
+}
+
+impl OpResult {
+    pub fn op_id(&self) -> OpId {
+        match self {
+            Self::Acked { op_id, .. } | Self::Rejected { op_id, .. } => *op_id,
+        }
+    }
+}
+
+/// Why an op was refused: a stable code and a message for a person.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rejection {
+    pub code: String,
+    pub message: String,
+}
+
+/// Answer to a push: one result per op, in the order sent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushResponse {
+    pub results: Vec<OpResult>,
+    pub server_time_ms: u64,
+}
+
+/// `GET /api/v1/sync/pull?cursor=C&limit=N`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PullQuery {
+    #[serde(default)]
+    pub cursor: u64,
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+/// A record as pulled: whole, with the sequence number of its last change.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PulledRecord {
+    pub seq: u64,
+    #[serde(flatten)]
+    pub record: Record,
+}
+
+/// Answer to a pull. `reset` tells the app to drop its pulled state and pull again from zero
+/// (scope changed, or the cursor is older than the tombstone horizon); its outbox stays.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PullResponse {
+    pub records: Vec<PulledRecord>,
+    pub cursor: u64,
+    pub more: bool,
+    pub reset: bool,
+    pub server_time_ms: u64,
+}
+
+/// An event on the live stream (`GET /api/v1/live`, server-sent events). The SSE `id` is the
+/// sequence number, so `Last-Event-ID` resumes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum LiveEvent {
+    /// Something in the subscriber's scope changed up to `seq`: pull.
+    Poke { seq: u64 },
+}
+
+/// Every error body of the API: `{"error": {"code": …, "message": …}}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// The detail of an API error.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    pub code: String,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub op_id: Option<OpId>,
+}
+
+/// `GET /healthz` and `/readyz`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    pub status: String,
+    pub version: String,
+    pub protocol: u16,
+}

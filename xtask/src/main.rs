@@ -1,0 +1,2 @@
+//! `cargo xtask run | test | bench`: the project's commands.
+fn main() {}
