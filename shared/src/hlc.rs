@@ -74,7 +74,10 @@ impl FromStr for Hlc {
         {
             return Err(err());
         }
-        Ok(Self::new(w.parse().map_err(|_| err())?, c.parse().map_err(|_| err())?))
+        Ok(Self::new(
+            w.parse().map_err(|_| err())?,
+            c.parse().map_err(|_| err())?,
+        ))
     }
 }
 
@@ -151,7 +154,13 @@ mod tests {
 
     #[test]
     fn bad_wire_forms_are_refused() {
-        for s in ["", "1-2", "00000000000000a-000000", "000000000000001-00000", "x"] {
+        for s in [
+            "",
+            "1-2",
+            "00000000000000a-000000",
+            "000000000000001-00000",
+            "x",
+        ] {
             assert!(s.parse::<Hlc>().is_err(), "{s}");
         }
     }

@@ -37,9 +37,14 @@ pub fn apply(record: &mut Record, op: &Op) -> bool {
             }
             changed
         }
-        OpBody::Append { entry } => {
-            add_entry(record, entry.id, LogEntry { stamp, data: entry.data.clone() })
-        }
+        OpBody::Append { entry } => add_entry(
+            record,
+            entry.id,
+            LogEntry {
+                stamp,
+                data: entry.data.clone(),
+            },
+        ),
     }
 }
 
@@ -52,7 +57,13 @@ fn set_field(record: &mut Record, name: &str, value: &Value, stamp: Stamp) -> bo
             true
         }
         None => {
-            record.fields.insert(name.to_owned(), FieldValue { value: value.clone(), stamp });
+            record.fields.insert(
+                name.to_owned(),
+                FieldValue {
+                    value: value.clone(),
+                    stamp,
+                },
+            );
             true
         }
     }

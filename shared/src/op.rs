@@ -43,6 +43,9 @@ pub struct Entry {
 impl Op {
     /// The stamp every value written by this op carries.
     pub fn stamp(&self) -> Stamp {
-        Stamp { hlc: self.hlc, actor: self.actor }
+        Stamp {
+            hlc: self.hlc,
+            actor: self.actor,
+        }
     }
 }

@@ -37,7 +37,12 @@ pub struct Record {
 impl Record {
     /// An empty record: what an op creates when it is the first one seen for `id`.
     pub fn new(collection: Collection, id: RecordId) -> Self {
-        Self { collection, id, fields: BTreeMap::new(), log: BTreeMap::new() }
+        Self {
+            collection,
+            id,
+            fields: BTreeMap::new(),
+            log: BTreeMap::new(),
+        }
     }
 
     /// The value of a field, if set.
@@ -52,7 +57,9 @@ impl Record {
 
     /// Whether the record carries a tombstone.
     pub fn is_deleted(&self) -> bool {
-        self.get("deleted").and_then(Value::as_bool).unwrap_or(false)
+        self.get("deleted")
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
     }
 
     /// The greatest stamp anywhere in the record (its last change).
@@ -64,7 +71,10 @@ impl Record {
 
     /// The fields as a plain JSON object without stamps (what screens render).
     pub fn plain(&self) -> Map<String, Value> {
-        self.fields.iter().map(|(k, v)| (k.clone(), v.value.clone())).collect()
+        self.fields
+            .iter()
+            .map(|(k, v)| (k.clone(), v.value.clone()))
+            .collect()
     }
 
     /// The log entries in stamp order (a case's timeline).

@@ -176,10 +176,18 @@ pub struct FieldSpec {
 }
 
 const fn f(name: &'static str, ty: FieldType) -> FieldSpec {
-    FieldSpec { name, ty, personal: false }
+    FieldSpec {
+        name,
+        ty,
+        personal: false,
+    }
 }
 const fn personal(name: &'static str, ty: FieldType) -> FieldSpec {
-    FieldSpec { name, ty, personal: true }
+    FieldSpec {
+        name,
+        ty,
+        personal: true,
+    }
 }
 
 const DELETED: FieldSpec = f("deleted", FieldType::Bool);
@@ -187,8 +195,13 @@ const NAME: FieldType = FieldType::Text(120);
 const NOTE: FieldType = FieldType::Text(4000);
 
 /// Case sources (DOMAIN.md): resident appeal, patrol, red checkup, consultation meeting, 12345.
-pub const CASE_SOURCES: &[&str] =
-    &["resident_appeal", "patrol", "red_checkup", "consultation", "hotline_12345"];
+pub const CASE_SOURCES: &[&str] = &[
+    "resident_appeal",
+    "patrol",
+    "red_checkup",
+    "consultation",
+    "hotline_12345",
+];
 /// Case lifecycle states: reported → accepted → in progress → resolved → closed (销号).
 pub const CASE_STATUSES: &[&str] = &["reported", "accepted", "in_progress", "resolved", "closed"];
 /// Case categories.
@@ -227,7 +240,10 @@ const COMPOUND: &[FieldSpec] = &[
     f("kind", FieldType::Enum(&["compound", "building", "street"])),
     f("position", FieldType::Point),
     f("households", FieldType::Int(0, 100_000)),
-    f("property", FieldType::Enum(&["property", "quasi_property", "none"])),
+    f(
+        "property",
+        FieldType::Enum(&["property", "quasi_property", "none"]),
+    ),
 ];
 const HOUSEHOLD: &[FieldSpec] = &[
     f("grid", FieldType::Ref(Collection::Grids)),
@@ -271,16 +287,19 @@ const VISIT: &[FieldSpec] = &[
 const ACTIVITY: &[FieldSpec] = &[
     f("community", FieldType::Ref(Collection::Communities)),
     f("title", FieldType::Text(200)),
-    f("theme", FieldType::Enum(&[
-        "health",
-        "erhai_protection",
-        "elderly_care",
-        "party_education",
-        "culture",
-        "volunteer",
-        "safety",
-        "other",
-    ])),
+    f(
+        "theme",
+        FieldType::Enum(&[
+            "health",
+            "erhai_protection",
+            "elderly_care",
+            "party_education",
+            "culture",
+            "volunteer",
+            "safety",
+            "other",
+        ]),
+    ),
     f("special", FieldType::Bool),
     f("date", FieldType::Date),
     f("place", FieldType::Text(200)),
@@ -292,7 +311,10 @@ const ACTIVITY: &[FieldSpec] = &[
 ];
 const UNIT: &[FieldSpec] = &[
     f("name", NAME),
-    f("kind", FieldType::Enum(&["agency", "enterprise", "institution", "school", "hospital"])),
+    f(
+        "kind",
+        FieldType::Enum(&["agency", "enterprise", "institution", "school", "hospital"]),
+    ),
     f("liaison", FieldType::Text(64)),
 ];
 const ALLIANCE: &[FieldSpec] = &[
@@ -303,7 +325,10 @@ const ALLIANCE: &[FieldSpec] = &[
 const SERVICE_CENTRE: &[FieldSpec] = &[
     f("community", FieldType::Ref(Collection::Communities)),
     f("name", NAME),
-    f("level", FieldType::Enum(&["city", "subdistrict", "community"])),
+    f(
+        "level",
+        FieldType::Enum(&["city", "subdistrict", "community"]),
+    ),
     f("position", FieldType::Point),
 ];
 const PROJECT: &[FieldSpec] = &[
@@ -332,7 +357,10 @@ pub struct Invalid {
 
 impl Invalid {
     pub fn new(code: &str, message: impl Into<String>) -> Self {
-        Self { code: code.to_owned(), message: message.into() }
+        Self {
+            code: code.to_owned(),
+            message: message.into(),
+        }
     }
 }
 
@@ -353,7 +381,10 @@ pub fn validate_op(op: &Op) -> Result<(), Invalid> {
             if fields.len() > MAX_FIELDS_PER_OP {
                 return Err(Invalid::new(
                     "too_many_fields",
-                    format!("the op sets {} fields; at most {MAX_FIELDS_PER_OP}", fields.len()),
+                    format!(
+                        "the op sets {} fields; at most {MAX_FIELDS_PER_OP}",
+                        fields.len()
+                    ),
                 ));
             }
             for (name, value) in fields {
@@ -371,7 +402,10 @@ pub fn validate_op(op: &Op) -> Result<(), Invalid> {
             if !op.collection.has_log() {
                 return Err(Invalid::new(
                     "no_log",
-                    format!("{} keeps no timeline; entries cannot be appended", op.collection),
+                    format!(
+                        "{} keeps no timeline; entries cannot be appended",
+                        op.collection
+                    ),
                 ));
             }
             let size = Value::Object(entry.data.clone()).to_string().len();
@@ -391,7 +425,10 @@ fn clip(s: &str) -> String {
 }
 
 fn wrong(spec: &FieldSpec, expected: &str) -> Invalid {
-    Invalid::new("wrong_type", format!("field '{}' must be {expected}", spec.name))
+    Invalid::new(
+        "wrong_type",
+        format!("field '{}' must be {expected}", spec.name),
+    )
 }
 
 /// Checks one value against its field's spec.
@@ -411,7 +448,9 @@ pub fn validate_value(spec: &FieldSpec, value: &Value) -> Result<(), Invalid> {
             }
         }
         FieldType::Int(lo, hi) => {
-            let n = value.as_i64().ok_or_else(|| wrong(spec, "a whole number"))?;
+            let n = value
+                .as_i64()
+                .ok_or_else(|| wrong(spec, "a whole number"))?;
             if n < lo || n > hi {
                 return Err(Invalid::new(
                     "out_of_range",
@@ -429,27 +468,37 @@ pub fn validate_value(spec: &FieldSpec, value: &Value) -> Result<(), Invalid> {
             }
         }
         FieldType::Bool => {
-            value.as_bool().ok_or_else(|| wrong(spec, "true or false"))?;
+            value
+                .as_bool()
+                .ok_or_else(|| wrong(spec, "true or false"))?;
         }
         FieldType::Enum(options) => {
             let s = value.as_str().ok_or_else(|| wrong(spec, "text"))?;
             if !options.contains(&s) {
                 return Err(Invalid::new(
                     "bad_value",
-                    format!("field '{}' must be one of: {}", spec.name, options.join(", ")),
+                    format!(
+                        "field '{}' must be one of: {}",
+                        spec.name,
+                        options.join(", ")
+                    ),
                 ));
             }
         }
         FieldType::Ref(_) => check_uuid(spec, value)?,
         FieldType::Refs(_, max) => {
-            let items = value.as_array().ok_or_else(|| wrong(spec, "a list of ids"))?;
+            let items = value
+                .as_array()
+                .ok_or_else(|| wrong(spec, "a list of ids"))?;
             check_len(spec, items.len(), max)?;
             for item in items {
                 check_uuid(spec, item)?;
             }
         }
         FieldType::Time => {
-            let n = value.as_i64().ok_or_else(|| wrong(spec, "a time in milliseconds"))?;
+            let n = value
+                .as_i64()
+                .ok_or_else(|| wrong(spec, "a time in milliseconds"))?;
             if !(0..=crate::hlc::MAX_WALL_MS as i64).contains(&n) {
                 return Err(Invalid::new(
                     "out_of_range",
@@ -458,7 +507,9 @@ pub fn validate_value(spec: &FieldSpec, value: &Value) -> Result<(), Invalid> {
             }
         }
         FieldType::Date => {
-            let s = value.as_str().ok_or_else(|| wrong(spec, "a date YYYY-MM-DD"))?;
+            let s = value
+                .as_str()
+                .ok_or_else(|| wrong(spec, "a date YYYY-MM-DD"))?;
             if !is_date(s) {
                 return Err(wrong(spec, "a date YYYY-MM-DD"));
             }
@@ -466,7 +517,9 @@ pub fn validate_value(spec: &FieldSpec, value: &Value) -> Result<(), Invalid> {
         FieldType::Point => check_point(spec, value)?,
         FieldType::Geometry(max) => check_geometry(spec, value, max)?,
         FieldType::Photos(max) => {
-            let items = value.as_array().ok_or_else(|| wrong(spec, "a list of photo hashes"))?;
+            let items = value
+                .as_array()
+                .ok_or_else(|| wrong(spec, "a list of photo hashes"))?;
             check_len(spec, items.len(), max)?;
             for item in items {
                 let ok = item.as_str().is_some_and(is_sha256_hex);
@@ -476,14 +529,21 @@ pub fn validate_value(spec: &FieldSpec, value: &Value) -> Result<(), Invalid> {
             }
         }
         FieldType::TextList(max, each) => {
-            let items = value.as_array().ok_or_else(|| wrong(spec, "a list of texts"))?;
+            let items = value
+                .as_array()
+                .ok_or_else(|| wrong(spec, "a list of texts"))?;
             check_len(spec, items.len(), max)?;
             for item in items {
-                let s = item.as_str().ok_or_else(|| wrong(spec, "a list of texts"))?;
+                let s = item
+                    .as_str()
+                    .ok_or_else(|| wrong(spec, "a list of texts"))?;
                 if s.chars().count() > each {
                     return Err(Invalid::new(
                         "too_long",
-                        format!("an item of '{}' is longer than {each} characters", spec.name),
+                        format!(
+                            "an item of '{}' is longer than {each} characters",
+                            spec.name
+                        ),
                     ));
                 }
             }
@@ -503,7 +563,9 @@ fn check_len(spec: &FieldSpec, n: usize, max: usize) -> Result<(), Invalid> {
 }
 
 fn check_uuid(spec: &FieldSpec, value: &Value) -> Result<(), Invalid> {
-    let ok = value.as_str().is_some_and(|s| uuid::Uuid::parse_str(s).is_ok());
+    let ok = value
+        .as_str()
+        .is_some_and(|s| uuid::Uuid::parse_str(s).is_ok());
     if ok {
         Ok(())
     } else {
@@ -512,12 +574,21 @@ fn check_uuid(spec: &FieldSpec, value: &Value) -> Result<(), Invalid> {
 }
 
 fn check_point(spec: &FieldSpec, value: &Value) -> Result<(), Invalid> {
-    let bad = || wrong(spec, "a position [longitude, latitude] or [lon, lat, accuracy_m]");
+    let bad = || {
+        wrong(
+            spec,
+            "a position [longitude, latitude] or [lon, lat, accuracy_m]",
+        )
+    };
     let items = value.as_array().ok_or_else(bad)?;
     if !(2..=3).contains(&items.len()) {
         return Err(bad());
     }
-    let nums: Vec<f64> = items.iter().map(Value::as_f64).collect::<Option<_>>().ok_or_else(bad)?;
+    let nums: Vec<f64> = items
+        .iter()
+        .map(Value::as_f64)
+        .collect::<Option<_>>()
+        .ok_or_else(bad)?;
     let (lon, lat) = (nums[0], nums[1]);
     if !(-180.0..=180.0).contains(&lon) || !(-90.0..=90.0).contains(&lat) {
         return Err(Invalid::new(
@@ -539,14 +610,18 @@ fn check_geometry(spec: &FieldSpec, value: &Value, max: usize) -> Result<(), Inv
             format!("field '{}' is {size} bytes; at most {max}", spec.name),
         ));
     }
-    let obj = value.as_object().ok_or_else(|| wrong(spec, "a GeoJSON geometry"))?;
+    let obj = value
+        .as_object()
+        .ok_or_else(|| wrong(spec, "a GeoJSON geometry"))?;
     let ty = obj.get("type").and_then(Value::as_str);
     let depth = match ty {
         Some("Polygon") => 3,
         Some("MultiPolygon") => 4,
         _ => return Err(wrong(spec, "a GeoJSON Polygon or MultiPolygon")),
     };
-    let coords = obj.get("coordinates").ok_or_else(|| wrong(spec, "a GeoJSON geometry"))?;
+    let coords = obj
+        .get("coordinates")
+        .ok_or_else(|| wrong(spec, "a GeoJSON geometry"))?;
     if !positions_ok(coords, depth) {
         return Err(wrong(spec, "a GeoJSON geometry with [lon, lat] positions"));
     }
@@ -554,19 +629,27 @@ fn check_geometry(spec: &FieldSpec, value: &Value, max: usize) -> Result<(), Inv
 }
 
 fn positions_ok(v: &Value, depth: usize) -> bool {
-    let Some(items) = v.as_array() else { return false };
+    let Some(items) = v.as_array() else {
+        return false;
+    };
     if depth == 1 {
         return items.len() >= 2
             && items.len() <= 3
-            && items[0].as_f64().is_some_and(|x| (-180.0..=180.0).contains(&x))
-            && items[1].as_f64().is_some_and(|y| (-90.0..=90.0).contains(&y));
+            && items[0]
+                .as_f64()
+                .is_some_and(|x| (-180.0..=180.0).contains(&x))
+            && items[1]
+                .as_f64()
+                .is_some_and(|y| (-90.0..=90.0).contains(&y));
     }
     !items.is_empty() && items.iter().all(|i| positions_ok(i, depth - 1))
 }
 
 /// Whether `s` is a lowercase hex SHA-256 digest.
 pub fn is_sha256_hex(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 fn is_date(s: &str) -> bool {
