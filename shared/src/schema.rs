@@ -106,8 +106,10 @@ impl Collection {
 
     /// The spec of one field, if the collection has it.
     pub fn field(self, name: &str) -> Option<&'static FieldSpec> {
-        if name == "deleted" {
-            return Some(&DELETED);
+        match name {
+            "deleted" => return Some(&DELETED),
+            "synthetic" => return Some(&SYNTHETIC),
+            _ => {}
         }
         self.fields().iter().find(|f| f.name == name)
     }
@@ -190,7 +192,10 @@ const fn personal(name: &'static str, ty: FieldType) -> FieldSpec {
     }
 }
 
+/// Every collection's tombstone field.
 const DELETED: FieldSpec = f("deleted", FieldType::Bool);
+/// Every collection's marker for generated demo data (shown as "synthetic" in the UI).
+const SYNTHETIC: FieldSpec = f("synthetic", FieldType::Bool);
 const NAME: FieldType = FieldType::Text(120);
 const NOTE: FieldType = FieldType::Text(4000);
 
@@ -220,6 +225,7 @@ const SUBDISTRICT: &[FieldSpec] = &[
     f("code", FieldType::Text(32)),
     f("name", NAME),
     f("kind", FieldType::Enum(&["subdistrict", "town"])),
+    f("boundary", FieldType::Geometry(256 * 1024)),
 ];
 const COMMUNITY: &[FieldSpec] = &[
     f("code", FieldType::Text(32)),
