@@ -5,6 +5,7 @@
 //! the merge deterministic (the convergence property tests depend on it) and lets most tests run
 //! without a browser or a database.
 
+pub mod authz;
 pub mod case;
 pub mod geo;
 pub mod hlc;
