@@ -8,6 +8,7 @@
 pub mod authz;
 pub mod case;
 pub mod geo;
+pub mod geoimport;
 pub mod hlc;
 pub mod ids;
 pub mod merge;

@@ -1,0 +1,452 @@
+//! Importing grids from a GeoJSON file (an admin's upload): parse, convert the coordinate system,
+//! validate every feature, and either hand back a complete plan or the list of problems, each
+//! naming its feature index. Nothing is applied while any problem remains ("imports none until
+//! fixed"); applying the plan is the server's job.
+//!
+//! Chinese map data is often in GCJ-02 (the "Mars" offset) or Baidu's BD-09; positions are
+//! converted to WGS84 with `coordtransform`'s refined inverse (sub-millimetre round trip).
+
+use crate::geo::polygon_from_geojson;
+use geo::{BoundingRect, Intersects, MultiPolygon, Relate, Validation};
+use geojson::GeoJson;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// The coordinate system of the uploaded positions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Crs {
+    Wgs84,
+    Gcj02,
+    Bd09,
+}
+
+impl Crs {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_lowercase().replace(['-', '_'], "").as_str() {
+            "wgs84" | "epsg4326" | "crs84" => Some(Self::Wgs84),
+            "gcj02" => Some(Self::Gcj02),
+            "bd09" => Some(Self::Bd09),
+            _ => None,
+        }
+    }
+
+    /// Converts one position `(lon, lat)` to WGS84.
+    pub fn to_wgs84(self, lon: f64, lat: f64) -> (f64, f64) {
+        match self {
+            Self::Wgs84 => (lon, lat),
+            Self::Gcj02 => coordtransform::gcj02_to_wgs84(lon, lat),
+            Self::Bd09 => coordtransform::bd09_to_wgs84(lon, lat),
+        }
+    }
+}
+
+/// Which feature properties hold the grid's code, name and community code.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PropertyMap {
+    pub code: String,
+    pub name: String,
+    pub community: String,
+}
+
+impl Default for PropertyMap {
+    fn default() -> Self {
+        Self {
+            code: "code".into(),
+            name: "name".into(),
+            community: "community".into(),
+        }
+    }
+}
+
+/// A grid ready to be written: WGS84 boundary, code, name, and its community's code.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ImportedGrid {
+    pub index: usize,
+    pub code: String,
+    pub name: String,
+    pub community_code: String,
+    pub boundary: Value,
+}
+
+/// One problem with the file; `index` is the feature's position (0-based), if it is about one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Problem {
+    pub index: Option<usize>,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.index {
+            Some(i) => write!(f, "feature {i}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+fn problem(index: Option<usize>, message: impl Into<String>) -> Problem {
+    Problem {
+        index,
+        message: message.into(),
+    }
+}
+
+/// CRS names accepted in a file's legacy `crs` member (all mean WGS84 lon/lat).
+const WGS84_NAMES: [&str; 4] = [
+    "urn:ogc:def:crs:OGC:1.3:CRS84",
+    "urn:ogc:def:crs:OGC::CRS84",
+    "EPSG:4326",
+    "urn:ogc:def:crs:EPSG::4326",
+];
+
+/// Parses and validates a GeoJSON FeatureCollection of grids. Returns every grid, or every
+/// problem found (not just the first).
+pub fn parse_grids(
+    text: &str,
+    crs: Crs,
+    props: &PropertyMap,
+) -> Result<Vec<ImportedGrid>, Vec<Problem>> {
+    let raw: Value = serde_json::from_str(text)
+        .map_err(|e| vec![problem(None, format!("the file is not valid JSON: {e}"))])?;
+    if let Some(name) = raw.pointer("/crs/properties/name").and_then(Value::as_str) {
+        if !WGS84_NAMES.contains(&name) {
+            return Err(vec![problem(
+                None,
+                format!("unknown coordinate reference system '{name}'; use WGS84 lon/lat (and choose GCJ-02 or BD-09 if the positions are offset)"),
+            )]);
+        }
+    }
+    let features = match serde_json::from_value::<GeoJson>(raw) {
+        Ok(GeoJson::FeatureCollection(fc)) => fc.features,
+        Ok(_) => {
+            return Err(vec![problem(
+                None,
+                "the file must be a GeoJSON FeatureCollection",
+            )])
+        }
+        Err(e) => {
+            return Err(vec![problem(
+                None,
+                format!("the file is not valid GeoJSON: {e}"),
+            )])
+        }
+    };
+    if features.is_empty() {
+        return Err(vec![problem(None, "the file has no features")]);
+    }
+    let mut problems = Vec::new();
+    let mut grids = Vec::new();
+    let mut shapes: Vec<(usize, MultiPolygon<f64>)> = Vec::new();
+    let mut codes: BTreeMap<String, usize> = BTreeMap::new();
+    for (i, feature) in features.into_iter().enumerate() {
+        let at = Some(i);
+        let properties = feature.properties.unwrap_or_default();
+        let text_prop = |key: &str, problems: &mut Vec<Problem>| -> Option<String> {
+            match properties.get(key) {
+                Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+                Some(Value::Number(n)) => Some(n.to_string()),
+                _ => {
+                    problems.push(problem(
+                        at,
+                        format!("the property '{key}' is missing or empty"),
+                    ));
+                    None
+                }
+            }
+        };
+        let code = text_prop(&props.code, &mut problems);
+        let name = text_prop(&props.name, &mut problems);
+        let community = text_prop(&props.community, &mut problems);
+        let Some(geometry) = feature.geometry else {
+            problems.push(problem(at, "the feature has no geometry"));
+            continue;
+        };
+        let value = match serde_json::to_value(&geometry) {
+            Ok(v) => v,
+            Err(e) => {
+                problems.push(problem(at, format!("the geometry cannot be read: {e}")));
+                continue;
+            }
+        };
+        let converted = match convert_geometry(&value, crs) {
+            Ok(v) => v,
+            Err(msg) => {
+                problems.push(problem(at, msg));
+                continue;
+            }
+        };
+        let shape = match polygon_from_geojson(&converted) {
+            Ok(s) => s,
+            Err(e) => {
+                problems.push(problem(at, e.to_string()));
+                continue;
+            }
+        };
+        let errors = shape.validation_errors();
+        if !errors.is_empty() {
+            let reasons: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            problems.push(problem(
+                at,
+                format!("invalid polygon: {}", reasons.join("; ")),
+            ));
+            continue;
+        }
+        if let Some(code) = &code {
+            if let Some(first) = codes.insert(code.clone(), i) {
+                problems.push(problem(
+                    at,
+                    format!("the code '{code}' is used by feature {first} too"),
+                ));
+            }
+        }
+        shapes.push((i, shape));
+        if let (Some(code), Some(name), Some(community_code)) = (code, name, community) {
+            grids.push(ImportedGrid {
+                index: i,
+                code,
+                name,
+                community_code,
+                boundary: converted,
+            });
+        }
+    }
+    problems.extend(overlaps(&shapes));
+    if problems.is_empty() {
+        Ok(grids)
+    } else {
+        problems.sort_by_key(|p| p.index);
+        Err(problems)
+    }
+}
+
+/// Pairs of features whose interiors overlap (sharing an edge is fine: grids tile).
+fn overlaps(shapes: &[(usize, MultiPolygon<f64>)]) -> Vec<Problem> {
+    let boxes: Vec<_> = shapes.iter().map(|(_, s)| s.bounding_rect()).collect();
+    let mut out = Vec::new();
+    for a in 0..shapes.len() {
+        for b in a + 1..shapes.len() {
+            let (Some(ba), Some(bb)) = (boxes[a], boxes[b]) else {
+                continue;
+            };
+            if !ba.intersects(&bb) {
+                continue;
+            }
+            let m = shapes[a].1.relate(&shapes[b].1);
+            if m.is_intersects() && !m.is_touches() {
+                out.push(problem(
+                    Some(shapes[b].0),
+                    format!("the polygon overlaps feature {}", shapes[a].0),
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Checks ring closure and ranges, and converts every position to WGS84.
+fn convert_geometry(g: &Value, crs: Crs) -> Result<Value, String> {
+    let ty = g.get("type").and_then(Value::as_str).unwrap_or("");
+    let coords = g
+        .get("coordinates")
+        .ok_or("the geometry has no coordinates")?;
+    let polygons: Vec<&Value> = match ty {
+        "Polygon" => vec![coords],
+        "MultiPolygon" => coords
+            .as_array()
+            .ok_or("bad MultiPolygon coordinates")?
+            .iter()
+            .collect(),
+        other => {
+            return Err(format!(
+                "the geometry is a {other}; a Polygon or MultiPolygon is needed"
+            ))
+        }
+    };
+    let mut out_polys = Vec::new();
+    for poly in polygons {
+        let rings = poly.as_array().ok_or("bad polygon coordinates")?;
+        if rings.is_empty() {
+            return Err("a polygon has no rings".into());
+        }
+        let mut out_rings = Vec::new();
+        for (ri, ring) in rings.iter().enumerate() {
+            let pts = ring.as_array().ok_or("bad ring coordinates")?;
+            if pts.len() < 4 {
+                return Err(format!(
+                    "ring {ri} has {} positions; a closed ring needs at least 4",
+                    pts.len()
+                ));
+            }
+            let mut out_pts = Vec::with_capacity(pts.len());
+            for p in pts {
+                let (lon, lat) = match p.as_array().map(Vec::as_slice) {
+                    Some([x, y, ..]) => (x.as_f64(), y.as_f64()),
+                    _ => (None, None),
+                };
+                let (Some(lon), Some(lat)) = (lon, lat) else {
+                    return Err(format!("ring {ri} has a position that is not [lon, lat]"));
+                };
+                if !(-180.0..=180.0).contains(&lon) || !(-90.0..=90.0).contains(&lat) {
+                    return Err(format!("ring {ri} has a position outside lon/lat ranges: [{lon}, {lat}] (are these projected metres?)"));
+                }
+                let (x, y) = crs.to_wgs84(lon, lat);
+                out_pts.push(json!([round7(x), round7(y)]));
+            }
+            if pts.first() != pts.last() {
+                return Err(format!(
+                    "ring {ri} is not closed: its first and last positions differ"
+                ));
+            }
+            // Keep the ring exactly closed after rounding.
+            if let Some(first) = out_pts.first().cloned() {
+                if let Some(last) = out_pts.last_mut() {
+                    *last = first;
+                }
+            }
+            out_rings.push(Value::Array(out_pts));
+        }
+        out_polys.push(Value::Array(out_rings));
+    }
+    let mut m = Map::new();
+    if ty == "Polygon" {
+        m.insert("type".into(), json!("Polygon"));
+        m.insert(
+            "coordinates".into(),
+            out_polys.into_iter().next().unwrap_or(Value::Null),
+        );
+    } else {
+        m.insert("type".into(), json!("MultiPolygon"));
+        m.insert("coordinates".into(), Value::Array(out_polys));
+    }
+    Ok(Value::Object(m))
+}
+
+/// 1e-7 degrees is about 1 cm.
+fn round7(x: f64) -> f64 {
+    (x * 1e7).round() / 1e7
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn square(x: f64, y: f64, d: f64) -> Value {
+        json!({"type":"Polygon","coordinates":[[[x,y],[x+d,y],[x+d,y+d],[x,y+d],[x,y]]]})
+    }
+
+    fn fc(features: Vec<Value>) -> String {
+        json!({"type":"FeatureCollection","features":features}).to_string()
+    }
+
+    fn feature(code: &str, g: Value) -> Value {
+        json!({"type":"Feature","properties":{"code":code,"name":format!("网格{code}"),"community":"S1-C01"},"geometry":g})
+    }
+
+    #[test]
+    fn a_clean_file_imports_every_grid() {
+        let text = fc(vec![
+            feature("A", square(100.2, 25.6, 0.01)),
+            feature("B", square(100.21, 25.6, 0.01)),
+        ]);
+        let grids = parse_grids(&text, Crs::Wgs84, &PropertyMap::default()).unwrap();
+        assert_eq!(grids.len(), 2, "shared edges are fine");
+        assert_eq!(grids[1].code, "B");
+    }
+
+    #[test]
+    fn one_broken_feature_stops_the_import_and_is_named() {
+        let open_ring = json!({"type":"Polygon","coordinates":[[[100.0,25.0],[100.1,25.0],[100.1,25.1],[100.0,25.2]]]});
+        let bowtie = json!({"type":"Polygon","coordinates":[[[100.0,25.0],[100.1,25.1],[100.1,25.0],[100.0,25.1],[100.0,25.0]]]});
+        let text = fc(vec![
+            feature("A", square(100.2, 25.6, 0.01)),
+            feature("B", open_ring),
+            feature("C", bowtie),
+            json!({"type":"Feature","properties":{"name":"x","community":"c"},"geometry":square(100.5, 25.6, 0.01)}),
+            feature("E", square(100.205, 25.605, 0.01)),
+            feature("F", square(400.0, 25.0, 1.0)),
+            feature("A", square(100.7, 25.6, 0.01)),
+        ]);
+        let problems = parse_grids(&text, Crs::Wgs84, &PropertyMap::default()).unwrap_err();
+        let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        let has = |i: usize, s: &str| {
+            problems
+                .iter()
+                .any(|p| p.index == Some(i) && p.message.contains(s))
+        };
+        assert!(has(1, "not closed"), "{text:?}");
+        assert!(has(2, "invalid polygon"), "{text:?}");
+        assert!(has(3, "'code' is missing"), "{text:?}");
+        assert!(has(4, "overlaps feature 0"), "{text:?}");
+        assert!(has(5, "outside lon/lat"), "{text:?}");
+        assert!(has(6, "used by feature 0"), "{text:?}");
+    }
+
+    #[test]
+    fn unknown_crs_and_non_geojson_are_refused() {
+        let text = json!({"type":"FeatureCollection","crs":{"type":"name","properties":{"name":"EPSG:3857"}},"features":[]}).to_string();
+        let p = parse_grids(&text, Crs::Wgs84, &PropertyMap::default()).unwrap_err();
+        assert!(p[0].message.contains("EPSG:3857"));
+        assert!(parse_grids("{", Crs::Wgs84, &PropertyMap::default()).is_err());
+        assert!(parse_grids(
+            r#"{"type":"Point","coordinates":[1,2]}"#,
+            Crs::Wgs84,
+            &PropertyMap::default()
+        )
+        .is_err());
+    }
+
+    /// Metres between two WGS84 positions (equirectangular; exact enough at 1 m).
+    fn metres(a: (f64, f64), b: (f64, f64)) -> f64 {
+        let lat = a.1.to_radians();
+        let dx = (b.0 - a.0).to_radians() * lat.cos() * 6_371_000.0;
+        let dy = (b.1 - a.1).to_radians() * 6_371_000.0;
+        dx.hypot(dy)
+    }
+
+    #[test]
+    fn a_gcj02_file_lands_within_a_metre_of_its_wgs84_twin() {
+        let wgs = [
+            (100.2, 25.6),
+            (100.21, 25.6),
+            (100.21, 25.61),
+            (100.2, 25.61),
+            (100.2, 25.6),
+        ];
+        for (crs, forward) in [
+            (
+                Crs::Gcj02,
+                coordtransform::wgs84_to_gcj02 as fn(f64, f64) -> (f64, f64),
+            ),
+            (Crs::Bd09, coordtransform::wgs84_to_bd09),
+        ] {
+            let shifted: Vec<Value> = wgs
+                .iter()
+                .map(|&(x, y)| {
+                    let (a, b) = forward(x, y);
+                    json!([a, b])
+                })
+                .collect();
+            // The offset is real: hundreds of metres before conversion.
+            let first = shifted[0].as_array().unwrap();
+            assert!(
+                metres(
+                    wgs[0],
+                    (first[0].as_f64().unwrap(), first[1].as_f64().unwrap())
+                ) > 100.0
+            );
+            let text = fc(vec![feature(
+                "A",
+                json!({"type":"Polygon","coordinates":[shifted]}),
+            )]);
+            let grids = parse_grids(&text, crs, &PropertyMap::default()).unwrap();
+            let ring = grids[0].boundary["coordinates"][0].as_array().unwrap();
+            for (p, w) in ring.iter().zip(wgs) {
+                let got = (p[0].as_f64().unwrap(), p[1].as_f64().unwrap());
+                assert!(metres(got, w) < 1.0, "{crs:?}: {got:?} vs {w:?}");
+            }
+        }
+    }
+}
