@@ -1,0 +1,412 @@
+//! The figures managers read (一张图 and the dashboards), computed from records by pure
+//! functions: the server answers dashboard requests with them and tests compare them with direct
+//! database counts; the app can compute the same from its local records.
+
+use crate::case::{is_overdue, Status};
+use crate::ids::RecordId;
+use crate::record::Record;
+use crate::schema::Collection;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A grid's state on the live map.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GridState {
+    pub open: u32,
+    pub overdue: u32,
+    /// Time of the last visit or patrol, ms.
+    pub last_visit_ms: Option<u64>,
+}
+
+fn grid_of(r: &Record) -> Option<RecordId> {
+    r.str("grid").and_then(|s| RecordId::parse(s).ok())
+}
+
+fn u64_field(r: &Record, f: &str) -> Option<u64> {
+    r.get(f).and_then(Value::as_u64)
+}
+
+fn status(r: &Record) -> Option<Status> {
+    r.str("status").and_then(Status::parse)
+}
+
+/// Folds one record into the map state of its grid (cases and visits; others are ignored).
+pub fn fold_grid_state(states: &mut BTreeMap<RecordId, GridState>, r: &Record, now_ms: u64) {
+    if r.is_deleted() {
+        return;
+    }
+    let Some(grid) = grid_of(r) else { return };
+    match r.collection {
+        Collection::Cases => {
+            let Some(st) = status(r) else { return };
+            let s = states.entry(grid).or_default();
+            if st.is_open() {
+                s.open += 1;
+                if u64_field(r, "deadline").is_some_and(|d| is_overdue(st, d, now_ms)) {
+                    s.overdue += 1;
+                }
+            }
+        }
+        Collection::Visits => {
+            if let Some(at) = u64_field(r, "visited_at") {
+                let s = states.entry(grid).or_default();
+                s.last_visit_ms = Some(s.last_visit_ms.map_or(at, |x| x.max(at)));
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Counts of cases for a dashboard.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CaseFigures {
+    pub reported: u32,
+    pub closed: u32,
+    pub open: u32,
+    pub overdue: u32,
+    /// closed / reported, 0 when nothing was reported.
+    pub closure_rate: f64,
+    /// Median hours from report to close (销号), over the closed cases.
+    pub median_hours_to_close: Option<f64>,
+    pub by_category: BTreeMap<String, u32>,
+    pub by_source: BTreeMap<String, u32>,
+}
+
+/// Figures over the cases among `records`, reported within `[from_ms, to_ms)`.
+pub fn case_figures<'a>(
+    records: impl IntoIterator<Item = &'a Record>,
+    from_ms: u64,
+    to_ms: u64,
+    now_ms: u64,
+) -> CaseFigures {
+    let mut f = CaseFigures::default();
+    let mut hours = Vec::new();
+    for r in records {
+        if r.collection != Collection::Cases || r.is_deleted() {
+            continue;
+        }
+        let Some(reported_at) = u64_field(r, "reported_at") else {
+            continue;
+        };
+        if reported_at < from_ms || reported_at >= to_ms {
+            continue;
+        }
+        let Some(st) = status(r) else { continue };
+        f.reported += 1;
+        *f.by_category
+            .entry(r.str("category").unwrap_or("other").to_owned())
+            .or_default() += 1;
+        *f.by_source
+            .entry(r.str("source").unwrap_or("other").to_owned())
+            .or_default() += 1;
+        if st == Status::Closed {
+            f.closed += 1;
+            if let Some(closed_at) = u64_field(r, "closed_at") {
+                hours.push(closed_at.saturating_sub(reported_at) as f64 / 3_600_000.0);
+            }
+        }
+        if st.is_open() {
+            f.open += 1;
+            if u64_field(r, "deadline").is_some_and(|d| is_overdue(st, d, now_ms)) {
+                f.overdue += 1;
+            }
+        }
+    }
+    if f.reported > 0 {
+        f.closure_rate = f64::from(f.closed) / f64::from(f.reported);
+    }
+    f.median_hours_to_close = median(&mut hours);
+    f
+}
+
+fn median(v: &mut [f64]) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        f64::midpoint(v[n / 2 - 1], v[n / 2])
+    })
+}
+
+/// Visits per warden per week over `[from_ms, to_ms)`.
+pub fn visits_per_warden_week<'a>(
+    records: impl IntoIterator<Item = &'a Record>,
+    from_ms: u64,
+    to_ms: u64,
+) -> BTreeMap<String, f64> {
+    let weeks = ((to_ms.saturating_sub(from_ms)) as f64 / (7.0 * 86_400_000.0)).max(1.0);
+    let mut counts: BTreeMap<String, u32> = BTreeMap::new();
+    for r in records {
+        if r.collection != Collection::Visits || r.is_deleted() {
+            continue;
+        }
+        let Some(at) = u64_field(r, "visited_at") else {
+            continue;
+        };
+        if at < from_ms || at >= to_ms {
+            continue;
+        }
+        if let Some(w) = r.str("warden") {
+            *counts.entry(w.to_owned()).or_default() += 1;
+        }
+    }
+    counts
+        .into_iter()
+        .map(|(w, n)| (w, f64::from(n) / weeks))
+        .collect()
+}
+
+/// Whether a community meets "a special event every month, an activity every week"
+/// (月月有专场、周周有活动) over whole weeks and months of a period.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cadence {
+    pub activities: u32,
+    pub specials: u32,
+    /// Monday dates (YYYY-MM-DD) of whole weeks with no activity.
+    pub weeks_missed: Vec<String>,
+    /// Months (YYYY-MM) fully in the period with no special event.
+    pub months_missed: Vec<String>,
+}
+
+impl Cadence {
+    pub fn meets(&self) -> bool {
+        self.weeks_missed.is_empty() && self.months_missed.is_empty()
+    }
+}
+
+/// Days since 1970-01-01 of a `YYYY-MM-DD` date.
+pub fn days_from_date(s: &str) -> Option<i64> {
+    let y: i64 = s.get(0..4)?.parse().ok()?;
+    let m: i64 = s.get(5..7)?.parse().ok()?;
+    let d: i64 = s.get(8..10)?.parse().ok()?;
+    // Howard Hinnant's days_from_civil.
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some(era * 146_097 + doe - 719_468)
+}
+
+/// `YYYY-MM-DD` of days since 1970-01-01.
+pub fn date_from_days(z: i64) -> String {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// Cadence per community over the dates `[from, to]` (inclusive, `YYYY-MM-DD`).
+pub fn cadence<'a>(
+    records: impl IntoIterator<Item = &'a Record>,
+    communities: &[RecordId],
+    from: &str,
+    to: &str,
+) -> BTreeMap<RecordId, Cadence> {
+    let (Some(d0), Some(d1)) = (days_from_date(from), days_from_date(to)) else {
+        return BTreeMap::new();
+    };
+    let mut weeks: BTreeMap<RecordId, BTreeSet<i64>> = BTreeMap::new();
+    let mut months: BTreeMap<RecordId, BTreeSet<String>> = BTreeMap::new();
+    let mut out: BTreeMap<RecordId, Cadence> = communities
+        .iter()
+        .map(|c| (*c, Cadence::default()))
+        .collect();
+    for r in records {
+        if r.collection != Collection::Activities || r.is_deleted() {
+            continue;
+        }
+        let Some(c) = r.str("community").and_then(|s| RecordId::parse(s).ok()) else {
+            continue;
+        };
+        let Some(entry) = out.get_mut(&c) else {
+            continue;
+        };
+        let Some(date) = r.str("date") else { continue };
+        let Some(day) = days_from_date(date) else {
+            continue;
+        };
+        if day < d0 || day > d1 {
+            continue;
+        }
+        entry.activities += 1;
+        // 1970-01-01 was a Thursday: (day + 3) / 7 numbers Monday-based weeks.
+        weeks.entry(c).or_default().insert((day + 3).div_euclid(7));
+        if r.get("special").and_then(Value::as_bool).unwrap_or(false) {
+            entry.specials += 1;
+            months.entry(c).or_default().insert(date[..7].to_owned());
+        }
+    }
+    // Whole weeks and whole months within the period.
+    let first_week = (d0 + 3).div_euclid(7) + i64::from((d0 + 3).rem_euclid(7) != 0);
+    let last_week = (d1 + 3 + 1).div_euclid(7) - 1;
+    let mut whole_months = Vec::new();
+    let mut day = d0;
+    while day <= d1 {
+        let date = date_from_days(day);
+        let month = date[..7].to_owned();
+        let first_of_month = days_from_date(&format!("{month}-01")).unwrap_or(day);
+        let next = next_month_first(&month);
+        if first_of_month >= d0 && next - 1 <= d1 {
+            whole_months.push(month);
+        }
+        day = next;
+    }
+    for (c, entry) in &mut out {
+        let have_w = weeks.get(c);
+        for w in first_week..=last_week {
+            if !have_w.is_some_and(|s| s.contains(&w)) {
+                entry.weeks_missed.push(date_from_days(w * 7 - 3));
+            }
+        }
+        let have_m = months.get(c);
+        for m in &whole_months {
+            if !have_m.is_some_and(|s| s.contains(m)) {
+                entry.months_missed.push(m.clone());
+            }
+        }
+    }
+    out
+}
+
+fn next_month_first(month: &str) -> i64 {
+    let y: i64 = month[..4].parse().unwrap_or(1970);
+    let m: i64 = month[5..7].parse().unwrap_or(1);
+    let (y, m) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+    days_from_date(&format!("{y:04}-{m:02}-01")).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hlc::{Hlc, Stamp};
+    use crate::ids::ActorId;
+    use crate::record::FieldValue;
+    use serde_json::json;
+    use uuid::Uuid;
+
+    fn rec(c: Collection, n: u128, fields: Value) -> Record {
+        let mut r = Record::new(c, RecordId(Uuid::from_u128(n)));
+        let stamp = Stamp {
+            hlc: Hlc::new(1, 0),
+            actor: ActorId(Uuid::nil()),
+        };
+        for (k, v) in fields.as_object().unwrap() {
+            r.fields.insert(
+                k.clone(),
+                FieldValue {
+                    value: v.clone(),
+                    stamp,
+                },
+            );
+        }
+        r
+    }
+
+    const H: u64 = 3_600_000;
+
+    #[test]
+    fn dates_round_trip() {
+        for d in [-1000, 0, 365, 20_000, 20_419] {
+            assert_eq!(days_from_date(&date_from_days(d)), Some(d));
+        }
+        assert_eq!(date_from_days(0), "1970-01-01");
+        assert_eq!(days_from_date("2025-11-25"), Some(20_417));
+        assert_eq!(days_from_date("2026-11-25"), Some(20_782));
+    }
+
+    #[test]
+    fn case_figures_count_rates_and_medians() {
+        let g = "00000000-0000-0000-0000-000000000009";
+        let recs = vec![
+            rec(
+                Collection::Cases,
+                1,
+                json!({"grid": g, "status": "closed", "reported_at": 0, "closed_at": 10 * H, "deadline": 100 * H, "category": "safety", "source": "red_checkup"}),
+            ),
+            rec(
+                Collection::Cases,
+                2,
+                json!({"grid": g, "status": "closed", "reported_at": 0, "closed_at": 30 * H, "deadline": 100 * H, "category": "safety", "source": "patrol"}),
+            ),
+            rec(
+                Collection::Cases,
+                3,
+                json!({"grid": g, "status": "in_progress", "reported_at": H, "deadline": 2 * H, "category": "other", "source": "patrol"}),
+            ),
+            rec(
+                Collection::Cases,
+                4,
+                json!({"grid": g, "status": "resolved", "reported_at": H, "deadline": 2 * H, "category": "other", "source": "patrol"}),
+            ),
+            rec(
+                Collection::Cases,
+                5,
+                json!({"grid": g, "status": "reported", "reported_at": 500 * H, "deadline": 600 * H}),
+            ),
+        ];
+        let f = case_figures(&recs, 0, 400 * H, 50 * H);
+        assert_eq!((f.reported, f.closed, f.open, f.overdue), (4, 2, 1, 1));
+        assert!((f.closure_rate - 0.5).abs() < 1e-9);
+        assert_eq!(f.median_hours_to_close, Some(20.0));
+        assert_eq!(f.by_category["safety"], 2);
+        assert_eq!(f.by_source["red_checkup"], 1);
+        let mut states = BTreeMap::new();
+        for r in &recs {
+            fold_grid_state(&mut states, r, 50 * H);
+        }
+        let s = &states[&RecordId::parse(g).unwrap()];
+        assert_eq!((s.open, s.overdue), (2, 1));
+    }
+
+    #[test]
+    fn cadence_finds_missed_weeks_and_months() {
+        let c = "00000000-0000-0000-0000-000000000007";
+        let cid = RecordId::parse(c).unwrap();
+        // November 2026: Mondays are 2, 9, 16, 23, 30.
+        let recs = vec![
+            rec(
+                Collection::Activities,
+                1,
+                json!({"community": c, "date": "2026-11-03", "special": true}),
+            ),
+            rec(
+                Collection::Activities,
+                2,
+                json!({"community": c, "date": "2026-11-10", "special": false}),
+            ),
+            rec(
+                Collection::Activities,
+                3,
+                json!({"community": c, "date": "2026-11-24", "special": false}),
+            ),
+            rec(
+                Collection::Activities,
+                4,
+                json!({"community": c, "date": "2026-12-01", "special": false}),
+            ),
+        ];
+        let got = cadence(&recs, &[cid], "2026-11-01", "2026-12-06");
+        let cad = &got[&cid];
+        assert_eq!(cad.activities, 4);
+        assert_eq!(cad.weeks_missed, vec!["2026-11-16".to_owned()]);
+        assert!(
+            cad.months_missed.is_empty(),
+            "December is not whole in the period"
+        );
+        assert!(!cad.meets());
+        let december = cadence(&recs, &[cid], "2026-11-30", "2026-12-31");
+        assert_eq!(december[&cid].months_missed, vec!["2026-12".to_owned()]);
+    }
+}
