@@ -14,8 +14,10 @@ pub mod hlc;
 pub mod ids;
 pub mod merge;
 pub mod op;
+pub mod query;
 pub mod record;
 pub mod schema;
+pub mod service;
 pub mod wire;
 
 pub use hlc::{Hlc, HlcClock, Stamp};
