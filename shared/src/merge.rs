@@ -110,3 +110,16 @@ pub fn apply_to_option(record: Option<Record>, op: &Op) -> (Record, bool) {
     let changed = apply(&mut r, op);
     (r, changed)
 }
+
+#[cfg(test)]
+mod tests {
+    /// The tie-break and the byte-identical convergence checks rely on `serde_json::Map` keeping
+    /// keys sorted. If a dependency ever turns on serde_json's `preserve_order` feature (feature
+    /// unification is workspace-wide), this fails instead of the merge silently depending on
+    /// insertion order.
+    #[test]
+    fn json_objects_serialise_with_sorted_keys() {
+        let a: serde_json::Value = serde_json::from_str(r#"{"b":1,"a":2}"#).unwrap();
+        assert_eq!(super::canonical(&a), r#"{"a":2,"b":1}"#);
+    }
+}
