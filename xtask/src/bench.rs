@@ -1,0 +1,52 @@
+//! `cargo xtask bench [NAME…]`: the benchmarks, by name. Never part of `cargo xtask test`.
+//!
+//! To add one, append an entry to [`BENCHES`]: a name, one line saying what it measures, and the
+//! function that runs it (usually one `cargo bench -p <crate> --bench <name>`).
+
+use anyhow::{bail, Result};
+use clap::Args;
+
+use crate::sh;
+
+#[derive(Args)]
+pub struct BenchArgs {
+    /// List the benchmarks and exit.
+    #[arg(long)]
+    list: bool,
+    /// Benchmarks to run (default: all).
+    names: Vec<String>,
+}
+
+struct Bench {
+    name: &'static str,
+    about: &'static str,
+    run: fn() -> Result<()>,
+}
+
+const BENCHES: &[Bench] = &[Bench {
+    name: "merge",
+    about: "ops/s of the pure merge in tongxin-shared (criterion)",
+    run: || sh::run(sh::cargo().args(["bench", "-p", "tongxin-shared"])),
+}];
+
+pub fn bench(args: &BenchArgs) -> Result<()> {
+    if args.list {
+        for b in BENCHES {
+            println!("{:<12} {}", b.name, b.about);
+        }
+        return Ok(());
+    }
+    for name in &args.names {
+        if !BENCHES.iter().any(|b| b.name == name) {
+            let known: Vec<&str> = BENCHES.iter().map(|b| b.name).collect();
+            bail!("unknown benchmark `{name}` (known: {})", known.join(", "));
+        }
+    }
+    for b in BENCHES {
+        if args.names.is_empty() || args.names.iter().any(|n| n == b.name) {
+            eprintln!("xtask: bench {}: {}", b.name, b.about);
+            (b.run)()?;
+        }
+    }
+    Ok(())
+}
