@@ -84,16 +84,16 @@ async function navigate(request) {
   return network;
 }
 
+// Lookups use caches.match (with cacheName) rather than caches.open: opening a cache creates it,
+// and an old worker must not re-create the cache its successor has just deleted.
 async function cachedShell() {
-  const cache = await caches.open(CACHE);
-  return (await cache.match(SHELL)) || (await caches.match(SHELL));
+  return (await caches.match(SHELL, { cacheName: CACHE })) || (await caches.match(SHELL));
 }
 
 async function cacheFirst(request, pathname) {
-  const cache = await caches.open(CACHE);
   // Fall back to any tongxin cache: a page loaded just before an update may still ask for a file
   // of its own version while the new worker is activating.
-  const cached = (await cache.match(pathname)) || (await caches.match(pathname));
+  const cached = (await caches.match(pathname, { cacheName: CACHE })) || (await caches.match(pathname));
   if (cached) return cached;
   return fetch(request);
 }

@@ -4,10 +4,10 @@
 
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
-  copyDist, ensureControlled, launchBrowser, sel, startServer, waitAttr, waitFor, waitReady, waitText,
+  copyDist, ensureControlled, eventually, launchBrowser, sel, startServer, waitAttr, waitFor, waitReady, waitText,
 } from './harness.mjs';
 
 test('app shell: zh-CN default, remembered language, offline reload, updates', async (t) => {
@@ -62,6 +62,12 @@ test('app shell: zh-CN default, remembered language, offline reload, updates', a
     const index = await readFile(indexPath, 'utf8');
     await writeFile(indexPath, index.replace('</head>', '<meta name="tongxin-deploy" content="v2">\n</head>'));
     await writeFile(swPath, sw.replace(`const VERSION = '${oldVersion}'`, `const VERSION = '${newVersion}'`));
+    // Last-Modified has one-second resolution: without this, a revalidation within the same
+    // second as the first load would be answered 304 with the old file (a real deploy is never
+    // that close to the previous load).
+    const later = new Date(Date.now() + 60_000);
+    await utimes(indexPath, later, later);
+    await utimes(swPath, later, later);
 
     await context.setOffline(false);
     await page.goto(`${server.url}/`);
@@ -70,12 +76,10 @@ test('app shell: zh-CN default, remembered language, offline reload, updates', a
     await waitFor(page, 'the v2 index.html', () => document.querySelector('meta[name=tongxin-deploy]') !== null);
     // The new worker installs (caching every file), claims the page, and only then drops the old
     // cache: once only the v2 cache is left, the v2 worker controls the page.
-    await waitFor(
-      page,
-      `exactly the v2 cache (tongxin-${newVersion})`,
-      async (want) => (await caches.keys()).filter((k) => k.startsWith('tongxin-')).join() === want,
-      `tongxin-${newVersion}`,
-    );
+    await eventually(`exactly the v2 cache (tongxin-${newVersion})`, async () => {
+      const keys = await page.evaluate(() => caches.keys());
+      return keys.filter((k) => k.startsWith('tongxin-')).join() === `tongxin-${newVersion}`;
+    });
     await context.setOffline(true);
     await page.reload();
     await waitReady(page);

@@ -111,7 +111,9 @@ pub fn build_dist() -> Result<PathBuf> {
     )?;
     files.insert("index.html".to_owned(), index.into_bytes());
 
-    let version = version_of(&files);
+    let sw_template = read_string(&public.join("sw.js"))?;
+    // The worker's own code counts too: a changed sw.js gets a new cache.
+    let version = version_of(&files, &sw_template);
     let precache: Vec<String> = files.keys().map(|rel| format!("/{rel}")).collect();
     let precache_json = serde_json::to_string(&precache)?;
     let mut sw_names: BTreeMap<&str, String> = BTreeMap::new();
@@ -260,9 +262,11 @@ fn fill(template: &str, values: &BTreeMap<&str, String>, what: &str) -> Result<S
     Ok(out)
 }
 
-/// A version over every file's path and content: changes whenever anything deployed changes.
-fn version_of(files: &BTreeMap<String, Vec<u8>>) -> String {
+/// A version over every file's path and content and the worker's template: changes whenever
+/// anything deployed changes.
+fn version_of(files: &BTreeMap<String, Vec<u8>>, sw_template: &str) -> String {
     let mut hasher = Sha256::new();
+    hasher.update(sw_template.as_bytes());
     for (rel, bytes) in files {
         hasher.update(rel.as_bytes());
         hasher.update([0]);
@@ -377,12 +381,13 @@ mod tests {
     fn version_changes_with_any_file() {
         let mut files = BTreeMap::new();
         files.insert("index.html".to_owned(), b"a".to_vec());
-        let v1 = version_of(&files);
+        let v1 = version_of(&files, "sw");
         files.insert("icons/x.png".to_owned(), b"b".to_vec());
-        let v2 = version_of(&files);
+        let v2 = version_of(&files, "sw");
         files.insert("icons/x.png".to_owned(), b"c".to_vec());
         assert_ne!(v1, v2);
-        assert_ne!(v2, version_of(&files));
+        assert_ne!(v2, version_of(&files, "sw"));
+        assert_ne!(version_of(&files, "sw"), version_of(&files, "sw2"));
         assert_eq!(v1.len(), 16);
     }
 }
