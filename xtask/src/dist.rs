@@ -18,7 +18,7 @@
 //! dist/assets/snippets/…               wasm-bindgen inline JS snippets, if any crate has them
 //! dist/<everything else in public/>    manifest.webmanifest, icons/…
 //! ```
-//! `dist/` is assembled in `dist.tmp/` and swapped in at the end, so a running server never
+//! `dist/` is assembled in `target/xtask/dist.tmp/` and swapped in at the end, so a running server never
 //! serves a half-written tree.
 
 use std::collections::BTreeMap;
@@ -302,10 +302,13 @@ fn walk(dir: &Path) -> Result<Vec<(String, Vec<u8>)>> {
     Ok(out)
 }
 
-/// Write the tree into `<dist>.tmp`, then swap it in for `dist`.
+/// Write the tree into `target/xtask/dist.tmp`, then swap it in for `dist` (same filesystem, so
+/// both renames are atomic; the scratch dirs stay under the ignored `target/`).
 fn write_tree(dist: &Path, files: &BTreeMap<String, Vec<u8>>) -> Result<()> {
-    let tmp = dist.with_extension("tmp");
-    let old = dist.with_extension("old");
+    let scratch = crate::project_root().join("target").join("xtask");
+    std::fs::create_dir_all(&scratch)?;
+    let tmp = scratch.join("dist.tmp");
+    let old = scratch.join("dist.old");
     for stale in [&tmp, &old] {
         if stale.exists() {
             std::fs::remove_dir_all(stale)
