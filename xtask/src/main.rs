@@ -13,6 +13,8 @@ mod dist;
 mod run;
 mod sh;
 mod test;
+#[cfg(test)]
+mod tidy;
 mod tools;
 
 use std::path::PathBuf;
