@@ -62,10 +62,14 @@ pub fn run(args: &RunArgs) -> Result<()> {
         bin.display(),
         data_dir.display()
     );
-    eprintln!(
-        "xtask: open http://{}/  (Ctrl-C stops the server)",
-        args.addr
-    );
+    if args.addr.ends_with(":0") {
+        eprintln!("xtask: the server picks a free port and prints its URL below (Ctrl-C stops it)");
+    } else {
+        eprintln!(
+            "xtask: open http://{}/  (Ctrl-C stops the server)",
+            args.addr
+        );
+    }
     exec(cmd)
 }
 
