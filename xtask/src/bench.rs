@@ -23,11 +23,18 @@ struct Bench {
     run: fn() -> Result<()>,
 }
 
-const BENCHES: &[Bench] = &[Bench {
-    name: "merge",
-    about: "ops/s of the pure merge in tongxin-shared (criterion)",
-    run: || sh::run(sh::cargo().args(["bench", "-p", "tongxin-shared"])),
-}];
+const BENCHES: &[Bench] = &[
+    Bench {
+        name: "merge",
+        about: "ops/s of the pure merge in tongxin-shared (criterion)",
+        run: || sh::run(sh::cargo().args(["bench", "-p", "tongxin-shared", "--bench", "merge"])),
+    },
+    Bench {
+        name: "demo",
+        about: "generating the synthetic demo city, 3 and 12 months (criterion)",
+        run: || sh::run(sh::cargo().args(["bench", "-p", "tongxin-demo", "--bench", "generate"])),
+    },
+];
 
 pub fn bench(args: &BenchArgs) -> Result<()> {
     if args.list {
