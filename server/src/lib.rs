@@ -1,1 +1,140 @@
-//! Tongxin server library: config, router, stores, sync endpoints.
+//! Tongxin's server library: configuration, the axum router, the storage backends, the sync
+//! endpoints (push, pull, live) and blobs. `main.rs` only parses config and calls [`serve`];
+//! tests start the same server on a port-0 listener.
+
+pub mod api;
+pub mod assets;
+pub mod config;
+pub mod error;
+pub mod live;
+pub mod store;
+pub mod writer;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{header, HeaderName, HeaderValue};
+use axum::routing::{get, post, put};
+use axum::Router;
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use store::{AnyStore, Store, StoreError};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tongxin_shared::wire::{MAX_BLOB_BYTES, MAX_PUSH_BYTES};
+use tower_http::compression::CompressionLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+/// Milliseconds since the Unix epoch: the server's clock (the only place it is read).
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Everything a handler needs.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<AnyStore>,
+    pub writer: writer::Writer,
+    /// The last committed seq (of this instance, and of others through LISTEN/NOTIFY).
+    pub committed: Arc<watch::Sender<u64>>,
+    /// Set when the server shuts down, so live streams end and shutdown is not held up.
+    pub closing: watch::Receiver<bool>,
+    closing_tx: Arc<watch::Sender<bool>>,
+    pub dist_dir: PathBuf,
+}
+
+impl AppState {
+    /// Opens the store named by `database_url` and starts the writer (and, on PostgreSQL, the
+    /// commit listener).
+    pub async fn start(database_url: &str, dist_dir: PathBuf) -> Result<Self, StoreError> {
+        let store = Arc::new(AnyStore::open(database_url).await?);
+        let max = store.max_seq().await?;
+        let (committed, _) = watch::channel(max);
+        if let Some(pg) = store.postgres() {
+            live::listen(pg, committed.clone());
+        }
+        let writer = writer::Writer::spawn(store.clone(), committed.clone());
+        let (closing_tx, closing) = watch::channel(false);
+        Ok(Self {
+            store,
+            writer,
+            committed: Arc::new(committed),
+            closing,
+            closing_tx: Arc::new(closing_tx),
+            dist_dir,
+        })
+    }
+
+    /// Ends live streams (called on shutdown).
+    pub fn close(&self) {
+        let _ = self.closing_tx.send(true);
+    }
+}
+
+/// Content-Security-Policy: only our own origin; wasm needs 'wasm-unsafe-eval'; Leptos sets
+/// some inline styles; photos are shown from blob: URLs.
+const CSP: &str =
+    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; \
+img-src 'self' data: blob:; connect-src 'self'; worker-src 'self'; manifest-src 'self'; \
+object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'";
+
+/// The whole HTTP surface.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route(
+            "/v1/sync/push",
+            post(api::push).layer(DefaultBodyLimit::max(MAX_PUSH_BYTES)),
+        )
+        .route("/v1/sync/pull", get(api::pull))
+        .route("/v1/live", get(live::live))
+        .route(
+            "/v1/blobs/{sha256}",
+            put(api::put_blob)
+                .get(api::get_blob)
+                .layer(DefaultBodyLimit::max(MAX_BLOB_BYTES + 1)),
+        )
+        .fallback(api::not_found)
+        .layer(axum::middleware::from_fn(api::protocol));
+    Router::new()
+        .route("/healthz", get(api::healthz))
+        .route("/readyz", get(api::readyz))
+        .nest("/api", api)
+        .with_state(state.clone())
+        .merge(assets::router(state.dist_dir.clone()))
+        .layer(CompressionLayer::new())
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static("x-frame-options"),
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(TraceLayer::new_for_http())
+}
+
+/// Serves until `shutdown` completes, then ends live streams and drains connections.
+pub async fn serve(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(state.clone());
+    let closer = state.clone();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            closer.close();
+        })
+        .await
+}

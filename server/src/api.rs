@@ -1,0 +1,289 @@
+//! The JSON API handlers: thin — extract, call one domain function, map the result.
+
+use crate::error::ApiError;
+use crate::store::{Scope, Store};
+use crate::AppState;
+use axum::body::Bytes;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use tongxin_shared::schema::{is_sha256_hex, validate_op};
+use tongxin_shared::wire::{
+    Health, OpResult, PullQuery, PullResponse, PulledRecord, PushResponse, Rejection,
+    DEFAULT_PULL_LIMIT, MAX_BLOB_BYTES, MAX_PULL_LIMIT, MAX_PUSH_OPS, PROTOCOL_HEADER,
+};
+use tongxin_shared::{
+    ActorId, Op, OpId, MAX_CLOCK_SKEW_MS, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION,
+};
+
+fn check_protocol(v: u16) -> Result<(), ApiError> {
+    if (MIN_PROTOCOL_VERSION..=PROTOCOL_VERSION).contains(&v) {
+        Ok(())
+    } else {
+        Err(ApiError::UpgradeRequired(v.to_string()))
+    }
+}
+
+/// Middleware on `/api`: a protocol version the server does not speak gets 426. A request
+/// without the header is taken as version 1 (the first app release).
+pub async fn protocol(req: Request, next: Next) -> Response {
+    if let Some(v) = req.headers().get(PROTOCOL_HEADER) {
+        let parsed = v.to_str().ok().and_then(|s| s.trim().parse::<u16>().ok());
+        match parsed {
+            Some(v) => {
+                if let Err(e) = check_protocol(v) {
+                    return e.into_response();
+                }
+            }
+            None => {
+                return ApiError::UpgradeRequired(
+                    String::from_utf8_lossy(v.as_bytes())
+                        .chars()
+                        .take(16)
+                        .collect(),
+                )
+                .into_response()
+            }
+        }
+    }
+    next.run(req).await
+}
+
+/// A push as received: ops stay raw JSON so that one malformed op is rejected by itself while
+/// the rest of the batch is still judged.
+#[derive(Deserialize)]
+pub struct RawPush {
+    protocol: u16,
+    #[allow(dead_code)]
+    actor: ActorId,
+    ops: Vec<Value>,
+}
+
+fn reject(op_id: OpId, code: &str, message: impl Into<String>) -> OpResult {
+    OpResult::Rejected {
+        op_id,
+        rejected: Rejection {
+            code: code.to_owned(),
+            message: message.into(),
+        },
+    }
+}
+
+/// Judges one raw op: decodes, validates the shape, checks the clock. `Err` is the rejection.
+pub fn judge(raw: Value, index: usize, now_ms: u64) -> Result<Op, OpResult> {
+    let claimed_id = raw
+        .get("id")
+        .and_then(Value::as_str)
+        .and_then(|s| OpId::parse(s).ok())
+        .unwrap_or(OpId::NIL);
+    let op: Op = serde_json::from_value(raw).map_err(|e| {
+        reject(
+            claimed_id,
+            "bad_op",
+            format!("op #{index} cannot be read: {e}"),
+        )
+    })?;
+    validate_op(&op).map_err(|e| reject(op.id, &e.code, e.message))?;
+    if op.hlc.wall_ms > now_ms + MAX_CLOCK_SKEW_MS {
+        let ahead_min = (op.hlc.wall_ms - now_ms) / 60_000;
+        return Err(reject(
+            op.id,
+            "clock_ahead",
+            format!("the device clock is about {ahead_min} minutes ahead of the server; set the phone's time automatically, then it is sent again"),
+        ));
+    }
+    Ok(op)
+}
+
+/// `POST /api/v1/sync/push`.
+#[tracing::instrument(skip_all, fields(ops))]
+pub async fn push(
+    State(state): State<AppState>,
+    body: Result<Json<RawPush>, JsonRejection>,
+) -> Result<Json<PushResponse>, ApiError> {
+    let Json(push) = body?;
+    check_protocol(push.protocol)?;
+    if push.ops.len() > MAX_PUSH_OPS {
+        return Err(ApiError::TooLarge(format!(
+            "a push may carry at most {MAX_PUSH_OPS} ops; this one has {}",
+            push.ops.len()
+        )));
+    }
+    tracing::Span::current().record("ops", push.ops.len());
+    let now = crate::now_ms();
+    let mut results: Vec<Option<OpResult>> = Vec::with_capacity(push.ops.len());
+    let mut accepted = Vec::new();
+    let mut slots = Vec::new();
+    for (i, raw) in push.ops.into_iter().enumerate() {
+        match judge(raw, i, now) {
+            Ok(op) => {
+                slots.push(i);
+                accepted.push(op);
+                results.push(None);
+            }
+            Err(r) => {
+                if let OpResult::Rejected { rejected, .. } = &r {
+                    tracing::warn!(index = i, code = %rejected.code, "op rejected");
+                }
+                results.push(Some(r));
+            }
+        }
+    }
+    let ids: Vec<OpId> = accepted.iter().map(|o| o.id).collect();
+    let seqs = state.writer.submit(accepted).await?;
+    for ((slot, op_id), seq) in slots.into_iter().zip(ids).zip(seqs) {
+        results[slot] = Some(OpResult::Acked { op_id, seq });
+    }
+    let results = results
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| reject(OpId::NIL, "internal", "no result")))
+        .collect();
+    Ok(Json(PushResponse {
+        results,
+        server_time_ms: crate::now_ms(),
+    }))
+}
+
+/// `GET /api/v1/sync/pull?cursor=C&limit=N`.
+#[tracing::instrument(skip_all)]
+pub async fn pull(
+    State(state): State<AppState>,
+    query: Result<Query<PullQuery>, QueryRejection>,
+) -> Result<Json<PullResponse>, ApiError> {
+    let Query(q) = query?;
+    let limit = q
+        .limit
+        .unwrap_or(DEFAULT_PULL_LIMIT)
+        .clamp(1, MAX_PULL_LIMIT);
+    let page = state.store.pull(&Scope::All, q.cursor, limit).await?;
+    Ok(Json(PullResponse {
+        records: page
+            .records
+            .into_iter()
+            .map(|(seq, record)| PulledRecord { seq, record })
+            .collect(),
+        cursor: page.cursor,
+        more: page.more,
+        reset: false,
+        server_time_ms: crate::now_ms(),
+    }))
+}
+
+/// The image types a photo may have, by their magic bytes.
+fn image_type(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("image/jpeg")
+    } else if bytes.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]) {
+        Some("image/png")
+    } else if bytes.len() >= 12 && &bytes[0..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+        Some("image/webp")
+    } else {
+        None
+    }
+}
+
+/// `PUT /api/v1/blobs/{sha256}`: idempotent; the bytes must hash to the name.
+pub async fn put_blob(
+    State(state): State<AppState>,
+    Path(sha256): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    if !is_sha256_hex(&sha256) {
+        return Err(ApiError::bad(
+            "bad_hash",
+            "the blob name must be its SHA-256 as 64 lowercase hex characters",
+        ));
+    }
+    if body.len() > MAX_BLOB_BYTES {
+        return Err(ApiError::TooLarge(format!(
+            "a photo may be at most {} KB",
+            MAX_BLOB_BYTES / 1024
+        )));
+    }
+    let actual = hex::encode(Sha256::digest(&body));
+    if actual != sha256 {
+        return Err(ApiError::bad(
+            "hash_mismatch",
+            format!("the bytes do not match their name: they hash to {actual}"),
+        ));
+    }
+    let Some(content_type) = image_type(&body) else {
+        return Err(ApiError::bad(
+            "not_an_image",
+            "only JPEG, PNG or WebP photos are accepted",
+        ));
+    };
+    let created = state
+        .store
+        .put_blob(&sha256, content_type, &body, crate::now_ms())
+        .await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        Json(serde_json::json!({ "sha256": sha256, "size": body.len() })),
+    )
+        .into_response())
+}
+
+/// `GET /api/v1/blobs/{sha256}`.
+pub async fn get_blob(
+    State(state): State<AppState>,
+    Path(sha256): Path<String>,
+) -> Result<Response, ApiError> {
+    if !is_sha256_hex(&sha256) {
+        return Err(ApiError::bad(
+            "bad_hash",
+            "the blob name must be its SHA-256 as 64 lowercase hex characters",
+        ));
+    }
+    let blob =
+        state.store.get_blob(&sha256).await?.ok_or_else(|| {
+            ApiError::NotFound("no photo with that hash has been uploaded".into())
+        })?;
+    let mut headers = HeaderMap::new();
+    if let Ok(v) = blob.content_type.parse() {
+        headers.insert(header::CONTENT_TYPE, v);
+    }
+    headers.insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("private, max-age=31536000, immutable"),
+    );
+    Ok((headers, blob.bytes).into_response())
+}
+
+/// `GET /healthz`: the process is up.
+pub async fn healthz() -> Json<Health> {
+    Json(Health {
+        status: "ok".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        protocol: PROTOCOL_VERSION,
+    })
+}
+
+/// `GET /readyz`: the database answers.
+pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
+    state.store.ping().await.map_err(|e| {
+        tracing::warn!(error = %e, "readiness check failed");
+        ApiError::Unavailable("the database does not answer".into())
+    })?;
+    Ok(healthz().await)
+}
+
+/// Unknown `/api/…` paths.
+pub async fn not_found(req: Request) -> ApiError {
+    ApiError::NotFound(format!(
+        "no API endpoint at {} {}",
+        req.method(),
+        req.uri().path()
+    ))
+}

@@ -1,0 +1,97 @@
+//! One error type for the HTTP API: every failure becomes a status and a JSON body
+//! `{"error": {"code", "message", "op_id"?}}` with a message a person understands.
+
+use crate::store::StoreError;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use tongxin_shared::wire::{ErrorBody, ErrorDetail};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{message}")]
+    BadRequest { code: &'static str, message: String },
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    TooLarge(String),
+    #[error("protocol version {0} is not spoken by this server")]
+    UpgradeRequired(String),
+    #[error("storage failed: {0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+impl ApiError {
+    pub fn bad(code: &'static str, message: impl Into<String>) -> Self {
+        Self::BadRequest {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(r: JsonRejection) -> Self {
+        match r {
+            JsonRejection::JsonSyntaxError(_) => Self::bad(
+                "malformed_json",
+                format!("the request body is not valid JSON: {}", r.body_text()),
+            ),
+            JsonRejection::JsonDataError(_) => Self::bad(
+                "bad_shape",
+                format!(
+                    "the request body does not have the expected shape: {}",
+                    r.body_text()
+                ),
+            ),
+            JsonRejection::MissingJsonContentType(_) => Self::bad(
+                "bad_content_type",
+                "send the body as JSON with Content-Type: application/json",
+            ),
+            other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Self::TooLarge("the request body is too large".into())
+            }
+            other => Self::bad("bad_request", other.body_text()),
+        }
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(r: QueryRejection) -> Self {
+        Self::bad(
+            "bad_query",
+            format!("the query string is not valid: {}", r.body_text()),
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, message) = match &self {
+            Self::BadRequest { code, message } => (StatusCode::BAD_REQUEST, *code, message.clone()),
+            Self::NotFound(m) => (StatusCode::NOT_FOUND, "not_found", m.clone()),
+            Self::TooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large", m.clone()),
+            Self::UpgradeRequired(v) => (
+                StatusCode::UPGRADE_REQUIRED,
+                "upgrade_required",
+                format!("this server no longer speaks protocol version {v}; please update the app (your unsent records are kept on the device)"),
+            ),
+            Self::Store(e) => {
+                tracing::error!(error = %e, "storage failure");
+                (StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable", "the server cannot reach its database right now; nothing was lost, try again shortly".to_owned())
+            }
+            Self::Unavailable(m) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", m.clone()),
+        };
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: code.to_owned(),
+                message,
+                op_id: None,
+            },
+        };
+        (status, Json(body)).into_response()
+    }
+}

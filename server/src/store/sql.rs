@@ -1,0 +1,360 @@
+//! The two SQL backends. Their SQL is the same (SQLite ≥ 3.35 and PostgreSQL both speak
+//! `INSERT … ON CONFLICT … DO UPDATE` and `UPDATE … RETURNING`), so one macro writes both
+//! implementations; only connection setup, migrations and the PostgreSQL commit notification
+//! differ.
+
+use super::{place_of, place_refs, plan, Blob, Key, OpSlot, PullPage, Scope, Store, StoreError};
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Postgres, QueryBuilder, Row, Sqlite};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::str::FromStr;
+use std::time::Duration;
+use tongxin_shared::authz::Place;
+use tongxin_shared::{Collection, Op, OpId, Record, RecordId};
+
+/// Rows per multi-row statement (8 binds a row stays far below both databases' limits).
+const CHUNK: usize = 500;
+
+/// The PostgreSQL channel on which every commit announces its last seq.
+pub const COMMIT_CHANNEL: &str = "tongxin_commits";
+
+/// SQLite, embedded: WAL mode, `synchronous = NORMAL` (durable at checkpoints, never corrupt),
+/// a busy timeout for the rare second process.
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let opts = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(opts)
+            .await?;
+        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        Ok(Self { pool })
+    }
+}
+
+/// PostgreSQL, for several server instances on one database.
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(url)
+            .await?;
+        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    /// The pool, for LISTEN.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+fn corrupt(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(e.to_string())
+}
+
+fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// Resolves the place of every written record: stored places of the grids and communities
+/// they refer to, overridden by hierarchy records written in this same batch (higher levels
+/// first, so a new grid of a new community already sees its community's subdistrict).
+fn resolve_places(writes: &[(Key, Record)], mut places: BTreeMap<RecordId, Place>) -> Vec<Place> {
+    let level = |c: Collection| match c {
+        Collection::Subdistricts => 0,
+        Collection::Communities => 1,
+        Collection::Grids => 2,
+        _ => 3,
+    };
+    let mut order: Vec<usize> = (0..writes.len()).collect();
+    order.sort_by_key(|&i| level(writes[i].0 .0));
+    let mut out = vec![Place::default(); writes.len()];
+    for i in order {
+        let r = &writes[i].1;
+        let p = place_of(r, &places);
+        if level(r.collection) < 3 {
+            places.insert(r.id, p.clone());
+        }
+        out[i] = p;
+    }
+    out
+}
+
+macro_rules! sql_store {
+    ($store:ty, $db:ty, notify = $notify:expr) => {
+        impl $store {
+            async fn load_records(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                keys: &BTreeSet<Key>,
+            ) -> Result<HashMap<Key, (u64, Record)>, StoreError> {
+                let mut by_collection: BTreeMap<Collection, Vec<RecordId>> = BTreeMap::new();
+                for (c, id) in keys {
+                    by_collection.entry(*c).or_default().push(*id);
+                }
+                let mut out = HashMap::new();
+                for (c, ids) in by_collection {
+                    for chunk in ids.chunks(CHUNK) {
+                        let mut qb = QueryBuilder::<$db>::new("SELECT seq, body FROM records WHERE collection = ");
+                        qb.push_bind(c.as_str()).push(" AND id IN (");
+                        let mut sep = qb.separated(", ");
+                        for id in chunk {
+                            sep.push_bind(id.to_string());
+                        }
+                        qb.push(")");
+                        for row in qb.build().fetch_all(&mut **tx).await? {
+                            let seq: i64 = row.try_get(0)?;
+                            let body: String = row.try_get(1)?;
+                            let record: Record = serde_json::from_str(&body).map_err(corrupt)?;
+                            out.insert((record.collection, record.id), (seq as u64, record));
+                        }
+                    }
+                }
+                Ok(out)
+            }
+
+            async fn load_places(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                refs: &BTreeSet<(Collection, RecordId)>,
+            ) -> Result<BTreeMap<RecordId, Place>, StoreError> {
+                let mut out = BTreeMap::new();
+                let ids: Vec<&(Collection, RecordId)> = refs.iter().collect();
+                for chunk in ids.chunks(CHUNK) {
+                    let mut qb = QueryBuilder::<$db>::new("SELECT id, subdistrict, community, grid FROM records WHERE ");
+                    let mut first = true;
+                    for (c, id) in chunk {
+                        qb.push(if first { "(collection = " } else { " OR (collection = " });
+                        first = false;
+                        qb.push_bind(c.as_str()).push(" AND id = ").push_bind(id.to_string()).push(")");
+                    }
+                    for row in qb.build().fetch_all(&mut **tx).await? {
+                        let id: String = row.try_get(0)?;
+                        let parse = |s: Option<String>| s.and_then(|s| RecordId::parse(&s).ok());
+                        let place = Place {
+                            subdistrict: parse(row.try_get(1)?),
+                            community: parse(row.try_get(2)?),
+                            grid: parse(row.try_get(3)?),
+                        };
+                        out.insert(RecordId::parse(&id).map_err(corrupt)?, place);
+                    }
+                }
+                Ok(out)
+            }
+        }
+
+        impl Store for $store {
+            #[tracing::instrument(skip_all, fields(ops = ops.len()))]
+            async fn commit(&self, ops: &[Op], now_ms: u64) -> Result<Vec<u64>, StoreError> {
+                let mut tx = self.pool.begin().await?;
+                // The commit lock, taken first: see the module docs of `store`.
+                sqlx::query("UPDATE meta SET value = value WHERE key = 'seq'").execute(&mut *tx).await?;
+
+                let mut known = HashMap::new();
+                for chunk in ops.chunks(CHUNK) {
+                    let mut qb = QueryBuilder::<$db>::new("SELECT op_id, seq FROM ops WHERE op_id IN (");
+                    let mut sep = qb.separated(", ");
+                    for op in chunk {
+                        sep.push_bind(op.id.to_string());
+                    }
+                    qb.push(")");
+                    for row in qb.build().fetch_all(&mut *tx).await? {
+                        let id: String = row.try_get(0)?;
+                        let seq: i64 = row.try_get(1)?;
+                        known.insert(OpId::parse(&id).map_err(corrupt)?, seq as u64);
+                    }
+                }
+
+                let keys: BTreeSet<Key> = ops
+                    .iter()
+                    .filter(|o| !known.contains_key(&o.id))
+                    .map(|o| (o.collection, o.record))
+                    .collect();
+                let mut existing = Self::load_records(&mut tx, &keys).await?;
+                let (plan, touched) = plan(ops, &known, &mut existing);
+
+                let refs: BTreeSet<(Collection, RecordId)> =
+                    plan.writes.iter().filter_map(|(_, r)| place_refs(r)).collect();
+                let places = resolve_places(&plan.writes, Self::load_places(&mut tx, &refs).await?);
+
+                let n = plan.writes.len() as i64;
+                let first_seq = if n > 0 {
+                    let mut qb = QueryBuilder::<$db>::new("UPDATE meta SET value = value + ");
+                    qb.push_bind(n).push(" WHERE key = 'seq' RETURNING value");
+                    let last: i64 = qb.build_query_scalar().fetch_one(&mut *tx).await?;
+                    (last - n + 1) as u64
+                } else {
+                    0
+                };
+
+                let mut written: HashMap<Key, u64> = HashMap::new();
+                for (start, chunk) in plan.writes.chunks(CHUNK).enumerate().map(|(i, c)| (i * CHUNK, c)) {
+                    let mut qb = QueryBuilder::<$db>::new(
+                        "INSERT INTO records (collection, id, seq, subdistrict, community, grid, deleted, body) ",
+                    );
+                    let mut bodies = Vec::with_capacity(chunk.len());
+                    for (_, r) in chunk {
+                        bodies.push(serde_json::to_string(r).map_err(corrupt)?);
+                    }
+                    qb.push_values(chunk.iter().enumerate(), |mut b, (j, (key, r))| {
+                        let seq = first_seq + (start + j) as u64;
+                        written.insert(*key, seq);
+                        let place = &places[start + j];
+                        b.push_bind(key.0.as_str())
+                            .push_bind(key.1.to_string())
+                            .push_bind(to_i64(seq))
+                            .push_bind(place.subdistrict.map(|x| x.to_string()))
+                            .push_bind(place.community.map(|x| x.to_string()))
+                            .push_bind(place.grid.map(|x| x.to_string()))
+                            .push_bind(i64::from(r.is_deleted()))
+                            .push_bind(bodies[j].clone());
+                    });
+                    qb.push(
+                        " ON CONFLICT (collection, id) DO UPDATE SET seq = excluded.seq, \
+                         subdistrict = excluded.subdistrict, community = excluded.community, \
+                         grid = excluded.grid, deleted = excluded.deleted, body = excluded.body",
+                    );
+                    qb.build().execute(&mut *tx).await?;
+                }
+
+                let seq_of_slot = |slot: usize| -> u64 {
+                    let key = touched[slot];
+                    written.get(&key).copied().or_else(|| existing.get(&key).map(|(s, _)| *s)).unwrap_or(0)
+                };
+                let results: Vec<u64> = plan
+                    .per_op
+                    .iter()
+                    .map(|s| match s {
+                        OpSlot::Known(seq) => *seq,
+                        OpSlot::Record(slot) => seq_of_slot(*slot),
+                    })
+                    .collect();
+
+                for chunk in plan.new_ops.chunks(CHUNK) {
+                    let mut qb = QueryBuilder::<$db>::new(
+                        "INSERT INTO ops (op_id, actor, collection, record_id, hlc, seq, received_at) ",
+                    );
+                    qb.push_values(chunk, |mut b, &i| {
+                        let op = &ops[i];
+                        b.push_bind(op.id.to_string())
+                            .push_bind(op.actor.to_string())
+                            .push_bind(op.collection.as_str())
+                            .push_bind(op.record.to_string())
+                            .push_bind(op.hlc.to_string())
+                            .push_bind(to_i64(results[i]))
+                            .push_bind(to_i64(now_ms));
+                    });
+                    qb.build().execute(&mut *tx).await?;
+                }
+
+                if n > 0 {
+                    let notify: Option<&str> = $notify;
+                    if let Some(sql) = notify {
+                        let last = first_seq + n as u64 - 1;
+                        sqlx::query(sql).bind(COMMIT_CHANNEL).bind(last.to_string()).execute(&mut *tx).await?;
+                    }
+                }
+                tx.commit().await?;
+                Ok(results)
+            }
+
+            #[tracing::instrument(skip_all, fields(cursor, limit))]
+            async fn pull(&self, scope: &Scope, cursor: u64, limit: u32) -> Result<PullPage, StoreError> {
+                let mut qb = QueryBuilder::<$db>::new("SELECT seq, body FROM records WHERE seq > ");
+                qb.push_bind(to_i64(cursor));
+                fn list(qb: &mut QueryBuilder<'_, $db>, col: &str, ids: &[RecordId]) {
+                    if ids.is_empty() {
+                        qb.push("1 = 0");
+                        return;
+                    }
+                    qb.push(col).push(" IN (");
+                    let mut sep = qb.separated(", ");
+                    for id in ids {
+                        sep.push_bind(id.to_string());
+                    }
+                    qb.push(")");
+                }
+                match scope {
+                    Scope::All => {}
+                    Scope::Subdistricts(ids) => {
+                        qb.push(" AND (");
+                        list(&mut qb, "subdistrict", ids);
+                        qb.push(" OR (subdistrict IS NULL AND community IS NULL AND grid IS NULL))");
+                    }
+                    Scope::Communities(ids) => {
+                        qb.push(" AND (");
+                        list(&mut qb, "community", ids);
+                        qb.push(" OR (community IS NULL AND grid IS NULL))");
+                    }
+                    Scope::Grids { grids, communities } => {
+                        qb.push(" AND (");
+                        list(&mut qb, "grid", grids);
+                        qb.push(" OR (grid IS NULL AND (community IS NULL OR ");
+                        list(&mut qb, "community", communities);
+                        qb.push(")))");
+                    }
+                }
+                qb.push(" ORDER BY seq LIMIT ").push_bind(i64::from(limit) + 1);
+                let rows = qb.build().fetch_all(&self.pool).await?;
+                let more = rows.len() > limit as usize;
+                let mut records = Vec::with_capacity(rows.len().min(limit as usize));
+                for row in rows.into_iter().take(limit as usize) {
+                    let seq: i64 = row.try_get(0)?;
+                    let body: String = row.try_get(1)?;
+                    records.push((seq as u64, serde_json::from_str(&body).map_err(corrupt)?));
+                }
+                let cursor = records.last().map_or(cursor, |(s, _)| *s);
+                Ok(PullPage { records, cursor, more })
+            }
+
+            async fn max_seq(&self) -> Result<u64, StoreError> {
+                let v: i64 = sqlx::query_scalar("SELECT value FROM meta WHERE key = 'seq'").fetch_one(&self.pool).await?;
+                Ok(v as u64)
+            }
+
+            async fn put_blob(&self, sha256: &str, content_type: &str, bytes: &[u8], now_ms: u64) -> Result<bool, StoreError> {
+                let mut qb = QueryBuilder::<$db>::new("INSERT INTO blobs (sha256, content_type, size, bytes, created_at) VALUES (");
+                let mut sep = qb.separated(", ");
+                sep.push_bind(sha256)
+                    .push_bind(content_type)
+                    .push_bind(bytes.len() as i64)
+                    .push_bind(bytes)
+                    .push_bind(to_i64(now_ms));
+                qb.push(") ON CONFLICT (sha256) DO NOTHING");
+                let done = qb.build().execute(&self.pool).await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn get_blob(&self, sha256: &str) -> Result<Option<Blob>, StoreError> {
+                let mut qb = QueryBuilder::<$db>::new("SELECT content_type, bytes FROM blobs WHERE sha256 = ");
+                qb.push_bind(sha256);
+                let row = qb.build().fetch_optional(&self.pool).await?;
+                row.map(|r| Ok(Blob { content_type: r.try_get(0)?, bytes: r.try_get(1)? })).transpose()
+            }
+
+            async fn ping(&self) -> Result<(), StoreError> {
+                sqlx::query("SELECT 1").execute(&self.pool).await?;
+                Ok(())
+            }
+        }
+    };
+}
+
+sql_store!(SqliteStore, Sqlite, notify = None);
+sql_store!(PgStore, Postgres, notify = Some("SELECT pg_notify($1, $2)"));

@@ -1,0 +1,88 @@
+//! The single writer per process: pushes queue here and are committed in groups (group commit),
+//! one transaction per group. Serialising commits is what keeps sequence numbers in commit order
+//! (see `store`); grouping is what makes that fast under many concurrent pushers.
+
+use crate::error::ApiError;
+use crate::store::{AnyStore, Store};
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot, watch};
+use tongxin_shared::Op;
+
+/// Most ops committed in one transaction.
+const MAX_GROUP_OPS: usize = 5000;
+
+struct Job {
+    ops: Vec<Op>,
+    reply: oneshot::Sender<Result<Vec<u64>, String>>,
+}
+
+/// Handle to the writer task.
+#[derive(Clone)]
+pub struct Writer {
+    tx: mpsc::Sender<Job>,
+}
+
+impl Writer {
+    /// Starts the writer. `committed` is raised to the last seq after every commit.
+    pub fn spawn(store: Arc<AnyStore>, committed: watch::Sender<u64>) -> Self {
+        let (tx, mut rx) = mpsc::channel::<Job>(1024);
+        tokio::spawn(async move {
+            while let Some(first) = rx.recv().await {
+                let mut n = first.ops.len();
+                let mut jobs = vec![first];
+                while n < MAX_GROUP_OPS {
+                    match rx.try_recv() {
+                        Ok(job) => {
+                            n += job.ops.len();
+                            jobs.push(job);
+                        }
+                        Err(_) => break,
+                    }
+                }
+                let all: Vec<Op> = jobs.iter().flat_map(|j| j.ops.iter().cloned()).collect();
+                match store.commit(&all, crate::now_ms()).await {
+                    Ok(seqs) => {
+                        if let Some(max) = seqs.iter().copied().max() {
+                            committed.send_if_modified(|v| {
+                                let raise = max > *v;
+                                *v = (*v).max(max);
+                                raise
+                            });
+                        }
+                        let mut rest = seqs.as_slice();
+                        for job in jobs {
+                            let (mine, tail) = rest.split_at(job.ops.len());
+                            rest = tail;
+                            let _ = job.reply.send(Ok(mine.to_vec()));
+                        }
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, ops = all.len(), "commit failed");
+                        for job in jobs {
+                            let _ = job.reply.send(Err(e.to_string()));
+                        }
+                    }
+                }
+            }
+        });
+        Self { tx }
+    }
+
+    /// Commits `ops` (validated and authorised) and returns their seqs, after the commit.
+    pub async fn submit(&self, ops: Vec<Op>) -> Result<Vec<u64>, ApiError> {
+        if ops.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (reply, rx) = oneshot::channel();
+        let down =
+            || ApiError::Unavailable("the server is shutting down; try again shortly".into());
+        self.tx.send(Job { ops, reply }).await.map_err(|_| down())?;
+        match rx.await.map_err(|_| down())? {
+            Ok(seqs) => Ok(seqs),
+            Err(_) => Err(ApiError::Unavailable(
+                "the server could not store this batch; nothing was applied, it will be sent again"
+                    .into(),
+            )),
+        }
+    }
+}
