@@ -50,12 +50,13 @@ pub async fn live(
 /// channel and raise `committed`. Reconnects with backoff if the connection drops.
 pub fn listen(store: &PgStore, committed: watch::Sender<u64>) {
     let pool = store.pool().clone();
+    let channel = store.channel().to_owned();
     tokio::spawn(async move {
         let mut backoff = Duration::from_millis(200);
         loop {
             match sqlx::postgres::PgListener::connect_with(&pool).await {
                 Ok(mut listener) => {
-                    if let Err(e) = listener.listen(crate::store::sql_commit_channel()).await {
+                    if let Err(e) = listener.listen(&channel).await {
                         tracing::warn!(error = %e, "LISTEN failed");
                     } else {
                         backoff = Duration::from_millis(200);

@@ -299,8 +299,3 @@ pub(crate) fn place_of(r: &Record, places: &BTreeMap<RecordId, Place>) -> Place 
         }
     }
 }
-
-/// The PostgreSQL channel on which commits are announced.
-pub fn sql_commit_channel() -> &'static str {
-    sql::COMMIT_CHANNEL
-}

@@ -18,13 +18,18 @@ use tongxin_shared::{Collection, Op, OpId, Record, RecordId};
 /// Rows per multi-row statement (8 binds a row stays far below both databases' limits).
 const CHUNK: usize = 500;
 
-/// The PostgreSQL channel on which every commit announces its last seq.
-pub const COMMIT_CHANNEL: &str = "tongxin_commits";
+/// The PostgreSQL channel on which every commit announces its last seq. Channels are
+/// database-wide, so the schema's name is part of it: deployments (or tests) that share a
+/// database in different schemas do not poke each other.
+fn commit_channel(schema: &str) -> String {
+    format!("tongxin_commits_{schema}")
+}
 
 /// SQLite, embedded: WAL mode, `synchronous = NORMAL` (durable at checkpoints, never corrupt),
 /// a busy timeout for the rare second process.
 pub struct SqliteStore {
     pool: SqlitePool,
+    channel: Option<String>,
 }
 
 impl SqliteStore {
@@ -40,13 +45,17 @@ impl SqliteStore {
             .connect_with(opts)
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            channel: None,
+        })
     }
 }
 
 /// PostgreSQL, for several server instances on one database.
 pub struct PgStore {
     pool: PgPool,
+    channel: Option<String>,
 }
 
 impl PgStore {
@@ -57,7 +66,18 @@ impl PgStore {
             .connect(url)
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-        Ok(Self { pool })
+        let schema: String = sqlx::query_scalar("SELECT current_schema()")
+            .fetch_one(&pool)
+            .await?;
+        Ok(Self {
+            pool,
+            channel: Some(commit_channel(&schema)),
+        })
+    }
+
+    /// The channel this store's commits are announced on.
+    pub fn channel(&self) -> &str {
+        self.channel.as_deref().unwrap_or_default()
     }
 
     /// The pool, for LISTEN.
@@ -99,7 +119,7 @@ fn resolve_places(writes: &[(Key, Record)], mut places: BTreeMap<RecordId, Place
 }
 
 macro_rules! sql_store {
-    ($store:ty, $db:ty, notify = $notify:expr) => {
+    ($store:ty, $db:ty) => {
         impl $store {
             async fn load_records(
                 tx: &mut sqlx::Transaction<'static, $db>,
@@ -263,12 +283,10 @@ macro_rules! sql_store {
                     qb.build().execute(&mut *tx).await?;
                 }
 
-                if n > 0 {
-                    let notify: Option<&str> = $notify;
-                    if let Some(sql) = notify {
-                        let last = first_seq + n as u64 - 1;
-                        sqlx::query(sql).bind(COMMIT_CHANNEL).bind(last.to_string()).execute(&mut *tx).await?;
-                    }
+                // PostgreSQL: one notification per committed batch, delivered at commit.
+                if let (true, Some(channel)) = (n > 0, &self.channel) {
+                    let last = first_seq + n as u64 - 1;
+                    sqlx::query("SELECT pg_notify($1, $2)").bind(channel).bind(last.to_string()).execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
                 Ok(results)
@@ -356,5 +374,5 @@ macro_rules! sql_store {
     };
 }
 
-sql_store!(SqliteStore, Sqlite, notify = None);
-sql_store!(PgStore, Postgres, notify = Some("SELECT pg_notify($1, $2)"));
+sql_store!(SqliteStore, Sqlite);
+sql_store!(PgStore, Postgres);

@@ -1,0 +1,218 @@
+//! Test harness: real databases (a temp SQLite file, or a fresh PostgreSQL schema that is dropped
+//! afterwards) and the real server on a port-0 listener.
+#![allow(dead_code)]
+
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use tokio::sync::oneshot;
+use tongxin_server::AppState;
+use tongxin_shared::{ActorId, Collection, Entry, Hlc, Op, OpBody, OpId, RecordId, SCHEMA_VERSION};
+use uuid::Uuid;
+
+/// PostgreSQL for tests. Unreachable is a failure, never a skip: this project's machines and CI
+/// run PostgreSQL (see `cargo xtask test`).
+pub fn pg_base_url() -> String {
+    std::env::var("TONGXIN_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://root@127.0.0.1:5432/test".into())
+}
+
+/// A database for one test.
+pub struct TestDb {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+    schema: Option<String>,
+}
+
+impl TestDb {
+    pub async fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("t.sqlite3").display());
+        Self {
+            url,
+            _dir: Some(dir),
+            schema: None,
+        }
+    }
+
+    pub async fn postgres() -> Self {
+        let base = pg_base_url();
+        let schema = format!("tx_{}", Uuid::new_v4().simple());
+        let pool = sqlx::PgPool::connect(&base).await.unwrap_or_else(|e| {
+            panic!("PostgreSQL at {base} is required for this test (CI fails without it): {e}")
+        });
+        sqlx::query(&format!("CREATE SCHEMA {schema}"))
+            .execute(&pool)
+            .await
+            .expect("create schema");
+        pool.close().await;
+        let sep = if base.contains('?') { '&' } else { '?' };
+        let url = format!("{base}{sep}options%5Bsearch_path%5D={schema}");
+        Self {
+            url,
+            _dir: None,
+            schema: Some(schema),
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some(schema) = self.schema.take() else {
+            return;
+        };
+        let base = pg_base_url();
+        // Drop runs outside any async context we can use: a small runtime on its own thread.
+        let _ = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async move {
+                if let Ok(pool) = sqlx::PgPool::connect(&base).await {
+                    let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                        .execute(&pool)
+                        .await;
+                    pool.close().await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// The server, started on 127.0.0.1:0.
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub state: AppState,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl TestApp {
+    pub async fn spawn(url: &str) -> Self {
+        Self::spawn_with_dist(url, std::env::temp_dir().join("tongxin-no-dist")).await
+    }
+
+    pub async fn spawn_with_dist(url: &str, dist: std::path::PathBuf) -> Self {
+        let state = AppState::start(url, dist).await.expect("open store");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(tongxin_server::serve(state.clone(), listener, async move {
+            let _ = stopped.await;
+        }));
+        Self {
+            base,
+            client: reqwest::Client::new(),
+            state,
+            stop: Some(stop),
+        }
+    }
+
+    pub async fn push(&self, ops: &[Op]) -> Value {
+        let body = json!({"protocol": 1, "actor": ActorId::NIL, "ops": ops});
+        let res = self
+            .client
+            .post(format!("{}/api/v1/sync/push", self.base))
+            .json(&body)
+            .send()
+            .await
+            .expect("push");
+        assert!(res.status().is_success(), "push failed: {}", res.status());
+        res.json().await.expect("push json")
+    }
+
+    pub async fn pull_all(&self) -> BTreeMap<String, (u64, Value)> {
+        let mut out = BTreeMap::new();
+        let mut cursor = 0;
+        loop {
+            let page: Value = self
+                .client
+                .get(format!(
+                    "{}/api/v1/sync/pull?cursor={cursor}&limit=500",
+                    self.base
+                ))
+                .send()
+                .await
+                .expect("pull")
+                .json()
+                .await
+                .expect("pull json");
+            for r in page["records"].as_array().expect("records") {
+                out.insert(
+                    r["id"].as_str().unwrap_or_default().to_owned(),
+                    (r["seq"].as_u64().unwrap_or(0), r.clone()),
+                );
+            }
+            cursor = page["cursor"].as_u64().expect("cursor");
+            if !page["more"].as_bool().unwrap_or(false) {
+                return out;
+            }
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+    }
+}
+
+pub fn now_ms() -> u64 {
+    tongxin_server::now_ms()
+}
+
+pub fn uuid(n: u128) -> Uuid {
+    Uuid::from_u128(n)
+}
+
+/// A Set op on a case.
+pub fn set_case(op: u128, actor: u128, record: u128, hlc: Hlc, fields: Value) -> Op {
+    let Value::Object(m) = fields else {
+        panic!("fields must be an object")
+    };
+    Op {
+        id: OpId(uuid(op)),
+        actor: ActorId(uuid(actor)),
+        hlc,
+        collection: Collection::Cases,
+        record: RecordId(uuid(record)),
+        body: OpBody::Set {
+            fields: m.into_iter().collect(),
+        },
+        schema: SCHEMA_VERSION,
+    }
+}
+
+/// An Append op on a case timeline.
+pub fn append_case(op: u128, record: u128, entry: u128, hlc: Hlc) -> Op {
+    let mut data = serde_json::Map::new();
+    data.insert("action".into(), json!("note"));
+    Op {
+        id: OpId(uuid(op)),
+        actor: ActorId(uuid(7)),
+        hlc,
+        collection: Collection::Cases,
+        record: RecordId(uuid(record)),
+        body: OpBody::Append {
+            entry: Entry {
+                id: uuid(entry),
+                data,
+            },
+        },
+        schema: SCHEMA_VERSION,
+    }
+}
+
+/// A Set op on any collection.
+pub fn set(collection: Collection, op: u128, record: u128, hlc: Hlc, fields: Value) -> Op {
+    let mut o = set_case(op, 1, record, hlc, fields);
+    o.collection = collection;
+    o
+}

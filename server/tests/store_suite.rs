@@ -1,0 +1,383 @@
+//! One store test suite, run against SQLite and PostgreSQL (STYLE.md: one trait, several
+//! backends, one suite). PostgreSQL tests use a fresh schema each and drop it afterwards.
+
+mod common;
+
+use common::*;
+use serde_json::json;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use tongxin_server::store::{AnyStore, Scope, Store};
+use tongxin_shared::{Collection, Hlc, RecordId};
+
+async fn idempotent_repush_returns_original_seqs(db: TestDb) {
+    let store = AnyStore::open(&db.url).await.unwrap();
+    let t = now_ms();
+    let ops = vec![
+        set_case(1, 1, 100, Hlc::new(t, 0), json!({"title": "a"})),
+        set_case(2, 1, 101, Hlc::new(t, 1), json!({"title": "b"})),
+        set_case(3, 1, 100, Hlc::new(t, 2), json!({"description": "c"})),
+    ];
+    let first = store.commit(&ops, t).await.unwrap();
+    assert_eq!(first.len(), 3);
+    assert_eq!(first[0], first[2], "ops on one record share its write");
+    let max = store.max_seq().await.unwrap();
+    // The same ops again, in another order and duplicated within the batch.
+    let again = vec![
+        ops[2].clone(),
+        ops[0].clone(),
+        ops[0].clone(),
+        ops[1].clone(),
+    ];
+    let second = store.commit(&again, t).await.unwrap();
+    assert_eq!(second, vec![first[2], first[0], first[0], first[1]]);
+    assert_eq!(
+        store.max_seq().await.unwrap(),
+        max,
+        "nothing was written again"
+    );
+    let page = store.pull(&Scope::All, 0, 100).await.unwrap();
+    assert_eq!(page.records.len(), 2);
+}
+
+async fn last_writer_wins_per_field(db: TestDb) {
+    let store = AnyStore::open(&db.url).await.unwrap();
+    let t = now_ms();
+    // Actor 1 edits title and category; actor 2 edits description and category later.
+    store
+        .commit(
+            &[set_case(
+                1,
+                1,
+                100,
+                Hlc::new(t, 0),
+                json!({"title": "x", "category": "safety"}),
+            )],
+            t,
+        )
+        .await
+        .unwrap();
+    store
+        .commit(
+            &[set_case(
+                2,
+                2,
+                100,
+                Hlc::new(t + 5, 0),
+                json!({"description": "y", "category": "other"}),
+            )],
+            t,
+        )
+        .await
+        .unwrap();
+    // A late-arriving older write does not override the newer category.
+    store
+        .commit(
+            &[set_case(
+                3,
+                1,
+                100,
+                Hlc::new(t + 1, 0),
+                json!({"category": "environment"}),
+            )],
+            t,
+        )
+        .await
+        .unwrap();
+    let page = store.pull(&Scope::All, 0, 10).await.unwrap();
+    let r = &page.records[0].1;
+    assert_eq!(r.str("title"), Some("x"));
+    assert_eq!(r.str("description"), Some("y"));
+    assert_eq!(r.str("category"), Some("other"));
+}
+
+async fn pull_pages_follow_the_cursor(db: TestDb) {
+    let store = AnyStore::open(&db.url).await.unwrap();
+    let t = now_ms();
+    let ops: Vec<_> = (0..25)
+        .map(|i| {
+            set_case(
+                1000 + i,
+                1,
+                5000 + i,
+                Hlc::new(t, i as u32),
+                json!({"title": format!("t{i}")}),
+            )
+        })
+        .collect();
+    store.commit(&ops, t).await.unwrap();
+    let mut cursor = 0;
+    let mut seen = Vec::new();
+    loop {
+        let page = store.pull(&Scope::All, cursor, 10).await.unwrap();
+        assert!(
+            page.records.windows(2).all(|w| w[0].0 < w[1].0),
+            "ordered by seq"
+        );
+        seen.extend(page.records.iter().map(|(s, _)| *s));
+        cursor = page.cursor;
+        if !page.more {
+            break;
+        }
+    }
+    assert_eq!(seen.len(), 25);
+    assert_eq!(
+        store
+            .pull(&Scope::All, cursor, 10)
+            .await
+            .unwrap()
+            .records
+            .len(),
+        0
+    );
+    // A record changed ten times travels once, with its latest seq.
+    for i in 0..10u32 {
+        store
+            .commit(
+                &[set_case(
+                    2000 + u128::from(i),
+                    1,
+                    5000,
+                    Hlc::new(t + 1, i),
+                    json!({"title": format!("v{i}")}),
+                )],
+                t,
+            )
+            .await
+            .unwrap();
+    }
+    let page = store.pull(&Scope::All, cursor, 100).await.unwrap();
+    assert_eq!(page.records.len(), 1);
+    assert_eq!(page.records[0].1.str("title"), Some("v9"));
+}
+
+async fn scope_columns_make_pulls_scoped(db: TestDb) {
+    let store = AnyStore::open(&db.url).await.unwrap();
+    let t = now_ms();
+    let id = |n: u128| uuid(n).to_string();
+    // Hierarchy in one batch (children before parents, to exercise in-batch resolution) …
+    store
+        .commit(
+            &[
+                set(
+                    Collection::Grids,
+                    1,
+                    300,
+                    Hlc::new(t, 0),
+                    json!({"code": "G1", "community": id(200)}),
+                ),
+                set(
+                    Collection::Grids,
+                    2,
+                    301,
+                    Hlc::new(t, 1),
+                    json!({"code": "G2", "community": id(201)}),
+                ),
+                set(
+                    Collection::Communities,
+                    3,
+                    200,
+                    Hlc::new(t, 2),
+                    json!({"name": "C1", "subdistrict": id(100)}),
+                ),
+                set(
+                    Collection::Communities,
+                    4,
+                    201,
+                    Hlc::new(t, 3),
+                    json!({"name": "C2", "subdistrict": id(100)}),
+                ),
+                set(
+                    Collection::Subdistricts,
+                    5,
+                    100,
+                    Hlc::new(t, 4),
+                    json!({"name": "S"}),
+                ),
+            ],
+            t,
+        )
+        .await
+        .unwrap();
+    // … and records in a later batch, resolved from the stored hierarchy.
+    store
+        .commit(
+            &[
+                set_case(
+                    10,
+                    1,
+                    400,
+                    Hlc::new(t, 5),
+                    json!({"grid": id(300), "title": "in G1"}),
+                ),
+                set_case(
+                    11,
+                    1,
+                    401,
+                    Hlc::new(t, 6),
+                    json!({"grid": id(301), "title": "in G2"}),
+                ),
+                set(
+                    Collection::Activities,
+                    12,
+                    500,
+                    Hlc::new(t, 7),
+                    json!({"community": id(200), "title": "C1 activity"}),
+                ),
+                set(
+                    Collection::Units,
+                    13,
+                    600,
+                    Hlc::new(t, 8),
+                    json!({"name": "city-wide unit"}),
+                ),
+            ],
+            t,
+        )
+        .await
+        .unwrap();
+    let ids = |scope: Scope| {
+        let store = &store;
+        async move {
+            store
+                .pull(&scope, 0, 100)
+                .await
+                .unwrap()
+                .records
+                .into_iter()
+                .map(|(_, r)| r.id.0.as_u128())
+                .collect::<BTreeSet<_>>()
+        }
+    };
+    let r = |n: u128| RecordId(uuid(n));
+    assert_eq!(ids(Scope::All).await.len(), 9);
+    let warden = ids(Scope::Grids {
+        grids: vec![r(300)],
+        communities: vec![r(200)],
+    })
+    .await;
+    assert_eq!(
+        warden,
+        BTreeSet::from([100, 200, 300, 400, 500, 600]),
+        "own grid, own community's shared records, the levels above, city-wide"
+    );
+    let c2 = ids(Scope::Communities(vec![r(201)])).await;
+    assert_eq!(c2, BTreeSet::from([100, 201, 301, 401, 600]));
+    let sd = ids(Scope::Subdistricts(vec![r(100)])).await;
+    assert_eq!(sd.len(), 9);
+    assert_eq!(
+        ids(Scope::Grids {
+            grids: vec![],
+            communities: vec![]
+        })
+        .await,
+        BTreeSet::from([100, 600])
+    );
+}
+
+/// The sequence trap (SYNC.md): several writers (separate stores = separate connection pools,
+/// as separate server instances would be) commit concurrently while a puller follows the cursor.
+/// Every record must be seen: no commit may become visible below a cursor already passed.
+async fn concurrent_pushers_never_hide_a_record(db: TestDb) {
+    let writers: Vec<Arc<AnyStore>> = {
+        let mut v = Vec::new();
+        for _ in 0..3 {
+            v.push(Arc::new(AnyStore::open(&db.url).await.unwrap()));
+        }
+        v
+    };
+    let reader = AnyStore::open(&db.url).await.unwrap();
+    let t = now_ms();
+    let per_writer: u128 = 40;
+    let mut tasks = Vec::new();
+    for (w, store) in writers.iter().enumerate() {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            for b in 0..per_writer {
+                let base = (w as u128 + 1) * 1_000_000 + b * 10;
+                let ops: Vec<_> = (0..5)
+                    .map(|k| {
+                        set_case(
+                            base + k,
+                            w as u128,
+                            base + k,
+                            Hlc::new(t, (b * 10 + k) as u32),
+                            json!({"title": "x"}),
+                        )
+                    })
+                    .collect();
+                store.commit(&ops, t).await.unwrap();
+                tokio::task::yield_now().await;
+            }
+        }));
+    }
+    let expected = writers.len() as u128 * per_writer * 5;
+    let mut seen = BTreeSet::new();
+    let mut cursor = 0;
+    let mut pushers_done = false;
+    loop {
+        let page = reader.pull(&Scope::All, cursor, 37).await.unwrap();
+        for (_, r) in &page.records {
+            seen.insert(r.id);
+        }
+        cursor = page.cursor;
+        if page.more {
+            continue;
+        }
+        if pushers_done {
+            break;
+        }
+        pushers_done = tasks.iter().all(tokio::task::JoinHandle::is_finished);
+        tokio::task::yield_now().await;
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(
+        seen.len() as u128,
+        expected,
+        "the cursor-following puller saw every record"
+    );
+}
+
+async fn blobs_are_idempotent(db: TestDb) {
+    let store = AnyStore::open(&db.url).await.unwrap();
+    let bytes = b"\xFF\xD8\xFFjpeg bytes";
+    assert!(store
+        .put_blob("ab".repeat(32).as_str(), "image/jpeg", bytes, 1)
+        .await
+        .unwrap());
+    assert!(!store
+        .put_blob("ab".repeat(32).as_str(), "image/jpeg", bytes, 2)
+        .await
+        .unwrap());
+    let b = store.get_blob(&"ab".repeat(32)).await.unwrap().unwrap();
+    assert_eq!(b.bytes, bytes);
+    assert_eq!(b.content_type, "image/jpeg");
+    assert!(store.get_blob(&"cd".repeat(32)).await.unwrap().is_none());
+    store.ping().await.unwrap();
+}
+
+macro_rules! suite {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            use super::*;
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+               async fn $name() { super::$name(TestDb::sqlite().await).await } )*
+        }
+        mod postgres {
+            use super::*;
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+               async fn $name() { super::$name(TestDb::postgres().await).await } )*
+        }
+    };
+}
+
+suite!(
+    idempotent_repush_returns_original_seqs,
+    last_writer_wins_per_field,
+    pull_pages_follow_the_cursor,
+    scope_columns_make_pulls_scoped,
+    concurrent_pushers_never_hide_a_record,
+    blobs_are_idempotent,
+);
