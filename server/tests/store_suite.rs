@@ -1,6 +1,8 @@
 //! One store test suite, run against SQLite and PostgreSQL (STYLE.md: one trait, several
 //! backends, one suite). PostgreSQL tests use a fresh schema each and drop it afterwards.
 
+#![allow(clippy::unwrap_used)] // a failing unwrap is a failing test
+
 mod common;
 
 use common::*;

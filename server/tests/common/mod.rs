@@ -1,6 +1,6 @@
 //! Test harness: real databases (a temp SQLite file, or a fresh PostgreSQL schema that is dropped
 //! afterwards) and the real server on a port-0 listener.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
