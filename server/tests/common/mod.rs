@@ -24,6 +24,7 @@ pub struct TestDb {
 }
 
 impl TestDb {
+    #[allow(clippy::unused_async)] // async like `postgres()`, so suites call both the same way
     pub async fn sqlite() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}", dir.path().join("t.sqlite3").display());
