@@ -217,3 +217,65 @@ pub fn set(collection: Collection, op: u128, record: u128, hlc: Hlc, fields: Val
     o.collection = collection;
     o
 }
+
+/// A server-sent-events reader over a reqwest response.
+pub struct Sse {
+    stream:
+        std::pin::Pin<Box<dyn futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>,
+    buf: String,
+}
+
+/// One SSE event: (event name, id, data).
+pub type SseEvent = (String, String, String);
+
+impl Sse {
+    pub async fn connect(base: &str, last_event_id: Option<u64>) -> Self {
+        let mut req = reqwest::Client::new().get(format!("{base}/api/v1/live"));
+        if let Some(id) = last_event_id {
+            req = req.header("last-event-id", id.to_string());
+        }
+        let res = req.send().await.expect("live");
+        assert_eq!(res.status(), 200);
+        assert_eq!(res.headers()["content-type"], "text/event-stream");
+        Self {
+            stream: Box::pin(res.bytes_stream()),
+            buf: String::new(),
+        }
+    }
+
+    /// The next event (heartbeat comments are skipped). Fails the test after 10 s.
+    pub async fn next(&mut self) -> SseEvent {
+        use futures_util::StreamExt;
+        tokio::time::timeout(std::time::Duration::from_secs(10), async {
+            loop {
+                if let Some(end) = self.buf.find("\n\n") {
+                    let block: String = self.buf.drain(..end + 2).collect();
+                    let (mut event, mut id, mut data) =
+                        (String::new(), String::new(), String::new());
+                    for line in block.lines() {
+                        if let Some(v) = line.strip_prefix("event:") {
+                            event = v.trim().to_owned();
+                        } else if let Some(v) = line.strip_prefix("id:") {
+                            id = v.trim().to_owned();
+                        } else if let Some(v) = line.strip_prefix("data:") {
+                            data = v.trim().to_owned();
+                        }
+                    }
+                    if !event.is_empty() {
+                        return (event, id, data);
+                    }
+                    continue;
+                }
+                let chunk = self
+                    .stream
+                    .next()
+                    .await
+                    .expect("stream open")
+                    .expect("chunk");
+                self.buf.push_str(&String::from_utf8_lossy(&chunk));
+            }
+        })
+        .await
+        .expect("an SSE event within 10 s")
+    }
+}

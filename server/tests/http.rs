@@ -1,0 +1,306 @@
+//! The HTTP API through a real server on a port-0 listener: per-op judging, error shapes, static
+//! files and their cache headers, blobs, the live stream.
+#![allow(clippy::unwrap_used)] // a failing unwrap is a failing test
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use tongxin_shared::{Hlc, MAX_CLOCK_SKEW_MS};
+
+async fn push_judges_each_op_and_rejections_change_nothing(db: TestDb) {
+    let app = TestApp::spawn(&db.url).await;
+    let t = now_ms();
+    let good = set_case(
+        1,
+        1,
+        100,
+        Hlc::new(t, 0),
+        json!({"title": "楼道堆物", "category": "safety"}),
+    );
+    let mut unknown_field = set_case(2, 1, 100, Hlc::new(t, 1), json!({"title": "x"}));
+    if let tongxin_shared::OpBody::Set { fields } = &mut unknown_field.body {
+        fields.insert("colour".into(), json!("red"));
+    }
+    let wrong_type = set_case(3, 1, 100, Hlc::new(t, 2), json!({"title": 5}));
+    let future = set_case(
+        4,
+        1,
+        100,
+        Hlc::new(t + MAX_CLOCK_SKEW_MS + 60_000, 0),
+        json!({"title": "from the future"}),
+    );
+    let oversized = set_case(5, 1, 100, Hlc::new(t, 3), json!({"title": "x".repeat(201)}));
+    let mut body = json!({"protocol": 1, "actor": uuid(1), "ops": [good, unknown_field, wrong_type, future, oversized]});
+    body["ops"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"id": uuid(6).to_string(), "collection": "gossip"}));
+    let res: Value = app
+        .client
+        .post(format!("{}/api/v1/sync/push", app.base))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let results = res["results"].as_array().unwrap();
+    assert_eq!(results.len(), 6);
+    assert!(results[0]["seq"].as_u64().unwrap() > 0);
+    let codes: Vec<&str> = results[1..]
+        .iter()
+        .map(|r| r["rejected"]["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "unknown_field",
+            "wrong_type",
+            "clock_ahead",
+            "too_long",
+            "bad_op"
+        ]
+    );
+    for (i, r) in results.iter().enumerate() {
+        assert_eq!(
+            r["op_id"],
+            uuid(i as u128 + 1).to_string(),
+            "every result names its op"
+        );
+    }
+    assert!(results[3]["rejected"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("clock"));
+    assert!(res["server_time_ms"].as_u64().unwrap() >= t);
+    let all = app.pull_all().await;
+    let rec = &all[&uuid(100).to_string()].1;
+    assert_eq!(
+        rec["fields"]["title"]["value"], "楼道堆物",
+        "rejected ops changed nothing"
+    );
+    assert!(rec["fields"].get("colour").is_none());
+}
+
+async fn bad_requests_get_json_errors(db: TestDb) {
+    let app = TestApp::spawn(&db.url).await;
+    let c = &app.client;
+    let push = format!("{}/api/v1/sync/push", app.base);
+    let r = c
+        .post(&push)
+        .header("content-type", "application/json")
+        .body("{bad")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "malformed_json");
+    let r = c
+        .post(&push)
+        .json(&json!({"protocol": 1, "actor": uuid(1), "ops": vec![json!({}); 1001]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"]["code"],
+        "too_large"
+    );
+    let r = c
+        .post(&push)
+        .json(&json!({"protocol": 99, "actor": uuid(1), "ops": []}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 426);
+    let r = c
+        .get(format!("{}/api/v1/sync/pull", app.base))
+        .header("x-tongxin-protocol", "0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 426);
+    assert!(r.json::<Value>().await.unwrap()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("update"));
+    let r = c
+        .get(format!("{}/api/v1/sync/pull?cursor=minus", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let r = c
+        .get(format!("{}/api/v2/anything", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"]["code"],
+        "not_found"
+    );
+    let r = c.get(format!("{}/readyz", app.base)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let big = vec![0u8; tongxin_shared::wire::MAX_PUSH_BYTES + 10];
+    let r = c
+        .post(&push)
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+}
+
+async fn blobs_check_hash_and_type(db: TestDb) {
+    let app = TestApp::spawn(&db.url).await;
+    let jpeg = [&[0xFF, 0xD8, 0xFF, 0xE0][..], b"a tiny jpeg body"].concat();
+    let hash = hex::encode(Sha256::digest(&jpeg));
+    let url = format!("{}/api/v1/blobs/{hash}", app.base);
+    assert_eq!(
+        app.client
+            .put(&url)
+            .body(jpeg.clone())
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        201
+    );
+    assert_eq!(
+        app.client
+            .put(&url)
+            .body(jpeg.clone())
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200,
+        "idempotent"
+    );
+    let r = app.client.get(&url).send().await.unwrap();
+    assert_eq!(r.headers()["content-type"], "image/jpeg");
+    assert_eq!(r.bytes().await.unwrap().as_ref(), jpeg.as_slice());
+    let wrong = format!("{}/api/v1/blobs/{}", app.base, "0".repeat(64));
+    let r = app
+        .client
+        .put(&wrong)
+        .body(jpeg.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"]["code"],
+        "hash_mismatch"
+    );
+    let text = b"not an image".to_vec();
+    let r = app
+        .client
+        .put(format!(
+            "{}/api/v1/blobs/{}",
+            app.base,
+            hex::encode(Sha256::digest(&text))
+        ))
+        .body(text)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"]["code"],
+        "not_an_image"
+    );
+    assert_eq!(app.client.get(&wrong).send().await.unwrap().status(), 404);
+}
+
+async fn live_pokes_after_commits_and_resumes(db: TestDb) {
+    let app = TestApp::spawn(&db.url).await;
+    let mut sse = Sse::connect(&app.base, None).await;
+    let t = now_ms();
+    let res = app
+        .push(&[set_case(1, 1, 100, Hlc::new(t, 0), json!({"title": "a"}))])
+        .await;
+    let seq = res["results"][0]["seq"].as_u64().unwrap();
+    let (event, id, data) = sse.next().await;
+    assert_eq!((event.as_str(), id.parse::<u64>().unwrap()), ("poke", seq));
+    assert_eq!(
+        serde_json::from_str::<Value>(&data).unwrap(),
+        json!({"type": "poke", "seq": seq})
+    );
+    // A client that was behind is poked at once on reconnect …
+    let mut behind = Sse::connect(&app.base, Some(seq - 1)).await;
+    assert_eq!(behind.next().await.1, seq.to_string());
+    // … one that is up to date is poked only by the next commit.
+    let mut current = Sse::connect(&app.base, Some(seq)).await;
+    let res = app
+        .push(&[set_case(2, 1, 101, Hlc::new(t, 1), json!({"title": "b"}))])
+        .await;
+    let next = res["results"][0]["seq"].as_u64().unwrap();
+    assert_eq!(current.next().await.1, next.to_string());
+}
+
+macro_rules! both {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite { use super::*; $( #[tokio::test] async fn $name() { super::$name(TestDb::sqlite().await).await } )* }
+        mod postgres { use super::*; $( #[tokio::test] async fn $name() { super::$name(TestDb::postgres().await).await } )* }
+    };
+}
+
+both!(
+    push_judges_each_op_and_rejections_change_nothing,
+    bad_requests_get_json_errors,
+    blobs_check_hash_and_type,
+    live_pokes_after_commits_and_resumes,
+);
+
+#[tokio::test]
+async fn static_files_spa_fallback_and_cache_headers() {
+    let db = TestDb::sqlite().await;
+    let dist = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dist.path().join("index.html"),
+        "<!doctype html><title>同心</title>",
+    )
+    .unwrap();
+    std::fs::create_dir_all(dist.path().join("assets")).unwrap();
+    std::fs::write(dist.path().join("assets/app.0123abcd.js"), "console.log(1)").unwrap();
+    std::fs::write(dist.path().join("sw.js"), "self.x=1").unwrap();
+    let app = TestApp::spawn_with_dist(&db.url, dist.path().to_path_buf()).await;
+    let get = |p: &str| app.client.get(format!("{}{p}", app.base)).send();
+    let r = get("/").await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["cache-control"], "no-cache");
+    assert!(r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("wasm-unsafe-eval"));
+    assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+    assert!(r.text().await.unwrap().contains("同心"));
+    let r = get("/assets/app.0123abcd.js").await.unwrap();
+    assert_eq!(
+        r.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    assert_eq!(
+        get("/sw.js").await.unwrap().headers()["cache-control"],
+        "no-cache"
+    );
+    let r = get("/cases/0192-abc").await.unwrap();
+    assert_eq!(r.status(), 200, "app routes fall back to index.html");
+    assert!(r.text().await.unwrap().contains("同心"));
+    assert_eq!(get("/assets/missing.0000.js").await.unwrap().status(), 404);
+    assert_eq!(get("/missing.png").await.unwrap().status(), 404);
+    let r = app
+        .client
+        .get(format!("{}/assets/app.0123abcd.js", app.base))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
