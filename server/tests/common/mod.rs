@@ -254,11 +254,11 @@ impl Sse {
                         (String::new(), String::new(), String::new());
                     for line in block.lines() {
                         if let Some(v) = line.strip_prefix("event:") {
-                            event = v.trim().to_owned();
+                            v.trim().clone_into(&mut event);
                         } else if let Some(v) = line.strip_prefix("id:") {
-                            id = v.trim().to_owned();
+                            v.trim().clone_into(&mut id);
                         } else if let Some(v) = line.strip_prefix("data:") {
-                            data = v.trim().to_owned();
+                            v.trim().clone_into(&mut data);
                         }
                     }
                     if !event.is_empty() {
