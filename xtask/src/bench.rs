@@ -34,6 +34,36 @@ const BENCHES: &[Bench] = &[
         about: "generating the synthetic demo city, 3 and 12 months (criterion)",
         run: || sh::run(sh::cargo().args(["bench", "-p", "tongxin-demo", "--bench", "generate"])),
     },
+    Bench {
+        name: "ingest",
+        about: "server ingest ops/s, pushes of 500 over HTTP, SQLite and PostgreSQL",
+        run: || {
+            sh::run(sh::cargo().args([
+                "bench",
+                "-p",
+                "tongxin-server",
+                "--bench",
+                "sync",
+                "--",
+                "ingest",
+            ]))
+        },
+    },
+    Bench {
+        name: "poke",
+        about: "push -> SSE poke latency with 1,000 subscribers, p50/p95/p99",
+        run: || {
+            sh::run(sh::cargo().args([
+                "bench",
+                "-p",
+                "tongxin-server",
+                "--bench",
+                "sync",
+                "--",
+                "poke",
+            ]))
+        },
+    },
 ];
 
 pub fn bench(args: &BenchArgs) -> Result<()> {

@@ -1,0 +1,139 @@
+//! Server benchmarks (`cargo xtask bench ingest` / `poke`): figures go to BENCHMARKS.md.
+//! - ingest: ops/s for pushes of 500 ops over HTTP into a real server, SQLite and PostgreSQL.
+//! - poke: push → SSE poke latency with 1,000 connected subscribers, p50/p95/p99.
+//!
+//! Timings are measured here and only reported; no test asserts on them.
+#![allow(clippy::unwrap_used, clippy::print_stdout)] // a bench binary: panics and prints are its interface
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use common::{now_ms, set_case, Sse, TestApp, TestDb};
+use serde_json::json;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tongxin_shared::{Hlc, Op};
+
+const BATCH: usize = 500;
+
+fn batches(n_batches: usize, base: u128) -> Vec<Vec<Op>> {
+    let t = now_ms();
+    (0..n_batches)
+        .map(|b| {
+            (0..BATCH)
+                .map(|k| {
+                    let i = base + (b * BATCH + k) as u128;
+                    set_case(i, 1, i, Hlc::new(t, (b * BATCH + k) as u32), json!({"title": "路灯不亮", "category": "infrastructure", "status": "reported"}))
+                })
+                .collect()
+        })
+        .collect()
+}
+
+async fn ingest(name: &str, db: TestDb) {
+    let app = Arc::new(TestApp::spawn(&db.url).await);
+    // Warm up (connection pools, statement caches).
+    for b in batches(4, 1 << 40) {
+        app.push(&b).await;
+    }
+    let clients = 4;
+    let per_client = 20;
+    let work: Vec<Vec<Vec<Op>>> = (0..clients)
+        .map(|c| batches(per_client, (c as u128 + 1) << 32))
+        .collect();
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for w in work {
+        let app = app.clone();
+        tasks.push(tokio::spawn(async move {
+            for b in w {
+                app.push(&b).await;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let ops = clients * per_client * BATCH;
+    println!("ingest/{name}: {ops} ops in {secs:.2} s = {:.0} ops/s ({clients} concurrent clients, batches of {BATCH}, new records)", ops as f64 / secs);
+}
+
+async fn poke_latency(subscribers: usize, pushes: usize) {
+    let db = TestDb::sqlite().await;
+    let app = TestApp::spawn(&db.url).await;
+    let received: Arc<Mutex<Vec<(u64, Instant)>>> =
+        Arc::new(Mutex::new(Vec::with_capacity(subscribers * pushes)));
+    let mut tasks = Vec::new();
+    for _ in 0..subscribers {
+        let mut sse = Sse::connect(&app.base, None).await;
+        let received = received.clone();
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..pushes {
+                let (_, id, _) = sse.next().await;
+                received
+                    .lock()
+                    .unwrap()
+                    .push((id.parse().unwrap(), Instant::now()));
+            }
+        }));
+    }
+    // The database is empty (seq 0): subscribers wait for the first real commit.
+    let t = now_ms();
+    let mut sent = Vec::new();
+    for i in 0..pushes {
+        let start = Instant::now();
+        let res = app
+            .push(&[set_case(
+                9_000_000 + i as u128,
+                1,
+                9_000_000 + i as u128,
+                Hlc::new(t, i as u32),
+                json!({"title": "x"}),
+            )])
+            .await;
+        sent.push((res["results"][0]["seq"].as_u64().unwrap(), start));
+        tokio::time::sleep(Duration::from_millis(20)).await; // one push at a time, like wardens
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let got = received.lock().unwrap();
+    let mut lat: Vec<f64> = got
+        .iter()
+        .filter_map(|(seq, at)| {
+            sent.iter()
+                .find(|(s, _)| s == seq)
+                .map(|(_, start)| at.duration_since(*start).as_secs_f64() * 1000.0)
+        })
+        .collect();
+    lat.sort_by(f64::total_cmp);
+    let pct = |p: f64| lat[((lat.len() as f64 - 1.0) * p).round() as usize];
+    println!(
+        "poke: {subscribers} subscribers x {pushes} pushes, {} deliveries: p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms (push sent -> event read)",
+        lat.len(),
+        pct(0.5),
+        pct(0.95),
+        pct(0.99)
+    );
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
+    let which: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let wants = |n: &str| which.is_empty() || which.iter().any(|w| w == n);
+    if wants("ingest") {
+        ingest("sqlite", TestDb::sqlite().await).await;
+        ingest("postgres", TestDb::postgres().await).await;
+    }
+    if wants("poke") {
+        poke_latency(1000, 50).await;
+    }
+}
