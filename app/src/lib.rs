@@ -1,1 +1,21 @@
-//! Tongxin app library: components, local store, sync client.
+//! Tongxin's app: a Leptos (CSR) single-page app compiled to WASM. All of a warden's work lives
+//! in IndexedDB (`idb`), renders from there, and syncs by itself (`sync`).
+//!
+//! - `i18n`: zh-CN and English strings (`app/locales/*.json`).
+//! - `store`: the `LocalStore` trait, the in-memory backend and the suite both backends pass.
+//! - `idb` (wasm): the IndexedDB backend.
+//! - `sync` (wasm): outbox push, pull, live stream, the sync status.
+//! - `ui` (wasm): the screens.
+
+pub mod i18n;
+pub mod store;
+
+#[cfg(target_arch = "wasm32")]
+pub mod idb;
+#[cfg(target_arch = "wasm32")]
+pub mod sync;
+#[cfg(target_arch = "wasm32")]
+pub mod ui;
+
+#[cfg(target_arch = "wasm32")]
+pub use ui::App;

@@ -1,0 +1,281 @@
+//! The device's local database: the `LocalStore` trait and its in-memory backend. The IndexedDB
+//! backend is in `idb.rs`; both pass the same suite ([`suite`]), the memory one natively and the
+//! IndexedDB one in headless Chromium.
+//!
+//! Stores: `records` (merged state, keyed `collection/id`), `outbox` (ops not yet acknowledged,
+//! keyed by HLC then op id, so they leave in the order they were made), `rejected` (ops the
+//! server refused, with the reason — never deleted unless the user says so), `meta` (cursor,
+//! clock, actor id).
+
+use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use tongxin_shared::merge::{apply, merge_record};
+use tongxin_shared::schema::validate_op;
+use tongxin_shared::{Collection, Op, OpId, Record, RecordId};
+
+/// Why the local database failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    #[error("the record is not valid: {0}")]
+    Invalid(String),
+    #[error("local storage failed: {0}")]
+    Backend(String),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// An op the server refused, kept with its reason.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RejectedOp {
+    pub op: Op,
+    pub code: String,
+    pub message: String,
+}
+
+/// The key of a record in `records`.
+pub fn record_key(c: Collection, id: RecordId) -> String {
+    format!("{}/{}", c.as_str(), id)
+}
+
+/// The key of an op in `outbox`: HLC order, then op id.
+pub fn outbox_key(op: &Op) -> String {
+    format!("{}|{}", op.hlc, op.id)
+}
+
+/// Meta keys.
+pub const META_CURSOR: &str = "cursor";
+pub const META_CLOCK: &str = "clock";
+pub const META_ACTOR: &str = "actor";
+
+/// Checks a batch before it touches storage: all valid or nothing is written.
+pub fn validate_all(ops: &[Op]) -> Result<(), StoreError> {
+    for op in ops {
+        validate_op(op).map_err(|e| StoreError::Invalid(e.message))?;
+    }
+    Ok(())
+}
+
+/// The device's local database.
+#[allow(async_fn_in_trait)] // single-threaded wasm: futures need not be Send
+pub trait LocalStore {
+    /// Applies a user's ops to the local records and appends them to the outbox, in one
+    /// transaction: both happen or neither.
+    async fn commit_local(&self, ops: &[Op]) -> Result<(), StoreError>;
+    /// Up to `limit` ops from the outbox, oldest first.
+    async fn outbox(&self, limit: usize) -> Result<Vec<Op>, StoreError>;
+    async fn outbox_len(&self) -> Result<usize, StoreError>;
+    /// Removes acknowledged ops from the outbox (only after the server's ack).
+    async fn ack(&self, ids: &[OpId]) -> Result<(), StoreError>;
+    /// Moves a refused op from the outbox to `rejected`, with the reason.
+    async fn reject(&self, op: &Op, code: &str, message: &str) -> Result<(), StoreError>;
+    async fn rejected(&self) -> Result<Vec<RejectedOp>, StoreError>;
+    /// Puts a refused op back in the outbox (the user asks to send it again).
+    async fn retry(&self, id: OpId) -> Result<(), StoreError>;
+    /// Removes a refused op for good (the user acknowledged it).
+    async fn dismiss(&self, id: OpId) -> Result<(), StoreError>;
+    /// Merges pulled records field by field and stores the cursor, in one transaction.
+    async fn apply_pull(&self, records: &[Record], cursor: u64) -> Result<(), StoreError>;
+    /// Drops pulled state (scope changed): records and cursor go, the outbox stays and its ops
+    /// are applied again, so unsent work stays visible.
+    async fn reset_pulled(&self) -> Result<(), StoreError>;
+    async fn get(&self, c: Collection, id: RecordId) -> Result<Option<Record>, StoreError>;
+    async fn list(&self, c: Collection) -> Result<Vec<Record>, StoreError>;
+    async fn meta_get(&self, key: &str) -> Result<Option<String>, StoreError>;
+    async fn meta_set(&self, key: &str, value: &str) -> Result<(), StoreError>;
+}
+
+/// The in-memory backend (tests, and a fallback when IndexedDB is unavailable).
+#[derive(Default)]
+pub struct MemoryStore {
+    inner: RefCell<Mem>,
+}
+
+#[derive(Default, Clone)]
+struct Mem {
+    records: BTreeMap<String, Record>,
+    outbox: BTreeMap<String, Op>,
+    rejected: BTreeMap<String, RejectedOp>,
+    meta: BTreeMap<String, String>,
+}
+
+fn apply_ops(records: &mut BTreeMap<String, Record>, ops: &[Op]) {
+    for op in ops {
+        let r = records.entry(record_key(op.collection, op.record)).or_insert_with(|| Record::new(op.collection, op.record));
+        apply(r, op);
+    }
+}
+
+impl LocalStore for MemoryStore {
+    async fn commit_local(&self, ops: &[Op]) -> Result<(), StoreError> {
+        validate_all(ops)?;
+        let mut m = self.inner.borrow_mut();
+        apply_ops(&mut m.records, ops);
+        for op in ops {
+            m.outbox.insert(outbox_key(op), op.clone());
+        }
+        Ok(())
+    }
+    async fn outbox(&self, limit: usize) -> Result<Vec<Op>, StoreError> {
+        Ok(self.inner.borrow().outbox.values().take(limit).cloned().collect())
+    }
+    async fn outbox_len(&self) -> Result<usize, StoreError> {
+        Ok(self.inner.borrow().outbox.len())
+    }
+    async fn ack(&self, ids: &[OpId]) -> Result<(), StoreError> {
+        self.inner.borrow_mut().outbox.retain(|_, op| !ids.contains(&op.id));
+        Ok(())
+    }
+    async fn reject(&self, op: &Op, code: &str, message: &str) -> Result<(), StoreError> {
+        let mut m = self.inner.borrow_mut();
+        m.outbox.remove(&outbox_key(op));
+        m.rejected.insert(op.id.to_string(), RejectedOp { op: op.clone(), code: code.to_owned(), message: message.to_owned() });
+        Ok(())
+    }
+    async fn rejected(&self) -> Result<Vec<RejectedOp>, StoreError> {
+        Ok(self.inner.borrow().rejected.values().cloned().collect())
+    }
+    async fn retry(&self, id: OpId) -> Result<(), StoreError> {
+        let mut m = self.inner.borrow_mut();
+        if let Some(r) = m.rejected.remove(&id.to_string()) {
+            m.outbox.insert(outbox_key(&r.op), r.op);
+        }
+        Ok(())
+    }
+    async fn dismiss(&self, id: OpId) -> Result<(), StoreError> {
+        self.inner.borrow_mut().rejected.remove(&id.to_string());
+        Ok(())
+    }
+    async fn apply_pull(&self, records: &[Record], cursor: u64) -> Result<(), StoreError> {
+        let mut m = self.inner.borrow_mut();
+        for r in records {
+            let mine = m.records.entry(record_key(r.collection, r.id)).or_insert_with(|| Record::new(r.collection, r.id));
+            merge_record(mine, r);
+        }
+        m.meta.insert(META_CURSOR.into(), cursor.to_string());
+        Ok(())
+    }
+    async fn reset_pulled(&self) -> Result<(), StoreError> {
+        let mut m = self.inner.borrow_mut();
+        m.records.clear();
+        m.meta.remove(META_CURSOR);
+        let ops: Vec<Op> = m.outbox.values().cloned().collect();
+        apply_ops(&mut m.records, &ops);
+        Ok(())
+    }
+    async fn get(&self, c: Collection, id: RecordId) -> Result<Option<Record>, StoreError> {
+        Ok(self.inner.borrow().records.get(&record_key(c, id)).cloned())
+    }
+    async fn list(&self, c: Collection) -> Result<Vec<Record>, StoreError> {
+        let prefix = format!("{}/", c.as_str());
+        Ok(self.inner.borrow().records.range(prefix.clone()..).take_while(|(k, _)| k.starts_with(&prefix)).map(|(_, r)| r.clone()).collect())
+    }
+    async fn meta_get(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.inner.borrow().meta.get(key).cloned())
+    }
+    async fn meta_set(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.inner.borrow_mut().meta.insert(key.to_owned(), value.to_owned());
+        Ok(())
+    }
+}
+
+/// The one test suite every backend passes. `store` must be empty.
+pub mod suite {
+    use super::*;
+    use serde_json::json;
+    use tongxin_shared::{ActorId, Hlc, OpBody, SCHEMA_VERSION};
+    use uuid::Uuid;
+
+    fn op(n: u128, record: u128, hlc: u64, fields: serde_json::Value) -> Op {
+        let serde_json::Value::Object(m) = fields else { panic!("fields must be an object") };
+        Op {
+            id: OpId(Uuid::from_u128(n)),
+            actor: ActorId(Uuid::from_u128(1)),
+            hlc: Hlc::new(hlc, 0),
+            collection: Collection::Cases,
+            record: RecordId(Uuid::from_u128(record)),
+            body: OpBody::Set { fields: m.into_iter().collect() },
+            schema: SCHEMA_VERSION,
+        }
+    }
+
+    fn rid(n: u128) -> RecordId {
+        RecordId(Uuid::from_u128(n))
+    }
+
+    /// Runs every check; panics on the first failure.
+    pub async fn run<S: LocalStore>(s: &S) {
+        // One commit: records and outbox together.
+        let a = op(1, 100, 10, json!({"title": "路灯不亮", "category": "infrastructure"}));
+        let b = op(2, 100, 11, json!({"description": "三号楼"}));
+        s.commit_local(&[a.clone(), b.clone()]).await.expect("commit");
+        let r = s.get(Collection::Cases, rid(100)).await.expect("get").expect("record");
+        assert_eq!(r.str("title"), Some("路灯不亮"));
+        assert_eq!(r.str("description"), Some("三号楼"));
+        assert_eq!(s.outbox_len().await.expect("len"), 2);
+
+        // Atomicity: a batch with one invalid op writes nothing at all.
+        let good = op(3, 101, 12, json!({"title": "ok"}));
+        let bad = op(4, 101, 13, json!({"title": 42}));
+        assert!(matches!(s.commit_local(&[good, bad]).await, Err(StoreError::Invalid(_))));
+        assert!(s.get(Collection::Cases, rid(101)).await.expect("get").is_none());
+        assert_eq!(s.outbox_len().await.expect("len"), 2);
+
+        // Outbox order is creation order (HLC).
+        let ids: Vec<OpId> = s.outbox(10).await.expect("outbox").iter().map(|o| o.id).collect();
+        assert_eq!(ids, vec![a.id, b.id]);
+
+        // Ack removes only what was acknowledged; reject moves to `rejected` with the reason.
+        s.ack(&[a.id]).await.expect("ack");
+        assert_eq!(s.outbox(10).await.expect("outbox").len(), 1);
+        s.reject(&b, "clock_ahead", "the device clock is ahead").await.expect("reject");
+        assert_eq!(s.outbox_len().await.expect("len"), 0);
+        let rej = s.rejected().await.expect("rejected");
+        assert_eq!(rej.len(), 1);
+        assert_eq!((rej[0].op.id, rej[0].code.as_str()), (b.id, "clock_ahead"));
+        s.retry(b.id).await.expect("retry");
+        assert_eq!(s.outbox_len().await.expect("len"), 1);
+        assert!(s.rejected().await.expect("rejected").is_empty());
+        s.reject(&b, "x", "y").await.expect("reject");
+        s.dismiss(b.id).await.expect("dismiss");
+        assert!(s.rejected().await.expect("rejected").is_empty());
+
+        // Pull: merged field by field (a newer local field survives an older pulled one), and
+        // the cursor is stored with it.
+        let mine = op(5, 100, 50, json!({"title": "local newer"}));
+        s.commit_local(std::slice::from_ref(&mine)).await.expect("commit");
+        let mut remote = Record::new(Collection::Cases, rid(100));
+        apply(&mut remote, &op(6, 100, 20, json!({"title": "remote older", "category": "safety"})));
+        let other = {
+            let mut r = Record::new(Collection::Cases, rid(102));
+            apply(&mut r, &op(7, 102, 20, json!({"title": "from elsewhere"})));
+            r
+        };
+        s.apply_pull(&[remote, other], 42).await.expect("pull");
+        let r = s.get(Collection::Cases, rid(100)).await.expect("get").expect("record");
+        assert_eq!(r.str("title"), Some("local newer"));
+        assert_eq!(r.str("category"), Some("safety"));
+        assert_eq!(s.meta_get(META_CURSOR).await.expect("meta").as_deref(), Some("42"));
+        assert_eq!(s.list(Collection::Cases).await.expect("list").len(), 2);
+        assert!(s.list(Collection::Visits).await.expect("list").is_empty());
+
+        // Reset: pulled state goes, the outbox stays and its ops are visible again.
+        s.reset_pulled().await.expect("reset");
+        assert_eq!(s.meta_get(META_CURSOR).await.expect("meta"), None);
+        assert!(s.get(Collection::Cases, rid(102)).await.expect("get").is_none());
+        let r = s.get(Collection::Cases, rid(100)).await.expect("get").expect("unsent work stays");
+        assert_eq!(r.str("title"), Some("local newer"));
+        assert_eq!(s.outbox_len().await.expect("len"), 1);
+
+        s.meta_set("k", "v").await.expect("meta");
+        assert_eq!(s.meta_get("k").await.expect("meta").as_deref(), Some("v"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn memory_store_passes_the_suite() {
+        futures::executor::block_on(super::suite::run(&super::MemoryStore::default()));
+    }
+}
