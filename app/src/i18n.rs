@@ -56,7 +56,10 @@ fn table(lang: Lang) -> &'static Table {
 
 /// The string for `key`; the key itself if missing (visible, never a blank).
 pub fn tr(lang: Lang, key: &str) -> String {
-    table(lang).get(key).cloned().unwrap_or_else(|| key.to_owned())
+    table(lang)
+        .get(key)
+        .cloned()
+        .unwrap_or_else(|| key.to_owned())
 }
 
 /// The string for `key` with `{n}`/`{e}` filled.

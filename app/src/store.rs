@@ -101,7 +101,9 @@ struct Mem {
 
 fn apply_ops(records: &mut BTreeMap<String, Record>, ops: &[Op]) {
     for op in ops {
-        let r = records.entry(record_key(op.collection, op.record)).or_insert_with(|| Record::new(op.collection, op.record));
+        let r = records
+            .entry(record_key(op.collection, op.record))
+            .or_insert_with(|| Record::new(op.collection, op.record));
         apply(r, op);
     }
 }
@@ -117,19 +119,36 @@ impl LocalStore for MemoryStore {
         Ok(())
     }
     async fn outbox(&self, limit: usize) -> Result<Vec<Op>, StoreError> {
-        Ok(self.inner.borrow().outbox.values().take(limit).cloned().collect())
+        Ok(self
+            .inner
+            .borrow()
+            .outbox
+            .values()
+            .take(limit)
+            .cloned()
+            .collect())
     }
     async fn outbox_len(&self) -> Result<usize, StoreError> {
         Ok(self.inner.borrow().outbox.len())
     }
     async fn ack(&self, ids: &[OpId]) -> Result<(), StoreError> {
-        self.inner.borrow_mut().outbox.retain(|_, op| !ids.contains(&op.id));
+        self.inner
+            .borrow_mut()
+            .outbox
+            .retain(|_, op| !ids.contains(&op.id));
         Ok(())
     }
     async fn reject(&self, op: &Op, code: &str, message: &str) -> Result<(), StoreError> {
         let mut m = self.inner.borrow_mut();
         m.outbox.remove(&outbox_key(op));
-        m.rejected.insert(op.id.to_string(), RejectedOp { op: op.clone(), code: code.to_owned(), message: message.to_owned() });
+        m.rejected.insert(
+            op.id.to_string(),
+            RejectedOp {
+                op: op.clone(),
+                code: code.to_owned(),
+                message: message.to_owned(),
+            },
+        );
         Ok(())
     }
     async fn rejected(&self) -> Result<Vec<RejectedOp>, StoreError> {
@@ -149,7 +168,10 @@ impl LocalStore for MemoryStore {
     async fn apply_pull(&self, records: &[Record], cursor: u64) -> Result<(), StoreError> {
         let mut m = self.inner.borrow_mut();
         for r in records {
-            let mine = m.records.entry(record_key(r.collection, r.id)).or_insert_with(|| Record::new(r.collection, r.id));
+            let mine = m
+                .records
+                .entry(record_key(r.collection, r.id))
+                .or_insert_with(|| Record::new(r.collection, r.id));
             merge_record(mine, r);
         }
         m.meta.insert(META_CURSOR.into(), cursor.to_string());
@@ -168,13 +190,23 @@ impl LocalStore for MemoryStore {
     }
     async fn list(&self, c: Collection) -> Result<Vec<Record>, StoreError> {
         let prefix = format!("{}/", c.as_str());
-        Ok(self.inner.borrow().records.range(prefix.clone()..).take_while(|(k, _)| k.starts_with(&prefix)).map(|(_, r)| r.clone()).collect())
+        Ok(self
+            .inner
+            .borrow()
+            .records
+            .range(prefix.clone()..)
+            .take_while(|(k, _)| k.starts_with(&prefix))
+            .map(|(_, r)| r.clone())
+            .collect())
     }
     async fn meta_get(&self, key: &str) -> Result<Option<String>, StoreError> {
         Ok(self.inner.borrow().meta.get(key).cloned())
     }
     async fn meta_set(&self, key: &str, value: &str) -> Result<(), StoreError> {
-        self.inner.borrow_mut().meta.insert(key.to_owned(), value.to_owned());
+        self.inner
+            .borrow_mut()
+            .meta
+            .insert(key.to_owned(), value.to_owned());
         Ok(())
     }
 }
@@ -187,14 +219,18 @@ pub mod suite {
     use uuid::Uuid;
 
     fn op(n: u128, record: u128, hlc: u64, fields: serde_json::Value) -> Op {
-        let serde_json::Value::Object(m) = fields else { panic!("fields must be an object") };
+        let serde_json::Value::Object(m) = fields else {
+            panic!("fields must be an object")
+        };
         Op {
             id: OpId(Uuid::from_u128(n)),
             actor: ActorId(Uuid::from_u128(1)),
             hlc: Hlc::new(hlc, 0),
             collection: Collection::Cases,
             record: RecordId(Uuid::from_u128(record)),
-            body: OpBody::Set { fields: m.into_iter().collect() },
+            body: OpBody::Set {
+                fields: m.into_iter().collect(),
+            },
             schema: SCHEMA_VERSION,
         }
     }
@@ -206,10 +242,21 @@ pub mod suite {
     /// Runs every check; panics on the first failure.
     pub async fn run<S: LocalStore>(s: &S) {
         // One commit: records and outbox together.
-        let a = op(1, 100, 10, json!({"title": "路灯不亮", "category": "infrastructure"}));
+        let a = op(
+            1,
+            100,
+            10,
+            json!({"title": "路灯不亮", "category": "infrastructure"}),
+        );
         let b = op(2, 100, 11, json!({"description": "三号楼"}));
-        s.commit_local(&[a.clone(), b.clone()]).await.expect("commit");
-        let r = s.get(Collection::Cases, rid(100)).await.expect("get").expect("record");
+        s.commit_local(&[a.clone(), b.clone()])
+            .await
+            .expect("commit");
+        let r = s
+            .get(Collection::Cases, rid(100))
+            .await
+            .expect("get")
+            .expect("record");
         assert_eq!(r.str("title"), Some("路灯不亮"));
         assert_eq!(r.str("description"), Some("三号楼"));
         assert_eq!(s.outbox_len().await.expect("len"), 2);
@@ -217,18 +264,33 @@ pub mod suite {
         // Atomicity: a batch with one invalid op writes nothing at all.
         let good = op(3, 101, 12, json!({"title": "ok"}));
         let bad = op(4, 101, 13, json!({"title": 42}));
-        assert!(matches!(s.commit_local(&[good, bad]).await, Err(StoreError::Invalid(_))));
-        assert!(s.get(Collection::Cases, rid(101)).await.expect("get").is_none());
+        assert!(matches!(
+            s.commit_local(&[good, bad]).await,
+            Err(StoreError::Invalid(_))
+        ));
+        assert!(s
+            .get(Collection::Cases, rid(101))
+            .await
+            .expect("get")
+            .is_none());
         assert_eq!(s.outbox_len().await.expect("len"), 2);
 
         // Outbox order is creation order (HLC).
-        let ids: Vec<OpId> = s.outbox(10).await.expect("outbox").iter().map(|o| o.id).collect();
+        let ids: Vec<OpId> = s
+            .outbox(10)
+            .await
+            .expect("outbox")
+            .iter()
+            .map(|o| o.id)
+            .collect();
         assert_eq!(ids, vec![a.id, b.id]);
 
         // Ack removes only what was acknowledged; reject moves to `rejected` with the reason.
         s.ack(&[a.id]).await.expect("ack");
         assert_eq!(s.outbox(10).await.expect("outbox").len(), 1);
-        s.reject(&b, "clock_ahead", "the device clock is ahead").await.expect("reject");
+        s.reject(&b, "clock_ahead", "the device clock is ahead")
+            .await
+            .expect("reject");
         assert_eq!(s.outbox_len().await.expect("len"), 0);
         let rej = s.rejected().await.expect("rejected");
         assert_eq!(rej.len(), 1);
@@ -243,27 +305,52 @@ pub mod suite {
         // Pull: merged field by field (a newer local field survives an older pulled one), and
         // the cursor is stored with it.
         let mine = op(5, 100, 50, json!({"title": "local newer"}));
-        s.commit_local(std::slice::from_ref(&mine)).await.expect("commit");
+        s.commit_local(std::slice::from_ref(&mine))
+            .await
+            .expect("commit");
         let mut remote = Record::new(Collection::Cases, rid(100));
-        apply(&mut remote, &op(6, 100, 20, json!({"title": "remote older", "category": "safety"})));
+        apply(
+            &mut remote,
+            &op(
+                6,
+                100,
+                20,
+                json!({"title": "remote older", "category": "safety"}),
+            ),
+        );
         let other = {
             let mut r = Record::new(Collection::Cases, rid(102));
             apply(&mut r, &op(7, 102, 20, json!({"title": "from elsewhere"})));
             r
         };
         s.apply_pull(&[remote, other], 42).await.expect("pull");
-        let r = s.get(Collection::Cases, rid(100)).await.expect("get").expect("record");
+        let r = s
+            .get(Collection::Cases, rid(100))
+            .await
+            .expect("get")
+            .expect("record");
         assert_eq!(r.str("title"), Some("local newer"));
         assert_eq!(r.str("category"), Some("safety"));
-        assert_eq!(s.meta_get(META_CURSOR).await.expect("meta").as_deref(), Some("42"));
+        assert_eq!(
+            s.meta_get(META_CURSOR).await.expect("meta").as_deref(),
+            Some("42")
+        );
         assert_eq!(s.list(Collection::Cases).await.expect("list").len(), 2);
         assert!(s.list(Collection::Visits).await.expect("list").is_empty());
 
         // Reset: pulled state goes, the outbox stays and its ops are visible again.
         s.reset_pulled().await.expect("reset");
         assert_eq!(s.meta_get(META_CURSOR).await.expect("meta"), None);
-        assert!(s.get(Collection::Cases, rid(102)).await.expect("get").is_none());
-        let r = s.get(Collection::Cases, rid(100)).await.expect("get").expect("unsent work stays");
+        assert!(s
+            .get(Collection::Cases, rid(102))
+            .await
+            .expect("get")
+            .is_none());
+        let r = s
+            .get(Collection::Cases, rid(100))
+            .await
+            .expect("get")
+            .expect("unsent work stays");
         assert_eq!(r.str("title"), Some("local newer"));
         assert_eq!(s.outbox_len().await.expect("len"), 1);
 

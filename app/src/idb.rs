@@ -1,0 +1,357 @@
+//! The IndexedDB backend of [`LocalStore`]. Values are stored as JSON strings (the same serde
+//! shapes as on the wire), keys as strings. Every multi-store change runs in one read-write
+//! transaction that is committed explicitly: indexed_db_futures rolls back a transaction that is
+//! dropped without `commit()`, so an error half-way leaves nothing behind.
+
+use crate::store::{
+    outbox_key, record_key, validate_all, LocalStore, RejectedOp, StoreError, META_CURSOR,
+};
+use indexed_db_futures::database::Database;
+use indexed_db_futures::prelude::*;
+use indexed_db_futures::transaction::TransactionMode;
+use indexed_db_futures::KeyRange;
+use tongxin_shared::merge::{apply, merge_record};
+use tongxin_shared::{Collection, Op, OpId, Record, RecordId};
+
+const RECORDS: &str = "records";
+const OUTBOX: &str = "outbox";
+const REJECTED: &str = "rejected";
+const META: &str = "meta";
+/// Schema version of the local database; `upgrade` migrates from any older one.
+const VERSION: u8 = 1;
+
+fn backend(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+fn decode<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, StoreError> {
+    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn encode<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
+    serde_json::to_string(v).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// The device's IndexedDB database.
+pub struct IdbStore {
+    db: Database,
+}
+
+impl IdbStore {
+    /// Opens (creating or upgrading) the database `name`.
+    pub async fn open(name: &str) -> Result<Self, StoreError> {
+        let db = Database::open(name)
+            .with_version(VERSION)
+            .with_on_upgrade_needed(|event, db| {
+                // Versioned upgrades: each step runs once, from whatever version was stored.
+                if event.old_version() < 1.0 {
+                    for store in [RECORDS, OUTBOX, REJECTED, META] {
+                        db.create_object_store(store).build()?;
+                    }
+                }
+                Ok(())
+            })
+            .await
+            .map_err(backend)?;
+        Ok(Self { db })
+    }
+
+    fn tx(
+        &self,
+        stores: &[&str],
+        write: bool,
+    ) -> Result<indexed_db_futures::transaction::Transaction<'_>, StoreError> {
+        let mode = if write {
+            TransactionMode::Readwrite
+        } else {
+            TransactionMode::Readonly
+        };
+        self.db
+            .transaction(stores)
+            .with_mode(mode)
+            .build()
+            .map_err(backend)
+    }
+
+    async fn get_string(&self, store: &str, key: &str) -> Result<Option<String>, StoreError> {
+        let tx = self.tx(&[store], false)?;
+        let s = tx.object_store(store).map_err(backend)?;
+        let v: Option<String> = s
+            .get(key)
+            .primitive()
+            .map_err(backend)?
+            .await
+            .map_err(backend)?;
+        Ok(v)
+    }
+
+    async fn all_strings(
+        &self,
+        store: &str,
+        range: Option<(String, String)>,
+    ) -> Result<Vec<String>, StoreError> {
+        let tx = self.tx(&[store], false)?;
+        let s = tx.object_store(store).map_err(backend)?;
+        let iter = match range {
+            Some((lo, hi)) => {
+                s.get_all::<String>()
+                    .with_query::<String, KeyRange<String>>(KeyRange::Bound(lo, false, hi, true))
+                    .primitive()
+                    .map_err(backend)?
+                    .await
+            }
+            None => s.get_all::<String>().primitive().map_err(backend)?.await,
+        }
+        .map_err(backend)?;
+        iter.map(|r| r.map_err(backend)).collect()
+    }
+}
+
+impl LocalStore for IdbStore {
+    async fn commit_local(&self, ops: &[Op]) -> Result<(), StoreError> {
+        validate_all(ops)?;
+        let tx = self.tx(&[RECORDS, OUTBOX], true)?;
+        let records = tx.object_store(RECORDS).map_err(backend)?;
+        let outbox = tx.object_store(OUTBOX).map_err(backend)?;
+        let mut touched: Vec<(String, Record)> = Vec::new();
+        for op in ops {
+            let key = record_key(op.collection, op.record);
+            let pos = touched.iter().position(|(k, _)| *k == key);
+            let idx = if let Some(i) = pos {
+                i
+            } else {
+                let stored: Option<String> = records
+                    .get(key.as_str())
+                    .primitive()
+                    .map_err(backend)?
+                    .await
+                    .map_err(backend)?;
+                let r = match stored {
+                    Some(s) => decode(&s)?,
+                    None => Record::new(op.collection, op.record),
+                };
+                touched.push((key, r));
+                touched.len() - 1
+            };
+            apply(&mut touched[idx].1, op);
+            outbox
+                .put(encode(op)?)
+                .with_key(outbox_key(op))
+                .primitive()
+                .map_err(backend)?
+                .await
+                .map_err(backend)?;
+        }
+        for (key, r) in &touched {
+            records
+                .put(encode(r)?)
+                .with_key(key.clone())
+                .primitive()
+                .map_err(backend)?
+                .await
+                .map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn outbox(&self, limit: usize) -> Result<Vec<Op>, StoreError> {
+        let all = self.all_strings(OUTBOX, None).await?;
+        all.iter().take(limit).map(|s| decode(s)).collect()
+    }
+
+    async fn outbox_len(&self) -> Result<usize, StoreError> {
+        let tx = self.tx(&[OUTBOX], false)?;
+        let s = tx.object_store(OUTBOX).map_err(backend)?;
+        let n = s
+            .count()
+            .primitive()
+            .map_err(backend)?
+            .await
+            .map_err(backend)?;
+        Ok(n as usize)
+    }
+
+    async fn ack(&self, ids: &[OpId]) -> Result<(), StoreError> {
+        let ops = self.outbox(usize::MAX).await?;
+        let tx = self.tx(&[OUTBOX], true)?;
+        let s = tx.object_store(OUTBOX).map_err(backend)?;
+        for op in ops.iter().filter(|o| ids.contains(&o.id)) {
+            s.delete(outbox_key(op))
+                .primitive()
+                .map_err(backend)?
+                .await
+                .map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn reject(&self, op: &Op, code: &str, message: &str) -> Result<(), StoreError> {
+        let tx = self.tx(&[OUTBOX, REJECTED], true)?;
+        let outbox = tx.object_store(OUTBOX).map_err(backend)?;
+        let rejected = tx.object_store(REJECTED).map_err(backend)?;
+        let entry = RejectedOp {
+            op: op.clone(),
+            code: code.to_owned(),
+            message: message.to_owned(),
+        };
+        rejected
+            .put(encode(&entry)?)
+            .with_key(op.id.to_string())
+            .primitive()
+            .map_err(backend)?
+            .await
+            .map_err(backend)?;
+        outbox
+            .delete(outbox_key(op))
+            .primitive()
+            .map_err(backend)?
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn rejected(&self) -> Result<Vec<RejectedOp>, StoreError> {
+        self.all_strings(REJECTED, None)
+            .await?
+            .iter()
+            .map(|s| decode(s))
+            .collect()
+    }
+
+    async fn retry(&self, id: OpId) -> Result<(), StoreError> {
+        let Some(s) = self.get_string(REJECTED, &id.to_string()).await? else {
+            return Ok(());
+        };
+        let entry: RejectedOp = decode(&s)?;
+        let tx = self.tx(&[OUTBOX, REJECTED], true)?;
+        let outbox = tx.object_store(OUTBOX).map_err(backend)?;
+        let rejected = tx.object_store(REJECTED).map_err(backend)?;
+        outbox
+            .put(encode(&entry.op)?)
+            .with_key(outbox_key(&entry.op))
+            .primitive()
+            .map_err(backend)?
+            .await
+            .map_err(backend)?;
+        rejected
+            .delete(id.to_string())
+            .primitive()
+            .map_err(backend)?
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn dismiss(&self, id: OpId) -> Result<(), StoreError> {
+        let tx = self.tx(&[REJECTED], true)?;
+        let rejected = tx.object_store(REJECTED).map_err(backend)?;
+        rejected
+            .delete(id.to_string())
+            .primitive()
+            .map_err(backend)?
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn apply_pull(&self, pulled: &[Record], cursor: u64) -> Result<(), StoreError> {
+        let tx = self.tx(&[RECORDS, META], true)?;
+        let records = tx.object_store(RECORDS).map_err(backend)?;
+        let meta = tx.object_store(META).map_err(backend)?;
+        for r in pulled {
+            let key = record_key(r.collection, r.id);
+            let stored: Option<String> = records
+                .get(key.as_str())
+                .primitive()
+                .map_err(backend)?
+                .await
+                .map_err(backend)?;
+            let merged = match stored {
+                Some(s) => {
+                    let mut mine: Record = decode(&s)?;
+                    merge_record(&mut mine, r);
+                    mine
+                }
+                None => r.clone(),
+            };
+            records
+                .put(encode(&merged)?)
+                .with_key(key)
+                .primitive()
+                .map_err(backend)?
+                .await
+                .map_err(backend)?;
+        }
+        meta.put(cursor.to_string())
+            .with_key(META_CURSOR)
+            .primitive()
+            .map_err(backend)?
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn reset_pulled(&self) -> Result<(), StoreError> {
+        let ops = self.outbox(usize::MAX).await?;
+        let tx = self.tx(&[RECORDS, META], true)?;
+        let records = tx.object_store(RECORDS).map_err(backend)?;
+        let meta = tx.object_store(META).map_err(backend)?;
+        records.clear().map_err(backend)?.await.map_err(backend)?;
+        meta.delete(META_CURSOR)
+            .primitive()
+            .map_err(backend)?
+            .await
+            .map_err(backend)?;
+        let mut rebuilt: std::collections::BTreeMap<String, Record> =
+            std::collections::BTreeMap::new();
+        for op in &ops {
+            let r = rebuilt
+                .entry(record_key(op.collection, op.record))
+                .or_insert_with(|| Record::new(op.collection, op.record));
+            apply(r, op);
+        }
+        for (key, r) in rebuilt {
+            records
+                .put(encode(&r)?)
+                .with_key(key)
+                .primitive()
+                .map_err(backend)?
+                .await
+                .map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn get(&self, c: Collection, id: RecordId) -> Result<Option<Record>, StoreError> {
+        self.get_string(RECORDS, &record_key(c, id))
+            .await?
+            .map(|s| decode(&s))
+            .transpose()
+    }
+
+    async fn list(&self, c: Collection) -> Result<Vec<Record>, StoreError> {
+        // Keys are "collection/id": the collection's records are the range ["c/", "c0") ('0' follows '/').
+        let range = (format!("{}/", c.as_str()), format!("{}0", c.as_str()));
+        self.all_strings(RECORDS, Some(range))
+            .await?
+            .iter()
+            .map(|s| decode(s))
+            .collect()
+    }
+
+    async fn meta_get(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.get_string(META, key).await
+    }
+
+    async fn meta_set(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        let tx = self.tx(&[META], true)?;
+        let meta = tx.object_store(META).map_err(backend)?;
+        meta.put(value.to_owned())
+            .with_key(key.to_owned())
+            .primitive()
+            .map_err(backend)?
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)
+    }
+}

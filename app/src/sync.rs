@@ -1,0 +1,457 @@
+//! The sync client: pushes the outbox, pulls the caller's records, listens to the live stream,
+//! keeps the device clock honest, and exposes a status the user can trust.
+//!
+//! One tab runs the loops (elected with the Web Locks API); every tab hears "changed" on a
+//! BroadcastChannel and re-reads the local database. The loop runs on app start, on `online`,
+//! after every local write, on every live poke, and on a timer (5 s while ops wait, else 30 s);
+//! failures back off exponentially with jitter (capped at 30 s).
+
+use crate::idb::IdbStore;
+use crate::store::{LocalStore, StoreError, META_ACTOR, META_CLOCK, META_CURSOR};
+use futures::channel::mpsc;
+use futures::{FutureExt, StreamExt};
+use gloo_net::http::Request;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use std::cell::RefCell;
+use std::rc::Rc;
+use tongxin_shared::wire::{OpResult, PullResponse, PushRequest, PushResponse, PROTOCOL_HEADER};
+use tongxin_shared::{ActorId, Hlc, HlcClock, Op, OpId, PROTOCOL_VERSION};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+/// Most ops per push.
+const PUSH_BATCH: usize = 200;
+/// Records per pull page.
+const PULL_LIMIT: u32 = 500;
+/// The IndexedDB database name.
+pub const DB_NAME: &str = "tongxin";
+
+/// The reactive sync state the screens render.
+#[derive(Clone, Copy)]
+pub struct SyncSignals {
+    pub online: RwSignal<bool>,
+    pub waiting: RwSignal<usize>,
+    pub rejected: RwSignal<usize>,
+    pub syncing: RwSignal<bool>,
+    /// Records received so far in the current pull (progress on long pulls).
+    pub received: RwSignal<usize>,
+    pub update_required: RwSignal<bool>,
+    /// Bumped whenever local data changed (here or in another tab): views re-read on it.
+    pub version: RwSignal<u64>,
+}
+
+impl SyncSignals {
+    pub fn new() -> Self {
+        let online = web_sys::window().is_none_or(|w| w.navigator().on_line());
+        Self {
+            online: RwSignal::new(online),
+            waiting: RwSignal::new(0),
+            rejected: RwSignal::new(0),
+            syncing: RwSignal::new(false),
+            received: RwSignal::new(0),
+            update_required: RwSignal::new(false),
+            version: RwSignal::new(0),
+        }
+    }
+
+    /// The badge: (state for `data-state`, count to show).
+    pub fn badge(&self) -> (&'static str, usize) {
+        if self.update_required.get() || self.rejected.get() > 0 {
+            ("attention", self.rejected.get())
+        } else if !self.online.get() {
+            ("offline", self.waiting.get())
+        } else if self.syncing.get() {
+            ("syncing", self.received.get())
+        } else if self.waiting.get() > 0 {
+            ("waiting", self.waiting.get())
+        } else {
+            ("synced", 0)
+        }
+    }
+}
+
+impl Default for SyncSignals {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Why a sync round stopped (it is retried with backoff).
+#[derive(Debug, thiserror::Error)]
+enum SyncError {
+    #[error("network: {0}")]
+    Network(String),
+    #[error("server answered {0}")]
+    Status(u16),
+    #[error("the app must be updated")]
+    Upgrade,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn net(e: impl std::fmt::Display) -> SyncError {
+    SyncError::Network(e.to_string())
+}
+
+fn now_ms() -> u64 {
+    js_sys::Date::now() as u64
+}
+
+/// The app's single sync client.
+pub struct Client {
+    pub store: IdbStore,
+    pub sig: SyncSignals,
+    pub actor: ActorId,
+    clock: RefCell<HlcClock>,
+    kick: mpsc::UnboundedSender<()>,
+    channel: Option<web_sys::BroadcastChannel>,
+}
+
+thread_local! {
+    static CLIENT: RefCell<Option<Rc<Client>>> = const { RefCell::new(None) };
+}
+
+/// The running client (after [`Client::start`]).
+pub fn client() -> Option<Rc<Client>> {
+    CLIENT.with(|c| c.borrow().clone())
+}
+
+impl Client {
+    /// Opens the local database, restores actor and clock, wires events, elects the sync tab.
+    pub async fn start(sig: SyncSignals) -> Result<Rc<Self>, StoreError> {
+        let store = IdbStore::open(DB_NAME).await?;
+        let actor = match store
+            .meta_get(META_ACTOR)
+            .await?
+            .and_then(|s| ActorId::parse(&s).ok())
+        {
+            Some(a) => a,
+            None => {
+                let a = ActorId(uuid::Uuid::new_v4());
+                store.meta_set(META_ACTOR, &a.to_string()).await?;
+                a
+            }
+        };
+        let clock: HlcClock = store
+            .meta_get(META_CLOCK)
+            .await?
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or_default();
+        let (kick, rx) = mpsc::unbounded();
+        let channel = web_sys::BroadcastChannel::new("tongxin").ok();
+        let client = Rc::new(Self {
+            store,
+            sig,
+            actor,
+            clock: RefCell::new(clock),
+            kick,
+            channel,
+        });
+        CLIENT.with(|c| *c.borrow_mut() = Some(client.clone()));
+        client.wire_events();
+        client.refresh_counts().await;
+        elect(client.clone(), rx);
+        Ok(client)
+    }
+
+    fn wire_events(&self) {
+        let Some(window) = web_sys::window() else {
+            return;
+        };
+        let sig = self.sig;
+        let kick = self.kick.clone();
+        let on_online = Closure::<dyn FnMut()>::new(move || {
+            sig.online.set(true);
+            let _ = kick.unbounded_send(());
+        });
+        let on_offline = Closure::<dyn FnMut()>::new(move || sig.online.set(false));
+        let _ =
+            window.add_event_listener_with_callback("online", on_online.as_ref().unchecked_ref());
+        let _ =
+            window.add_event_listener_with_callback("offline", on_offline.as_ref().unchecked_ref());
+        on_online.forget();
+        on_offline.forget();
+        if let Some(ch) = &self.channel {
+            let kick = self.kick.clone();
+            let on_message = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_| {
+                sig.version.update(|v| *v += 1);
+                let _ = kick.unbounded_send(());
+                spawn_local(async {
+                    if let Some(c) = client() {
+                        c.refresh_counts().await;
+                    }
+                });
+            });
+            ch.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+            on_message.forget();
+        }
+    }
+
+    /// The next clock reading for a local op (persisted).
+    pub fn next_hlc(&self) -> Hlc {
+        let hlc = self.clock.borrow_mut().next(now_ms());
+        self.save_clock();
+        hlc
+    }
+
+    fn save_clock(&self) {
+        let text = serde_json::to_string(&*self.clock.borrow()).unwrap_or_default();
+        spawn_local(async move {
+            if let Some(c) = client() {
+                let _ = c.store.meta_set(META_CLOCK, &text).await;
+            }
+        });
+    }
+
+    fn learn(&self, server_time_ms: u64) {
+        self.clock
+            .borrow_mut()
+            .learn_server_time(server_time_ms, now_ms());
+        self.save_clock();
+    }
+
+    /// Commits a user's ops locally (one transaction) and starts a push.
+    pub async fn commit(&self, ops: Vec<Op>) -> Result<(), StoreError> {
+        self.store.commit_local(&ops).await?;
+        self.changed().await;
+        let _ = self.kick.unbounded_send(());
+        Ok(())
+    }
+
+    /// Local data changed: re-render, tell other tabs, recount.
+    pub async fn changed(&self) {
+        self.sig.version.update(|v| *v += 1);
+        if let Some(ch) = &self.channel {
+            let _ = ch.post_message(&JsValue::from_str("changed"));
+        }
+        self.refresh_counts().await;
+    }
+
+    pub async fn refresh_counts(&self) {
+        if let Ok(n) = self.store.outbox_len().await {
+            self.sig.waiting.set(n);
+        }
+        if let Ok(r) = self.store.rejected().await {
+            self.sig.rejected.set(r.len());
+        }
+    }
+
+    /// Sends a refused op again / removes it for good (from the sync panel).
+    pub async fn retry(&self, id: OpId) -> Result<(), StoreError> {
+        self.store.retry(id).await?;
+        self.changed().await;
+        let _ = self.kick.unbounded_send(());
+        Ok(())
+    }
+
+    pub async fn dismiss(&self, id: OpId) -> Result<(), StoreError> {
+        self.store.dismiss(id).await?;
+        self.changed().await;
+        Ok(())
+    }
+
+    async fn push_all(&self) -> Result<(), SyncError> {
+        loop {
+            let batch = self.store.outbox(PUSH_BATCH).await?;
+            if batch.is_empty() {
+                return Ok(());
+            }
+            let body = PushRequest {
+                protocol: PROTOCOL_VERSION,
+                actor: self.actor,
+                ops: batch.clone(),
+            };
+            let res = Request::post("/api/v1/sync/push")
+                .header(PROTOCOL_HEADER, &PROTOCOL_VERSION.to_string())
+                .json(&body)
+                .map_err(net)?
+                .send()
+                .await
+                .map_err(net)?;
+            match res.status() {
+                200 => {
+                    let answer: PushResponse = res.json().await.map_err(net)?;
+                    self.learn(answer.server_time_ms);
+                    let mut acked = Vec::new();
+                    for r in answer.results {
+                        match r {
+                            OpResult::Acked { op_id, .. } => acked.push(op_id),
+                            OpResult::Rejected { op_id, rejected } => {
+                                if let Some(op) = batch.iter().find(|o| o.id == op_id) {
+                                    self.store
+                                        .reject(op, &rejected.code, &rejected.message)
+                                        .await?;
+                                }
+                            }
+                        }
+                    }
+                    self.store.ack(&acked).await?;
+                    self.changed().await;
+                }
+                426 => {
+                    self.sig.update_required.set(true);
+                    return Err(SyncError::Upgrade);
+                }
+                400 | 413 | 422 => {
+                    // The whole request was refused: keep every op, visible with the reason.
+                    let reason: serde_json::Value = res.json().await.unwrap_or_default();
+                    let message = reason["error"]["message"]
+                        .as_str()
+                        .unwrap_or("refused by the server")
+                        .to_owned();
+                    for op in &batch {
+                        self.store.reject(op, "refused", &message).await?;
+                    }
+                    self.changed().await;
+                }
+                s => return Err(SyncError::Status(s)),
+            }
+            if batch.len() < PUSH_BATCH {
+                return Ok(());
+            }
+        }
+    }
+
+    async fn pull_all(&self) -> Result<(), SyncError> {
+        let mut cursor: u64 = self
+            .store
+            .meta_get(META_CURSOR)
+            .await?
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let mut received = 0;
+        let mut resets = 0;
+        loop {
+            let res = Request::get(&format!(
+                "/api/v1/sync/pull?cursor={cursor}&limit={PULL_LIMIT}"
+            ))
+            .header(PROTOCOL_HEADER, &PROTOCOL_VERSION.to_string())
+            .send()
+            .await
+            .map_err(net)?;
+            match res.status() {
+                200 => {}
+                426 => {
+                    self.sig.update_required.set(true);
+                    return Err(SyncError::Upgrade);
+                }
+                s => return Err(SyncError::Status(s)),
+            }
+            let page: PullResponse = res.json().await.map_err(net)?;
+            self.learn(page.server_time_ms);
+            if page.reset && resets == 0 {
+                resets += 1;
+                self.store.reset_pulled().await?;
+                cursor = 0;
+                self.changed().await;
+                continue;
+            }
+            if !page.records.is_empty() {
+                let records: Vec<_> = page.records.into_iter().map(|p| p.record).collect();
+                if let Some(max) = records
+                    .iter()
+                    .filter_map(tongxin_shared::Record::last_stamp)
+                    .max()
+                {
+                    self.clock.borrow_mut().observe(max.hlc, now_ms());
+                }
+                received += records.len();
+                self.sig.received.set(received);
+                self.store.apply_pull(&records, page.cursor).await?;
+                self.changed().await;
+            }
+            cursor = page.cursor;
+            if !page.more {
+                self.sig.received.set(0);
+                return Ok(());
+            }
+        }
+    }
+
+    /// The sync loop of the elected tab.
+    async fn run(self: Rc<Self>, mut rx: mpsc::UnboundedReceiver<()>) {
+        listen_live(self.kick.clone());
+        let mut failures: u32 = 0;
+        loop {
+            if self.sig.online.get_untracked() && !self.sig.update_required.get_untracked() {
+                self.sig.syncing.set(true);
+                let round = match self.push_all().await {
+                    Ok(()) => self.pull_all().await,
+                    Err(e) => Err(e),
+                };
+                self.sig.syncing.set(false);
+                match round {
+                    Ok(()) => failures = 0,
+                    Err(e) => {
+                        failures += 1;
+                        web_sys::console::warn_1(&JsValue::from_str(&format!("tongxin sync: {e}")));
+                    }
+                }
+                self.refresh_counts().await;
+            }
+            let delay = if failures > 0 {
+                // Exponential backoff with full jitter, capped at 30 s.
+                let cap = (500u32.saturating_mul(1 << failures.min(6))).min(30_000);
+                (f64::from(cap) * (0.5 + js_sys::Math::random() / 2.0)) as u32
+            } else if self.sig.waiting.get_untracked() > 0 {
+                5_000
+            } else {
+                30_000
+            };
+            let timer = gloo_timers::future::TimeoutFuture::new(delay).fuse();
+            futures::pin_mut!(timer);
+            futures::select! {
+                _ = rx.next() => {},
+                () = timer => {},
+            }
+            while rx.try_recv().is_ok() {}
+        }
+    }
+}
+
+/// Runs the loops in one tab only: the holder of the "tongxin-sync" Web Lock. Without Web Locks
+/// (old browsers), every tab runs them (safe: pushes are idempotent).
+fn elect(client: Rc<Client>, rx: mpsc::UnboundedReceiver<()>) {
+    let run = move || spawn_local(client.run(rx));
+    let locks = web_sys::window()
+        .map(|w| {
+            js_sys::Reflect::get(&w.navigator(), &JsValue::from_str("locks"))
+                .unwrap_or(JsValue::UNDEFINED)
+        })
+        .unwrap_or(JsValue::UNDEFINED);
+    let request = js_sys::Reflect::get(&locks, &JsValue::from_str("request"))
+        .ok()
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+    match request {
+        Some(request) if !locks.is_undefined() => {
+            let granted = Closure::once_into_js(move |_lock: JsValue| -> JsValue {
+                run();
+                // Hold the lock for the life of the tab.
+                js_sys::Promise::new(&mut |_, _| {}).into()
+            });
+            if request
+                .call2(&locks, &JsValue::from_str("tongxin-sync"), &granted)
+                .is_err()
+            {
+                web_sys::console::warn_1(&JsValue::from_str("tongxin: Web Locks request failed"));
+            }
+        }
+        _ => run(),
+    }
+}
+
+/// Subscribes to the live stream: every poke starts a sync round. EventSource reconnects by
+/// itself (and sends Last-Event-ID).
+fn listen_live(kick: mpsc::UnboundedSender<()>) {
+    let Ok(source) = web_sys::EventSource::new("/api/v1/live") else {
+        return;
+    };
+    let on_poke = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_| {
+        let _ = kick.unbounded_send(());
+    });
+    let _ = source.add_event_listener_with_callback("poke", on_poke.as_ref().unchecked_ref());
+    on_poke.forget();
+    // Keep the EventSource alive for the life of the page.
+    std::mem::forget(source);
+}
