@@ -188,9 +188,9 @@ export const sel = {
 
 /** Fill the case form on the current page and save it. Fields left undefined are not touched. */
 export async function fillCase(page, { title, description, category }) {
-  if (title !== undefined) await page.locator('[name=title]').fill(title);
-  if (description !== undefined) await page.locator('[name=description]').fill(description);
-  if (category !== undefined) await page.locator('[name=category]').selectOption(category);
+  if (title !== undefined) await page.locator('form [name=title]').fill(title);
+  if (description !== undefined) await page.locator('form [name=description]').fill(description);
+  if (category !== undefined) await page.locator('form [name=category]').selectOption(category);
   await page.locator(sel.save).click();
 }
 
