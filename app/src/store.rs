@@ -213,7 +213,9 @@ impl LocalStore for MemoryStore {
 
 /// The one test suite every backend passes. `store` must be empty.
 pub mod suite {
-    use super::*;
+    use super::{
+        apply, Collection, LocalStore, Op, OpId, Record, RecordId, StoreError, META_CURSOR,
+    };
     use serde_json::json;
     use tongxin_shared::{ActorId, Hlc, OpBody, SCHEMA_VERSION};
     use uuid::Uuid;

@@ -121,17 +121,16 @@ impl Client {
     /// Opens the local database, restores actor and clock, wires events, elects the sync tab.
     pub async fn start(sig: SyncSignals) -> Result<Rc<Self>, StoreError> {
         let store = IdbStore::open(DB_NAME).await?;
-        let actor = match store
+        let stored = store
             .meta_get(META_ACTOR)
             .await?
-            .and_then(|s| ActorId::parse(&s).ok())
-        {
-            Some(a) => a,
-            None => {
-                let a = ActorId(uuid::Uuid::new_v4());
-                store.meta_set(META_ACTOR, &a.to_string()).await?;
-                a
-            }
+            .and_then(|s| ActorId::parse(&s).ok());
+        let actor = if let Some(a) = stored {
+            a
+        } else {
+            let a = ActorId(uuid::Uuid::new_v4());
+            store.meta_set(META_ACTOR, &a.to_string()).await?;
+            a
         };
         let clock: HlcClock = store
             .meta_get(META_CLOCK)
@@ -414,12 +413,10 @@ impl Client {
 /// (old browsers), every tab runs them (safe: pushes are idempotent).
 fn elect(client: Rc<Client>, rx: mpsc::UnboundedReceiver<()>) {
     let run = move || spawn_local(client.run(rx));
-    let locks = web_sys::window()
-        .map(|w| {
-            js_sys::Reflect::get(&w.navigator(), &JsValue::from_str("locks"))
-                .unwrap_or(JsValue::UNDEFINED)
-        })
-        .unwrap_or(JsValue::UNDEFINED);
+    let locks = web_sys::window().map_or(JsValue::UNDEFINED, |w| {
+        js_sys::Reflect::get(&w.navigator(), &JsValue::from_str("locks"))
+            .unwrap_or(JsValue::UNDEFINED)
+    });
     let request = js_sys::Reflect::get(&locks, &JsValue::from_str("request"))
         .ok()
         .and_then(|f| f.dyn_into::<js_sys::Function>().ok());

@@ -9,6 +9,7 @@ use leptos::task::spawn_local;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::hooks::{use_navigate, use_params_map};
 use leptos_router::path;
+use leptos_router::NavigateOptions;
 use std::collections::BTreeMap;
 use tongxin_shared::case::deadline;
 use tongxin_shared::schema::{validate_op, CASE_CATEGORIES};
@@ -176,8 +177,7 @@ fn Home() -> impl IntoView {
                     .store
                     .list(Collection::Cases)
                     .await
-                    .map(|v| v.iter().filter(|r| !r.is_deleted()).count())
-                    .unwrap_or(0),
+                    .map_or(0, |v| v.iter().filter(|r| !r.is_deleted()).count()),
                 None => 0,
             }
         }
@@ -439,7 +439,7 @@ fn CaseForm(record: RwSignal<Option<Record>>, id: Option<RecordId>) -> impl Into
                     category.set(None);
                     saved.set(true);
                     if id.is_none() {
-                        navigate(&format!("/cases/{record_id}"), Default::default());
+                        navigate(&format!("/cases/{record_id}"), NavigateOptions::default());
                     }
                 }
                 Err(e) => error.set(Some((
