@@ -258,15 +258,26 @@ impl LocalStore for IdbStore {
         let tx = self.tx(&[RECORDS, META], true)?;
         let records = tx.object_store(RECORDS).map_err(backend)?;
         let meta = tx.object_store(META).map_err(backend)?;
-        for r in pulled {
-            let key = record_key(r.collection, r.id);
-            let stored: Option<String> = records
-                .get(key.as_str())
-                .primitive()
-                .map_err(backend)?
-                .await
-                .map_err(backend)?;
-            let merged = match stored {
+        // Pipelined: every read is issued before the first is awaited, and writes are not awaited
+        // one by one (a failed write aborts the transaction, which `commit` then reports).
+        let keys: Vec<String> = pulled
+            .iter()
+            .map(|r| record_key(r.collection, r.id))
+            .collect();
+        let reads = keys
+            .iter()
+            .map(|k| {
+                records
+                    .get::<String, _, _>(k.as_str())
+                    .primitive()
+                    .map_err(backend)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let stored = futures::future::try_join_all(reads)
+            .await
+            .map_err(backend)?;
+        for ((r, key), old) in pulled.iter().zip(keys).zip(stored) {
+            let merged = match old {
                 Some(s) => {
                     let mut mine: Record = decode(&s)?;
                     merge_record(&mut mine, r);
@@ -274,21 +285,40 @@ impl LocalStore for IdbStore {
                 }
                 None => r.clone(),
             };
-            records
-                .put(encode(&merged)?)
-                .with_key(key)
-                .primitive()
-                .map_err(backend)?
-                .await
-                .map_err(backend)?;
+            drop(
+                records
+                    .put(encode(&merged)?)
+                    .with_key(key)
+                    .primitive()
+                    .map_err(backend)?,
+            );
         }
-        meta.put(cursor.to_string())
-            .with_key(META_CURSOR)
+        drop(
+            meta.put(cursor.to_string())
+                .with_key(META_CURSOR)
+                .primitive()
+                .map_err(backend)?,
+        );
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn count(&self, c: Collection) -> Result<usize, StoreError> {
+        let tx = self.tx(&[RECORDS], false)?;
+        let s = tx.object_store(RECORDS).map_err(backend)?;
+        let range = KeyRange::Bound(
+            format!("{}/", c.as_str()),
+            false,
+            format!("{}0", c.as_str()),
+            true,
+        );
+        let n = s
+            .count()
+            .with_query::<String, KeyRange<String>>(range)
             .primitive()
             .map_err(backend)?
             .await
             .map_err(backend)?;
-        tx.commit().await.map_err(backend)
+        Ok(n as usize)
     }
 
     async fn reset_pulled(&self) -> Result<(), StoreError> {

@@ -80,6 +80,8 @@ pub trait LocalStore {
     /// are applied again, so unsent work stays visible.
     async fn reset_pulled(&self) -> Result<(), StoreError>;
     async fn get(&self, c: Collection, id: RecordId) -> Result<Option<Record>, StoreError>;
+    /// How many records of a collection the device holds (tombstones included).
+    async fn count(&self, c: Collection) -> Result<usize, StoreError>;
     async fn list(&self, c: Collection) -> Result<Vec<Record>, StoreError>;
     async fn meta_get(&self, key: &str) -> Result<Option<String>, StoreError>;
     async fn meta_set(&self, key: &str, value: &str) -> Result<(), StoreError>;
@@ -187,6 +189,16 @@ impl LocalStore for MemoryStore {
     }
     async fn get(&self, c: Collection, id: RecordId) -> Result<Option<Record>, StoreError> {
         Ok(self.inner.borrow().records.get(&record_key(c, id)).cloned())
+    }
+    async fn count(&self, c: Collection) -> Result<usize, StoreError> {
+        let prefix = format!("{}/", c.as_str());
+        Ok(self
+            .inner
+            .borrow()
+            .records
+            .range(prefix.clone()..)
+            .take_while(|(k, _)| k.starts_with(&prefix))
+            .count())
     }
     async fn list(&self, c: Collection) -> Result<Vec<Record>, StoreError> {
         let prefix = format!("{}/", c.as_str());
@@ -338,6 +350,8 @@ pub mod suite {
             Some("42")
         );
         assert_eq!(s.list(Collection::Cases).await.expect("list").len(), 2);
+        assert_eq!(s.count(Collection::Cases).await.expect("count"), 2);
+        assert_eq!(s.count(Collection::Visits).await.expect("count"), 0);
         assert!(s.list(Collection::Visits).await.expect("list").is_empty());
 
         // Reset: pulled state goes, the outbox stays and its ops are visible again.

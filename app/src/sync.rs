@@ -23,7 +23,7 @@ use wasm_bindgen::JsCast;
 /// Most ops per push.
 const PUSH_BATCH: usize = 200;
 /// Records per pull page.
-const PULL_LIMIT: u32 = 500;
+const PULL_LIMIT: u32 = 1000;
 /// The IndexedDB database name.
 pub const DB_NAME: &str = "tongxin";
 
@@ -358,11 +358,14 @@ impl Client {
                 received += records.len();
                 self.sig.received.set(received);
                 self.store.apply_pull(&records, page.cursor).await?;
-                self.changed().await;
             }
             cursor = page.cursor;
             if !page.more {
                 self.sig.received.set(0);
+                // Views re-read once per pull, not once per page.
+                if received > 0 {
+                    self.changed().await;
+                }
                 return Ok(());
             }
         }

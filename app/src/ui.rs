@@ -173,11 +173,7 @@ fn Home() -> impl IntoView {
         sig.version.get();
         async move {
             match client() {
-                Some(c) => c
-                    .store
-                    .list(Collection::Cases)
-                    .await
-                    .map_or(0, |v| v.iter().filter(|r| !r.is_deleted()).count()),
+                Some(c) => c.store.count(Collection::Cases).await.unwrap_or(0),
                 None => 0,
             }
         }

@@ -64,6 +64,11 @@ const BENCHES: &[Bench] = &[
             ]))
         },
     },
+    Bench {
+        name: "pull",
+        about: "initial pull of 10,000 records into IndexedDB, end to end in headless Chromium",
+        run: pull_bench,
+    },
 ];
 
 pub fn bench(args: &BenchArgs) -> Result<()> {
@@ -86,4 +91,21 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Builds the app and the server, then runs `tests/e2e/bench/pull.mjs` (node + playwright-core).
+fn pull_bench() -> Result<()> {
+    crate::tools::ensure_chromium()?;
+    crate::tools::ensure_node_modules()?;
+    let dist = crate::dist::build_dist().map(|_| crate::dist::dist_dir())?;
+    sh::run(sh::cargo().args(["build", "--release", "-p", "tongxin-server", "--bin", "tongxin"]))?;
+    let bin = crate::project_root().join("target/release/tongxin");
+    sh::run(
+        sh::cmd("node")
+            .arg("bench/pull.mjs")
+            .current_dir(crate::tools::e2e_dir())
+            .env("TONGXIN_BIN", bin)
+            .env("TONGXIN_DIST", dist)
+            .env("TONGXIN_CHROMIUM", crate::tools::CHROMIUM),
+    )
 }
