@@ -98,7 +98,14 @@ fn pull_bench() -> Result<()> {
     crate::tools::ensure_chromium()?;
     crate::tools::ensure_node_modules()?;
     let dist = crate::dist::build_dist().map(|_| crate::dist::dist_dir())?;
-    sh::run(sh::cargo().args(["build", "--release", "-p", "tongxin-server", "--bin", "tongxin"]))?;
+    sh::run(sh::cargo().args([
+        "build",
+        "--release",
+        "-p",
+        "tongxin-server",
+        "--bin",
+        "tongxin",
+    ]))?;
     let bin = crate::project_root().join("target/release/tongxin");
     sh::run(
         sh::cmd("node")
