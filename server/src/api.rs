@@ -11,7 +11,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 use tongxin_shared::schema::{is_sha256_hex, validate_op};
 use tongxin_shared::wire::{
@@ -62,7 +62,7 @@ pub struct RawPush {
     protocol: u16,
     #[allow(dead_code)]
     actor: ActorId,
-    ops: Vec<Value>,
+    ops: Vec<Box<RawValue>>,
 }
 
 fn reject(op_id: OpId, code: &str, message: impl Into<String>) -> OpResult {
@@ -75,16 +75,17 @@ fn reject(op_id: OpId, code: &str, message: impl Into<String>) -> OpResult {
     }
 }
 
-/// Judges one raw op: decodes, validates the shape, checks the clock. `Err` is the rejection.
-pub fn judge(raw: Value, index: usize, now_ms: u64) -> Result<Op, OpResult> {
-    let claimed_id = raw
-        .get("id")
-        .and_then(Value::as_str)
-        .and_then(|s| OpId::parse(s).ok())
-        .unwrap_or(OpId::NIL);
-    let op: Op = serde_json::from_value(raw).map_err(|e| {
+/// Judges one raw op: decodes it once from its raw text, validates the shape, checks the clock.
+/// `Err` is the rejection, naming the op's id when it has a readable one.
+pub fn judge(raw: &RawValue, index: usize, now_ms: u64) -> Result<Op, OpResult> {
+    #[derive(Deserialize)]
+    struct IdOnly {
+        id: OpId,
+    }
+    let op: Op = serde_json::from_str(raw.get()).map_err(|e| {
+        let claimed = serde_json::from_str::<IdOnly>(raw.get()).map_or(OpId::NIL, |x| x.id);
         reject(
-            claimed_id,
+            claimed,
             "bad_op",
             format!("op #{index} cannot be read: {e}"),
         )
@@ -120,7 +121,7 @@ pub async fn push(
     let mut results: Vec<Option<OpResult>> = Vec::with_capacity(push.ops.len());
     let mut accepted = Vec::new();
     let mut slots = Vec::new();
-    for (i, raw) in push.ops.into_iter().enumerate() {
+    for (i, raw) in push.ops.iter().enumerate() {
         match judge(raw, i, now) {
             Ok(op) => {
                 slots.push(i);

@@ -39,7 +39,12 @@ impl Writer {
                         Err(_) => break,
                     }
                 }
-                let all: Vec<Op> = jobs.iter().flat_map(|j| j.ops.iter().cloned()).collect();
+                let mut all: Vec<Op> = Vec::with_capacity(n);
+                let mut replies = Vec::with_capacity(jobs.len());
+                for job in jobs {
+                    replies.push((job.ops.len(), job.reply));
+                    all.extend(job.ops);
+                }
                 match store.commit(&all, crate::now_ms()).await {
                     Ok(seqs) => {
                         if let Some(max) = seqs.iter().copied().max() {
@@ -50,16 +55,16 @@ impl Writer {
                             });
                         }
                         let mut rest = seqs.as_slice();
-                        for job in jobs {
-                            let (mine, tail) = rest.split_at(job.ops.len());
+                        for (len, reply) in replies {
+                            let (mine, tail) = rest.split_at(len);
                             rest = tail;
-                            let _ = job.reply.send(Ok(mine.to_vec()));
+                            let _ = reply.send(Ok(mine.to_vec()));
                         }
                     }
                     Err(e) => {
                         tracing::error!(error = %e, ops = all.len(), "commit failed");
-                        for job in jobs {
-                            let _ = job.reply.send(Err(e.to_string()));
+                        for (_, reply) in replies {
+                            let _ = reply.send(Err(e.to_string()));
                         }
                     }
                 }
