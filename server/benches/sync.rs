@@ -1,6 +1,7 @@
 //! Server benchmarks (`cargo xtask bench ingest` / `poke`): figures go to BENCHMARKS.md.
 //! - ingest: ops/s for pushes of 500 ops over HTTP into a real server, SQLite and PostgreSQL.
 //! - poke: push → SSE poke latency with 1,000 connected subscribers, p50/p95/p99.
+//! - seed: the demo city into SQLite for 3 and 12 months: time and database size.
 //!
 //! Timings are measured here and only reported; no test asserts on them.
 #![allow(clippy::unwrap_used, clippy::print_stdout)] // a bench binary: panics and prints are its interface
@@ -118,6 +119,28 @@ async fn poke_latency(subscribers: usize, pushes: usize) {
     );
 }
 
+/// Seeding the demo city into SQLite: time and database size.
+async fn seed(months: u32) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("seed.sqlite3");
+    let store = tongxin_server::store::AnyStore::open(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    let done = tongxin_server::demo::seed(&store, 1, months, now_ms())
+        .await
+        .unwrap();
+    drop(store);
+    let size: u64 = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok()?.metadata().ok())
+        .map(|m| m.len())
+        .sum();
+    println!(
+        "seed/{months} months: {} ops ({} visits, {} cases, {} activities); generated in {} ms, committed in {} ms; SQLite files {:.1} MB",
+        done.stats.ops, done.stats.visits, done.stats.cases, done.stats.activities, done.generate_ms, done.commit_ms, size as f64 / 1e6
+    );
+}
+
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
     tracing_subscriber::fmt()
@@ -132,6 +155,10 @@ async fn main() {
     if wants("ingest") {
         ingest("sqlite", TestDb::sqlite().await).await;
         ingest("postgres", TestDb::postgres().await).await;
+    }
+    if wants("seed") {
+        seed(3).await;
+        seed(12).await;
     }
     if wants("poke") {
         poke_latency(1000, 50).await;

@@ -23,6 +23,22 @@ pub struct Cli {
 pub enum Command {
     /// Serve the app and the sync API (the default when no command is given).
     Serve(ServeArgs),
+    /// Write the synthetic demo city into the database (deterministic: the same seed twice
+    /// changes nothing).
+    DemoCity(DemoArgs),
+}
+
+/// Options of `tongxin demo-city`.
+#[derive(Args, Debug, Clone)]
+pub struct DemoArgs {
+    /// Seed of the generator.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Months of history (visits, cases, activities) before now.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(0..=36))]
+    pub months: u32,
+    #[command(flatten)]
+    pub db: ServeArgs,
 }
 
 /// Options of `tongxin serve`.

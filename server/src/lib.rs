@@ -5,6 +5,7 @@
 pub mod api;
 pub mod assets;
 pub mod config;
+pub mod demo;
 pub mod error;
 pub mod live;
 pub mod store;

@@ -5,7 +5,7 @@ use anyhow::Context;
 use clap::Parser;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
-use tongxin_server::config::{redact_url, Cli, Command, ServeArgs};
+use tongxin_server::config::{redact_url, Cli, Command, DemoArgs, ServeArgs};
 use tongxin_server::AppState;
 
 fn main() -> ExitCode {
@@ -28,11 +28,12 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let args = match cli.command {
-        Some(Command::Serve(args)) => args,
-        None => cli.serve,
+    let outcome = match cli.command {
+        Some(Command::Serve(args)) => runtime.block_on(run(args)),
+        Some(Command::DemoCity(args)) => runtime.block_on(demo_city(args)),
+        None => runtime.block_on(run(cli.serve)),
     };
-    match runtime.block_on(run(args)) {
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("tongxin: {e:#}");
@@ -76,6 +77,30 @@ async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .context("server error")?;
     tracing::info!("stopped");
+    Ok(())
+}
+
+async fn demo_city(args: DemoArgs) -> anyhow::Result<()> {
+    let url = args.db.database_url();
+    if args.db.uses_data_dir() {
+        std::fs::create_dir_all(&args.db.data_dir).with_context(|| {
+            format!(
+                "cannot create the data directory {}",
+                args.db.data_dir.display()
+            )
+        })?;
+    }
+    let store = tongxin_server::store::AnyStore::open(&url)
+        .await
+        .with_context(|| format!("cannot open the database {}", redact_url(&url)))?;
+    let done = tongxin_server::demo::seed(&store, args.seed, args.months, tongxin_server::now_ms())
+        .await
+        .context("seeding failed")?;
+    let s = &done.stats;
+    println!(
+        "demo city (synthetic) seed {} months {}: {} subdistricts, {} communities, {} grids, {} compounds, {} wardens, {} units, {} service centres, {} visits, {} cases, {} activities = {} ops; generated in {} ms, stored in {} ms",
+        args.seed, args.months, s.subdistricts, s.communities, s.grids, s.compounds, s.wardens, s.units, s.service_centres, s.visits, s.cases, s.activities, s.ops, done.generate_ms, done.commit_ms
+    );
     Ok(())
 }
 

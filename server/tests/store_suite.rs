@@ -360,6 +360,67 @@ async fn blobs_are_idempotent(db: TestDb) {
     store.ping().await.unwrap();
 }
 
+/// The demo city seeds through the commit path: scope columns resolve for every record, and a
+/// second run with the same seed writes nothing.
+async fn demo_city_seeds_with_scope_and_idempotently(db: TestDb) {
+    let store = AnyStore::open(&db.url).await.unwrap();
+    let t = now_ms();
+    let done = tongxin_server::demo::seed(&store, 3, 0, t).await.unwrap();
+    assert_eq!(done.stats.grids, 1200);
+    let max = store.max_seq().await.unwrap();
+    tongxin_server::demo::seed(&store, 3, 0, t).await.unwrap();
+    assert_eq!(
+        store.max_seq().await.unwrap(),
+        max,
+        "same seed, nothing new"
+    );
+    // Every compound sits in a grid whose community and subdistrict are known.
+    let mut cursor = 0;
+    let (mut compounds, mut grids) = (Vec::new(), Vec::new());
+    loop {
+        let page = store.pull(&Scope::All, cursor, 2000).await.unwrap();
+        for (_, r) in page.records {
+            match r.collection {
+                Collection::Compounds => compounds.push(r),
+                Collection::Grids => grids.push(r),
+                _ => {}
+            }
+        }
+        cursor = page.cursor;
+        if !page.more {
+            break;
+        }
+    }
+    assert_eq!(grids.len(), 1200);
+    // A warden's scope (one grid + its community) sees that grid's compounds and no others.
+    let g = &grids[17];
+    let community = RecordId::parse(g.str("community").unwrap()).unwrap();
+    let scoped = store
+        .pull(
+            &Scope::Grids {
+                grids: vec![g.id],
+                communities: vec![community],
+            },
+            0,
+            2000,
+        )
+        .await
+        .unwrap();
+    let mine: BTreeSet<RecordId> = compounds
+        .iter()
+        .filter(|c| c.str("grid") == Some(&g.id.to_string()))
+        .map(|c| c.id)
+        .collect();
+    let seen: BTreeSet<RecordId> = scoped
+        .records
+        .iter()
+        .filter(|(_, r)| r.collection == Collection::Compounds)
+        .map(|(_, r)| r.id)
+        .collect();
+    assert!(!mine.is_empty());
+    assert_eq!(seen, mine);
+}
+
 macro_rules! suite {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -382,4 +443,5 @@ suite!(
     scope_columns_make_pulls_scoped,
     concurrent_pushers_never_hide_a_record,
     blobs_are_idempotent,
+    demo_city_seeds_with_scope_and_idempotently,
 );

@@ -69,6 +69,21 @@ const BENCHES: &[Bench] = &[
         about: "initial pull of 10,000 records into IndexedDB, end to end in headless Chromium",
         run: pull_bench,
     },
+    Bench {
+        name: "seed",
+        about: "seeding the demo city into SQLite, 3 and 12 months: time and database size",
+        run: || {
+            sh::run(sh::cargo().args([
+                "bench",
+                "-p",
+                "tongxin-server",
+                "--bench",
+                "sync",
+                "--",
+                "seed",
+            ]))
+        },
+    },
 ];
 
 pub fn bench(args: &BenchArgs) -> Result<()> {
