@@ -18,7 +18,7 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use tongxin_shared::case::{self, Action, Role, Status, DAY_MS, HOUR_MS};
-use tongxin_shared::schema::{CASE_CATEGORIES, CASE_SOURCES};
+use tongxin_shared::schema::{ACTIVITY_THEMES, CASE_CATEGORIES, CASE_SOURCES};
 use tongxin_shared::{ActorId, Collection, Entry, Hlc, Op, OpBody, OpId, RecordId, SCHEMA_VERSION};
 use uuid::Uuid;
 
@@ -117,36 +117,30 @@ impl Gen {
         let mut fields: BTreeMap<String, Value> = map.into_iter().collect();
         fields.insert("synthetic".into(), Value::Bool(true));
         fields.retain(|k, _| k == "deleted" || collection.field(k).is_some());
-        let hlc = self.hlc(at_ms);
-        let id = OpId(self.uuid());
-        self.ops.push(Op {
-            id,
-            actor: self.actor,
-            hlc,
-            collection,
-            record,
-            body: OpBody::Set { fields },
-            schema: SCHEMA_VERSION,
-        });
+        self.push(collection, record, at_ms, OpBody::Set { fields });
     }
 
     fn append(&mut self, collection: Collection, record: RecordId, at_ms: u64, data: Value) {
         let Value::Object(data) = data else {
             unreachable!("entries are built as objects")
         };
-        let hlc = self.hlc(at_ms);
-        let id = OpId(self.uuid());
         let entry = Entry {
             id: self.uuid(),
             data,
         };
+        self.push(collection, record, at_ms, OpBody::Append { entry });
+    }
+
+    fn push(&mut self, collection: Collection, record: RecordId, at_ms: u64, body: OpBody) {
+        let hlc = self.hlc(at_ms);
+        let id = OpId(self.uuid());
         self.ops.push(Op {
             id,
             actor: self.actor,
             hlc,
             collection,
             record,
-            body: OpBody::Append { entry },
+            body,
             schema: SCHEMA_VERSION,
         });
     }
@@ -487,17 +481,9 @@ pub fn generate(p: Params) -> DemoCity {
 
 fn activity(g: &mut Gen, community: RecordId, units: &[RecordId], at: u64, special: bool) {
     let id = g.id();
-    let theme = *[
-        "health",
-        "erhai_protection",
-        "elderly_care",
-        "party_education",
-        "culture",
-        "volunteer",
-        "safety",
-    ]
-    .choose(&mut g.rng)
-    .unwrap_or(&"other");
+    // Every theme but "other".
+    let themes = &ACTIVITY_THEMES[..ACTIVITY_THEMES.len() - 1];
+    let theme = *themes.choose(&mut g.rng).unwrap_or(&"other");
     let picked: Vec<String> = units
         .choose_multiple(&mut g.rng, 2)
         .map(ToString::to_string)

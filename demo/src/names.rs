@@ -142,23 +142,7 @@ pub fn activity_title(theme: &str, special: bool) -> String {
 
 /// `YYYY-MM-DD` of a time in milliseconds (UTC+8, the city's time zone).
 pub fn date(ms: u64) -> String {
-    let days = (ms + 8 * 3_600_000) / 86_400_000;
-    let (y, m, d) = civil_from_days(days as i64);
-    format!("{y:04}-{m:02}-{d:02}")
-}
-
-/// Howard Hinnant's days-to-civil algorithm.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
+    tongxin_shared::figures::date_from_days(((ms + 8 * 3_600_000) / 86_400_000) as i64)
 }
 
 #[cfg(test)]

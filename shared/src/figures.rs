@@ -290,28 +290,10 @@ fn next_month_first(month: &str) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hlc::{Hlc, Stamp};
-    use crate::ids::ActorId;
-    use crate::record::FieldValue;
     use serde_json::json;
-    use uuid::Uuid;
 
     fn rec(c: Collection, n: u128, fields: Value) -> Record {
-        let mut r = Record::new(c, RecordId(Uuid::from_u128(n)));
-        let stamp = Stamp {
-            hlc: Hlc::new(1, 0),
-            actor: ActorId(Uuid::nil()),
-        };
-        for (k, v) in fields.as_object().unwrap() {
-            r.fields.insert(
-                k.clone(),
-                FieldValue {
-                    value: v.clone(),
-                    stamp,
-                },
-            );
-        }
-        r
+        crate::record::test_record(c, n, &fields)
     }
 
     const H: u64 = 3_600_000;

@@ -103,28 +103,10 @@ impl CaseFilter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hlc::{Hlc, Stamp};
-    use crate::ids::{ActorId, RecordId};
-    use crate::record::FieldValue;
     use serde_json::json;
-    use uuid::Uuid;
 
     fn case(n: u128, fields: Value) -> Record {
-        let mut r = Record::new(Collection::Cases, RecordId(Uuid::from_u128(n)));
-        let stamp = Stamp {
-            hlc: Hlc::new(1, 0),
-            actor: ActorId(Uuid::nil()),
-        };
-        for (k, v) in fields.as_object().unwrap() {
-            r.fields.insert(
-                k.clone(),
-                FieldValue {
-                    value: v.clone(),
-                    stamp,
-                },
-            );
-        }
-        r
+        crate::record::test_record(Collection::Cases, n, &fields)
     }
 
     #[test]

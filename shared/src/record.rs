@@ -84,3 +84,24 @@ impl Record {
         v
     }
 }
+
+/// A record with plain field values, all under one stamp: for tests of code that reads records.
+#[cfg(test)]
+pub(crate) fn test_record(c: Collection, n: u128, fields: &serde_json::Value) -> Record {
+    use crate::hlc::{Hlc, Stamp};
+    let mut r = Record::new(c, RecordId(Uuid::from_u128(n)));
+    let stamp = Stamp {
+        hlc: Hlc::new(1, 0),
+        actor: crate::ids::ActorId(Uuid::nil()),
+    };
+    for (k, v) in fields.as_object().into_iter().flatten() {
+        r.fields.insert(
+            k.clone(),
+            FieldValue {
+                value: v.clone(),
+                stamp,
+            },
+        );
+    }
+    r
+}

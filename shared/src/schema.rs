@@ -207,6 +207,17 @@ pub const CASE_SOURCES: &[&str] = &[
     "consultation",
     "hotline_12345",
 ];
+/// Themes of joint activities (health, Erhai lake protection …).
+pub const ACTIVITY_THEMES: &[&str] = &[
+    "health",
+    "erhai_protection",
+    "elderly_care",
+    "party_education",
+    "culture",
+    "volunteer",
+    "safety",
+    "other",
+];
 /// Case lifecycle states: reported → accepted → in progress → resolved → closed (销号).
 pub const CASE_STATUSES: &[&str] = &["reported", "accepted", "in_progress", "resolved", "closed"];
 /// Case categories.
@@ -293,19 +304,7 @@ const VISIT: &[FieldSpec] = &[
 const ACTIVITY: &[FieldSpec] = &[
     f("community", FieldType::Ref(Collection::Communities)),
     f("title", FieldType::Text(200)),
-    f(
-        "theme",
-        FieldType::Enum(&[
-            "health",
-            "erhai_protection",
-            "elderly_care",
-            "party_education",
-            "culture",
-            "volunteer",
-            "safety",
-            "other",
-        ]),
-    ),
+    f("theme", FieldType::Enum(ACTIVITY_THEMES)),
     f("special", FieldType::Bool),
     f("date", FieldType::Date),
     f("place", FieldType::Text(200)),
