@@ -69,7 +69,11 @@ fn contains(ids: &[RecordId], id: Option<RecordId>) -> bool {
 pub fn can_read(p: &Principal, place: &Place) -> bool {
     match p.role {
         Role::CityManager | Role::Admin => true,
-        Role::SubdistrictManager => contains(&p.subdistricts, place.subdistrict),
+        Role::SubdistrictManager => {
+            contains(&p.subdistricts, place.subdistrict)
+                // City-wide records (units).
+                || (place.subdistrict.is_none() && place.community.is_none() && place.grid.is_none())
+        }
         Role::CommunityManager | Role::UnitLiaison => {
             contains(&p.communities, place.community)
                 // City-wide records (units) and the subdistrict records above are visible to all.

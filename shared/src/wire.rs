@@ -59,12 +59,16 @@ pub struct PushResponse {
 }
 
 /// `GET /api/v1/sync/pull?cursor=C&limit=N`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PullQuery {
     #[serde(default)]
     pub cursor: u64,
     #[serde(default)]
     pub limit: Option<u32>,
+    /// The area fingerprint the app's pulled data belongs to (`Me::scope`); absent on the
+    /// first pull.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
 }
 
 /// A record as pulled: whole, with the sequence number of its last change.
@@ -83,6 +87,9 @@ pub struct PullResponse {
     pub cursor: u64,
     pub more: bool,
     pub reset: bool,
+    /// The area fingerprint of this answer: the app stores it with its cursor.
+    #[serde(default)]
+    pub scope: String,
     pub server_time_ms: u64,
 }
 
@@ -117,3 +124,79 @@ pub struct Health {
     pub version: String,
     pub protocol: u16,
 }
+
+/// `POST /api/v1/auth/login`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+/// Answer to a login: an opaque bearer token (sent as `Authorization: Bearer …`), its expiry and
+/// who signed in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginResponse {
+    pub token: String,
+    pub expires_at_ms: u64,
+    pub me: Me,
+}
+
+/// `GET /api/v1/auth/me`: the signed-in user, their area, and the fingerprint of that area.
+/// The app sends `scope` back with every pull; when the user's area has changed since, the pull
+/// answers `reset` and the app pulls its new area from zero (keeping its outbox).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Me {
+    pub username: String,
+    pub display_name: String,
+    pub role: crate::case::Role,
+    #[serde(default)]
+    pub grids: Vec<crate::ids::RecordId>,
+    #[serde(default)]
+    pub communities: Vec<crate::ids::RecordId>,
+    #[serde(default)]
+    pub subdistricts: Vec<crate::ids::RecordId>,
+    pub scope: String,
+}
+
+/// A user as the admin screens list them (never a password or hash).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserSummary {
+    pub username: String,
+    pub display_name: String,
+    pub role: crate::case::Role,
+    #[serde(default)]
+    pub grids: Vec<crate::ids::RecordId>,
+    #[serde(default)]
+    pub communities: Vec<crate::ids::RecordId>,
+    #[serde(default)]
+    pub subdistricts: Vec<crate::ids::RecordId>,
+    pub disabled: bool,
+}
+
+/// `POST /api/v1/admin/users` (create, with `password`) and `PUT /api/v1/admin/users/{name}`
+/// (change role and area; `password` ignored).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserUpsert {
+    pub username: String,
+    pub display_name: String,
+    pub role: crate::case::Role,
+    #[serde(default)]
+    pub grids: Vec<crate::ids::RecordId>,
+    #[serde(default)]
+    pub communities: Vec<crate::ids::RecordId>,
+    #[serde(default)]
+    pub subdistricts: Vec<crate::ids::RecordId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    #[serde(default)]
+    pub disabled: bool,
+}
+
+/// `POST /api/v1/admin/users/{name}/password`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasswordReset {
+    pub password: String,
+}
+
+/// Shortest password a user may be given.
+pub const MIN_PASSWORD_CHARS: usize = 8;

@@ -3,9 +3,10 @@
 
 use serde_json::json;
 use std::collections::BTreeMap;
+use tongxin_shared::case::Role;
 use tongxin_shared::wire::{
-    ErrorBody, ErrorDetail, LiveEvent, OpResult, PullResponse, PulledRecord, PushRequest,
-    PushResponse, Rejection,
+    ErrorBody, ErrorDetail, LiveEvent, LoginRequest, LoginResponse, Me, OpResult, PullResponse,
+    PulledRecord, PushRequest, PushResponse, Rejection, UserUpsert,
 };
 use tongxin_shared::{
     merge, ActorId, Collection, Entry, Hlc, Op, OpBody, OpId, Record, RecordId, SCHEMA_VERSION,
@@ -90,9 +91,42 @@ fn pull_response() {
         cursor: 42,
         more: false,
         reset: false,
+        scope: "3f2a9c0d41b7e6a85c19d2f0".into(),
         server_time_ms: 1_732_500_000_500,
     };
     insta::assert_json_snapshot!(res);
+}
+
+#[test]
+fn login_and_me() {
+    let me = Me {
+        username: "w0001".into(),
+        display_name: "李明".into(),
+        role: Role::Warden,
+        grids: vec![RecordId(Uuid::from_u128(11))],
+        communities: vec![RecordId(Uuid::from_u128(12))],
+        subdistricts: vec![RecordId(Uuid::from_u128(13))],
+        scope: "3f2a9c0d41b7e6a85c19d2f0".into(),
+    };
+    insta::assert_json_snapshot!(LoginRequest {
+        username: "w0001".into(),
+        password: "secret-pass".into(),
+    });
+    insta::assert_json_snapshot!(LoginResponse {
+        token: "ab".repeat(32),
+        expires_at_ms: 1_735_000_000_000,
+        me,
+    });
+    insta::assert_json_snapshot!(UserUpsert {
+        username: "w0002".into(),
+        display_name: "王芳".into(),
+        role: Role::GridLeader,
+        grids: vec![RecordId(Uuid::from_u128(11))],
+        communities: vec![],
+        subdistricts: vec![],
+        password: Some("a-new-password".into()),
+        disabled: false,
+    });
 }
 
 #[test]
