@@ -67,7 +67,7 @@ async fn poke_latency(subscribers: usize, pushes: usize) {
         Arc::new(Mutex::new(Vec::with_capacity(subscribers * pushes)));
     let mut tasks = Vec::new();
     for _ in 0..subscribers {
-        let mut sse = Sse::connect(&app.base, None).await;
+        let mut sse = Sse::connect(&app, None).await;
         let received = received.clone();
         tasks.push(tokio::spawn(async move {
             for _ in 0..pushes {

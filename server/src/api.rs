@@ -1,5 +1,6 @@
 //! The JSON API handlers: thin — extract, call one domain function, map the result.
 
+use crate::auth::{scope_fingerprint, Authed};
 use crate::error::ApiError;
 use crate::store::{Scope, Store};
 use crate::AppState;
@@ -13,7 +14,8 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
-use tongxin_shared::schema::{is_sha256_hex, validate_op};
+use tongxin_shared::authz::sees_personal;
+use tongxin_shared::schema::{is_sha256_hex, mask_personal, validate_op};
 use tongxin_shared::wire::{
     Health, OpResult, PullQuery, PullResponse, PulledRecord, PushResponse, Rejection,
     DEFAULT_PULL_LIMIT, MAX_BLOB_BYTES, MAX_PULL_LIMIT, MAX_PUSH_OPS, PROTOCOL_HEADER,
@@ -106,6 +108,7 @@ pub fn judge(raw: &RawValue, index: usize, now_ms: u64) -> Result<Op, OpResult> 
 #[tracing::instrument(skip_all, fields(ops))]
 pub async fn push(
     State(state): State<AppState>,
+    authed: Authed,
     body: Result<Json<RawPush>, JsonRejection>,
 ) -> Result<Json<PushResponse>, ApiError> {
     let Json(push) = body?;
@@ -137,9 +140,19 @@ pub async fn push(
         }
     }
     let ids: Vec<OpId> = accepted.iter().map(|o| o.id).collect();
-    let seqs = state.writer.submit(accepted).await?;
-    for ((slot, op_id), seq) in slots.into_iter().zip(ids).zip(seqs) {
-        results[slot] = Some(OpResult::Acked { op_id, seq });
+    let outcomes = state
+        .writer
+        .submit(accepted, Some(authed.principal.clone()))
+        .await?;
+    for ((slot, op_id), outcome) in slots.into_iter().zip(ids).zip(outcomes) {
+        results[slot] = Some(match outcome {
+            Ok(seq) => OpResult::Acked { op_id, seq },
+            Err(denied) => {
+                // Logged with who and why, never with the op's content (it may hold personal data).
+                tracing::warn!(%op_id, user = %authed.user.username, role = %authed.user.role, code = denied.code(), "op refused by the rules");
+                reject(op_id, denied.code(), denied.to_string())
+            }
+        });
     }
     let results = results
         .into_iter()
@@ -151,10 +164,14 @@ pub async fn push(
     }))
 }
 
-/// `GET /api/v1/sync/pull?cursor=C&limit=N`.
+/// `GET /api/v1/sync/pull?cursor=C&limit=N&scope=S`: the records of the caller's area, with
+/// residents' personal data masked where the caller does not handle the record. A `scope` that
+/// is no longer the caller's (their area changed) answers `reset` so the app starts over from
+/// zero in the new area, keeping its outbox.
 #[tracing::instrument(skip_all)]
 pub async fn pull(
     State(state): State<AppState>,
+    authed: Authed,
     query: Result<Query<PullQuery>, QueryRejection>,
 ) -> Result<Json<PullResponse>, ApiError> {
     let Query(q) = query?;
@@ -162,18 +179,57 @@ pub async fn pull(
         .limit
         .unwrap_or(DEFAULT_PULL_LIMIT)
         .clamp(1, MAX_PULL_LIMIT);
-    let page = state.store.pull(&Scope::All, q.cursor, limit).await?;
+    let principal = &authed.principal;
+    let scope = scope_fingerprint(principal);
+    if q.cursor > 0 && q.scope.as_ref().is_some_and(|s| *s != scope) {
+        tracing::info!(user = %principal.username, "area changed: pull reset");
+        return Ok(Json(PullResponse {
+            records: Vec::new(),
+            cursor: 0,
+            more: true,
+            reset: true,
+            scope,
+            server_time_ms: crate::now_ms(),
+        }));
+    }
+    let page = state
+        .store
+        .pull(&Scope::of(principal), q.cursor, limit)
+        .await?;
+    let records = page
+        .records
+        .into_iter()
+        .zip(page.places)
+        .map(|((seq, mut record), place)| {
+            if !sees_personal(principal, &place) {
+                mask_record(&mut record);
+            }
+            PulledRecord { seq, record }
+        })
+        .collect();
     Ok(Json(PullResponse {
-        records: page
-            .records
-            .into_iter()
-            .map(|(seq, record)| PulledRecord { seq, record })
-            .collect(),
+        records,
         cursor: page.cursor,
         more: page.more,
         reset: false,
+        scope,
         server_time_ms: crate::now_ms(),
     }))
+}
+
+/// Replaces the values of a record's personal fields with their masks (stamps unchanged).
+fn mask_record(record: &mut tongxin_shared::Record) {
+    let mut plain: serde_json::Map<String, serde_json::Value> = record
+        .fields
+        .iter()
+        .map(|(k, v)| (k.clone(), v.value.clone()))
+        .collect();
+    mask_personal(record.collection, &mut plain);
+    for (k, v) in plain {
+        if let Some(f) = record.fields.get_mut(&k) {
+            f.value = v;
+        }
+    }
 }
 
 /// The image types a photo may have, by their magic bytes.
@@ -192,6 +248,7 @@ fn image_type(bytes: &[u8]) -> Option<&'static str> {
 /// `PUT /api/v1/blobs/{sha256}`: idempotent; the bytes must hash to the name.
 pub async fn put_blob(
     State(state): State<AppState>,
+    _authed: Authed,
     Path(sha256): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
@@ -239,6 +296,7 @@ pub async fn put_blob(
 /// `GET /api/v1/blobs/{sha256}`.
 pub async fn get_blob(
     State(state): State<AppState>,
+    _authed: Authed,
     Path(sha256): Path<String>,
 ) -> Result<Response, ApiError> {
     if !is_sha256_hex(&sha256) {

@@ -26,6 +26,55 @@ pub enum Command {
     /// Write the synthetic demo city into the database (deterministic: the same seed twice
     /// changes nothing).
     DemoCity(DemoArgs),
+    /// Manage user accounts (add, set-role, reset-password, list).
+    User(UserArgs),
+}
+
+/// `tongxin user …`.
+#[derive(Args, Debug, Clone)]
+pub struct UserArgs {
+    #[command(subcommand)]
+    pub action: UserAction,
+    #[command(flatten)]
+    pub db: ServeArgs,
+}
+
+/// What `tongxin user` does.
+#[derive(Subcommand, Debug, Clone)]
+pub enum UserAction {
+    /// Create a user. The password is read from TONGXIN_NEW_PASSWORD, or else the first line of
+    /// standard input (so it never appears in the shell history or the process list).
+    Add(UserSpec),
+    /// Change a user's role and area (their next sync resets to the new area).
+    SetRole(UserSpec),
+    /// Set a new password (TONGXIN_NEW_PASSWORD or standard input) and sign the user out everywhere.
+    ResetPassword { username: String },
+    /// List users with their role and area.
+    List,
+}
+
+/// A user's role and area on the command line.
+#[derive(Args, Debug, Clone)]
+pub struct UserSpec {
+    pub username: String,
+    /// warden, grid_leader, community_manager, subdistrict_manager, city_manager, unit_liaison, admin
+    #[arg(long)]
+    pub role: String,
+    /// Display name (defaults to the username).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// A grid's id (repeat for several); communities and subdistricts follow from grids.
+    #[arg(long = "grid")]
+    pub grids: Vec<String>,
+    /// A community's id (repeat for several).
+    #[arg(long = "community")]
+    pub communities: Vec<String>,
+    /// A subdistrict's id (repeat for several).
+    #[arg(long = "subdistrict")]
+    pub subdistricts: Vec<String>,
+    /// Disable the account (it cannot sign in; its sessions stop working).
+    #[arg(long)]
+    pub disabled: bool,
 }
 
 /// Options of `tongxin demo-city`.
@@ -56,6 +105,39 @@ pub struct ServeArgs {
     /// The built app to serve (`cargo xtask dist` writes it).
     #[arg(long, env = "TONGXIN_DIST_DIR", default_value = "./dist")]
     pub dist_dir: PathBuf,
+    /// On an empty database, write the synthetic demo city and its demo accounts first
+    /// (`cargo xtask run` does), and print the demo accounts.
+    #[arg(long, env = "TONGXIN_DEMO_CITY")]
+    pub demo_city: bool,
+    /// A first administrator for a real deployment: created at start if no user has this name
+    /// (with TONGXIN_ADMIN_PASSWORD).
+    #[arg(long, env = "TONGXIN_ADMIN_USER")]
+    pub admin_user: Option<String>,
+    /// The first administrator's password (environment only; never printed).
+    #[arg(
+        long,
+        env = "TONGXIN_ADMIN_PASSWORD",
+        hide_env_values = true,
+        hide = true
+    )]
+    pub admin_password: Option<Secret>,
+}
+
+/// A secret from the environment: its Debug form never shows it.
+#[derive(Clone)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self(s.to_owned()))
+    }
 }
 
 impl ServeArgs {

@@ -2,9 +2,10 @@
 //! same commit path as pushes. Op ids are deterministic from the seed, so running it again with
 //! the same seed changes nothing.
 
-use crate::store::{AnyStore, Store, StoreError};
+use crate::store::{AnyStore, Store, StoreError, UserRow};
 use std::time::Instant;
 use tongxin_demo::{generate, Params, Stats};
+use tongxin_shared::case::Role;
 
 /// Ops per transaction while seeding.
 const SEED_BATCH: usize = 5000;
@@ -40,4 +41,46 @@ pub async fn seed(
         generate_ms,
         commit_ms: started.elapsed().as_millis(),
     })
+}
+
+/// The password of every demo account (the demo city is synthetic; never use it for real data).
+pub const DEMO_PASSWORD: &str = "tongxin-demo";
+
+/// Creates the demo city's accounts (wardens, grid leaders, community, subdistrict and city
+/// managers, an admin) that do not exist yet; returns how many were created. All share one
+/// argon2 hash of [`DEMO_PASSWORD`], computed once (hashing 6,500 passwords one by one would
+/// take minutes).
+pub async fn seed_users(store: &AnyStore, seed: u64, now_ms: u64) -> Result<u64, StoreError> {
+    let city = generate(Params {
+        seed,
+        months: 0,
+        now_ms,
+    });
+    let hash = crate::auth::hash_password(DEMO_PASSWORD)
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let rows: Vec<UserRow> = city
+        .users
+        .into_iter()
+        .map(|u| UserRow {
+            username: u.username,
+            display_name: u.display_name,
+            role: u.role,
+            grids: u.grids,
+            communities: u.community.into_iter().collect(),
+            subdistricts: u.subdistrict.into_iter().collect(),
+            password_hash: hash.clone(),
+            disabled: false,
+        })
+        .collect();
+    store.insert_users(&rows, now_ms).await
+}
+
+/// The demo accounts to print: one per role, as (role, username).
+pub fn showcase(seed: u64) -> Vec<(Role, String)> {
+    let city = generate(Params {
+        seed,
+        months: 0,
+        now_ms: 0,
+    });
+    city.showcase.into_iter().collect()
 }

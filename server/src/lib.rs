@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod assets;
+pub mod auth;
 pub mod config;
 pub mod demo;
 pub mod error;
@@ -44,6 +45,8 @@ pub struct AppState {
     pub closing: watch::Receiver<bool>,
     closing_tx: Arc<watch::Sender<bool>>,
     pub dist_dir: PathBuf,
+    /// Sign-in attempt limits (per account and per client address).
+    pub login_limits: Arc<auth::LoginLimits>,
 }
 
 impl AppState {
@@ -65,6 +68,7 @@ impl AppState {
             closing,
             closing_tx: Arc::new(closing_tx),
             dist_dir,
+            login_limits: Arc::new(auth::LoginLimits::default()),
         })
     }
 
@@ -89,6 +93,18 @@ pub fn router(state: AppState) -> Router {
             post(api::push).layer(DefaultBodyLimit::max(MAX_PUSH_BYTES)),
         )
         .route("/v1/sync/pull", get(api::pull))
+        .route("/v1/auth/login", post(auth::login))
+        .route("/v1/auth/logout", post(auth::logout))
+        .route("/v1/auth/me", get(auth::whoami))
+        .route(
+            "/v1/admin/users",
+            get(auth::list_users).post(auth::create_user),
+        )
+        .route("/v1/admin/users/{username}", put(auth::update_user))
+        .route(
+            "/v1/admin/users/{username}/password",
+            post(auth::reset_password),
+        )
         .route("/v1/live", get(live::live))
         .route(
             "/v1/blobs/{sha256}",
@@ -121,7 +137,12 @@ pub fn router(state: AppState) -> Router {
             HeaderName::from_static("x-frame-options"),
             HeaderValue::from_static("DENY"),
         ))
-        .layer(TraceLayer::new_for_http())
+        .layer(
+            // Spans name the method and the path only: query strings may carry an access token.
+            TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+                tracing::info_span!("http", method = %req.method(), path = req.uri().path())
+            }),
+        )
 }
 
 /// Serves until `shutdown` completes, then ends live streams and drains connections.
@@ -132,10 +153,13 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let app = router(state.clone());
     let closer = state.clone();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            closer.close();
-        })
-        .await
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        closer.close();
+    })
+    .await
 }

@@ -18,8 +18,12 @@ use tongxin_shared::wire::LiveEvent;
 /// Heartbeat interval.
 pub const HEARTBEAT: Duration = Duration::from_secs(15);
 
+/// The stream needs a valid session (`?access_token=`, as EventSource sends no headers). Pokes
+/// carry only a sequence number, never record data: what the subscriber may see is decided by
+/// the scoped pull the poke triggers.
 pub async fn live(
     State(state): State<AppState>,
+    _authed: crate::auth::Authed,
     headers: HeaderMap,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let mut last: u64 = headers

@@ -3,9 +3,10 @@
 //! (see `store`); grouping is what makes that fast under many concurrent pushers.
 
 use crate::error::ApiError;
-use crate::store::{AnyStore, Store};
+use crate::store::{AnyStore, OpOutcome, Store};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, watch};
+use tongxin_shared::authz::Principal;
 use tongxin_shared::Op;
 
 /// Most ops committed in one transaction.
@@ -13,7 +14,9 @@ const MAX_GROUP_OPS: usize = 5000;
 
 struct Job {
     ops: Vec<Op>,
-    reply: oneshot::Sender<Result<Vec<u64>, String>>,
+    /// Who wrote the ops (checked inside the commit); `None` for the system.
+    author: Option<Arc<Principal>>,
+    reply: oneshot::Sender<Result<Vec<OpOutcome>, String>>,
 }
 
 /// Handle to the writer task.
@@ -40,14 +43,18 @@ impl Writer {
                     }
                 }
                 let mut all: Vec<Op> = Vec::with_capacity(n);
+                let mut authors = Vec::with_capacity(n);
                 let mut replies = Vec::with_capacity(jobs.len());
                 for job in jobs {
                     replies.push((job.ops.len(), job.reply));
+                    authors.extend(std::iter::repeat_n(job.author, job.ops.len()));
                     all.extend(job.ops);
                 }
-                match store.commit(&all, crate::now_ms()).await {
+                match store.commit_as(&all, &authors, crate::now_ms()).await {
                     Ok(seqs) => {
-                        if let Some(max) = seqs.iter().copied().max() {
+                        if let Some(max) =
+                            seqs.iter().filter_map(|s| s.as_ref().ok()).copied().max()
+                        {
                             committed.send_if_modified(|v| {
                                 let raise = max > *v;
                                 *v = (*v).max(max);
@@ -73,15 +80,23 @@ impl Writer {
         Self { tx }
     }
 
-    /// Commits `ops` (validated and authorised) and returns their seqs, after the commit.
-    pub async fn submit(&self, ops: Vec<Op>) -> Result<Vec<u64>, ApiError> {
+    /// Commits `ops` (validated) written by `author` and returns, per op, its seq or why the
+    /// rules refused it, after the commit.
+    pub async fn submit(
+        &self,
+        ops: Vec<Op>,
+        author: Option<Arc<Principal>>,
+    ) -> Result<Vec<OpOutcome>, ApiError> {
         if ops.is_empty() {
             return Ok(Vec::new());
         }
         let (reply, rx) = oneshot::channel();
         let down =
             || ApiError::Unavailable("the server is shutting down; try again shortly".into());
-        self.tx.send(Job { ops, reply }).await.map_err(|_| down())?;
+        self.tx
+            .send(Job { ops, author, reply })
+            .await
+            .map_err(|_| down())?;
         match rx.await.map_err(|_| down())? {
             Ok(seqs) => Ok(seqs),
             Err(_) => Err(ApiError::Unavailable(

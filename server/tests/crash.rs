@@ -20,6 +20,8 @@ fn start(data_dir: &std::path::Path) -> (Child, String) {
         .arg("--data-dir")
         .arg(data_dir)
         .env("RUST_LOG", "warn")
+        .env("TONGXIN_ADMIN_USER", ROOT)
+        .env("TONGXIN_ADMIN_PASSWORD", ROOT_PASSWORD)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -79,7 +81,8 @@ async fn sigkill_mid_push_loses_no_acknowledged_op_and_applies_none_twice() {
     let t = now_ms();
     let batches: Vec<Vec<Op>> = (0..40).map(|b| batch(b, t)).collect();
     let (mut child, url) = start(dir.path());
-    let client = reqwest::Client::new();
+    // Sessions live in the database: the same sign-in works after the restart.
+    let client = client_with(&login_token(&url, ROOT, ROOT_PASSWORD).await);
     let mut acked: BTreeMap<String, u64> = BTreeMap::new();
     // A stream of pushes from another task; the process is killed while it runs.
     let acked_batches = Arc::new(AtomicUsize::new(0));
@@ -121,7 +124,7 @@ async fn sigkill_mid_push_loses_no_acknowledged_op_and_applies_none_twice() {
     let (mut child, url) = start(dir.path());
     // Everything acknowledged survived.
     let mut entries = 0;
-    for v in TestAppView(&url).records().await.values() {
+    for v in TestAppView(&url, &client).records().await.values() {
         entries += v["log"].as_object().map_or(0, serde_json::Map::len);
     }
     assert!(
@@ -139,7 +142,7 @@ async fn sigkill_mid_push_loses_no_acknowledged_op_and_applies_none_twice() {
     for (id, seq) in &acked {
         assert_eq!(all[id], *seq, "op {id} kept its original ack");
     }
-    let records = TestAppView(&url).records().await;
+    let records = TestAppView(&url, &client).records().await;
     let entries: usize = records
         .values()
         .map(|v| v["log"].as_object().map_or(0, serde_json::Map::len))
@@ -152,7 +155,7 @@ async fn sigkill_mid_push_loses_no_acknowledged_op_and_applies_none_twice() {
         .max()
         .unwrap();
     push(&client, &url, &batches[0]).await.unwrap();
-    let after: u64 = TestAppView(&url)
+    let after: u64 = TestAppView(&url, &client)
         .records()
         .await
         .values()
@@ -165,11 +168,11 @@ async fn sigkill_mid_push_loses_no_acknowledged_op_and_applies_none_twice() {
 }
 
 /// Pulls everything from a server given by URL.
-struct TestAppView<'a>(&'a str);
+struct TestAppView<'a>(&'a str, &'a reqwest::Client);
 
 impl TestAppView<'_> {
     async fn records(&self) -> BTreeMap<String, Value> {
-        let client = reqwest::Client::new();
+        let client = self.1;
         let mut out = BTreeMap::new();
         let mut cursor = 0;
         loop {

@@ -220,7 +220,7 @@ async fn blobs_check_hash_and_type(db: TestDb) {
 
 async fn live_pokes_after_commits_and_resumes(db: TestDb) {
     let app = TestApp::spawn(&db.url).await;
-    let mut sse = Sse::connect(&app.base, None).await;
+    let mut sse = Sse::connect(&app, None).await;
     let t = now_ms();
     let res = app
         .push(&[set_case(1, 1, 100, Hlc::new(t, 0), json!({"title": "a"}))])
@@ -233,10 +233,10 @@ async fn live_pokes_after_commits_and_resumes(db: TestDb) {
         json!({"type": "poke", "seq": seq})
     );
     // A client that was behind is poked at once on reconnect …
-    let mut behind = Sse::connect(&app.base, Some(seq - 1)).await;
+    let mut behind = Sse::connect(&app, Some(seq - 1)).await;
     assert_eq!(behind.next().await.1, seq.to_string());
     // … one that is up to date is poked only by the next commit.
-    let mut current = Sse::connect(&app.base, Some(seq)).await;
+    let mut current = Sse::connect(&app, Some(seq)).await;
     let res = app
         .push(&[set_case(2, 1, 101, Hlc::new(t, 1), json!({"title": "b"}))])
         .await;

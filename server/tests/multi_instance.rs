@@ -14,7 +14,7 @@ async fn a_push_to_one_instance_pokes_subscribers_of_the_other() {
     let db = TestDb::postgres().await;
     let a = TestApp::spawn(&db.url).await;
     let b = TestApp::spawn(&db.url).await;
-    let mut on_b = Sse::connect(&b.base, Some(0)).await;
+    let mut on_b = Sse::connect(&b, Some(0)).await;
     let t = now_ms();
     let res = a
         .push(&[set_case(
@@ -34,7 +34,7 @@ async fn a_push_to_one_instance_pokes_subscribers_of_the_other() {
         "from A"
     );
     // The other way round too.
-    let mut on_a = Sse::connect(&a.base, Some(seq)).await;
+    let mut on_a = Sse::connect(&a, Some(seq)).await;
     let res = b
         .push(&[set_case(
             2,

@@ -23,6 +23,10 @@ pub struct RunArgs {
     /// Database URL (`sqlite://…` or `postgres://…`); default: SQLite in the data dir.
     #[arg(long, env = "TONGXIN_DATABASE_URL")]
     database_url: Option<String>,
+    /// Start without the synthetic demo city (a real deployment: create the first admin with
+    /// TONGXIN_ADMIN_USER / TONGXIN_ADMIN_PASSWORD).
+    #[arg(long)]
+    no_demo: bool,
 }
 
 pub fn run(args: &RunArgs) -> Result<()> {
@@ -52,6 +56,10 @@ pub fn run(args: &RunArgs) -> Result<()> {
         .arg(&dist);
     if let Some(url) = &args.database_url {
         cmd.arg("--database-url").arg(url);
+    }
+    if !args.no_demo {
+        // Seeds the demo city and its accounts into an empty database; prints the accounts.
+        cmd.arg("--demo-city");
     }
     let database = args
         .database_url

@@ -24,9 +24,12 @@ mod sql;
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
-use tongxin_shared::authz::Place;
+use std::sync::Arc;
+use tongxin_shared::authz::{check_op, Denied, Place, Principal};
+use tongxin_shared::case::Role;
 use tongxin_shared::merge;
 use tongxin_shared::schema::ScopeRule;
+use tongxin_shared::wire::UserSummary;
 use tongxin_shared::{Collection, Op, OpId, Record, RecordId};
 
 pub use sql::{PgStore, SqliteStore};
@@ -44,13 +47,84 @@ pub enum Scope {
     },
 }
 
+impl Scope {
+    /// The area a principal may pull: the SQL twin of `authz::can_read` (the store suite checks
+    /// that both agree on every record).
+    pub fn of(p: &Principal) -> Self {
+        match p.role {
+            Role::CityManager | Role::Admin => Self::All,
+            Role::SubdistrictManager => Self::Subdistricts(p.subdistricts.clone()),
+            Role::CommunityManager | Role::UnitLiaison => Self::Communities(p.communities.clone()),
+            Role::Warden | Role::GridLeader => Self::Grids {
+                grids: p.grids.clone(),
+                communities: p.communities.clone(),
+            },
+        }
+    }
+}
+
 /// A page of a pull.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PullPage {
     pub records: Vec<(u64, Record)>,
+    /// Where each record sits (parallel to `records`), for masking personal data.
+    pub places: Vec<Place>,
     pub cursor: u64,
     pub more: bool,
 }
+
+/// A user account as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserRow {
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub grids: Vec<RecordId>,
+    pub communities: Vec<RecordId>,
+    pub subdistricts: Vec<RecordId>,
+    /// PHC string of the argon2 hash.
+    pub password_hash: String,
+    pub disabled: bool,
+}
+
+impl UserRow {
+    /// The user as the authorisation rules see them.
+    pub fn principal(&self) -> Principal {
+        Principal {
+            username: self.username.clone(),
+            role: self.role,
+            grids: self.grids.clone(),
+            communities: self.communities.clone(),
+            subdistricts: self.subdistricts.clone(),
+        }
+    }
+
+    /// What the admin screens show (no hash).
+    pub fn summary(&self) -> UserSummary {
+        UserSummary {
+            username: self.username.clone(),
+            display_name: self.display_name.clone(),
+            role: self.role,
+            grids: self.grids.clone(),
+            communities: self.communities.clone(),
+            subdistricts: self.subdistricts.clone(),
+            disabled: self.disabled,
+        }
+    }
+}
+
+/// A session looked up by its token hash.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionRow {
+    pub token_hash: String,
+    pub user: UserRow,
+    pub expires_at: u64,
+    pub revoked: bool,
+}
+
+/// The verdict on one op of a commit: the seq of the record write that holds it, or why the
+/// rules refused it (nothing of a refused op is stored).
+pub type OpOutcome = Result<u64, Denied>;
 
 /// A stored photo.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -74,14 +148,31 @@ pub enum StoreError {
 
 /// The storage operations the server needs. Every backend passes the same suite.
 pub trait Store: Send + Sync + 'static {
-    /// Commits validated, authorised ops in one transaction and returns, per op in order, the
-    /// seq of the record write that holds it. An op id seen before (in an earlier commit or
-    /// earlier in this batch) is applied once and answered with its original seq.
+    /// Commits validated ops in one transaction and returns, per op in order, the seq of the
+    /// record write that holds it, or why it was refused. `authors[i]` wrote `ops[i]`: each op
+    /// is checked with `authz::check_op` against the record's place before and after it, inside
+    /// the transaction (so the check sees exactly the state the op is applied to). `None` is the
+    /// system itself (demo seeding), which is not checked. An op id seen before (in an earlier
+    /// commit or earlier in this batch) is applied once and answered with its original seq.
+    fn commit_as(
+        &self,
+        ops: &[Op],
+        authors: &[Option<Arc<Principal>>],
+        now_ms: u64,
+    ) -> impl Future<Output = Result<Vec<OpOutcome>, StoreError>> + Send;
+    /// Commits ops written by the system (unchecked): [`Store::commit_as`] with no authors.
     fn commit(
         &self,
         ops: &[Op],
         now_ms: u64,
-    ) -> impl Future<Output = Result<Vec<u64>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Vec<u64>, StoreError>> + Send {
+        async move {
+            let authors = vec![None; ops.len()];
+            let outcomes = self.commit_as(ops, &authors, now_ms).await?;
+            // Unchecked ops are never refused.
+            Ok(outcomes.into_iter().map(|o| o.unwrap_or(0)).collect())
+        }
+    }
     /// Records in scope with `seq > cursor`, ordered by seq, at most `limit`.
     fn pull(
         &self,
@@ -105,6 +196,57 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Option<Blob>, StoreError>> + Send;
     /// Whether the database answers.
     fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The stored places of hierarchy records (grids, communities, subdistricts) by id.
+    fn places(
+        &self,
+        ids: &[RecordId],
+    ) -> impl Future<Output = Result<BTreeMap<RecordId, Place>, StoreError>> + Send;
+
+    /// Inserts users that do not exist yet; returns how many were created.
+    fn insert_users(
+        &self,
+        users: &[UserRow],
+        now_ms: u64,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+    /// Changes a user's name, role, area and disabled flag (not the password); false if unknown.
+    fn update_user(
+        &self,
+        user: &UserRow,
+        now_ms: u64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Replaces a user's password hash and revokes their sessions; false if unknown.
+    fn set_password(
+        &self,
+        username: &str,
+        password_hash: &str,
+        now_ms: u64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn user(
+        &self,
+        username: &str,
+    ) -> impl Future<Output = Result<Option<UserRow>, StoreError>> + Send;
+    /// Every user, by username.
+    fn users(&self) -> impl Future<Output = Result<Vec<UserRow>, StoreError>> + Send;
+    /// Stores a new session (its token only as a hash).
+    fn create_session(
+        &self,
+        token_hash: &str,
+        username: &str,
+        now_ms: u64,
+        expires_at: u64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The session with this token hash and its user, if any (revoked and expired included:
+    /// the caller decides, so it can say which).
+    fn session(
+        &self,
+        token_hash: &str,
+    ) -> impl Future<Output = Result<Option<SessionRow>, StoreError>> + Send;
+    /// Revokes one session.
+    fn revoke_session(
+        &self,
+        token_hash: &str,
+        now_ms: u64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// Either backend, chosen from the URL at start.
@@ -152,8 +294,13 @@ macro_rules! dispatch {
 }
 
 impl Store for AnyStore {
-    async fn commit(&self, ops: &[Op], now_ms: u64) -> Result<Vec<u64>, StoreError> {
-        dispatch!(self, s => s.commit(ops, now_ms).await)
+    async fn commit_as(
+        &self,
+        ops: &[Op],
+        authors: &[Option<Arc<Principal>>],
+        now_ms: u64,
+    ) -> Result<Vec<OpOutcome>, StoreError> {
+        dispatch!(self, s => s.commit_as(ops, authors, now_ms).await)
     }
     async fn pull(&self, scope: &Scope, cursor: u64, limit: u32) -> Result<PullPage, StoreError> {
         dispatch!(self, s => s.pull(scope, cursor, limit).await)
@@ -176,6 +323,44 @@ impl Store for AnyStore {
     async fn ping(&self) -> Result<(), StoreError> {
         dispatch!(self, s => s.ping().await)
     }
+    async fn places(&self, ids: &[RecordId]) -> Result<BTreeMap<RecordId, Place>, StoreError> {
+        dispatch!(self, s => s.places(ids).await)
+    }
+    async fn insert_users(&self, users: &[UserRow], now_ms: u64) -> Result<u64, StoreError> {
+        dispatch!(self, s => s.insert_users(users, now_ms).await)
+    }
+    async fn update_user(&self, user: &UserRow, now_ms: u64) -> Result<bool, StoreError> {
+        dispatch!(self, s => s.update_user(user, now_ms).await)
+    }
+    async fn set_password(
+        &self,
+        username: &str,
+        password_hash: &str,
+        now_ms: u64,
+    ) -> Result<bool, StoreError> {
+        dispatch!(self, s => s.set_password(username, password_hash, now_ms).await)
+    }
+    async fn user(&self, username: &str) -> Result<Option<UserRow>, StoreError> {
+        dispatch!(self, s => s.user(username).await)
+    }
+    async fn users(&self) -> Result<Vec<UserRow>, StoreError> {
+        dispatch!(self, s => s.users().await)
+    }
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        username: &str,
+        now_ms: u64,
+        expires_at: u64,
+    ) -> Result<(), StoreError> {
+        dispatch!(self, s => s.create_session(token_hash, username, now_ms, expires_at).await)
+    }
+    async fn session(&self, token_hash: &str) -> Result<Option<SessionRow>, StoreError> {
+        dispatch!(self, s => s.session(token_hash).await)
+    }
+    async fn revoke_session(&self, token_hash: &str, now_ms: u64) -> Result<(), StoreError> {
+        dispatch!(self, s => s.revoke_session(token_hash, now_ms).await)
+    }
 }
 
 /// A record key.
@@ -192,24 +377,30 @@ pub(crate) struct Plan {
     pub new_ops: Vec<usize>,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) enum OpSlot {
     /// Seen in an earlier commit.
     Known(u64),
     /// New (or a duplicate within this batch): answered with the seq of its record.
     Record(usize),
+    /// Refused by the rules; not applied, not logged.
+    Denied(Denied),
 }
 
-/// Folds `ops` into the `existing` records. `known` are op ids already in the op log with their
-/// seqs. Pure: the backend does the I/O around it.
+/// Folds `ops` into the `existing` records, checking each authored op against the rules with
+/// the record's place before and after it. `known` are op ids already in the op log with their
+/// seqs; `places` the places of the grids and communities the records refer to (hierarchy
+/// records written here are added as they are applied). Pure: the backend does the I/O.
 pub(crate) fn plan(
     ops: &[Op],
+    authors: &[Option<Arc<Principal>>],
     known: &HashMap<OpId, u64>,
     existing: &mut HashMap<Key, (u64, Record)>,
+    places: &mut BTreeMap<RecordId, Place>,
 ) -> (Plan, Vec<Key>) {
     let mut p = Plan::default();
     let mut seen: HashMap<OpId, usize> = HashMap::new();
-    // Keys touched by new ops, in first-touch order; and whether the record changed.
+    // Keys touched by applied ops, in first-touch order; and whether the record changed.
     let mut touched: Vec<Key> = Vec::new();
     let mut index: HashMap<Key, usize> = HashMap::new();
     let mut changed: Vec<bool> = Vec::new();
@@ -218,21 +409,52 @@ pub(crate) fn plan(
             p.per_op.push(OpSlot::Known(*seq));
             continue;
         }
+        if let Some(&first) = seen.get(&op.id) {
+            // The same op twice in one batch: applied (or refused) once, answered alike.
+            let again = p.per_op[first].clone();
+            p.per_op.push(again);
+            continue;
+        }
+        seen.insert(op.id, i);
         let key = (op.collection, op.record);
+        let author = authors.get(i).and_then(Option::as_ref);
+        let did_change = if let Some(author) = author {
+            let before = existing
+                .get(&key)
+                .filter(|(_, r)| !r.fields.is_empty() || !r.log.is_empty())
+                .map(|(_, r)| place_of(r, places));
+            let (seq, mut after) = existing
+                .get(&key)
+                .cloned()
+                .unwrap_or_else(|| (0, Record::new(op.collection, op.record)));
+            let did = merge::apply(&mut after, op);
+            let after_place = place_of(&after, places);
+            if let Err(denied) = check_op(author, op, &after_place, before.as_ref()) {
+                p.per_op.push(OpSlot::Denied(denied));
+                continue;
+            }
+            existing.insert(key, (seq, after));
+            did
+        } else {
+            let entry = existing
+                .entry(key)
+                .or_insert_with(|| (0, Record::new(op.collection, op.record)));
+            merge::apply(&mut entry.1, op)
+        };
+        if is_hierarchy(op.collection) {
+            if let Some((_, r)) = existing.get(&key) {
+                let place = place_of(r, places);
+                places.insert(r.id, place);
+            }
+        }
         let slot = *index.entry(key).or_insert_with(|| {
             touched.push(key);
             changed.push(false);
             touched.len() - 1
         });
         p.per_op.push(OpSlot::Record(slot));
-        if seen.insert(op.id, i).is_some() {
-            continue; // the same op twice in one batch: applied once
-        }
         p.new_ops.push(i);
-        let entry = existing
-            .entry(key)
-            .or_insert_with(|| (0, Record::new(op.collection, op.record)));
-        changed[slot] |= merge::apply(&mut entry.1, op);
+        changed[slot] |= did_change;
     }
     for (slot, key) in touched.iter().enumerate() {
         if changed[slot] {
@@ -245,15 +467,42 @@ pub(crate) fn plan(
     (p, touched)
 }
 
+/// Subdistricts, communities and grids: the records other records' places are derived from.
+pub(crate) fn is_hierarchy(c: Collection) -> bool {
+    matches!(
+        c,
+        Collection::Subdistricts | Collection::Communities | Collection::Grids
+    )
+}
+
+/// The field naming a record's parent in the hierarchy, and the parent's collection.
+fn parent_field(c: Collection) -> Option<(&'static str, Collection)> {
+    match c.scope() {
+        ScopeRule::SelfSubdistrict | ScopeRule::SelfCommunity | ScopeRule::City => None,
+        ScopeRule::SelfGrid => Some(("community", Collection::Communities)),
+        ScopeRule::Grid(f) => Some((f, Collection::Grids)),
+        ScopeRule::Community(f) => Some((f, Collection::Communities)),
+    }
+}
+
 /// The ids a record's place depends on: (collection to look up, id).
 pub(crate) fn place_refs(r: &Record) -> Option<(Collection, RecordId)> {
-    let id_of = |f: &str| r.str(f).and_then(|s| RecordId::parse(s).ok());
-    match r.collection.scope() {
-        ScopeRule::SelfSubdistrict | ScopeRule::SelfCommunity | ScopeRule::City => None,
-        ScopeRule::SelfGrid => id_of("community").map(|c| (Collection::Communities, c)),
-        ScopeRule::Grid(f) => id_of(f).map(|g| (Collection::Grids, g)),
-        ScopeRule::Community(f) => id_of(f).map(|c| (Collection::Communities, c)),
-    }
+    let (field, parent) = parent_field(r.collection)?;
+    let id = r.str(field).and_then(|s| RecordId::parse(s).ok())?;
+    Some((parent, id))
+}
+
+/// The parent an op points its record at, if it sets the parent field.
+pub(crate) fn op_place_ref(op: &Op) -> Option<(Collection, RecordId)> {
+    let (field, parent) = parent_field(op.collection)?;
+    let tongxin_shared::OpBody::Set { fields } = &op.body else {
+        return None;
+    };
+    let id = fields
+        .get(field)
+        .and_then(serde_json::Value::as_str)
+        .and_then(|s| RecordId::parse(s).ok())?;
+    Some((parent, id))
 }
 
 /// Where a record sits, given the places of the grids and communities it refers to.

@@ -3,7 +3,10 @@
 //! implementations; only connection setup, migrations and the PostgreSQL commit notification
 //! differ.
 
-use super::{place_of, place_refs, plan, Blob, Key, OpSlot, PullPage, Scope, Store, StoreError};
+use super::{
+    is_hierarchy, op_place_ref, place_of, place_refs, plan, Blob, Key, OpOutcome, OpSlot, PullPage,
+    Scope, SessionRow, Store, StoreError, UserRow,
+};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -11,8 +14,11 @@ use sqlx::sqlite::{
 use sqlx::{Postgres, QueryBuilder, Row, Sqlite};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 use tongxin_shared::authz::Place;
+use tongxin_shared::authz::Principal;
+use tongxin_shared::case::Role;
 use tongxin_shared::{Collection, Op, OpId, Record, RecordId};
 
 /// Rows per multi-row statement (8 binds a row stays far below both databases' limits).
@@ -114,12 +120,55 @@ fn resolve_places(writes: &[(Key, Record)], mut places: BTreeMap<RecordId, Place
     for i in order {
         let r = &writes[i].1;
         let p = place_of(r, &places);
-        if level(r.collection) < 3 {
+        if is_hierarchy(r.collection) {
             places.insert(r.id, p.clone());
         }
         out[i] = p;
     }
     out
+}
+
+/// Reads `(subdistrict, community, grid)` starting at column `at`.
+fn place_from_row<'r, R: Row>(row: &'r R, at: usize) -> Result<Place, StoreError>
+where
+    usize: sqlx::ColumnIndex<R>,
+    Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let parse = |s: Option<String>| s.and_then(|s| RecordId::parse(&s).ok());
+    Ok(Place {
+        subdistrict: parse(row.try_get(at)?),
+        community: parse(row.try_get(at + 1)?),
+        grid: parse(row.try_get(at + 2)?),
+    })
+}
+
+const USER_COLUMNS: &str =
+    "username, display_name, role, grids, communities, subdistricts, password_hash, disabled";
+
+/// Reads a user row (the columns of [`USER_COLUMNS`]) starting at column `at`.
+fn user_from_row<'r, R: Row>(row: &'r R, at: usize) -> Result<UserRow, StoreError>
+where
+    usize: sqlx::ColumnIndex<R>,
+    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let ids = |s: String| serde_json::from_str::<Vec<RecordId>>(&s).map_err(corrupt);
+    let role: String = row.try_get(at + 2)?;
+    let disabled: i64 = row.try_get(at + 7)?;
+    Ok(UserRow {
+        username: row.try_get(at)?,
+        display_name: row.try_get(at + 1)?,
+        role: Role::parse(&role).ok_or_else(|| corrupt(format!("unknown role '{role}'")))?,
+        grids: ids(row.try_get(at + 3)?)?,
+        communities: ids(row.try_get(at + 4)?)?,
+        subdistricts: ids(row.try_get(at + 5)?)?,
+        password_hash: row.try_get(at + 6)?,
+        disabled: disabled != 0,
+    })
+}
+
+fn ids_json(ids: &[RecordId]) -> String {
+    serde_json::to_string(ids).unwrap_or_else(|_| "[]".into())
 }
 
 macro_rules! sql_store {
@@ -170,13 +219,7 @@ macro_rules! sql_store {
                     }
                     for row in qb.build().fetch_all(&mut **tx).await? {
                         let id: String = row.try_get(0)?;
-                        let parse = |s: Option<String>| s.and_then(|s| RecordId::parse(&s).ok());
-                        let place = Place {
-                            subdistrict: parse(row.try_get(1)?),
-                            community: parse(row.try_get(2)?),
-                            grid: parse(row.try_get(3)?),
-                        };
-                        out.insert(RecordId::parse(&id).map_err(corrupt)?, place);
+                        out.insert(RecordId::parse(&id).map_err(corrupt)?, place_from_row(&row, 1)?);
                     }
                 }
                 Ok(out)
@@ -185,7 +228,12 @@ macro_rules! sql_store {
 
         impl Store for $store {
             #[tracing::instrument(skip_all, fields(ops = ops.len()))]
-            async fn commit(&self, ops: &[Op], now_ms: u64) -> Result<Vec<u64>, StoreError> {
+            async fn commit_as(
+                &self,
+                ops: &[Op],
+                authors: &[Option<Arc<Principal>>],
+                now_ms: u64,
+            ) -> Result<Vec<OpOutcome>, StoreError> {
                 let mut tx = self.pool.begin().await?;
                 // The commit lock, taken first: see the module docs of `store`.
                 sqlx::query("UPDATE meta SET value = value WHERE key = 'seq'").execute(&mut *tx).await?;
@@ -211,11 +259,16 @@ macro_rules! sql_store {
                     .map(|o| (o.collection, o.record))
                     .collect();
                 let mut existing = Self::load_records(&mut tx, &keys).await?;
-                let (plan, touched) = plan(ops, &known, &mut existing);
-
-                let refs: BTreeSet<(Collection, RecordId)> =
-                    plan.writes.iter().filter_map(|(_, r)| place_refs(r)).collect();
-                let places = resolve_places(&plan.writes, Self::load_places(&mut tx, &refs).await?);
+                // The places of every parent the records point at, before and after the ops.
+                let refs: BTreeSet<(Collection, RecordId)> = existing
+                    .values()
+                    .filter_map(|(_, r)| place_refs(r))
+                    .chain(ops.iter().filter_map(op_place_ref))
+                    .collect();
+                let mut stored_places = Self::load_places(&mut tx, &refs).await?;
+                let loaded = stored_places.clone();
+                let (plan, touched) = plan(ops, authors, &known, &mut existing, &mut stored_places);
+                let places = resolve_places(&plan.writes, loaded);
 
                 let n = plan.writes.len() as i64;
                 let first_seq = if n > 0 {
@@ -261,18 +314,19 @@ macro_rules! sql_store {
                     let key = touched[slot];
                     written.get(&key).copied().or_else(|| existing.get(&key).map(|(s, _)| *s)).unwrap_or(0)
                 };
-                let results: Vec<u64> = plan
+                let results: Vec<OpOutcome> = plan
                     .per_op
                     .iter()
                     .map(|s| match s {
-                        OpSlot::Known(seq) => *seq,
-                        OpSlot::Record(slot) => seq_of_slot(*slot),
+                        OpSlot::Known(seq) => Ok(*seq),
+                        OpSlot::Record(slot) => Ok(seq_of_slot(*slot)),
+                        OpSlot::Denied(d) => Err(d.clone()),
                     })
                     .collect();
 
                 for chunk in plan.new_ops.chunks(CHUNK) {
                     let mut qb = QueryBuilder::<$db>::new(
-                        "INSERT INTO ops (op_id, actor, collection, record_id, hlc, seq, received_at) ",
+                        "INSERT INTO ops (op_id, actor, collection, record_id, hlc, seq, received_at, author) ",
                     );
                     qb.push_values(chunk, |mut b, &i| {
                         let op = &ops[i];
@@ -281,8 +335,9 @@ macro_rules! sql_store {
                             .push_bind(op.collection.as_str())
                             .push_bind(op.record.to_string())
                             .push_bind(op.hlc.to_string())
-                            .push_bind(to_i64(results[i]))
-                            .push_bind(to_i64(now_ms));
+                            .push_bind(to_i64(results[i].clone().unwrap_or(0)))
+                            .push_bind(to_i64(now_ms))
+                            .push_bind(authors.get(i).and_then(Option::as_ref).map(|a| a.username.clone()));
                     });
                     qb.build().execute(&mut *tx).await?;
                 }
@@ -298,7 +353,7 @@ macro_rules! sql_store {
 
             #[tracing::instrument(skip_all, fields(cursor, limit))]
             async fn pull(&self, scope: &Scope, cursor: u64, limit: u32) -> Result<PullPage, StoreError> {
-                let mut qb = QueryBuilder::<$db>::new("SELECT seq, body FROM records WHERE seq > ");
+                let mut qb = QueryBuilder::<$db>::new("SELECT seq, body, subdistrict, community, grid FROM records WHERE seq > ");
                 qb.push_bind(to_i64(cursor));
                 fn list(qb: &mut QueryBuilder<'_, $db>, col: &str, ids: &[RecordId]) {
                     if ids.is_empty() {
@@ -336,13 +391,15 @@ macro_rules! sql_store {
                 let rows = qb.build().fetch_all(&self.pool).await?;
                 let more = rows.len() > limit as usize;
                 let mut records = Vec::with_capacity(rows.len().min(limit as usize));
+                let mut places = Vec::with_capacity(records.capacity());
                 for row in rows.into_iter().take(limit as usize) {
                     let seq: i64 = row.try_get(0)?;
                     let body: String = row.try_get(1)?;
                     records.push((seq as u64, serde_json::from_str(&body).map_err(corrupt)?));
+                    places.push(place_from_row(&row, 2)?);
                 }
                 let cursor = records.last().map_or(cursor, |(s, _)| *s);
-                Ok(PullPage { records, cursor, more })
+                Ok(PullPage { records, places, cursor, more })
             }
 
             async fn max_seq(&self) -> Result<u64, StoreError> {
@@ -372,6 +429,131 @@ macro_rules! sql_store {
 
             async fn ping(&self) -> Result<(), StoreError> {
                 sqlx::query("SELECT 1").execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn places(&self, ids: &[RecordId]) -> Result<BTreeMap<RecordId, Place>, StoreError> {
+                let mut out = BTreeMap::new();
+                for chunk in ids.chunks(CHUNK) {
+                    let mut qb = QueryBuilder::<$db>::new(
+                        "SELECT id, subdistrict, community, grid FROM records WHERE collection IN ('subdistricts', 'communities', 'grids') AND id IN (",
+                    );
+                    let mut sep = qb.separated(", ");
+                    for id in chunk {
+                        sep.push_bind(id.to_string());
+                    }
+                    qb.push(")");
+                    for row in qb.build().fetch_all(&self.pool).await? {
+                        let id: String = row.try_get(0)?;
+                        out.insert(RecordId::parse(&id).map_err(corrupt)?, place_from_row(&row, 1)?);
+                    }
+                }
+                Ok(out)
+            }
+
+            async fn insert_users(&self, users: &[UserRow], now_ms: u64) -> Result<u64, StoreError> {
+                let mut created = 0;
+                let mut tx = self.pool.begin().await?;
+                for chunk in users.chunks(CHUNK / 2) {
+                    let mut qb = QueryBuilder::<$db>::new(
+                        "INSERT INTO users (username, display_name, role, grids, communities, subdistricts, password_hash, disabled, created_at, updated_at) ",
+                    );
+                    qb.push_values(chunk, |mut b, u| {
+                        b.push_bind(u.username.clone())
+                            .push_bind(u.display_name.clone())
+                            .push_bind(u.role.as_str())
+                            .push_bind(ids_json(&u.grids))
+                            .push_bind(ids_json(&u.communities))
+                            .push_bind(ids_json(&u.subdistricts))
+                            .push_bind(u.password_hash.clone())
+                            .push_bind(i64::from(u.disabled))
+                            .push_bind(to_i64(now_ms))
+                            .push_bind(to_i64(now_ms));
+                    });
+                    qb.push(" ON CONFLICT (username) DO NOTHING");
+                    created += qb.build().execute(&mut *tx).await?.rows_affected();
+                }
+                tx.commit().await?;
+                Ok(created)
+            }
+
+            async fn update_user(&self, u: &UserRow, now_ms: u64) -> Result<bool, StoreError> {
+                let mut qb = QueryBuilder::<$db>::new("UPDATE users SET display_name = ");
+                qb.push_bind(u.display_name.clone())
+                    .push(", role = ").push_bind(u.role.as_str())
+                    .push(", grids = ").push_bind(ids_json(&u.grids))
+                    .push(", communities = ").push_bind(ids_json(&u.communities))
+                    .push(", subdistricts = ").push_bind(ids_json(&u.subdistricts))
+                    .push(", disabled = ").push_bind(i64::from(u.disabled))
+                    .push(", updated_at = ").push_bind(to_i64(now_ms))
+                    .push(" WHERE username = ").push_bind(u.username.clone());
+                Ok(qb.build().execute(&self.pool).await?.rows_affected() == 1)
+            }
+
+            async fn set_password(&self, username: &str, password_hash: &str, now_ms: u64) -> Result<bool, StoreError> {
+                let mut tx = self.pool.begin().await?;
+                let mut qb = QueryBuilder::<$db>::new("UPDATE users SET password_hash = ");
+                qb.push_bind(password_hash)
+                    .push(", updated_at = ").push_bind(to_i64(now_ms))
+                    .push(" WHERE username = ").push_bind(username);
+                let found = qb.build().execute(&mut *tx).await?.rows_affected() == 1;
+                let mut qb = QueryBuilder::<$db>::new("UPDATE sessions SET revoked_at = ");
+                qb.push_bind(to_i64(now_ms))
+                    .push(" WHERE revoked_at IS NULL AND username = ").push_bind(username);
+                qb.build().execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(found)
+            }
+
+            async fn user(&self, username: &str) -> Result<Option<UserRow>, StoreError> {
+                let mut qb = QueryBuilder::<$db>::new(format!("SELECT {USER_COLUMNS} FROM users WHERE username = "));
+                qb.push_bind(username);
+                qb.build().fetch_optional(&self.pool).await?.map(|r| user_from_row(&r, 0)).transpose()
+            }
+
+            async fn users(&self) -> Result<Vec<UserRow>, StoreError> {
+                let rows = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY username"))
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map(|r| user_from_row(r, 0)).collect()
+            }
+
+            async fn create_session(&self, token_hash: &str, username: &str, now_ms: u64, expires_at: u64) -> Result<(), StoreError> {
+                let mut qb = QueryBuilder::<$db>::new("INSERT INTO sessions (token_hash, username, created_at, expires_at) VALUES (");
+                let mut sep = qb.separated(", ");
+                sep.push_bind(token_hash)
+                    .push_bind(username)
+                    .push_bind(to_i64(now_ms))
+                    .push_bind(to_i64(expires_at));
+                qb.push(")");
+                qb.build().execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn session(&self, token_hash: &str) -> Result<Option<SessionRow>, StoreError> {
+                let mut qb = QueryBuilder::<$db>::new(
+                    "SELECT s.token_hash, s.expires_at, s.revoked_at, u.username, u.display_name, u.role, u.grids, u.communities, u.subdistricts, u.password_hash, u.disabled \
+                     FROM sessions s JOIN users u ON u.username = s.username WHERE s.token_hash = ",
+                );
+                qb.push_bind(token_hash);
+                let Some(row) = qb.build().fetch_optional(&self.pool).await? else {
+                    return Ok(None);
+                };
+                let expires_at: i64 = row.try_get(1)?;
+                let revoked_at: Option<i64> = row.try_get(2)?;
+                Ok(Some(SessionRow {
+                    token_hash: row.try_get(0)?,
+                    expires_at: expires_at as u64,
+                    revoked: revoked_at.is_some(),
+                    user: user_from_row(&row, 3)?,
+                }))
+            }
+
+            async fn revoke_session(&self, token_hash: &str, now_ms: u64) -> Result<(), StoreError> {
+                let mut qb = QueryBuilder::<$db>::new("UPDATE sessions SET revoked_at = ");
+                qb.push_bind(to_i64(now_ms))
+                    .push(" WHERE revoked_at IS NULL AND token_hash = ").push_bind(token_hash);
+                qb.build().execute(&self.pool).await?;
                 Ok(())
             }
         }

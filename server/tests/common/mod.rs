@@ -5,7 +5,9 @@
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use tokio::sync::oneshot;
+use tongxin_server::store::{Store, UserRow};
 use tongxin_server::AppState;
+use tongxin_shared::case::Role;
 use tongxin_shared::{ActorId, Collection, Entry, Hlc, Op, OpBody, OpId, RecordId, SCHEMA_VERSION};
 use uuid::Uuid;
 
@@ -83,10 +85,42 @@ impl Drop for TestDb {
     }
 }
 
-/// The server, started on 127.0.0.1:0.
+/// The administrator every test server starts with.
+pub const ROOT: &str = "root";
+pub const ROOT_PASSWORD: &str = "root-password";
+
+/// Signs in over HTTP and returns the token.
+pub async fn login_token(base: &str, username: &str, password: &str) -> String {
+    let res = reqwest::Client::new()
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"username": username, "password": password}))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(res.status(), 200, "login of {username} failed");
+    let v: Value = res.json().await.expect("login json");
+    v["token"].as_str().expect("token").to_owned()
+}
+
+/// A client that sends `token` as its bearer on every request.
+pub fn client_with(token: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {token}").parse().expect("header"),
+    );
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .expect("client")
+}
+
+/// The server, started on 127.0.0.1:0, with an administrator signed in (`client`).
 pub struct TestApp {
     pub base: String,
+    /// Signed in as the administrator [`ROOT`].
     pub client: reqwest::Client,
+    pub token: String,
     pub state: AppState,
     stop: Option<oneshot::Sender<()>>,
 }
@@ -106,18 +140,64 @@ impl TestApp {
         tokio::spawn(tongxin_server::serve(state.clone(), listener, async move {
             let _ = stopped.await;
         }));
+        let root = UserRow {
+            username: ROOT.into(),
+            display_name: "Root".into(),
+            role: Role::Admin,
+            grids: vec![],
+            communities: vec![],
+            subdistricts: vec![],
+            password_hash: tongxin_server::auth::hash_password(ROOT_PASSWORD).expect("hash"),
+            disabled: false,
+        };
+        state
+            .store
+            .insert_users(&[root], now_ms())
+            .await
+            .expect("root user");
+        let token = login_token(&base, ROOT, ROOT_PASSWORD).await;
         Self {
             base,
-            client: reqwest::Client::new(),
+            client: client_with(&token),
+            token,
             state,
             stop: Some(stop),
         }
     }
 
-    pub async fn push(&self, ops: &[Op]) -> Value {
-        let body = json!({"protocol": 1, "actor": ActorId::NIL, "ops": ops});
+    /// Creates a user through the admin API and signs them in: (client, token).
+    pub async fn user(&self, username: &str, role: &str, area: Value) -> (reqwest::Client, String) {
+        let mut body = json!({
+            "username": username,
+            "display_name": username,
+            "role": role,
+            "password": "password-of-".to_owned() + username,
+        });
+        if let (Value::Object(b), Value::Object(a)) = (&mut body, area) {
+            b.extend(a);
+        }
         let res = self
             .client
+            .post(format!("{}/api/v1/admin/users", self.base))
+            .json(&body)
+            .send()
+            .await
+            .expect("create user");
+        let status = res.status();
+        assert_eq!(
+            status,
+            201,
+            "create {username}: {}",
+            res.text().await.unwrap_or_default()
+        );
+        let token = login_token(&self.base, username, &format!("password-of-{username}")).await;
+        (client_with(&token), token)
+    }
+
+    /// Pushes as the client given; returns the response body.
+    pub async fn push_as(&self, client: &reqwest::Client, ops: &[Op]) -> Value {
+        let body = json!({"protocol": 1, "actor": ActorId::NIL, "ops": ops});
+        let res = client
             .post(format!("{}/api/v1/sync/push", self.base))
             .json(&body)
             .send()
@@ -127,22 +207,21 @@ impl TestApp {
         res.json().await.expect("push json")
     }
 
-    pub async fn pull_all(&self) -> BTreeMap<String, (u64, Value)> {
+    /// Every record the client's pull returns, by id.
+    pub async fn pull_as(&self, client: &reqwest::Client) -> BTreeMap<String, (u64, Value)> {
         let mut out = BTreeMap::new();
         let mut cursor = 0;
         loop {
-            let page: Value = self
-                .client
+            let res = client
                 .get(format!(
                     "{}/api/v1/sync/pull?cursor={cursor}&limit=500",
                     self.base
                 ))
                 .send()
                 .await
-                .expect("pull")
-                .json()
-                .await
-                .expect("pull json");
+                .expect("pull");
+            assert_eq!(res.status(), 200, "pull failed");
+            let page: Value = res.json().await.expect("pull json");
             for r in page["records"].as_array().expect("records") {
                 out.insert(
                     r["id"].as_str().unwrap_or_default().to_owned(),
@@ -154,6 +233,14 @@ impl TestApp {
                 return out;
             }
         }
+    }
+
+    pub async fn push(&self, ops: &[Op]) -> Value {
+        self.push_as(&self.client, ops).await
+    }
+
+    pub async fn pull_all(&self) -> BTreeMap<String, (u64, Value)> {
+        self.pull_as(&self.client).await
     }
 }
 
@@ -229,8 +316,11 @@ pub struct Sse {
 pub type SseEvent = (String, String, String);
 
 impl Sse {
-    pub async fn connect(base: &str, last_event_id: Option<u64>) -> Self {
-        let mut req = reqwest::Client::new().get(format!("{base}/api/v1/live"));
+    pub async fn connect(app: &TestApp, last_event_id: Option<u64>) -> Self {
+        let mut req = reqwest::Client::new().get(format!(
+            "{}/api/v1/live?access_token={}",
+            app.base, app.token
+        ));
         if let Some(id) = last_event_id {
             req = req.header("last-event-id", id.to_string());
         }

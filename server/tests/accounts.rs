@@ -1,0 +1,692 @@
+//! Accounts, roles and scoped sync over real HTTP, on SQLite and PostgreSQL: sign-in and
+//! sessions, forged ops refused (and nothing changed), scoped pulls, masking, area changes
+//! that reset a pull, admin endpoints and login rate limiting.
+#![allow(clippy::unwrap_used)] // a failing unwrap is a failing test
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+use tongxin_server::auth::{new_token, SESSION_TTL_MS};
+use tongxin_server::store::{Scope, Store};
+use tongxin_shared::authz::can_read;
+use tongxin_shared::{Collection, Hlc, RecordId};
+
+const SD: u128 = 0x5D;
+const C1: u128 = 0xC1;
+const C2: u128 = 0xC2;
+const G1: u128 = 0x61;
+const G2: u128 = 0x62;
+const G3: u128 = 0x63;
+
+fn rid(n: u128) -> String {
+    RecordId(uuid(n)).to_string()
+}
+
+fn hlc(t: u64, c: u32) -> Hlc {
+    Hlc::new(t, c)
+}
+
+/// A subdistrict with two communities: C1 has grids G1 and G2, C2 has G3.
+async fn city(app: &TestApp) {
+    let t = now_ms();
+    let ops = vec![
+        set(
+            Collection::Subdistricts,
+            1,
+            SD,
+            hlc(t, 1),
+            json!({"name": "S"}),
+        ),
+        set(
+            Collection::Communities,
+            2,
+            C1,
+            hlc(t, 2),
+            json!({"name": "C1", "subdistrict": rid(SD)}),
+        ),
+        set(
+            Collection::Communities,
+            3,
+            C2,
+            hlc(t, 3),
+            json!({"name": "C2", "subdistrict": rid(SD)}),
+        ),
+        set(
+            Collection::Grids,
+            4,
+            G1,
+            hlc(t, 4),
+            json!({"name": "G1", "community": rid(C1)}),
+        ),
+        set(
+            Collection::Grids,
+            5,
+            G2,
+            hlc(t, 5),
+            json!({"name": "G2", "community": rid(C1)}),
+        ),
+        set(
+            Collection::Grids,
+            6,
+            G3,
+            hlc(t, 6),
+            json!({"name": "G3", "community": rid(C2)}),
+        ),
+    ];
+    let res = app.push(&ops).await;
+    assert!(
+        res["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["seq"].is_u64()),
+        "{res}"
+    );
+}
+
+fn rejection(res: &Value, i: usize) -> String {
+    res["results"][i]["rejected"]["code"]
+        .as_str()
+        .unwrap_or("acked")
+        .to_owned()
+}
+
+async fn status(res: reqwest::Response) -> (u16, Value) {
+    let s = res.status().as_u16();
+    (s, res.json().await.unwrap_or(Value::Null))
+}
+
+async fn sign_in_and_sessions(db: TestDb) {
+    let app = TestApp::spawn(&db.url).await;
+    city(&app).await;
+    let (_, token) = app.user("w1", "warden", json!({"grids": [rid(G1)]})).await;
+    let post = |path: &str, body: Value| {
+        reqwest::Client::new()
+            .post(format!("{}{path}", app.base))
+            .json(&body)
+            .send()
+    };
+    // Wrong password and unknown user: the same generic answer.
+    let (s1, b1) = status(
+        post(
+            "/api/v1/auth/login",
+            json!({"username": "w1", "password": "nope-nope"}),
+        )
+        .await
+        .unwrap(),
+    )
+    .await;
+    let (s2, b2) = status(
+        post(
+            "/api/v1/auth/login",
+            json!({"username": "nobody", "password": "nope-nope"}),
+        )
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!((s1, s2), (401, 401));
+    assert_eq!(b1, b2, "no hint which part was wrong");
+    assert_eq!(b1["error"]["code"], "bad_credentials");
+    // Me: the area is completed from the grid.
+    let me: Value = client_with(&token)
+        .get(format!("{}/api/v1/auth/me", app.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["role"], "warden");
+    assert_eq!(me["communities"], json!([rid(C1)]));
+    assert_eq!(me["subdistricts"], json!([rid(SD)]));
+    // No token, a malformed header, an unknown token: 401 with a JSON error.
+    let pull = format!("{}/api/v1/sync/pull", app.base);
+    let (s, b) = status(reqwest::Client::new().get(&pull).send().await.unwrap()).await;
+    assert_eq!(
+        (s, b["error"]["code"].as_str()),
+        (401, Some("unauthenticated"))
+    );
+    let (s, _) = status(
+        reqwest::Client::new()
+            .get(&pull)
+            .header("authorization", "Basic xyz")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, 401);
+    let (s, _) = status(
+        client_with(&"0".repeat(64))
+            .get(&pull)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, 401);
+    // Logout revokes the token.
+    let c = client_with(&token);
+    assert_eq!(c.get(&pull).send().await.unwrap().status(), 200);
+    assert_eq!(
+        c.post(format!("{}/api/v1/auth/logout", app.base))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    let (s, b) = status(c.get(&pull).send().await.unwrap()).await;
+    assert_eq!(
+        (s, b["error"]["code"].as_str()),
+        (401, Some("session_expired"))
+    );
+    // An expired session.
+    let (old, hash) = new_token();
+    let past = now_ms() - SESSION_TTL_MS - 1000;
+    app.state
+        .store
+        .create_session(&hash, "w1", past, past + SESSION_TTL_MS)
+        .await
+        .unwrap();
+    let (s, b) = status(client_with(&old).get(&pull).send().await.unwrap()).await;
+    assert_eq!(
+        (s, b["error"]["code"].as_str()),
+        (401, Some("session_expired"))
+    );
+    // A reset password signs the user out everywhere.
+    let c2 = client_with(&login_token(&app.base, "w1", "password-of-w1").await);
+    assert_eq!(c2.get(&pull).send().await.unwrap().status(), 200);
+    let res = app
+        .client
+        .post(format!("{}/api/v1/admin/users/w1/password", app.base))
+        .json(&json!({"password": "another-password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    assert_eq!(c2.get(&pull).send().await.unwrap().status(), 401);
+    login_token(&app.base, "w1", "another-password").await;
+}
+
+async fn forged_ops_are_refused_and_change_nothing(db: TestDb) {
+    let app = TestApp::spawn(&db.url).await;
+    city(&app).await;
+    let (a, _) = app.user("wa", "warden", json!({"grids": [rid(G1)]})).await;
+    let (b, b_token) = app.user("wb", "warden", json!({"grids": [rid(G2)]})).await;
+    let (m, _) = app
+        .user("cm1", "community_manager", json!({"communities": [rid(C1)]}))
+        .await;
+    let t = now_ms();
+    // B reports a case in G2.
+    let res = app
+        .push_as(&b, &[set_case(100, 2, 0xB0, hlc(t, 1), json!({"grid": rid(G2), "title": "B's case", "reporter": "wb", "status": "reported"}))])
+        .await;
+    assert_eq!(rejection(&res, 0), "acked");
+    let before = app.pull_all().await;
+
+    let forged = [
+        // A case in another grid.
+        set_case(
+            101,
+            1,
+            0xA1,
+            hlc(t, 2),
+            json!({"grid": rid(G2), "title": "x", "reporter": "wa"}),
+        ),
+        // An op claiming another author.
+        set_case(
+            102,
+            1,
+            0xA2,
+            hlc(t, 3),
+            json!({"grid": rid(G1), "title": "x", "reporter": "wb"}),
+        ),
+        // A warden closing a case (销号 is the owning level's).
+        set_case(
+            103,
+            1,
+            0xA3,
+            hlc(t, 4),
+            json!({"grid": rid(G1), "title": "x", "reporter": "wa", "status": "closed"}),
+        ),
+        // Pulling B's case into A's own grid.
+        set_case(104, 1, 0xB0, hlc(t, 5), json!({"grid": rid(G1)})),
+        // Editing B's case in place.
+        set_case(105, 1, 0xB0, hlc(t, 6), json!({"title": "edited by a"})),
+        // A collection wardens may not write.
+        set(
+            Collection::Grids,
+            106,
+            G1,
+            hlc(t, 7),
+            json!({"name": "renamed"}),
+        ),
+    ];
+    let res = app.push_as(&a, &forged).await;
+    let codes: Vec<String> = (0..forged.len()).map(|i| rejection(&res, i)).collect();
+    assert_eq!(
+        codes,
+        [
+            "out_of_scope",
+            "forged_author",
+            "forbidden_transition",
+            "out_of_scope",
+            "out_of_scope",
+            "forbidden_collection"
+        ]
+    );
+    for i in 0..forged.len() {
+        assert_eq!(res["results"][i]["op_id"], json!(uuid(101 + i as u128)));
+        assert!(!res["results"][i]["rejected"]["message"]
+            .as_str()
+            .unwrap()
+            .is_empty());
+    }
+    assert_eq!(app.pull_all().await, before, "refused ops change nothing");
+    // Re-sending a refused op is refused again (it was not recorded as applied).
+    let again = app.push_as(&a, &forged[..1]).await;
+    assert_eq!(rejection(&again, 0), "out_of_scope");
+
+    // B's token replayed for an op that claims A: B is the author, so it is forged.
+    let replay = app
+        .push_as(
+            &client_with(&b_token),
+            &[set_case(
+                110,
+                1,
+                0xB1,
+                hlc(t, 8),
+                json!({"grid": rid(G2), "reporter": "wa"}),
+            )],
+        )
+        .await;
+    assert_eq!(rejection(&replay, 0), "forged_author");
+
+    // What is allowed still goes through: A in G1; the community manager closes B's case.
+    let ok = app
+        .push_as(&a, &[set_case(120, 1, 0xA9, hlc(t, 9), json!({"grid": rid(G1), "title": "A's case", "reporter": "wa", "status": "resolved"}))])
+        .await;
+    assert_eq!(rejection(&ok, 0), "acked");
+    let close = app
+        .push_as(
+            &m,
+            &[set_case(
+                121,
+                3,
+                0xB0,
+                hlc(t, 10),
+                json!({"status": "closed"}),
+            )],
+        )
+        .await;
+    assert_eq!(rejection(&close, 0), "acked");
+    // A manager of another community may not.
+    let (m2, _) = app
+        .user("m2", "community_manager", json!({"communities": [rid(C2)]}))
+        .await;
+    let other = app
+        .push_as(
+            &m2,
+            &[set_case(
+                122,
+                4,
+                0xB0,
+                hlc(t, 11),
+                json!({"status": "accepted"}),
+            )],
+        )
+        .await;
+    assert_eq!(rejection(&other, 0), "out_of_scope");
+
+    // The allowed ops took effect.
+    let all = app.pull_all().await;
+    assert_eq!(all[&rid(0xB0)].1["fields"]["status"]["value"], "closed");
+    assert_eq!(all[&rid(0xA9)].1["fields"]["title"]["value"], "A's case");
+}
+
+async fn pulls_follow_the_area_and_mask_personal_data(db: TestDb) {
+    let app = TestApp::spawn(&db.url).await;
+    city(&app).await;
+    let (a, _) = app.user("wa", "warden", json!({"grids": [rid(G1)]})).await;
+    let (b, _) = app.user("wb", "warden", json!({"grids": [rid(G2)]})).await;
+    let (c, _) = app.user("wc", "warden", json!({"grids": [rid(G3)]})).await;
+    let (m, _) = app
+        .user("cm1", "community_manager", json!({"communities": [rid(C1)]}))
+        .await;
+    let (s, _) = app
+        .user(
+            "sm",
+            "subdistrict_manager",
+            json!({"subdistricts": [rid(SD)]}),
+        )
+        .await;
+    let (city_m, _) = app.user("cm", "city_manager", json!({})).await;
+    let t = now_ms();
+    let phone = "13912345678";
+    for (client, grid, op, record, who) in [
+        (&a, G1, 200, 0xA0, "wa"),
+        (&b, G2, 201, 0xB0, "wb"),
+        (&c, G3, 202, 0xC0, "wc"),
+    ] {
+        let res = app
+            .push_as(client, &[set_case(op, 1, record, hlc(t, op as u32), json!({"grid": rid(grid), "title": who, "reporter": who, "resident_phone": phone, "resident_id_number": "53290119800101123X"}))])
+            .await;
+        assert_eq!(rejection(&res, 0), "acked", "{res}");
+    }
+    let cases = |all: &std::collections::BTreeMap<String, (u64, Value)>| -> Vec<String> {
+        all.values()
+            .filter(|(_, r)| r["collection"] == "cases")
+            .map(|(_, r)| r["fields"]["title"]["value"].as_str().unwrap().to_owned())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect()
+    };
+    let pa = app.pull_as(&a).await;
+    assert_eq!(cases(&pa), ["wa"]);
+    assert!(
+        pa.contains_key(&rid(G1)) && !pa.contains_key(&rid(G2)),
+        "own grid only"
+    );
+    assert!(
+        pa.contains_key(&rid(C1)) && pa.contains_key(&rid(SD)),
+        "the hierarchy above"
+    );
+    assert_eq!(cases(&app.pull_as(&b).await), ["wb"]);
+    assert_eq!(cases(&app.pull_as(&m).await), ["wa", "wb"]);
+    assert_eq!(cases(&app.pull_as(&s).await), ["wa", "wb", "wc"]);
+    assert_eq!(cases(&app.pull_as(&city_m).await), ["wa", "wb", "wc"]);
+    // The handlers see residents' data; the levels above see masks.
+    let field = |all: &std::collections::BTreeMap<String, (u64, Value)>, f: &str| {
+        all[&rid(0xA0)].1["fields"][f]["value"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(field(&pa, "resident_phone"), phone);
+    assert_eq!(field(&app.pull_as(&m).await, "resident_phone"), phone);
+    let pc = app.pull_as(&city_m).await;
+    assert_eq!(field(&pc, "resident_phone"), "*******5678");
+    assert!(!field(&pc, "resident_id_number").contains("1980"));
+    assert_eq!(
+        field(&app.pull_as(&s).await, "resident_phone"),
+        "*******5678"
+    );
+}
+
+async fn a_new_area_resets_the_pull(db: TestDb) {
+    let app = TestApp::spawn(&db.url).await;
+    city(&app).await;
+    let (a, _) = app.user("wa", "warden", json!({"grids": [rid(G1)]})).await;
+    let t = now_ms();
+    app.push(&[set_case(
+        300,
+        1,
+        0xB0,
+        hlc(t, 1),
+        json!({"grid": rid(G2), "title": "in G2"}),
+    )])
+    .await;
+    let url = |cursor: u64, scope: &str| {
+        format!(
+            "{}/api/v1/sync/pull?cursor={cursor}&scope={scope}",
+            app.base
+        )
+    };
+    let first: Value = a
+        .get(url(0, ""))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let scope = first["scope"].as_str().unwrap().to_owned();
+    let cursor = first["cursor"].as_u64().unwrap();
+    assert!(cursor > 0 && !first["reset"].as_bool().unwrap());
+    // Same area: no reset.
+    let same: Value = a
+        .get(url(cursor, &scope))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(same["reset"], false);
+    // The admin moves A to G2.
+    let res = app
+        .client
+        .put(format!("{}/api/v1/admin/users/wa", app.base))
+        .json(&json!({"username": "wa", "display_name": "A", "role": "warden", "grids": [rid(G2)]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let reset: Value = a
+        .get(url(cursor, &scope))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(reset["reset"], true);
+    assert_eq!(reset["records"], json!([]));
+    assert_ne!(reset["scope"], json!(scope));
+    // From zero in the new area: G2's case, not G1.
+    let fresh = app.pull_as(&a).await;
+    assert!(fresh.contains_key(&rid(0xB0)) && fresh.contains_key(&rid(G2)));
+    assert!(!fresh.contains_key(&rid(G1)));
+}
+
+async fn admin_endpoints_check_who_and_what(db: TestDb) {
+    let app = TestApp::spawn(&db.url).await;
+    city(&app).await;
+    let (w, _) = app.user("ww", "warden", json!({"grids": [rid(G1)]})).await;
+    let users = format!("{}/api/v1/admin/users", app.base);
+    let (s, b) = status(w.get(&users).send().await.unwrap()).await;
+    assert_eq!((s, b["error"]["code"].as_str()), (403, Some("forbidden")));
+    let create = |body: Value| app.client.post(&users).json(&body).send();
+    let (s, b) = status(create(json!({"username": "ww", "display_name": "W", "role": "warden", "grids": [rid(G1)], "password": "long-enough"})).await.unwrap()).await;
+    assert_eq!((s, b["error"]["code"].as_str()), (409, Some("conflict")));
+    let (s, b) = status(create(json!({"username": "xx", "display_name": "X", "role": "warden", "grids": [rid(G1)], "password": "short"})).await.unwrap()).await;
+    assert_eq!(
+        (s, b["error"]["code"].as_str()),
+        (400, Some("weak_password"))
+    );
+    let (s, b) = status(create(json!({"username": "xx", "display_name": "X", "role": "warden", "grids": [rid(0x999)], "password": "long-enough"})).await.unwrap()).await;
+    assert_eq!(
+        (s, b["error"]["code"].as_str()),
+        (400, Some("unknown_area"))
+    );
+    let (s, b) = status(create(json!({"username": "xx", "display_name": "X", "role": "warden", "password": "long-enough"})).await.unwrap()).await;
+    assert_eq!(
+        (s, b["error"]["code"].as_str()),
+        (400, Some("missing_area"))
+    );
+    let (s, b) = status(create(json!({"username": "x y", "display_name": "X", "role": "city_manager", "password": "long-enough"})).await.unwrap()).await;
+    assert_eq!(
+        (s, b["error"]["code"].as_str()),
+        (400, Some("bad_username"))
+    );
+    let (s, b) = status(
+        create(json!({"username": "xx", "role": "mayor"}))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((s, b["error"]["code"].as_str()), (400, Some("bad_shape")));
+    let list: Value = app
+        .client
+        .get(&users)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let names: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["username"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["root", "ww"]);
+    assert!(
+        list[1].get("password_hash").is_none(),
+        "no hash leaves the server"
+    );
+    // Disabling an account ends its sessions.
+    let res = app
+        .client
+        .put(format!("{users}/ww"))
+        .json(&json!({"username": "ww", "display_name": "W", "role": "warden", "grids": [rid(G1)], "disabled": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let (s, b) = status(
+        w.get(format!("{}/api/v1/auth/me", app.base))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (s, b["error"]["code"].as_str()),
+        (401, Some("account_disabled"))
+    );
+}
+
+async fn sign_in_attempts_are_limited(db: TestDb) {
+    let app = TestApp::spawn(&db.url).await;
+    let attempt = || {
+        reqwest::Client::new()
+            .post(format!("{}/api/v1/auth/login", app.base))
+            .json(&json!({"username": "root", "password": "guess-guess"}))
+            .send()
+    };
+    let mut codes = Vec::new();
+    for _ in 0..7 {
+        codes.push(attempt().await.unwrap().status().as_u16());
+    }
+    // Five attempts per account at once; `TestApp::spawn` used the first to sign root in.
+    assert_eq!(codes[..4], [401; 4]);
+    assert_eq!(codes[4..], [429; 3]);
+    // Even the right password waits now: the limit is on attempts for the account.
+    let res = reqwest::Client::new()
+        .post(format!("{}/api/v1/auth/login", app.base))
+        .json(&json!({"username": "root", "password": ROOT_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let (s, b) = status(res).await;
+    assert_eq!(
+        (s, b["error"]["code"].as_str()),
+        (429, Some("rate_limited"))
+    );
+}
+
+/// The SQL scope filter and `authz::can_read` agree on every record, for every kind of area.
+async fn the_sql_scope_is_can_read(db: TestDb) {
+    let app = TestApp::spawn(&db.url).await;
+    city(&app).await;
+    let t = now_ms();
+    let mut ops = Vec::new();
+    for (i, g) in [G1, G2, G3].into_iter().enumerate() {
+        let i = i as u128;
+        ops.push(set_case(
+            400 + i,
+            1,
+            0xCA0 + i,
+            hlc(t, i as u32),
+            json!({"grid": rid(g)}),
+        ));
+        ops.push(set(
+            Collection::Compounds,
+            410 + i,
+            0xC0A0 + i,
+            hlc(t, 10 + i as u32),
+            json!({"grid": rid(g)}),
+        ));
+    }
+    ops.push(set(
+        Collection::Activities,
+        420,
+        0xAC1,
+        hlc(t, 20),
+        json!({"community": rid(C1)}),
+    ));
+    ops.push(set(
+        Collection::Activities,
+        421,
+        0xAC2,
+        hlc(t, 21),
+        json!({"community": rid(C2)}),
+    ));
+    ops.push(set(
+        Collection::Units,
+        422,
+        0x417,
+        hlc(t, 22),
+        json!({"name": "unit"}),
+    ));
+    app.push(&ops).await;
+    let store = &app.state.store;
+    let all = store.pull(&Scope::All, 0, 1000).await.unwrap();
+    let principals = [
+        "warden",
+        "grid_leader",
+        "community_manager",
+        "unit_liaison",
+        "subdistrict_manager",
+        "city_manager",
+        "admin",
+    ];
+    let id = |n| RecordId(uuid(n));
+    for role in principals {
+        let p = tongxin_shared::authz::Principal {
+            username: "p".into(),
+            role: tongxin_shared::case::Role::parse(role).unwrap(),
+            grids: vec![id(G1)],
+            communities: vec![id(C1)],
+            subdistricts: vec![id(SD)],
+        };
+        let expected: Vec<u64> = all
+            .records
+            .iter()
+            .zip(&all.places)
+            .filter(|(_, place)| can_read(&p, place))
+            .map(|((seq, _), _)| *seq)
+            .collect();
+        let got: Vec<u64> = store
+            .pull(&Scope::of(&p), 0, 1000)
+            .await
+            .unwrap()
+            .records
+            .iter()
+            .map(|(seq, _)| *seq)
+            .collect();
+        assert_eq!(got, expected, "{role}");
+    }
+}
+
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite { use super::*; $( #[tokio::test] async fn $name() { super::$name(TestDb::sqlite().await).await } )* }
+        mod postgres { use super::*; $( #[tokio::test] async fn $name() { super::$name(TestDb::postgres().await).await } )* }
+    };
+}
+
+both_backends!(
+    sign_in_and_sessions,
+    forged_ops_are_refused_and_change_nothing,
+    pulls_follow_the_area_and_mask_personal_data,
+    a_new_area_resets_the_pull,
+    admin_endpoints_check_who_and_what,
+    sign_in_attempts_are_limited,
+    the_sql_scope_is_can_read,
+);
