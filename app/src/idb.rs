@@ -384,4 +384,15 @@ impl LocalStore for IdbStore {
             .map_err(backend)?;
         tx.commit().await.map_err(backend)
     }
+
+    async fn meta_delete(&self, key: &str) -> Result<(), StoreError> {
+        let tx = self.tx(&[META], true)?;
+        let meta = tx.object_store(META).map_err(backend)?;
+        meta.delete(key.to_owned())
+            .primitive()
+            .map_err(backend)?
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)
+    }
 }

@@ -47,6 +47,8 @@ pub fn outbox_key(op: &Op) -> String {
 pub const META_CURSOR: &str = "cursor";
 pub const META_CLOCK: &str = "clock";
 pub const META_ACTOR: &str = "actor";
+/// The fingerprint of the area the pulled records belong to (sent with every pull).
+pub const META_SCOPE: &str = "scope";
 
 /// Checks a batch before it touches storage: all valid or nothing is written.
 pub fn validate_all(ops: &[Op]) -> Result<(), StoreError> {
@@ -85,6 +87,7 @@ pub trait LocalStore {
     async fn list(&self, c: Collection) -> Result<Vec<Record>, StoreError>;
     async fn meta_get(&self, key: &str) -> Result<Option<String>, StoreError>;
     async fn meta_set(&self, key: &str, value: &str) -> Result<(), StoreError>;
+    async fn meta_delete(&self, key: &str) -> Result<(), StoreError>;
 }
 
 /// The in-memory backend (tests, and a fallback when IndexedDB is unavailable).
@@ -221,12 +224,17 @@ impl LocalStore for MemoryStore {
             .insert(key.to_owned(), value.to_owned());
         Ok(())
     }
+    async fn meta_delete(&self, key: &str) -> Result<(), StoreError> {
+        self.inner.borrow_mut().meta.remove(key);
+        Ok(())
+    }
 }
 
 /// The one test suite every backend passes. `store` must be empty.
 pub mod suite {
     use super::{
         apply, Collection, LocalStore, Op, OpId, Record, RecordId, StoreError, META_CURSOR,
+        META_SCOPE,
     };
     use serde_json::json;
     use tongxin_shared::{ActorId, Hlc, OpBody, SCHEMA_VERSION};
@@ -353,6 +361,15 @@ pub mod suite {
         assert_eq!(s.count(Collection::Cases).await.expect("count"), 2);
         assert_eq!(s.count(Collection::Visits).await.expect("count"), 0);
         assert!(s.list(Collection::Visits).await.expect("list").is_empty());
+
+        // Meta keys: set, read back, delete (the scope fingerprint lives beside the cursor).
+        s.meta_set(META_SCOPE, "area-1").await.expect("meta");
+        assert_eq!(
+            s.meta_get(META_SCOPE).await.expect("meta").as_deref(),
+            Some("area-1")
+        );
+        s.meta_delete(META_SCOPE).await.expect("meta delete");
+        assert_eq!(s.meta_get(META_SCOPE).await.expect("meta"), None);
 
         // Reset: pulled state goes, the outbox stays and its ops are visible again.
         s.reset_pulled().await.expect("reset");

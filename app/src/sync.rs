@@ -7,15 +7,19 @@
 //! failures back off exponentially with jitter (capped at 30 s).
 
 use crate::idb::IdbStore;
-use crate::store::{LocalStore, StoreError, META_ACTOR, META_CLOCK, META_CURSOR};
+use crate::store::{LocalStore, StoreError, META_ACTOR, META_CLOCK, META_CURSOR, META_SCOPE};
 use futures::channel::mpsc;
 use futures::{FutureExt, StreamExt};
 use gloo_net::http::Request;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use std::rc::Rc;
-use tongxin_shared::wire::{OpResult, PullResponse, PushRequest, PushResponse, PROTOCOL_HEADER};
+use tongxin_shared::wire::{
+    LoginRequest, LoginResponse, Me, OpResult, PullResponse, PushRequest, PushResponse,
+    PROTOCOL_HEADER,
+};
 use tongxin_shared::{ActorId, Hlc, HlcClock, Op, OpId, PROTOCOL_VERSION};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -24,8 +28,105 @@ use wasm_bindgen::JsCast;
 const PUSH_BATCH: usize = 200;
 /// Records per pull page.
 const PULL_LIMIT: u32 = 1000;
-/// The IndexedDB database name.
-pub const DB_NAME: &str = "tongxin";
+/// The IndexedDB database that holds the signed-in session (separate from any user's data).
+pub const SESSION_DB: &str = "tongxin-session";
+const SESSION_KEY: &str = "session";
+
+/// The IndexedDB database of one user's data: each user on a shared phone has their own, so
+/// user B never sees user A's records or drafts.
+pub fn data_db_name(username: &str) -> String {
+    format!("tongxin-data-{username}")
+}
+
+/// A signed-in session, kept in IndexedDB so a warden stays signed in offline for weeks.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    pub token: String,
+    pub expires_at_ms: u64,
+    pub me: Me,
+}
+
+async fn session_db() -> Result<IdbStore, StoreError> {
+    IdbStore::open(SESSION_DB).await
+}
+
+/// The stored session, if any.
+pub async fn load_session() -> Option<Session> {
+    let db = session_db().await.ok()?;
+    let text = db.meta_get(SESSION_KEY).await.ok()??;
+    serde_json::from_str(&text).ok()
+}
+
+pub async fn save_session(s: &Session) -> Result<(), StoreError> {
+    let text = serde_json::to_string(s).map_err(|e| StoreError::Backend(e.to_string()))?;
+    session_db().await?.meta_set(SESSION_KEY, &text).await
+}
+
+/// Forgets the session (sign-out). The user's data database is kept: their unsent ops wait for
+/// them to sign in again.
+pub async fn clear_session() -> Result<(), StoreError> {
+    session_db().await?.meta_delete(SESSION_KEY).await
+}
+
+/// Why signing in failed, for the login screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginError {
+    BadCredentials,
+    RateLimited,
+    Offline,
+    Other(String),
+}
+
+/// Signs in; on success the session is stored.
+pub async fn sign_in(username: &str, password: &str) -> Result<Session, LoginError> {
+    let body = LoginRequest {
+        username: username.trim().to_owned(),
+        password: password.to_owned(),
+    };
+    let res = Request::post("/api/v1/auth/login")
+        .header(PROTOCOL_HEADER, &PROTOCOL_VERSION.to_string())
+        .json(&body)
+        .map_err(|e| LoginError::Other(e.to_string()))?
+        .send()
+        .await
+        .map_err(|_| LoginError::Offline)?;
+    match res.status() {
+        200 => {
+            let ok: LoginResponse = res
+                .json()
+                .await
+                .map_err(|e| LoginError::Other(e.to_string()))?;
+            let session = Session {
+                token: ok.token,
+                expires_at_ms: ok.expires_at_ms,
+                me: ok.me,
+            };
+            save_session(&session)
+                .await
+                .map_err(|e| LoginError::Other(e.to_string()))?;
+            Ok(session)
+        }
+        401 => Err(LoginError::BadCredentials),
+        429 => Err(LoginError::RateLimited),
+        s => {
+            let v: serde_json::Value = res.json().await.unwrap_or_default();
+            Err(LoginError::Other(
+                v["error"]["message"]
+                    .as_str()
+                    .map_or_else(|| format!("HTTP {s}"), ToOwned::to_owned),
+            ))
+        }
+    }
+}
+
+/// Revokes the token on the server (best effort: offline, the token simply expires).
+pub async fn sign_out_remote(token: &str) {
+    let _ = Request::post("/api/v1/auth/logout")
+        .header("authorization", &format!("Bearer {token}"))
+        .header(PROTOCOL_HEADER, &PROTOCOL_VERSION.to_string())
+        .send()
+        .await;
+}
 
 /// The reactive sync state the screens render.
 #[derive(Clone, Copy)]
@@ -39,6 +140,9 @@ pub struct SyncSignals {
     pub update_required: RwSignal<bool>,
     /// Bumped whenever local data changed (here or in another tab): views re-read on it.
     pub version: RwSignal<u64>,
+    /// The server refused the session (expired, revoked): sync waits until the user signs in
+    /// again; local work goes on and the outbox keeps every op.
+    pub signed_out: RwSignal<bool>,
 }
 
 impl SyncSignals {
@@ -52,12 +156,15 @@ impl SyncSignals {
             received: RwSignal::new(0),
             update_required: RwSignal::new(false),
             version: RwSignal::new(0),
+            signed_out: RwSignal::new(false),
         }
     }
 
     /// The badge: (state for `data-state`, count to show).
     pub fn badge(&self) -> (&'static str, usize) {
-        if self.update_required.get() || self.rejected.get() > 0 {
+        if self.signed_out.get() {
+            ("signed_out", self.waiting.get())
+        } else if self.update_required.get() || self.rejected.get() > 0 {
             ("attention", self.rejected.get())
         } else if !self.online.get() {
             ("offline", self.waiting.get())
@@ -86,6 +193,8 @@ enum SyncError {
     Status(u16),
     #[error("the app must be updated")]
     Upgrade,
+    #[error("the session ended; sign in again")]
+    SignedOut,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -103,6 +212,7 @@ pub struct Client {
     pub store: IdbStore,
     pub sig: SyncSignals,
     pub actor: ActorId,
+    session: RefCell<Session>,
     clock: RefCell<HlcClock>,
     kick: mpsc::UnboundedSender<()>,
     channel: Option<web_sys::BroadcastChannel>,
@@ -118,9 +228,11 @@ pub fn client() -> Option<Rc<Client>> {
 }
 
 impl Client {
-    /// Opens the local database, restores actor and clock, wires events, elects the sync tab.
-    pub async fn start(sig: SyncSignals) -> Result<Rc<Self>, StoreError> {
-        let store = IdbStore::open(DB_NAME).await?;
+    /// Opens the user's local database, restores actor and clock, wires events, elects the
+    /// sync tab (per user).
+    pub async fn start(sig: SyncSignals, session: Session) -> Result<Rc<Self>, StoreError> {
+        let username = session.me.username.clone();
+        let store = IdbStore::open(&data_db_name(&username)).await?;
         let stored = store
             .meta_get(META_ACTOR)
             .await?
@@ -138,11 +250,12 @@ impl Client {
             .and_then(|s| serde_json::from_str(&s).ok())
             .unwrap_or_default();
         let (kick, rx) = mpsc::unbounded();
-        let channel = web_sys::BroadcastChannel::new("tongxin").ok();
+        let channel = web_sys::BroadcastChannel::new(&format!("tongxin-{username}")).ok();
         let client = Rc::new(Self {
             store,
             sig,
             actor,
+            session: RefCell::new(session),
             clock: RefCell::new(clock),
             kick,
             channel,
@@ -150,8 +263,60 @@ impl Client {
         CLIENT.with(|c| *c.borrow_mut() = Some(client.clone()));
         client.wire_events();
         client.refresh_counts().await;
-        elect(client.clone(), rx);
+        elect(client.clone(), rx, &username);
         Ok(client)
+    }
+
+    /// The signed-in user.
+    pub fn me(&self) -> Me {
+        self.session.borrow().me.clone()
+    }
+
+    /// The `Authorization` header value of this session.
+    pub fn bearer(&self) -> String {
+        format!("Bearer {}", self.session.borrow().token)
+    }
+
+    /// The same user signed in again (after their session ended): sync resumes with the new
+    /// token and sends everything that waited.
+    pub fn resume(&self, session: Session) {
+        *self.session.borrow_mut() = session;
+        self.sig.signed_out.set(false);
+        let _ = self.kick.unbounded_send(());
+    }
+
+    /// Starts a sync round now (e.g. "sync first" before signing out).
+    pub fn kick(&self) {
+        let _ = self.kick.unbounded_send(());
+    }
+
+    /// Refreshes the user's role and area from the server (they may have been moved).
+    async fn refresh_me(&self) -> Result<(), SyncError> {
+        let res = Request::get("/api/v1/auth/me")
+            .header("authorization", &self.bearer())
+            .header(PROTOCOL_HEADER, &PROTOCOL_VERSION.to_string())
+            .send()
+            .await
+            .map_err(net)?;
+        match res.status() {
+            200 => {
+                let me: Me = res.json().await.map_err(net)?;
+                if me != self.session.borrow().me {
+                    self.session.borrow_mut().me = me;
+                    let s = self.session.borrow().clone();
+                    save_session(&s).await?;
+                    self.sig.version.update(|v| *v += 1);
+                }
+                Ok(())
+            }
+            401 => Err(self.signed_out()),
+            s => Err(SyncError::Status(s)),
+        }
+    }
+
+    fn signed_out(&self) -> SyncError {
+        self.sig.signed_out.set(true);
+        SyncError::SignedOut
     }
 
     fn wire_events(&self) {
@@ -262,6 +427,7 @@ impl Client {
                 ops: batch.clone(),
             };
             let res = Request::post("/api/v1/sync/push")
+                .header("authorization", &self.bearer())
                 .header(PROTOCOL_HEADER, &PROTOCOL_VERSION.to_string())
                 .json(&body)
                 .map_err(net)?
@@ -292,6 +458,8 @@ impl Client {
                     self.sig.update_required.set(true);
                     return Err(SyncError::Upgrade);
                 }
+                // The session ended: every op stays in the outbox until the user signs in again.
+                401 => return Err(self.signed_out()),
                 400 | 413 | 422 => {
                     // The whole request was refused: keep every op, visible with the reason.
                     let reason: serde_json::Value = res.json().await.unwrap_or_default();
@@ -319,12 +487,14 @@ impl Client {
             .await?
             .and_then(|s| s.parse().ok())
             .unwrap_or(0);
+        let mut scope = self.store.meta_get(META_SCOPE).await?.unwrap_or_default();
         let mut received = 0;
         let mut resets = 0;
         loop {
             let res = Request::get(&format!(
-                "/api/v1/sync/pull?cursor={cursor}&limit={PULL_LIMIT}"
+                "/api/v1/sync/pull?cursor={cursor}&limit={PULL_LIMIT}&scope={scope}"
             ))
+            .header("authorization", &self.bearer())
             .header(PROTOCOL_HEADER, &PROTOCOL_VERSION.to_string())
             .send()
             .await
@@ -335,16 +505,25 @@ impl Client {
                     self.sig.update_required.set(true);
                     return Err(SyncError::Upgrade);
                 }
+                401 => return Err(self.signed_out()),
                 s => return Err(SyncError::Status(s)),
             }
             let page: PullResponse = res.json().await.map_err(net)?;
             self.learn(page.server_time_ms);
             if page.reset && resets == 0 {
+                // The user's area changed: drop what was pulled (the outbox stays and its ops
+                // are re-applied), then pull the new area from zero.
                 resets += 1;
                 self.store.reset_pulled().await?;
+                page.scope.clone_into(&mut scope);
+                self.store.meta_set(META_SCOPE, &scope).await?;
                 cursor = 0;
                 self.changed().await;
                 continue;
+            }
+            if page.scope != scope {
+                page.scope.clone_into(&mut scope);
+                self.store.meta_set(META_SCOPE, &scope).await?;
             }
             if !page.records.is_empty() {
                 let records: Vec<_> = page.records.into_iter().map(|p| p.record).collect();
@@ -373,18 +552,24 @@ impl Client {
 
     /// The sync loop of the elected tab.
     async fn run(self: Rc<Self>, mut rx: mpsc::UnboundedReceiver<()>) {
-        listen_live(self.kick.clone());
+        listen_live(self.kick.clone(), &self.session.borrow().token);
         let mut failures: u32 = 0;
         loop {
-            if self.sig.online.get_untracked() && !self.sig.update_required.get_untracked() {
+            if self.sig.online.get_untracked()
+                && !self.sig.update_required.get_untracked()
+                && !self.sig.signed_out.get_untracked()
+            {
                 self.sig.syncing.set(true);
-                let round = match self.push_all().await {
-                    Ok(()) => self.pull_all().await,
+                let round = match self.refresh_me().await {
+                    Ok(()) => match self.push_all().await {
+                        Ok(()) => self.pull_all().await,
+                        Err(e) => Err(e),
+                    },
                     Err(e) => Err(e),
                 };
                 self.sig.syncing.set(false);
                 match round {
-                    Ok(()) => failures = 0,
+                    Ok(()) | Err(SyncError::SignedOut) => failures = 0,
                     Err(e) => {
                         failures += 1;
                         web_sys::console::warn_1(&JsValue::from_str(&format!("tongxin sync: {e}")));
@@ -412,9 +597,9 @@ impl Client {
     }
 }
 
-/// Runs the loops in one tab only: the holder of the "tongxin-sync" Web Lock. Without Web Locks
-/// (old browsers), every tab runs them (safe: pushes are idempotent).
-fn elect(client: Rc<Client>, rx: mpsc::UnboundedReceiver<()>) {
+/// Runs the loops in one tab only: the holder of the user's "tongxin-sync-…" Web Lock. Without
+/// Web Locks (old browsers), every tab runs them (safe: pushes are idempotent).
+fn elect(client: Rc<Client>, rx: mpsc::UnboundedReceiver<()>, username: &str) {
     let run = move || spawn_local(client.run(rx));
     let locks = web_sys::window().map_or(JsValue::UNDEFINED, |w| {
         js_sys::Reflect::get(&w.navigator(), &JsValue::from_str("locks"))
@@ -431,7 +616,11 @@ fn elect(client: Rc<Client>, rx: mpsc::UnboundedReceiver<()>) {
                 js_sys::Promise::new(&mut |_, _| {}).into()
             });
             if request
-                .call2(&locks, &JsValue::from_str("tongxin-sync"), &granted)
+                .call2(
+                    &locks,
+                    &JsValue::from_str(&format!("tongxin-sync-{username}")),
+                    &granted,
+                )
                 .is_err()
             {
                 web_sys::console::warn_1(&JsValue::from_str("tongxin: Web Locks request failed"));
@@ -442,9 +631,10 @@ fn elect(client: Rc<Client>, rx: mpsc::UnboundedReceiver<()>) {
 }
 
 /// Subscribes to the live stream: every poke starts a sync round. EventSource reconnects by
-/// itself (and sends Last-Event-ID).
-fn listen_live(kick: mpsc::UnboundedSender<()>) {
-    let Ok(source) = web_sys::EventSource::new("/api/v1/live") else {
+/// itself (and sends Last-Event-ID). It cannot send headers, so the token is in the query.
+fn listen_live(kick: mpsc::UnboundedSender<()>, token: &str) {
+    let Ok(source) = web_sys::EventSource::new(&format!("/api/v1/live?access_token={token}"))
+    else {
         return;
     };
     let on_poke = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_| {

@@ -217,7 +217,11 @@ async fn forged_ops_are_refused_and_change_nothing(db: TestDb) {
     let (a, _) = app.user("wa", "warden", json!({"grids": [rid(G1)]})).await;
     let (b, b_token) = app.user("wb", "warden", json!({"grids": [rid(G2)]})).await;
     let (m, _) = app
-        .user("cm1", "community_manager", json!({"communities": [rid(C1)]}))
+        .user(
+            "cm1",
+            "community_manager",
+            json!({"communities": [rid(C1)]}),
+        )
         .await;
     let t = now_ms();
     // B reports a case in G2.
@@ -354,7 +358,11 @@ async fn pulls_follow_the_area_and_mask_personal_data(db: TestDb) {
     let (b, _) = app.user("wb", "warden", json!({"grids": [rid(G2)]})).await;
     let (c, _) = app.user("wc", "warden", json!({"grids": [rid(G3)]})).await;
     let (m, _) = app
-        .user("cm1", "community_manager", json!({"communities": [rid(C1)]}))
+        .user(
+            "cm1",
+            "community_manager",
+            json!({"communities": [rid(C1)]}),
+        )
         .await;
     let (s, _) = app
         .user(

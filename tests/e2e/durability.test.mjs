@@ -1,16 +1,18 @@
-// A case created offline is never lost: it survives a reload and a full browser restart while
-// still offline (the app itself is served by the service worker), and it reaches the server by
-// itself once the device is back online.
+// A case created offline is never lost: a signed-in warden goes offline, works, reloads and
+// restarts the whole browser while still offline — still signed in (the session lives in
+// IndexedDB), the case still there (the app itself is served by the service worker) — and it
+// reaches the server by itself once the device is back online.
 
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  caseIdByTitle, ensureControlled, fillCase, launchPersistent, sel, serverCase, startServer, tempDir,
+  caseIdByTitle, ensureControlled, fillCase, launchPersistent, sel, serverCase, setupCity, signIn, startServer, tempDir,
   waitAttr, waitReady,
 } from './harness.mjs';
 
 test('an op created offline survives reload and browser restart, then syncs', async (t) => {
   const server = await startServer(t);
+  await setupCity(server);
   const profile = await tempDir(t, 'profile');
   const title = '离线上报：路灯损坏';
 
@@ -18,8 +20,7 @@ test('an op created offline survives reload and browser restart, then syncs', as
   let context = await launchPersistent(profile);
   t.after(() => context.close().catch(() => {}));
   let page = context.pages()[0] ?? (await context.newPage());
-  await page.goto(`${server.url}/`);
-  await waitReady(page);
+  await signIn(page, server.url, 'wa');
   await ensureControlled(page);
   await waitAttr(page, sel.badge, 'data-state', 'synced');
 
@@ -48,13 +49,14 @@ test('an op created offline survives reload and browser restart, then syncs', as
   await waitReady(page);
   await waitAttr(page, sel.net, 'data-online', 'false');
   assert.equal(await caseIdByTitle(page, title), id, 'the case survived the browser restart');
+  await waitAttr(page, '[data-testid=whoami]', 'data-username', 'wa');
   await waitAttr(page, sel.badge, 'data-waiting', '1');
 
   // Back online: it is pushed by itself, and the server has it.
   await context.setOffline(false);
   await waitAttr(page, sel.badge, 'data-state', 'synced');
   await waitAttr(page, sel.badge, 'data-waiting', '0');
-  const record = await serverCase(server.url, { id, title });
+  const record = await serverCase(server, { id, title });
   assert.equal(record.fields.category.value, 'infrastructure');
   await context.close();
 });

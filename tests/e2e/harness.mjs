@@ -53,17 +53,23 @@ export async function tempDir(t, prefix) {
  * `tongxin listening on http://…` line, and stop it (SIGTERM, then SIGKILL) when the test ends.
  * `dist` overrides the app directory (a test that simulates a new deploy serves a copy).
  */
-export async function startServer(t, { dist = requiredEnv('TONGXIN_DIST') } = {}) {
+export async function startServer(t, { dist = requiredEnv('TONGXIN_DIST'), log = process.env.RUST_LOG || 'info' } = {}) {
   const bin = requiredEnv('TONGXIN_BIN');
   const dataDir = await tempDir(t, 'data');
   const child = spawn(bin, ['--addr', '127.0.0.1:0', '--data-dir', dataDir, '--dist-dir', dist], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'info' },
+    env: {
+      ...process.env,
+      RUST_LOG: log,
+      TONGXIN_ADMIN_USER: ADMIN.username,
+      TONGXIN_ADMIN_PASSWORD: ADMIN.password,
+    },
   });
+  // The whole log is kept: the accounts test searches it for personal data and tokens.
   let stderr = '';
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (chunk) => {
-    stderr = (stderr + chunk).slice(-20000);
+    stderr += chunk;
     if (process.env.TONGXIN_E2E_VERBOSE) process.stderr.write(chunk);
   });
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
@@ -71,7 +77,7 @@ export async function startServer(t, { dist = requiredEnv('TONGXIN_DIST') } = {}
   const url = await new Promise((resolve, reject) => {
     let stdout = '';
     const timer = setTimeout(() => {
-      reject(new Error(`server printed no listening line within 30 s\nstdout: ${stdout}\nstderr: ${stderr}`));
+      reject(new Error(`server printed no listening line within 30 s\nstdout: ${stdout}\nstderr: ${stderr.slice(-20000)}`));
     }, 30000);
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (chunk) => {
@@ -84,7 +90,7 @@ export async function startServer(t, { dist = requiredEnv('TONGXIN_DIST') } = {}
     });
     exited.then(({ code, signal }) => {
       clearTimeout(timer);
-      reject(new Error(`server exited (${code ?? signal}) before listening\nstderr: ${stderr}`));
+      reject(new Error(`server exited (${code ?? signal}) before listening\nstderr: ${stderr.slice(-20000)}`));
     });
   });
 
@@ -96,7 +102,109 @@ export async function startServer(t, { dist = requiredEnv('TONGXIN_DIST') } = {}
     clearTimeout(killer);
   };
   t.after(stop);
-  return { url, dataDir, stop, stderr: () => stderr };
+  const adminToken = await login(url, ADMIN.username, ADMIN.password);
+  return { url, dataDir, stop, stderr: () => stderr, adminToken };
+}
+
+/** The administrator every test server starts with (TONGXIN_ADMIN_USER / _PASSWORD). */
+export const ADMIN = { username: 'admin', password: 'admin-password-e2e' };
+
+/** Signs in over HTTP; returns the bearer token. */
+export async function login(baseUrl, username, password) {
+  const res = await fetch(`${baseUrl}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password }),
+  });
+  if (!res.ok) throw new Error(`login of ${username} failed: ${res.status} ${await res.text()}`);
+  return (await res.json()).token;
+}
+
+/** An API call with a bearer token; throws with the server's message on an error status. */
+export async function api(baseUrl, token, method, path, body) {
+  const res = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'x-tongxin-protocol': '1' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+/** Fixed ids of the small test city (the last 12 hex digits tell what they are). */
+export const CITY = {
+  subdistrict: '00000000-0000-4000-8000-00000000005d',
+  community: '00000000-0000-4000-8000-0000000000c1',
+  otherCommunity: '00000000-0000-4000-8000-0000000000c2',
+  g1: '00000000-0000-4000-8000-000000000061',
+  g2: '00000000-0000-4000-8000-000000000062',
+  g3: '00000000-0000-4000-8000-000000000063',
+};
+
+/** Everyone's password in the test city. */
+export const PASSWORD = 'password-e2e';
+
+/**
+ * Writes a small city through the real API as the admin: one subdistrict, community C1 with
+ * grids G1 and G2, community C2 with grid G3; and the accounts: wardens `wa` (G1) and `wb`
+ * (G2), community manager `cm` (C1).
+ */
+export async function setupCity(server) {
+  const now = Date.now();
+  const hlc = (n) => `${String(now).padStart(15, '0')}-${String(n).padStart(6, '0')}`;
+  const op = (n, collection, record, fields) => ({
+    id: `00000000-0000-4000-9000-${String(n).padStart(12, '0')}`,
+    actor: '00000000-0000-4000-a000-000000000001',
+    hlc: hlc(n),
+    collection,
+    record,
+    body: { kind: 'set', fields },
+    schema: 1,
+  });
+  const ops = [
+    op(1, 'subdistricts', CITY.subdistrict, { name: '下关街道', code: 'S1' }),
+    op(2, 'communities', CITY.community, { name: '一社区', code: 'C1', subdistrict: CITY.subdistrict }),
+    op(3, 'communities', CITY.otherCommunity, { name: '二社区', code: 'C2', subdistrict: CITY.subdistrict }),
+    op(4, 'grids', CITY.g1, { name: '第一网格', code: 'G1', community: CITY.community }),
+    op(5, 'grids', CITY.g2, { name: '第二网格', code: 'G2', community: CITY.community }),
+    op(6, 'grids', CITY.g3, { name: '第三网格', code: 'G3', community: CITY.otherCommunity }),
+  ];
+  const pushed = await api(server.url, server.adminToken, 'POST', '/api/v1/sync/push', {
+    protocol: 1,
+    actor: '00000000-0000-4000-a000-000000000001',
+    ops,
+  });
+  const refused = pushed.results.filter((r) => r.rejected);
+  if (refused.length) throw new Error(`the test city was refused: ${JSON.stringify(refused)}`);
+  const users = [
+    { username: 'wa', display_name: '网格员甲', role: 'warden', grids: [CITY.g1] },
+    { username: 'wb', display_name: '网格员乙', role: 'warden', grids: [CITY.g2] },
+    { username: 'cm', display_name: '社区管理员', role: 'community_manager', communities: [CITY.community] },
+  ];
+  for (const u of users) {
+    await api(server.url, server.adminToken, 'POST', '/api/v1/admin/users', { ...u, password: PASSWORD });
+  }
+}
+
+/** Moves a user to other grids (admin API). */
+export function setGrids(server, username, role, grids) {
+  return api(server.url, server.adminToken, 'PUT', `/api/v1/admin/users/${username}`, {
+    username,
+    display_name: username,
+    role,
+    grids,
+  });
+}
+
+/** Signs in through the app's login form and waits for the signed-in shell. */
+export async function signIn(page, baseUrl, username, password = PASSWORD) {
+  await page.goto(`${baseUrl}/login`);
+  await waitReady(page);
+  await page.locator('[data-testid=login-form] [name=username]').fill(username);
+  await page.locator('[data-testid=login-form] [name=password]').fill(password);
+  await page.locator('[data-testid=login-submit]').click();
+  await waitAttr(page, '[data-testid=whoami]', 'data-username', username);
 }
 
 /** Launch headless Chromium; closed when the test ends. */
@@ -207,13 +315,13 @@ export async function caseIdByTitle(page, title) {
   return handle.jsonValue();
 }
 
-/** Pull every record from the server (following `more`), straight over HTTP. */
-export async function pullAll(baseUrl) {
+/** Pull every record the token may see (the admin's: all) from the server, over HTTP. */
+export async function pullAll(server, token = server.adminToken) {
   const records = [];
   let cursor = 0;
   for (;;) {
-    const res = await fetch(`${baseUrl}/api/v1/sync/pull?cursor=${cursor}&limit=500`, {
-      headers: { 'x-tongxin-protocol': '1' },
+    const res = await fetch(`${server.url}/api/v1/sync/pull?cursor=${cursor}&limit=500`, {
+      headers: { 'x-tongxin-protocol': '1', authorization: `Bearer ${token}` },
     });
     if (!res.ok) throw new Error(`pull failed: ${res.status} ${await res.text()}`);
     const page = await res.json();
@@ -250,9 +358,9 @@ export function fieldValues(record) {
 }
 
 /** Wait until the server holds a case whose fields include `want` (a subset); returns the record. */
-export function serverCase(baseUrl, want, what = JSON.stringify(want)) {
+export function serverCase(server, want, what = JSON.stringify(want)) {
   return eventually(`the server to hold a case with ${what}`, async () => {
-    const records = await pullAll(baseUrl);
+    const records = await pullAll(server);
     return records.find(
       (r) => r.collection === 'cases' && Object.entries(want).every(([k, v]) => (k === 'id' ? r.id === v : fieldValues(r)[k] === v)),
     );

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { readFile, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
-  copyDist, ensureControlled, eventually, launchBrowser, sel, startServer, waitAttr, waitFor, waitReady, waitText,
+  ADMIN, copyDist, ensureControlled, eventually, launchBrowser, sel, signIn, startServer, waitAttr, waitFor, waitReady,
+  waitText,
 } from './harness.mjs';
 
 test('app shell: zh-CN default, remembered language, offline reload, updates', async (t) => {
@@ -22,6 +23,9 @@ test('app shell: zh-CN default, remembered language, offline reload, updates', a
   await waitReady(page);
   await waitText(page, sel.title, '同心');
   assert.equal(await page.getAttribute('html', 'lang'), 'zh-CN');
+  // Not signed in: the app asks for it, in Chinese.
+  await waitFor(page, 'the login form', () => document.querySelector('[data-testid=login-form]') !== null);
+  await signIn(page, server.url, ADMIN.username, ADMIN.password);
 
   await t.test('language toggle switches to English and survives a reload', async () => {
     await page.locator(sel.langToggle).click();

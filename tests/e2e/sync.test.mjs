@@ -1,11 +1,12 @@
-// Two devices, one case (issue 4): A edits offline (title, category), B edits online
+// Two devices of one warden, one case (issue 4): A edits offline (title, category), B edits online
 // (description, category, after A). When A reconnects, with no user action, both devices show
 // A's title, B's description and the same category — B's, whose edit carries the later HLC.
 
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  caseIdByTitle, fillCase, launchBrowser, sel, serverCase, startServer, waitAttr, waitFor, waitReady, waitText,
+  caseIdByTitle, fillCase, launchBrowser, sel, serverCase, setupCity, signIn, startServer, waitAttr, waitFor, waitReady,
+  waitText,
 } from './harness.mjs';
 
 async function expectCase(page, { title, description, category }) {
@@ -16,18 +17,21 @@ async function expectCase(page, { title, description, category }) {
 
 test('two devices converge after one edits offline and the other online', async (t) => {
   const server = await startServer(t);
+  await setupCity(server);
   const browser = await launchBrowser(t);
   const ctxA = await browser.newContext();
   const ctxB = await browser.newContext();
   const a = await ctxA.newPage();
   const b = await ctxB.newPage();
+  await signIn(a, server.url, 'wa');
+  await signIn(b, server.url, 'wa');
 
   // A creates case R online; it reaches the server by itself.
   const original = { title: '楼道堆物 R', description: '原始描述', category: 'environment' };
   await a.goto(`${server.url}/cases/new`);
   await waitReady(a);
   await fillCase(a, original);
-  const { id } = await serverCase(server.url, original);
+  const { id } = await serverCase(server, original);
   await a.goto(`${server.url}/cases`);
   await waitReady(a);
   assert.equal(await caseIdByTitle(a, original.title), id, 'the list item carries the record id in data-id');
@@ -57,14 +61,14 @@ test('two devices converge after one edits offline and the other online', async 
   const y = 'B 在线补充的描述';
   await fillCase(b, { description: y, category: 'property_management' });
   await expectCase(b, { description: y, category: 'property_management' });
-  await serverCase(server.url, { id, description: y, category: 'property_management' });
+  await serverCase(server, { id, description: y, category: 'property_management' });
 
   // A reconnects; nobody touches anything. Both converge: x from A, y from B, z of the later edit.
   await ctxA.setOffline(false);
   const converged = { title: x, description: y, category: 'property_management' };
   await expectCase(a, converged);
   await expectCase(b, converged);
-  await serverCase(server.url, { id, ...converged });
+  await serverCase(server, { id, ...converged });
   for (const page of [a, b]) {
     await waitAttr(page, sel.badge, 'data-state', 'synced');
     await waitAttr(page, sel.badge, 'data-waiting', '0');
