@@ -145,3 +145,38 @@ test('an ended session keeps every unsent op until the warden signs in again', a
   await serverCase(server, { title: '会话过期后上报' });
   await waitAttr(page, sel.badge, 'data-waiting', '0');
 });
+
+test('a shared phone: signing out warns about unsent work and keeps it; the next user never sees it', async (t) => {
+  const server = await startServer(t);
+  await setupCity(server);
+  const browser = await launchBrowser(t);
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await signIn(page, server.url, 'wb');
+  await waitAttr(page, sel.badge, 'data-state', 'synced');
+
+  // B drafts offline, then signs out: a warning first, and "sign out anyway" keeps the draft.
+  await context.setOffline(true);
+  await page.goto(`${server.url}/cases/new`);
+  await waitReady(page);
+  await fillCase(page, { title: '乙：未上传的草稿', description: '', category: 'other' });
+  await waitAttr(page, sel.badge, 'data-waiting', '1');
+  await page.locator('[data-testid=logout]').click();
+  await waitFor(page, 'the sign-out warning', () => document.querySelector('[data-testid=logout-warning]') !== null);
+  await page.locator('[data-testid=logout-confirm]').click();
+  await waitFor(page, 'the login form', () => document.querySelector('[data-testid=login-form]') !== null);
+  await context.setOffline(false);
+
+  // A signs in on the same browser: their own data, none of B's.
+  await signIn(page, server.url, 'wa');
+  const seenByA = await listedTitles(page, server.url);
+  assert.ok(!has(seenByA, '乙：未上传的草稿'), `A must not see B's draft: ${seenByA}`);
+  await waitAttr(page, sel.badge, 'data-waiting', '0');
+  await page.locator('[data-testid=logout]').click(); // nothing waits: no warning
+  await waitFor(page, 'the login form', () => document.querySelector('[data-testid=login-form]') !== null);
+
+  // B signs in again: the draft is still there and is sent by itself.
+  await signIn(page, server.url, 'wb');
+  await serverCase(server, { title: '乙：未上传的草稿' });
+  await waitAttr(page, sel.badge, 'data-waiting', '0');
+});
