@@ -61,7 +61,11 @@ async fn each_user_has_their_own_database() {
         .expect("commit");
     // User B on the same browser: nothing of A's, not even the waiting op.
     let store_b = IdbStore::open(&data_db_name(&b)).await.expect("open b");
-    assert!(store_b.list(Collection::Cases).await.expect("list").is_empty());
+    assert!(store_b
+        .list(Collection::Cases)
+        .await
+        .expect("list")
+        .is_empty());
     assert_eq!(store_b.outbox_len().await.expect("outbox"), 0);
     // A's data is still there when A comes back.
     let again = IdbStore::open(&data_db_name(&a)).await.expect("reopen a");
