@@ -15,7 +15,10 @@ use leptos_router::path;
 use leptos_router::NavigateOptions;
 use std::collections::BTreeMap;
 use tongxin_shared::case::deadline;
-use tongxin_shared::case::Role;
+use tongxin_shared::case::{
+    allowed_actions, escalation_level, is_overdue, Action, Level, Role, Status,
+};
+use tongxin_shared::query::CaseFilter;
 use tongxin_shared::schema::{validate_op, CASE_CATEGORIES};
 use tongxin_shared::wire::{UserSummary, UserUpsert, PROTOCOL_HEADER};
 use tongxin_shared::{
@@ -107,6 +110,8 @@ pub fn App() -> impl IntoView {
                                     <Route path=path!("/") view=Home/>
                                     <Route path=path!("/login") view=Login/>
                                     <Route path=path!("/admin") view=Admin/>
+                                    <Route path=path!("/visits") view=VisitList/>
+                                    <Route path=path!("/visits/new") view=VisitNew/>
                                     <Route path=path!("/cases") view=CaseList/>
                                     <Route path=path!("/cases/new") view=CaseNew/>
                                     <Route path=path!("/cases/:id") view=CaseDetail/>
@@ -223,6 +228,7 @@ fn Header() -> impl IntoView {
                 <nav class="tabs" aria-label="main">
                     <a href="/">{t("nav.home")}</a>
                     <a href="/cases">{t("nav.cases")}</a>
+                    <a href="/visits">{t("nav.visits")}</a>
                     <a href="/cases/new" class="primary">{t("nav.new_case")}</a>
                     {is_admin.then(|| view! { <a href="/admin">{t("nav.admin")}</a> })}
                 </nav>
@@ -331,7 +337,9 @@ fn Login() -> impl IntoView {
 
 #[component]
 fn Home() -> impl IntoView {
-    let Ctx { lang, sig, .. } = ctx();
+    let Ctx {
+        lang, sig, session, ..
+    } = ctx();
     let count = LocalResource::new(move || {
         sig.version.get();
         async move {
@@ -341,11 +349,244 @@ fn Home() -> impl IntoView {
             }
         }
     });
+    // What needs me today: open cases in my area that are mine (reported or assigned), due
+    // within a day, or overdue; and my grids by name. Read from the local database, offline.
+    let today = LocalResource::new(move || {
+        sig.version.get();
+        async move {
+            let Some(c) = client() else {
+                return (Vec::new(), 0, 0, 0);
+            };
+            let me = c.me();
+            let cases = c.store.list(Collection::Cases).await.unwrap_or_default();
+            let now = now_ms();
+            let (mut mine, mut soon, mut late) = (0, 0, 0);
+            for r in cases.iter().filter(|r| !r.is_deleted()) {
+                let Some(st) = case_status(r).filter(|s| s.is_open()) else {
+                    continue;
+                };
+                if r.str("reporter") == Some(me.username.as_str())
+                    || r.str("assignee") == Some(me.username.as_str())
+                {
+                    mine += 1;
+                }
+                match case_deadline(r) {
+                    Some(d) if is_overdue(st, d, now) => late += 1,
+                    Some(d) if d <= now + tongxin_shared::case::DAY_MS => soon += 1,
+                    _ => {}
+                }
+            }
+            let grids = c.store.list(Collection::Grids).await.unwrap_or_default();
+            let names: Vec<String> = me
+                .grids
+                .iter()
+                .map(|g| {
+                    grids
+                        .iter()
+                        .find(|r| r.id == *g)
+                        .and_then(|r| r.str("name"))
+                        .map_or_else(|| g.to_string(), ToOwned::to_owned)
+                })
+                .collect();
+            (names, mine, soon, late)
+        }
+    });
+    let role = move || session.with(|s| s.as_ref().map(|s| s.me.role));
     view! {
         <section class="card">
             <p>{t("home.welcome")}</p>
             <p class="muted">{move || count.get().map(|n| trf(lang.get(), "home.cases_count", &[("n", &n.to_string())]))}</p>
             <p class="muted small">{t("home.synthetic")}</p>
+        </section>
+        {move || today.get().map(|(names, mine, soon, late)| view! {
+            <section class="card" data-testid="today">
+                <h2>{t("home.today")}</h2>
+                {(!names.is_empty()).then(|| view! { <p data-testid="my-grids">{move || trf(lang.get(), "home.my_grids", &[("g", &names.join("、"))])}</p> })}
+                <ul class="figures">
+                    <li><a href="/cases" data-testid="today-mine" data-n=mine.to_string()><strong>{mine}</strong><span>{t("home.mine")}</span></a></li>
+                    <li><a href="/cases" data-testid="today-soon" data-n=soon.to_string()><strong>{soon}</strong><span>{t("home.due_soon")}</span></a></li>
+                    <li><a href="/cases" class={if late > 0 { "late" } else { "" }} data-testid="today-overdue" data-n=late.to_string()><strong>{late}</strong><span>{t("home.overdue")}</span></a></li>
+                </ul>
+                <div class="actions">
+                    <a class="button primary" href="/cases/new">{t("nav.new_case")}</a>
+                    {move || matches!(role(), Some(Role::Warden | Role::GridLeader)).then(|| view! {
+                        <a class="button" href="/visits/new">{t("visits.new")}</a>
+                    })}
+                </div>
+            </section>
+        })}
+    }
+}
+
+/// My visits and patrols (走访/巡查), newest first.
+#[component]
+fn VisitList() -> impl IntoView {
+    let Ctx { lang, sig, .. } = ctx();
+    let visits = LocalResource::new(move || {
+        sig.version.get();
+        async move {
+            let Some(c) = client() else { return Vec::new() };
+            let mut list: Vec<Record> = c
+                .store
+                .list(Collection::Visits)
+                .await
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|r| !r.is_deleted())
+                .collect();
+            list.sort_by_key(|r| {
+                std::cmp::Reverse(
+                    r.get("visited_at")
+                        .and_then(serde_json::Value::as_u64)
+                        .unwrap_or(0),
+                )
+            });
+            list
+        }
+    });
+    view! {
+        <section>
+            <h1>{t("visits.title")}</h1>
+            <a class="button primary" href="/visits/new">{t("visits.new")}</a>
+            {move || visits.get().map(|list| {
+                if list.is_empty() {
+                    return view! { <p class="muted">{t("visits.empty")}</p> }.into_any();
+                }
+                view! {
+                    <ul class="list">
+                        {list.into_iter().map(|r| {
+                            let kind = r.str("kind").unwrap_or_default().to_owned();
+                            let at = r.get("visited_at").and_then(serde_json::Value::as_u64).unwrap_or(0);
+                            let notes = r.str("notes").unwrap_or_default().to_owned();
+                            let appeals: Vec<String> = r.get("appeals").and_then(|v| v.as_array()).map(|a| a.iter().filter_map(|x| x.as_str().map(ToOwned::to_owned)).collect()).unwrap_or_default();
+                            let id = r.id;
+                            view! {
+                                <li class="item" data-testid="visit-item" data-id=id.to_string()>
+                                    <span class="item-title">{move || tr(lang.get(), &format!("visit.kind.{kind}"))} " · " {when(at)}</span>
+                                    <span class="item-meta pre">{notes}</span>
+                                    {(!appeals.is_empty()).then(|| view! {
+                                        <ul class="appeals">
+                                            {appeals.into_iter().map(|a| {
+                                                let href = format!("/cases/new?title={}&visit={id}", js_sys::encode_uri_component(&a));
+                                                view! {
+                                                    <li data-testid="appeal">
+                                                        <span>{a}</span>
+                                                        <a class="button" href=href data-testid="appeal-to-case">{t("visits.to_case")}</a>
+                                                    </li>
+                                                }
+                                            }).collect_view()}
+                                        </ul>
+                                    })}
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                }.into_any()
+            })}
+        </section>
+    }
+}
+
+/// Log a visit or patrol: where (the user's grid), what kind, notes, and the residents'
+/// appeals heard (one per line; each can become a case in one tap from the list).
+#[component]
+fn VisitNew() -> impl IntoView {
+    let Ctx { lang, session, .. } = ctx();
+    let navigate = use_navigate();
+    let kind = RwSignal::new("household_visit".to_owned());
+    let notes = RwSignal::new(String::new());
+    let appeals = RwSignal::new(String::new());
+    let grid = RwSignal::new(None::<String>);
+    let error = RwSignal::new(None::<String>);
+    let grids =
+        move || session.with(|s| s.as_ref().map(|s| s.me.grids.clone()).unwrap_or_default());
+    let save = move || {
+        error.set(None);
+        let l = lang.get_untracked();
+        let Some(c) = client() else { return };
+        let Some(g) = grid
+            .get_untracked()
+            .or_else(|| grids().first().map(ToString::to_string))
+        else {
+            error.set(Some(tr(l, "case.error.grid_required")));
+            return;
+        };
+        let heard: Vec<serde_json::Value> = appeals
+            .get_untracked()
+            .lines()
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .map(serde_json::Value::from)
+            .collect();
+        if notes.get_untracked().trim().is_empty() && heard.is_empty() {
+            error.set(Some(tr(l, "visits.error.empty")));
+            return;
+        }
+        let mut fields: BTreeMap<String, serde_json::Value> = BTreeMap::new();
+        fields.insert("grid".into(), g.into());
+        fields.insert("kind".into(), kind.get_untracked().into());
+        fields.insert("warden".into(), c.me().username.into());
+        fields.insert("visited_at".into(), now_ms().into());
+        fields.insert("notes".into(), notes.get_untracked().trim().into());
+        fields.insert("appeals".into(), heard.into());
+        let op = Op {
+            id: OpId(uuid::Uuid::now_v7()),
+            actor: c.actor,
+            hlc: c.next_hlc(),
+            collection: Collection::Visits,
+            record: RecordId(uuid::Uuid::now_v7()),
+            body: OpBody::Set { fields },
+            schema: SCHEMA_VERSION,
+        };
+        if let Err(e) = validate_op(&op) {
+            error.set(Some(e.message));
+            return;
+        }
+        let navigate = navigate.clone();
+        spawn_local(async move {
+            match c.commit(vec![op]).await {
+                Ok(()) => navigate("/visits", NavigateOptions::default()),
+                Err(e) => error.set(Some(trf(
+                    l,
+                    "case.error.save_failed",
+                    &[("e", &e.to_string())],
+                ))),
+            }
+        });
+    };
+    view! {
+        <section>
+            <h1>{t("visits.new")}</h1>
+            <form class="form" data-testid="visit-form" on:submit=move |ev| { ev.prevent_default(); save(); }>
+                <label>
+                    <span>{t("visits.kind")}</span>
+                    <select name="kind" on:change=move |ev| kind.set(event_target_value(&ev))>
+                        {["household_visit", "patrol"].into_iter().map(|k| view! {
+                            <option value=k selected=move || kind.get() == k>{move || tr(lang.get(), &format!("visit.kind.{k}"))}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
+                {move || (grids().len() > 1).then(|| view! {
+                    <label>
+                        <span>{t("case.grid")}</span>
+                        <select name="grid" on:change=move |ev| grid.set(Some(event_target_value(&ev)))>
+                            {grids().into_iter().map(|g| view! { <option value=g.to_string()>{g.to_string()}</option> }).collect_view()}
+                        </select>
+                    </label>
+                })}
+                <label>
+                    <span>{t("visits.notes")}</span>
+                    <textarea name="notes" rows="3" maxlength="4000"
+                        prop:value=move || notes.get() on:input=move |ev| notes.set(event_target_value(&ev))></textarea>
+                </label>
+                <label>
+                    <span>{t("visits.appeals")}</span>
+                    <textarea name="appeals" rows="3"
+                        prop:value=move || appeals.get() on:input=move |ev| appeals.set(event_target_value(&ev))></textarea>
+                </label>
+                {move || error.get().map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
+                <button type="submit" class="primary" data-testid="save">{t("case.save")}</button>
+            </form>
         </section>
     }
 }
@@ -368,36 +609,71 @@ fn status_label(lang: Lang, s: &str) -> String {
 
 #[component]
 fn CaseList() -> impl IntoView {
-    let Ctx { lang, sig, .. } = ctx();
+    let Ctx {
+        lang, sig, session, ..
+    } = ctx();
     let cases = LocalResource::new(move || {
         sig.version.get();
         async move {
             let Some(c) = client() else { return Vec::new() };
-            let mut list: Vec<Record> = c
-                .store
-                .list(Collection::Cases)
-                .await
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|r| !r.is_deleted())
-                .collect();
-            list.sort_by_key(|r| {
-                std::cmp::Reverse(
-                    r.get("reported_at")
-                        .and_then(serde_json::Value::as_u64)
-                        .unwrap_or(0),
-                )
-            });
-            list
+            c.store.list(Collection::Cases).await.unwrap_or_default()
         }
     });
+    // Filters, applied offline to the local records (shared::query::CaseFilter).
+    let status = RwSignal::new(String::new());
+    let overdue = RwSignal::new(false);
+    let mine = RwSignal::new(false);
+    let text = RwSignal::new(String::new());
+    let filtered = move || {
+        let filter = CaseFilter {
+            status: Status::parse(&status.get()),
+            grid: None,
+            category: None,
+            overdue_only: overdue.get(),
+            mine: mine
+                .get()
+                .then(|| session.with(|s| s.as_ref().map(|s| s.me.username.clone())))
+                .flatten(),
+            text: text.get(),
+        };
+        cases.get().map(|all| {
+            let total = all.iter().filter(|r| !r.is_deleted()).count();
+            let shown: Vec<Record> = filter
+                .apply(all.iter(), now_ms())
+                .into_iter()
+                .cloned()
+                .collect();
+            (total, shown)
+        })
+    };
     view! {
         <section>
             <h1>{t("cases.title")}</h1>
-            {move || match cases.get() {
+            <form class="filters" role="search" on:submit=|ev| ev.prevent_default()>
+                <input name="q" type="search" aria-label=move || tr(lang.get(), "cases.search")
+                    placeholder=move || tr(lang.get(), "cases.search")
+                    prop:value=move || text.get() on:input=move |ev| text.set(event_target_value(&ev))/>
+                <select name="status" aria-label=move || tr(lang.get(), "case.status")
+                    on:change=move |ev| status.set(event_target_value(&ev))>
+                    <option value="">{t("cases.all_states")}</option>
+                    {Status::ALL.iter().map(|st| {
+                        let v = st.as_str();
+                        view! { <option value=v>{move || status_label(lang.get(), v)}</option> }
+                    }).collect_view()}
+                </select>
+                <label class="check"><input name="overdue" type="checkbox" prop:checked=move || overdue.get()
+                    on:change=move |ev| overdue.set(event_target_checked(&ev))/><span>{t("cases.overdue_only")}</span></label>
+                <label class="check"><input name="mine" type="checkbox" prop:checked=move || mine.get()
+                    on:change=move |ev| mine.set(event_target_checked(&ev))/><span>{t("cases.mine")}</span></label>
+            </form>
+            {move || match filtered() {
                 None => view! { <p class="muted">{t("cases.loading")}</p> }.into_any(),
-                Some(list) if list.is_empty() => view! { <p class="muted">{t("cases.empty")}</p> }.into_any(),
-                Some(list) => view! {
+                Some((0, _)) => view! { <p class="muted">{t("cases.empty")}</p> }.into_any(),
+                Some((total, list)) => {
+                    let shown_n = list.len().to_string();
+                    let shown_attr = shown_n.clone();
+                    view! {
+                    <p class="muted small" data-testid="cases-count" data-shown=shown_attr>{move || trf(lang.get(), "cases.count", &[("n", &shown_n), ("total", &total.to_string())])}</p>
                     <ul class="list">
                         {list.into_iter().map(|r| {
                             let id = r.id.to_string();
@@ -405,6 +681,7 @@ fn CaseList() -> impl IntoView {
                             let category = r.str("category").unwrap_or_default().to_owned();
                             let status = r.str("status").unwrap_or_default().to_owned();
                             let synthetic = r.get("synthetic").and_then(serde_json::Value::as_bool).unwrap_or(false);
+                            let late = matches!((case_status(&r), case_deadline(&r)), (Some(st), Some(d)) if is_overdue(st, d, now_ms()));
                             view! {
                                 <li>
                                     <a class="item" href=format!("/cases/{id}") data-testid="case-item" data-id=id.clone()>
@@ -414,25 +691,220 @@ fn CaseList() -> impl IntoView {
                                             " · "
                                             {move || status_label(lang.get(), &status)}
                                             {synthetic.then(|| view! { <span class="tag">{t("case.synthetic")}</span> })}
+                                            {late.then(|| view! { <span class="tag tag-late" data-testid="overdue">{t("cases.overdue")}</span> })}
                                         </span>
                                     </a>
                                 </li>
                             }
                         }).collect_view()}
                     </ul>
-                }.into_any(),
+                    }.into_any()
+                }
             }}
         </section>
+    }
+}
+
+fn now_ms() -> u64 {
+    js_sys::Date::now() as u64
+}
+
+/// "2026-11-25 14:05" in local time.
+fn when(ms: u64) -> String {
+    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}",
+        d.get_full_year(),
+        d.get_month() + 1,
+        d.get_date(),
+        d.get_hours(),
+        d.get_minutes()
+    )
+}
+
+fn case_status(r: &Record) -> Option<Status> {
+    r.str("status").and_then(Status::parse)
+}
+
+fn case_deadline(r: &Record) -> Option<u64> {
+    r.get("deadline").and_then(serde_json::Value::as_u64)
+}
+
+/// The deadline, and how late an open case is.
+fn deadline_text(lang: Lang, r: Option<&Record>) -> String {
+    let Some((d, status)) = r.and_then(|r| Some((case_deadline(r)?, case_status(r)?))) else {
+        return String::new();
+    };
+    if is_overdue(status, d, now_ms()) {
+        trf(lang, "case.overdue", &[("d", &when(d))])
+    } else {
+        when(d)
+    }
+}
+
+/// The lifecycle buttons the signed-in role may use now (上报 → 受理 → 处置中 → 已办结 → 销号,
+/// or 退回), with an optional note. A step is one local commit: the new status and a timeline
+/// entry (who, from, to, note; when is the entry's stamp).
+#[component]
+fn Lifecycle(record: RwSignal<Option<Record>>) -> impl IntoView {
+    let Ctx { lang, session, .. } = ctx();
+    let note = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let actions = move || {
+        let role = session.with(|s| s.as_ref().map(|s| s.me.role))?;
+        record.with(|r| {
+            let r = r.as_ref()?;
+            let status = case_status(r)?;
+            let owner = case_deadline(r)
+                .and_then(|d| escalation_level(status, d, now_ms()))
+                .unwrap_or(Level::Community);
+            Some(allowed_actions(status, role, owner))
+        })
+    };
+    let act = move |action: Action| {
+        error.set(None);
+        let (Some(c), Some(r)) = (client(), record.get_untracked()) else {
+            return;
+        };
+        let me = c.me();
+        let from = case_status(&r);
+        let now = now_ms();
+        let mut fields: BTreeMap<String, serde_json::Value> = BTreeMap::new();
+        fields.insert("status".into(), action.target().as_str().into());
+        if action == Action::Close {
+            fields.insert("closed_at".into(), now.into());
+        }
+        if action == Action::Accept && r.str("assignee").is_none() {
+            fields.insert(
+                "assignee".into(),
+                r.str("reporter").unwrap_or(&me.username).into(),
+            );
+        }
+        let mut data = serde_json::Map::new();
+        data.insert("action".into(), action.as_str().into());
+        data.insert(
+            "from".into(),
+            from.map_or(serde_json::Value::Null, |s| s.as_str().into()),
+        );
+        data.insert("to".into(), action.target().as_str().into());
+        data.insert("by".into(), me.username.clone().into());
+        let text = note.get_untracked();
+        if !text.trim().is_empty() {
+            data.insert("note".into(), text.trim().into());
+        }
+        let set = Op {
+            id: OpId(uuid::Uuid::now_v7()),
+            actor: c.actor,
+            hlc: c.next_hlc(),
+            collection: Collection::Cases,
+            record: r.id,
+            body: OpBody::Set { fields },
+            schema: SCHEMA_VERSION,
+        };
+        let append = Op {
+            id: OpId(uuid::Uuid::now_v7()),
+            actor: c.actor,
+            hlc: c.next_hlc(),
+            collection: Collection::Cases,
+            record: r.id,
+            body: OpBody::Append {
+                entry: tongxin_shared::Entry {
+                    id: uuid::Uuid::now_v7(),
+                    data,
+                },
+            },
+            schema: SCHEMA_VERSION,
+        };
+        for op in [&set, &append] {
+            if let Err(e) = validate_op(op) {
+                error.set(Some(e.message));
+                return;
+            }
+        }
+        let l = lang.get_untracked();
+        spawn_local(async move {
+            match c.commit(vec![set, append]).await {
+                Ok(()) => note.set(String::new()),
+                Err(e) => error.set(Some(trf(
+                    l,
+                    "case.error.save_failed",
+                    &[("e", &e.to_string())],
+                ))),
+            }
+        });
+    };
+    view! {
+        {move || actions().filter(|a| !a.is_empty()).map(|list| view! {
+            <div class="lifecycle" data-testid="lifecycle">
+                <label>
+                    <span>{t("case.step_note")}</span>
+                    <textarea name="note" rows="2" maxlength="500"
+                        prop:value=move || note.get()
+                        on:input=move |ev| note.set(event_target_value(&ev))></textarea>
+                </label>
+                <div class="actions">
+                    {list.into_iter().map(|a| view! {
+                        <button type="button" class=if matches!(a, Action::Close | Action::Resolve) { "primary" } else { "" }
+                            data-testid="case-action" data-action=a.as_str()
+                            on:click=move |_| act(a)>{move || tr(lang.get(), &format!("action.{}", a.as_str()))}</button>
+                    }).collect_view()}
+                </div>
+                {move || error.get().map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
+            </div>
+        })}
+    }
+}
+
+/// The case's timeline: every step with who, when and the note, oldest first.
+#[component]
+fn Timeline(record: RwSignal<Option<Record>>) -> impl IntoView {
+    let Ctx { lang, .. } = ctx();
+    let entries = move || {
+        record.with(|r| {
+            let mut list: Vec<(u64, serde_json::Map<String, serde_json::Value>)> = r
+                .as_ref()
+                .map(|r| {
+                    r.log
+                        .values()
+                        .map(|e| (e.stamp.hlc.wall_ms, e.data.clone()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            list.sort_by_key(|(at, _)| *at);
+            list
+        })
+    };
+    view! {
+        <h2>{t("case.timeline")}</h2>
+        <ol class="timeline" data-testid="timeline">
+            {move || entries().into_iter().map(|(at, data)| {
+                let action = data.get("action").and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+                let by = data.get("by").and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+                let note = data.get("note").and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+                let label_action = action.clone();
+                view! {
+                    <li data-testid="timeline-entry" data-action=action>
+                        <strong>{move || tr(lang.get(), &format!("action.{label_action}"))}</strong>
+                        " · " {by} " · " {when(at)}
+                        {(!note.is_empty()).then(|| view! { <p class="pre">{note}</p> })}
+                    </li>
+                }
+            }).collect_view()}
+        </ol>
     }
 }
 
 #[component]
 fn CaseNew() -> impl IntoView {
     let record = RwSignal::new(None::<Record>);
+    // From a visit's appeal (一键转事件): the appeal is the title, the source a resident appeal.
+    let query = leptos_router::hooks::use_query_map();
+    let prefill = query.with_untracked(|q| q.get("title"));
+    let from_appeal = query.with_untracked(|q| q.get("visit").is_some());
     view! {
         <section>
             <h1>{t("cases.new")}</h1>
-            <CaseForm record=record id=None/>
+            <CaseForm record=record id=None prefill=prefill.unwrap_or_default() from_appeal=from_appeal/>
         </section>
     }
 }
@@ -488,7 +960,11 @@ fn CaseDetail() -> impl IntoView {
                     <dd data-testid="case-status" data-value=field("status")>{move || status_label(lang.get(), &field("status")())}</dd>
                     <dt>{t("case.description")}</dt>
                     <dd data-testid="case-description" class="pre">{field("description")}</dd>
+                    <dt>{t("case.deadline")}</dt>
+                    <dd data-testid="case-deadline">{move || record.with(|r| deadline_text(lang.get(), r.as_ref()))}</dd>
                 </dl>
+                <Lifecycle record=record/>
+                <Timeline record=record/>
                 <h2>{t("case.edit")}</h2>
                 <CaseForm record=record id=id()/>
             </Show>
@@ -500,10 +976,15 @@ fn CaseDetail() -> impl IntoView {
 /// fields the user changed are written (so a background sync never gets overwritten by stale
 /// form values).
 #[component]
-fn CaseForm(record: RwSignal<Option<Record>>, id: Option<RecordId>) -> impl IntoView {
+fn CaseForm(
+    record: RwSignal<Option<Record>>,
+    id: Option<RecordId>,
+    #[prop(optional, into)] prefill: Option<String>,
+    #[prop(optional)] from_appeal: bool,
+) -> impl IntoView {
     let Ctx { lang, .. } = ctx();
     let navigate = use_navigate();
-    let title = RwSignal::new(None::<String>);
+    let title = RwSignal::new(prefill.filter(|p| !p.is_empty()));
     let description = RwSignal::new(None::<String>);
     let category = RwSignal::new(None::<String>);
     let grid = RwSignal::new(None::<String>);
@@ -600,7 +1081,15 @@ fn CaseForm(record: RwSignal<Option<Record>>, id: Option<RecordId>) -> impl Into
                 fields.insert("reporter".into(), c.me().username.into());
             }
             fields.insert("status".into(), "reported".into());
-            fields.insert("source".into(), "patrol".into());
+            fields.insert(
+                "source".into(),
+                if from_appeal {
+                    "resident_appeal"
+                } else {
+                    "patrol"
+                }
+                .into(),
+            );
             fields.insert("reported_at".into(), now.into());
             fields.insert("deadline".into(), deadline(now, &cat).into());
         } else if fields
@@ -629,9 +1118,32 @@ fn CaseForm(record: RwSignal<Option<Record>>, id: Option<RecordId>) -> impl Into
             error.set(Some(("form", e.message)));
             return;
         }
+        let mut ops = vec![op];
+        if id.is_none() {
+            // 上报: the first timeline entry.
+            let mut data = serde_json::Map::new();
+            data.insert("action".into(), "report".into());
+            data.insert("from".into(), serde_json::Value::Null);
+            data.insert("to".into(), "reported".into());
+            data.insert("by".into(), c.me().username.into());
+            ops.push(Op {
+                id: OpId(uuid::Uuid::now_v7()),
+                actor: c.actor,
+                hlc: c.next_hlc(),
+                collection: Collection::Cases,
+                record: record_id,
+                body: OpBody::Append {
+                    entry: tongxin_shared::Entry {
+                        id: uuid::Uuid::now_v7(),
+                        data,
+                    },
+                },
+                schema: SCHEMA_VERSION,
+            });
+        }
         let navigate = navigate.clone();
         spawn_local(async move {
-            match c.commit(vec![op]).await {
+            match c.commit(ops).await {
                 Ok(()) => {
                     title.set(None);
                     description.set(None);

@@ -1,0 +1,109 @@
+// A warden's field work (issue 6, first part): offline, a visit with a resident's appeal turns
+// into a case in one tap; back online it reaches the server by itself; then the case walks its
+// lifecycle across roles — the community accepts (受理), the warden starts and resolves (已办结),
+// the community verifies and closes it (销号) — and every step is on the timeline both sides see.
+// The case list filters offline (search, state).
+
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  caseIdByTitle, fieldValues, launchBrowser, sel, serverCase, setupCity, signIn, startServer, waitAttr, waitFor,
+  waitReady, waitText,
+} from './harness.mjs';
+
+/** Clicks the lifecycle button for `action` on the open case page. */
+async function act(page, action) {
+  const button = page.locator(`[data-testid=case-action][data-action=${action}]`);
+  await button.waitFor();
+  await button.click();
+}
+
+/** Waits until the timeline of the open case lists `actions` in order. */
+function timelineIs(page, actions) {
+  return waitFor(
+    page,
+    `the timeline ${actions.join(' → ')}`,
+    (want) => [...document.querySelectorAll('[data-testid=timeline-entry]')].map((e) => e.dataset.action).join() === want,
+    actions.join(),
+  );
+}
+
+test('visit → appeal → case offline, then the lifecycle to 销号 across roles', async (t) => {
+  const server = await startServer(t);
+  await setupCity(server);
+  const browser = await launchBrowser(t);
+  const warden = await (await browser.newContext({ viewport: { width: 390, height: 844 } })).newPage();
+  const manager = await (await browser.newContext()).newPage();
+  await signIn(warden, server.url, 'wa');
+  await signIn(manager, server.url, 'cm');
+  await waitAttr(warden, sel.badge, 'data-state', 'synced');
+
+  // Offline: a household visit where a resident raises an appeal.
+  await warden.context().setOffline(true);
+  await warden.goto(`${server.url}/visits/new`);
+  await waitReady(warden);
+  await warden.locator('[data-testid=visit-form] [name=notes]').fill('入户走访三号楼，老人身体好');
+  await warden.locator('[data-testid=visit-form] [name=appeals]').fill('楼道灯坏了，晚上看不见');
+  await warden.locator(sel.save).click();
+  await waitFor(warden, 'the visit listed', () => document.querySelectorAll('[data-testid=visit-item]').length === 1);
+
+  // One tap: the appeal becomes a case (title prefilled), still offline.
+  await warden.locator('[data-testid=appeal-to-case]').click();
+  await waitFor(warden, 'the prefilled title', () => document.querySelector('form [name=title]')?.value === '楼道灯坏了，晚上看不见');
+  await warden.locator('form [name=category]').selectOption('infrastructure');
+  await warden.locator(sel.save).click();
+  await waitText(warden, sel.caseTitle, '楼道灯坏了，晚上看不见');
+  await timelineIs(warden, ['report']);
+  await waitFor(warden, 'ops waiting offline', (s) => Number(document.querySelector(s)?.getAttribute('data-waiting')) >= 2, sel.badge);
+
+  // Online: everything reaches the server with no tap.
+  await warden.context().setOffline(false);
+  await waitAttr(warden, sel.badge, 'data-state', 'synced');
+  const record = await serverCase(server, { title: '楼道灯坏了，晚上看不见' });
+  const fields = fieldValues(record);
+  assert.equal(fields.source, 'resident_appeal');
+  assert.equal(fields.reporter, 'wa');
+  assert.equal(fields.status, 'reported');
+  const id = record.id;
+
+  // The warden cannot accept (a grid leader or the community assigns): no such button.
+  assert.equal(await warden.locator('[data-testid=case-action]').count(), 0, 'a warden has no action on a reported case');
+
+  // The community accepts …
+  await manager.goto(`${server.url}/cases/${id}`);
+  await waitReady(manager);
+  await waitText(manager, sel.caseTitle, '楼道灯坏了，晚上看不见');
+  await manager.locator('[data-testid=lifecycle] [name=note]').fill('请网格员今天处理');
+  await act(manager, 'accept');
+  await timelineIs(manager, ['report', 'accept']);
+
+  // … the warden starts and resolves …
+  await timelineIs(warden, ['report', 'accept']);
+  await act(warden, 'start');
+  await timelineIs(warden, ['report', 'accept', 'start']);
+  await act(warden, 'resolve');
+  await waitAttr(warden, '[data-testid=case-status]', 'data-value', 'resolved');
+  assert.equal(await warden.locator('[data-testid=case-action][data-action=close]').count(), 0, 'only the owning level closes');
+
+  // … the community verifies and closes (销号); the warden sees it after the next sync.
+  await waitAttr(manager, '[data-testid=case-status]', 'data-value', 'resolved');
+  await act(manager, 'close');
+  await waitAttr(manager, '[data-testid=case-status]', 'data-value', 'closed');
+  await waitAttr(warden, '[data-testid=case-status]', 'data-value', 'closed');
+  await timelineIs(warden, ['report', 'accept', 'start', 'resolve', 'close']);
+  const closed = fieldValues(await serverCase(server, { id, status: 'closed' }));
+  assert.ok(closed.closed_at > 0);
+
+  // Offline filters on the list: search and state.
+  await warden.goto(`${server.url}/cases`);
+  await waitReady(warden);
+  await caseIdByTitle(warden, '楼道灯坏了');
+  await warden.locator('[name=q]').fill('不存在的词');
+  await waitAttr(warden, '[data-testid=cases-count]', 'data-shown', '0');
+  await warden.locator('[name=q]').fill('楼道');
+  await waitAttr(warden, '[data-testid=cases-count]', 'data-shown', '1');
+  await warden.locator('[name=status]').selectOption('reported');
+  await waitAttr(warden, '[data-testid=cases-count]', 'data-shown', '0');
+  await warden.locator('[name=status]').selectOption('closed');
+  await waitAttr(warden, '[data-testid=cases-count]', 'data-shown', '1');
+});
