@@ -4,7 +4,8 @@
 //! dropped without `commit()`, so an error half-way leaves nothing behind.
 
 use crate::store::{
-    outbox_key, record_key, validate_all, LocalStore, RejectedOp, StoreError, META_CURSOR,
+    outbox_key, record_key, validate_all, LocalBlob, LocalStore, RejectedOp, StoreError,
+    StoredBlob, META_CURSOR,
 };
 use indexed_db_futures::database::Database;
 use indexed_db_futures::prelude::*;
@@ -17,8 +18,11 @@ const RECORDS: &str = "records";
 const OUTBOX: &str = "outbox";
 const REJECTED: &str = "rejected";
 const META: &str = "meta";
+/// Photos by SHA-256 (a JSON `StoredBlob`), and the hashes still to upload.
+const BLOBS: &str = "blobs";
+const BLOBS_PENDING: &str = "blobs_pending";
 /// Schema version of the local database; `upgrade` migrates from any older one.
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
 
 fn backend(e: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(e.to_string())
@@ -46,6 +50,11 @@ impl IdbStore {
                 // Versioned upgrades: each step runs once, from whatever version was stored.
                 if event.old_version() < 1.0 {
                     for store in [RECORDS, OUTBOX, REJECTED, META] {
+                        db.create_object_store(store).build()?;
+                    }
+                }
+                if event.old_version() < 2.0 {
+                    for store in [BLOBS, BLOBS_PENDING] {
                         db.create_object_store(store).build()?;
                     }
                 }
@@ -378,6 +387,73 @@ impl LocalStore for IdbStore {
         let meta = tx.object_store(META).map_err(backend)?;
         meta.put(value.to_owned())
             .with_key(key.to_owned())
+            .primitive()
+            .map_err(backend)?
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn put_blob(
+        &self,
+        sha256: &str,
+        content_type: &str,
+        bytes: &[u8],
+    ) -> Result<(), StoreError> {
+        if self.get_string(BLOBS, sha256).await?.is_some() {
+            return Ok(());
+        }
+        let value = encode(&StoredBlob::from_bytes(content_type, bytes, false))?;
+        let tx = self.tx(&[BLOBS, BLOBS_PENDING], true)?;
+        let blobs = tx.object_store(BLOBS).map_err(backend)?;
+        let pending = tx.object_store(BLOBS_PENDING).map_err(backend)?;
+        blobs
+            .put(value)
+            .with_key(sha256.to_owned())
+            .primitive()
+            .map_err(backend)?
+            .await
+            .map_err(backend)?;
+        pending
+            .put(sha256.to_owned())
+            .with_key(sha256.to_owned())
+            .primitive()
+            .map_err(backend)?
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn get_blob(&self, sha256: &str) -> Result<Option<LocalBlob>, StoreError> {
+        let Some(text) = self.get_string(BLOBS, sha256).await? else {
+            return Ok(None);
+        };
+        let stored: StoredBlob = decode(&text)?;
+        stored.into_blob().map(Some)
+    }
+
+    async fn pending_blobs(&self) -> Result<Vec<String>, StoreError> {
+        self.all_strings(BLOBS_PENDING, None).await
+    }
+
+    async fn mark_uploaded(&self, sha256: &str) -> Result<(), StoreError> {
+        let Some(text) = self.get_string(BLOBS, sha256).await? else {
+            return Ok(());
+        };
+        let mut stored: StoredBlob = decode(&text)?;
+        stored.uploaded = true;
+        let tx = self.tx(&[BLOBS, BLOBS_PENDING], true)?;
+        let blobs = tx.object_store(BLOBS).map_err(backend)?;
+        let pending = tx.object_store(BLOBS_PENDING).map_err(backend)?;
+        blobs
+            .put(encode(&stored)?)
+            .with_key(sha256.to_owned())
+            .primitive()
+            .map_err(backend)?
+            .await
+            .map_err(backend)?;
+        pending
+            .delete(sha256.to_owned())
             .primitive()
             .map_err(backend)?
             .await

@@ -4,7 +4,8 @@
 //! - `i18n`: zh-CN and English strings (`app/locales/*.json`).
 //! - `store`: the `LocalStore` trait, the in-memory backend and the suite both backends pass.
 //! - `idb` (wasm): the IndexedDB backend.
-//! - `sync` (wasm): outbox push, pull, live stream, the sync status.
+//! - `photo` (wasm): photos resized and hashed in the browser.
+//! - `sync` (wasm): outbox push, photo upload, pull, live stream, the sync status.
 //! - `ui` (wasm): the screens.
 
 pub mod i18n;
@@ -12,6 +13,8 @@ pub mod store;
 
 #[cfg(target_arch = "wasm32")]
 pub mod idb;
+#[cfg(target_arch = "wasm32")]
+pub mod photo;
 #[cfg(target_arch = "wasm32")]
 pub mod sync;
 #[cfg(target_arch = "wasm32")]

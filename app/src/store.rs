@@ -88,6 +88,59 @@ pub trait LocalStore {
     async fn meta_get(&self, key: &str) -> Result<Option<String>, StoreError>;
     async fn meta_set(&self, key: &str, value: &str) -> Result<(), StoreError>;
     async fn meta_delete(&self, key: &str) -> Result<(), StoreError>;
+    /// Stores a photo under its SHA-256 (hex) as waiting for upload; storing the same photo
+    /// again changes nothing (an uploaded one stays uploaded).
+    async fn put_blob(
+        &self,
+        sha256: &str,
+        content_type: &str,
+        bytes: &[u8],
+    ) -> Result<(), StoreError>;
+    async fn get_blob(&self, sha256: &str) -> Result<Option<LocalBlob>, StoreError>;
+    /// Hashes of photos not uploaded yet.
+    async fn pending_blobs(&self) -> Result<Vec<String>, StoreError>;
+    /// The server has the photo.
+    async fn mark_uploaded(&self, sha256: &str) -> Result<(), StoreError>;
+}
+
+/// A photo kept on the device.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LocalBlob {
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+    pub uploaded: bool,
+}
+
+/// How a photo is stored as text (IndexedDB values here are JSON strings).
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct StoredBlob {
+    pub content_type: String,
+    pub uploaded: bool,
+    /// Base64 (standard) of the bytes.
+    pub data: String,
+}
+
+impl StoredBlob {
+    pub fn from_bytes(content_type: &str, bytes: &[u8], uploaded: bool) -> Self {
+        use base64::Engine;
+        Self {
+            content_type: content_type.to_owned(),
+            uploaded,
+            data: base64::engine::general_purpose::STANDARD.encode(bytes),
+        }
+    }
+
+    pub fn into_blob(self) -> Result<LocalBlob, StoreError> {
+        use base64::Engine;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(self.data)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        Ok(LocalBlob {
+            content_type: self.content_type,
+            bytes,
+            uploaded: self.uploaded,
+        })
+    }
 }
 
 /// The in-memory backend (tests, and a fallback when IndexedDB is unavailable).
@@ -102,6 +155,7 @@ struct Mem {
     outbox: BTreeMap<String, Op>,
     rejected: BTreeMap<String, RejectedOp>,
     meta: BTreeMap<String, String>,
+    blobs: BTreeMap<String, LocalBlob>,
 }
 
 fn apply_ops(records: &mut BTreeMap<String, Record>, ops: &[Op]) {
@@ -226,6 +280,42 @@ impl LocalStore for MemoryStore {
     }
     async fn meta_delete(&self, key: &str) -> Result<(), StoreError> {
         self.inner.borrow_mut().meta.remove(key);
+        Ok(())
+    }
+    async fn put_blob(
+        &self,
+        sha256: &str,
+        content_type: &str,
+        bytes: &[u8],
+    ) -> Result<(), StoreError> {
+        self.inner
+            .borrow_mut()
+            .blobs
+            .entry(sha256.to_owned())
+            .or_insert_with(|| LocalBlob {
+                content_type: content_type.to_owned(),
+                bytes: bytes.to_vec(),
+                uploaded: false,
+            });
+        Ok(())
+    }
+    async fn get_blob(&self, sha256: &str) -> Result<Option<LocalBlob>, StoreError> {
+        Ok(self.inner.borrow().blobs.get(sha256).cloned())
+    }
+    async fn pending_blobs(&self) -> Result<Vec<String>, StoreError> {
+        Ok(self
+            .inner
+            .borrow()
+            .blobs
+            .iter()
+            .filter(|(_, b)| !b.uploaded)
+            .map(|(k, _)| k.clone())
+            .collect())
+    }
+    async fn mark_uploaded(&self, sha256: &str) -> Result<(), StoreError> {
+        if let Some(b) = self.inner.borrow_mut().blobs.get_mut(sha256) {
+            b.uploaded = true;
+        }
         Ok(())
     }
 }
@@ -362,6 +452,29 @@ pub mod suite {
         assert_eq!(s.count(Collection::Visits).await.expect("count"), 0);
         assert!(s.list(Collection::Visits).await.expect("list").is_empty());
 
+        // Photos: stored once by hash, pending until uploaded, then uploaded for good.
+        let sha = "ab".repeat(32);
+        s.put_blob(&sha, "image/jpeg", &[0xFF, 0xD8, 0xFF, 1, 2, 3])
+            .await
+            .expect("put blob");
+        s.put_blob(&sha, "image/jpeg", &[0xFF, 0xD8, 0xFF, 1, 2, 3])
+            .await
+            .expect("put blob again");
+        assert_eq!(s.pending_blobs().await.expect("pending"), vec![sha.clone()]);
+        let blob = s.get_blob(&sha).await.expect("get blob").expect("stored");
+        assert_eq!(blob.bytes, vec![0xFF, 0xD8, 0xFF, 1, 2, 3]);
+        assert!(!blob.uploaded);
+        s.mark_uploaded(&sha).await.expect("mark");
+        assert!(s.pending_blobs().await.expect("pending").is_empty());
+        s.put_blob(&sha, "image/jpeg", &[0xFF, 0xD8, 0xFF, 1, 2, 3])
+            .await
+            .expect("put blob after upload");
+        assert!(
+            s.pending_blobs().await.expect("pending").is_empty(),
+            "stays uploaded"
+        );
+        assert!(s.get_blob(&"cd".repeat(32)).await.expect("get").is_none());
+
         // Meta keys: set, read back, delete (the scope fingerprint lives beside the cursor).
         s.meta_set(META_SCOPE, "area-1").await.expect("meta");
         assert_eq!(
@@ -370,6 +483,15 @@ pub mod suite {
         );
         s.meta_delete(META_SCOPE).await.expect("meta delete");
         assert_eq!(s.meta_get(META_SCOPE).await.expect("meta"), None);
+
+        // An op the server refused (say, outside the user's new area) is listed with its reason.
+        let refused = op(8, 103, 60, json!({"title": "out of area"}));
+        s.commit_local(std::slice::from_ref(&refused))
+            .await
+            .expect("commit");
+        s.reject(&refused, "out_of_scope", "not in your area")
+            .await
+            .expect("reject");
 
         // Reset: pulled state goes, the outbox stays and its ops are visible again.
         s.reset_pulled().await.expect("reset");
@@ -386,6 +508,13 @@ pub mod suite {
             .expect("unsent work stays");
         assert_eq!(r.str("title"), Some("local newer"));
         assert_eq!(s.outbox_len().await.expect("len"), 1);
+        // … and the refused op stays listed through the reset.
+        let rej = s.rejected().await.expect("rejected");
+        assert_eq!(rej.len(), 1);
+        assert_eq!(
+            (rej[0].op.id, rej[0].code.as_str()),
+            (refused.id, "out_of_scope")
+        );
 
         s.meta_set("k", "v").await.expect("meta");
         assert_eq!(s.meta_get("k").await.expect("meta").as_deref(), Some("v"));

@@ -28,9 +28,15 @@ use wasm_bindgen::JsCast;
 const PUSH_BATCH: usize = 200;
 /// Records per pull page.
 const PULL_LIMIT: u32 = 1000;
+/// Resets one pull round follows before giving up until the next round.
+const MAX_RESETS_PER_ROUND: u32 = 2;
 /// The IndexedDB database that holds the signed-in session (separate from any user's data).
 pub const SESSION_DB: &str = "tongxin-session";
 const SESSION_KEY: &str = "session";
+/// Posted on the user's BroadcastChannel when they sign out in one tab.
+const SIGNED_OUT_MESSAGE: &str = "signed_out";
+/// How long sign-out waits for the server to revoke the token before going on without it.
+const LOGOUT_TIMEOUT_MS: u32 = 3_000;
 
 /// The IndexedDB database of one user's data: each user on a shared phone has their own, so
 /// user B never sees user A's records or drafts.
@@ -120,12 +126,19 @@ pub async fn sign_in(username: &str, password: &str) -> Result<Session, LoginErr
 }
 
 /// Revokes the token on the server (best effort: offline, the token simply expires).
+/// A hanging network does not hold the sign-out up for more than [`LOGOUT_TIMEOUT_MS`].
 pub async fn sign_out_remote(token: &str) {
-    let _ = Request::post("/api/v1/auth/logout")
+    let request = Request::post("/api/v1/auth/logout")
         .header("authorization", &format!("Bearer {token}"))
         .header(PROTOCOL_HEADER, &PROTOCOL_VERSION.to_string())
         .send()
-        .await;
+        .fuse();
+    let timer = gloo_timers::future::TimeoutFuture::new(LOGOUT_TIMEOUT_MS).fuse();
+    futures::pin_mut!(request, timer);
+    futures::select! {
+        _ = request => {},
+        () = timer => {},
+    }
 }
 
 /// The reactive sync state the screens render.
@@ -143,6 +156,8 @@ pub struct SyncSignals {
     /// The server refused the session (expired, revoked): sync waits until the user signs in
     /// again; local work goes on and the outbox keeps every op.
     pub signed_out: RwSignal<bool>,
+    /// Photos on the device not uploaded yet.
+    pub photos_waiting: RwSignal<usize>,
 }
 
 impl SyncSignals {
@@ -157,6 +172,7 @@ impl SyncSignals {
             update_required: RwSignal::new(false),
             version: RwSignal::new(0),
             signed_out: RwSignal::new(false),
+            photos_waiting: RwSignal::new(0),
         }
     }
 
@@ -195,6 +211,8 @@ enum SyncError {
     Upgrade,
     #[error("the session ended; sign in again")]
     SignedOut,
+    #[error("the server kept asking for a reset")]
+    Resets,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -216,6 +234,9 @@ pub struct Client {
     clock: RefCell<HlcClock>,
     kick: mpsc::UnboundedSender<()>,
     channel: Option<web_sys::BroadcastChannel>,
+    /// The live stream of the sync tab, opened with this session's token (reopened with the new
+    /// one when the user signs in again: a stream refused 401 never reconnects by itself).
+    live: RefCell<Option<web_sys::EventSource>>,
 }
 
 thread_local! {
@@ -259,6 +280,7 @@ impl Client {
             clock: RefCell::new(clock),
             kick,
             channel,
+            live: RefCell::new(None),
         });
         CLIENT.with(|c| *c.borrow_mut() = Some(client.clone()));
         client.wire_events();
@@ -282,7 +304,32 @@ impl Client {
     pub fn resume(&self, session: Session) {
         *self.session.borrow_mut() = session;
         self.sig.signed_out.set(false);
+        if self.live.borrow().is_some() {
+            self.open_live();
+        }
         let _ = self.kick.unbounded_send(());
+    }
+
+    /// Tells this user's other tabs that they signed out here (they go to the login screen
+    /// too instead of syncing on with a revoked token).
+    pub fn announce_sign_out(&self) {
+        if let Some(ch) = &self.channel {
+            let _ = ch.post_message(&JsValue::from_str(SIGNED_OUT_MESSAGE));
+        }
+    }
+
+    /// Stops the live stream (sign-out, or the session ended).
+    pub fn close_live(&self) {
+        if let Some(old) = self.live.borrow_mut().take() {
+            old.close();
+        }
+    }
+
+    /// (Re)opens the live stream with the current token.
+    fn open_live(&self) {
+        self.close_live();
+        let token = self.session.borrow().token.clone();
+        *self.live.borrow_mut() = listen_live(self.kick.clone(), &token);
     }
 
     /// Starts a sync round now (e.g. "sync first" before signing out).
@@ -316,6 +363,10 @@ impl Client {
 
     fn signed_out(&self) -> SyncError {
         self.sig.signed_out.set(true);
+        // The stream would only be refused again; it reopens when the user signs in.
+        if let Some(live) = self.live.borrow().as_ref() {
+            live.close();
+        }
         SyncError::SignedOut
     }
 
@@ -338,15 +389,24 @@ impl Client {
         on_offline.forget();
         if let Some(ch) = &self.channel {
             let kick = self.kick.clone();
-            let on_message = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_| {
-                sig.version.update(|v| *v += 1);
-                let _ = kick.unbounded_send(());
-                spawn_local(async {
-                    if let Some(c) = client() {
-                        c.refresh_counts().await;
+            let on_message = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(
+                move |ev: web_sys::MessageEvent| {
+                    if ev.data().as_string().as_deref() == Some(SIGNED_OUT_MESSAGE) {
+                        // Signed out in another tab: this one follows.
+                        if let Some(w) = web_sys::window() {
+                            let _ = w.location().set_href("/login");
+                        }
+                        return;
                     }
-                });
-            });
+                    sig.version.update(|v| *v += 1);
+                    let _ = kick.unbounded_send(());
+                    spawn_local(async {
+                        if let Some(c) = client() {
+                            c.refresh_counts().await;
+                        }
+                    });
+                },
+            );
             ch.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
             on_message.forget();
         }
@@ -399,6 +459,42 @@ impl Client {
         if let Ok(r) = self.store.rejected().await {
             self.sig.rejected.set(r.len());
         }
+        if let Ok(p) = self.store.pending_blobs().await {
+            self.sig.photos_waiting.set(p.len());
+        }
+    }
+
+    /// Uploads the photos not on the server yet (before the ops that name them). A photo the
+    /// server refuses stays on the device and is retried; it never blocks the ops.
+    async fn upload_photos(&self) -> Result<(), SyncError> {
+        for sha in self.store.pending_blobs().await? {
+            let Some(blob) = self.store.get_blob(&sha).await? else {
+                continue;
+            };
+            let body = js_sys::Uint8Array::from(blob.bytes.as_slice());
+            let res = Request::put(&format!("/api/v1/blobs/{sha}"))
+                .header("authorization", &self.bearer())
+                .header(PROTOCOL_HEADER, &PROTOCOL_VERSION.to_string())
+                .header("content-type", &blob.content_type)
+                .body(body)
+                .map_err(net)?
+                .send()
+                .await
+                .map_err(net)?;
+            match res.status() {
+                200 | 201 => {
+                    self.store.mark_uploaded(&sha).await?;
+                    self.sig.version.update(|v| *v += 1);
+                }
+                401 => return Err(self.signed_out()),
+                s if s >= 500 => return Err(SyncError::Status(s)),
+                s => web_sys::console::warn_1(&JsValue::from_str(&format!(
+                    "tongxin sync: photo {sha} refused ({s}); kept on the device"
+                ))),
+            }
+        }
+        self.refresh_counts().await;
+        Ok(())
     }
 
     /// Sends a refused op again / removes it for good (from the sync panel).
@@ -491,8 +587,9 @@ impl Client {
         let mut received = 0;
         let mut resets = 0;
         loop {
+            let scope_q = String::from(js_sys::encode_uri_component(&scope));
             let res = Request::get(&format!(
-                "/api/v1/sync/pull?cursor={cursor}&limit={PULL_LIMIT}&scope={scope}"
+                "/api/v1/sync/pull?cursor={cursor}&limit={PULL_LIMIT}&scope={scope_q}"
             ))
             .header("authorization", &self.bearer())
             .header(PROTOCOL_HEADER, &PROTOCOL_VERSION.to_string())
@@ -510,7 +607,12 @@ impl Client {
             }
             let page: PullResponse = res.json().await.map_err(net)?;
             self.learn(page.server_time_ms);
-            if page.reset && resets == 0 {
+            if page.reset {
+                // The area changing again within one round: try again later (with backoff)
+                // rather than resetting in a loop.
+                if resets == MAX_RESETS_PER_ROUND {
+                    return Err(SyncError::Resets);
+                }
                 // The user's area changed: drop what was pulled (the outbox stays and its ops
                 // are re-applied), then pull the new area from zero.
                 resets += 1;
@@ -552,7 +654,7 @@ impl Client {
 
     /// The sync loop of the elected tab.
     async fn run(self: Rc<Self>, mut rx: mpsc::UnboundedReceiver<()>) {
-        listen_live(self.kick.clone(), &self.session.borrow().token);
+        self.open_live();
         let mut failures: u32 = 0;
         loop {
             if self.sig.online.get_untracked()
@@ -560,13 +662,13 @@ impl Client {
                 && !self.sig.signed_out.get_untracked()
             {
                 self.sig.syncing.set(true);
-                let round = match self.refresh_me().await {
-                    Ok(()) => match self.push_all().await {
-                        Ok(()) => self.pull_all().await,
-                        Err(e) => Err(e),
-                    },
-                    Err(e) => Err(e),
-                };
+                let round = async {
+                    self.refresh_me().await?;
+                    self.upload_photos().await?;
+                    self.push_all().await?;
+                    self.pull_all().await
+                }
+                .await;
                 self.sig.syncing.set(false);
                 match round {
                     Ok(()) | Err(SyncError::SignedOut) => failures = 0,
@@ -632,16 +734,14 @@ fn elect(client: Rc<Client>, rx: mpsc::UnboundedReceiver<()>, username: &str) {
 
 /// Subscribes to the live stream: every poke starts a sync round. EventSource reconnects by
 /// itself (and sends Last-Event-ID). It cannot send headers, so the token is in the query.
-fn listen_live(kick: mpsc::UnboundedSender<()>, token: &str) {
-    let Ok(source) = web_sys::EventSource::new(&format!("/api/v1/live?access_token={token}"))
-    else {
-        return;
-    };
+fn listen_live(kick: mpsc::UnboundedSender<()>, token: &str) -> Option<web_sys::EventSource> {
+    let token = String::from(js_sys::encode_uri_component(token));
+    let source = web_sys::EventSource::new(&format!("/api/v1/live?access_token={token}")).ok()?;
     let on_poke = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_| {
         let _ = kick.unbounded_send(());
     });
     let _ = source.add_event_listener_with_callback("poke", on_poke.as_ref().unchecked_ref());
+    // The listener lives as long as the page (a closed stream simply never calls it again).
     on_poke.forget();
-    // Keep the EventSource alive for the life of the page.
-    std::mem::forget(source);
+    Some(source)
 }

@@ -20,7 +20,7 @@ use tongxin_shared::case::{
 };
 use tongxin_shared::query::CaseFilter;
 use tongxin_shared::schema::{validate_op, CASE_CATEGORIES};
-use tongxin_shared::wire::{UserSummary, UserUpsert, PROTOCOL_HEADER};
+use tongxin_shared::wire::{UserSummary, UserUpsert, MIN_PASSWORD_CHARS, PROTOCOL_HEADER};
 use tongxin_shared::{
     Collection, Op, OpBody, OpId, Record, RecordId, PROTOCOL_VERSION, SCHEMA_VERSION,
 };
@@ -132,8 +132,13 @@ fn role_label(lang: Lang, role: Role) -> String {
 
 /// Signs out: forgets the session (the user's local database stays, with any waiting ops) and
 /// reloads to the login screen, which stops this user's sync loop, live stream and tab lock.
+/// The user's other tabs follow; the server revokes the token when it can be reached.
 fn sign_out(token: String) {
     spawn_local(async move {
+        if let Some(c) = client() {
+            c.close_live();
+            c.announce_sign_out();
+        }
         sign_out_remote(&token).await;
         let _ = clear_session().await;
         if let Some(w) = web_sys::window() {
@@ -151,6 +156,8 @@ fn Header() -> impl IntoView {
         session,
     } = ctx();
     let warn = RwSignal::new(false);
+    // "Sync first" was chosen: sign out as soon as the outbox is empty.
+    let sync_then_out = RwSignal::new(false);
     let logout = move |_| {
         let Some(s) = session.get_untracked() else {
             return;
@@ -161,6 +168,15 @@ fn Header() -> impl IntoView {
             sign_out(s.token);
         }
     };
+    Effect::new(move |_| {
+        if sync_then_out.get() && sig.waiting.get() == 0 && !sig.syncing.get() {
+            sync_then_out.set(false);
+            warn.set(false);
+            if let Some(s) = session.get_untracked() {
+                sign_out(s.token);
+            }
+        }
+    });
     let badge_label = move || {
         let (state, n) = sig.badge();
         let l = lang.get();
@@ -243,11 +259,23 @@ fn Header() -> impl IntoView {
         <Show when=move || warn.get()>
             <div class="panel" role="dialog" data-testid="logout-warning" aria-label=move || tr(lang.get(), "auth.logout")>
                 <p>{move || trf(lang.get(), "auth.logout.warning", &[("n", &sig.waiting.get().to_string())])}</p>
-                <button type="button" class="primary" data-testid="logout-sync"
-                    on:click=move |_| { warn.set(false); if let Some(c) = client() { c.kick(); } }>{t("auth.logout.sync_first")}</button>
+                <Show when=move || sync_then_out.get()>
+                    <p class="muted" role="status" data-testid="logout-progress">{move || {
+                        let l = lang.get();
+                        if sig.signed_out.get() {
+                            tr(l, "auth.logout.sync_needs_sign_in")
+                        } else if sig.online.get() {
+                            tr(l, "auth.logout.syncing")
+                        } else {
+                            tr(l, "auth.logout.sync_offline")
+                        }
+                    }}</p>
+                </Show>
+                <button type="button" class="primary" data-testid="logout-sync" disabled=move || sync_then_out.get()
+                    on:click=move |_| { sync_then_out.set(true); if let Some(c) = client() { c.kick(); } }>{t("auth.logout.sync_first")}</button>
                 <button type="button" data-testid="logout-confirm"
-                    on:click=move |_| { warn.set(false); if let Some(s) = session.get_untracked() { sign_out(s.token); } }>{t("auth.logout.anyway")}</button>
-                <button type="button" on:click=move |_| warn.set(false)>{t("auth.logout.cancel")}</button>
+                    on:click=move |_| { sync_then_out.set(false); warn.set(false); if let Some(s) = session.get_untracked() { sign_out(s.token); } }>{t("auth.logout.anyway")}</button>
+                <button type="button" on:click=move |_| { sync_then_out.set(false); warn.set(false); }>{t("auth.logout.cancel")}</button>
             </div>
         </Show>
     }
@@ -963,6 +991,11 @@ fn CaseDetail() -> impl IntoView {
                     <dt>{t("case.deadline")}</dt>
                     <dd data-testid="case-deadline">{move || record.with(|r| deadline_text(lang.get(), r.as_ref()))}</dd>
                 </dl>
+                {move || {
+                    let shas: Vec<String> = record.with(|r| r.as_ref().and_then(|r| r.get("photos")).and_then(serde_json::Value::as_array)
+                        .map(|a| a.iter().filter_map(|v| v.as_str().map(ToOwned::to_owned)).collect()).unwrap_or_default());
+                    view! { <Gallery shas=shas/> }
+                }}
                 <Lifecycle record=record/>
                 <Timeline record=record/>
                 <h2>{t("case.edit")}</h2>
@@ -988,6 +1021,7 @@ fn CaseForm(
     let description = RwSignal::new(None::<String>);
     let category = RwSignal::new(None::<String>);
     let grid = RwSignal::new(None::<String>);
+    let photos = RwSignal::new(Vec::<String>::new());
     let error = RwSignal::new(None::<(&'static str, String)>);
     let saved = RwSignal::new(false);
     // The grids a new case may be reported in: the user's own, or (managers) those on the device.
@@ -1054,6 +1088,30 @@ fn CaseForm(
                     );
                 }
             }
+        }
+        let added = photos.get_untracked();
+        if !added.is_empty() {
+            let mut all: Vec<String> = record.with_untracked(|r| {
+                r.as_ref()
+                    .and_then(|r| r.get("photos"))
+                    .and_then(serde_json::Value::as_array)
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|v| v.as_str().map(ToOwned::to_owned))
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            });
+            for sha in added {
+                if !all.contains(&sha) {
+                    all.push(sha);
+                }
+            }
+            if all.len() > 9 {
+                error.set(Some(("photos", tr(l, "photo.error.too_many"))));
+                return;
+            }
+            fields.insert("photos".into(), all.into());
         }
         if id.is_none() {
             let title_v = title.get_untracked().unwrap_or_default();
@@ -1148,6 +1206,7 @@ fn CaseForm(
                     title.set(None);
                     description.set(None);
                     category.set(None);
+                    photos.set(Vec::new());
                     saved.set(true);
                     if id.is_none() {
                         navigate(&format!("/cases/{record_id}"), NavigateOptions::default());
@@ -1208,6 +1267,8 @@ fn CaseForm(
                 </label>
             })}
             {err_for("grid")}
+            <PhotoPicker added=photos/>
+            {err_for("photos")}
             {err_for("form")}
             <button type="submit" class="primary" data-testid="save">{t("case.save")}</button>
             <Show when=move || saved.get()>
@@ -1222,6 +1283,19 @@ fn SyncPanel() -> impl IntoView {
     let Ctx {
         lang, sig, panel, ..
     } = ctx();
+    // The storage meter: what this origin uses of what the browser grants it.
+    let storage = LocalResource::new(move || {
+        panel.get();
+        async move {
+            let promise = web_sys::window()?.navigator().storage().estimate().ok()?;
+            let estimate: web_sys::StorageEstimate = wasm_bindgen_futures::JsFuture::from(promise)
+                .await
+                .ok()?
+                .into();
+            let mb = |v: Option<f64>| (v.unwrap_or(0.0) / 1_048_576.0).round() as u64;
+            Some((mb(estimate.get_usage()), mb(estimate.get_quota())))
+        }
+    });
     let rejected = LocalResource::new(move || {
         sig.version.get();
         panel.get();
@@ -1237,6 +1311,10 @@ fn SyncPanel() -> impl IntoView {
             <aside class="panel" role="dialog" aria-label=move || tr(lang.get(), "sync.panel.title")>
                 <h2>{t("sync.panel.title")}</h2>
                 <p>{move || trf(lang.get(), "sync.panel.waiting", &[("n", &sig.waiting.get().to_string())])}</p>
+                <p data-testid="photos-waiting" data-n=move || sig.photos_waiting.get().to_string()>{move || trf(lang.get(), "sync.panel.photos", &[("n", &sig.photos_waiting.get().to_string())])}</p>
+                {move || storage.get().flatten().map(|(used, quota)| view! {
+                    <p class="muted small" data-testid="storage-meter">{move || trf(lang.get(), "sync.panel.storage", &[("used", &used.to_string()), ("quota", &quota.to_string())])}</p>
+                })}
                 <Show when=move || sig.update_required.get()>
                     <p class="error">{t("sync.panel.update")}</p>
                 </Show>
@@ -1321,6 +1399,24 @@ fn join_ids(ids: &[RecordId]) -> String {
 /// Users and their areas (admin only; the server checks it too).
 #[component]
 fn Admin() -> impl IntoView {
+    let Ctx { session, .. } = ctx();
+    let is_admin = move || session.with(|s| s.as_ref().is_some_and(|s| s.me.role == Role::Admin));
+    view! {
+        <Show when=is_admin fallback=|| view! {
+            <section class="card"><p class="field-error" role="alert" data-testid="admin-forbidden">{t("admin.forbidden")}</p></section>
+        }>
+            <AdminUsers/>
+        </Show>
+    }
+}
+
+/// The password rule the server enforces, checked before asking it.
+fn password_ok(p: &str) -> bool {
+    p.chars().count() >= MIN_PASSWORD_CHARS
+}
+
+#[component]
+fn AdminUsers() -> impl IntoView {
     let Ctx { lang, .. } = ctx();
     let users = RwSignal::new(Vec::<UserSummary>::new());
     let error = RwSignal::new(None::<String>);
@@ -1374,6 +1470,10 @@ fn Admin() -> impl IntoView {
             return;
         };
         let is_edit = editing.get_untracked();
+        if !is_edit && !password_ok(&password.get_untracked()) {
+            error.set(Some(tr(l, "admin.error.password_short")));
+            return;
+        }
         let up = UserUpsert {
             username: username.get_untracked().trim().to_owned(),
             display_name: display_name.get_untracked().trim().to_owned(),
@@ -1406,6 +1506,14 @@ fn Admin() -> impl IntoView {
         notice.set(None);
         let l = lang.get_untracked();
         let p = password.get_untracked();
+        if !password_ok(&p) {
+            error.set(Some(trf(
+                l,
+                "admin.error.reset_needs_password",
+                &[("u", &u)],
+            )));
+            return;
+        }
         spawn_local(async move {
             match admin_call(
                 "POST",
@@ -1485,5 +1593,117 @@ fn Admin() -> impl IntoView {
                 }).collect_view()}
             </ul>
         </section>
+    }
+}
+
+/// One photo: from this device when it is here (shown "pending" until uploaded), else from the
+/// server.
+#[component]
+fn Photo(sha: String) -> impl IntoView {
+    let Ctx { lang, sig, .. } = ctx();
+    let key = sha.clone();
+    let local = LocalResource::new(move || {
+        sig.version.get();
+        let key = key.clone();
+        async move {
+            let c = client()?;
+            let blob = c.store.get_blob(&key).await.ok().flatten();
+            Some(if let Some(b) = blob {
+                (
+                    crate::photo::object_url(&b.bytes, &b.content_type).unwrap_or_default(),
+                    !b.uploaded,
+                )
+            } else {
+                let token = c.bearer().trim_start_matches("Bearer ").to_owned();
+                (format!("/api/v1/blobs/{key}?access_token={token}"), false)
+            })
+        }
+    });
+    view! {
+        {move || local.get().flatten().map(|(src, pending)| view! {
+            <figure class="photo" data-testid="photo" data-sha=sha.clone() data-pending=pending.to_string()>
+                <img src=src alt=move || tr(lang.get(), "photo.alt") loading="lazy"/>
+                {pending.then(|| view! { <figcaption class="tag">{t("photo.pending")}</figcaption> })}
+            </figure>
+        })}
+    }
+}
+
+/// The photos of a record.
+#[component]
+fn Gallery(shas: Vec<String>) -> impl IntoView {
+    view! {
+        <div class="gallery">
+            {shas.into_iter().map(|sha| view! { <Photo sha=sha/> }).collect_view()}
+        </div>
+    }
+}
+
+/// A photo input (camera first on phones): each picked file is resized, hashed and stored on
+/// the device at once, so nothing is lost if the form is left; `added` collects the hashes.
+#[component]
+fn PhotoPicker(added: RwSignal<Vec<String>>) -> impl IntoView {
+    let Ctx { lang, .. } = ctx();
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let on_change = move |ev: leptos::ev::Event| {
+        use wasm_bindgen::JsCast;
+        let Some(input) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+        else {
+            return;
+        };
+        let Some(files) = input.files() else { return };
+        let files: Vec<web_sys::File> = (0..files.length()).filter_map(|i| files.get(i)).collect();
+        input.set_value("");
+        error.set(None);
+        busy.set(true);
+        let l = lang.get_untracked();
+        spawn_local(async move {
+            for file in files {
+                if added.with_untracked(Vec::len) >= 9 {
+                    error.set(Some(tr(l, "photo.error.too_many")));
+                    break;
+                }
+                match crate::photo::prepare(&file).await {
+                    Ok(p) => {
+                        let Some(c) = client() else { break };
+                        match c.store.put_blob(&p.sha256, "image/jpeg", &p.bytes).await {
+                            Ok(()) => {
+                                added.update(|a| {
+                                    if !a.contains(&p.sha256) {
+                                        a.push(p.sha256.clone());
+                                    }
+                                });
+                                c.refresh_counts().await;
+                            }
+                            Err(e) => {
+                                let key = if e.to_string().contains("Quota") {
+                                    "photo.error.quota"
+                                } else {
+                                    "photo.error.store"
+                                };
+                                error.set(Some(trf(l, key, &[("e", &e.to_string())])));
+                                break;
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        error.set(Some(trf(l, e.key(), &[("name", &file.name())])));
+                    }
+                }
+            }
+            busy.set(false);
+        });
+    };
+    view! {
+        <label class="photos-input">
+            <span>{t("photo.add")}</span>
+            <input name="photos" type="file" accept="image/*" capture="environment" multiple on:change=on_change/>
+        </label>
+        <Show when=move || busy.get()><p class="muted small" role="status">{t("photo.preparing")}</p></Show>
+        {move || error.get().map(|m| view! { <p class="field-error" role="alert" data-testid="photo-error">{m}</p> })}
+        {move || view! { <Gallery shas=added.get()/> }}
     }
 }
