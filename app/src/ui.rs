@@ -92,6 +92,23 @@ pub fn App() -> impl IntoView {
         }
         ready.set(true);
     });
+    // The sync loop refreshes the user's role and area at each round: the header and the
+    // role-dependent screens follow.
+    Effect::new(move |_| {
+        sig.version.get();
+        let Some(me) = client().map(|c| c.me()) else {
+            return;
+        };
+        if session.with_untracked(|s| s.as_ref().is_some_and(|s| s.me != me)) {
+            session.update(|s| {
+                if let Some(s) = s {
+                    s.me = me;
+                }
+            });
+        }
+    });
+    // Only signing in or out swaps the screens (not a refreshed role or area).
+    let signed_in = Memo::new(move |_| session.with(Option::is_some));
     view! {
         <Router>
             <div id="app" data-ready=move || ready.get().to_string()>
@@ -102,7 +119,7 @@ pub fn App() -> impl IntoView {
                             view! { <p class="error" role="alert">{trf(lang.get(), "error.storage", &[("e", &e)])}</p> }.into_any()
                         } else if !ready.get() {
                             view! { <p class="muted">{t("loading")}</p> }.into_any()
-                        } else if session.with(Option::is_none) {
+                        } else if !signed_in.get() {
                             view! { <Login/> }.into_any()
                         } else {
                             view! {
