@@ -130,3 +130,66 @@ pub fn object_url(bytes: &[u8], content_type: &str) -> Option<String> {
     let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &opts).ok()?;
     web_sys::Url::create_object_url_with_blob(&blob).ok()
 }
+
+/// A position fix: WGS-84 longitude and latitude, and the accuracy radius in metres.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Fix {
+    pub lon: f64,
+    pub lat: f64,
+    pub accuracy_m: f64,
+}
+
+/// Beyond this accuracy radius the grid is not picked automatically: the user picks it.
+pub const POOR_ACCURACY_M: f64 = 100.0;
+
+/// Asks the browser for the current position (GPS on phones), at most 20 s.
+pub async fn locate() -> Result<Fix, String> {
+    use wasm_bindgen::prelude::Closure;
+    use wasm_bindgen::JsValue;
+    let geo = web_sys::window()
+        .ok_or("no window")?
+        .navigator()
+        .geolocation()
+        .map_err(|_| "geolocation unavailable".to_owned())?;
+    let promise = js_sys::Promise::new(&mut |resolve, reject| {
+        let ok = Closure::once_into_js(move |pos: JsValue| {
+            let _ = resolve.call1(&JsValue::NULL, &pos);
+        });
+        let fail = reject.clone();
+        let err = Closure::once_into_js(move |e: JsValue| {
+            let _ = fail.call1(&JsValue::NULL, &e);
+        });
+        let opts = web_sys::PositionOptions::new();
+        opts.set_enable_high_accuracy(true);
+        opts.set_timeout(20_000);
+        opts.set_maximum_age(0); // a fresh fix: the warden walks between compounds
+        if geo
+            .get_current_position_with_error_callback_and_options(
+                ok.unchecked_ref(),
+                Some(err.unchecked_ref()),
+                &opts,
+            )
+            .is_err()
+        {
+            let _ = reject.call1(&JsValue::NULL, &JsValue::from_str("geolocation failed"));
+        }
+    });
+    let pos = JsFuture::from(promise).await.map_err(|e| {
+        js_sys::Reflect::get(&e, &JsValue::from_str("message"))
+            .ok()
+            .and_then(|m| m.as_string())
+            .unwrap_or_else(|| "position unavailable".into())
+    })?;
+    let coords =
+        js_sys::Reflect::get(&pos, &JsValue::from_str("coords")).map_err(|_| "no coordinates")?;
+    let num = |k: &str| {
+        js_sys::Reflect::get(&coords, &JsValue::from_str(k))
+            .ok()
+            .and_then(|v| v.as_f64())
+    };
+    Ok(Fix {
+        lon: num("longitude").ok_or("no longitude")?,
+        lat: num("latitude").ok_or("no latitude")?,
+        accuracy_m: num("accuracy").unwrap_or(f64::MAX),
+    })
+}

@@ -1039,6 +1039,8 @@ fn CaseForm(
     let category = RwSignal::new(None::<String>);
     let grid = RwSignal::new(None::<String>);
     let photos = RwSignal::new(Vec::<String>::new());
+    let position = RwSignal::new(None::<crate::photo::Fix>);
+    let located = RwSignal::new(None::<String>);
     let error = RwSignal::new(None::<(&'static str, String)>);
     let saved = RwSignal::new(false);
     // The grids a new case may be reported in: the user's own, or (managers) those on the device.
@@ -1152,6 +1154,12 @@ fn CaseForm(
             };
             let now = js_sys::Date::now() as u64;
             fields.insert("grid".into(), chosen.into());
+            if let Some(f) = position.get_untracked() {
+                fields.insert(
+                    "position".into(),
+                    serde_json::json!([f.lon, f.lat, f.accuracy_m.min(100_000.0).round()]),
+                );
+            }
             if let Some(c) = client() {
                 fields.insert("reporter".into(), c.me().username.into());
             }
@@ -1236,6 +1244,46 @@ fn CaseForm(
             }
         });
     };
+    // GPS → the grid by point-in-polygon over the grids on this device, offline. A poor fix or a
+    // position outside every grid leaves the choice to the user, with the reason shown.
+    let locate = move |_| {
+        let l = lang.get_untracked();
+        located.set(Some(tr(l, "geo.locating")));
+        spawn_local(async move {
+            let fix = match crate::photo::locate().await {
+                Ok(f) => f,
+                Err(e) => {
+                    located.set(Some(trf(l, "geo.failed", &[("e", &e)])));
+                    return;
+                }
+            };
+            position.set(Some(fix));
+            let acc = format!("{:.0}", fix.accuracy_m);
+            if fix.accuracy_m > crate::photo::POOR_ACCURACY_M {
+                located.set(Some(trf(l, "geo.poor", &[("m", &acc)])));
+                return;
+            }
+            let Some(c) = client() else { return };
+            let local = c.store.list(Collection::Grids).await.unwrap_or_default();
+            let (index, _) = tongxin_shared::geo::GridIndex::build(local.iter().filter_map(|r| {
+                Some((r.id, r.str("code").unwrap_or_default(), r.get("boundary")?))
+            }));
+            let allowed = grids.get_untracked().unwrap_or_default();
+            match index.locate(fix.lon, fix.lat) {
+                Some(g) if allowed.iter().any(|(id, _)| *id == g.to_string()) => {
+                    let name = allowed
+                        .iter()
+                        .find(|(id, _)| *id == g.to_string())
+                        .map(|(_, n)| n.clone())
+                        .unwrap_or_default();
+                    grid.set(Some(g.to_string()));
+                    located.set(Some(trf(l, "geo.in_grid", &[("g", &name), ("m", &acc)])));
+                }
+                Some(_) => located.set(Some(trf(l, "geo.other_grid", &[("m", &acc)]))),
+                None => located.set(Some(trf(l, "geo.outside", &[("m", &acc)]))),
+            }
+        });
+    };
     let err_for = move |field: &'static str| {
         move || {
             error
@@ -1273,6 +1321,10 @@ fn CaseForm(
             </label>
             {err_for("category")}
             {id.is_none().then(|| view! {
+                <div class="locate">
+                    <button type="button" data-testid="locate" on:click=locate>{t("geo.locate")}</button>
+                    {move || located.get().map(|m| view! { <p class="muted small" role="status" data-testid="located">{m}</p> })}
+                </div>
                 <label>
                     <span>{t("case.grid")}</span>
                     <select name="grid" on:change=move |ev| grid.set(Some(event_target_value(&ev)))>

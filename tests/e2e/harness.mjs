@@ -142,6 +142,20 @@ export const CITY = {
   g3: '00000000-0000-4000-8000-000000000063',
 };
 
+/** A grid's boundary: the 0.01° square with its south-west corner at (lon, lat). */
+function rect(lon, lat) {
+  const r = (x) => Math.round(x * 1e6) / 1e6;
+  const [w, s, e, n] = [r(lon), r(lat), r(lon + 0.01), r(lat + 0.01)];
+  return { type: 'Polygon', coordinates: [[[w, s], [e, s], [e, n], [w, n], [w, s]]] };
+}
+
+/** Positions in the test city: inside G1, G3, outside every grid. */
+export const SPOTS = {
+  g1: { longitude: 100.205, latitude: 25.605 },
+  g3: { longitude: 100.225, latitude: 25.605 },
+  nowhere: { longitude: 100.5, latitude: 25.9 },
+};
+
 /** Everyone's password in the test city. */
 export const PASSWORD = 'password-e2e';
 
@@ -166,9 +180,9 @@ export async function setupCity(server) {
     op(1, 'subdistricts', CITY.subdistrict, { name: '下关街道', code: 'S1' }),
     op(2, 'communities', CITY.community, { name: '一社区', code: 'C1', subdistrict: CITY.subdistrict }),
     op(3, 'communities', CITY.otherCommunity, { name: '二社区', code: 'C2', subdistrict: CITY.subdistrict }),
-    op(4, 'grids', CITY.g1, { name: '第一网格', code: 'G1', community: CITY.community }),
-    op(5, 'grids', CITY.g2, { name: '第二网格', code: 'G2', community: CITY.community }),
-    op(6, 'grids', CITY.g3, { name: '第三网格', code: 'G3', community: CITY.otherCommunity }),
+    op(4, 'grids', CITY.g1, { name: '第一网格', code: 'G1', community: CITY.community, boundary: rect(100.20, 25.60) }),
+    op(5, 'grids', CITY.g2, { name: '第二网格', code: 'G2', community: CITY.community, boundary: rect(100.21, 25.60) }),
+    op(6, 'grids', CITY.g3, { name: '第三网格', code: 'G3', community: CITY.otherCommunity, boundary: rect(100.22, 25.60) }),
   ];
   const pushed = await api(server.url, server.adminToken, 'POST', '/api/v1/sync/push', {
     protocol: 1,
