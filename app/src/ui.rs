@@ -1400,7 +1400,10 @@ fn SyncPanel() -> impl IntoView {
                                     view! {
                                         <li class="rejected" data-testid="rejected-item">
                                             <strong>{format!("{} · {}", r.op.collection, r.code)}</strong>
-                                            <p>{r.message.clone()}</p>
+                                            {
+                                                let (code, message) = (r.code.clone(), r.message.clone());
+                                                move || rejection_text(lang.get(), &code, &message)
+                                            }
                                             <button type="button" on:click=move |_| spawn_local(async move { if let Some(c) = client() { let _ = c.retry(id).await; } })>{t("sync.panel.retry")}</button>
                                             <button type="button" on:click=move |_| spawn_local(async move { if let Some(c) = client() { let _ = c.dismiss(id).await; } })>{t("sync.panel.dismiss")}</button>
                                         </li>
@@ -1413,6 +1416,19 @@ fn SyncPanel() -> impl IntoView {
                 <button type="button" on:click=move |_| panel.set(false)>{t("sync.panel.close")}</button>
             </aside>
         </Show>
+    }
+}
+
+/// Why an op was refused, for a person: the rules of accounts and areas in the user's
+/// language, anything else as the server worded it.
+fn rejection_text(lang: Lang, code: &str, message: &str) -> impl IntoView {
+    let known = matches!(
+        code,
+        "out_of_scope" | "forbidden_collection" | "forged_author" | "forbidden_transition"
+    );
+    view! {
+        {known.then(|| view! { <p data-testid="rejected-reason">{tr(lang, &format!("reject.{code}"))}</p> })}
+        <p class=if known { "muted small" } else { "" }>{message.to_owned()}</p>
     }
 }
 
