@@ -152,12 +152,14 @@ fn role_label(lang: Lang, role: Role) -> String {
 /// The user's other tabs follow; the server revokes the token when it can be reached.
 fn sign_out(token: String) {
     spawn_local(async move {
+        // The session is forgotten before the other tabs hear of it, so none of them reloads
+        // into it again.
+        let _ = clear_session().await;
         if let Some(c) = client() {
             c.close_live();
             c.announce_sign_out();
         }
         sign_out_remote(&token).await;
-        let _ = clear_session().await;
         if let Some(w) = web_sys::window() {
             let _ = w.location().set_href("/login");
         }
