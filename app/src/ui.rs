@@ -337,9 +337,20 @@ fn Login() -> impl IntoView {
                         }
                         session.set(Some(s));
                         navigate("/", NavigateOptions::default());
-                    } else if let Some(w) = web_sys::window() {
+                    } else {
+                        // Another user signs in on this device: the previous user's tabs stop
+                        // and their token is revoked (their unsent ops wait in their database).
+                        if let Some(c) = client() {
+                            c.close_live();
+                            c.announce_sign_out();
+                        }
+                        if let Some(old) = session.get_untracked() {
+                            sign_out_remote(&old.token).await;
+                        }
                         // A fresh page starts this user's own database and sync loop.
-                        let _ = w.location().set_href("/");
+                        if let Some(w) = web_sys::window() {
+                            let _ = w.location().set_href("/");
+                        }
                     }
                 }
                 Err(e) => {
