@@ -178,7 +178,9 @@ impl Action {
     fn valid_sources(self) -> &'static [Status] {
         match self {
             Self::Accept => &[Status::Reported],
-            Self::Start => &[Status::Accepted],
+            // From reported too: a warden handles a small problem on the spot (就地处置) without
+            // waiting for an assignment; the case still needs the owning level's 销号.
+            Self::Start => &[Status::Reported, Status::Accepted],
             Self::Resolve => &[Status::InProgress],
             Self::Close | Self::Return => &[Status::Resolved],
         }
@@ -322,6 +324,7 @@ mod tests {
         // (from, action) pairs that are valid state moves.
         let valid = [
             (Reported, Accept),
+            (Reported, Start),
             (Accepted, Start),
             (InProgress, Resolve),
             (Resolved, Close),
@@ -390,8 +393,13 @@ mod tests {
             allowed_actions(Status::Resolved, Role::CommunityManager, Level::Community),
             vec![Action::Close, Action::Return]
         );
+        // A warden cannot assign, but may handle on the spot.
         assert_eq!(
             allowed_actions(Status::Reported, Role::Warden, Level::Community),
+            vec![Action::Start]
+        );
+        assert_eq!(
+            allowed_actions(Status::Reported, Role::UnitLiaison, Level::Community),
             vec![]
         );
     }

@@ -7,8 +7,8 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  caseIdByTitle, fieldValues, launchBrowser, sel, serverCase, setupCity, signIn, startServer, waitAttr, waitFor,
-  waitReady, waitText,
+  CITY, caseIdByTitle, eventually, fieldValues, launchBrowser, pullAll, sel, serverCase, setupCity, signIn, startServer,
+  waitAttr, waitFor, waitReady, waitText,
 } from './harness.mjs';
 
 /** Clicks the lifecycle button for `action` on the open case page. */
@@ -67,7 +67,8 @@ test('visit → appeal → case offline, then the lifecycle to 销号 across rol
   const id = record.id;
 
   // The warden cannot accept (a grid leader or the community assigns): no such button.
-  assert.equal(await warden.locator('[data-testid=case-action]').count(), 0, 'a warden has no action on a reported case');
+  await warden.locator('[data-testid=case-action][data-action=start]').waitFor();
+  assert.equal(await warden.locator('[data-testid=case-action][data-action=accept]').count(), 0, 'a warden does not assign');
 
   // The community accepts …
   await manager.goto(`${server.url}/cases/${id}`);
@@ -106,4 +107,45 @@ test('visit → appeal → case offline, then the lifecycle to 销号 across rol
   await waitAttr(warden, '[data-testid=cases-count]', 'data-shown', '0');
   await warden.locator('[name=status]').selectOption('closed');
   await waitAttr(warden, '[data-testid=cases-count]', 'data-shown', '1');
+
+  // A draft survives a reload; saving clears it.
+  await warden.goto(`${server.url}/cases/new`);
+  await waitReady(warden);
+  await warden.locator('form [name=title]').fill('草稿：下水道堵塞');
+  await warden.locator('form [name=description]').fill('还没写完');
+  await warden.locator('form [name=category]').selectOption('environment');
+  await warden.reload();
+  await waitReady(warden);
+  await waitFor(warden, 'the draft restored', () => document.querySelector('form [name=title]')?.value === '草稿：下水道堵塞');
+  assert.equal(await warden.locator('form [name=description]').inputValue(), '还没写完');
+  assert.equal(await warden.locator('form [name=category]').inputValue(), 'environment');
+  await warden.locator(sel.save).click();
+  await waitText(warden, sel.caseTitle, '草稿：下水道堵塞');
+  await warden.goto(`${server.url}/cases/new`);
+  await waitReady(warden);
+  await warden.locator('form [name=title]').waitFor();
+  assert.equal(await warden.locator('form [name=title]').inputValue(), '', 'the saved draft is gone');
+
+  // A joint activity of the community, recorded by the warden.
+  await warden.goto(`${server.url}/activities/new`);
+  await waitReady(warden);
+  const form = warden.locator('[data-testid=activity-form]');
+  await form.locator('[name=title]').fill('洱海边净滩行动');
+  await form.locator('[name=theme]').selectOption('erhai_protection');
+  await form.locator('[name=date]').fill('2026-11-20');
+  await form.locator('[name=place]').fill('才村码头');
+  await form.locator('[name=volunteers]').fill('-5');
+  await warden.locator(sel.save).click();
+  await waitFor(warden, 'the number message', () => [...document.querySelectorAll('.field-error')].some((e) => e.textContent.includes('整数')));
+  await form.locator('[name=volunteers]').fill('25');
+  await form.locator('[name=residents_served]').fill('120');
+  await warden.locator(sel.save).click();
+  await waitFor(warden, 'the activity listed', () => document.querySelectorAll('[data-testid=activity-item]').length === 1);
+  const activity = await eventually('the server to hold the activity', async () =>
+    (await pullAll(server)).find((r) => r.collection === 'activities' && fieldValues(r).title === '洱海边净滩行动'));
+  const a = fieldValues(activity);
+  assert.equal(a.community, CITY.community);
+  assert.equal(a.volunteers, 25);
+  assert.equal(a.residents_served, 120);
+  assert.equal(a.date, '2026-11-20');
 });
