@@ -4,7 +4,7 @@
 // fresh data dir and the built app (env TONGXIN_DIST), and drives the Debian Chromium through
 // playwright-core. Waits are on real DOM conditions (polled by Playwright), never fixed sleeps.
 
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -53,9 +53,19 @@ export async function tempDir(t, prefix) {
  * `tongxin listening on http://…` line, and stop it (SIGTERM, then SIGKILL) when the test ends.
  * `dist` overrides the app directory (a test that simulates a new deploy serves a copy).
  */
-export async function startServer(t, { dist = requiredEnv('TONGXIN_DIST'), log = process.env.RUST_LOG || 'info' } = {}) {
+export async function startServer(
+  t,
+  { dist = requiredEnv('TONGXIN_DIST'), log = process.env.RUST_LOG || 'info', demo = false } = {},
+) {
   const bin = requiredEnv('TONGXIN_BIN');
   const dataDir = await tempDir(t, 'data');
+  if (demo) {
+    // The synthetic demo city's hierarchy and accounts (no history: fast), through the real CLI.
+    execFileSync(bin, ['demo-city', '--seed', '1', '--months', '0', '--data-dir', dataDir], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, RUST_LOG: 'warn' },
+    });
+  }
   const child = spawn(bin, ['--addr', '127.0.0.1:0', '--data-dir', dataDir, '--dist-dir', dist], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
@@ -107,7 +117,7 @@ export async function startServer(t, { dist = requiredEnv('TONGXIN_DIST'), log =
 }
 
 /** The administrator every test server starts with (TONGXIN_ADMIN_USER / _PASSWORD). */
-export const ADMIN = { username: 'admin', password: 'admin-password-e2e' };
+export const ADMIN = { username: 'root', password: 'root-password-e2e' };
 
 /** Signs in over HTTP; returns the bearer token. */
 export async function login(baseUrl, username, password) {
@@ -229,13 +239,17 @@ export async function launchBrowser(t) {
 }
 
 /** Launch Chromium with a persistent profile (`--user-data-dir`), so it can be closed and relaunched. */
-export async function launchPersistent(userDataDir) {
+export async function launchPersistent(userDataDir, options = {}) {
   return chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM,
     headless: true,
     args: LAUNCH_ARGS,
+    ...options,
   });
 }
+
+/** The password of every demo account (`tongxin demo-city`). */
+export const DEMO_PASSWORD = 'tongxin-demo';
 
 /**
  * Wait until `predicate(arg)` is truthy in the page (polled by Playwright). On timeout the error
@@ -379,4 +393,27 @@ export function serverCase(server, want, what = JSON.stringify(want)) {
       (r) => r.collection === 'cases' && Object.entries(want).every(([k, v]) => (k === 'id' ? r.id === v : fieldValues(r)[k] === v)),
     );
   });
+}
+
+/** A generated test picture (PNG bytes) of `w`×`h`, drawn in the page. */
+export async function picture(page, w, h, seed) {
+  const base64 = await page.evaluate(async ([w, h, seed]) => {
+    const canvas = new OffscreenCanvas(w, h);
+    const ctx = canvas.getContext('2d');
+    const g = ctx.createLinearGradient(0, 0, w, h);
+    g.addColorStop(0, `hsl(${seed * 40}, 70%, 50%)`);
+    g.addColorStop(1, `hsl(${seed * 40 + 180}, 70%, 40%)`);
+    ctx.fillStyle = g;
+    ctx.fillRect(0, 0, w, h);
+    for (let i = 0; i < 300; i++) {
+      ctx.fillStyle = `hsla(${(i * 37 + seed * 11) % 360}, 80%, 60%, 0.6)`;
+      ctx.fillRect((i * 97) % w, (i * 53) % h, 40 + (i % 90), 30 + (i % 70));
+    }
+    const blob = await canvas.convertToBlob({ type: 'image/png' });
+    const bytes = new Uint8Array(await blob.arrayBuffer());
+    let s = '';
+    for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+    return btoa(s);
+  }, [w, h, seed]);
+  return Buffer.from(base64, 'base64');
 }

@@ -6,32 +6,9 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  fieldValues, launchBrowser, sel, serverCase, setupCity, signIn, startServer, waitAttr, waitFor, waitReady,
+  fieldValues, launchBrowser, picture, sel, serverCase, setupCity, signIn, startServer, waitAttr, waitFor, waitReady,
   waitText,
 } from './harness.mjs';
-
-/** A generated test picture (PNG bytes) of `w`×`h`, drawn in the page. */
-async function picture(page, w, h, seed) {
-  const base64 = await page.evaluate(async ([w, h, seed]) => {
-    const canvas = new OffscreenCanvas(w, h);
-    const ctx = canvas.getContext('2d');
-    const g = ctx.createLinearGradient(0, 0, w, h);
-    g.addColorStop(0, `hsl(${seed * 40}, 70%, 50%)`);
-    g.addColorStop(1, `hsl(${seed * 40 + 180}, 70%, 40%)`);
-    ctx.fillStyle = g;
-    ctx.fillRect(0, 0, w, h);
-    for (let i = 0; i < 300; i++) {
-      ctx.fillStyle = `hsla(${(i * 37 + seed * 11) % 360}, 80%, 60%, 0.6)`;
-      ctx.fillRect((i * 97) % w, (i * 53) % h, 40 + (i % 90), 30 + (i % 70));
-    }
-    const blob = await canvas.convertToBlob({ type: 'image/png' });
-    const bytes = new Uint8Array(await blob.arrayBuffer());
-    let s = '';
-    for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-    return btoa(s);
-  }, [w, h, seed]);
-  return Buffer.from(base64, 'base64');
-}
 
 test('photos: offline, resized, pending, uploaded by themselves, seen by the manager', async (t) => {
   const server = await startServer(t);
