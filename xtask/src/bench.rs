@@ -70,6 +70,32 @@ const BENCHES: &[Bench] = &[
         run: pull_bench,
     },
     Bench {
+        name: "wasm",
+        about:
+            "in headless Chromium's wasm: point-in-polygon over 1,200 grids, filtering 10,000 cases",
+        run: || {
+            crate::tools::ensure_wasm_target()?;
+            crate::tools::ensure_wasm_bindgen()?;
+            sh::run(
+                sh::cargo()
+                    .args([
+                        "test",
+                        "-p",
+                        "tongxin-app",
+                        "--target",
+                        crate::tools::WASM_TARGET,
+                        "--release",
+                        "--test",
+                        "bench_wasm",
+                        "--",
+                        "--include-ignored",
+                        "--nocapture",
+                    ])
+                    .env("CHROMEDRIVER", crate::tools::CHROMEDRIVER),
+            )
+        },
+    },
+    Bench {
         name: "seed",
         about: "seeding the demo city into SQLite, 3 and 12 months: time and database size",
         run: || {

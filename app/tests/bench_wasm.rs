@@ -1,0 +1,164 @@
+//! Benchmarks in the browser's wasm (issue 6): point-in-polygon over the demo city's 1,200 grids
+//! and filtering 10,000 cases, as the app does them offline. Ignored in `cargo xtask test`; run
+//! by `cargo xtask bench wasm`, which prints the figures. Nothing about time is asserted.
+#![cfg(target_arch = "wasm32")]
+
+use tongxin_shared::geo::GridIndex;
+use tongxin_shared::merge::apply;
+use tongxin_shared::query::CaseFilter;
+use tongxin_shared::{
+    ActorId, Collection, Hlc, Op, OpBody, OpId, Record, RecordId, SCHEMA_VERSION,
+};
+use wasm_bindgen_test::{console_log, wasm_bindgen_test, wasm_bindgen_test_configure};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn now() -> f64 {
+    js_sys::Date::now()
+}
+
+/// A small deterministic generator (xorshift), so runs compare.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> f64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+#[wasm_bindgen_test]
+#[ignore = "benchmark: cargo xtask bench wasm"]
+fn point_in_polygon_over_the_demo_city() {
+    let city = tongxin_demo::generate(tongxin_demo::Params {
+        seed: 1,
+        months: 0,
+        now_ms: 1_732_500_000_000,
+    });
+    let mut grids = std::collections::BTreeMap::<RecordId, Record>::new();
+    for op in city
+        .ops
+        .iter()
+        .filter(|o| o.collection == Collection::Grids)
+    {
+        let r = grids
+            .entry(op.record)
+            .or_insert_with(|| Record::new(op.collection, op.record));
+        apply(r, op);
+    }
+    let started = now();
+    let (index, bad) = GridIndex::build(
+        grids
+            .values()
+            .filter_map(|r| Some((r.id, r.str("code").unwrap_or_default(), r.get("boundary")?))),
+    );
+    let build_ms = now() - started;
+    assert!(bad.is_empty());
+    let n = 100_000;
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let points: Vec<(f64, f64)> = (0..n)
+        .map(|_| (100.10 + rng.next() * 0.20, 25.50 + rng.next() * 0.20))
+        .collect();
+    let started = now();
+    let found = points
+        .iter()
+        .filter(|(x, y)| index.locate(*x, *y).is_some())
+        .count();
+    let ms = now() - started;
+    console_log!(
+        "BENCH pip: {} grids, index built in {build_ms:.1} ms; {n} lookups in {ms:.0} ms = {:.0} lookups/s ({found} inside a grid)",
+        index.len(),
+        f64::from(n) / (ms / 1000.0)
+    );
+}
+
+#[wasm_bindgen_test]
+#[ignore = "benchmark: cargo xtask bench wasm"]
+fn filtering_ten_thousand_cases() {
+    let categories = ["environment", "infrastructure", "safety", "other"];
+    let statuses = ["reported", "accepted", "in_progress", "resolved", "closed"];
+    let words = [
+        "路灯不亮",
+        "垃圾堆放",
+        "井盖缺失",
+        "邻里噪音",
+        "楼道堆物",
+        "违章停车",
+    ];
+    let now_ms: u64 = 1_732_500_000_000;
+    let cases: Vec<Record> = (0..10_000u32)
+        .map(|i| {
+            let mut fields = std::collections::BTreeMap::new();
+            let w = words[i as usize % words.len()];
+            fields.insert("title".to_owned(), format!("{w} {i}").into());
+            fields.insert(
+                "description".to_owned(),
+                format!("第{i}号：{w}，居民反映多次，请尽快处理").into(),
+            );
+            fields.insert("category".to_owned(), categories[i as usize % 4].into());
+            fields.insert("status".to_owned(), statuses[i as usize % 5].into());
+            fields.insert("reporter".to_owned(), format!("w{:04}", i % 50).into());
+            fields.insert(
+                "reported_at".to_owned(),
+                (now_ms - u64::from(i) * 60_000).into(),
+            );
+            fields.insert(
+                "deadline".to_owned(),
+                (now_ms - u64::from(i % 7) * 86_400_000 + 3_600_000).into(),
+            );
+            let op = Op {
+                id: OpId(uuid::Uuid::from_u128(u128::from(i) + 1)),
+                actor: ActorId(uuid::Uuid::from_u128(1)),
+                hlc: Hlc::new(now_ms, i),
+                collection: Collection::Cases,
+                record: RecordId(uuid::Uuid::from_u128(u128::from(i) + 1)),
+                body: OpBody::Set { fields },
+                schema: SCHEMA_VERSION,
+            };
+            let mut r = Record::new(Collection::Cases, op.record);
+            apply(&mut r, &op);
+            r
+        })
+        .collect();
+    let filters = [
+        (
+            "text 路灯",
+            CaseFilter {
+                text: "路灯".into(),
+                ..CaseFilter::default()
+            },
+        ),
+        (
+            "state + overdue",
+            CaseFilter {
+                status: Some(tongxin_shared::case::Status::Reported),
+                overdue_only: true,
+                ..CaseFilter::default()
+            },
+        ),
+        (
+            "mine + text",
+            CaseFilter {
+                mine: Some("w0007".into()),
+                text: "居民 处理".into(),
+                ..CaseFilter::default()
+            },
+        ),
+    ];
+    for (name, filter) in filters {
+        let mut times = Vec::new();
+        let mut shown = 0;
+        for _ in 0..15 {
+            let started = now();
+            shown = filter.apply(cases.iter(), now_ms).len();
+            times.push(now() - started);
+        }
+        times.sort_by(f64::total_cmp);
+        console_log!(
+            "BENCH filter 10,000 cases ({name}): median {:.1} ms, max {:.1} ms ({shown} shown)",
+            times[times.len() / 2],
+            times[times.len() - 1]
+        );
+    }
+}
