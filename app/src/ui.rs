@@ -130,6 +130,7 @@ pub fn App() -> impl IntoView {
                                     <Route path=path!("/visits") view=VisitList/>
                                     <Route path=path!("/visits/new") view=VisitNew/>
                                     <Route path=path!("/activities") view=ActivityList/>
+                                    <Route path=path!("/map") view=MapView/>
                                     <Route path=path!("/activities/new") view=ActivityNew/>
                                     <Route path=path!("/cases") view=CaseList/>
                                     <Route path=path!("/cases/new") view=CaseNew/>
@@ -268,6 +269,7 @@ fn Header() -> impl IntoView {
                     <a href="/visits">{t("nav.visits")}</a>
                     <a href="/activities">{t("nav.activities")}</a>
                     <a href="/cases/new" class="primary">{t("nav.new_case")}</a>
+                    {role.is_manager().then(|| view! { <a href="/map">{t("nav.map")}</a> })}
                     {is_admin.then(|| view! { <a href="/admin">{t("nav.admin")}</a> })}
                 </nav>
             }
@@ -2129,4 +2131,205 @@ fn keep_draft(
             save_draft(form, serde_json::Value::Object(m));
         }
     });
+}
+
+/// The map's drawing size in SVG pixels (it scales to the screen's width).
+const W: f64 = 640.0;
+const H: f64 = 520.0;
+
+/// The managers' live map (一张图): every grid in the user's area drawn from its boundary,
+/// coloured by a chosen measure, recolouring as pulls land (each live poke triggers one), with a
+/// brief highlight on the grids that changed. Pan by dragging or the arrow keys, zoom with the
+/// wheel or +/-; select a grid for its figures.
+#[component]
+fn MapView() -> impl IntoView {
+    use tongxin_map::colour::Measure;
+    use tongxin_map::{Shape, Viewport};
+    let Ctx { lang, sig, .. } = ctx();
+    // Shapes change only with the grids; states with every case and visit.
+    let shapes = LocalResource::new(move || {
+        sig.version.get();
+        async move {
+            let Some(c) = client() else { return Vec::new() };
+            let grids = c.store.list(Collection::Grids).await.unwrap_or_default();
+            grids
+                .iter()
+                .filter(|r| !r.is_deleted())
+                .filter_map(|r| {
+                    let mp = tongxin_shared::geo::polygon_from_geojson(r.get("boundary")?).ok()?;
+                    let shape: Shape = tongxin_map::shape(&mp)?;
+                    Some((r.id, r.str("name").unwrap_or_default().to_owned(), shape))
+                })
+                .collect::<Vec<_>>()
+        }
+    });
+    let states = LocalResource::new(move || {
+        sig.version.get();
+        async move {
+            let mut out = BTreeMap::new();
+            let Some(c) = client() else { return out };
+            let now = now_ms();
+            for coll in [Collection::Cases, Collection::Visits] {
+                for r in c.store.list(coll).await.unwrap_or_default() {
+                    tongxin_shared::figures::fold_grid_state(&mut out, &r, now);
+                }
+            }
+            out
+        }
+    });
+    let measure = RwSignal::new(Measure::OpenCases);
+    let view_port = RwSignal::new(None::<Viewport>);
+    let selected = RwSignal::new(None::<RecordId>);
+    let flashed = RwSignal::new(std::collections::BTreeSet::<RecordId>::new());
+    // None until the first states are computed: nothing flashes on the first paint.
+    let previous = StoredValue::new(None::<BTreeMap<RecordId, tongxin_shared::figures::GridState>>);
+    // Fit the whole area once the shapes are known.
+    Effect::new(move |_| {
+        if view_port.get_untracked().is_some() {
+            return;
+        }
+        if let Some(list) = shapes.get() {
+            let mut min = (f64::MAX, f64::MAX);
+            let mut max = (f64::MIN, f64::MIN);
+            for (_, _, s) in &list {
+                min = (min.0.min(s.min.0), min.1.min(s.min.1));
+                max = (max.0.max(s.max.0), max.1.max(s.max.1));
+            }
+            if !list.is_empty() {
+                view_port.set(Some(Viewport::fit(min, max, W, H, 12.0)));
+            }
+        }
+    });
+    // Highlight the grids whose state changed since the last pull, for 1.5 s.
+    Effect::new(move |_| {
+        let Some(now) = states.get() else { return };
+        let changed: std::collections::BTreeSet<RecordId> = previous.with_value(|prev| {
+            let Some(prev) = prev else {
+                return std::collections::BTreeSet::new();
+            };
+            now.iter()
+                .filter(|(id, s)| prev.get(id) != Some(s))
+                .map(|(id, _)| *id)
+                .chain(prev.keys().filter(|id| !now.contains_key(id)).copied())
+                .collect()
+        });
+        previous.set_value(Some(now));
+        if !changed.is_empty() {
+            flashed.set(changed);
+            gloo_timers::callback::Timeout::new(1500, move || flashed.set(std::collections::BTreeSet::default()))
+                .forget();
+        }
+    });
+    let drag = StoredValue::new(None::<(f64, f64)>);
+    let on_down = move |ev: leptos::ev::PointerEvent| {
+        drag.set_value(Some((f64::from(ev.client_x()), f64::from(ev.client_y()))));
+    };
+    let on_move = move |ev: leptos::ev::PointerEvent| {
+        if let Some((x, y)) = drag.get_value() {
+            let (nx, ny) = (f64::from(ev.client_x()), f64::from(ev.client_y()));
+            drag.set_value(Some((nx, ny)));
+            view_port.update(|v| *v = v.map(|v| v.pan(nx - x, ny - y)));
+        }
+    };
+    let on_up = move |_| drag.set_value(None);
+    let on_wheel = move |ev: leptos::ev::WheelEvent| {
+        ev.prevent_default();
+        let factor = if ev.delta_y() < 0.0 { 1.25 } else { 0.8 };
+        let at = (f64::from(ev.offset_x()), f64::from(ev.offset_y()));
+        view_port.update(|v| *v = v.map(|v| v.zoom_at(factor, at)));
+    };
+    let on_key = move |ev: leptos::ev::KeyboardEvent| {
+        let step = 60.0;
+        let centre = (W / 2.0, H / 2.0);
+        let f: Option<Box<dyn Fn(Viewport) -> Viewport>> = match ev.key().as_str() {
+            "ArrowLeft" => Some(Box::new(move |v: Viewport| v.pan(step, 0.0))),
+            "ArrowRight" => Some(Box::new(move |v: Viewport| v.pan(-step, 0.0))),
+            "ArrowUp" => Some(Box::new(move |v: Viewport| v.pan(0.0, step))),
+            "ArrowDown" => Some(Box::new(move |v: Viewport| v.pan(0.0, -step))),
+            "+" | "=" => Some(Box::new(move |v: Viewport| v.zoom_at(1.25, centre))),
+            "-" => Some(Box::new(move |v: Viewport| v.zoom_at(0.8, centre))),
+            _ => None,
+        };
+        if let Some(f) = f {
+            ev.prevent_default();
+            view_port.update(|v| *v = v.map(&f));
+        }
+    };
+    let live = move || sig.online.get() && !sig.signed_out.get();
+    view! {
+        <section class="map-screen">
+            <h1>{t("map.title")}</h1>
+            <div class="map-bar">
+                <label>
+                    <span>{t("map.measure")}</span>
+                    <select name="measure" on:change=move |ev| if let Some(m) = Measure::parse(&event_target_value(&ev)) { measure.set(m); }>
+                        {Measure::ALL.into_iter().map(|m| view! { <option value=m.as_str()>{move || tr(lang.get(), &format!("map.measure.{}", m.as_str()))}</option> }).collect_view()}
+                    </select>
+                </label>
+                <span class="live" class:off=move || !live() data-testid="map-live" data-live=move || live().to_string()>
+                    {move || if live() { tr(lang.get(), "map.live") } else { tr(lang.get(), "map.not_live") }}
+                </span>
+            </div>
+            <svg class="map" data-testid="map" viewBox=format!("0 0 {W} {H}") tabindex="0" role="application"
+                aria-label=move || tr(lang.get(), "map.aria")
+                on:pointerdown=on_down on:pointermove=on_move on:pointerup=on_up on:pointerleave=on_up
+                on:wheel=on_wheel on:keydown=on_key>
+                <g transform=move || view_port.get().map(|v| v.svg_transform()).unwrap_or_default()>
+                    {move || {
+                        let list = shapes.get().unwrap_or_default();
+                        let st = states.get().unwrap_or_default();
+                        let m = measure.get();
+                        let now = now_ms();
+                        let flash = flashed.get();
+                        let sel_id = selected.get();
+                        list.into_iter().map(|(id, name, shape)| {
+                            let s = st.get(&id).cloned().unwrap_or_default();
+                            let colour = m.colour(&s, now);
+                            let value = m.value(&s, now);
+                            let class = match (flash.contains(&id), sel_id == Some(id)) {
+                                (true, true) => "grid flash selected",
+                                (true, false) => "grid flash",
+                                (false, true) => "grid selected",
+                                (false, false) => "grid",
+                            };
+                            view! {
+                                <path d=shape.path class=class fill=colour data-testid="grid-shape" data-id=id.to_string()
+                                    data-value=value.to_string() data-colour=colour
+                                    on:click=move |_| selected.set(Some(id))>
+                                    <title>{name}</title>
+                                </path>
+                            }
+                        }).collect_view()
+                    }}
+                </g>
+            </svg>
+            <ul class="legend" data-testid="legend">
+                {move || {
+                    let m = measure.get();
+                    let legend = m.legend();
+                    let mut lo = 0u32;
+                    legend.iter().map(|(hi, colour)| {
+                        let label = match hi {
+                            Some(h) if *h == lo => h.to_string(),
+                            Some(h) => format!("{lo}–{h}"),
+                            None => format!("{lo}+"),
+                        };
+                        lo = hi.map_or(lo, |h| h + 1);
+                        view! { <li><span class="swatch" style=format!("background:{colour}")></span>{label}</li> }
+                    }).collect_view()
+                }}
+            </ul>
+            {move || selected.get().and_then(|id| {
+                let name = shapes.get()?.into_iter().find(|(g, _, _)| *g == id)?.1;
+                let s = states.get()?.get(&id).cloned().unwrap_or_default();
+                Some(view! {
+                    <aside class="card" data-testid="grid-panel" data-id=id.to_string()>
+                        <h2>{name}</h2>
+                        <p>{move || trf(lang.get(), "map.panel", &[("open", &s.open.to_string()), ("overdue", &s.overdue.to_string()), ("visit", &s.last_visit_ms.map_or_else(|| "—".to_owned(), when))])}</p>
+                        <a class="button" href="/cases">{t("nav.cases")}</a>
+                    </aside>
+                })
+            })}
+        </section>
+    }
 }

@@ -419,22 +419,34 @@ pub(crate) fn plan(
         let key = (op.collection, op.record);
         let author = authors.get(i).and_then(Option::as_ref);
         let did_change = if let Some(author) = author {
-            let before = existing
+            let stored = existing
                 .get(&key)
-                .filter(|(_, r)| !r.fields.is_empty() || !r.log.is_empty())
-                .map(|(_, r)| place_of(r, places));
-            let (seq, mut after) = existing
-                .get(&key)
-                .cloned()
-                .unwrap_or_else(|| (0, Record::new(op.collection, op.record)));
-            let did = merge::apply(&mut after, op);
-            let after_place = place_of(&after, places);
-            if let Err(denied) = check_op(author, op, &after_place, before.as_ref()) {
-                p.per_op.push(OpSlot::Denied(denied));
-                continue;
+                .filter(|(_, r)| !r.fields.is_empty() || !r.log.is_empty());
+            let before = stored.map(|(_, r)| place_of(r, places));
+            if let (Some(before), false) = (&before, moves_record(op)) {
+                // The op cannot change where the record sits: check against its place, then
+                // apply in place (no copy of the record).
+                if let Err(denied) = check_op(author, op, before, Some(before)) {
+                    p.per_op.push(OpSlot::Denied(denied));
+                    continue;
+                }
+                existing
+                    .get_mut(&key)
+                    .is_some_and(|(_, r)| merge::apply(r, op))
+            } else {
+                let (seq, mut after) = existing
+                    .get(&key)
+                    .cloned()
+                    .unwrap_or_else(|| (0, Record::new(op.collection, op.record)));
+                let did = merge::apply(&mut after, op);
+                let after_place = place_of(&after, places);
+                if let Err(denied) = check_op(author, op, &after_place, before.as_ref()) {
+                    p.per_op.push(OpSlot::Denied(denied));
+                    continue;
+                }
+                existing.insert(key, (seq, after));
+                did
             }
-            existing.insert(key, (seq, after));
-            did
         } else {
             let entry = existing
                 .entry(key)
@@ -473,6 +485,16 @@ pub(crate) fn is_hierarchy(c: Collection) -> bool {
         c,
         Collection::Subdistricts | Collection::Communities | Collection::Grids
     )
+}
+
+/// Whether an op may change where its record sits: it sets the field naming the record's parent
+/// (or a community's subdistrict).
+fn moves_record(op: &Op) -> bool {
+    let tongxin_shared::OpBody::Set { fields } = &op.body else {
+        return false;
+    };
+    parent_field(op.collection).is_some_and(|(f, _)| fields.contains_key(f))
+        || (op.collection == Collection::Communities && fields.contains_key("subdistrict"))
 }
 
 /// The field naming a record's parent in the hierarchy, and the parent's collection.

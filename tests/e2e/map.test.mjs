@@ -1,0 +1,54 @@
+// The managers' live map (issue 7, first part): the city manager's map shows every demo grid;
+// a warden's push from another browser recolours the right grid on it without a reload (the
+// live stream pokes, the pull lands, the grid changes colour and flashes); the legend explains
+// the colours; a grid can be selected for its figures.
+
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  DEMO_PASSWORD, api, fillCase, launchBrowser, login, signIn, startServer, waitAttr, waitFor, waitReady, waitText,
+} from './harness.mjs';
+
+test('the city map shows every grid and recolours live when a warden pushes', async (t) => {
+  const server = await startServer(t, { demo: true });
+  const token = await login(server.url, 'w0001', DEMO_PASSWORD);
+  const me = await api(server.url, token, 'GET', '/api/v1/auth/me');
+  const grid = me.grids[0];
+
+  const browser = await launchBrowser(t);
+  const manager = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+  await signIn(manager, server.url, 'city', DEMO_PASSWORD);
+  await manager.goto(`${server.url}/map`);
+  await waitReady(manager);
+  await waitFor(manager, 'all 1,200 demo grids drawn', () => document.querySelectorAll('[data-testid=grid-shape]').length === 1200);
+  await waitAttr(manager, '[data-testid=map-live]', 'data-live', 'true');
+  const shape = `[data-testid=grid-shape][data-id="${grid}"]`;
+  await waitAttr(manager, shape, 'data-value', '0');
+  const before = await manager.getAttribute(shape, 'data-colour');
+  assert.ok((await manager.locator('[data-testid=legend] li').count()) >= 4, 'a legend');
+
+  // The warden reports a case in their grid from another browser.
+  const warden = await (await browser.newContext({ viewport: { width: 390, height: 844 } })).newPage();
+  await signIn(warden, server.url, 'w0001', DEMO_PASSWORD);
+  await warden.goto(`${server.url}/cases/new`);
+  await waitReady(warden);
+  await fillCase(warden, { title: '路口积水', description: '下雨后积水严重', category: 'infrastructure' });
+
+  // No reload on the manager's page: the grid recolours and flashes.
+  await waitAttr(manager, shape, 'data-value', '1');
+  await waitFor(manager, 'the grid highlighted', (s) => document.querySelector(s)?.classList.contains('flash'), shape);
+  assert.notEqual(await manager.getAttribute(shape, 'data-colour'), before, 'the colour changed');
+
+  // Selecting the grid shows its figures.
+  await manager.locator(shape).dispatchEvent('click');
+  await waitAttr(manager, '[data-testid=grid-panel]', 'data-id', grid);
+  await waitFor(manager, 'the panel figures', () => document.querySelector('[data-testid=grid-panel] p')?.textContent.includes('1'));
+
+  // Keyboard zoom changes the view.
+  const transform = () => manager.evaluate(() => document.querySelector('[data-testid=map] g').getAttribute('transform'));
+  const t0 = await transform();
+  await manager.locator('[data-testid=map]').focus();
+  await manager.keyboard.press('+');
+  await waitFor(manager, 'the map zoomed', (t) => document.querySelector('[data-testid=map] g').getAttribute('transform') !== t, t0);
+  await waitText(manager, 'h1', '一张图');
+});
