@@ -2216,8 +2216,10 @@ fn MapView() -> impl IntoView {
         previous.set_value(Some(now));
         if !changed.is_empty() {
             flashed.set(changed);
-            gloo_timers::callback::Timeout::new(1500, move || flashed.set(std::collections::BTreeSet::default()))
-                .forget();
+            gloo_timers::callback::Timeout::new(1500, move || {
+                flashed.set(std::collections::BTreeSet::default())
+            })
+            .forget();
         }
     });
     let drag = StoredValue::new(None::<(f64, f64)>);
