@@ -20,7 +20,10 @@ use tongxin_shared::wire::{
     LoginRequest, LoginResponse, Me, OpResult, PullResponse, PushRequest, PushResponse,
     PROTOCOL_HEADER,
 };
-use tongxin_shared::{ActorId, Hlc, HlcClock, Op, OpId, PROTOCOL_VERSION};
+use tongxin_shared::{
+    ActorId, Collection, Hlc, HlcClock, Op, OpBody, OpId, RecordId, PROTOCOL_VERSION,
+    SCHEMA_VERSION,
+};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -287,6 +290,19 @@ impl Client {
         client.refresh_counts().await;
         elect(client.clone(), rx, &username);
         Ok(client)
+    }
+
+    /// A new op of this device, stamped now.
+    pub fn op(&self, collection: Collection, record: RecordId, body: OpBody) -> Op {
+        Op {
+            id: OpId(uuid::Uuid::now_v7()),
+            actor: self.actor,
+            hlc: self.next_hlc(),
+            collection,
+            record,
+            body,
+            schema: SCHEMA_VERSION,
+        }
     }
 
     /// The signed-in user.

@@ -21,9 +21,7 @@ use tongxin_shared::case::{
 use tongxin_shared::query::CaseFilter;
 use tongxin_shared::schema::{validate_op, ACTIVITY_THEMES, CASE_CATEGORIES};
 use tongxin_shared::wire::{UserSummary, UserUpsert, MIN_PASSWORD_CHARS, PROTOCOL_HEADER};
-use tongxin_shared::{
-    Collection, Op, OpBody, OpId, Record, RecordId, PROTOCOL_VERSION, SCHEMA_VERSION,
-};
+use tongxin_shared::{Collection, OpBody, Record, RecordId, PROTOCOL_VERSION};
 
 /// What every screen can reach.
 #[derive(Clone, Copy)]
@@ -592,15 +590,11 @@ fn VisitNew() -> impl IntoView {
         fields.insert("visited_at".into(), now_ms().into());
         fields.insert("notes".into(), notes.get_untracked().trim().into());
         fields.insert("appeals".into(), heard.into());
-        let op = Op {
-            id: OpId(uuid::Uuid::now_v7()),
-            actor: c.actor,
-            hlc: c.next_hlc(),
-            collection: Collection::Visits,
-            record: RecordId(uuid::Uuid::now_v7()),
-            body: OpBody::Set { fields },
-            schema: SCHEMA_VERSION,
-        };
+        let op = c.op(
+            Collection::Visits,
+            RecordId(uuid::Uuid::now_v7()),
+            OpBody::Set { fields },
+        );
         if let Err(e) = validate_op(&op) {
             error.set(Some(e.message));
             return;
@@ -855,29 +849,17 @@ fn Lifecycle(record: RwSignal<Option<Record>>) -> impl IntoView {
         if !text.trim().is_empty() {
             data.insert("note".into(), text.trim().into());
         }
-        let set = Op {
-            id: OpId(uuid::Uuid::now_v7()),
-            actor: c.actor,
-            hlc: c.next_hlc(),
-            collection: Collection::Cases,
-            record: r.id,
-            body: OpBody::Set { fields },
-            schema: SCHEMA_VERSION,
-        };
-        let append = Op {
-            id: OpId(uuid::Uuid::now_v7()),
-            actor: c.actor,
-            hlc: c.next_hlc(),
-            collection: Collection::Cases,
-            record: r.id,
-            body: OpBody::Append {
+        let set = c.op(Collection::Cases, r.id, OpBody::Set { fields });
+        let append = c.op(
+            Collection::Cases,
+            r.id,
+            OpBody::Append {
                 entry: tongxin_shared::Entry {
                     id: uuid::Uuid::now_v7(),
                     data,
                 },
             },
-            schema: SCHEMA_VERSION,
-        };
+        );
         for op in [&set, &append] {
             if let Err(e) = validate_op(op) {
                 error.set(Some(e.message));
@@ -1217,15 +1199,7 @@ fn CaseForm(
         }
         let Some(c) = client() else { return };
         let record_id = id.unwrap_or_else(|| RecordId(uuid::Uuid::now_v7()));
-        let op = Op {
-            id: OpId(uuid::Uuid::now_v7()),
-            actor: c.actor,
-            hlc: c.next_hlc(),
-            collection: Collection::Cases,
-            record: record_id,
-            body: OpBody::Set { fields },
-            schema: SCHEMA_VERSION,
-        };
+        let op = c.op(Collection::Cases, record_id, OpBody::Set { fields });
         if let Err(e) = validate_op(&op) {
             error.set(Some(("form", e.message)));
             return;
@@ -1238,20 +1212,16 @@ fn CaseForm(
             data.insert("from".into(), serde_json::Value::Null);
             data.insert("to".into(), "reported".into());
             data.insert("by".into(), c.me().username.into());
-            ops.push(Op {
-                id: OpId(uuid::Uuid::now_v7()),
-                actor: c.actor,
-                hlc: c.next_hlc(),
-                collection: Collection::Cases,
-                record: record_id,
-                body: OpBody::Append {
+            ops.push(c.op(
+                Collection::Cases,
+                record_id,
+                OpBody::Append {
                     entry: tongxin_shared::Entry {
                         id: uuid::Uuid::now_v7(),
                         data,
                     },
                 },
-                schema: SCHEMA_VERSION,
-            });
+            ));
         }
         let navigate = navigate.clone();
         spawn_local(async move {
@@ -1980,15 +1950,11 @@ fn ActivityNew() -> impl IntoView {
         if !added.is_empty() {
             fields.insert("photos".into(), added.into());
         }
-        let op = Op {
-            id: OpId(uuid::Uuid::now_v7()),
-            actor: c.actor,
-            hlc: c.next_hlc(),
-            collection: Collection::Activities,
-            record: RecordId(uuid::Uuid::now_v7()),
-            body: OpBody::Set { fields },
-            schema: SCHEMA_VERSION,
-        };
+        let op = c.op(
+            Collection::Activities,
+            RecordId(uuid::Uuid::now_v7()),
+            OpBody::Set { fields },
+        );
         if let Err(e) = validate_op(&op) {
             error.set(Some(("form", e.message)));
             return;
@@ -2217,7 +2183,7 @@ fn MapView() -> impl IntoView {
         if !changed.is_empty() {
             flashed.set(changed);
             gloo_timers::callback::Timeout::new(1500, move || {
-                flashed.set(std::collections::BTreeSet::default())
+                flashed.set(std::collections::BTreeSet::default());
             })
             .forget();
         }
