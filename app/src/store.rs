@@ -67,6 +67,14 @@ pub trait LocalStore {
     /// Up to `limit` ops from the outbox, oldest first.
     async fn outbox(&self, limit: usize) -> Result<Vec<Op>, StoreError>;
     async fn outbox_len(&self) -> Result<usize, StoreError>;
+    /// How many records have changes waiting in the outbox (what the badge counts: a case
+    /// reported with its timeline entry is one record waiting, not two ops).
+    async fn waiting_records(&self) -> Result<usize, StoreError> {
+        let ops = self.outbox(usize::MAX).await?;
+        let records: std::collections::BTreeSet<(Collection, RecordId)> =
+            ops.iter().map(|o| (o.collection, o.record)).collect();
+        Ok(records.len())
+    }
     /// Removes acknowledged ops from the outbox (only after the server's ack).
     async fn ack(&self, ids: &[OpId]) -> Result<(), StoreError>;
     /// Moves a refused op from the outbox to `rejected`, with the reason.
@@ -372,6 +380,11 @@ pub mod suite {
         assert_eq!(r.str("title"), Some("路灯不亮"));
         assert_eq!(r.str("description"), Some("三号楼"));
         assert_eq!(s.outbox_len().await.expect("len"), 2);
+        assert_eq!(
+            s.waiting_records().await.expect("records"),
+            1,
+            "two ops, one record"
+        );
 
         // Atomicity: a batch with one invalid op writes nothing at all.
         let good = op(3, 101, 12, json!({"title": "ok"}));

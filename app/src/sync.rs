@@ -469,11 +469,14 @@ impl Client {
     }
 
     pub async fn refresh_counts(&self) {
-        if let Ok(n) = self.store.outbox_len().await {
+        if let Ok(n) = self.store.waiting_records().await {
             self.sig.waiting.set(n);
         }
         if let Ok(r) = self.store.rejected().await {
-            self.sig.rejected.set(r.len());
+            // Records that need attention (the panel lists each refused op with its reason).
+            let records: std::collections::BTreeSet<(Collection, RecordId)> =
+                r.iter().map(|x| (x.op.collection, x.op.record)).collect();
+            self.sig.rejected.set(records.len());
         }
         if let Ok(p) = self.store.pending_blobs().await {
             self.sig.photos_waiting.set(p.len());

@@ -54,7 +54,7 @@ test('visit → appeal → case offline, then the lifecycle to 销号 across rol
   await warden.locator(sel.save).click();
   await waitText(warden, sel.caseTitle, '楼道灯坏了，晚上看不见');
   await timelineIs(warden, ['report']);
-  await waitFor(warden, 'ops waiting offline', (s) => Number(document.querySelector(s)?.getAttribute('data-waiting')) >= 2, sel.badge);
+  await waitAttr(warden, sel.badge, 'data-waiting', '2'); // the visit and the case
 
   // Online: everything reaches the server with no tap.
   await warden.context().setOffline(false);
