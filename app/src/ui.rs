@@ -681,11 +681,34 @@ fn CaseList() -> impl IntoView {
     let overdue = RwSignal::new(false);
     let mine = RwSignal::new(false);
     let text = RwSignal::new(String::new());
+    let category = RwSignal::new(String::new());
+    let grid = RwSignal::new(String::new());
+    // The grids on the device (a manager's area has many), for the grid filter.
+    let grids = LocalResource::new(move || async move {
+        let Some(c) = client() else { return Vec::new() };
+        let mut list: Vec<(String, String)> = c
+            .store
+            .list(Collection::Grids)
+            .await
+            .unwrap_or_default()
+            .iter()
+            .filter(|r| !r.is_deleted())
+            .map(|r| {
+                (
+                    r.id.to_string(),
+                    r.str("name").unwrap_or_default().to_owned(),
+                )
+            })
+            .collect();
+        list.sort_by(|a, b| a.1.cmp(&b.1));
+        list
+    });
     let filtered = move || {
+        let some = |v: String| (!v.is_empty()).then_some(v);
         let filter = CaseFilter {
             status: Status::parse(&status.get()),
-            grid: None,
-            category: None,
+            grid: some(grid.get()),
+            category: some(category.get()),
             overdue_only: overdue.get(),
             mine: mine
                 .get()
@@ -718,6 +741,21 @@ fn CaseList() -> impl IntoView {
                         view! { <option value=v>{move || status_label(lang.get(), v)}</option> }
                     }).collect_view()}
                 </select>
+                <select name="category" aria-label=move || tr(lang.get(), "case.category")
+                    on:change=move |ev| category.set(event_target_value(&ev))>
+                    <option value="">{t("cases.all_categories")}</option>
+                    {CASE_CATEGORIES.iter().map(|c| {
+                        let c = *c;
+                        view! { <option value=c>{move || category_label(lang.get(), c)}</option> }
+                    }).collect_view()}
+                </select>
+                {move || grids.get().filter(|g| g.len() > 1).map(|list| view! {
+                    <select name="grid" aria-label=move || tr(lang.get(), "case.grid")
+                        on:change=move |ev| grid.set(event_target_value(&ev))>
+                        <option value="">{t("cases.all_grids")}</option>
+                        {list.into_iter().map(|(id, name)| view! { <option value=id>{name}</option> }).collect_view()}
+                    </select>
+                })}
                 <label class="check"><input name="overdue" type="checkbox" prop:checked=move || overdue.get()
                     on:change=move |ev| overdue.set(event_target_checked(&ev))/><span>{t("cases.overdue_only")}</span></label>
                 <label class="check"><input name="mine" type="checkbox" prop:checked=move || mine.get()

@@ -107,6 +107,10 @@ test('visit → appeal → case offline, then the lifecycle to 销号 across rol
   await waitAttr(warden, '[data-testid=cases-count]', 'data-shown', '0');
   await warden.locator('[name=status]').selectOption('closed');
   await waitAttr(warden, '[data-testid=cases-count]', 'data-shown', '1');
+  await warden.locator('.filters [name=category]').selectOption('safety');
+  await waitAttr(warden, '[data-testid=cases-count]', 'data-shown', '0');
+  await warden.locator('.filters [name=category]').selectOption('infrastructure');
+  await waitAttr(warden, '[data-testid=cases-count]', 'data-shown', '1');
 
   // A draft survives a reload; saving clears it.
   await warden.goto(`${server.url}/cases/new`);
