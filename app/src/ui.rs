@@ -683,6 +683,15 @@ fn CaseList() -> impl IntoView {
     let text = RwSignal::new(String::new());
     let category = RwSignal::new(String::new());
     let grid = RwSignal::new(String::new());
+    // The supervision queue: overdue cases escalated to the user's level (managers).
+    let escalated = RwSignal::new(false);
+    let my_level = move || {
+        session.with(|s| {
+            s.as_ref()
+                .filter(|s| s.me.role.is_manager())
+                .map(|s| s.me.role.level())
+        })
+    };
     // The grids on the device (a manager's area has many), for the grid filter.
     let grids = LocalResource::new(move || async move {
         let Some(c) = client() else { return Vec::new() };
@@ -718,9 +727,16 @@ fn CaseList() -> impl IntoView {
         };
         cases.get().map(|all| {
             let total = all.iter().filter(|r| !r.is_deleted()).count();
+            let now = now_ms();
+            let queue = escalated.get().then(my_level).flatten();
             let shown: Vec<Record> = filter
-                .apply(all.iter(), now_ms())
+                .apply(all.iter(), now)
                 .into_iter()
+                .filter(|r| {
+                    queue.is_none_or(|level| {
+                        matches!((case_status(r), case_deadline(r)), (Some(st), Some(d)) if escalation_level(st, d, now) == Some(level))
+                    })
+                })
                 .cloned()
                 .collect();
             (total, shown)
@@ -760,6 +776,10 @@ fn CaseList() -> impl IntoView {
                     on:change=move |ev| overdue.set(event_target_checked(&ev))/><span>{t("cases.overdue_only")}</span></label>
                 <label class="check"><input name="mine" type="checkbox" prop:checked=move || mine.get()
                     on:change=move |ev| mine.set(event_target_checked(&ev))/><span>{t("cases.mine")}</span></label>
+                {move || my_level().map(|_| view! {
+                    <label class="check"><input name="escalated" type="checkbox" prop:checked=move || escalated.get()
+                        on:change=move |ev| escalated.set(event_target_checked(&ev))/><span>{t("cases.escalated")}</span></label>
+                })}
             </form>
             {move || match filtered() {
                 None => view! { <p class="muted">{t("cases.loading")}</p> }.into_any(),
@@ -856,6 +876,59 @@ fn Lifecycle(record: RwSignal<Option<Record>>) -> impl IntoView {
             Some(allowed_actions(status, role, owner))
         })
     };
+    // 督办: a manager at or above the level an overdue case has escalated to records a reminder
+    // on its timeline (the case stays where it is).
+    let can_remind = move || {
+        let role = session.with(|s| s.as_ref().map(|s| s.me.role))?;
+        record.with(|r| {
+            let r = r.as_ref()?;
+            let level = escalation_level(case_status(r)?, case_deadline(r)?, now_ms())?;
+            Some(role.is_manager() && role.level() >= level)
+        })
+    };
+    let remind = move || {
+        error.set(None);
+        let (Some(c), Some(r)) = (client(), record.get_untracked()) else {
+            return;
+        };
+        let status = case_status(&r).map_or("reported", Status::as_str);
+        let mut data = serde_json::Map::new();
+        data.insert("action".into(), "remind".into());
+        data.insert("from".into(), status.into());
+        data.insert("to".into(), status.into());
+        data.insert("by".into(), c.me().username.into());
+        let text = note.get_untracked();
+        data.insert(
+            "note".into(),
+            if text.trim().is_empty() {
+                "逾期督办".to_owned()
+            } else {
+                text.trim().to_owned()
+            }
+            .into(),
+        );
+        let op = c.op(
+            Collection::Cases,
+            r.id,
+            OpBody::Append {
+                entry: tongxin_shared::Entry {
+                    id: uuid::Uuid::now_v7(),
+                    data,
+                },
+            },
+        );
+        let l = lang.get_untracked();
+        spawn_local(async move {
+            match c.commit(vec![op]).await {
+                Ok(()) => note.set(String::new()),
+                Err(e) => error.set(Some(trf(
+                    l,
+                    "case.error.save_failed",
+                    &[("e", &e.to_string())],
+                ))),
+            }
+        });
+    };
     let act = move |action: Action| {
         error.set(None);
         let (Some(c), Some(r)) = (client(), record.get_untracked()) else {
@@ -917,7 +990,11 @@ fn Lifecycle(record: RwSignal<Option<Record>>) -> impl IntoView {
         });
     };
     view! {
-        {move || actions().filter(|a| !a.is_empty()).map(|list| view! {
+        {move || {
+            let list = actions().unwrap_or_default();
+            let reminds = can_remind().unwrap_or(false);
+            (reminds || !list.is_empty()).then_some((list, reminds))
+        }.map(|(list, reminds)| view! {
             <div class="lifecycle" data-testid="lifecycle">
                 <label>
                     <span>{t("case.step_note")}</span>
@@ -931,6 +1008,10 @@ fn Lifecycle(record: RwSignal<Option<Record>>) -> impl IntoView {
                             data-testid="case-action" data-action=a.as_str()
                             on:click=move |_| act(a)>{move || tr(lang.get(), &format!("action.{}", a.as_str()))}</button>
                     }).collect_view()}
+                    {reminds.then(|| view! {
+                        <button type="button" data-testid="case-action" data-action="remind"
+                            on:click=move |_| remind()>{move || tr(lang.get(), "action.remind")}</button>
+                    })}
                 </div>
                 {move || error.get().map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
             </div>
