@@ -561,6 +561,28 @@ fn VisitNew() -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let grids =
         move || session.with(|s| s.as_ref().map(|s| s.me.grids.clone()).unwrap_or_default());
+    // Where: a compound (小区/楼栋) of the chosen grid, from the device.
+    let compound = RwSignal::new(String::new());
+    let compounds = LocalResource::new(move || async move {
+        let Some(c) = client() else { return Vec::new() };
+        let mut list: Vec<(String, String, String)> = c
+            .store
+            .list(Collection::Compounds)
+            .await
+            .unwrap_or_default()
+            .iter()
+            .filter(|r| !r.is_deleted())
+            .map(|r| {
+                (
+                    r.id.to_string(),
+                    r.str("grid").unwrap_or_default().to_owned(),
+                    r.str("name").unwrap_or_default().to_owned(),
+                )
+            })
+            .collect();
+        list.sort_by(|a, b| a.2.cmp(&b.2));
+        list
+    });
     let save = move || {
         error.set(None);
         let l = lang.get_untracked();
@@ -586,6 +608,10 @@ fn VisitNew() -> impl IntoView {
         let mut fields: BTreeMap<String, serde_json::Value> = BTreeMap::new();
         fields.insert("grid".into(), g.into());
         fields.insert("kind".into(), kind.get_untracked().into());
+        let place = compound.get_untracked();
+        if !place.is_empty() {
+            fields.insert("compound".into(), place.into());
+        }
         fields.insert("warden".into(), c.me().username.into());
         fields.insert("visited_at".into(), now_ms().into());
         fields.insert("notes".into(), notes.get_untracked().trim().into());
@@ -631,6 +657,20 @@ fn VisitNew() -> impl IntoView {
                         </select>
                     </label>
                 })}
+                {move || {
+                    let chosen = grid.get().or_else(|| grids().first().map(ToString::to_string)).unwrap_or_default();
+                    let here: Vec<(String, String)> = compounds.get().unwrap_or_default().into_iter()
+                        .filter(|(_, g, _)| *g == chosen).map(|(id, _, name)| (id, name)).collect();
+                    (!here.is_empty()).then(|| view! {
+                        <label>
+                            <span>{t("visits.compound")}</span>
+                            <select name="compound" on:change=move |ev| compound.set(event_target_value(&ev))>
+                                <option value="">{t("visits.no_compound")}</option>
+                                {here.into_iter().map(|(id, name)| view! { <option value=id>{name}</option> }).collect_view()}
+                            </select>
+                        </label>
+                    })
+                }}
                 <label>
                     <span>{t("visits.notes")}</span>
                     <textarea name="notes" rows="3" maxlength="4000"

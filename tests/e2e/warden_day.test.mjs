@@ -47,6 +47,11 @@ test('a demo warden works a day offline; everything syncs by itself; the communi
     await page.goto(`${server.url}/visits/new`);
     await waitReady(page);
     await page.locator('[data-testid=visit-form] [name=kind]').selectOption(i % 3 ? 'household_visit' : 'patrol');
+    if (i % 2) {
+      // Every other visit is to a compound of the grid (the demo city has them on the device).
+      await page.locator('[data-testid=visit-form] [name=compound] option').nth(1).waitFor({ state: 'attached' });
+      await page.locator('[data-testid=visit-form] [name=compound]').selectOption({ index: 1 });
+    }
     await page.locator('[data-testid=visit-form] [name=notes]').fill(`第 ${i} 次走访：情况正常`);
     await page.locator(sel.save).click();
     await waitFor(page, `visit ${i} listed`, (n) => document.querySelectorAll('[data-testid=visit-item]').length === n, i);
@@ -103,6 +108,7 @@ test('a demo warden works a day offline; everything syncs by itself; the communi
     const cases = all.filter((r) => r.collection === 'cases' && caseIds.includes(r.id));
     return visits.length === VISITS && cases.length === CASES ? { visits, cases } : null;
   });
+  assert.equal(records.visits.filter((r) => fieldValues(r).compound).length, VISITS / 2, 'half the visits name a compound');
   const resolved = records.cases.filter((r) => fieldValues(r).status === 'resolved');
   assert.equal(resolved.length, 2);
   for (const c of records.cases) {
