@@ -486,15 +486,7 @@ fn VisitList() -> impl IntoView {
     let visits = LocalResource::new(move || {
         sig.version.get();
         async move {
-            let Some(c) = client() else { return Vec::new() };
-            let mut list: Vec<Record> = c
-                .store
-                .list(Collection::Visits)
-                .await
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|r| !r.is_deleted())
-                .collect();
+            let mut list = live_records(Collection::Visits).await;
             list.sort_by_key(|r| {
                 std::cmp::Reverse(
                     r.get("visited_at")
@@ -1959,15 +1951,7 @@ fn ActivityList() -> impl IntoView {
     let activities = LocalResource::new(move || {
         sig.version.get();
         async move {
-            let Some(c) = client() else { return Vec::new() };
-            let mut list: Vec<Record> = c
-                .store
-                .list(Collection::Activities)
-                .await
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|r| !r.is_deleted())
-                .collect();
+            let mut list = live_records(Collection::Activities).await;
             list.sort_by(|a, b| b.str("date").cmp(&a.str("date")));
             list
         }
@@ -2459,4 +2443,18 @@ fn MapView() -> impl IntoView {
             })}
         </section>
     }
+}
+
+/// The records of a collection on this device, tombstones left out.
+async fn live_records(collection: Collection) -> Vec<Record> {
+    let Some(c) = client() else {
+        return Vec::new();
+    };
+    c.store
+        .list(collection)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|r| !r.is_deleted())
+        .collect()
 }
