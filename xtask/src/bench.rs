@@ -70,6 +70,11 @@ const BENCHES: &[Bench] = &[
         run: pull_bench,
     },
     Bench {
+        name: "map",
+        about: "the city map: first paint of 1,200 grids from local data, push -> recolour on the manager's page",
+        run: map_bench,
+    },
+    Bench {
         name: "wasm",
         about:
             "in headless Chromium's wasm: point-in-polygon over 1,200 grids, filtering 10,000 cases",
@@ -136,6 +141,16 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
 
 /// Builds the app and the server, then runs `tests/e2e/bench/pull.mjs` (node + playwright-core).
 fn pull_bench() -> Result<()> {
+    browser_bench("bench/pull.mjs")
+}
+
+fn map_bench() -> Result<()> {
+    browser_bench("bench/map.mjs")
+}
+
+/// Builds the app and the release server, then runs a node + playwright-core script in
+/// `tests/e2e/`.
+fn browser_bench(script: &str) -> Result<()> {
     crate::tools::ensure_chromium()?;
     crate::tools::ensure_node_modules()?;
     let dist = crate::dist::build_dist().map(|_| crate::dist::dist_dir())?;
@@ -150,7 +165,7 @@ fn pull_bench() -> Result<()> {
     let bin = crate::project_root().join("target/release/tongxin");
     sh::run(
         sh::cmd("node")
-            .arg("bench/pull.mjs")
+            .arg(script)
             .current_dir(crate::tools::e2e_dir())
             .env("TONGXIN_BIN", bin)
             .env("TONGXIN_DIST", dist)
