@@ -129,6 +129,7 @@ pub fn App() -> impl IntoView {
                                     <Route path=path!("/visits/new") view=VisitNew/>
                                     <Route path=path!("/activities") view=ActivityList/>
                                     <Route path=path!("/map") view=MapView/>
+                                    <Route path=path!("/dashboard") view=Dashboard/>
                                     <Route path=path!("/activities/new") view=ActivityNew/>
                                     <Route path=path!("/cases") view=CaseList/>
                                     <Route path=path!("/cases/new") view=CaseNew/>
@@ -267,7 +268,7 @@ fn Header() -> impl IntoView {
                     <a href="/visits">{t("nav.visits")}</a>
                     <a href="/activities">{t("nav.activities")}</a>
                     <a href="/cases/new" class="primary">{t("nav.new_case")}</a>
-                    {role.is_manager().then(|| view! { <a href="/map">{t("nav.map")}</a> })}
+                    {role.is_manager().then(|| view! { <a href="/map">{t("nav.map")}</a> <a href="/dashboard">{t("nav.dashboard")}</a> })}
                     {is_admin.then(|| view! { <a href="/admin">{t("nav.admin")}</a> })}
                 </nav>
             }
@@ -2457,4 +2458,113 @@ async fn live_records(collection: Collection) -> Vec<Record> {
         .into_iter()
         .filter(|r| !r.is_deleted())
         .collect()
+}
+
+/// A horizontal SVG bar chart of labelled counts (the numbers are also in the table beside it).
+fn bar_chart(rows: &[(String, u32)]) -> impl IntoView {
+    let max = rows.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1);
+    let h = 22.0 * rows.len() as f64 + 4.0;
+    view! {
+        <svg class="bars" viewBox=format!("0 0 320 {h}") role="img">
+            {rows.iter().enumerate().map(|(i, (label, n))| {
+                let y = 22.0 * i as f64 + 2.0;
+                let w = 180.0 * f64::from(*n) / f64::from(max);
+                view! {
+                    <g>
+                        <text x="0" y=y + 14.0 class="bar-label">{label.clone()}</text>
+                        <rect x="110" y=y width=w.max(1.0) height="16" class="bar"></rect>
+                        <text x=112.0 + w + 4.0 y=y + 13.0 class="bar-value">{n.to_string()}</text>
+                    </g>
+                }
+            }).collect_view()}
+        </svg>
+    }
+}
+
+/// Dashboards of the user's area (community, subdistrict or city), computed on the device from
+/// the synced records with `shared::figures`: cases (reported, closed 销号, open, overdue, closure
+/// rate, median time to close, by category and by source), visits per warden per week, and each
+/// community's activity cadence (月月有专场、周周有活动) with those that miss it.
+#[component]
+fn Dashboard() -> impl IntoView {
+    use tongxin_shared::figures::{cadence, case_figures, date_from_days, visits_per_warden_week};
+    let Ctx { lang, sig, .. } = ctx();
+    let days = RwSignal::new(30u64);
+    let data = LocalResource::new(move || {
+        sig.version.get();
+        async move {
+            (
+                live_records(Collection::Cases).await,
+                live_records(Collection::Visits).await,
+                live_records(Collection::Activities).await,
+                live_records(Collection::Communities).await,
+                live_records(Collection::Grids).await.len(),
+            )
+        }
+    });
+    view! {
+        <section class="dashboard">
+            <h1>{t("dash.title")}</h1>
+            <label>
+                <span>{t("dash.period")}</span>
+                <select name="period" on:change=move |ev| days.set(event_target_value(&ev).parse().unwrap_or(30))>
+                    {[7u64, 30, 90, 365].into_iter().map(|d| view! {
+                        <option value=d.to_string() selected=move || days.get() == d>{move || trf(lang.get(), "dash.days", &[("n", &d.to_string())])}</option>
+                    }).collect_view()}
+                </select>
+            </label>
+            {move || data.get().map(|(cases, visits, activities, communities, grids)| {
+                let l = lang.get();
+                let now = now_ms();
+                let from = now.saturating_sub(days.get() * tongxin_shared::case::DAY_MS);
+                let f = case_figures(cases.iter(), from, now + 1, now);
+                let per_warden = visits_per_warden_week(visits.iter(), from, now + 1);
+                let avg = if per_warden.is_empty() { 0.0 } else { per_warden.values().sum::<f64>() / per_warden.len() as f64 };
+                let today = (now / tongxin_shared::case::DAY_MS) as i64;
+                let ids: Vec<RecordId> = communities.iter().map(|c| c.id).collect();
+                let names: BTreeMap<RecordId, String> = communities.iter().map(|c| (c.id, c.str("name").unwrap_or_default().to_owned())).collect();
+                let cad = cadence(activities.iter(), &ids, &date_from_days(today - days.get() as i64), &date_from_days(today));
+                let missing: Vec<String> = cad.iter().filter(|(_, c)| !c.meets()).map(|(id, _)| names.get(id).cloned().unwrap_or_default()).collect();
+                let by_category: Vec<(String, u32)> = f.by_category.iter().map(|(k, n)| (category_label(l, k), *n)).collect();
+                let by_source: Vec<(String, u32)> = f.by_source.iter().map(|(k, n)| (tr(l, &format!("source.{k}")), *n)).collect();
+                let figure = |key: &'static str, testid: &'static str, value: String| {
+                    let shown = value.clone();
+                    view! {
+                        <div class="figure" data-testid=testid data-n=value><strong>{shown}</strong><span>{tr(l, key)}</span></div>
+                    }
+                };
+                view! {
+                    <div class="figures-grid">
+                        {figure("dash.grids", "fig-grids", grids.to_string())}
+                        {figure("dash.reported", "fig-reported", f.reported.to_string())}
+                        {figure("dash.closed", "fig-closed", f.closed.to_string())}
+                        {figure("dash.open", "fig-open", f.open.to_string())}
+                        {figure("dash.overdue", "fig-overdue", f.overdue.to_string())}
+                        {figure("dash.closure_rate", "fig-closure-rate", format!("{:.0}%", f.closure_rate * 100.0))}
+                        {figure("dash.median_close", "fig-median-close", f.median_hours_to_close.map_or_else(|| "—".to_owned(), |h| format!("{h:.1}")))}
+                        {figure("dash.visits_per_week", "fig-visits-week", format!("{avg:.1}"))}
+                    </div>
+                    <h2>{tr(l, "dash.by_category")}</h2>
+                    {bar_chart(&by_category)}
+                    <table class="table" data-testid="by-category">
+                        {by_category.iter().map(|(k, n)| view! { <tr><td>{k.clone()}</td><td class="num">{n.to_string()}</td></tr> }).collect_view()}
+                    </table>
+                    <h2>{tr(l, "dash.by_source")}</h2>
+                    {bar_chart(&by_source)}
+                    <table class="table" data-testid="by-source">
+                        {by_source.iter().map(|(k, n)| view! { <tr><td>{k.clone()}</td><td class="num">{n.to_string()}</td></tr> }).collect_view()}
+                    </table>
+                    <h2>{tr(l, "dash.cadence")}</h2>
+                    <table class="table" data-testid="cadence">
+                        <tr><th>{tr(l, "dash.community")}</th><th>{tr(l, "dash.activities")}</th><th>{tr(l, "dash.specials")}</th><th>{tr(l, "dash.meets")}</th></tr>
+                        {cad.iter().map(|(id, c)| view! {
+                            <tr><td>{names.get(id).cloned().unwrap_or_default()}</td><td class="num">{c.activities}</td><td class="num">{c.specials}</td>
+                                <td>{if c.meets() { "✓" } else { "✗" }}</td></tr>
+                        }).collect_view()}
+                    </table>
+                    {(!missing.is_empty()).then(|| view! { <p class="muted" data-testid="cadence-missing">{trf(l, "dash.missing", &[("c", &missing.join("、"))])}</p> })}
+                }
+            })}
+        </section>
+    }
 }

@@ -1,0 +1,84 @@
+// Dashboards (issue 7): a community manager's figures, computed on the device, match a direct
+// count over the server's records of the same area (the test computes both); the cadence table
+// names the community that misses "an activity every week".
+
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  CITY, PASSWORD, api, fieldValues, launchBrowser, login, pullAll, setupCity, signIn, startServer, waitAttr, waitFor,
+  waitReady,
+} from './harness.mjs';
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+test('the dashboard counts match the database for the same area', async (t) => {
+  const server = await startServer(t);
+  await setupCity(server);
+  const now = Date.now();
+  let n = 0;
+  const caseOp = (username, grid, fields) => {
+    n += 1;
+    const id = String(n).padStart(12, '0');
+    return {
+      id: `00000000-0000-4000-9d00-${id}`, // op ids of their own (setupCity uses 9000-…)
+      actor: '00000000-0000-4000-a000-00000000dada',
+      hlc: `${String(now).padStart(15, '0')}-${String(n).padStart(6, '0')}`,
+      collection: 'cases',
+      record: `00000000-0000-4000-8000-${id}`,
+      body: { kind: 'set', fields: { grid, reporter: username, title: `统计 ${n}`, ...fields } },
+      schema: 1,
+    };
+  };
+  const push = async (username, ops) => {
+    const token = await login(server.url, username, PASSWORD);
+    const res = await api(server.url, token, 'POST', '/api/v1/sync/push', { protocol: 1, actor: ops[0].actor, ops });
+    assert.ok(res.results.every((r) => 'seq' in r), JSON.stringify(res));
+  };
+  await push('wa', [
+    caseOp('wa', CITY.g1, { status: 'reported', category: 'environment', source: 'patrol', reported_at: now - 2 * HOUR, deadline: now + DAY }),
+    caseOp('wa', CITY.g1, { status: 'in_progress', category: 'safety', source: 'red_checkup', reported_at: now - 3 * DAY, deadline: now - DAY }),
+    caseOp('wa', CITY.g1, { status: 'resolved', category: 'safety', source: 'resident_appeal', reported_at: now - 4 * DAY, deadline: now + DAY }),
+    caseOp('wa', CITY.g1, { status: 'reported', category: 'other', source: 'patrol', reported_at: now - 90 * DAY, deadline: now - 80 * DAY }),
+  ]);
+  await push('wb', [caseOp('wb', CITY.g2, { status: 'reported', category: 'environment', source: 'hotline_12345', reported_at: now - 5 * HOUR, deadline: now + DAY })]);
+  // Another community's case: not in the manager's area.
+  await api(server.url, server.adminToken, 'POST', '/api/v1/sync/push', { protocol: 1, actor: '00000000-0000-4000-a000-00000000dada', ops: [caseOp('root', CITY.g3, { status: 'reported', category: 'environment', source: 'patrol', reported_at: now - HOUR, deadline: now + DAY })] });
+  // The community closes (销号) one of A's cases after it was resolved.
+  const cmToken = await login(server.url, 'cm', PASSWORD);
+  await api(server.url, cmToken, 'POST', '/api/v1/sync/push', {
+    protocol: 1,
+    actor: '00000000-0000-4000-a000-00000000dada',
+    ops: [{ ...caseOp('cm', CITY.g1, {}), record: '00000000-0000-4000-8000-000000000003', body: { kind: 'set', fields: { status: 'closed', closed_at: now - 4 * DAY + 6 * HOUR } } }],
+  });
+
+  // The direct count: C1's grids, reported in the last 30 days.
+  const records = (await pullAll(server)).filter((r) => r.collection === 'cases').map(fieldValues);
+  const mine = records.filter((f) => [CITY.g1, CITY.g2].includes(f.grid) && f.reported_at >= now - 30 * DAY);
+  const open = mine.filter((f) => ['reported', 'accepted', 'in_progress'].includes(f.status));
+  const expected = {
+    'fig-reported': mine.length,
+    'fig-closed': mine.filter((f) => f.status === 'closed').length,
+    'fig-open': open.length,
+    'fig-overdue': open.filter((f) => f.deadline < Date.now()).length,
+    'fig-grids': 2,
+  };
+  assert.deepEqual(expected, { 'fig-reported': 4, 'fig-closed': 1, 'fig-open': 3, 'fig-overdue': 1, 'fig-grids': 2 });
+
+  const browser = await launchBrowser(t);
+  const page = await (await browser.newContext()).newPage();
+  await signIn(page, server.url, 'cm');
+  await waitAttr(page, '[data-testid=sync-badge]', 'data-state', 'synced');
+  await page.goto(`${server.url}/dashboard`);
+  await waitReady(page);
+  for (const [testid, want] of Object.entries(expected)) {
+    await waitAttr(page, `[data-testid=${testid}]`, 'data-n', String(want));
+  }
+  await waitAttr(page, '[data-testid=fig-closure-rate]', 'data-n', '25%');
+  await waitAttr(page, '[data-testid=fig-median-close]', 'data-n', '6.0');
+  await waitFor(page, 'the red checkup source row', () => document.querySelector('[data-testid=by-source]')?.textContent.includes('红色体检'));
+  await waitFor(page, 'the cadence miss', () => document.querySelector('[data-testid=cadence-missing]')?.textContent.includes('一社区'));
+  // A wider period counts the old case too.
+  await page.locator('[name=period]').selectOption('365');
+  await waitAttr(page, '[data-testid=fig-reported]', 'data-n', '5');
+});
