@@ -2287,6 +2287,59 @@ fn MapView() -> impl IntoView {
             out
         }
     });
+    // The service network (1+5+44): centres as points; with the toggle, each community centre's
+    // 15-minute reach (1.2 km straight line) and the grids whose centroid lies beyond all of them.
+    let centres = LocalResource::new(move || {
+        sig.version.get();
+        async move {
+            live_records(Collection::ServiceCentres)
+                .await
+                .iter()
+                .filter_map(|r| {
+                    let p = r.get("position")?.as_array()?;
+                    let (lon, lat) = (p.first()?.as_f64()?, p.get(1)?.as_f64()?);
+                    Some((
+                        r.str("name").unwrap_or_default().to_owned(),
+                        r.str("level").unwrap_or("community").to_owned(),
+                        lon,
+                        lat,
+                    ))
+                })
+                .collect::<Vec<_>>()
+        }
+    });
+    let show_reach = RwSignal::new(false);
+    let outside = LocalResource::new(move || {
+        sig.version.get();
+        async move {
+            let grids = live_records(Collection::Grids).await;
+            let community_centres: Vec<(f64, f64)> = live_records(Collection::ServiceCentres)
+                .await
+                .iter()
+                .filter(|r| r.str("level") == Some("community"))
+                .filter_map(|r| {
+                    let p = r.get("position")?.as_array()?;
+                    Some((p.first()?.as_f64()?, p.get(1)?.as_f64()?))
+                })
+                .collect();
+            let names: BTreeMap<RecordId, String> = grids
+                .iter()
+                .map(|g| (g.id, g.str("name").unwrap_or_default().to_owned()))
+                .collect();
+            let mut out = tongxin_shared::service::grids_outside_reach(
+                grids
+                    .iter()
+                    .filter_map(|g| Some((g.id, g.get("boundary")?))),
+                &community_centres,
+            )
+            .into_iter()
+            .map(|(id, m)| (id, names.get(&id).cloned().unwrap_or_default(), m))
+            .collect::<Vec<_>>();
+            // Farthest first: where a new centre would help most.
+            out.sort_by(|a, b| b.2.total_cmp(&a.2));
+            out
+        }
+    });
     let measure = RwSignal::new(Measure::OpenCases);
     let view_port = RwSignal::new(None::<Viewport>);
     let selected = RwSignal::new(None::<RecordId>);
@@ -2378,6 +2431,8 @@ fn MapView() -> impl IntoView {
                         {Measure::ALL.into_iter().map(|m| view! { <option value=m.as_str()>{move || tr(lang.get(), &format!("map.measure.{}", m.as_str()))}</option> }).collect_view()}
                     </select>
                 </label>
+                <label class="check"><input name="reach" type="checkbox" prop:checked=move || show_reach.get()
+                    on:change=move |ev| show_reach.set(event_target_checked(&ev))/><span>{t("map.reach")}</span></label>
                 <span class="live" class:off=move || !live() data-testid="map-live" data-live=move || live().to_string()>
                     {move || if live() { tr(lang.get(), "map.live") } else { tr(lang.get(), "map.not_live") }}
                 </span>
@@ -2413,8 +2468,38 @@ fn MapView() -> impl IntoView {
                             }
                         }).collect_view()
                     }}
+                    {move || centres.get().unwrap_or_default().into_iter().map(|(name, level, lon, lat)| {
+                        let (x, y) = tongxin_map::project(lon, lat);
+                        // World units per metre at this latitude (Web Mercator).
+                        let per_metre = tongxin_map::WORLD / (40_075_016.686 * lat.to_radians().cos());
+                        let reach = tongxin_shared::service::WALK_15_MIN_METRES * per_metre;
+                        let dot = 3.0 / view_port.get().map_or(1.0, |v| v.scale);
+                        let show = show_reach.get() && level == "community";
+                        view! {
+                            <g data-testid="centre" data-level=level.clone()>
+                                {show.then(|| view! { <circle class="reach" cx=x cy=y r=reach></circle> })}
+                                <circle class=format!("centre centre-{level}") cx=x cy=y r=dot><title>{name}</title></circle>
+                            </g>
+                        }
+                    }).collect_view()}
                 </g>
             </svg>
+            <Show when=move || show_reach.get()>
+                <div class="card" data-testid="outside-reach">
+                    <p>{t("map.reach_note")}</p>
+                    {move || outside.get().map(|list| {
+                        let n = list.len();
+                        view! {
+                            <p data-testid="outside-count" data-n=n.to_string()>{move || trf(lang.get(), "map.outside", &[("n", &n.to_string())])}</p>
+                            <ul class="list compact">
+                                {list.into_iter().take(50).map(|(id, name, m)| view! {
+                                    <li data-testid="outside-grid" data-id=id.to_string()>{format!("{name} · {:.1} km", m / 1000.0)}</li>
+                                }).collect_view()}
+                            </ul>
+                        }
+                    })}
+                </div>
+            </Show>
             <ul class="legend" data-testid="legend">
                 {move || {
                     let m = measure.get();

@@ -51,4 +51,15 @@ test('the city map shows every grid and recolours live when a warden pushes', as
   await manager.keyboard.press('+');
   await waitFor(manager, 'the map zoomed', (t) => document.querySelector('[data-testid=map] g').getAttribute('transform') !== t, t0);
   await waitText(manager, 'h1', '一张图');
+
+  // The service network (1+5+44) and the 15-minute circles of the 44 community centres.
+  await waitFor(manager, 'the 50 service centres', () => document.querySelectorAll('[data-testid=centre]').length === 50);
+  assert.equal(await manager.locator('[data-testid=centre][data-level=community]').count(), 44);
+  await manager.locator('[name=reach]').check();
+  await waitFor(manager, '44 reach circles', () => document.querySelectorAll('[data-testid=centre] .reach').length === 44);
+  await waitFor(manager, 'the grids beyond reach', () => Number(document.querySelector('[data-testid=outside-count]')?.dataset.n) > 0);
+  const beyond = await manager.evaluate(() => [...document.querySelectorAll('[data-testid=outside-grid]')].map((e) => e.dataset.id));
+  for (const id of beyond.slice(0, 5)) {
+    assert.equal(await manager.locator(`[data-testid=grid-shape][data-id="${id}"]`).count(), 1, 'a listed grid is on the map');
+  }
 });
