@@ -822,6 +822,15 @@ fn CaseList() -> impl IntoView {
                     let shown_attr = shown_n.clone();
                     view! {
                     <p class="muted small" data-testid="cases-count" data-shown=shown_attr>{move || trf(lang.get(), "cases.count", &[("n", &shown_n), ("total", &total.to_string())])}</p>
+                    {
+                        let rows = list.clone();
+                        view! {
+                            <button type="button" data-testid="export-csv"
+                                on:click=move |_| download("cases.csv", &cases_csv(lang.get_untracked(), &rows), "text/csv;charset=utf-8")>
+                                {t("cases.export")}
+                            </button>
+                        }
+                    }
                     <ul class="list">
                         {list.into_iter().map(|r| {
                             let id = r.id.to_string();
@@ -2651,5 +2660,87 @@ fn Dashboard() -> impl IntoView {
                 }
             })}
         </section>
+    }
+}
+
+/// A CSV field, quoted when it needs to be (RFC 4180).
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
+}
+
+/// The cases as CSV, UTF-8 with a byte-order mark so Excel opens the Chinese text correctly.
+fn cases_csv(lang: Lang, cases: &[Record]) -> String {
+    let mut out = String::from("\u{feff}");
+    let header = [
+        "id",
+        "title",
+        "category",
+        "status",
+        "source",
+        "grid",
+        "reporter",
+        "reported_at",
+        "deadline",
+        "closed_at",
+    ];
+    let labels: Vec<String> = header
+        .iter()
+        .map(|h| tr(lang, &format!("csv.{h}")))
+        .collect();
+    out.push_str(&labels.join(","));
+    out.push_str("\r\n");
+    for r in cases {
+        let time = |f: &str| {
+            r.get(f)
+                .and_then(serde_json::Value::as_u64)
+                .map(when)
+                .unwrap_or_default()
+        };
+        let row = [
+            r.id.to_string(),
+            r.str("title").unwrap_or_default().to_owned(),
+            category_label(lang, r.str("category").unwrap_or_default()),
+            status_label(lang, r.str("status").unwrap_or_default()),
+            r.str("source")
+                .map(|s| tr(lang, &format!("source.{s}")))
+                .unwrap_or_default(),
+            r.str("grid").unwrap_or_default().to_owned(),
+            r.str("reporter").unwrap_or_default().to_owned(),
+            time("reported_at"),
+            time("deadline"),
+            time("closed_at"),
+        ];
+        out.push_str(
+            &row.iter()
+                .map(|f| csv_field(f))
+                .collect::<Vec<_>>()
+                .join(","),
+        );
+        out.push_str("\r\n");
+    }
+    out
+}
+
+/// Offers `text` as a file download.
+fn download(name: &str, text: &str, content_type: &str) {
+    use wasm_bindgen::JsCast;
+    let Some(url) = crate::photo::object_url(text.as_bytes(), content_type) else {
+        return;
+    };
+    let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    if let Some(a) = doc
+        .create_element("a")
+        .ok()
+        .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+    {
+        let _ = a.set_attribute("href", &url);
+        let _ = a.set_attribute("download", name);
+        a.click();
     }
 }

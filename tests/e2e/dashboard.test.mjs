@@ -1,9 +1,11 @@
 // Dashboards (issue 7): a community manager's figures, computed on the device, match a direct
 // count over the server's records of the same area (the test computes both); the cadence table
-// names the community that misses "an activity every week".
+// names the community that misses "an activity every week"; the case list exports as CSV that
+// Excel opens with the right Chinese text (UTF-8 with a BOM).
 
 import test from 'node:test';
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import {
   CITY, PASSWORD, api, fieldValues, launchBrowser, login, pullAll, setupCity, signIn, startServer, waitAttr, waitFor,
   waitReady,
@@ -81,4 +83,18 @@ test('the dashboard counts match the database for the same area', async (t) => {
   // A wider period counts the old case too.
   await page.locator('[name=period]').selectOption('365');
   await waitAttr(page, '[data-testid=fig-reported]', 'data-n', '5');
+
+  // CSV export of the case list: UTF-8 with a BOM, Chinese headers and titles intact.
+  await page.goto(`${server.url}/cases`);
+  await waitReady(page);
+  await waitAttr(page, '[data-testid=cases-count]', 'data-shown', '5');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.locator('[data-testid=export-csv]').click()]);
+  assert.equal(download.suggestedFilename(), 'cases.csv');
+  const bytes = await readFile(await download.path());
+  assert.deepEqual([...bytes.subarray(0, 3)], [0xef, 0xbb, 0xbf], 'a UTF-8 byte-order mark');
+  const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(3));
+  const lines = text.trim().split('\r\n');
+  assert.equal(lines.length, 6, 'a header and five cases');
+  assert.ok(lines[0].startsWith('编号,标题,类别,状态'), lines[0]);
+  assert.ok(lines.some((l) => l.includes('统计 2') && l.includes('安全隐患') && l.includes('红色体检')), text);
 });
