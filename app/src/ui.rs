@@ -2593,6 +2593,7 @@ fn Dashboard() -> impl IntoView {
                 live_records(Collection::Activities).await,
                 live_records(Collection::Communities).await,
                 live_records(Collection::Grids).await.len(),
+                live_records(Collection::Alliances).await,
             )
         }
     });
@@ -2607,7 +2608,7 @@ fn Dashboard() -> impl IntoView {
                     }).collect_view()}
                 </select>
             </label>
-            {move || data.get().map(|(cases, visits, activities, communities, grids)| {
+            {move || data.get().map(|(cases, visits, activities, communities, grids, alliances)| {
                 let l = lang.get();
                 let now = now_ms();
                 let from = now.saturating_sub(days.get() * tongxin_shared::case::DAY_MS);
@@ -2650,10 +2651,14 @@ fn Dashboard() -> impl IntoView {
                     </table>
                     <h2>{tr(l, "dash.cadence")}</h2>
                     <table class="table" data-testid="cadence">
-                        <tr><th>{tr(l, "dash.community")}</th><th>{tr(l, "dash.activities")}</th><th>{tr(l, "dash.specials")}</th><th>{tr(l, "dash.meets")}</th></tr>
-                        {cad.iter().map(|(id, c)| view! {
-                            <tr><td>{names.get(id).cloned().unwrap_or_default()}</td><td class="num">{c.activities}</td><td class="num">{c.specials}</td>
-                                <td>{if c.meets() { "✓" } else { "✗" }}</td></tr>
+                        <tr><th>{tr(l, "dash.community")}</th><th>{tr(l, "dash.activities")}</th><th>{tr(l, "dash.specials")}</th><th>{tr(l, "dash.meets")}</th><th>{tr(l, "dash.units")}</th></tr>
+                        {cad.iter().map(|(id, c)| {
+                            // Alliance units paired with the community (同心圆).
+                            let units = alliances.iter().filter(|a| a.str("community") == Some(id.to_string().as_str())).count();
+                            view! {
+                                <tr><td>{names.get(id).cloned().unwrap_or_default()}</td><td class="num">{c.activities}</td><td class="num">{c.specials}</td>
+                                    <td>{if c.meets() { "✓" } else { "✗" }}</td><td class="num" data-testid="units-count">{units}</td></tr>
+                            }
                         }).collect_view()}
                     </table>
                     {(!missing.is_empty()).then(|| view! { <p class="muted" data-testid="cadence-missing">{trf(l, "dash.missing", &[("c", &missing.join("、"))])}</p> })}

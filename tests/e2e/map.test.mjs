@@ -6,7 +6,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  DEMO_PASSWORD, api, fillCase, launchBrowser, login, signIn, startServer, waitAttr, waitFor, waitReady, waitText,
+  DEMO_PASSWORD, api, fieldValues, fillCase, pullAll, launchBrowser, login, signIn, startServer, waitAttr, waitFor, waitReady, waitText,
 } from './harness.mjs';
 
 test('the city map shows every grid and recolours live when a warden pushes', async (t) => {
@@ -62,4 +62,13 @@ test('the city map shows every grid and recolours live when a warden pushes', as
   for (const id of beyond.slice(0, 5)) {
     assert.equal(await manager.locator(`[data-testid=grid-shape][data-id="${id}"]`).count(), 1, 'a listed grid is on the map');
   }
+
+  // The city dashboard lists every community with its alliance units (同心圆): the sum is the
+  // number of alliances in the database.
+  const alliances = (await pullAll(server)).filter((r) => r.collection === 'alliances' && !fieldValues(r).deleted).length;
+  await manager.goto(`${server.url}/dashboard`);
+  await waitReady(manager);
+  await waitFor(manager, 'the 44 communities', () => document.querySelectorAll('[data-testid=units-count]').length === 44);
+  const sum = await manager.evaluate(() => [...document.querySelectorAll('[data-testid=units-count]')].reduce((a, e) => a + Number(e.textContent), 0));
+  assert.equal(sum, alliances);
 });
