@@ -2440,6 +2440,12 @@ fn MapView() -> impl IntoView {
                         {Measure::ALL.into_iter().map(|m| view! { <option value=m.as_str()>{move || tr(lang.get(), &format!("map.measure.{}", m.as_str()))}</option> }).collect_view()}
                     </select>
                 </label>
+                <button type="button" data-testid="export-geojson" on:click=move |_| {
+                    spawn_local(async move {
+                        let text = grids_geojson(&states.get_untracked().unwrap_or_default()).await;
+                        download("grids.geojson", &text, "application/geo+json");
+                    });
+                }>{t("map.export")}</button>
                 <label class="check"><input name="reach" type="checkbox" prop:checked=move || show_reach.get()
                     on:change=move |ev| show_reach.set(event_target_checked(&ev))/><span>{t("map.reach")}</span></label>
                 <span class="live" class:off=move || !live() data-testid="map-live" data-live=move || live().to_string()>
@@ -2748,4 +2754,30 @@ fn download(name: &str, text: &str, content_type: &str) {
         let _ = a.set_attribute("download", name);
         a.click();
     }
+}
+
+/// The grids on the device as a GeoJSON FeatureCollection (WGS-84), each with its code, name,
+/// community and current state (open and overdue cases, last visit).
+async fn grids_geojson(states: &BTreeMap<RecordId, tongxin_shared::figures::GridState>) -> String {
+    let features: Vec<serde_json::Value> = live_records(Collection::Grids)
+        .await
+        .iter()
+        .filter_map(|g| {
+            let s = states.get(&g.id).cloned().unwrap_or_default();
+            Some(serde_json::json!({
+                "type": "Feature",
+                "id": g.id.to_string(),
+                "geometry": g.get("boundary")?.clone(),
+                "properties": {
+                    "code": g.str("code"),
+                    "name": g.str("name"),
+                    "community": g.str("community"),
+                    "open_cases": s.open,
+                    "overdue_cases": s.overdue,
+                    "last_visit_ms": s.last_visit_ms,
+                },
+            }))
+        })
+        .collect();
+    serde_json::json!({ "type": "FeatureCollection", "features": features }).to_string()
 }

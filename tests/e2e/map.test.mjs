@@ -5,6 +5,7 @@
 
 import test from 'node:test';
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import {
   DEMO_PASSWORD, api, fieldValues, fillCase, pullAll, launchBrowser, login, signIn, startServer, waitAttr, waitFor, waitReady, waitText,
 } from './harness.mjs';
@@ -62,6 +63,15 @@ test('the city map shows every grid and recolours live when a warden pushes', as
   for (const id of beyond.slice(0, 5)) {
     assert.equal(await manager.locator(`[data-testid=grid-shape][data-id="${id}"]`).count(), 1, 'a listed grid is on the map');
   }
+
+  // GeoJSON export of the grids with their current state.
+  const [download] = await Promise.all([manager.waitForEvent('download'), manager.locator('[data-testid=export-geojson]').click()]);
+  const geo = JSON.parse(await readFile(await download.path(), 'utf8'));
+  assert.equal(geo.type, 'FeatureCollection');
+  assert.equal(geo.features.length, 1200);
+  const exported = geo.features.find((f) => f.id === grid);
+  assert.equal(exported.geometry.type, 'Polygon');
+  assert.equal(exported.properties.open_cases, 1);
 
   // The city dashboard lists every community with its alliance units (同心圆): the sum is the
   // number of alliances in the database.
