@@ -69,6 +69,16 @@ pub struct DemoCity {
     pub showcase: BTreeMap<Role, String>,
 }
 
+/// One demo account per role, to print (the same for every seed).
+pub const SHOWCASE: [(Role, &str); 6] = [
+    (Role::Warden, "w0001"),
+    (Role::GridLeader, "gl0001"),
+    (Role::CommunityManager, "c01"),
+    (Role::SubdistrictManager, "s1"),
+    (Role::CityManager, "city"),
+    (Role::Admin, "admin"),
+];
+
 /// The demo actor: every generated op is written by it.
 pub fn demo_actor(seed: u64) -> ActorId {
     ActorId(Uuid::from_u128(
@@ -356,12 +366,9 @@ pub fn generate(p: Params) -> DemoCity {
         community: None,
         subdistrict: None,
     });
-    showcase.insert(Role::Warden, "w0001".to_owned());
-    showcase.insert(Role::GridLeader, "gl0001".to_owned());
-    showcase.insert(Role::CommunityManager, "c01".to_owned());
-    showcase.insert(Role::SubdistrictManager, "s1".to_owned());
-    showcase.insert(Role::CityManager, "city".to_owned());
-    showcase.insert(Role::Admin, "admin".to_owned());
+    for (role, username) in SHOWCASE {
+        showcase.insert(role, username.to_owned());
+    }
 
     // Alliance units, paired with communities (同心圆).
     let mut units_by_community: Vec<Vec<RecordId>> = vec![Vec::new(); communities.len()];

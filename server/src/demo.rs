@@ -5,7 +5,6 @@
 use crate::store::{AnyStore, Store, StoreError, UserRow};
 use std::time::Instant;
 use tongxin_demo::{generate, Params, Stats};
-use tongxin_shared::case::Role;
 
 /// Ops per transaction while seeding.
 const SEED_BATCH: usize = 5000;
@@ -14,11 +13,19 @@ const SEED_BATCH: usize = 5000;
 #[derive(Debug)]
 pub struct Seeded {
     pub stats: Stats,
+    /// Demo accounts created (those that existed are left as they are).
+    pub users_created: u64,
     pub generate_ms: u128,
     pub commit_ms: u128,
 }
 
-/// Generates the city for `seed`/`months` as of `now_ms` and commits it.
+/// The password of every demo account (the demo city is synthetic; never use it for real data).
+pub const DEMO_PASSWORD: &str = "tongxin-demo";
+
+/// Generates the city for `seed`/`months` as of `now_ms` and commits it, then creates its
+/// accounts (wardens, grid leaders, community, subdistrict and city managers, an admin) that do
+/// not exist yet. All accounts share one argon2 hash of [`DEMO_PASSWORD`], computed once
+/// (hashing 6,500 passwords one by one would take minutes).
 pub async fn seed(
     store: &AnyStore,
     seed: u64,
@@ -36,26 +43,6 @@ pub async fn seed(
     for chunk in city.ops.chunks(SEED_BATCH) {
         store.commit(chunk, now_ms).await?;
     }
-    Ok(Seeded {
-        stats: city.stats,
-        generate_ms,
-        commit_ms: started.elapsed().as_millis(),
-    })
-}
-
-/// The password of every demo account (the demo city is synthetic; never use it for real data).
-pub const DEMO_PASSWORD: &str = "tongxin-demo";
-
-/// Creates the demo city's accounts (wardens, grid leaders, community, subdistrict and city
-/// managers, an admin) that do not exist yet; returns how many were created. All share one
-/// argon2 hash of [`DEMO_PASSWORD`], computed once (hashing 6,500 passwords one by one would
-/// take minutes).
-pub async fn seed_users(store: &AnyStore, seed: u64, now_ms: u64) -> Result<u64, StoreError> {
-    let city = generate(Params {
-        seed,
-        months: 0,
-        now_ms,
-    });
     let hash = crate::auth::hash_password(DEMO_PASSWORD)
         .map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let rows: Vec<UserRow> = city
@@ -72,15 +59,11 @@ pub async fn seed_users(store: &AnyStore, seed: u64, now_ms: u64) -> Result<u64,
             disabled: false,
         })
         .collect();
-    store.insert_users(&rows, now_ms).await
-}
-
-/// The demo accounts to print: one per role, as (role, username).
-pub fn showcase(seed: u64) -> Vec<(Role, String)> {
-    let city = generate(Params {
-        seed,
-        months: 0,
-        now_ms: 0,
-    });
-    city.showcase.into_iter().collect()
+    let users_created = store.insert_users(&rows, now_ms).await?;
+    Ok(Seeded {
+        stats: city.stats,
+        users_created,
+        generate_ms,
+        commit_ms: started.elapsed().as_millis(),
+    })
 }

@@ -142,14 +142,11 @@ async fn demo_on_first_start(store: &AnyStore) -> anyhow::Result<()> {
             done.stats.activities
         );
     }
-    demo::seed_users(store, 1, now)
-        .await
-        .context("seeding demo accounts failed")?;
     println!(
         "demo accounts (synthetic data; password for all: {}):",
         demo::DEMO_PASSWORD
     );
-    for (role, username) in demo::showcase(1) {
+    for (role, username) in tongxin_demo::SHOWCASE {
         println!("  {:<20} {username}", role.as_str());
     }
     Ok(())
@@ -278,9 +275,6 @@ async fn demo_city(args: DemoArgs) -> anyhow::Result<()> {
     let done = tongxin_server::demo::seed(&store, args.seed, args.months, tongxin_server::now_ms())
         .await
         .context("seeding failed")?;
-    tongxin_server::demo::seed_users(&store, args.seed, tongxin_server::now_ms())
-        .await
-        .context("seeding demo accounts failed")?;
     let s = &done.stats;
     println!(
         "demo city (synthetic) seed {} months {}: {} subdistricts, {} communities, {} grids, {} compounds, {} wardens, {} units, {} service centres, {} visits, {} cases, {} activities = {} ops; generated in {} ms, stored in {} ms",

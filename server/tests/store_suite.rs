@@ -367,13 +367,26 @@ async fn demo_city_seeds_with_scope_and_idempotently(db: TestDb) {
     let t = now_ms();
     let done = tongxin_server::demo::seed(&store, 3, 0, t).await.unwrap();
     assert_eq!(done.stats.grids, 1200);
+    assert!(
+        done.users_created > 6135,
+        "every warden and manager has an account"
+    );
+    for (role, username) in tongxin_demo::SHOWCASE {
+        let user = store.user(username).await.unwrap().expect("demo account");
+        assert_eq!(user.role, role);
+        assert!(tongxin_server::auth::verify_password(
+            &user.password_hash,
+            tongxin_server::demo::DEMO_PASSWORD
+        ));
+    }
     let max = store.max_seq().await.unwrap();
-    tongxin_server::demo::seed(&store, 3, 0, t).await.unwrap();
+    let again = tongxin_server::demo::seed(&store, 3, 0, t).await.unwrap();
     assert_eq!(
         store.max_seq().await.unwrap(),
         max,
         "same seed, nothing new"
     );
+    assert_eq!(again.users_created, 0, "accounts are created once");
     // Every compound sits in a grid whose community and subdistrict are known.
     let mut cursor = 0;
     let (mut compounds, mut grids) = (Vec::new(), Vec::new());
