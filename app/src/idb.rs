@@ -36,6 +36,36 @@ fn encode<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
     serde_json::to_string(v).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
+/// Puts a string value under a string key and waits for the request.
+async fn put(
+    store: &indexed_db_futures::object_store::ObjectStore<'_>,
+    key: impl Into<String>,
+    value: String,
+) -> Result<(), StoreError> {
+    store
+        .put(value)
+        .with_key(key.into())
+        .primitive()
+        .map_err(backend)?
+        .await
+        .map_err(backend)?;
+    Ok(())
+}
+
+/// Deletes a key and waits for the request.
+async fn delete(
+    store: &indexed_db_futures::object_store::ObjectStore<'_>,
+    key: impl Into<String>,
+) -> Result<(), StoreError> {
+    store
+        .delete(key.into())
+        .primitive()
+        .map_err(backend)?
+        .await
+        .map_err(backend)?;
+    Ok(())
+}
+
 /// The device's IndexedDB database.
 pub struct IdbStore {
     db: Database,
@@ -143,22 +173,10 @@ impl LocalStore for IdbStore {
                 touched.len() - 1
             };
             apply(&mut touched[idx].1, op);
-            outbox
-                .put(encode(op)?)
-                .with_key(outbox_key(op))
-                .primitive()
-                .map_err(backend)?
-                .await
-                .map_err(backend)?;
+            put(&outbox, outbox_key(op), encode(op)?).await?;
         }
         for (key, r) in &touched {
-            records
-                .put(encode(r)?)
-                .with_key(key.clone())
-                .primitive()
-                .map_err(backend)?
-                .await
-                .map_err(backend)?;
+            put(&records, key.clone(), encode(r)?).await?;
         }
         tx.commit().await.map_err(backend)
     }
@@ -185,11 +203,7 @@ impl LocalStore for IdbStore {
         let tx = self.tx(&[OUTBOX], true)?;
         let s = tx.object_store(OUTBOX).map_err(backend)?;
         for op in ops.iter().filter(|o| ids.contains(&o.id)) {
-            s.delete(outbox_key(op))
-                .primitive()
-                .map_err(backend)?
-                .await
-                .map_err(backend)?;
+            delete(&s, outbox_key(op)).await?;
         }
         tx.commit().await.map_err(backend)
     }
@@ -203,19 +217,8 @@ impl LocalStore for IdbStore {
             code: code.to_owned(),
             message: message.to_owned(),
         };
-        rejected
-            .put(encode(&entry)?)
-            .with_key(op.id.to_string())
-            .primitive()
-            .map_err(backend)?
-            .await
-            .map_err(backend)?;
-        outbox
-            .delete(outbox_key(op))
-            .primitive()
-            .map_err(backend)?
-            .await
-            .map_err(backend)?;
+        put(&rejected, op.id.to_string(), encode(&entry)?).await?;
+        delete(&outbox, outbox_key(op)).await?;
         tx.commit().await.map_err(backend)
     }
 
@@ -235,31 +238,15 @@ impl LocalStore for IdbStore {
         let tx = self.tx(&[OUTBOX, REJECTED], true)?;
         let outbox = tx.object_store(OUTBOX).map_err(backend)?;
         let rejected = tx.object_store(REJECTED).map_err(backend)?;
-        outbox
-            .put(encode(&entry.op)?)
-            .with_key(outbox_key(&entry.op))
-            .primitive()
-            .map_err(backend)?
-            .await
-            .map_err(backend)?;
-        rejected
-            .delete(id.to_string())
-            .primitive()
-            .map_err(backend)?
-            .await
-            .map_err(backend)?;
+        put(&outbox, outbox_key(&entry.op), encode(&entry.op)?).await?;
+        delete(&rejected, id.to_string()).await?;
         tx.commit().await.map_err(backend)
     }
 
     async fn dismiss(&self, id: OpId) -> Result<(), StoreError> {
         let tx = self.tx(&[REJECTED], true)?;
         let rejected = tx.object_store(REJECTED).map_err(backend)?;
-        rejected
-            .delete(id.to_string())
-            .primitive()
-            .map_err(backend)?
-            .await
-            .map_err(backend)?;
+        delete(&rejected, id.to_string()).await?;
         tx.commit().await.map_err(backend)
     }
 
@@ -336,11 +323,7 @@ impl LocalStore for IdbStore {
         let records = tx.object_store(RECORDS).map_err(backend)?;
         let meta = tx.object_store(META).map_err(backend)?;
         records.clear().map_err(backend)?.await.map_err(backend)?;
-        meta.delete(META_CURSOR)
-            .primitive()
-            .map_err(backend)?
-            .await
-            .map_err(backend)?;
+        delete(&meta, META_CURSOR).await?;
         let mut rebuilt: std::collections::BTreeMap<String, Record> =
             std::collections::BTreeMap::new();
         for op in &ops {
@@ -350,13 +333,7 @@ impl LocalStore for IdbStore {
             apply(r, op);
         }
         for (key, r) in rebuilt {
-            records
-                .put(encode(&r)?)
-                .with_key(key)
-                .primitive()
-                .map_err(backend)?
-                .await
-                .map_err(backend)?;
+            put(&records, key, encode(&r)?).await?;
         }
         tx.commit().await.map_err(backend)
     }
@@ -385,12 +362,7 @@ impl LocalStore for IdbStore {
     async fn meta_set(&self, key: &str, value: &str) -> Result<(), StoreError> {
         let tx = self.tx(&[META], true)?;
         let meta = tx.object_store(META).map_err(backend)?;
-        meta.put(value.to_owned())
-            .with_key(key.to_owned())
-            .primitive()
-            .map_err(backend)?
-            .await
-            .map_err(backend)?;
+        put(&meta, key.to_owned(), value.to_owned()).await?;
         tx.commit().await.map_err(backend)
     }
 
@@ -407,20 +379,8 @@ impl LocalStore for IdbStore {
         let tx = self.tx(&[BLOBS, BLOBS_PENDING], true)?;
         let blobs = tx.object_store(BLOBS).map_err(backend)?;
         let pending = tx.object_store(BLOBS_PENDING).map_err(backend)?;
-        blobs
-            .put(value)
-            .with_key(sha256.to_owned())
-            .primitive()
-            .map_err(backend)?
-            .await
-            .map_err(backend)?;
-        pending
-            .put(sha256.to_owned())
-            .with_key(sha256.to_owned())
-            .primitive()
-            .map_err(backend)?
-            .await
-            .map_err(backend)?;
+        put(&blobs, sha256.to_owned(), value).await?;
+        put(&pending, sha256.to_owned(), sha256.to_owned()).await?;
         tx.commit().await.map_err(backend)
     }
 
@@ -445,30 +405,15 @@ impl LocalStore for IdbStore {
         let tx = self.tx(&[BLOBS, BLOBS_PENDING], true)?;
         let blobs = tx.object_store(BLOBS).map_err(backend)?;
         let pending = tx.object_store(BLOBS_PENDING).map_err(backend)?;
-        blobs
-            .put(encode(&stored)?)
-            .with_key(sha256.to_owned())
-            .primitive()
-            .map_err(backend)?
-            .await
-            .map_err(backend)?;
-        pending
-            .delete(sha256.to_owned())
-            .primitive()
-            .map_err(backend)?
-            .await
-            .map_err(backend)?;
+        put(&blobs, sha256.to_owned(), encode(&stored)?).await?;
+        delete(&pending, sha256.to_owned()).await?;
         tx.commit().await.map_err(backend)
     }
 
     async fn meta_delete(&self, key: &str) -> Result<(), StoreError> {
         let tx = self.tx(&[META], true)?;
         let meta = tx.object_store(META).map_err(backend)?;
-        meta.delete(key.to_owned())
-            .primitive()
-            .map_err(backend)?
-            .await
-            .map_err(backend)?;
+        delete(&meta, key.to_owned()).await?;
         tx.commit().await.map_err(backend)
     }
 }
