@@ -8,7 +8,9 @@ pub mod auth;
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod import;
 pub mod live;
+pub mod staff;
 pub mod store;
 pub mod writer;
 
@@ -105,6 +107,11 @@ pub fn router(state: AppState) -> Router {
             "/v1/admin/users/{username}/password",
             post(auth::reset_password),
         )
+        .route(
+            "/v1/admin/grids/import",
+            post(import::import_grids).layer(DefaultBodyLimit::max(import::MAX_IMPORT_BYTES)),
+        )
+        .route("/v1/staff", get(staff::staff))
         .route("/v1/live", get(live::live))
         .route(
             "/v1/blobs/{sha256}",

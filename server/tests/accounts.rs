@@ -682,6 +682,72 @@ async fn the_sql_scope_is_can_read(db: TestDb) {
     }
 }
 
+/// `GET /api/v1/staff`: a manager sees the wardens working in their area with only the grids
+/// they may see; a city manager sees everyone; disabled accounts and other roles are left out.
+async fn staff_follows_the_area(db: TestDb) {
+    let app = TestApp::spawn(&db.url).await;
+    city(&app).await;
+    app.user("w1", "warden", json!({"grids": [rid(G1)]})).await;
+    app.user("w3", "warden", json!({"grids": [rid(G3)]})).await;
+    app.user("gl", "grid_leader", json!({"grids": [rid(G1), rid(G3)]}))
+        .await;
+    let (_, _) = app
+        .user("gone", "warden", json!({"grids": [rid(G2)]}))
+        .await;
+    let res = app
+        .client
+        .put(format!("{}/api/v1/admin/users/gone", app.base))
+        .json(&json!({"username": "gone", "display_name": "gone", "role": "warden", "grids": [rid(G2)], "disabled": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let (cm, _) = app
+        .user("cm", "community_manager", json!({"communities": [rid(C1)]}))
+        .await;
+    let (city_mgr, _) = app.user("boss", "city_manager", json!({})).await;
+    let staff = |client: reqwest::Client| {
+        let url = format!("{}/api/v1/staff", app.base);
+        async move {
+            let (s, b) = status(client.get(url).send().await.unwrap()).await;
+            assert_eq!(s, 200, "{b}");
+            b.as_array()
+                .unwrap()
+                .iter()
+                .map(|m| {
+                    let grids: Vec<String> = m["grids"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|g| g.as_str().unwrap().to_owned())
+                        .collect();
+                    (m["username"].as_str().unwrap().to_owned(), grids)
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        staff(cm).await,
+        [
+            ("gl".to_owned(), vec![rid(G1)]),
+            ("w1".to_owned(), vec![rid(G1)])
+        ],
+        "C1 only, and only C1's grids of the leader"
+    );
+    assert_eq!(
+        staff(city_mgr).await,
+        [
+            ("gl".to_owned(), vec![rid(G1), rid(G3)]),
+            ("w1".to_owned(), vec![rid(G1)]),
+            ("w3".to_owned(), vec![rid(G3)]),
+        ]
+    );
+    let res = reqwest::get(format!("{}/api/v1/staff", app.base))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+}
+
 macro_rules! both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite { use super::*; $( #[tokio::test] async fn $name() { super::$name(TestDb::sqlite().await).await } )* }
@@ -697,4 +763,5 @@ both_backends!(
     admin_endpoints_check_who_and_what,
     sign_in_attempts_are_limited,
     the_sql_scope_is_can_read,
+    staff_follows_the_area,
 );

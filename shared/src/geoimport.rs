@@ -41,6 +41,16 @@ impl Crs {
             Self::Bd09 => coordtransform::bd09_to_wgs84(lon, lat),
         }
     }
+
+    /// Converts one WGS84 position `(lon, lat)` into this system (for files that must be
+    /// offset, e.g. a GCJ-02 twin of a WGS84 file).
+    pub fn convert_from_wgs84(self, lon: f64, lat: f64) -> (f64, f64) {
+        match self {
+            Self::Wgs84 => (lon, lat),
+            Self::Gcj02 => coordtransform::wgs84_to_gcj02(lon, lat),
+            Self::Bd09 => coordtransform::wgs84_to_bd09(lon, lat),
+        }
+    }
 }
 
 /// Which feature properties hold the grid's code, name and community code.
@@ -69,6 +79,52 @@ pub struct ImportedGrid {
     pub name: String,
     pub community_code: String,
     pub boundary: Value,
+}
+
+/// `POST /api/v1/admin/grids/import`: an admin's GeoJSON file and how to read it. With
+/// `apply = false` the server only checks it and answers the plan (the preview).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GridImportRequest {
+    /// The file's text (a GeoJSON FeatureCollection).
+    pub geojson: String,
+    pub crs: Crs,
+    #[serde(default)]
+    pub properties: PropertyMap,
+    #[serde(default)]
+    pub apply: bool,
+}
+
+/// What an import does to one grid.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportAction {
+    /// A grid with a code not seen before.
+    New,
+    /// The grid with this code exists: its name, community and boundary are replaced.
+    Update,
+}
+
+/// One grid of the plan, as it will be written.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlannedGrid {
+    pub index: usize,
+    pub id: crate::ids::RecordId,
+    pub action: ImportAction,
+    pub code: String,
+    pub name: String,
+    pub community_code: String,
+    pub community: crate::ids::RecordId,
+    /// WGS84 GeoJSON geometry.
+    pub boundary: Value,
+}
+
+/// The answer to an import: the problems (then nothing was written, status 422), or the plan,
+/// written when `applied`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct GridImportReport {
+    pub problems: Vec<Problem>,
+    pub grids: Vec<PlannedGrid>,
+    pub applied: bool,
 }
 
 /// One problem with the file; `index` is the feature's position (0-based), if it is about one.
@@ -246,6 +302,44 @@ fn overlaps(shapes: &[(usize, MultiPolygon<f64>)]) -> Vec<Problem> {
     out
 }
 
+/// Imported grids whose interiors overlap an existing grid that the import does not replace
+/// (grids are matched by code). `existing` is (code, name, boundary) of the grids stored now.
+pub fn overlaps_existing<'a>(
+    imported: &[ImportedGrid],
+    existing: impl IntoIterator<Item = (&'a str, &'a str, &'a Value)>,
+) -> Vec<Problem> {
+    let replaced: std::collections::BTreeSet<&str> =
+        imported.iter().map(|g| g.code.as_str()).collect();
+    let kept: Vec<(&str, &str, MultiPolygon<f64>)> = existing
+        .into_iter()
+        .filter(|(code, _, _)| !replaced.contains(code))
+        .filter_map(|(code, name, b)| Some((code, name, polygon_from_geojson(b).ok()?)))
+        .collect();
+    let kept_boxes: Vec<_> = kept.iter().map(|(_, _, s)| s.bounding_rect()).collect();
+    let mut out = Vec::new();
+    for g in imported {
+        let Ok(shape) = polygon_from_geojson(&g.boundary) else {
+            continue;
+        };
+        let Some(bbox) = shape.bounding_rect() else {
+            continue;
+        };
+        for ((code, name, other), obox) in kept.iter().zip(&kept_boxes) {
+            if !obox.is_some_and(|b| b.intersects(&bbox)) {
+                continue;
+            }
+            let m = shape.relate(other);
+            if m.is_intersects() && !m.is_touches() {
+                out.push(problem(
+                    Some(g.index),
+                    format!("the polygon overlaps the existing grid {code} ({name}), which this file does not replace"),
+                ));
+            }
+        }
+    }
+    out
+}
+
 /// Checks ring closure and ranges, and converts every position to WGS84.
 fn convert_geometry(g: &Value, crs: Crs) -> Result<Value, String> {
     let ty = g.get("type").and_then(Value::as_str).unwrap_or("");
@@ -396,6 +490,27 @@ mod tests {
             &PropertyMap::default()
         )
         .is_err());
+    }
+
+    #[test]
+    fn overlaps_with_grids_kept_are_reported_and_replaced_ones_are_not() {
+        let text = fc(vec![
+            feature("A", square(100.2, 25.6, 0.01)),
+            feature("B", square(100.3, 25.6, 0.01)),
+        ]);
+        let grids = parse_grids(&text, Crs::Wgs84, &PropertyMap::default()).unwrap();
+        let old_a = square(100.201, 25.601, 0.01);
+        let old_x = square(100.305, 25.605, 0.01);
+        let neighbour = square(100.21, 25.6, 0.01);
+        let existing = [
+            ("A", "old A", &old_a),
+            ("X", "其他网格", &old_x),
+            ("N", "neighbour", &neighbour),
+        ];
+        let problems = overlaps_existing(&grids, existing);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].index, Some(1));
+        assert!(problems[0].message.contains("X (其他网格)"));
     }
 
     /// Metres between two WGS84 positions (equirectangular; exact enough at 1 m).

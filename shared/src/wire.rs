@@ -200,3 +200,13 @@ pub struct PasswordReset {
 
 /// Shortest password a user may be given.
 pub const MIN_PASSWORD_CHARS: usize = 8;
+
+/// `GET /api/v1/staff`: a warden or grid leader working in the caller's area, with the grids of
+/// theirs the caller can see (the map's grid panel and the dashboards' warden counts).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffMember {
+    pub username: String,
+    pub display_name: String,
+    pub role: crate::case::Role,
+    pub grids: Vec<crate::ids::RecordId>,
+}

@@ -202,6 +202,13 @@ pub trait Store: Send + Sync + 'static {
         ids: &[RecordId],
     ) -> impl Future<Output = Result<BTreeMap<RecordId, Place>, StoreError>> + Send;
 
+    /// Every record of a collection that is not deleted, in id order. Meant for the hierarchy
+    /// collections (a few thousand grids at most), not for cases.
+    fn records(
+        &self,
+        collection: Collection,
+    ) -> impl Future<Output = Result<Vec<Record>, StoreError>> + Send;
+
     /// Inserts users that do not exist yet; returns how many were created.
     fn insert_users(
         &self,
@@ -325,6 +332,9 @@ impl Store for AnyStore {
     }
     async fn places(&self, ids: &[RecordId]) -> Result<BTreeMap<RecordId, Place>, StoreError> {
         dispatch!(self, s => s.places(ids).await)
+    }
+    async fn records(&self, collection: Collection) -> Result<Vec<Record>, StoreError> {
+        dispatch!(self, s => s.records(collection).await)
     }
     async fn insert_users(&self, users: &[UserRow], now_ms: u64) -> Result<u64, StoreError> {
         dispatch!(self, s => s.insert_users(users, now_ms).await)

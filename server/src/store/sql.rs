@@ -451,6 +451,18 @@ macro_rules! sql_store {
                 Ok(out)
             }
 
+            async fn records(&self, collection: Collection) -> Result<Vec<Record>, StoreError> {
+                let mut qb = QueryBuilder::<$db>::new("SELECT body FROM records WHERE deleted = 0 AND collection = ");
+                qb.push_bind(collection.as_str()).push(" ORDER BY id");
+                let rows = qb.build().fetch_all(&self.pool).await?;
+                rows.iter()
+                    .map(|row| {
+                        let body: String = row.try_get(0)?;
+                        serde_json::from_str(&body).map_err(corrupt)
+                    })
+                    .collect()
+            }
+
             async fn insert_users(&self, users: &[UserRow], now_ms: u64) -> Result<u64, StoreError> {
                 let mut created = 0;
                 let mut tx = self.pool.begin().await?;
