@@ -1,6 +1,7 @@
 //! Tongxin's app: a Leptos (CSR) single-page app compiled to WASM. All of a warden's work lives
 //! in IndexedDB (`idb`), renders from there, and syncs by itself (`sync`).
 //!
+//! - `csv`: CSV exports that Excel opens (BOM, quoting).
 //! - `i18n`: zh-CN and English strings (`app/locales/*.json`).
 //! - `store`: the `LocalStore` trait, the in-memory backend and the suite both backends pass.
 //! - `idb` (wasm): the IndexedDB backend.
@@ -8,6 +9,7 @@
 //! - `sync` (wasm): outbox push, photo upload, pull, live stream, the sync status.
 //! - `ui` (wasm): the screens.
 
+pub mod csv;
 pub mod i18n;
 pub mod store;
 

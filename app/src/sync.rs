@@ -156,6 +156,9 @@ pub struct SyncSignals {
     pub update_required: RwSignal<bool>,
     /// Bumped whenever local data changed (here or in another tab): views re-read on it.
     pub version: RwSignal<u64>,
+    /// Bumped when the hierarchy and places may have changed (subdistricts, communities, grids,
+    /// service centres): the map redraws its shapes on this, and only recolours on `version`.
+    pub places_version: RwSignal<u64>,
     /// The server refused the session (expired, revoked): sync waits until the user signs in
     /// again; local work goes on and the outbox keeps every op.
     pub signed_out: RwSignal<bool>,
@@ -174,6 +177,7 @@ impl SyncSignals {
             received: RwSignal::new(0),
             update_required: RwSignal::new(false),
             version: RwSignal::new(0),
+            places_version: RwSignal::new(0),
             signed_out: RwSignal::new(false),
             photos_waiting: RwSignal::new(0),
         }
@@ -415,6 +419,7 @@ impl Client {
                         return;
                     }
                     sig.version.update(|v| *v += 1);
+                    sig.places_version.update(|v| *v += 1);
                     let _ = kick.unbounded_send(());
                     spawn_local(async {
                         if let Some(c) = client() {
@@ -461,6 +466,14 @@ impl Client {
 
     /// Local data changed: re-render, tell other tabs, recount.
     pub async fn changed(&self) {
+        self.changed_places(true).await;
+    }
+
+    /// Local data changed; `places` says whether hierarchy records may be among the changes.
+    async fn changed_places(&self, places: bool) {
+        if places {
+            self.sig.places_version.update(|v| *v += 1);
+        }
         self.sig.version.update(|v| *v += 1);
         if let Some(ch) = &self.channel {
             let _ = ch.post_message(&JsValue::from_str("changed"));
@@ -605,6 +618,7 @@ impl Client {
         let mut scope = self.store.meta_get(META_SCOPE).await?.unwrap_or_default();
         let mut received = 0;
         let mut resets = 0;
+        let mut places = false;
         loop {
             let scope_q = String::from(js_sys::encode_uri_component(&scope));
             let res = Request::get(&format!(
@@ -656,6 +670,7 @@ impl Client {
                     self.clock.borrow_mut().observe(max.hlc, now_ms());
                 }
                 received += records.len();
+                places |= records.iter().any(|r| is_place(r.collection));
                 self.sig.received.set(received);
                 self.store.apply_pull(&records, page.cursor).await?;
             }
@@ -664,7 +679,7 @@ impl Client {
                 self.sig.received.set(0);
                 // Views re-read once per pull, not once per page.
                 if received > 0 {
-                    self.changed().await;
+                    self.changed_places(places).await;
                 }
                 return Ok(());
             }
@@ -763,4 +778,15 @@ fn listen_live(kick: mpsc::UnboundedSender<()>, token: &str) -> Option<web_sys::
     // The listener lives as long as the page (a closed stream simply never calls it again).
     on_poke.forget();
     Some(source)
+}
+
+/// Collections whose records the map draws as places (outlines, points).
+fn is_place(c: Collection) -> bool {
+    matches!(
+        c,
+        Collection::Subdistricts
+            | Collection::Communities
+            | Collection::Grids
+            | Collection::ServiceCentres
+    )
 }

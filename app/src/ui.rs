@@ -1,6 +1,11 @@
 //! The screens. They render from the local database (re-read whenever `SyncSignals::version`
 //! bumps) and write only through `Client::commit`: the network is never in the way.
 
+mod dashboard;
+mod grid_panel;
+mod import;
+mod staff;
+
 use crate::i18n::{tr, trf, Lang, STORAGE_KEY};
 use crate::store::{LocalStore, RejectedOp};
 use crate::sync::{
@@ -129,7 +134,7 @@ pub fn App() -> impl IntoView {
                                     <Route path=path!("/visits/new") view=VisitNew/>
                                     <Route path=path!("/activities") view=ActivityList/>
                                     <Route path=path!("/map") view=MapView/>
-                                    <Route path=path!("/dashboard") view=Dashboard/>
+                                    <Route path=path!("/dashboard") view=dashboard::Dashboard/>
                                     <Route path=path!("/activities/new") view=ActivityNew/>
                                     <Route path=path!("/cases") view=CaseList/>
                                     <Route path=path!("/cases/new") view=CaseNew/>
@@ -716,6 +721,16 @@ fn CaseList() -> impl IntoView {
     let text = RwSignal::new(String::new());
     let category = RwSignal::new(String::new());
     let grid = RwSignal::new(String::new());
+    // Links from the map open the list filtered: /cases?grid=<id>&overdue=1.
+    let query = leptos_router::hooks::use_query_map();
+    query.with_untracked(|q| {
+        if let Some(g) = q.get("grid") {
+            grid.set(g);
+        }
+        if q.get("overdue").is_some_and(|v| v == "1") {
+            overdue.set(true);
+        }
+    });
     // The supervision queue: overdue cases escalated to the user's level (managers).
     let escalated = RwSignal::new(false);
     let my_level = move || {
@@ -1593,12 +1608,13 @@ fn rejection_text(lang: Lang, code: &str, message: &str) -> impl IntoView {
     }
 }
 
-/// An admin API call with this session's token; the server's message on failure.
-async fn admin_call(
+/// An admin API call with this session's token: the status and the JSON body, or why the
+/// server could not be asked.
+async fn admin_request(
     method: &str,
     path: &str,
     body: Option<serde_json::Value>,
-) -> Result<serde_json::Value, String> {
+) -> Result<(u16, serde_json::Value), String> {
     use gloo_net::http::Request;
     let Some(c) = client() else {
         return Err("not signed in".into());
@@ -1618,7 +1634,16 @@ async fn admin_call(
     .map_err(|e| e.to_string())?;
     let status = sent.status();
     let text = sent.text().await.unwrap_or_default();
-    let value: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    Ok((status, serde_json::from_str(&text).unwrap_or_default()))
+}
+
+/// An admin API call with this session's token; the server's message on failure.
+async fn admin_call(
+    method: &str,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> Result<serde_json::Value, String> {
+    let (status, value) = admin_request(method, path, body).await?;
     if (200..300).contains(&status) {
         Ok(value)
     } else {
@@ -1642,7 +1667,7 @@ fn join_ids(ids: &[RecordId]) -> String {
         .join("\n")
 }
 
-/// Users and their areas (admin only; the server checks it too).
+/// Users and their areas, and the grid import (admin only; the server checks it too).
 #[component]
 fn Admin() -> impl IntoView {
     let Ctx { session, .. } = ctx();
@@ -1652,6 +1677,7 @@ fn Admin() -> impl IntoView {
             <section class="card"><p class="field-error" role="alert" data-testid="admin-forbidden">{t("admin.forbidden")}</p></section>
         }>
             <AdminUsers/>
+            <import::GridImport/>
         </Show>
     }
 }
@@ -2267,7 +2293,7 @@ fn MapView() -> impl IntoView {
     let Ctx { lang, sig, .. } = ctx();
     // Shapes change only with the grids; states with every case and visit.
     let shapes = LocalResource::new(move || {
-        sig.version.get();
+        sig.places_version.get();
         async move {
             let Some(c) = client() else { return Vec::new() };
             let grids = c.store.list(Collection::Grids).await.unwrap_or_default();
@@ -2282,24 +2308,65 @@ fn MapView() -> impl IntoView {
                 .collect::<Vec<_>>()
         }
     });
+    // Each grid's community (for the panel's activities).
+    let grid_community = RwSignal::new(BTreeMap::<RecordId, String>::new());
+    Effect::new(move |_| {
+        sig.places_version.get();
+        spawn_local(async move {
+            let map = live_records(Collection::Grids)
+                .await
+                .iter()
+                .filter_map(|g| Some((g.id, g.str("community")?.to_owned())))
+                .collect();
+            grid_community.set(map);
+        });
+    });
+    // Subdistrict and community outlines with their names, drawn over the grids.
+    let areas = LocalResource::new(move || {
+        sig.places_version.get();
+        async move {
+            let mut out = Vec::new();
+            for (coll, level) in [
+                (Collection::Subdistricts, "subdistrict"),
+                (Collection::Communities, "community"),
+            ] {
+                for r in live_records(coll).await {
+                    let Some(shape) = r
+                        .get("boundary")
+                        .and_then(|b| tongxin_shared::geo::polygon_from_geojson(b).ok())
+                        .and_then(|mp| tongxin_map::shape(&mp))
+                    else {
+                        continue;
+                    };
+                    out.push((level, r.str("name").unwrap_or_default().to_owned(), shape));
+                }
+            }
+            out
+        }
+    });
     let states = LocalResource::new(move || {
         sig.version.get();
         async move {
             let mut out = BTreeMap::new();
             let Some(c) = client() else { return out };
+            mark("tongxin:grid-states:start");
             let now = now_ms();
             for coll in [Collection::Cases, Collection::Visits] {
                 for r in c.store.list(coll).await.unwrap_or_default() {
                     tongxin_shared::figures::fold_grid_state(&mut out, &r, now);
                 }
             }
+            measure("tongxin:grid-states", "tongxin:grid-states:start");
             out
         }
     });
+    // One state signal and one highlight signal per grid path: a live change sets only the
+    // signals of the grids that changed, so only their attributes update (not 1,200 paths).
+    let cells = StoredValue::new(BTreeMap::<RecordId, GridCell>::new());
     // The service network (1+5+44): centres as points; with the toggle, each community centre's
     // 15-minute reach (1.2 km straight line) and the grids whose centroid lies beyond all of them.
     let centres = LocalResource::new(move || {
-        sig.version.get();
+        sig.places_version.get();
         async move {
             live_records(Collection::ServiceCentres)
                 .await
@@ -2319,7 +2386,7 @@ fn MapView() -> impl IntoView {
     });
     let show_reach = RwSignal::new(false);
     let outside = LocalResource::new(move || {
-        sig.version.get();
+        sig.places_version.get();
         async move {
             let grids = live_records(Collection::Grids).await;
             let community_centres: Vec<(f64, f64)> = live_records(Collection::ServiceCentres)
@@ -2349,10 +2416,10 @@ fn MapView() -> impl IntoView {
             out
         }
     });
-    let measure = RwSignal::new(Measure::OpenCases);
+    let measure_sel = RwSignal::new(Measure::OpenCases);
     let view_port = RwSignal::new(None::<Viewport>);
     let selected = RwSignal::new(None::<RecordId>);
-    let flashed = RwSignal::new(std::collections::BTreeSet::<RecordId>::new());
+    let is_selected = leptos::reactive::computed::Selector::new(move || selected.get());
     // None until the first states are computed: nothing flashes on the first paint.
     let previous = StoredValue::new(None::<BTreeMap<RecordId, tongxin_shared::figures::GridState>>);
     // Fit the whole area once the shapes are known.
@@ -2372,44 +2439,81 @@ fn MapView() -> impl IntoView {
             }
         }
     });
-    // Highlight the grids whose state changed since the last pull, for 1.5 s.
+    // Apply new states: set the changed grids' signals and highlight them for 1.5 s (not on
+    // the first paint).
     Effect::new(move |_| {
         let Some(now) = states.get() else { return };
-        let changed: std::collections::BTreeSet<RecordId> = previous.with_value(|prev| {
-            let Some(prev) = prev else {
-                return std::collections::BTreeSet::new();
-            };
-            now.iter()
-                .filter(|(id, s)| prev.get(id) != Some(s))
-                .map(|(id, _)| *id)
-                .chain(prev.keys().filter(|id| !now.contains_key(id)).copied())
+        let first = previous.with_value(Option::is_none);
+        // Recolour: from the new states to the DOM updated, measured up to the next frame.
+        mark("tongxin:recolour:start");
+        let changed: Vec<GridCell> = cells.with_value(|cells| {
+            cells
+                .iter()
+                .filter_map(|(id, cell)| {
+                    let new = now.get(id).cloned().unwrap_or_default();
+                    (cell.state.with_untracked(|s| *s != new)).then(|| {
+                        cell.state.set(new);
+                        *cell
+                    })
+                })
                 .collect()
         });
         previous.set_value(Some(now));
-        if !changed.is_empty() {
-            flashed.set(changed);
+        after_frame(|| measure("tongxin:recolour", "tongxin:recolour:start"));
+        if !first && !changed.is_empty() {
+            for cell in &changed {
+                cell.flash.set(true);
+            }
             gloo_timers::callback::Timeout::new(1500, move || {
-                flashed.set(std::collections::BTreeSet::default());
+                for cell in changed {
+                    cell.flash.try_set(false);
+                }
             })
             .forget();
         }
     });
-    let drag = StoredValue::new(None::<(f64, f64)>);
+    // Pointers down on the map, by id, in viewBox units: one drags, two pinch (touch).
+    let pointers = StoredValue::new(BTreeMap::<i32, (f64, f64)>::new());
     let on_down = move |ev: leptos::ev::PointerEvent| {
-        drag.set_value(Some((f64::from(ev.client_x()), f64::from(ev.client_y()))));
+        let p = svg_point(&ev);
+        pointers.update_value(|m| {
+            m.insert(ev.pointer_id(), p);
+        });
     };
     let on_move = move |ev: leptos::ev::PointerEvent| {
-        if let Some((x, y)) = drag.get_value() {
-            let (nx, ny) = (f64::from(ev.client_x()), f64::from(ev.client_y()));
-            drag.set_value(Some((nx, ny)));
-            view_port.update(|v| *v = v.map(|v| v.pan(nx - x, ny - y)));
-        }
+        let id = ev.pointer_id();
+        let p1 = svg_point(&ev);
+        let Some((before, others)) = pointers.with_value(|m| {
+            let before = *m.get(&id)?;
+            let others: Vec<(f64, f64)> = m
+                .iter()
+                .filter(|(k, _)| **k != id)
+                .map(|(_, v)| *v)
+                .collect();
+            Some((before, others))
+        }) else {
+            return;
+        };
+        pointers.update_value(|m| {
+            m.insert(id, p1);
+        });
+        view_port.update(|v| {
+            *v = v.map(|v| match others.first() {
+                // The other finger stays where it is during this move.
+                Some(&b) => v.pinch(before, b, p1, b),
+                None => v.pan(p1.0 - before.0, p1.1 - before.1),
+            });
+        });
     };
-    let on_up = move |_| drag.set_value(None);
+    let on_up = move |ev: leptos::ev::PointerEvent| {
+        pointers.update_value(|m| {
+            m.remove(&ev.pointer_id());
+        });
+    };
     let on_wheel = move |ev: leptos::ev::WheelEvent| {
         ev.prevent_default();
         let factor = if ev.delta_y() < 0.0 { 1.25 } else { 0.8 };
-        let at = (f64::from(ev.offset_x()), f64::from(ev.offset_y()));
+        let at = svg_point(&ev);
         view_port.update(|v| *v = v.map(|v| v.zoom_at(factor, at)));
     };
     let on_key = move |ev: leptos::ev::KeyboardEvent| {
@@ -2436,7 +2540,7 @@ fn MapView() -> impl IntoView {
             <div class="map-bar">
                 <label>
                     <span>{t("map.measure")}</span>
-                    <select name="measure" on:change=move |ev| if let Some(m) = Measure::parse(&event_target_value(&ev)) { measure.set(m); }>
+                    <select name="measure" on:change=move |ev| if let Some(m) = Measure::parse(&event_target_value(&ev)) { measure_sel.set(m); }>
                         {Measure::ALL.into_iter().map(|m| view! { <option value=m.as_str()>{move || tr(lang.get(), &format!("map.measure.{}", m.as_str()))}</option> }).collect_view()}
                     </select>
                 </label>
@@ -2454,21 +2558,25 @@ fn MapView() -> impl IntoView {
             </div>
             <svg class="map" data-testid="map" viewBox=format!("0 0 {W} {H}") tabindex="0" role="application"
                 aria-label=move || tr(lang.get(), "map.aria")
-                on:pointerdown=on_down on:pointermove=on_move on:pointerup=on_up on:pointerleave=on_up
+                on:pointerdown=on_down on:pointermove=on_move on:pointerup=on_up on:pointercancel=on_up on:pointerleave=on_up
                 on:wheel=on_wheel on:keydown=on_key>
                 <g transform=move || view_port.get().map(|v| v.svg_transform()).unwrap_or_default()>
                     {move || {
                         let list = shapes.get().unwrap_or_default();
-                        let st = states.get().unwrap_or_default();
-                        let m = measure.get();
-                        let now = now_ms();
-                        let flash = flashed.get();
-                        let sel_id = selected.get();
+                        // Fresh signals for this set of paths, starting from the latest states.
+                        let fresh: BTreeMap<RecordId, GridCell> = previous.with_value(|prev| {
+                            list.iter().map(|(id, _, _)| {
+                                let state = prev.as_ref().and_then(|p| p.get(id).cloned()).unwrap_or_default();
+                                (*id, GridCell { state: RwSignal::new(state), flash: RwSignal::new(false) })
+                            }).collect()
+                        });
+                        cells.set_value(fresh.clone());
                         list.into_iter().map(|(id, name, shape)| {
-                            let s = st.get(&id).cloned().unwrap_or_default();
-                            let colour = m.colour(&s, now);
-                            let value = m.value(&s, now);
-                            let class = match (flash.contains(&id), sel_id == Some(id)) {
+                            let cell = fresh[&id];
+                            let colour = move || cell.state.with(|s| measure_sel.get().colour(s, now_ms()));
+                            let value = move || cell.state.with(|s| measure_sel.get().value(s, now_ms())).to_string();
+                            let is_selected = is_selected.clone();
+                            let class = move || match (cell.flash.get(), is_selected.selected(&Some(id))) {
                                 (true, true) => "grid flash selected",
                                 (true, false) => "grid flash",
                                 (false, true) => "grid selected",
@@ -2476,10 +2584,31 @@ fn MapView() -> impl IntoView {
                             };
                             view! {
                                 <path d=shape.path class=class fill=colour data-testid="grid-shape" data-id=id.to_string()
-                                    data-value=value.to_string() data-colour=colour
+                                    data-value=value data-colour=colour
                                     on:click=move |_| selected.set(Some(id))>
                                     <title>{name}</title>
                                 </path>
+                            }
+                        }).collect_view()
+                    }}
+                    {move || {
+                        let vp = view_port.get();
+                        let scale = vp.map_or(1.0, |v| v.scale);
+                        areas.get().unwrap_or_default().into_iter().map(|(level, name, shape)| {
+                            // Subdistrict names always; community names once their area is wide
+                            // enough on screen to hold one.
+                            let labelled = level == "subdistrict"
+                                || vp.is_some_and(|v| v.fits_label(shape.min, shape.max, 90.0));
+                            let px = if level == "subdistrict" { 15.0 } else { 12.0 };
+                            let (x, y) = shape.label_at;
+                            view! {
+                                <g data-testid="area" data-level=level>
+                                    <path d=shape.path class=format!("area area-{level}")></path>
+                                    {labelled.then(|| view! {
+                                        <text class=format!("area-label area-label-{level}") x=x y=y
+                                            font-size=px / scale stroke-width=3.0 / scale data-testid="area-label">{name}</text>
+                                    })}
+                                </g>
                             }
                         }).collect_view()
                     }}
@@ -2517,7 +2646,7 @@ fn MapView() -> impl IntoView {
             </Show>
             <ul class="legend" data-testid="legend">
                 {move || {
-                    let m = measure.get();
+                    let m = measure_sel.get();
                     let legend = m.legend();
                     let mut lo = 0u32;
                     legend.iter().map(|(hi, colour)| {
@@ -2533,16 +2662,61 @@ fn MapView() -> impl IntoView {
             </ul>
             {move || selected.get().and_then(|id| {
                 let name = shapes.get()?.into_iter().find(|(g, _, _)| *g == id)?.1;
-                let s = states.get()?.get(&id).cloned().unwrap_or_default();
-                Some(view! {
-                    <aside class="card" data-testid="grid-panel" data-id=id.to_string()>
-                        <h2>{name}</h2>
-                        <p>{move || trf(lang.get(), "map.panel", &[("open", &s.open.to_string()), ("overdue", &s.overdue.to_string()), ("visit", &s.last_visit_ms.map_or_else(|| "—".to_owned(), when))])}</p>
-                        <a class="button" href="/cases">{t("nav.cases")}</a>
-                    </aside>
-                })
+                let community = grid_community.with(|m| m.get(&id).cloned());
+                Some(view! { <grid_panel::GridPanel grid=id name=name community=community/> })
             })}
         </section>
+    }
+}
+
+/// A grid path's reactive state on the map: its figures and whether it is highlighted.
+#[derive(Clone, Copy)]
+struct GridCell {
+    state: RwSignal<tongxin_shared::figures::GridState>,
+    flash: RwSignal<bool>,
+}
+
+/// A pointer's position in the map's viewBox units (the SVG is scaled to the screen's width).
+fn svg_point(ev: &web_sys::MouseEvent) -> (f64, f64) {
+    use wasm_bindgen::JsCast;
+    let (cx, cy) = (f64::from(ev.client_x()), f64::from(ev.client_y()));
+    let Some(el) = ev
+        .current_target()
+        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+    else {
+        return (cx, cy);
+    };
+    let r = el.get_bounding_client_rect();
+    if r.width() <= 0.0 || r.height() <= 0.0 {
+        return (cx, cy);
+    }
+    (
+        (cx - r.left()) * W / r.width(),
+        (cy - r.top()) * H / r.height(),
+    )
+}
+
+/// A User Timing mark (read by `cargo xtask bench map`; shows in the browser's profiler).
+fn mark(name: &str) {
+    if let Some(p) = web_sys::window().and_then(|w| w.performance()) {
+        let _ = p.mark(name);
+    }
+}
+
+/// A User Timing measure from the mark `start` to now.
+fn measure(name: &str, start: &str) {
+    if let Some(p) = web_sys::window().and_then(|w| w.performance()) {
+        let _ = p.measure_with_start_mark(name, start);
+    }
+}
+
+/// Runs `f` at the next animation frame, after the pending DOM updates.
+fn after_frame(f: impl FnOnce() + 'static) {
+    use wasm_bindgen::closure::Closure;
+    use wasm_bindgen::JsCast;
+    if let Some(w) = web_sys::window() {
+        let cb = Closure::once_into_js(f);
+        let _ = w.request_animation_frame(cb.unchecked_ref());
     }
 }
 
@@ -2560,132 +2734,8 @@ async fn live_records(collection: Collection) -> Vec<Record> {
         .collect()
 }
 
-/// A horizontal SVG bar chart of labelled counts (the numbers are also in the table beside it).
-fn bar_chart(rows: &[(String, u32)]) -> impl IntoView {
-    let max = rows.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1);
-    let h = 22.0 * rows.len() as f64 + 4.0;
-    view! {
-        <svg class="bars" viewBox=format!("0 0 320 {h}") role="img">
-            {rows.iter().enumerate().map(|(i, (label, n))| {
-                let y = 22.0 * i as f64 + 2.0;
-                let w = 180.0 * f64::from(*n) / f64::from(max);
-                view! {
-                    <g>
-                        <text x="0" y=y + 14.0 class="bar-label">{label.clone()}</text>
-                        <rect x="110" y=y width=w.max(1.0) height="16" class="bar"></rect>
-                        <text x=112.0 + w + 4.0 y=y + 13.0 class="bar-value">{n.to_string()}</text>
-                    </g>
-                }
-            }).collect_view()}
-        </svg>
-    }
-}
-
-/// Dashboards of the user's area (community, subdistrict or city), computed on the device from
-/// the synced records with `shared::figures`: cases (reported, closed 销号, open, overdue, closure
-/// rate, median time to close, by category and by source), visits per warden per week, and each
-/// community's activity cadence (月月有专场、周周有活动) with those that miss it.
-#[component]
-fn Dashboard() -> impl IntoView {
-    use tongxin_shared::figures::{cadence, case_figures, date_from_days, visits_per_warden_week};
-    let Ctx { lang, sig, .. } = ctx();
-    let days = RwSignal::new(30u64);
-    let data = LocalResource::new(move || {
-        sig.version.get();
-        async move {
-            (
-                live_records(Collection::Cases).await,
-                live_records(Collection::Visits).await,
-                live_records(Collection::Activities).await,
-                live_records(Collection::Communities).await,
-                live_records(Collection::Grids).await.len(),
-                live_records(Collection::Alliances).await,
-            )
-        }
-    });
-    view! {
-        <section class="dashboard">
-            <h1>{t("dash.title")}</h1>
-            <label>
-                <span>{t("dash.period")}</span>
-                <select name="period" on:change=move |ev| days.set(event_target_value(&ev).parse().unwrap_or(30))>
-                    {[7u64, 30, 90, 365].into_iter().map(|d| view! {
-                        <option value=d.to_string() selected=move || days.get() == d>{move || trf(lang.get(), "dash.days", &[("n", &d.to_string())])}</option>
-                    }).collect_view()}
-                </select>
-            </label>
-            {move || data.get().map(|(cases, visits, activities, communities, grids, alliances)| {
-                let l = lang.get();
-                let now = now_ms();
-                let from = now.saturating_sub(days.get() * tongxin_shared::case::DAY_MS);
-                let f = case_figures(cases.iter(), from, now + 1, now);
-                let per_warden = visits_per_warden_week(visits.iter(), from, now + 1);
-                let avg = if per_warden.is_empty() { 0.0 } else { per_warden.values().sum::<f64>() / per_warden.len() as f64 };
-                let today = (now / tongxin_shared::case::DAY_MS) as i64;
-                let ids: Vec<RecordId> = communities.iter().map(|c| c.id).collect();
-                let names: BTreeMap<RecordId, String> = communities.iter().map(|c| (c.id, c.str("name").unwrap_or_default().to_owned())).collect();
-                let cad = cadence(activities.iter(), &ids, &date_from_days(today - days.get() as i64), &date_from_days(today));
-                let missing: Vec<String> = cad.iter().filter(|(_, c)| !c.meets()).map(|(id, _)| names.get(id).cloned().unwrap_or_default()).collect();
-                let by_category: Vec<(String, u32)> = f.by_category.iter().map(|(k, n)| (category_label(l, k), *n)).collect();
-                let by_source: Vec<(String, u32)> = f.by_source.iter().map(|(k, n)| (tr(l, &format!("source.{k}")), *n)).collect();
-                let figure = |key: &'static str, testid: &'static str, value: String| {
-                    let shown = value.clone();
-                    view! {
-                        <div class="figure" data-testid=testid data-n=value><strong>{shown}</strong><span>{tr(l, key)}</span></div>
-                    }
-                };
-                view! {
-                    <div class="figures-grid">
-                        {figure("dash.grids", "fig-grids", grids.to_string())}
-                        {figure("dash.reported", "fig-reported", f.reported.to_string())}
-                        {figure("dash.closed", "fig-closed", f.closed.to_string())}
-                        {figure("dash.open", "fig-open", f.open.to_string())}
-                        {figure("dash.overdue", "fig-overdue", f.overdue.to_string())}
-                        {figure("dash.closure_rate", "fig-closure-rate", format!("{:.0}%", f.closure_rate * 100.0))}
-                        {figure("dash.median_close", "fig-median-close", f.median_hours_to_close.map_or_else(|| "—".to_owned(), |h| format!("{h:.1}")))}
-                        {figure("dash.visits_per_week", "fig-visits-week", format!("{avg:.1}"))}
-                    </div>
-                    <h2>{tr(l, "dash.by_category")}</h2>
-                    {bar_chart(&by_category)}
-                    <table class="table" data-testid="by-category">
-                        {by_category.iter().map(|(k, n)| view! { <tr><td>{k.clone()}</td><td class="num">{n.to_string()}</td></tr> }).collect_view()}
-                    </table>
-                    <h2>{tr(l, "dash.by_source")}</h2>
-                    {bar_chart(&by_source)}
-                    <table class="table" data-testid="by-source">
-                        {by_source.iter().map(|(k, n)| view! { <tr><td>{k.clone()}</td><td class="num">{n.to_string()}</td></tr> }).collect_view()}
-                    </table>
-                    <h2>{tr(l, "dash.cadence")}</h2>
-                    <table class="table" data-testid="cadence">
-                        <tr><th>{tr(l, "dash.community")}</th><th>{tr(l, "dash.activities")}</th><th>{tr(l, "dash.specials")}</th><th>{tr(l, "dash.meets")}</th><th>{tr(l, "dash.units")}</th></tr>
-                        {cad.iter().map(|(id, c)| {
-                            // Alliance units paired with the community (同心圆).
-                            let units = alliances.iter().filter(|a| a.str("community") == Some(id.to_string().as_str())).count();
-                            view! {
-                                <tr><td>{names.get(id).cloned().unwrap_or_default()}</td><td class="num">{c.activities}</td><td class="num">{c.specials}</td>
-                                    <td>{if c.meets() { "✓" } else { "✗" }}</td><td class="num" data-testid="units-count">{units}</td></tr>
-                            }
-                        }).collect_view()}
-                    </table>
-                    {(!missing.is_empty()).then(|| view! { <p class="muted" data-testid="cadence-missing">{trf(l, "dash.missing", &[("c", &missing.join("、"))])}</p> })}
-                }
-            })}
-        </section>
-    }
-}
-
-/// A CSV field, quoted when it needs to be (RFC 4180).
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_owned()
-    }
-}
-
 /// The cases as CSV, UTF-8 with a byte-order mark so Excel opens the Chinese text correctly.
 fn cases_csv(lang: Lang, cases: &[Record]) -> String {
-    let mut out = String::from("\u{feff}");
     let header = [
         "id",
         "title",
@@ -2697,13 +2747,17 @@ fn cases_csv(lang: Lang, cases: &[Record]) -> String {
         "reported_at",
         "deadline",
         "closed_at",
+        "overdue_days",
+        "escalated_to",
+        "reminders",
     ];
     let labels: Vec<String> = header
         .iter()
         .map(|h| tr(lang, &format!("csv.{h}")))
         .collect();
-    out.push_str(&labels.join(","));
-    out.push_str("\r\n");
+    let mut out = String::from(crate::csv::BOM);
+    crate::csv::push_row(&mut out, &labels);
+    let now = now_ms();
     for r in cases {
         let time = |f: &str| {
             r.get(f)
@@ -2711,6 +2765,25 @@ fn cases_csv(lang: Lang, cases: &[Record]) -> String {
                 .map(when)
                 .unwrap_or_default()
         };
+        // The supervision columns (督办): how late, whose queue, how many reminders so far.
+        let late = match (case_status(r), case_deadline(r)) {
+            (Some(st), Some(d)) if is_overdue(st, d, now) => Some((st, d)),
+            _ => None,
+        };
+        let overdue_days = late.map_or_else(String::new, |(_, d)| {
+            format!(
+                "{:.1}",
+                (now - d) as f64 / tongxin_shared::case::DAY_MS as f64
+            )
+        });
+        let escalated = late
+            .and_then(|(st, d)| escalation_level(st, d, now))
+            .map_or_else(String::new, |l| level_label(lang, l));
+        let reminders = r
+            .timeline()
+            .iter()
+            .filter(|(_, e)| e.data.get("action").and_then(|a| a.as_str()) == Some("remind"))
+            .count();
         let row = [
             r.id.to_string(),
             r.str("title").unwrap_or_default().to_owned(),
@@ -2724,16 +2797,24 @@ fn cases_csv(lang: Lang, cases: &[Record]) -> String {
             time("reported_at"),
             time("deadline"),
             time("closed_at"),
+            overdue_days,
+            escalated,
+            reminders.to_string(),
         ];
-        out.push_str(
-            &row.iter()
-                .map(|f| csv_field(f))
-                .collect::<Vec<_>>()
-                .join(","),
-        );
-        out.push_str("\r\n");
+        crate::csv::push_row(&mut out, &row);
     }
     out
+}
+
+/// A level of the hierarchy in words (the queue an overdue case sits in).
+fn level_label(lang: Lang, level: Level) -> String {
+    let key = match level {
+        Level::Grid => "level.grid",
+        Level::Community => "level.community",
+        Level::Subdistrict => "level.subdistrict",
+        Level::City => "level.city",
+    };
+    tr(lang, key)
 }
 
 /// Offers `text` as a file download.

@@ -77,9 +77,23 @@ test('the dashboard counts match the database for the same area', async (t) => {
     await waitAttr(page, `[data-testid=${testid}]`, 'data-n', String(want));
   }
   await waitAttr(page, '[data-testid=fig-closure-rate]', 'data-n', '25%');
+  await waitAttr(page, '[data-testid=fig-wardens]', 'data-n', '2'); // wa and wb, from /api/v1/staff
   await waitAttr(page, '[data-testid=fig-median-close]', 'data-n', '6.0');
   await waitFor(page, 'the red checkup source row', () => document.querySelector('[data-testid=by-source]')?.textContent.includes('红色体检'));
   await waitFor(page, 'the cadence miss', () => document.querySelector('[data-testid=cadence-missing]')?.textContent.includes('一社区'));
+  // The dashboard's tables export as one CSV that Excel opens: BOM, Chinese titles, the numbers.
+  const [tables] = await Promise.all([page.waitForEvent('download'), page.locator('[data-testid=export-dashboard]').click()]);
+  assert.equal(tables.suggestedFilename(), 'dashboard.csv');
+  const tableBytes = await readFile(await tables.path());
+  assert.deepEqual([...tableBytes.subarray(0, 3)], [0xef, 0xbb, 0xbf], 'a UTF-8 byte-order mark');
+  const tableText = new TextDecoder('utf-8', { fatal: true }).decode(tableBytes.subarray(3));
+  const tableLines = tableText.split('\r\n');
+  const at = tableLines.indexOf('分社区统计');
+  assert.ok(at >= 0, tableText);
+  assert.ok(tableLines[at + 1].startsWith('社区,网格数,网格员,'), tableLines[at + 1]);
+  assert.equal(tableLines[at + 2], `一社区,2,2,${expected['fig-reported']},${expected['fig-closed']},${expected['fig-open']},${expected['fig-overdue']},25%,6.0`);
+  assert.ok(tableLines.includes(`红色体检,1`), tableText);
+
   // A wider period counts the old case too.
   await page.locator('[name=period]').selectOption('365');
   await waitAttr(page, '[data-testid=fig-reported]', 'data-n', '5');

@@ -43,7 +43,13 @@ test('the city map shows every grid and recolours live when a warden pushes', as
   // Selecting the grid shows its figures.
   await manager.locator(shape).dispatchEvent('click');
   await waitAttr(manager, '[data-testid=grid-panel]', 'data-id', grid);
-  await waitFor(manager, 'the panel figures', () => document.querySelector('[data-testid=grid-panel] p')?.textContent.includes('1'));
+  await waitAttr(manager, '[data-testid=panel-figures]', 'data-open', '1');
+  await waitFor(manager, 'the grid\'s warden named', (n) => document.querySelector('[data-testid=panel-wardens]')?.textContent.includes(n), me.display_name);
+  await waitText(manager, '[data-testid=panel-case]', '路口积水');
+
+  // The panel links into the case list filtered to the grid.
+  const listed = await manager.getAttribute('[data-testid=panel-cases-link]', 'href');
+  assert.equal(listed, `/cases?grid=${grid}`);
 
   // Keyboard zoom changes the view.
   const transform = () => manager.evaluate(() => document.querySelector('[data-testid=map] g').getAttribute('transform'));
@@ -52,6 +58,26 @@ test('the city map shows every grid and recolours live when a warden pushes', as
   await manager.keyboard.press('+');
   await waitFor(manager, 'the map zoomed', (t) => document.querySelector('[data-testid=map] g').getAttribute('transform') !== t, t0);
   await waitText(manager, 'h1', '一张图');
+
+  // A two-finger pinch (touch pointers) zooms in: the fingers move apart.
+  const scale = async () => Number((await transform()).match(/matrix\(([\d.e+-]+)/)[1]);
+  const s0 = await scale();
+  const box = await manager.locator('[data-testid=map]').boundingBox();
+  const [cx, cy] = [box.x + box.width / 2, box.y + box.height / 2];
+  const touch = (type, pointerId, x, y) => manager.locator('[data-testid=map]').dispatchEvent(type, { pointerId, pointerType: 'touch', isPrimary: pointerId === 1, clientX: x, clientY: y, bubbles: true });
+  await touch('pointerdown', 1, cx - 20, cy);
+  await touch('pointerdown', 2, cx + 20, cy);
+  await touch('pointermove', 2, cx + 60, cy);
+  await touch('pointermove', 1, cx - 60, cy);
+  await touch('pointerup', 1, cx - 60, cy);
+  await touch('pointerup', 2, cx + 60, cy);
+  const s1 = await scale();
+  assert.ok(s1 > s0 * 2.5, `pinching from 40 px to 120 px apart zooms about 3x: ${s0} -> ${s1}`);
+
+  // Community and subdistrict outlines with their names over the grids.
+  assert.equal(await manager.locator('[data-testid=area][data-level=community]').count(), 44);
+  assert.equal(await manager.locator('[data-testid=area][data-level=subdistrict]').count(), 5);
+  await waitFor(manager, 'the subdistrict names', () => document.querySelectorAll('[data-testid=area][data-level=subdistrict] [data-testid=area-label]').length === 5);
 
   // The service network (1+5+44) and the 15-minute circles of the 44 community centres.
   await waitFor(manager, 'the 50 service centres', () => document.querySelectorAll('[data-testid=centre]').length === 50);
@@ -78,7 +104,12 @@ test('the city map shows every grid and recolours live when a warden pushes', as
   const alliances = (await pullAll(server)).filter((r) => r.collection === 'alliances' && !fieldValues(r).deleted).length;
   await manager.goto(`${server.url}/dashboard`);
   await waitReady(manager);
-  await waitFor(manager, 'the 44 communities', () => document.querySelectorAll('[data-testid=units-count]').length === 44);
-  const sum = await manager.evaluate(() => [...document.querySelectorAll('[data-testid=units-count]')].reduce((a, e) => a + Number(e.textContent), 0));
+  await waitAttr(manager, '[data-testid=cadence]', 'data-rows', '44');
+  const sum = await manager.evaluate(() => [...document.querySelectorAll('[data-testid=cadence] tbody tr')].reduce((a, tr) => a + Number(tr.lastElementChild.textContent), 0));
   assert.equal(sum, alliances);
+
+  // The grid's case list, as the panel links it.
+  await manager.goto(`${server.url}${listed}`);
+  await waitReady(manager);
+  await waitAttr(manager, '[data-testid=cases-count]', 'data-shown', '1');
 });
