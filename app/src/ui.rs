@@ -500,14 +500,19 @@ fn VisitList() -> impl IntoView {
                         .unwrap_or(0),
                 )
             });
-            list
+            let homes: BTreeMap<String, String> = households_on_device()
+                .await
+                .into_iter()
+                .map(|(id, _, _, addr, _)| (id, addr))
+                .collect();
+            (list, homes)
         }
     });
     view! {
         <section>
             <h1>{t("visits.title")}</h1>
             <a class="button primary" href="/visits/new">{t("visits.new")}</a>
-            {move || visits.get().map(|list| {
+            {move || visits.get().map(|(list, homes)| {
                 if list.is_empty() {
                     return view! { <p class="muted">{t("visits.empty")}</p> }.into_any();
                 }
@@ -517,11 +522,13 @@ fn VisitList() -> impl IntoView {
                             let kind = r.str("kind").unwrap_or_default().to_owned();
                             let at = r.get("visited_at").and_then(serde_json::Value::as_u64).unwrap_or(0);
                             let notes = r.str("notes").unwrap_or_default().to_owned();
+                            let home = r.str("household").and_then(|h| homes.get(h)).cloned();
                             let appeals: Vec<String> = r.get("appeals").and_then(|v| v.as_array()).map(|a| a.iter().filter_map(|x| x.as_str().map(ToOwned::to_owned)).collect()).unwrap_or_default();
                             let id = r.id;
                             view! {
                                 <li class="item" data-testid="visit-item" data-id=id.to_string()>
                                     <span class="item-title">{move || tr(lang.get(), &format!("visit.kind.{kind}"))} " · " {when(at)}</span>
+                                    {home.map(|h| view! { <span class="item-meta" data-testid="visit-household">{h}</span> })}
                                     <span class="item-meta pre">{notes}</span>
                                     {(!appeals.is_empty()).then(|| view! {
                                         <ul class="appeals">
@@ -546,30 +553,93 @@ fn VisitList() -> impl IntoView {
     }
 }
 
-/// Log a visit or patrol: where (the user's grid), what kind, notes, and the residents'
-/// appeals heard (one per line; each can become a case in one tap from the list).
+/// A household on the device: (id, grid, compound, address, head of household as the user may
+/// see it — masked above the handling level).
+type HouseholdRow = (String, String, String, String, String);
+
+async fn households_on_device() -> Vec<HouseholdRow> {
+    let mut list: Vec<HouseholdRow> = live_records(Collection::Households)
+        .await
+        .iter()
+        .map(|r| {
+            let s = |f: &str| r.str(f).unwrap_or_default().to_owned();
+            (
+                r.id.to_string(),
+                s("grid"),
+                s("compound"),
+                s("address"),
+                s("head_name"),
+            )
+        })
+        .collect();
+    list.sort_by(|a, b| a.3.cmp(&b.3));
+    list
+}
+
+/// A phone number as people type them: digits with optional +, spaces and dashes, 5–20 long.
+fn plausible_phone(p: &str) -> bool {
+    let digits = p.chars().filter(char::is_ascii_digit).count();
+    (5..=20).contains(&p.chars().count())
+        && digits >= 5
+        && p.chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | ' '))
+}
+
+/// The value of the household picker that means "a household not on the device yet".
+const NEW_HOUSEHOLD: &str = "new";
+
+/// Log a visit or patrol: where (the user's grid, a compound, a household — picked from the
+/// device or added on the spot), what kind, notes, and the residents' appeals heard (one per
+/// line; each can become a case in one tap from the list). What is typed is kept as a draft.
 #[component]
 fn VisitNew() -> impl IntoView {
     let Ctx { lang, session, .. } = ctx();
     let navigate = use_navigate();
-    let kind = RwSignal::new("household_visit".to_owned());
+    let kind = RwSignal::new(String::new());
     let notes = RwSignal::new(String::new());
     let appeals = RwSignal::new(String::new());
     let grid = RwSignal::new(None::<String>);
-    let error = RwSignal::new(None::<String>);
+    let compound = RwSignal::new(String::new());
+    let household = RwSignal::new(String::new());
+    let address = RwSignal::new(String::new());
+    let head = RwSignal::new(String::new());
+    let phone = RwSignal::new(String::new());
+    keep_draft(
+        "visit",
+        vec![
+            ("kind", Draft::Text(kind)),
+            ("grid", Draft::Opt(grid)),
+            ("compound", Draft::Text(compound)),
+            ("household", Draft::Text(household)),
+            ("address", Draft::Text(address)),
+            ("head_name", Draft::Text(head)),
+            ("phone", Draft::Text(phone)),
+            ("notes", Draft::Text(notes)),
+            ("appeals", Draft::Text(appeals)),
+        ],
+    );
+    let error = RwSignal::new(None::<(&'static str, String)>);
     let grids =
         move || session.with(|s| s.as_ref().map(|s| s.me.grids.clone()).unwrap_or_default());
-    // Where: a compound (小区/楼栋) of the chosen grid, from the device.
-    let compound = RwSignal::new(String::new());
-    let compounds = LocalResource::new(move || async move {
-        let Some(c) = client() else { return Vec::new() };
-        let mut list: Vec<(String, String, String)> = c
-            .store
-            .list(Collection::Compounds)
-            .await
+    let chosen_grid = move || {
+        grid.get()
+            .filter(|g| !g.is_empty())
+            .or_else(|| grids().first().map(ToString::to_string))
             .unwrap_or_default()
+    };
+    let kind_now = move || {
+        let k = kind.get();
+        if k.is_empty() {
+            "household_visit".to_owned()
+        } else {
+            k
+        }
+    };
+    // Where: a compound (小区/楼栋) of the chosen grid, from the device.
+    let compounds = LocalResource::new(move || async move {
+        let mut list: Vec<(String, String, String)> = live_records(Collection::Compounds)
+            .await
             .iter()
-            .filter(|r| !r.is_deleted())
             .map(|r| {
                 (
                     r.id.to_string(),
@@ -581,17 +651,26 @@ fn VisitNew() -> impl IntoView {
         list.sort_by(|a, b| a.2.cmp(&b.2));
         list
     });
+    let households = LocalResource::new(households_on_device);
+    // The households of the chosen grid (and compound, when one is chosen).
+    let here = move || {
+        let (g, place) = (chosen_grid(), compound.get());
+        households
+            .get()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|h| h.1 == g && (place.is_empty() || h.2 == place))
+            .collect::<Vec<_>>()
+    };
     let save = move || {
         error.set(None);
         let l = lang.get_untracked();
         let Some(c) = client() else { return };
-        let Some(g) = grid
-            .get_untracked()
-            .or_else(|| grids().first().map(ToString::to_string))
-        else {
-            error.set(Some(tr(l, "case.error.grid_required")));
+        let g = chosen_grid();
+        if g.is_empty() {
+            error.set(Some(("form", tr(l, "case.error.grid_required"))));
             return;
-        };
+        }
         let heard: Vec<serde_json::Value> = appeals
             .get_untracked()
             .lines()
@@ -600,13 +679,46 @@ fn VisitNew() -> impl IntoView {
             .map(serde_json::Value::from)
             .collect();
         if notes.get_untracked().trim().is_empty() && heard.is_empty() {
-            error.set(Some(tr(l, "visits.error.empty")));
+            error.set(Some(("notes", tr(l, "visits.error.empty"))));
             return;
         }
-        let mut fields: BTreeMap<String, serde_json::Value> = BTreeMap::new();
-        fields.insert("grid".into(), g.into());
-        fields.insert("kind".into(), kind.get_untracked().into());
+        let k = kind_now();
         let place = compound.get_untracked();
+        let mut ops = Vec::new();
+        let mut fields: BTreeMap<String, serde_json::Value> = BTreeMap::new();
+        let picked = household.get_untracked();
+        if k == "household_visit" && picked == NEW_HOUSEHOLD {
+            let addr = address.get_untracked().trim().to_owned();
+            if addr.is_empty() {
+                error.set(Some(("address", tr(l, "household.error.address"))));
+                return;
+            }
+            let tel = phone.get_untracked().trim().to_owned();
+            if !tel.is_empty() && !plausible_phone(&tel) {
+                error.set(Some(("phone", tr(l, "household.error.phone"))));
+                return;
+            }
+            let mut h: BTreeMap<String, serde_json::Value> = BTreeMap::new();
+            h.insert("grid".into(), g.clone().into());
+            if !place.is_empty() {
+                h.insert("compound".into(), place.clone().into());
+            }
+            h.insert("address".into(), addr.into());
+            let name = head.get_untracked().trim().to_owned();
+            if !name.is_empty() {
+                h.insert("head_name".into(), name.into());
+            }
+            if !tel.is_empty() {
+                h.insert("phone".into(), tel.into());
+            }
+            let id = RecordId(uuid::Uuid::now_v7());
+            ops.push(c.op(Collection::Households, id, OpBody::Set { fields: h }));
+            fields.insert("household".into(), id.to_string().into());
+        } else if k == "household_visit" && !picked.is_empty() {
+            fields.insert("household".into(), picked.into());
+        }
+        fields.insert("grid".into(), g.into());
+        fields.insert("kind".into(), k.into());
         if !place.is_empty() {
             fields.insert("compound".into(), place.into());
         }
@@ -614,36 +726,49 @@ fn VisitNew() -> impl IntoView {
         fields.insert("visited_at".into(), now_ms().into());
         fields.insert("notes".into(), notes.get_untracked().trim().into());
         fields.insert("appeals".into(), heard.into());
-        let op = c.op(
+        ops.push(c.op(
             Collection::Visits,
             RecordId(uuid::Uuid::now_v7()),
             OpBody::Set { fields },
-        );
-        if let Err(e) = validate_op(&op) {
-            error.set(Some(e.message));
-            return;
+        ));
+        for op in &ops {
+            if let Err(e) = validate_op(op) {
+                error.set(Some(("form", e.message)));
+                return;
+            }
         }
         let navigate = navigate.clone();
         spawn_local(async move {
-            match c.commit(vec![op]).await {
-                Ok(()) => navigate("/visits", NavigateOptions::default()),
-                Err(e) => error.set(Some(trf(
-                    l,
-                    "case.error.save_failed",
-                    &[("e", &e.to_string())],
+            match c.commit(ops).await {
+                Ok(()) => {
+                    clear_draft("visit");
+                    navigate("/visits", NavigateOptions::default());
+                }
+                Err(e) => error.set(Some((
+                    "form",
+                    trf(l, "case.error.save_failed", &[("e", &e.to_string())]),
                 ))),
             }
         });
     };
+    let err_for = move |field: &'static str| {
+        move || {
+            error
+                .get()
+                .filter(|(f, _)| *f == field)
+                .map(|(_, m)| view! { <p class="field-error" role="alert">{m}</p> })
+        }
+    };
+    let text = |sig: RwSignal<String>| move |ev| sig.set(event_target_value(&ev));
     view! {
         <section>
             <h1>{t("visits.new")}</h1>
-            <form class="form" data-testid="visit-form" on:submit=move |ev| { ev.prevent_default(); save(); }>
+            <form class="form" data-testid="visit-form" novalidate on:submit=move |ev| { ev.prevent_default(); save(); }>
                 <label>
                     <span>{t("visits.kind")}</span>
-                    <select name="kind" on:change=move |ev| kind.set(event_target_value(&ev))>
+                    <select name="kind" on:change=text(kind)>
                         {["household_visit", "patrol"].into_iter().map(|k| view! {
-                            <option value=k selected=move || kind.get() == k>{move || tr(lang.get(), &format!("visit.kind.{k}"))}</option>
+                            <option value=k selected=move || kind_now() == k>{move || tr(lang.get(), &format!("visit.kind.{k}"))}</option>
                         }).collect_view()}
                     </select>
                 </label>
@@ -651,35 +776,73 @@ fn VisitNew() -> impl IntoView {
                     <label>
                         <span>{t("case.grid")}</span>
                         <select name="grid" on:change=move |ev| grid.set(Some(event_target_value(&ev)))>
-                            {grids().into_iter().map(|g| view! { <option value=g.to_string()>{g.to_string()}</option> }).collect_view()}
+                            {grids().into_iter().map(|g| {
+                                let id = g.to_string();
+                                let this = id.clone();
+                                view! { <option value=id selected=move || chosen_grid() == this>{g.to_string()}</option> }
+                            }).collect_view()}
                         </select>
                     </label>
                 })}
                 {move || {
-                    let chosen = grid.get().or_else(|| grids().first().map(ToString::to_string)).unwrap_or_default();
+                    let chosen = chosen_grid();
                     let here: Vec<(String, String)> = compounds.get().unwrap_or_default().into_iter()
                         .filter(|(_, g, _)| *g == chosen).map(|(id, _, name)| (id, name)).collect();
                     (!here.is_empty()).then(|| view! {
                         <label>
                             <span>{t("visits.compound")}</span>
-                            <select name="compound" on:change=move |ev| compound.set(event_target_value(&ev))>
+                            <select name="compound" on:change=text(compound)>
                                 <option value="">{t("visits.no_compound")}</option>
-                                {here.into_iter().map(|(id, name)| view! { <option value=id>{name}</option> }).collect_view()}
+                                {here.into_iter().map(|(id, name)| {
+                                    let this = id.clone();
+                                    view! { <option value=id selected=move || compound.get() == this>{name}</option> }
+                                }).collect_view()}
                             </select>
                         </label>
                     })
                 }}
+                {move || (kind_now() == "household_visit").then(|| view! {
+                    <label>
+                        <span>{t("household.title")}</span>
+                        <select name="household" on:change=text(household)>
+                            <option value="" selected=move || household.get().is_empty()>{t("household.none")}</option>
+                            {move || here().into_iter().map(|(id, _, _, addr, name)| {
+                                let this = id.clone();
+                                let label = if name.is_empty() { addr } else { format!("{addr} · {name}") };
+                                view! { <option value=id selected=move || household.get() == this>{label}</option> }
+                            }).collect_view()}
+                            <option value=NEW_HOUSEHOLD selected=move || household.get() == NEW_HOUSEHOLD>{t("household.add")}</option>
+                        </select>
+                    </label>
+                })}
+                {move || (kind_now() == "household_visit" && household.get() == NEW_HOUSEHOLD).then(|| view! {
+                    <fieldset class="household" data-testid="new-household">
+                        <legend>{t("household.new")}</legend>
+                        <label><span>{t("household.address")}</span>
+                            <input name="address" type="text" maxlength="200" autocomplete="off"
+                                prop:value=move || address.get() on:input=text(address)/></label>
+                        {err_for("address")}
+                        <label><span>{t("household.head_name")}</span>
+                            <input name="head_name" type="text" maxlength="60" autocomplete="off"
+                                prop:value=move || head.get() on:input=text(head)/></label>
+                        <label><span>{t("household.phone")}</span>
+                            <input name="phone" type="tel" maxlength="20" inputmode="tel" autocomplete="off"
+                                prop:value=move || phone.get() on:input=text(phone)/></label>
+                        {err_for("phone")}
+                    </fieldset>
+                })}
                 <label>
                     <span>{t("visits.notes")}</span>
                     <textarea name="notes" rows="3" maxlength="4000"
-                        prop:value=move || notes.get() on:input=move |ev| notes.set(event_target_value(&ev))></textarea>
+                        prop:value=move || notes.get() on:input=text(notes)></textarea>
                 </label>
+                {err_for("notes")}
                 <label>
                     <span>{t("visits.appeals")}</span>
                     <textarea name="appeals" rows="3"
-                        prop:value=move || appeals.get() on:input=move |ev| appeals.set(event_target_value(&ev))></textarea>
+                        prop:value=move || appeals.get() on:input=text(appeals)></textarea>
                 </label>
-                {move || error.get().map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
+                {err_for("form")}
                 <button type="submit" class="primary" data-testid="save">{t("case.save")}</button>
             </form>
         </section>
@@ -1221,11 +1384,11 @@ fn CaseForm(
         keep_draft(
             "case",
             vec![
-                ("title", title),
-                ("description", description),
-                ("category", category),
+                ("title", Draft::Opt(title)),
+                ("description", Draft::Opt(description)),
+                ("category", Draft::Opt(category)),
+                ("photos", Draft::List(photos)),
             ],
-            photos,
         );
     }
     let error = RwSignal::new(None::<(&'static str, String)>);
@@ -2048,6 +2211,20 @@ fn ActivityNew() -> impl IntoView {
     let description = RwSignal::new(String::new());
     let units = RwSignal::new(Vec::<String>::new());
     let photos = RwSignal::new(Vec::<String>::new());
+    keep_draft(
+        "activity",
+        vec![
+            ("title", Draft::Text(title)),
+            ("theme", Draft::Text(theme)),
+            ("date", Draft::Text(date)),
+            ("place", Draft::Text(place)),
+            ("volunteers", Draft::Text(volunteers)),
+            ("residents_served", Draft::Text(served)),
+            ("description", Draft::Text(description)),
+            ("units", Draft::List(units)),
+            ("photos", Draft::List(photos)),
+        ],
+    );
     let error = RwSignal::new(None::<(&'static str, String)>);
     // The alliance units paired with the user's community (同心圆), to pick organisers from.
     let paired = LocalResource::new(move || {
@@ -2141,7 +2318,10 @@ fn ActivityNew() -> impl IntoView {
         let navigate = navigate.clone();
         spawn_local(async move {
             match c.commit(vec![op]).await {
-                Ok(()) => navigate("/activities", NavigateOptions::default()),
+                Ok(()) => {
+                    clear_draft("activity");
+                    navigate("/activities", NavigateOptions::default());
+                }
                 Err(e) => error.set(Some((
                     "form",
                     trf(l, "case.error.save_failed", &[("e", &e.to_string())]),
@@ -2170,7 +2350,7 @@ fn ActivityNew() -> impl IntoView {
                         <option value="">{t("activities.choose_theme")}</option>
                         {ACTIVITY_THEMES.iter().map(|th| {
                             let th = *th;
-                            view! { <option value=th>{move || tr(lang.get(), &format!("theme.{th}"))}</option> }
+                            view! { <option value=th selected=move || theme.get() == th>{move || tr(lang.get(), &format!("theme.{th}"))}</option> }
                         }).collect_view()}
                     </select></label>
                 {err_for("theme")}
@@ -2183,8 +2363,10 @@ fn ActivityNew() -> impl IntoView {
                     <legend>{t("activities.units")}</legend>
                     {move || paired.get().unwrap_or_default().into_iter().map(|(id, name)| {
                         let value = id.clone();
+                        let this = id.clone();
                         view! {
                             <label class="check"><input type="checkbox" name="unit" value=value
+                                prop:checked=move || units.with(|u| u.contains(&this))
                                 on:change=move |ev| {
                                     let on = event_target_checked(&ev);
                                     let id = id.clone();
@@ -2237,41 +2419,69 @@ fn clear_draft(form: &'static str) {
     });
 }
 
-/// Restores a draft into text signals (`Some` fields only), then keeps saving them.
-fn keep_draft(
-    form: &'static str,
-    fields: Vec<(&'static str, RwSignal<Option<String>>)>,
-    photos: RwSignal<Vec<String>>,
-) {
+/// A form field a draft keeps: plain text, optional text, or a list (photos, units).
+#[derive(Clone, Copy)]
+enum Draft {
+    Text(RwSignal<String>),
+    Opt(RwSignal<Option<String>>),
+    List(RwSignal<Vec<String>>),
+}
+
+impl Draft {
+    fn read(self) -> serde_json::Value {
+        match self {
+            Self::Text(s) => s.get().into(),
+            Self::Opt(s) => s.get().map_or(serde_json::Value::Null, Into::into),
+            Self::List(s) => s.get().into(),
+        }
+    }
+
+    /// Puts a saved value back, unless the user (or a prefill) already filled the field.
+    fn restore(self, v: &serde_json::Value) {
+        match self {
+            Self::Text(s) => {
+                if let (true, Some(v)) = (s.get_untracked().is_empty(), v.as_str()) {
+                    s.set(v.to_owned());
+                }
+            }
+            Self::Opt(s) => {
+                if let (true, Some(v)) = (s.get_untracked().is_none(), v.as_str()) {
+                    s.set(Some(v.to_owned()));
+                }
+            }
+            Self::List(s) => {
+                if let (true, Some(list)) = (s.get_untracked().is_empty(), v.as_array()) {
+                    s.set(
+                        list.iter()
+                            .filter_map(|v| v.as_str().map(ToOwned::to_owned))
+                            .collect(),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Restores a form's draft into its fields, then keeps saving them as the user types.
+fn keep_draft(form: &'static str, fields: Vec<(&'static str, Draft)>) {
     let loaded = RwSignal::new(false);
     let restore = fields.clone();
     spawn_local(async move {
         if let Some(d) = load_draft(form).await {
-            for (name, sig) in &restore {
-                if sig.get_untracked().is_none() {
-                    if let Some(v) = d.get(*name).and_then(serde_json::Value::as_str) {
-                        sig.set(Some(v.to_owned()));
-                    }
+            for (name, field) in &restore {
+                if let Some(v) = d.get(*name) {
+                    field.restore(v);
                 }
-            }
-            if let Some(list) = d.get("photos").and_then(serde_json::Value::as_array) {
-                photos.set(
-                    list.iter()
-                        .filter_map(|v| v.as_str().map(ToOwned::to_owned))
-                        .collect(),
-                );
             }
         }
         loaded.set(true);
     });
     Effect::new(move |_| {
-        let mut m = serde_json::Map::new();
-        for (name, sig) in &fields {
-            if let Some(v) = sig.get() {
-                m.insert((*name).to_owned(), v.into());
-            }
-        }
-        m.insert("photos".into(), photos.get().into());
+        let m: serde_json::Map<String, serde_json::Value> = fields
+            .iter()
+            .map(|(name, field)| ((*name).to_owned(), field.read()))
+            .filter(|(_, v)| !v.is_null())
+            .collect();
         if loaded.get() {
             save_draft(form, serde_json::Value::Object(m));
         }

@@ -7,7 +7,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  CITY, caseIdByTitle, eventually, fieldValues, launchBrowser, pullAll, sel, serverCase, setupCity, signIn, startServer,
+  CITY, PASSWORD, caseIdByTitle, eventually, fieldValues, launchBrowser, login, pullAll, sel, serverCase, setupCity, signIn, startServer,
   waitAttr, waitFor, waitReady, waitText,
 } from './harness.mjs';
 
@@ -152,4 +152,93 @@ test('visit → appeal → case offline, then the lifecycle to 销号 across rol
   assert.equal(a.volunteers, 25);
   assert.equal(a.residents_served, 120);
   assert.equal(a.date, '2026-11-20');
+});
+
+test('a household visit: the household added on the spot, picked again next time; visit and activity drafts survive a reload', async (t) => {
+  const server = await startServer(t);
+  await setupCity(server);
+  const browser = await launchBrowser(t);
+  const warden = await (await browser.newContext({ viewport: { width: 390, height: 844 } })).newPage();
+  await signIn(warden, server.url, 'wa');
+  await waitAttr(warden, sel.badge, 'data-state', 'synced');
+  await warden.context().setOffline(true);
+
+  // A new household, typed in part, survives a reload as a draft.
+  await warden.goto(`${server.url}/visits/new`);
+  await waitReady(warden);
+  const form = warden.locator('[data-testid=visit-form]');
+  await form.locator('[name=household]').selectOption('new');
+  await form.locator('[name=address]').fill('三号楼2单元301');
+  await form.locator('[name=head_name]').fill('李大爷');
+  await form.locator('[name=phone]').fill('打这个电话');
+  await form.locator('[name=notes]').fill('老人独居，身体尚可');
+  await warden.reload();
+  await waitReady(warden);
+  await waitFor(warden, 'the visit draft restored', () => document.querySelector('[data-testid=visit-form] [name=address]')?.value === '三号楼2单元301');
+  assert.equal(await form.locator('[name=household]').inputValue(), 'new');
+  assert.equal(await form.locator('[name=head_name]').inputValue(), '李大爷');
+  assert.equal(await form.locator('[name=notes]').inputValue(), '老人独居，身体尚可');
+
+  // A bad phone number is refused next to the field; nothing typed is lost.
+  await warden.locator(sel.save).click();
+  await waitFor(warden, 'the phone message', () => [...document.querySelectorAll('.field-error')].some((e) => e.textContent.includes('电话号码格式不对')));
+  assert.equal(await form.locator('[name=address]').inputValue(), '三号楼2单元301');
+  await form.locator('[name=phone]').fill('138-0000-1111');
+  await warden.locator(sel.save).click();
+  await waitFor(warden, 'the visit listed', () => document.querySelectorAll('[data-testid=visit-item]').length === 1);
+  await waitText(warden, '[data-testid=visit-household]', '三号楼2单元301');
+
+  // Next time the household is on the device to pick; the saved draft is gone.
+  await warden.goto(`${server.url}/visits/new`);
+  await waitReady(warden);
+  await form.locator('[name=household]').waitFor();
+  assert.equal(await form.locator('[name=notes]').inputValue(), '', 'the saved draft is gone');
+  const option = await (await waitFor(warden, 'the household to pick', () =>
+    [...document.querySelectorAll('[name=household] option')].find((o) => o.textContent.includes('三号楼2单元301'))?.value)).jsonValue();
+  await form.locator('[name=household]').selectOption(option);
+  await form.locator('[name=notes]').fill('回访：灯已修好');
+  await warden.locator(sel.save).click();
+  await waitFor(warden, 'two visits listed', () => document.querySelectorAll('[data-testid=visit-household]').length === 2);
+
+  // An activity draft survives a reload too.
+  await warden.goto(`${server.url}/activities/new`);
+  await waitReady(warden);
+  const activity = warden.locator('[data-testid=activity-form]');
+  await activity.locator('[name=title]').fill('重阳节敬老活动');
+  await activity.locator('[name=theme]').selectOption('elderly_care');
+  await activity.locator('[name=date]').fill('2026-10-29');
+  await activity.locator('[name=volunteers]').fill('12');
+  await warden.reload();
+  await waitReady(warden);
+  await waitFor(warden, 'the activity draft restored', () => document.querySelector('[data-testid=activity-form] [name=title]')?.value === '重阳节敬老活动');
+  assert.equal(await activity.locator('[name=theme]').inputValue(), 'elderly_care');
+  assert.equal(await activity.locator('[name=date]').inputValue(), '2026-10-29');
+  assert.equal(await activity.locator('[name=volunteers]').inputValue(), '12');
+  await warden.locator(sel.save).click();
+  await waitFor(warden, 'the activity listed', () => document.querySelectorAll('[data-testid=activity-item]').length === 1);
+  await warden.goto(`${server.url}/activities/new`);
+  await waitReady(warden);
+  await activity.locator('[name=title]').waitFor();
+  assert.equal(await activity.locator('[name=title]').inputValue(), '', 'the saved activity draft is gone');
+
+  // Online: the household and both visits that point at it reach the server with no tap. The
+  // community's manager handles it and sees the resident whole; the admin above sees masks.
+  await warden.context().setOffline(false);
+  await waitAttr(warden, sel.badge, 'data-state', 'synced');
+  const cm = await login(server.url, 'cm', PASSWORD);
+  const records = await eventually('the server to hold the household and visits', async () => {
+    const all = await pullAll(server, cm);
+    const homes = all.filter((r) => r.collection === 'households');
+    const visits = all.filter((r) => r.collection === 'visits');
+    return homes.length === 1 && visits.length === 2 ? { homes, visits } : null;
+  });
+  const home = fieldValues(records.homes[0]);
+  assert.equal(home.address, '三号楼2单元301');
+  assert.equal(home.head_name, '李大爷');
+  assert.equal(home.phone, '138-0000-1111');
+  assert.equal(home.grid, CITY.g1);
+  for (const v of records.visits) assert.equal(fieldValues(v).household, records.homes[0].id);
+  const masked = fieldValues((await pullAll(server)).find((r) => r.collection === 'households'));
+  assert.equal(masked.head_name, '李**');
+  assert.equal(masked.phone, '*********1111');
 });
