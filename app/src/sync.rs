@@ -164,7 +164,21 @@ pub struct SyncSignals {
     pub signed_out: RwSignal<bool>,
     /// Photos on the device not uploaded yet.
     pub photos_waiting: RwSignal<usize>,
+    /// Which records the latest `version` bump brought, when known (a pull, a local commit):
+    /// views that keep their own index (the map) update just those instead of re-reading all.
+    pub changes: StoredValue<Changes>,
 }
+
+/// The records behind one `version` bump. `records: None` means "unknown: re-read everything"
+/// (another tab, an area reset); a view that missed a bump re-reads everything too.
+#[derive(Clone, Debug, Default)]
+pub struct Changes {
+    pub version: u64,
+    pub records: Option<Vec<(Collection, RecordId)>>,
+}
+
+/// Beyond this many changed records a view re-reads everything anyway.
+const MAX_TRACKED_CHANGES: usize = 20_000;
 
 impl SyncSignals {
     pub fn new() -> Self {
@@ -180,6 +194,7 @@ impl SyncSignals {
             places_version: RwSignal::new(0),
             signed_out: RwSignal::new(false),
             photos_waiting: RwSignal::new(0),
+            changes: StoredValue::new(Changes::default()),
         }
     }
 
@@ -459,22 +474,27 @@ impl Client {
     /// Commits a user's ops locally (one transaction) and starts a push.
     pub async fn commit(&self, ops: Vec<Op>) -> Result<(), StoreError> {
         self.store.commit_local(&ops).await?;
-        self.changed().await;
+        let records = ops.iter().map(|o| (o.collection, o.record)).collect();
+        self.changed_places(ops.iter().any(|o| is_place(o.collection)), Some(records))
+            .await;
         let _ = self.kick.unbounded_send(());
         Ok(())
     }
 
     /// Local data changed: re-render, tell other tabs, recount.
     pub async fn changed(&self) {
-        self.changed_places(true).await;
+        self.changed_places(true, None).await;
     }
 
-    /// Local data changed; `places` says whether hierarchy records may be among the changes.
-    async fn changed_places(&self, places: bool) {
+    /// Local data changed; `places` says whether hierarchy records may be among the changes,
+    /// `records` which records changed when known.
+    async fn changed_places(&self, places: bool, records: Option<Vec<(Collection, RecordId)>>) {
         if places {
             self.sig.places_version.update(|v| *v += 1);
         }
-        self.sig.version.update(|v| *v += 1);
+        let version = self.sig.version.get_untracked() + 1;
+        self.sig.changes.set_value(Changes { version, records });
+        self.sig.version.set(version);
         if let Some(ch) = &self.channel {
             let _ = ch.post_message(&JsValue::from_str("changed"));
         }
@@ -619,6 +639,7 @@ impl Client {
         let mut received = 0;
         let mut resets = 0;
         let mut places = false;
+        let mut changed: Option<Vec<(Collection, RecordId)>> = Some(Vec::new());
         loop {
             let scope_q = String::from(js_sys::encode_uri_component(&scope));
             let res = Request::get(&format!(
@@ -671,6 +692,12 @@ impl Client {
                 }
                 received += records.len();
                 places |= records.iter().any(|r| is_place(r.collection));
+                if let Some(list) = &mut changed {
+                    list.extend(records.iter().map(|r| (r.collection, r.id)));
+                    if list.len() > MAX_TRACKED_CHANGES {
+                        changed = None;
+                    }
+                }
                 self.sig.received.set(received);
                 self.store.apply_pull(&records, page.cursor).await?;
             }
@@ -679,7 +706,7 @@ impl Client {
                 self.sig.received.set(0);
                 // Views re-read once per pull, not once per page.
                 if received > 0 {
-                    self.changed_places(places).await;
+                    self.changed_places(places, changed).await;
                 }
                 return Ok(());
             }

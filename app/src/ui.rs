@@ -2554,18 +2554,56 @@ fn MapView() -> impl IntoView {
             out
         }
     });
+    // The grid states, kept record by record: the first read folds every case and visit on the
+    // device; after that a pull's changed records are read one by one (a city manager's device
+    // holds months of history, and a live push changes one or two records).
+    let index = StoredValue::new(tongxin_shared::figures::GridStateIndex::default());
+    let indexed_version = StoredValue::new(None::<u64>);
+    let started = StoredValue::new(0u64);
     let states = LocalResource::new(move || {
-        sig.version.get();
+        let version = sig.version.get();
+        started.set_value(version);
         async move {
-            let mut out = BTreeMap::new();
-            let Some(c) = client() else { return out };
+            let Some(c) = client() else {
+                return BTreeMap::new();
+            };
             mark("tongxin:grid-states:start");
-            let now = now_ms();
-            for coll in [Collection::Cases, Collection::Visits] {
-                for r in c.store.list(coll).await.unwrap_or_default() {
-                    tongxin_shared::figures::fold_grid_state(&mut out, &r, now);
+            let known = sig.changes.with_value(|ch| {
+                (ch.version == version && indexed_version.get_value() == Some(version - 1))
+                    .then(|| ch.records.clone())
+                    .flatten()
+            });
+            // Read first, then apply at once, and only if no newer read began meanwhile (it
+            // re-reads everything, and a slower older read must not overwrite it).
+            if let Some(records) = known {
+                let mut read = Vec::new();
+                for (coll, id) in records {
+                    if matches!(coll, Collection::Cases | Collection::Visits) {
+                        if let Ok(r) = c.store.get(coll, id).await {
+                            read.push((coll, id, r));
+                        }
+                    }
+                }
+                if started.get_value() == version {
+                    index.update_value(|ix| {
+                        for (coll, id, r) in &read {
+                            match r {
+                                Some(r) => ix.upsert(r),
+                                None => ix.remove(*coll, *id),
+                            };
+                        }
+                    });
+                    indexed_version.set_value(Some(version));
+                }
+            } else {
+                let mut all = c.store.list(Collection::Cases).await.unwrap_or_default();
+                all.extend(c.store.list(Collection::Visits).await.unwrap_or_default());
+                if started.get_value() == version {
+                    index.set_value(tongxin_shared::figures::GridStateIndex::from_records(&all));
+                    indexed_version.set_value(Some(version));
                 }
             }
+            let out = index.with_value(|ix| ix.states(now_ms()));
             measure("tongxin:grid-states", "tongxin:grid-states:start");
             out
         }

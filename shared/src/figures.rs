@@ -58,6 +58,168 @@ pub fn fold_grid_state(states: &mut BTreeMap<RecordId, GridState>, r: &Record, n
     }
 }
 
+/// What one case or visit adds to its grid's map state, kept so a changed record can be taken
+/// out again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Part {
+    /// A case: open or not, with its deadline while open (overdue is judged at read time).
+    Case {
+        grid: RecordId,
+        open: bool,
+        deadline: Option<u64>,
+    },
+    Visit {
+        grid: RecordId,
+        at: u64,
+    },
+}
+
+/// Per grid: open cases, their deadlines, and visit times (with counts: two visits may share a
+/// millisecond).
+#[derive(Clone, Debug, Default)]
+struct GridParts {
+    records: u32,
+    open: u32,
+    deadlines: BTreeMap<u64, u32>,
+    visits: BTreeMap<u64, u32>,
+}
+
+fn bump(m: &mut BTreeMap<u64, u32>, k: u64, up: bool) {
+    if up {
+        *m.entry(k).or_default() += 1;
+    } else if let Some(n) = m.get_mut(&k) {
+        *n -= 1;
+        if *n == 0 {
+            m.remove(&k);
+        }
+    }
+}
+
+/// The live map's grid states, kept up to date record by record: a pull that brings a few
+/// changed cases updates their grids without reading every case and visit on the device again.
+/// `states(now)` equals folding every record with [`fold_grid_state`].
+#[derive(Clone, Debug, Default)]
+pub struct GridStateIndex {
+    parts: BTreeMap<RecordId, Part>,
+    grids: BTreeMap<RecordId, GridParts>,
+}
+
+impl GridStateIndex {
+    /// Builds the index from every case and visit (other collections are ignored).
+    pub fn from_records<'a>(records: impl IntoIterator<Item = &'a Record>) -> Self {
+        let mut ix = Self::default();
+        for r in records {
+            ix.upsert(r);
+        }
+        ix
+    }
+
+    fn part(r: &Record) -> Option<Part> {
+        if r.is_deleted() {
+            return None;
+        }
+        let grid = grid_of(r)?;
+        match r.collection {
+            Collection::Cases => {
+                let st = status(r)?;
+                Some(Part::Case {
+                    grid,
+                    open: st.is_open(),
+                    deadline: u64_field(r, "deadline").filter(|_| st.is_open()),
+                })
+            }
+            Collection::Visits => Some(Part::Visit {
+                grid,
+                at: u64_field(r, "visited_at")?,
+            }),
+            _ => None,
+        }
+    }
+
+    fn apply(&mut self, part: &Part, up: bool) {
+        let grid = match part {
+            Part::Case { grid, .. } | Part::Visit { grid, .. } => *grid,
+        };
+        let g = self.grids.entry(grid).or_default();
+        if up {
+            g.records += 1;
+        } else {
+            g.records -= 1;
+        }
+        match part {
+            Part::Case { open, deadline, .. } => {
+                if *open {
+                    if up {
+                        g.open += 1;
+                    } else {
+                        g.open -= 1;
+                    }
+                    if let Some(d) = deadline {
+                        bump(&mut g.deadlines, *d, up);
+                    }
+                }
+            }
+            Part::Visit { at, .. } => bump(&mut g.visits, *at, up),
+        }
+        if g.records == 0 {
+            self.grids.remove(&grid);
+        }
+    }
+
+    /// Puts a record's current version in (replacing what it added before). Returns the grids
+    /// whose state may have changed (its old and new grid).
+    pub fn upsert(&mut self, r: &Record) -> Vec<RecordId> {
+        let mut touched = self.remove(r.collection, r.id);
+        if let Some(part) = Self::part(r) {
+            self.apply(&part, true);
+            let grid = match &part {
+                Part::Case { grid, .. } | Part::Visit { grid, .. } => *grid,
+            };
+            if !touched.contains(&grid) {
+                touched.push(grid);
+            }
+            self.parts.insert(r.id, part);
+        }
+        touched
+    }
+
+    /// Takes a record out (deleted or gone from the device). Returns the grid it was in.
+    pub fn remove(&mut self, collection: Collection, id: RecordId) -> Vec<RecordId> {
+        if !matches!(collection, Collection::Cases | Collection::Visits) {
+            return Vec::new();
+        }
+        match self.parts.remove(&id) {
+            Some(part) => {
+                self.apply(&part, false);
+                match part {
+                    Part::Case { grid, .. } | Part::Visit { grid, .. } => vec![grid],
+                }
+            }
+            None => Vec::new(),
+        }
+    }
+
+    /// The state of one grid at `now_ms` (default when nothing is known of it).
+    pub fn state(&self, grid: RecordId, now_ms: u64) -> GridState {
+        self.grids
+            .get(&grid)
+            .map_or_else(GridState::default, |g| GridState {
+                open: g.open,
+                // Deadlines strictly before now are overdue (as `is_overdue`: now > deadline).
+                overdue: g.deadlines.range(..now_ms).map(|(_, n)| n).sum(),
+                last_visit_ms: g.visits.keys().next_back().copied(),
+            })
+    }
+
+    /// Every grid that has a case or visit, with its state at `now_ms`.
+    pub fn states(&self, now_ms: u64) -> BTreeMap<RecordId, GridState> {
+        self.grids
+            .keys()
+            .map(|g| (*g, self.state(*g, now_ms)))
+            .collect()
+    }
+}
+
 /// Counts of cases for a dashboard.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct CaseFigures {
@@ -297,6 +459,55 @@ mod tests {
     }
 
     const H: u64 = 3_600_000;
+
+    proptest::proptest! {
+        /// Any sequence of record versions (moves between grids, status changes, deletions)
+        /// leaves the index equal to folding the final records from scratch, at any time.
+        #[test]
+        fn the_grid_state_index_equals_a_full_fold(
+            steps in proptest::collection::vec(
+                (0u128..12, proptest::bool::ANY, 0u8..3, 0usize..7, 0u64..20, proptest::bool::ANY, 0u8..4),
+                1..80,
+            ),
+            now in 0u64..24,
+        ) {
+            let grids = ["00000000-0000-0000-0000-0000000000a1", "00000000-0000-0000-0000-0000000000a2", "00000000-0000-0000-0000-0000000000a3"];
+            let statuses = ["reported", "accepted", "in_progress", "resolved", "closed", "returned", "bogus"];
+            let mut ix = GridStateIndex::default();
+            let mut last: BTreeMap<(bool, u128), Record> = BTreeMap::new();
+            for (n, is_case, g, st, t, deleted, how) in steps {
+                let grid = grids[usize::from(g)];
+                let mut fields = if is_case {
+                    json!({"grid": grid, "status": statuses[st], "deadline": t * H})
+                } else {
+                    json!({"grid": grid, "visited_at": t * H})
+                };
+                if how == 0 {
+                    // A record without its grid or time (half-synced): counts nowhere.
+                    fields.as_object_mut().unwrap().remove(if is_case { "status" } else { "visited_at" });
+                }
+                if deleted {
+                    fields["deleted"] = json!(true);
+                }
+                let c = if is_case { Collection::Cases } else { Collection::Visits };
+                // Ids of cases and visits never collide (uuid v7 in real life).
+                let r = rec(c, n + if is_case { 0 } else { 1000 }, fields);
+                if how == 1 {
+                    ix.remove(c, r.id);
+                    last.remove(&(is_case, n));
+                } else {
+                    ix.upsert(&r);
+                    last.insert((is_case, n), r);
+                }
+            }
+            let mut want = BTreeMap::new();
+            for r in last.values() {
+                fold_grid_state(&mut want, r, now * H);
+            }
+            proptest::prop_assert_eq!(ix.states(now * H), want.clone());
+            proptest::prop_assert_eq!(GridStateIndex::from_records(last.values()).states(now * H), want);
+        }
+    }
 
     #[test]
     fn dates_round_trip() {
