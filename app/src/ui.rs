@@ -19,10 +19,10 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 use leptos_router::path;
 use leptos_router::NavigateOptions;
 use std::collections::BTreeMap;
-use tongxin_shared::case::deadline;
 use tongxin_shared::case::{
     allowed_actions, escalation_level, is_overdue, Action, Level, Role, Status,
 };
+use tongxin_shared::case::{deadline, Deadlines};
 use tongxin_shared::query::CaseFilter;
 use tongxin_shared::schema::{validate_op, ACTIVITY_THEMES, CASE_CATEGORIES};
 use tongxin_shared::wire::{UserSummary, UserUpsert, MIN_PASSWORD_CHARS, PROTOCOL_HEADER};
@@ -945,7 +945,7 @@ fn CaseList() -> impl IntoView {
                 .into_iter()
                 .filter(|r| {
                     queue.is_none_or(|level| {
-                        matches!((case_status(r), case_deadline(r)), (Some(st), Some(d)) if escalation_level(st, d, now) == Some(level))
+                        matches!((case_status(r), case_deadline(r)), (Some(st), Some(d)) if escalation_level(&Deadlines::default(), st, d, now) == Some(level))
                     })
                 })
                 .cloned()
@@ -1091,7 +1091,7 @@ fn Lifecycle(record: RwSignal<Option<Record>>) -> impl IntoView {
             let r = r.as_ref()?;
             let status = case_status(r)?;
             let owner = case_deadline(r)
-                .and_then(|d| escalation_level(status, d, now_ms()))
+                .and_then(|d| escalation_level(&Deadlines::default(), status, d, now_ms()))
                 .unwrap_or(Level::Community);
             Some(allowed_actions(status, role, owner))
         })
@@ -1102,7 +1102,12 @@ fn Lifecycle(record: RwSignal<Option<Record>>) -> impl IntoView {
         let role = session.with(|s| s.as_ref().map(|s| s.me.role))?;
         record.with(|r| {
             let r = r.as_ref()?;
-            let level = escalation_level(case_status(r)?, case_deadline(r)?, now_ms())?;
+            let level = escalation_level(
+                &Deadlines::default(),
+                case_status(r)?,
+                case_deadline(r)?,
+                now_ms(),
+            )?;
             Some(role.is_manager() && role.level() >= level)
         })
     };
@@ -1524,7 +1529,10 @@ fn CaseForm(
                 .into(),
             );
             fields.insert("reported_at".into(), now.into());
-            fields.insert("deadline".into(), deadline(now, &cat).into());
+            fields.insert(
+                "deadline".into(),
+                deadline(&Deadlines::default(), now, &cat).into(),
+            );
         } else if fields
             .get("title")
             .is_some_and(|v| v.as_str().is_some_and(str::is_empty))
@@ -3025,7 +3033,7 @@ fn cases_csv(lang: Lang, cases: &[Record]) -> String {
             )
         });
         let escalated = late
-            .and_then(|(st, d)| escalation_level(st, d, now))
+            .and_then(|(st, d)| escalation_level(&Deadlines::default(), st, d, now))
             .map_or_else(String::new, |l| level_label(lang, l));
         let reminders = r
             .timeline()

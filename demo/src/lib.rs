@@ -514,7 +514,10 @@ fn case_history(g: &mut Gen, gi: &GridInfo, start: u64, now: u64) {
     let reported = g.rng.random_range(start..now.max(start + 1));
     let category = *CASE_CATEGORIES.choose(&mut g.rng).unwrap_or(&"other");
     let source = *CASE_SOURCES.choose(&mut g.rng).unwrap_or(&"patrol");
-    let deadline = case::deadline(reported, category);
+    // The built-in deadlines: the demo city is the same whatever a deployment configures (the
+    // server's escalation sweeper then applies the configured steps).
+    let deadlines = case::Deadlines::default();
+    let deadline = case::deadline(&deadlines, reported, category);
     let reporter = gi.wardens.choose(&mut g.rng).cloned().unwrap_or_default();
     let compound = *gi.compounds.choose(&mut g.rng).unwrap_or(&gi.compounds[0]);
     let (title, description) = names::case_text(&mut g.rng, category);
@@ -586,15 +589,10 @@ fn case_history(g: &mut Gen, gi: &GridInfo, start: u64, now: u64) {
         status = next;
     }
     // Overdue and still open: the reminder (督办) is in the timeline.
-    if let Some(level) = case::escalation_level(status, deadline, now) {
+    if let Some(level) = case::escalation_level(&deadlines, status, deadline, now) {
         let when = (deadline + HOUR_MS).min(now);
         let mut e = entry("remind", Some(status), status, "supervisor", "逾期督办");
-        e["level"] = json!(match level {
-            case::Level::Grid => "grid",
-            case::Level::Community => "community",
-            case::Level::Subdistrict => "subdistrict",
-            case::Level::City => "city",
-        });
+        e["level"] = json!(level.as_str());
         g.append(Collection::Cases, id, when, e);
     }
 }

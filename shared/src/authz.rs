@@ -5,7 +5,7 @@
 //! record's fields, see `Collection::scope`). A [`Principal`] is the signed-in user with their
 //! role and the places assigned to them.
 
-use crate::case::{Level, Role, Status};
+use crate::case::{is_system_id, Level, Role, Status, ESCALATE};
 use crate::ids::RecordId;
 use crate::op::{Op, OpBody};
 use crate::schema::Collection;
@@ -47,6 +47,8 @@ pub enum Denied {
     ForgedAuthor { claimed: String, actual: String },
     #[error("{role} may not move a case to '{status}'")]
     Transition { role: Role, status: &'static str },
+    #[error("only the server records escalations and uses version 5 ids")]
+    SystemOnly,
 }
 
 impl Denied {
@@ -57,6 +59,7 @@ impl Denied {
             Self::OutOfScope => "out_of_scope",
             Self::ForgedAuthor { .. } => "forged_author",
             Self::Transition { .. } => "forbidden_transition",
+            Self::SystemOnly => "system_only",
         }
     }
 }
@@ -136,6 +139,18 @@ pub fn check_op(
     place: &Place,
     before: Option<&Place>,
 ) -> Result<(), Denied> {
+    // Escalations are the server's (`case::escalation_op`): a user may neither write one nor
+    // take the deterministic id of one before the server does (which would suppress it).
+    let system_entry = match &op.body {
+        OpBody::Append { entry } => {
+            is_system_id(entry.id)
+                || entry.data.get("action").and_then(Value::as_str) == Some(ESCALATE)
+        }
+        OpBody::Set { .. } => false,
+    };
+    if is_system_id(op.id.0) || system_entry {
+        return Err(Denied::SystemOnly);
+    }
     if !writable(p.role, op.collection) {
         return Err(Denied::Collection {
             role: p.role,
@@ -330,6 +345,51 @@ mod tests {
             check_op(&manager(), &close, &place(C2, Some(G2)), None),
             Err(Denied::OutOfScope)
         );
+    }
+
+    #[test]
+    fn only_the_server_escalates_or_uses_its_ids() {
+        let here = place(C1, Some(G1));
+        let case = id(999);
+        let system = crate::case::escalation_op(
+            &crate::case::Deadlines::default(),
+            case,
+            Level::Community,
+            Status::Reported,
+            1,
+        );
+        // The server's own op, pushed by a user (even a city manager): refused.
+        let city = Principal {
+            role: Role::CityManager,
+            ..manager()
+        };
+        assert_eq!(
+            check_op(&city, &system, &here, Some(&here)),
+            Err(Denied::SystemOnly)
+        );
+        // An escalate entry under a device id, or a note under the server's op id: refused.
+        let mut own_id = system.clone();
+        own_id.id = OpId(Uuid::now_v7());
+        if let OpBody::Append { entry } = &mut own_id.body {
+            entry.id = Uuid::now_v7();
+        }
+        assert_eq!(
+            check_op(&manager(), &own_id, &here, Some(&here)).map_err(|d| d.code()),
+            Err("system_only")
+        );
+        let mut squat = set(Collection::Cases, json!({"title": "x"}));
+        squat.id = system.id;
+        assert_eq!(
+            check_op(&warden(), &squat, &here, Some(&here)),
+            Err(Denied::SystemOnly)
+        );
+        // A reminder (督办) by a manager is theirs to write.
+        let mut remind = own_id;
+        if let OpBody::Append { entry } = &mut remind.body {
+            entry.data.insert("action".into(), json!("remind"));
+            entry.data.insert("by".into(), json!("c1"));
+        }
+        assert_eq!(check_op(&manager(), &remind, &here, Some(&here)), Ok(()));
     }
 
     #[test]

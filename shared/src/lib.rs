@@ -7,6 +7,7 @@
 
 pub mod authz;
 pub mod case;
+pub mod deadlines;
 pub mod figures;
 pub mod geo;
 pub mod geoimport;

@@ -210,3 +210,11 @@ pub struct StaffMember {
     pub role: crate::case::Role,
     pub grids: Vec<crate::ids::RecordId>,
 }
+
+/// `GET /api/v1/settings`: the deployment's settings every signed-in user needs (any role). The
+/// app keeps the last copy it fetched, so it works offline with them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settings {
+    /// Hours to resolve a case per category, and the escalation steps.
+    pub deadlines: crate::deadlines::Deadlines,
+}

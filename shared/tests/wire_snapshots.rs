@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use tongxin_shared::case::Role;
 use tongxin_shared::wire::{
     ErrorBody, ErrorDetail, LiveEvent, LoginRequest, LoginResponse, Me, OpResult, PullResponse,
-    PulledRecord, PushRequest, PushResponse, Rejection, UserUpsert,
+    PulledRecord, PushRequest, PushResponse, Rejection, Settings, UserUpsert,
 };
 use tongxin_shared::{
     merge, ActorId, Collection, Entry, Hlc, Op, OpBody, OpId, Record, RecordId, SCHEMA_VERSION,
@@ -156,4 +156,14 @@ fn wire_round_trips() {
         "unknown collection refused"
     );
     let _ = RecordId::NIL;
+}
+
+#[test]
+fn settings() {
+    let settings = Settings {
+        deadlines: tongxin_shared::case::Deadlines::default(),
+    };
+    insta::assert_json_snapshot!(settings);
+    let back: Settings = serde_json::from_value(serde_json::to_value(&settings).unwrap()).unwrap();
+    assert_eq!(back, settings);
 }
