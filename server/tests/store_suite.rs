@@ -434,6 +434,93 @@ async fn demo_city_seeds_with_scope_and_idempotently(db: TestDb) {
     assert_eq!(seen, mine);
 }
 
+async fn overdue_cases_are_the_open_ones_past_their_deadline(db: TestDb) {
+    let store = AnyStore::open(&db.url).await.unwrap();
+    let t = now_ms();
+    let case = |op: u128, record: u128, c: u32, fields: serde_json::Value| {
+        set_case(op, 1, record, Hlc::new(t, c), fields)
+    };
+    // Five overdue open cases (two with the same deadline), one on time, one closed, one
+    // without a deadline, and a project (its deadline is a date, not a case's).
+    let mut ops: Vec<_> = (0..5u128)
+        .map(|i| {
+            let deadline = t - 1000 + (i as u64 / 2);
+            case(
+                i + 1,
+                100 + i,
+                0,
+                json!({"status": "reported", "deadline": deadline}),
+            )
+        })
+        .collect();
+    ops.push(case(
+        10,
+        110,
+        0,
+        json!({"status": "accepted", "deadline": t + 1000}),
+    ));
+    ops.push(case(
+        11,
+        111,
+        0,
+        json!({"status": "closed", "deadline": t - 1000}),
+    ));
+    ops.push(case(12, 112, 0, json!({"status": "in_progress"})));
+    ops.push(set(
+        Collection::Projects,
+        13,
+        113,
+        Hlc::new(t, 0),
+        json!({"deadline": "2020-01-01"}),
+    ));
+    store.commit(&ops, t).await.unwrap();
+    let ids = |page: &[(u64, tongxin_shared::Record)]| -> Vec<u128> {
+        page.iter().map(|(_, r)| r.id.0.as_u128()).collect()
+    };
+    let all = store.overdue_cases(t, None, 100).await.unwrap();
+    assert_eq!(ids(&all), vec![100, 101, 102, 103, 104]);
+    assert_eq!(all[0].0, t - 1000);
+    // Pages by (deadline, id), also across equal deadlines.
+    let first = store.overdue_cases(t, None, 3).await.unwrap();
+    assert_eq!(ids(&first), vec![100, 101, 102]);
+    let after = first.last().map(|(d, r)| (*d, r.id));
+    let rest = store.overdue_cases(t, after, 3).await.unwrap();
+    assert_eq!(ids(&rest), vec![103, 104]);
+    // Later, the case on time is overdue too.
+    assert_eq!(
+        store
+            .overdue_cases(t + 2000, None, 100)
+            .await
+            .unwrap()
+            .len(),
+        6
+    );
+    // Resolving, deleting or moving the deadline takes a case out; reopening brings it back.
+    store
+        .commit(
+            &[
+                case(20, 100, 1, json!({"status": "resolved"})),
+                case(21, 101, 1, json!({"deleted": true})),
+                case(22, 102, 1, json!({"deadline": t + 5000})),
+            ],
+            t,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(&store.overdue_cases(t, None, 100).await.unwrap()),
+        vec![103, 104]
+    );
+    store
+        .commit(&[case(23, 100, 2, json!({"status": "in_progress"}))], t)
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(&store.overdue_cases(t, None, 100).await.unwrap()),
+        vec![100, 103, 104]
+    );
+}
+
 macro_rules! suite {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -457,4 +544,5 @@ suite!(
     concurrent_pushers_never_hide_a_record,
     blobs_are_idempotent,
     demo_city_seeds_with_scope_and_idempotently,
+    overdue_cases_are_the_open_ones_past_their_deadline,
 );

@@ -26,7 +26,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::sync::Arc;
 use tongxin_shared::authz::{check_op, Denied, Place, Principal};
-use tongxin_shared::case::Role;
+use tongxin_shared::case::{Role, Status};
 use tongxin_shared::merge;
 use tongxin_shared::schema::ScopeRule;
 use tongxin_shared::wire::UserSummary;
@@ -209,6 +209,16 @@ pub trait Store: Send + Sync + 'static {
         collection: Collection,
     ) -> impl Future<Output = Result<Vec<Record>, StoreError>> + Send;
 
+    /// Open cases whose deadline is before `now_ms` (the `due_at` column), with that deadline,
+    /// ordered by `(deadline, id)` and starting after `after`, at most `limit`: the escalation
+    /// sweeper's pages (`crate::escalation`).
+    fn overdue_cases(
+        &self,
+        now_ms: u64,
+        after: Option<(u64, RecordId)>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<(u64, Record)>, StoreError>> + Send;
+
     /// Inserts users that do not exist yet; returns how many were created.
     fn insert_users(
         &self,
@@ -335,6 +345,14 @@ impl Store for AnyStore {
     }
     async fn records(&self, collection: Collection) -> Result<Vec<Record>, StoreError> {
         dispatch!(self, s => s.records(collection).await)
+    }
+    async fn overdue_cases(
+        &self,
+        now_ms: u64,
+        after: Option<(u64, RecordId)>,
+        limit: u32,
+    ) -> Result<Vec<(u64, Record)>, StoreError> {
+        dispatch!(self, s => s.overdue_cases(now_ms, after, limit).await)
     }
     async fn insert_users(&self, users: &[UserRow], now_ms: u64) -> Result<u64, StoreError> {
         dispatch!(self, s => s.insert_users(users, now_ms).await)
@@ -487,6 +505,22 @@ pub(crate) fn plan(
         }
     }
     (p, touched)
+}
+
+/// The `due_at` column of a stored record: the deadline of an open, not deleted case; `None`
+/// for everything else (so the column's partial index holds only what the sweeper reads).
+pub(crate) fn due_at(r: &Record) -> Option<u64> {
+    if r.collection != Collection::Cases || r.is_deleted() {
+        return None;
+    }
+    let open = r
+        .str("status")
+        .and_then(Status::parse)
+        .is_some_and(Status::is_open);
+    if !open {
+        return None;
+    }
+    r.get("deadline").and_then(serde_json::Value::as_u64)
 }
 
 /// Subdistricts, communities and grids: the records other records' places are derived from.

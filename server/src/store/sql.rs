@@ -4,8 +4,8 @@
 //! differ.
 
 use super::{
-    is_hierarchy, op_place_ref, place_of, place_refs, plan, Blob, Key, OpOutcome, OpSlot, PullPage,
-    Scope, SessionRow, Store, StoreError, UserRow,
+    due_at, is_hierarchy, op_place_ref, place_of, place_refs, plan, Blob, Key, OpOutcome, OpSlot,
+    PullPage, Scope, SessionRow, Store, StoreError, UserRow,
 };
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
@@ -21,7 +21,7 @@ use tongxin_shared::authz::Principal;
 use tongxin_shared::case::Role;
 use tongxin_shared::{Collection, Op, OpId, Record, RecordId};
 
-/// Rows per multi-row statement (8 binds a row stays far below both databases' limits).
+/// Rows per multi-row statement (9 binds a row stays far below both databases' limits).
 const CHUNK: usize = 500;
 
 /// The PostgreSQL channel on which every commit announces its last seq. Channels are
@@ -283,7 +283,7 @@ macro_rules! sql_store {
                 let mut written: HashMap<Key, u64> = HashMap::new();
                 for (start, chunk) in plan.writes.chunks(CHUNK).enumerate().map(|(i, c)| (i * CHUNK, c)) {
                     let mut qb = QueryBuilder::<$db>::new(
-                        "INSERT INTO records (collection, id, seq, subdistrict, community, grid, deleted, body) ",
+                        "INSERT INTO records (collection, id, seq, subdistrict, community, grid, deleted, body, due_at) ",
                     );
                     let mut bodies = Vec::with_capacity(chunk.len());
                     for (_, r) in chunk {
@@ -300,12 +300,14 @@ macro_rules! sql_store {
                             .push_bind(place.community.map(|x| x.to_string()))
                             .push_bind(place.grid.map(|x| x.to_string()))
                             .push_bind(i64::from(r.is_deleted()))
-                            .push_bind(bodies[j].clone());
+                            .push_bind(bodies[j].clone())
+                            .push_bind(due_at(r).map(to_i64));
                     });
                     qb.push(
                         " ON CONFLICT (collection, id) DO UPDATE SET seq = excluded.seq, \
                          subdistrict = excluded.subdistrict, community = excluded.community, \
-                         grid = excluded.grid, deleted = excluded.deleted, body = excluded.body",
+                         grid = excluded.grid, deleted = excluded.deleted, body = excluded.body, \
+                         due_at = excluded.due_at",
                     );
                     qb.build().execute(&mut *tx).await?;
                 }
@@ -459,6 +461,25 @@ macro_rules! sql_store {
                     .map(|row| {
                         let body: String = row.try_get(0)?;
                         serde_json::from_str(&body).map_err(corrupt)
+                    })
+                    .collect()
+            }
+
+            async fn overdue_cases(&self, now_ms: u64, after: Option<(u64, RecordId)>, limit: u32) -> Result<Vec<(u64, Record)>, StoreError> {
+                let mut qb = QueryBuilder::<$db>::new("SELECT due_at, body FROM records WHERE due_at IS NOT NULL AND due_at < ");
+                qb.push_bind(to_i64(now_ms));
+                if let Some((due, id)) = after {
+                    qb.push(" AND (due_at > ").push_bind(to_i64(due))
+                        .push(" OR (due_at = ").push_bind(to_i64(due))
+                        .push(" AND id > ").push_bind(id.to_string()).push("))");
+                }
+                qb.push(" ORDER BY due_at, id LIMIT ").push_bind(i64::from(limit));
+                let rows = qb.build().fetch_all(&self.pool).await?;
+                rows.iter()
+                    .map(|row| {
+                        let due: i64 = row.try_get(0)?;
+                        let body: String = row.try_get(1)?;
+                        Ok((due as u64, serde_json::from_str(&body).map_err(corrupt)?))
                     })
                     .collect()
             }
