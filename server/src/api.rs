@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 use tongxin_shared::authz::sees_personal;
 use tongxin_shared::schema::{is_sha256_hex, mask_personal, validate_op};
 use tongxin_shared::wire::{
-    Health, OpResult, PullQuery, PullResponse, PulledRecord, PushResponse, Rejection,
+    Health, OpResult, PullQuery, PullResponse, PulledRecord, PushResponse, Rejection, Settings,
     DEFAULT_PULL_LIMIT, MAX_BLOB_BYTES, MAX_PULL_LIMIT, MAX_PUSH_OPS, PROTOCOL_HEADER,
 };
 use tongxin_shared::{
@@ -102,6 +102,14 @@ pub fn judge(raw: &RawValue, index: usize, now_ms: u64) -> Result<Op, OpResult> 
         ));
     }
     Ok(op)
+}
+
+/// `GET /api/v1/settings`: the deployment's deadlines and escalation steps, for any signed-in
+/// user (the app computes a new case's deadline and the supervision queues with them).
+pub async fn settings(State(state): State<AppState>, _authed: Authed) -> Json<Settings> {
+    Json(Settings {
+        deadlines: (*state.deadlines).clone(),
+    })
 }
 
 /// `POST /api/v1/sync/push`.

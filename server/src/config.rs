@@ -3,6 +3,7 @@
 use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use tongxin_shared::deadlines::{Deadlines, DeadlinesError};
 
 /// The `tongxin` command line.
 #[derive(Parser, Debug)]
@@ -121,6 +122,34 @@ pub struct ServeArgs {
         hide = true
     )]
     pub admin_password: Option<Secret>,
+    /// Case deadlines per category and the escalation steps: a JSON file (see docs/OPS.md).
+    /// Without it, the built-in table (safety 24 h, … others 168 h; subdistrict after 3 days
+    /// overdue, city after 7). A file that cannot be read or has a bad value stops the start.
+    #[arg(long, env = "TONGXIN_DEADLINES")]
+    pub deadlines: Option<PathBuf>,
+    /// Minutes between two escalation sweeps (one also runs at start).
+    #[arg(
+        long,
+        env = "TONGXIN_ESCALATION_MINUTES",
+        default_value_t = 5,
+        value_parser = clap::value_parser!(u32).range(1..=1440)
+    )]
+    pub escalation_minutes: u32,
+}
+
+/// A configuration file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the deadlines file {path}: {source}")]
+    ReadDeadlines {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("the deadlines file {path} is refused: {source}")]
+    Deadlines {
+        path: String,
+        source: DeadlinesError,
+    },
 }
 
 /// A secret from the environment: its Debug form never shows it.
@@ -148,6 +177,22 @@ impl ServeArgs {
                 "sqlite://{}",
                 self.data_dir.join("tongxin.sqlite3").display()
             )
+        })
+    }
+
+    /// The deadlines in force: the `--deadlines` file, checked, or the built-in table.
+    pub fn load_deadlines(&self) -> Result<Deadlines, ConfigError> {
+        let Some(path) = &self.deadlines else {
+            return Ok(Deadlines::default());
+        };
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::ReadDeadlines {
+            path: shown.clone(),
+            source,
+        })?;
+        Deadlines::from_json(&text).map_err(|source| ConfigError::Deadlines {
+            path: shown,
+            source,
         })
     }
 
@@ -194,7 +239,50 @@ fn redact_query(tail: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::redact_url;
+    use super::{redact_url, Cli, ConfigError};
+    use clap::Parser;
+    use tongxin_shared::deadlines::Deadlines;
+
+    #[test]
+    fn deadlines_come_from_the_file_or_the_built_in_table() {
+        let cli = Cli::parse_from(["tongxin"]);
+        assert_eq!(cli.serve.load_deadlines().unwrap(), Deadlines::default());
+        assert_eq!(cli.serve.escalation_minutes, 5);
+
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("good.json");
+        std::fs::write(&good, r#"{"hours": {"safety": 12}}"#).unwrap();
+        let cli = Cli::parse_from([
+            "tongxin",
+            "--deadlines",
+            good.to_str().unwrap(),
+            "--escalation-minutes",
+            "1",
+        ]);
+        assert_eq!(cli.serve.load_deadlines().unwrap().hours_for("safety"), 12);
+        assert_eq!(cli.serve.escalation_minutes, 1);
+
+        let bad = dir.path().join("bad.json");
+        std::fs::write(&bad, r#"{"hours": {"safety": 0}}"#).unwrap();
+        let cli = Cli::parse_from(["tongxin", "--deadlines", bad.to_str().unwrap()]);
+        let err = cli.serve.load_deadlines().unwrap_err();
+        assert!(matches!(err, ConfigError::Deadlines { .. }));
+        assert!(
+            err.to_string().ends_with(
+                "is refused: hours.safety must be a whole number of hours from 1 to 8784; it is 0"
+            ),
+            "{err}"
+        );
+        let missing = dir.path().join("missing.json");
+        let cli = Cli::parse_from(["tongxin", "--deadlines", missing.to_str().unwrap()]);
+        assert!(cli
+            .serve
+            .load_deadlines()
+            .unwrap_err()
+            .to_string()
+            .starts_with("cannot read the deadlines file"));
+        assert!(Cli::try_parse_from(["tongxin", "--escalation-minutes", "0"]).is_err());
+    }
 
     #[test]
     fn passwords_never_print() {

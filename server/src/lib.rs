@@ -8,6 +8,7 @@ pub mod auth;
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod escalation;
 pub mod import;
 pub mod live;
 pub mod staff;
@@ -24,6 +25,7 @@ use std::sync::Arc;
 use store::{AnyStore, Store, StoreError};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tongxin_shared::deadlines::Deadlines;
 use tongxin_shared::wire::{MAX_BLOB_BYTES, MAX_PUSH_BYTES};
 use tower_http::compression::CompressionLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -49,6 +51,8 @@ pub struct AppState {
     pub dist_dir: PathBuf,
     /// Sign-in attempt limits (per account and per client address).
     pub login_limits: Arc<auth::LoginLimits>,
+    /// Case deadlines and escalation steps in force (`--deadlines`).
+    pub deadlines: Arc<Deadlines>,
 }
 
 impl AppState {
@@ -71,7 +75,15 @@ impl AppState {
             closing_tx: Arc::new(closing_tx),
             dist_dir,
             login_limits: Arc::new(auth::LoginLimits::default()),
+            deadlines: Arc::new(Deadlines::default()),
         })
+    }
+
+    /// The same state with the deployment's deadlines (checked: see `Deadlines::from_json`).
+    #[must_use]
+    pub fn with_deadlines(mut self, deadlines: Deadlines) -> Self {
+        self.deadlines = Arc::new(deadlines);
+        self
     }
 
     /// Ends live streams (called on shutdown).
@@ -112,6 +124,7 @@ pub fn router(state: AppState) -> Router {
             post(import::import_grids).layer(DefaultBodyLimit::max(import::MAX_IMPORT_BYTES)),
         )
         .route("/v1/staff", get(staff::staff))
+        .route("/v1/settings", get(api::settings))
         .route("/v1/live", get(live::live))
         .route(
             "/v1/blobs/{sha256}",

@@ -51,10 +51,14 @@ fn main() -> ExitCode {
 
 async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let url = args.database_url();
+    // A bad deadlines file stops the start before anything else happens.
+    let deadlines = args.load_deadlines()?;
     tracing::info!(
         addr = %args.addr,
         database = %redact_url(&url),
         dist = %args.dist_dir.display(),
+        deadlines = %args.deadlines.as_ref().map_or_else(|| "built-in".to_owned(), |p| p.display().to_string()),
+        escalation_minutes = args.escalation_minutes,
         "starting tongxin {}",
         env!("CARGO_PKG_VERSION")
     );
@@ -71,11 +75,16 @@ async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     let state = AppState::start(&url, args.dist_dir.clone())
         .await
-        .with_context(|| format!("cannot open the database {}", redact_url(&url)))?;
+        .with_context(|| format!("cannot open the database {}", redact_url(&url)))?
+        .with_deadlines(deadlines);
     bootstrap_admin(&args, &state.store).await?;
     if args.demo_city {
         demo_on_first_start(&state.store).await?;
     }
+    tongxin_server::escalation::spawn(
+        state.clone(),
+        std::time::Duration::from_secs(u64::from(args.escalation_minutes) * 60),
+    );
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .with_context(|| format!("cannot listen on {}", args.addr))?;

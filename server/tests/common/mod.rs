@@ -132,6 +132,22 @@ impl TestApp {
 
     pub async fn spawn_with_dist(url: &str, dist: std::path::PathBuf) -> Self {
         let state = AppState::start(url, dist).await.expect("open store");
+        Self::serve(state).await
+    }
+
+    /// The server with the deployment's deadlines (`--deadlines`).
+    pub async fn spawn_with_deadlines(
+        url: &str,
+        deadlines: tongxin_shared::deadlines::Deadlines,
+    ) -> Self {
+        let state = AppState::start(url, std::env::temp_dir().join("tongxin-no-dist"))
+            .await
+            .expect("open store")
+            .with_deadlines(deadlines);
+        Self::serve(state).await
+    }
+
+    async fn serve(state: AppState) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
