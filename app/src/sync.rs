@@ -7,6 +7,7 @@
 //! failures back off exponentially with jitter (capped at 30 s).
 
 use crate::idb::IdbStore;
+use crate::settings::META_SETTINGS;
 use crate::store::{LocalStore, StoreError, META_ACTOR, META_CLOCK, META_CURSOR, META_SCOPE};
 use futures::channel::mpsc;
 use futures::{FutureExt, StreamExt};
@@ -14,8 +15,9 @@ use gloo_net::http::Request;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde::{Deserialize, Serialize};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
+use tongxin_shared::case::Deadlines;
 use tongxin_shared::wire::{
     LoginRequest, LoginResponse, Me, OpResult, PullResponse, PushRequest, PushResponse,
     PROTOCOL_HEADER,
@@ -167,6 +169,9 @@ pub struct SyncSignals {
     /// Which records the latest `version` bump brought, when known (a pull, a local commit):
     /// views that keep their own index (the map) update just those instead of re-reading all.
     pub changes: StoredValue<Changes>,
+    /// The deployment's case deadlines and escalation steps (`GET /api/v1/settings`; the last
+    /// copy fetched, or the built-in table before the first fetch).
+    pub deadlines: RwSignal<Deadlines>,
 }
 
 /// The records behind one `version` bump. `records: None` means "unknown: re-read everything"
@@ -195,6 +200,7 @@ impl SyncSignals {
             signed_out: RwSignal::new(false),
             photos_waiting: RwSignal::new(0),
             changes: StoredValue::new(Changes::default()),
+            deadlines: RwSignal::new(Deadlines::default()),
         }
     }
 
@@ -259,6 +265,8 @@ pub struct Client {
     /// The live stream of the sync tab, opened with this session's token (reopened with the new
     /// one when the user signs in again: a stream refused 401 never reconnects by itself).
     live: RefCell<Option<web_sys::EventSource>>,
+    /// When the settings were last fetched in this session (None: at the next round).
+    settings_at: Cell<Option<u64>>,
 }
 
 thread_local! {
@@ -303,8 +311,10 @@ impl Client {
             kick,
             channel,
             live: RefCell::new(None),
+            settings_at: Cell::new(None),
         });
         CLIENT.with(|c| *c.borrow_mut() = Some(client.clone()));
+        client.load_settings().await;
         client.wire_events();
         client.refresh_counts().await;
         elect(client.clone(), rx, &username);
@@ -339,6 +349,8 @@ impl Client {
     pub fn resume(&self, session: Session) {
         *self.session.borrow_mut() = session;
         self.sig.signed_out.set(false);
+        // Signed in again: the settings are fetched again too.
+        self.settings_at.set(None);
         if self.live.borrow().is_some() {
             self.open_live();
         }
@@ -396,6 +408,62 @@ impl Client {
         }
     }
 
+    /// Applies the settings kept on the device (at start, and when another tab stored new ones).
+    pub async fn load_settings(&self) {
+        let stored = self.store.meta_get(META_SETTINGS).await.ok().flatten();
+        let deadlines = crate::settings::deadlines_or_default(stored.as_deref());
+        if self.sig.deadlines.with_untracked(|d| *d != deadlines) {
+            self.sig.deadlines.set(deadlines);
+        }
+    }
+
+    /// Fetches the deployment's settings at sign-in and then hourly, and keeps them on the
+    /// device. Only an ended session fails the round; anything else waits for the next try (the
+    /// last copy stays in force).
+    async fn refresh_settings(&self) -> Result<(), SyncError> {
+        let now = now_ms();
+        if !crate::settings::due(self.settings_at.get(), now) {
+            return Ok(());
+        }
+        let res = Request::get("/api/v1/settings")
+            .header("authorization", &self.bearer())
+            .header(PROTOCOL_HEADER, &PROTOCOL_VERSION.to_string())
+            .send()
+            .await;
+        let text = match res {
+            Ok(res) if res.status() == 200 => res.text().await.ok(),
+            Ok(res) if res.status() == 401 => return Err(self.signed_out()),
+            Ok(res) => {
+                web_sys::console::warn_1(&JsValue::from_str(&format!(
+                    "tongxin sync: settings answered {}",
+                    res.status()
+                )));
+                return Ok(());
+            }
+            Err(_) => return Ok(()),
+        };
+        let Some(settings) = text.as_deref().and_then(crate::settings::decode) else {
+            web_sys::console::warn_1(&JsValue::from_str(
+                "tongxin sync: settings unreadable; the last copy stays in force",
+            ));
+            return Ok(());
+        };
+        self.settings_at.set(Some(now));
+        if self
+            .sig
+            .deadlines
+            .with_untracked(|d| *d == settings.deadlines)
+        {
+            return Ok(());
+        }
+        let stored = serde_json::to_string(&settings).unwrap_or_default();
+        self.store.meta_set(META_SETTINGS, &stored).await?;
+        self.sig.deadlines.set(settings.deadlines);
+        // Other tabs re-read them on "changed".
+        self.changed_places(false, Some(Vec::new())).await;
+        Ok(())
+    }
+
     fn signed_out(&self) -> SyncError {
         self.sig.signed_out.set(true);
         // The stream would only be refused again; it reopens when the user signs in.
@@ -439,6 +507,7 @@ impl Client {
                     spawn_local(async {
                         if let Some(c) = client() {
                             c.refresh_counts().await;
+                            c.load_settings().await;
                         }
                     });
                 },
@@ -725,6 +794,7 @@ impl Client {
                 self.sig.syncing.set(true);
                 let round = async {
                     self.refresh_me().await?;
+                    self.refresh_settings().await?;
                     self.upload_photos().await?;
                     self.push_all().await?;
                     self.pull_all().await

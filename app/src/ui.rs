@@ -20,9 +20,9 @@ use leptos_router::path;
 use leptos_router::NavigateOptions;
 use std::collections::BTreeMap;
 use tongxin_shared::case::{
-    allowed_actions, escalation_level, is_overdue, Action, Level, Role, Status,
+    allowed_actions, deadline, is_overdue, owner_level, recorded_escalation, supervision_level,
+    Action, Deadlines, Level, Role, Status, ESCALATE,
 };
-use tongxin_shared::case::{deadline, Deadlines};
 use tongxin_shared::query::CaseFilter;
 use tongxin_shared::schema::{validate_op, ACTIVITY_THEMES, CASE_CATEGORIES};
 use tongxin_shared::wire::{UserSummary, UserUpsert, MIN_PASSWORD_CHARS, PROTOCOL_HEADER};
@@ -940,13 +940,13 @@ fn CaseList() -> impl IntoView {
             let total = all.iter().filter(|r| !r.is_deleted()).count();
             let now = now_ms();
             let queue = escalated.get().then(my_level).flatten();
+            // The deployment's escalation steps (and the levels recorded by the server).
+            let deadlines = sig.deadlines.get();
             let shown: Vec<Record> = filter
                 .apply(all.iter(), now)
                 .into_iter()
                 .filter(|r| {
-                    queue.is_none_or(|level| {
-                        matches!((case_status(r), case_deadline(r)), (Some(st), Some(d)) if escalation_level(&Deadlines::default(), st, d, now) == Some(level))
-                    })
+                    queue.is_none_or(|level| supervision_level(&deadlines, r, now) == Some(level))
                 })
                 .cloned()
                 .collect();
@@ -1004,7 +1004,7 @@ fn CaseList() -> impl IntoView {
                         let rows = list.clone();
                         view! {
                             <button type="button" data-testid="export-csv"
-                                on:click=move |_| download("cases.csv", &cases_csv(lang.get_untracked(), &rows), "text/csv;charset=utf-8")>
+                                on:click=move |_| download("cases.csv", &cases_csv(lang.get_untracked(), &sig.deadlines.get_untracked(), &rows), "text/csv;charset=utf-8")>
                                 {t("cases.export")}
                             </button>
                         }
@@ -1082,7 +1082,9 @@ fn deadline_text(lang: Lang, r: Option<&Record>) -> String {
 /// entry (who, from, to, note; when is the entry's stamp).
 #[component]
 fn Lifecycle(record: RwSignal<Option<Record>>) -> impl IntoView {
-    let Ctx { lang, session, .. } = ctx();
+    let Ctx {
+        lang, sig, session, ..
+    } = ctx();
     let note = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let actions = move || {
@@ -1090,9 +1092,8 @@ fn Lifecycle(record: RwSignal<Option<Record>>) -> impl IntoView {
         record.with(|r| {
             let r = r.as_ref()?;
             let status = case_status(r)?;
-            let owner = case_deadline(r)
-                .and_then(|d| escalation_level(&Deadlines::default(), status, d, now_ms()))
-                .unwrap_or(Level::Community);
+            // Closing (销号) and returning belong to the level the case has escalated to.
+            let owner = sig.deadlines.with(|d| owner_level(d, r, now_ms()));
             Some(allowed_actions(status, role, owner))
         })
     };
@@ -1102,12 +1103,7 @@ fn Lifecycle(record: RwSignal<Option<Record>>) -> impl IntoView {
         let role = session.with(|s| s.as_ref().map(|s| s.me.role))?;
         record.with(|r| {
             let r = r.as_ref()?;
-            let level = escalation_level(
-                &Deadlines::default(),
-                case_status(r)?,
-                case_deadline(r)?,
-                now_ms(),
-            )?;
+            let level = sig.deadlines.with(|d| supervision_level(d, r, now_ms()))?;
             Some(role.is_manager() && role.level() >= level)
         })
     };
@@ -1244,37 +1240,43 @@ fn Lifecycle(record: RwSignal<Option<Record>>) -> impl IntoView {
     }
 }
 
-/// The case's timeline: every step with who, when and the note, oldest first.
+/// The case's timeline: every step with who, when and the note, oldest first (stamp order, so
+/// the escalations of one sweep read community → subdistrict → city). An escalation is written by
+/// the server: it names the level the case went up to, and "system" as its author.
 #[component]
 fn Timeline(record: RwSignal<Option<Record>>) -> impl IntoView {
     let Ctx { lang, .. } = ctx();
     let entries = move || {
         record.with(|r| {
-            let mut list: Vec<(u64, serde_json::Map<String, serde_json::Value>)> = r
-                .as_ref()
+            r.as_ref()
                 .map(|r| {
-                    r.log
-                        .values()
-                        .map(|e| (e.stamp.hlc.wall_ms, e.data.clone()))
-                        .collect()
+                    r.timeline()
+                        .into_iter()
+                        .map(|(_, e)| (e.stamp.hlc.wall_ms, e.data.clone()))
+                        .collect::<Vec<_>>()
                 })
-                .unwrap_or_default();
-            list.sort_by_key(|(at, _)| *at);
-            list
+                .unwrap_or_default()
         })
     };
     view! {
         <h2>{t("case.timeline")}</h2>
         <ol class="timeline" data-testid="timeline">
             {move || entries().into_iter().map(|(at, data)| {
-                let action = data.get("action").and_then(|v| v.as_str()).unwrap_or_default().to_owned();
-                let by = data.get("by").and_then(|v| v.as_str()).unwrap_or_default().to_owned();
-                let note = data.get("note").and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+                let text = |k: &str| data.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+                let action = text("action");
+                let note = text("note");
+                let escalation = (action == ESCALATE).then(|| Level::parse(&text("level"))).flatten();
+                let by = text("by");
                 let label_action = action.clone();
                 view! {
-                    <li data-testid="timeline-entry" data-action=action>
-                        <strong>{move || tr(lang.get(), &format!("action.{label_action}"))}</strong>
-                        " · " {by} " · " {when(at)}
+                    <li data-testid="timeline-entry" data-action=action data-level=escalation.map(Level::as_str)>
+                        <strong>
+                            {move || tr(lang.get(), &format!("action.{label_action}"))}
+                            {escalation.map(|l| view! { " → " {move || level_label(lang.get(), l)} })}
+                        </strong>
+                        " · "
+                        {move || if by.is_empty() && escalation.is_some() { tr(lang.get(), "timeline.system") } else { by.clone() }}
+                        " · " {when(at)}
                         {(!note.is_empty()).then(|| view! { <p class="pre">{note}</p> })}
                     </li>
                 }
@@ -1376,7 +1378,7 @@ fn CaseForm(
     #[prop(optional, into)] prefill: Option<String>,
     #[prop(optional)] from_appeal: bool,
 ) -> impl IntoView {
-    let Ctx { lang, .. } = ctx();
+    let Ctx { lang, sig, .. } = ctx();
     let navigate = use_navigate();
     let title = RwSignal::new(prefill.filter(|p| !p.is_empty()));
     let description = RwSignal::new(None::<String>);
@@ -1529,10 +1531,9 @@ fn CaseForm(
                 .into(),
             );
             fields.insert("reported_at".into(), now.into());
-            fields.insert(
-                "deadline".into(),
-                deadline(&Deadlines::default(), now, &cat).into(),
-            );
+            // The deployment's hours for the category (the last settings fetched).
+            let due = sig.deadlines.with_untracked(|d| deadline(d, now, &cat));
+            fields.insert("deadline".into(), due.into());
         } else if fields
             .get("title")
             .is_some_and(|v| v.as_str().is_some_and(str::is_empty))
@@ -1667,6 +1668,21 @@ fn CaseForm(
                 </select>
             </label>
             {err_for("category")}
+            // A new case's time limit for the chosen category, as this deployment configures it.
+            {id.is_none().then(|| view! {
+                {move || {
+                    let cat = shown_category();
+                    (!cat.is_empty()).then(|| {
+                        let hours = sig.deadlines.with(|d| d.hours_for(&cat)).to_string();
+                        let attr = hours.clone();
+                        view! {
+                            <p class="muted small" data-testid="deadline-hint" data-hours=attr>
+                                {move || trf(lang.get(), "case.deadline_hint", &[("h", &hours)])}
+                            </p>
+                        }
+                    })
+                }}
+            })}
             {id.is_none().then(|| view! {
                 <div class="locate">
                     <button type="button" data-testid="locate" on:click=locate>{t("geo.locate")}</button>
@@ -1771,7 +1787,11 @@ fn SyncPanel() -> impl IntoView {
 fn rejection_text(lang: Lang, code: &str, message: &str) -> impl IntoView {
     let known = matches!(
         code,
-        "out_of_scope" | "forbidden_collection" | "forged_author" | "forbidden_transition"
+        "out_of_scope"
+            | "forbidden_collection"
+            | "forged_author"
+            | "forbidden_transition"
+            | "system_only"
     );
     view! {
         {known.then(|| view! { <p data-testid="rejected-reason">{tr(lang, &format!("reject.{code}"))}</p> })}
@@ -2991,7 +3011,10 @@ async fn live_records(collection: Collection) -> Vec<Record> {
 }
 
 /// The cases as CSV, UTF-8 with a byte-order mark so Excel opens the Chinese text correctly.
-fn cases_csv(lang: Lang, cases: &[Record]) -> String {
+/// The supervision columns (督办): days overdue; the level whose queue the case is in (for a
+/// case no longer open, the highest level it was escalated to); how many reminders it got, the
+/// managers' and the server's escalation notices alike.
+fn cases_csv(lang: Lang, deadlines: &Deadlines, cases: &[Record]) -> String {
     let header = [
         "id",
         "title",
@@ -3023,22 +3046,27 @@ fn cases_csv(lang: Lang, cases: &[Record]) -> String {
         };
         // The supervision columns (督办): how late, whose queue, how many reminders so far.
         let late = match (case_status(r), case_deadline(r)) {
-            (Some(st), Some(d)) if is_overdue(st, d, now) => Some((st, d)),
+            (Some(st), Some(d)) if is_overdue(st, d, now) => Some(d),
             _ => None,
         };
-        let overdue_days = late.map_or_else(String::new, |(_, d)| {
+        let overdue_days = late.map_or_else(String::new, |d| {
             format!(
                 "{:.1}",
                 (now - d) as f64 / tongxin_shared::case::DAY_MS as f64
             )
         });
-        let escalated = late
-            .and_then(|(st, d)| escalation_level(&Deadlines::default(), st, d, now))
+        let escalated = supervision_level(deadlines, r, now)
+            .or_else(|| recorded_escalation(r))
             .map_or_else(String::new, |l| level_label(lang, l));
         let reminders = r
-            .timeline()
-            .iter()
-            .filter(|(_, e)| e.data.get("action").and_then(|a| a.as_str()) == Some("remind"))
+            .log
+            .values()
+            .filter(|e| {
+                matches!(
+                    e.data.get("action").and_then(|a| a.as_str()),
+                    Some("remind" | ESCALATE)
+                )
+            })
             .count();
         let row = [
             r.id.to_string(),
