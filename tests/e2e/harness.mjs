@@ -51,14 +51,21 @@ export async function tempDir(t, prefix) {
 /**
  * Start `tongxin --addr 127.0.0.1:0 --data-dir <fresh> --dist-dir <dist>`, wait for its
  * `tongxin listening on http://…` line, and stop it (SIGTERM, then SIGKILL) when the test ends.
- * `dist` overrides the app directory (a test that simulates a new deploy serves a copy).
+ * `dist` overrides the app directory (a test that simulates a new deploy serves a copy);
+ * `dataDir` restarts on an earlier server's data; `args` are more options (`--deadlines …`).
  */
 export async function startServer(
   t,
-  { dist = requiredEnv('TONGXIN_DIST'), log = process.env.RUST_LOG || 'info', demo = false } = {},
+  {
+    dist = requiredEnv('TONGXIN_DIST'),
+    log = process.env.RUST_LOG || 'info',
+    demo = false,
+    dataDir: reuse = undefined,
+    args = [],
+  } = {},
 ) {
   const bin = requiredEnv('TONGXIN_BIN');
-  const dataDir = await tempDir(t, 'data');
+  const dataDir = reuse ?? (await tempDir(t, 'data'));
   if (demo) {
     // The synthetic demo city's hierarchy and accounts (no history: fast), through the real CLI.
     execFileSync(bin, ['demo-city', '--seed', '1', '--months', '0', '--data-dir', dataDir], {
@@ -66,7 +73,7 @@ export async function startServer(
       env: { ...process.env, RUST_LOG: 'warn' },
     });
   }
-  const child = spawn(bin, ['--addr', '127.0.0.1:0', '--data-dir', dataDir, '--dist-dir', dist], {
+  const child = spawn(bin, ['--addr', '127.0.0.1:0', '--data-dir', dataDir, '--dist-dir', dist, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
       ...process.env,
