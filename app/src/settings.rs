@@ -44,6 +44,7 @@ mod tests {
         d.hours.insert("safety".into(), 6);
         let text = serde_json::to_string(&Settings {
             deadlines: d.clone(),
+            tiles: None,
         })
         .unwrap();
         assert_eq!(decode(&text).map(|s| s.deadlines), Some(d.clone()));

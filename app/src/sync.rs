@@ -19,7 +19,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use tongxin_shared::case::Deadlines;
 use tongxin_shared::wire::{
-    LoginRequest, LoginResponse, Me, OpResult, PullResponse, PushRequest, PushResponse,
+    LoginRequest, LoginResponse, Me, OpResult, PullResponse, PushRequest, PushResponse, TileLayer,
     PROTOCOL_HEADER,
 };
 use tongxin_shared::{
@@ -172,6 +172,8 @@ pub struct SyncSignals {
     /// The deployment's case deadlines and escalation steps (`GET /api/v1/settings`; the last
     /// copy fetched, or the built-in table before the first fetch).
     pub deadlines: RwSignal<Deadlines>,
+    /// The map's raster base layer, when the deployment configured one (same source).
+    pub tiles: RwSignal<Option<TileLayer>>,
 }
 
 /// The records behind one `version` bump. `records: None` means "unknown: re-read everything"
@@ -201,6 +203,7 @@ impl SyncSignals {
             photos_waiting: RwSignal::new(0),
             changes: StoredValue::new(Changes::default()),
             deadlines: RwSignal::new(Deadlines::default()),
+            tiles: RwSignal::new(None),
         }
     }
 
@@ -415,6 +418,13 @@ impl Client {
         if self.sig.deadlines.with_untracked(|d| *d != deadlines) {
             self.sig.deadlines.set(deadlines);
         }
+        let tiles = stored
+            .as_deref()
+            .and_then(crate::settings::decode)
+            .and_then(|s| s.tiles);
+        if self.sig.tiles.with_untracked(|t| *t != tiles) {
+            self.sig.tiles.set(tiles);
+        }
     }
 
     /// Fetches the deployment's settings at sign-in and then hourly, and keeps them on the
@@ -453,12 +463,14 @@ impl Client {
             .sig
             .deadlines
             .with_untracked(|d| *d == settings.deadlines)
+            && self.sig.tiles.with_untracked(|t| *t == settings.tiles)
         {
             return Ok(());
         }
         let stored = serde_json::to_string(&settings).unwrap_or_default();
         self.store.meta_set(META_SETTINGS, &stored).await?;
         self.sig.deadlines.set(settings.deadlines);
+        self.sig.tiles.set(settings.tiles);
         // Other tabs re-read them on "changed".
         self.changed_places(false, Some(Vec::new())).await;
         Ok(())

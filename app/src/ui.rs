@@ -2661,6 +2661,9 @@ fn MapView() -> impl IntoView {
         }
     });
     let show_reach = RwSignal::new(false);
+    // The optional raster base layer (`--tile-url` on the server), on by default when configured.
+    let show_tiles = RwSignal::new(true);
+    let tile_layer = move || sig.tiles.get().filter(|_| show_tiles.get());
     let outside = LocalResource::new(move || {
         sig.places_version.get();
         async move {
@@ -2828,15 +2831,34 @@ fn MapView() -> impl IntoView {
                 }>{t("map.export")}</button>
                 <label class="check"><input name="reach" type="checkbox" prop:checked=move || show_reach.get()
                     on:change=move |ev| show_reach.set(event_target_checked(&ev))/><span>{t("map.reach")}</span></label>
+                {move || sig.tiles.get().is_some().then(|| view! {
+                    <label class="check"><input name="tiles" type="checkbox" prop:checked=move || show_tiles.get()
+                        on:change=move |ev| show_tiles.set(event_target_checked(&ev))/><span>{t("map.tiles")}</span></label>
+                })}
                 <span class="live" class:off=move || !live() data-testid="map-live" data-live=move || live().to_string()>
                     {move || if live() { tr(lang.get(), "map.live") } else { tr(lang.get(), "map.not_live") }}
                 </span>
             </div>
-            <svg class="map" data-testid="map" viewBox=format!("0 0 {W} {H}") tabindex="0" role="application"
+            <div class="map-frame">
+            <svg class="map" class:tiled=move || tile_layer().is_some() data-testid="map" viewBox=format!("0 0 {W} {H}") tabindex="0" role="application"
                 aria-label=move || tr(lang.get(), "map.aria")
                 on:pointerdown=on_down on:pointermove=on_move on:pointerup=on_up on:pointercancel=on_up on:pointerleave=on_up
                 on:wheel=on_wheel on:keydown=on_key>
                 <g transform=move || view_port.get().map(|v| v.svg_transform()).unwrap_or_default()>
+                    // The raster base layer, under everything; tiles are keyed so panning keeps
+                    // the images already loaded.
+                    <For
+                        each=move || {
+                            let Some(layer) = tile_layer() else { return Vec::new() };
+                            view_port.get().map(|v| v.tiles()).unwrap_or_default().into_iter()
+                                .map(|tile| (tile, tile.url(&layer.url))).collect::<Vec<_>>()
+                        }
+                        key=|(tile, _)| (tile.z, tile.x, tile.y)
+                        children=|(tile, href)| view! {
+                            <image href=href x=tile.world_x y=tile.world_y width=tile.world_size height=tile.world_size
+                                preserveAspectRatio="none" class="tile" data-testid="tile"></image>
+                        }
+                    />
                     {move || {
                         let list = shapes.get().unwrap_or_default();
                         // Fresh signals for this set of paths, starting from the latest states.
@@ -2904,6 +2926,10 @@ fn MapView() -> impl IntoView {
                     }).collect_view()}
                 </g>
             </svg>
+            {move || tile_layer().filter(|l| !l.attribution.is_empty()).map(|l| view! {
+                <span class="tile-attribution" data-testid="tile-attribution">{l.attribution}</span>
+            })}
+            </div>
             <Show when=move || show_reach.get()>
                 <div class="card" data-testid="outside-reach">
                     <p>{t("map.reach_note")}</p>

@@ -109,6 +109,7 @@ pub fn judge(raw: &RawValue, index: usize, now_ms: u64) -> Result<Op, OpResult> 
 pub async fn settings(State(state): State<AppState>, _authed: Authed) -> Json<Settings> {
     Json(Settings {
         deadlines: (*state.deadlines).clone(),
+        tiles: state.tiles.as_deref().cloned(),
     })
 }
 

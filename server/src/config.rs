@@ -4,6 +4,7 @@ use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use tongxin_shared::deadlines::{Deadlines, DeadlinesError};
+use tongxin_shared::wire::TileLayer;
 
 /// The `tongxin` command line.
 #[derive(Parser, Debug)]
@@ -135,11 +136,21 @@ pub struct ServeArgs {
         value_parser = clap::value_parser!(u32).range(1..=1440)
     )]
     pub escalation_minutes: u32,
+    /// A raster tile layer under the map's grids: a URL template with {z}, {x} and {y}
+    /// (web-mercator XYZ tiles). Without it the map has a plain background and needs no
+    /// internet. Its origin is added to the page's Content-Security-Policy (img-src).
+    #[arg(long, env = "TONGXIN_TILE_URL")]
+    pub tile_url: Option<String>,
+    /// The credit the tile provider's terms require, shown in the map's corner.
+    #[arg(long, env = "TONGXIN_TILE_ATTRIBUTION", default_value = "")]
+    pub tile_attribution: String,
 }
 
-/// A configuration file that cannot be used.
+/// A configuration file or value that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    #[error("--tile-url is refused: {0}")]
+    Tiles(String),
     #[error("cannot read the deadlines file {path}: {source}")]
     ReadDeadlines {
         path: String,
@@ -178,6 +189,15 @@ impl ServeArgs {
                 self.data_dir.join("tongxin.sqlite3").display()
             )
         })
+    }
+
+    /// The map's tile layer, checked, when `--tile-url` is given.
+    pub fn load_tiles(&self) -> Result<Option<TileLayer>, ConfigError> {
+        self.tile_url
+            .as_deref()
+            .filter(|u| !u.trim().is_empty())
+            .map(|u| TileLayer::new(u, &self.tile_attribution).map_err(ConfigError::Tiles))
+            .transpose()
     }
 
     /// The deadlines in force: the `--deadlines` file, checked, or the built-in table.
@@ -282,6 +302,32 @@ mod tests {
             .to_string()
             .starts_with("cannot read the deadlines file"));
         assert!(Cli::try_parse_from(["tongxin", "--escalation-minutes", "0"]).is_err());
+    }
+
+    #[test]
+    fn the_tile_layer_is_optional_and_checked() {
+        let cli = Cli::parse_from(["tongxin"]);
+        assert_eq!(cli.serve.load_tiles().unwrap(), None);
+        let cli = Cli::parse_from([
+            "tongxin",
+            "--tile-url",
+            "https://tiles.example.cn/{z}/{x}/{y}.png",
+            "--tile-attribution",
+            "© 底图",
+        ]);
+        let tiles = cli.serve.load_tiles().unwrap().unwrap();
+        assert_eq!(tiles.origin(), "https://tiles.example.cn");
+        assert_eq!(tiles.attribution, "© 底图");
+        let cli = Cli::parse_from([
+            "tongxin",
+            "--tile-url",
+            "https://tiles.example.cn/{z}/{x}.png",
+        ]);
+        let err = cli.serve.load_tiles().unwrap_err().to_string();
+        assert!(
+            err.starts_with("--tile-url is refused: the tile URL must contain {y}"),
+            "{err}"
+        );
     }
 
     #[test]

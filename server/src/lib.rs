@@ -26,6 +26,7 @@ use store::{AnyStore, Store, StoreError};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tongxin_shared::deadlines::Deadlines;
+use tongxin_shared::wire::TileLayer;
 use tongxin_shared::wire::{MAX_BLOB_BYTES, MAX_PUSH_BYTES};
 use tower_http::compression::CompressionLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -53,6 +54,8 @@ pub struct AppState {
     pub login_limits: Arc<auth::LoginLimits>,
     /// Case deadlines and escalation steps in force (`--deadlines`).
     pub deadlines: Arc<Deadlines>,
+    /// The map's raster base layer (`--tile-url`), if any.
+    pub tiles: Option<Arc<TileLayer>>,
 }
 
 impl AppState {
@@ -76,6 +79,7 @@ impl AppState {
             dist_dir,
             login_limits: Arc::new(auth::LoginLimits::default()),
             deadlines: Arc::new(Deadlines::default()),
+            tiles: None,
         })
     }
 
@@ -86,6 +90,14 @@ impl AppState {
         self
     }
 
+    /// The same state with a map tile layer (checked: see `TileLayer::new`); its origin joins
+    /// the page's `img-src`.
+    #[must_use]
+    pub fn with_tiles(mut self, tiles: Option<TileLayer>) -> Self {
+        self.tiles = tiles.map(Arc::new);
+        self
+    }
+
     /// Ends live streams (called on shutdown).
     pub fn close(&self) {
         let _ = self.closing_tx.send(true);
@@ -93,11 +105,18 @@ impl AppState {
 }
 
 /// Content-Security-Policy: only our own origin; wasm needs 'wasm-unsafe-eval'; Leptos sets
-/// some inline styles; photos are shown from blob: URLs.
-const CSP: &str =
-    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; \
-img-src 'self' data: blob:; connect-src 'self'; worker-src 'self'; manifest-src 'self'; \
-object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'";
+/// some inline styles; photos are shown from blob: URLs; map tiles from the configured tile
+/// server's origin only.
+fn csp(tiles: Option<&TileLayer>) -> String {
+    let tile_origin = tiles
+        .map(|t| format!(" {}", t.origin()))
+        .unwrap_or_default();
+    format!(
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; \
+img-src 'self' data: blob:{tile_origin}; connect-src 'self'; worker-src 'self'; manifest-src 'self'; \
+object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'"
+    )
+}
 
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
@@ -151,7 +170,9 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(CSP),
+            // `TileLayer::new` admits only plain URL characters, so the header is valid.
+            HeaderValue::from_str(&csp(state.tiles.as_deref()))
+                .unwrap_or_else(|_| HeaderValue::from_str(&csp(None)).expect("a static policy")),
         ))
         .layer(SetResponseHeaderLayer::if_not_present(
             HeaderName::from_static("x-frame-options"),

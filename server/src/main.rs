@@ -53,12 +53,14 @@ async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let url = args.database_url();
     // A bad deadlines file stops the start before anything else happens.
     let deadlines = args.load_deadlines()?;
+    let tiles = args.load_tiles()?;
     tracing::info!(
         addr = %args.addr,
         database = %redact_url(&url),
         dist = %args.dist_dir.display(),
         deadlines = %args.deadlines.as_ref().map_or_else(|| "built-in".to_owned(), |p| p.display().to_string()),
         escalation_minutes = args.escalation_minutes,
+        tiles = tiles.as_ref().map_or("none", |t| t.origin()),
         "starting tongxin {}",
         env!("CARGO_PKG_VERSION")
     );
@@ -76,7 +78,8 @@ async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let state = AppState::start(&url, args.dist_dir.clone())
         .await
         .with_context(|| format!("cannot open the database {}", redact_url(&url)))?
-        .with_deadlines(deadlines);
+        .with_deadlines(deadlines)
+        .with_tiles(tiles);
     bootstrap_admin(&args, &state.store).await?;
     if args.demo_city {
         demo_on_first_start(&state.store).await?;

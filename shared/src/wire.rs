@@ -217,4 +217,110 @@ pub struct StaffMember {
 pub struct Settings {
     /// Hours to resolve a case per category, and the escalation steps.
     pub deadlines: crate::deadlines::Deadlines,
+    /// The map's raster base layer, when the deployment configured one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tiles: Option<TileLayer>,
+}
+
+/// A raster tile layer for the map: a URL template with `{z}`, `{x}` and `{y}` (web-mercator
+/// XYZ tiles, e.g. `https://tiles.example.cn/{z}/{x}/{y}.png`) and the credit its terms require.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TileLayer {
+    pub url: String,
+    #[serde(default)]
+    pub attribution: String,
+}
+
+impl TileLayer {
+    /// Checks a configured template. The origin goes into the page's Content-Security-Policy,
+    /// so only plain URL characters are accepted.
+    pub fn new(url: &str, attribution: &str) -> Result<Self, String> {
+        let url = url.trim();
+        let rest = url
+            .strip_prefix("https://")
+            .or_else(|| url.strip_prefix("http://"))
+            .ok_or_else(|| {
+                format!("the tile URL must start with https:// or http://; it is {url:?}")
+            })?;
+        let host = rest.split('/').next().unwrap_or_default();
+        let host_ok = !host.is_empty()
+            && host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':'))
+            && !host.starts_with([':', '.', '-']);
+        if !host_ok || !rest.contains('/') {
+            return Err(format!(
+                "the tile URL needs a host name and a path, like https://tiles.example.cn/{{z}}/{{x}}/{{y}}.png; it is {url:?}"
+            ));
+        }
+        if let Some(bad) = url
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || "-._~:/?#[]@!$&()*+=%{}".contains(*c)))
+        {
+            return Err(format!(
+                "the tile URL may not contain {bad:?} (spaces, quotes, commas and semicolons are refused); it is {url:?}"
+            ));
+        }
+        for part in ["{z}", "{x}", "{y}"] {
+            if !url.contains(part) {
+                return Err(format!(
+                    "the tile URL must contain {part} (and {{z}}, {{x}}, {{y}} in all); it is {url:?}"
+                ));
+            }
+        }
+        let attribution = attribution.trim();
+        if attribution.chars().count() > 200 {
+            return Err("the tile attribution may be at most 200 characters".into());
+        }
+        Ok(Self {
+            url: url.to_owned(),
+            attribution: attribution.to_owned(),
+        })
+    }
+
+    /// `scheme://host[:port]` of the tiles (for the Content-Security-Policy's `img-src`).
+    pub fn origin(&self) -> &str {
+        let scheme_end = self.url.find("://").map_or(0, |i| i + 3);
+        let host_end = self.url[scheme_end..]
+            .find('/')
+            .map_or(self.url.len(), |i| scheme_end + i);
+        &self.url[..host_end]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TileLayer;
+
+    #[test]
+    fn tile_templates_are_checked_and_give_their_origin() {
+        let t = TileLayer::new(
+            " https://tiles.example.cn:8443/base/{z}/{x}/{y}.png ",
+            "© 底图",
+        )
+        .unwrap();
+        assert_eq!(t.url, "https://tiles.example.cn:8443/base/{z}/{x}/{y}.png");
+        assert_eq!(t.origin(), "https://tiles.example.cn:8443");
+        assert_eq!(t.attribution, "© 底图");
+        let q = TileLayer::new("http://127.0.0.1:9000/t?z={z}&x={x}&y={y}", "").unwrap();
+        assert_eq!(q.origin(), "http://127.0.0.1:9000");
+        for (bad, says) in [
+            ("ftp://tiles.example.cn/{z}/{x}/{y}.png", "must start with"),
+            ("tiles.example.cn/{z}/{x}/{y}.png", "must start with"),
+            ("https:///{z}/{x}/{y}.png", "needs a host"),
+            ("https://tiles.example.cn", "needs a host"),
+            ("https://tiles.example.cn/{z}/{x}.png", "must contain {y}"),
+            // What would break out of the CSP header or the attribute.
+            (
+                "https://a.cn/{z}/{x}/{y}.png; script-src *",
+                "may not contain",
+            ),
+            ("https://a.cn/{z}/{x}/{y}.png'", "may not contain"),
+            ("https://evil.cn,https://a.cn/{z}/{x}/{y}", "needs a host"),
+        ] {
+            let err = TileLayer::new(bad, "").unwrap_err();
+            assert!(err.contains(says), "{bad}: {err}");
+        }
+        assert!(TileLayer::new("https://a.cn/{z}/{x}/{y}", &"x".repeat(201)).is_err());
+    }
 }

@@ -162,6 +162,7 @@ fn wire_round_trips() {
 fn settings() {
     let settings = Settings {
         deadlines: tongxin_shared::case::Deadlines::default(),
+        tiles: None,
     };
     insta::assert_json_snapshot!(settings);
     let back: Settings = serde_json::from_value(serde_json::to_value(&settings).unwrap()).unwrap();

@@ -71,7 +71,7 @@ const BENCHES: &[Bench] = &[
     },
     Bench {
         name: "map",
-        about: "the city map: first paint of 1,200 grids from local data, push -> recolour on the manager's page",
+        about: "the city map: first paint of 1,200 and 2,000 grids, push -> recolour with 200 managers listening",
         run: map_bench,
     },
     Bench {
