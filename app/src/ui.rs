@@ -731,34 +731,9 @@ fn VisitNew() -> impl IntoView {
             RecordId(uuid::Uuid::now_v7()),
             OpBody::Set { fields },
         ));
-        for op in &ops {
-            if let Err(e) = validate_op(op) {
-                error.set(Some(("form", e.message)));
-                return;
-            }
-        }
-        let navigate = navigate.clone();
-        spawn_local(async move {
-            match c.commit(ops).await {
-                Ok(()) => {
-                    clear_draft("visit");
-                    navigate("/visits", NavigateOptions::default());
-                }
-                Err(e) => error.set(Some((
-                    "form",
-                    trf(l, "case.error.save_failed", &[("e", &e.to_string())]),
-                ))),
-            }
-        });
+        save_new(ops, "visit", "/visits", error, l, navigate.clone());
     };
-    let err_for = move |field: &'static str| {
-        move || {
-            error
-                .get()
-                .filter(|(f, _)| *f == field)
-                .map(|(_, m)| view! { <p class="field-error" role="alert">{m}</p> })
-        }
-    };
+    let err_for = move |field: &'static str| field_error(error, field);
     let text = |sig: RwSignal<String>| move |ev| sig.set(event_target_value(&ev));
     view! {
         <section>
@@ -1632,14 +1607,7 @@ fn CaseForm(
             }
         });
     };
-    let err_for = move |field: &'static str| {
-        move || {
-            error
-                .get()
-                .filter(|(f, _)| *f == field)
-                .map(|(_, m)| view! { <p class="field-error" role="alert">{m}</p> })
-        }
-    };
+    let err_for = move |field: &'static str| field_error(error, field);
     let shown_category = shown(category, "category");
     view! {
         <form class="form" on:submit=move |ev| { ev.prevent_default(); save(); }>
@@ -2339,32 +2307,16 @@ fn ActivityNew() -> impl IntoView {
             RecordId(uuid::Uuid::now_v7()),
             OpBody::Set { fields },
         );
-        if let Err(e) = validate_op(&op) {
-            error.set(Some(("form", e.message)));
-            return;
-        }
-        let navigate = navigate.clone();
-        spawn_local(async move {
-            match c.commit(vec![op]).await {
-                Ok(()) => {
-                    clear_draft("activity");
-                    navigate("/activities", NavigateOptions::default());
-                }
-                Err(e) => error.set(Some((
-                    "form",
-                    trf(l, "case.error.save_failed", &[("e", &e.to_string())]),
-                ))),
-            }
-        });
+        save_new(
+            vec![op],
+            "activity",
+            "/activities",
+            error,
+            l,
+            navigate.clone(),
+        );
     };
-    let err_for = move |field: &'static str| {
-        move || {
-            error
-                .get()
-                .filter(|(f, _)| *f == field)
-                .map(|(_, m)| view! { <p class="field-error" role="alert">{m}</p> })
-        }
-    };
+    let err_for = move |field: &'static str| field_error(error, field);
     let text = |sig: RwSignal<String>| move |ev| sig.set(event_target_value(&ev));
     view! {
         <section>
@@ -2417,6 +2369,48 @@ fn ActivityNew() -> impl IntoView {
             </form>
         </section>
     }
+}
+
+/// A form's error: which field it belongs to (`"form"` for the whole form) and the message.
+type FormError = RwSignal<Option<(&'static str, String)>>;
+
+/// The error message shown next to `field`, when the form's error is about it.
+fn field_error(error: FormError, field: &'static str) -> impl Fn() -> Option<AnyView> {
+    move || {
+        error
+            .get()
+            .filter(|(f, _)| *f == field)
+            .map(|(_, m)| view! { <p class="field-error" role="alert">{m}</p> }.into_any())
+    }
+}
+
+/// Saves a new record's ops (checked first) in one local commit, clears the form's draft and
+/// goes to `to`; a refusal or a failed write is shown on the form and nothing typed is lost.
+fn save_new(
+    ops: Vec<tongxin_shared::Op>,
+    draft: &'static str,
+    to: &'static str,
+    error: FormError,
+    lang: Lang,
+    navigate: impl Fn(&str, NavigateOptions) + 'static,
+) {
+    let Some(c) = client() else { return };
+    if let Some(e) = ops.iter().find_map(|op| validate_op(op).err()) {
+        error.set(Some(("form", e.message)));
+        return;
+    }
+    spawn_local(async move {
+        match c.commit(ops).await {
+            Ok(()) => {
+                clear_draft(draft);
+                navigate(to, NavigateOptions::default());
+            }
+            Err(e) => error.set(Some((
+                "form",
+                trf(lang, "case.error.save_failed", &[("e", &e.to_string())]),
+            ))),
+        }
+    });
 }
 
 /// Drafts: what a user typed into a new record's form is kept in their local database as they
