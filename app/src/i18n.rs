@@ -91,6 +91,22 @@ mod tests {
         for s in tongxin_shared::schema::CASE_STATUSES {
             assert!(zh.contains_key(&format!("status.{s}")), "{s}");
         }
+        // Every grid-import problem the server can report is said in both languages, the
+        // English exactly as the server words it, with the same placeholders in Chinese.
+        for (code, text) in tongxin_shared::geoimport::PROBLEM_TEXTS {
+            let key = format!("import.why.{code}");
+            assert_eq!(en.get(&key).map(String::as_str), Some(*text), "{key}");
+            let holes = |s: &str| {
+                let mut v: Vec<String> = s
+                    .split('{')
+                    .skip(1)
+                    .filter_map(|p| p.split_once('}').map(|(h, _)| h.to_owned()))
+                    .collect();
+                v.sort();
+                v
+            };
+            assert_eq!(holes(&zh[&key]), holes(text), "{key}");
+        }
     }
 
     #[test]

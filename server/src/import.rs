@@ -18,7 +18,7 @@ use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use tongxin_shared::case::Role;
 use tongxin_shared::geoimport::{
-    overlaps_existing, parse_grids, GridImportReport, GridImportRequest, ImportAction,
+    overlaps_existing, parse_grids, problem, GridImportReport, GridImportRequest, ImportAction,
     ImportedGrid, PlannedGrid, Problem,
 };
 use tongxin_shared::schema::validate_op;
@@ -34,10 +34,6 @@ pub const MAX_IMPORT_BYTES: usize = 32 * 1024 * 1024;
 /// the admin as author).
 pub const SERVER_ACTOR: ActorId =
     ActorId(Uuid::from_u128(0x7f1e_5e7e_0000_4000_8000_0000_0000_0001));
-
-fn problem(index: Option<usize>, message: String) -> Problem {
-    Problem { index, message }
-}
 
 /// The stored hierarchy an import is matched against.
 struct Stored {
@@ -80,7 +76,8 @@ fn plan(imported: Vec<ImportedGrid>, stored: &Stored) -> Result<Vec<PlannedGrid>
         let Some(&community) = stored.communities.get(&g.community_code) else {
             problems.push(problem(
                 Some(g.index),
-                format!("there is no community with the code '{}'", g.community_code),
+                "unknown_community",
+                &[("code", g.community_code.clone())],
             ));
             continue;
         };
@@ -92,7 +89,8 @@ fn plan(imported: Vec<ImportedGrid>, stored: &Stored) -> Result<Vec<PlannedGrid>
                 if now_in.is_some_and(|c| c != community) {
                     problems.push(problem(
                         Some(g.index),
-                        format!("the grid {} exists in another community; an import does not move grids between communities (move it first, or give it a new code)", g.code),
+                        "other_community",
+                        &[("code", g.code.clone())],
                     ));
                     continue;
                 }
@@ -202,7 +200,7 @@ pub async fn import_grids(
         .filter_map(|(op, g)| {
             validate_op(op)
                 .err()
-                .map(|e| problem(Some(g.index), e.message))
+                .map(|e| problem(Some(g.index), "invalid_record", &[("e", e.message)]))
         })
         .collect();
     if !invalid.is_empty() {
@@ -226,7 +224,7 @@ pub async fn import_grids(
         .filter_map(|(o, g)| {
             o.as_ref()
                 .err()
-                .map(|d| problem(Some(g.index), d.to_string()))
+                .map(|d| problem(Some(g.index), "refused", &[("e", d.to_string())]))
         })
         .collect();
     if !denied.is_empty() {

@@ -139,6 +139,8 @@ async fn one_broken_feature_imports_none_until_fixed(db: TestDb) {
     let problems = report["problems"].as_array().unwrap();
     assert_eq!(problems.len(), 1, "{report}");
     assert_eq!(problems[0]["index"], 1);
+    assert_eq!(problems[0]["code"], "ring_not_closed");
+    assert_eq!(problems[0]["args"]["ring"], "0");
     assert!(problems[0]["message"]
         .as_str()
         .unwrap()

@@ -127,12 +127,75 @@ pub struct GridImportReport {
     pub applied: bool,
 }
 
-/// One problem with the file; `index` is the feature's position (0-based), if it is about one.
+/// One problem with the file: the feature's position (0-based) if it is about one, a stable
+/// `code` with the values its text names (the app says it in the user's language from its
+/// `import.problem.<code>` strings), and the English text for API users.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Problem {
     pub index: Option<usize>,
+    #[serde(default)]
+    pub code: String,
+    #[serde(default)]
+    pub args: BTreeMap<String, String>,
     pub message: String,
 }
+
+/// The problems an import reports, by code, with their English text (`{name}` is an arg).
+pub const PROBLEM_TEXTS: &[(&str, &str)] = &[
+    ("not_json", "the file is not valid JSON: {e}"),
+    ("unknown_crs", "unknown coordinate reference system '{name}'; use WGS84 lon/lat (and choose GCJ-02 or BD-09 if the positions are offset)"),
+    ("not_collection", "the file must be a GeoJSON FeatureCollection"),
+    ("not_geojson", "the file is not valid GeoJSON: {e}"),
+    ("no_features", "the file has no features"),
+    ("missing_property", "the property '{key}' is missing or empty"),
+    ("no_geometry", "the feature has no geometry"),
+    ("unreadable_geometry", "the geometry cannot be read: {e}"),
+    ("no_coordinates", "the geometry has no coordinates"),
+    ("not_polygon", "the geometry is a {kind}; a Polygon or MultiPolygon is needed"),
+    ("bad_coordinates", "the coordinates are not nested arrays of [lon, lat] positions"),
+    ("no_rings", "a polygon has no rings"),
+    ("short_ring", "ring {ring} has {n} positions; a closed ring needs at least 4"),
+    ("bad_position", "ring {ring} has a position that is not [lon, lat]"),
+    ("out_of_range", "ring {ring} has a position outside lon/lat ranges: [{lon}, {lat}] (are these projected metres?)"),
+    ("ring_not_closed", "ring {ring} is not closed: its first and last positions differ"),
+    ("bad_geometry", "the geometry cannot be used: {e}"),
+    ("invalid_polygon", "invalid polygon: {reasons}"),
+    ("duplicate_code", "the code '{code}' is used by feature {first} too"),
+    ("overlaps_feature", "the polygon overlaps feature {other}"),
+    ("overlaps_grid", "the polygon overlaps the existing grid {code} ({name}), which this file does not replace"),
+    ("unknown_community", "there is no community with the code '{code}'"),
+    ("other_community", "the grid {code} exists in another community; an import does not move grids between communities (move it first, or give it a new code)"),
+    ("invalid_record", "the grid would be an invalid record: {e}"),
+    ("refused", "the grid was refused: {e}"),
+];
+
+/// Fills `{name}` placeholders from `args`.
+pub fn fill(template: &str, args: &BTreeMap<String, String>) -> String {
+    args.iter().fold(template.to_owned(), |s, (k, v)| {
+        s.replace(&format!("{{{k}}}"), v)
+    })
+}
+
+/// A problem by its code (one of [`PROBLEM_TEXTS`]) and the values its text names.
+pub fn problem(index: Option<usize>, code: &'static str, args: &[(&str, String)]) -> Problem {
+    let args: BTreeMap<String, String> = args
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect();
+    let template = PROBLEM_TEXTS
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map_or(code, |(_, t)| *t);
+    Problem {
+        index,
+        code: code.to_owned(),
+        message: fill(template, &args),
+        args,
+    }
+}
+
+/// Why a geometry cannot be used: a problem code and its values.
+type Why = (&'static str, Vec<(&'static str, String)>);
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -140,13 +203,6 @@ impl fmt::Display for Problem {
             Some(i) => write!(f, "feature {i}: {}", self.message),
             None => f.write_str(&self.message),
         }
-    }
-}
-
-fn problem(index: Option<usize>, message: impl Into<String>) -> Problem {
-    Problem {
-        index,
-        message: message.into(),
     }
 }
 
@@ -166,32 +222,23 @@ pub fn parse_grids(
     props: &PropertyMap,
 ) -> Result<Vec<ImportedGrid>, Vec<Problem>> {
     let raw: Value = serde_json::from_str(text)
-        .map_err(|e| vec![problem(None, format!("the file is not valid JSON: {e}"))])?;
+        .map_err(|e| vec![problem(None, "not_json", &[("e", e.to_string())])])?;
     if let Some(name) = raw.pointer("/crs/properties/name").and_then(Value::as_str) {
         if !WGS84_NAMES.contains(&name) {
             return Err(vec![problem(
                 None,
-                format!("unknown coordinate reference system '{name}'; use WGS84 lon/lat (and choose GCJ-02 or BD-09 if the positions are offset)"),
+                "unknown_crs",
+                &[("name", name.to_owned())],
             )]);
         }
     }
     let features = match serde_json::from_value::<GeoJson>(raw) {
         Ok(GeoJson::FeatureCollection(fc)) => fc.features,
-        Ok(_) => {
-            return Err(vec![problem(
-                None,
-                "the file must be a GeoJSON FeatureCollection",
-            )])
-        }
-        Err(e) => {
-            return Err(vec![problem(
-                None,
-                format!("the file is not valid GeoJSON: {e}"),
-            )])
-        }
+        Ok(_) => return Err(vec![problem(None, "not_collection", &[])]),
+        Err(e) => return Err(vec![problem(None, "not_geojson", &[("e", e.to_string())])]),
     };
     if features.is_empty() {
-        return Err(vec![problem(None, "the file has no features")]);
+        return Err(vec![problem(None, "no_features", &[])]);
     }
     let mut problems = Vec::new();
     let mut grids = Vec::new();
@@ -205,10 +252,7 @@ pub fn parse_grids(
                 Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_owned()),
                 Some(Value::Number(n)) => Some(n.to_string()),
                 _ => {
-                    problems.push(problem(
-                        at,
-                        format!("the property '{key}' is missing or empty"),
-                    ));
+                    problems.push(problem(at, "missing_property", &[("key", key.to_owned())]));
                     None
                 }
             }
@@ -217,27 +261,27 @@ pub fn parse_grids(
         let name = text_prop(&props.name, &mut problems);
         let community = text_prop(&props.community, &mut problems);
         let Some(geometry) = feature.geometry else {
-            problems.push(problem(at, "the feature has no geometry"));
+            problems.push(problem(at, "no_geometry", &[]));
             continue;
         };
         let value = match serde_json::to_value(&geometry) {
             Ok(v) => v,
             Err(e) => {
-                problems.push(problem(at, format!("the geometry cannot be read: {e}")));
+                problems.push(problem(at, "unreadable_geometry", &[("e", e.to_string())]));
                 continue;
             }
         };
         let converted = match convert_geometry(&value, crs) {
             Ok(v) => v,
-            Err(msg) => {
-                problems.push(problem(at, msg));
+            Err((code, args)) => {
+                problems.push(problem(at, code, &args));
                 continue;
             }
         };
         let shape = match polygon_from_geojson(&converted) {
             Ok(s) => s,
             Err(e) => {
-                problems.push(problem(at, e.to_string()));
+                problems.push(problem(at, "bad_geometry", &[("e", e.to_string())]));
                 continue;
             }
         };
@@ -246,7 +290,8 @@ pub fn parse_grids(
             let reasons: Vec<String> = errors.iter().map(ToString::to_string).collect();
             problems.push(problem(
                 at,
-                format!("invalid polygon: {}", reasons.join("; ")),
+                "invalid_polygon",
+                &[("reasons", reasons.join("; "))],
             ));
             continue;
         }
@@ -254,7 +299,8 @@ pub fn parse_grids(
             if let Some(first) = codes.insert(code.clone(), i) {
                 problems.push(problem(
                     at,
-                    format!("the code '{code}' is used by feature {first} too"),
+                    "duplicate_code",
+                    &[("code", code.clone()), ("first", first.to_string())],
                 ));
             }
         }
@@ -294,7 +340,8 @@ fn overlaps(shapes: &[(usize, MultiPolygon<f64>)]) -> Vec<Problem> {
             if m.is_intersects() && !m.is_touches() {
                 out.push(problem(
                     Some(shapes[b].0),
-                    format!("the polygon overlaps feature {}", shapes[a].0),
+                    "overlaps_feature",
+                    &[("other", shapes[a].0.to_string())],
                 ));
             }
         }
@@ -332,7 +379,8 @@ pub fn overlaps_existing<'a>(
             if m.is_intersects() && !m.is_touches() {
                 out.push(problem(
                     Some(g.index),
-                    format!("the polygon overlaps the existing grid {code} ({name}), which this file does not replace"),
+                    "overlaps_grid",
+                    &[("code", (*code).to_owned()), ("name", (*name).to_owned())],
                 ));
             }
         }
@@ -341,38 +389,27 @@ pub fn overlaps_existing<'a>(
 }
 
 /// Checks ring closure and ranges, and converts every position to WGS84.
-fn convert_geometry(g: &Value, crs: Crs) -> Result<Value, String> {
+fn convert_geometry(g: &Value, crs: Crs) -> Result<Value, Why> {
+    let bad = || ("bad_coordinates", Vec::new());
     let ty = g.get("type").and_then(Value::as_str).unwrap_or("");
-    let coords = g
-        .get("coordinates")
-        .ok_or("the geometry has no coordinates")?;
+    let coords = g.get("coordinates").ok_or(("no_coordinates", Vec::new()))?;
     let polygons: Vec<&Value> = match ty {
         "Polygon" => vec![coords],
-        "MultiPolygon" => coords
-            .as_array()
-            .ok_or("bad MultiPolygon coordinates")?
-            .iter()
-            .collect(),
-        other => {
-            return Err(format!(
-                "the geometry is a {other}; a Polygon or MultiPolygon is needed"
-            ))
-        }
+        "MultiPolygon" => coords.as_array().ok_or_else(bad)?.iter().collect(),
+        other => return Err(("not_polygon", vec![("kind", other.to_owned())])),
     };
     let mut out_polys = Vec::new();
     for poly in polygons {
-        let rings = poly.as_array().ok_or("bad polygon coordinates")?;
+        let rings = poly.as_array().ok_or_else(bad)?;
         if rings.is_empty() {
-            return Err("a polygon has no rings".into());
+            return Err(("no_rings", Vec::new()));
         }
         let mut out_rings = Vec::new();
         for (ri, ring) in rings.iter().enumerate() {
-            let pts = ring.as_array().ok_or("bad ring coordinates")?;
+            let pts = ring.as_array().ok_or_else(bad)?;
+            let ring_no = ("ring", ri.to_string());
             if pts.len() < 4 {
-                return Err(format!(
-                    "ring {ri} has {} positions; a closed ring needs at least 4",
-                    pts.len()
-                ));
+                return Err(("short_ring", vec![ring_no, ("n", pts.len().to_string())]));
             }
             let mut out_pts = Vec::with_capacity(pts.len());
             for p in pts {
@@ -381,18 +418,19 @@ fn convert_geometry(g: &Value, crs: Crs) -> Result<Value, String> {
                     _ => (None, None),
                 };
                 let (Some(lon), Some(lat)) = (lon, lat) else {
-                    return Err(format!("ring {ri} has a position that is not [lon, lat]"));
+                    return Err(("bad_position", vec![ring_no]));
                 };
                 if !(-180.0..=180.0).contains(&lon) || !(-90.0..=90.0).contains(&lat) {
-                    return Err(format!("ring {ri} has a position outside lon/lat ranges: [{lon}, {lat}] (are these projected metres?)"));
+                    return Err((
+                        "out_of_range",
+                        vec![ring_no, ("lon", lon.to_string()), ("lat", lat.to_string())],
+                    ));
                 }
                 let (x, y) = crs.to_wgs84(lon, lat);
                 out_pts.push(json!([round7(x), round7(y)]));
             }
             if pts.first() != pts.last() {
-                return Err(format!(
-                    "ring {ri} is not closed: its first and last positions differ"
-                ));
+                return Err(("ring_not_closed", vec![ring_no]));
             }
             // Keep the ring exactly closed after rounding.
             if let Some(first) = out_pts.first().cloned() {
@@ -476,6 +514,29 @@ mod tests {
         assert!(has(4, "overlaps feature 0"), "{text:?}");
         assert!(has(5, "outside lon/lat"), "{text:?}");
         assert!(has(6, "used by feature 0"), "{text:?}");
+        // Each has a known code whose English text, filled from its args, is the message.
+        for p in &problems {
+            let template = PROBLEM_TEXTS
+                .iter()
+                .find(|(c, _)| *c == p.code)
+                .map(|(_, t)| *t);
+            assert_eq!(
+                template.map(|t| fill(t, &p.args)),
+                Some(p.message.clone()),
+                "{p:?}"
+            );
+        }
+        let codes: Vec<&str> = problems.iter().map(|p| p.code.as_str()).collect();
+        for c in [
+            "ring_not_closed",
+            "invalid_polygon",
+            "missing_property",
+            "overlaps_feature",
+            "out_of_range",
+            "duplicate_code",
+        ] {
+            assert!(codes.contains(&c), "{c} in {codes:?}");
+        }
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! a clean check of exactly this file and these options is applied.
 
 use super::{admin_request, ctx, t, Ctx};
-use crate::i18n::{tr, trf};
+use crate::i18n::{tr, trf, Lang};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use tongxin_map::{Shape, Viewport};
@@ -180,9 +180,12 @@ pub(super) fn GridImport() -> impl IntoView {
                             let at = p.index.map(|i| i.to_string()).unwrap_or_default();
                             view! {
                                 <li data-testid="import-problem" data-index=at.clone()>
-                                    {move || match p.index {
-                                        Some(i) => trf(lang.get(), "import.problem.at", &[("i", &i.to_string()), ("m", &p.message)]),
-                                        None => p.message.clone(),
+                                    {move || {
+                                        let m = problem_text(lang.get(), &p);
+                                        match p.index {
+                                            Some(i) => trf(lang.get(), "import.problem.at", &[("i", &i.to_string()), ("m", &m)]),
+                                            None => m,
+                                        }
                                     }}
                                 </li>
                             }
@@ -230,4 +233,15 @@ pub(super) fn GridImport() -> impl IntoView {
             })}
         </section>
     }
+}
+
+/// A problem in the user's language (`import.why.<code>`), or the server's English text for a
+/// code this app does not know (a newer server).
+fn problem_text(lang: Lang, p: &Problem) -> String {
+    let key = format!("import.why.{}", p.code);
+    let template = tr(lang, &key);
+    if p.code.is_empty() || template == key {
+        return p.message.clone();
+    }
+    tongxin_shared::geoimport::fill(&template, &p.args)
 }
