@@ -1760,6 +1760,7 @@ fn rejection_text(lang: Lang, code: &str, message: &str) -> impl IntoView {
             | "forged_author"
             | "forbidden_transition"
             | "system_only"
+            | "not_owner"
     );
     view! {
         {known.then(|| view! { <p data-testid="rejected-reason">{tr(lang, &format!("reject.{code}"))}</p> })}

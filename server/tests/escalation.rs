@@ -247,6 +247,79 @@ async fn an_overdue_case_escalates_once_per_level(db: TestDb) {
     assert_eq!(levels(&app, &cases).await, want);
 }
 
+/// Closing (销号) an escalated case is for the level it was escalated to or above: the
+/// community's manager is refused (and the case stays open), the subdistrict's may close it;
+/// a case never escalated is closed by the community as before.
+async fn an_escalated_case_is_closed_by_its_level(db: TestDb) {
+    let app = TestApp::spawn(&db.url).await;
+    city(&app).await;
+    let t = now_ms();
+    let res = app
+        .push(&[
+            case(1, "in_progress", t - 4 * DAY_MS, json!({})),
+            case(2, "resolved", t + DAY_MS, json!({})),
+        ])
+        .await;
+    assert_all_acked(&res);
+    // Case 1 is four days late: escalated to the community and the subdistrict; then resolved.
+    assert_eq!(sweep(&app.state, t).await.unwrap().escalations, 2);
+    let resolved = set_case(
+        0x3000,
+        1,
+        1,
+        Hlc::new(now_ms(), 0),
+        json!({"status": "resolved"}),
+    );
+    assert_all_acked(&app.push(&[resolved]).await);
+    let (community, _) = app
+        .user("c1", "community_manager", json!({"communities": [rid(C1)]}))
+        .await;
+    let (subdistrict, _) = app
+        .user(
+            "s1",
+            "subdistrict_manager",
+            json!({"subdistricts": [rid(SD)]}),
+        )
+        .await;
+    let close = |op: u128, n: u128| {
+        set_case(
+            op,
+            1,
+            n,
+            Hlc::new(now_ms(), 0),
+            json!({"status": "closed", "closed_at": now_ms()}),
+        )
+    };
+    let res = app
+        .push_as(&community, &[close(0x3001, 1), close(0x3002, 2)])
+        .await;
+    assert_eq!(res["results"][0]["rejected"]["code"], "not_owner", "{res}");
+    assert!(
+        res["results"][0]["rejected"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("subdistrict"),
+        "{res}"
+    );
+    assert!(res["results"][1]["seq"].is_u64(), "{res}");
+    let all = app.pull_all().await;
+    assert_eq!(
+        all[&uuid(1).to_string()].1["fields"]["status"]["value"],
+        "resolved"
+    );
+    assert_eq!(
+        all[&uuid(2).to_string()].1["fields"]["status"]["value"],
+        "closed"
+    );
+    let res = app.push_as(&subdistrict, &[close(0x3003, 1)]).await;
+    assert!(res["results"][0]["seq"].is_u64(), "{res}");
+    let all = app.pull_all().await;
+    assert_eq!(
+        all[&uuid(1).to_string()].1["fields"]["status"]["value"],
+        "closed"
+    );
+}
+
 async fn configured_steps_change_the_result_and_settings_serve_them(db: TestDb) {
     let t = now_ms();
     // Built-in steps: a case 1.5 days over is the community's.
@@ -419,6 +492,7 @@ macro_rules! both_backends {
 }
 
 both_backends!(
+    an_escalated_case_is_closed_by_its_level,
     an_overdue_case_escalates_once_per_level,
     configured_steps_change_the_result_and_settings_serve_them,
     two_sweepers_add_no_duplicates,

@@ -8,6 +8,7 @@
 use crate::case::{is_system_id, Level, Role, Status, ESCALATE};
 use crate::ids::RecordId;
 use crate::op::{Op, OpBody};
+use crate::record::Record;
 use crate::schema::Collection;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -49,6 +50,8 @@ pub enum Denied {
     Transition { role: Role, status: &'static str },
     #[error("only the server records escalations and uses version 5 ids")]
     SystemOnly,
+    #[error("this case was escalated to the {owner} level; only that level or above may close it")]
+    NotOwner { owner: &'static str },
 }
 
 impl Denied {
@@ -60,6 +63,7 @@ impl Denied {
             Self::ForgedAuthor { .. } => "forged_author",
             Self::Transition { .. } => "forbidden_transition",
             Self::SystemOnly => "system_only",
+            Self::NotOwner { .. } => "not_owner",
         }
     }
 }
@@ -199,6 +203,28 @@ pub fn check_op(
         }
     }
     Ok(())
+}
+
+/// Closing (销号) an escalated case is for the level it was escalated to or above: `stored` is
+/// the case as stored before the op (its timeline holds the server's escalation entries).
+/// Only escalations already recorded count, so the check is the same on every instance.
+pub fn check_owner(p: &Principal, op: &Op, stored: Option<&Record>) -> Result<(), Denied> {
+    let closes = op.collection == Collection::Cases
+        && matches!(&op.body, OpBody::Set { fields }
+            if fields.get("status").and_then(Value::as_str) == Some(Status::Closed.as_str()));
+    let Some(owner) = stored
+        .filter(|_| closes)
+        .and_then(crate::case::recorded_escalation)
+    else {
+        return Ok(());
+    };
+    if p.role.level() >= owner {
+        Ok(())
+    } else {
+        Err(Denied::NotOwner {
+            owner: owner.as_str(),
+        })
+    }
 }
 
 /// Which roles may put a case into a state. The from-state is not checked here: offline work is

@@ -25,7 +25,7 @@ mod sql;
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::sync::Arc;
-use tongxin_shared::authz::{check_op, Denied, Place, Principal};
+use tongxin_shared::authz::{check_op, check_owner, Denied, Place, Principal};
 use tongxin_shared::case::{Role, Status};
 use tongxin_shared::merge;
 use tongxin_shared::schema::ScopeRule;
@@ -454,7 +454,9 @@ pub(crate) fn plan(
             if let (Some(before), false) = (&before, moves_record(op)) {
                 // The op cannot change where the record sits: check against its place, then
                 // apply in place (no copy of the record).
-                if let Err(denied) = check_op(author, op, before, Some(before)) {
+                if let Err(denied) = check_op(author, op, before, Some(before))
+                    .and_then(|()| check_owner(author, op, stored.map(|(_, r)| r)))
+                {
                     p.per_op.push(OpSlot::Denied(denied));
                     continue;
                 }
@@ -468,7 +470,9 @@ pub(crate) fn plan(
                     .unwrap_or_else(|| (0, Record::new(op.collection, op.record)));
                 let did = merge::apply(&mut after, op);
                 let after_place = place_of(&after, places);
-                if let Err(denied) = check_op(author, op, &after_place, before.as_ref()) {
+                if let Err(denied) = check_op(author, op, &after_place, before.as_ref())
+                    .and_then(|()| check_owner(author, op, stored.map(|(_, r)| r)))
+                {
                     p.per_op.push(OpSlot::Denied(denied));
                     continue;
                 }
