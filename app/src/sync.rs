@@ -403,6 +403,11 @@ impl Client {
                     let s = self.session.borrow().clone();
                     save_session(&s).await?;
                     self.sig.version.update(|v| *v += 1);
+                    // The live stream pokes for the area the user had when it opened: open it
+                    // again for the new one.
+                    if self.live.borrow().is_some() {
+                        self.open_live();
+                    }
                 }
                 Ok(())
             }

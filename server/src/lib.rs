@@ -46,6 +46,8 @@ pub struct AppState {
     pub writer: writer::Writer,
     /// The last committed seq (of this instance, and of others through LISTEN/NOTIFY).
     pub committed: Arc<watch::Sender<u64>>,
+    /// Recent commits with the places they wrote: live streams poke only their user's area.
+    pub commits: Arc<live::CommitLog>,
     /// Set when the server shuts down, so live streams end and shutdown is not held up.
     pub closing: watch::Receiver<bool>,
     closing_tx: Arc<watch::Sender<bool>>,
@@ -65,15 +67,17 @@ impl AppState {
         let store = Arc::new(AnyStore::open(database_url).await?);
         let max = store.max_seq().await?;
         let (committed, _) = watch::channel(max);
+        let commits = Arc::new(live::CommitLog::default());
         if let Some(pg) = store.postgres() {
-            live::listen(pg, committed.clone());
+            live::listen(pg, committed.clone(), commits.clone());
         }
-        let writer = writer::Writer::spawn(store.clone(), committed.clone());
+        let writer = writer::Writer::spawn(store.clone(), committed.clone(), commits.clone());
         let (closing_tx, closing) = watch::channel(false);
         Ok(Self {
             store,
             writer,
             committed: Arc::new(committed),
+            commits,
             closing,
             closing_tx: Arc::new(closing_tx),
             dist_dir,

@@ -3,7 +3,8 @@
 //! (see `store`); grouping is what makes that fast under many concurrent pushers.
 
 use crate::error::ApiError;
-use crate::store::{AnyStore, OpOutcome, Store};
+use crate::live::CommitLog;
+use crate::store::{AnyStore, Commit, OpOutcome, Store};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, watch};
 use tongxin_shared::authz::Principal;
@@ -26,8 +27,13 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer. `committed` is raised to the last seq after every commit.
-    pub fn spawn(store: Arc<AnyStore>, committed: watch::Sender<u64>) -> Self {
+    /// Starts the writer. `committed` is raised to the last seq after every commit, and the
+    /// commit is recorded in `commits` with the places it wrote (the live stream's pokes).
+    pub fn spawn(
+        store: Arc<AnyStore>,
+        committed: watch::Sender<u64>,
+        commits: Arc<CommitLog>,
+    ) -> Self {
         let (tx, mut rx) = mpsc::channel::<Job>(1024);
         tokio::spawn(async move {
             while let Some(first) = rx.recv().await {
@@ -51,7 +57,10 @@ impl Writer {
                     all.extend(job.ops);
                 }
                 match store.commit_as(&all, &authors, crate::now_ms()).await {
-                    Ok(seqs) => {
+                    Ok(Commit {
+                        outcomes: seqs,
+                        places,
+                    }) => {
                         if let Some(max) =
                             seqs.iter().filter_map(|s| s.as_ref().ok()).copied().max()
                         {
@@ -60,6 +69,9 @@ impl Writer {
                                 *v = (*v).max(max);
                                 raise
                             });
+                            // After the raise, so a woken stream pokes with the new seq. A
+                            // batch of only known ops wrote nowhere and pokes nobody.
+                            commits.record(places);
                         }
                         let mut rest = seqs.as_slice();
                         for (len, reply) in replies {

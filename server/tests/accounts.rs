@@ -748,6 +748,40 @@ async fn staff_follows_the_area(db: TestDb) {
     assert_eq!(res.status(), 401);
 }
 
+/// Live pokes follow the area: a push in another grid does not wake a warden's stream; the
+/// next push in their grid does (the first poke they get carries its seq). A community manager
+/// is woken by both of their grids, not by the other community; the city by everything.
+async fn live_pokes_follow_the_area(db: TestDb) {
+    let app = TestApp::spawn(&db.url).await;
+    city(&app).await;
+    let (_, wa) = app.user("wa", "warden", json!({"grids": [rid(G1)]})).await;
+    let (_, cm) = app
+        .user("cm", "community_manager", json!({"communities": [rid(C1)]}))
+        .await;
+    let now = app.state.store.max_seq().await.unwrap();
+    let mut warden = Sse::connect_as(&app, &wa, Some(now)).await;
+    let mut manager = Sse::connect_as(&app, &cm, Some(now)).await;
+    let mut city_wide = Sse::connect(&app, Some(now)).await;
+    let t = now_ms();
+    // Op `op` sets fields of case `n`.
+    let seq_of = |op: u128, n: u128, fields: Value| {
+        let op = set_case(0x100 + op, 1, 0x200 + n, hlc(t, 100 + op as u32), fields);
+        let app = &app;
+        async move { app.push(&[op]).await["results"][0]["seq"].as_u64().unwrap() }
+    };
+    let in_g3 = seq_of(1, 1, json!({"title": "C2", "grid": rid(G3)})).await;
+    let in_g2 = seq_of(2, 2, json!({"title": "G2", "grid": rid(G2)})).await;
+    let in_g1 = seq_of(3, 3, json!({"title": "G1", "grid": rid(G1)})).await;
+    assert!(in_g3 < in_g2 && in_g2 < in_g1);
+    assert_eq!(city_wide.next().await.1, in_g3.to_string());
+    assert_eq!(manager.next().await.1, in_g2.to_string());
+    assert_eq!(warden.next().await.1, in_g1.to_string());
+    // Pulls are by where records sit now, and so are pokes: the other community's case moved
+    // into G1 wakes the warden.
+    let moved = seq_of(4, 1, json!({"grid": rid(G1)})).await;
+    assert_eq!(warden.next().await.1, moved.to_string());
+}
+
 macro_rules! both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite { use super::*; $( #[tokio::test] async fn $name() { super::$name(TestDb::sqlite().await).await } )* }
@@ -764,4 +798,5 @@ both_backends!(
     sign_in_attempts_are_limited,
     the_sql_scope_is_can_read,
     staff_follows_the_area,
+    live_pokes_follow_the_area,
 );

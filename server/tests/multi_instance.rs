@@ -6,8 +6,8 @@ mod common;
 
 use common::*;
 use serde_json::json;
-use tongxin_server::store::AnyStore;
-use tongxin_shared::Hlc;
+use tongxin_server::store::{AnyStore, Store};
+use tongxin_shared::{Collection, Hlc};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_push_to_one_instance_pokes_subscribers_of_the_other() {
@@ -85,6 +85,83 @@ async fn one_notification_per_committed_batch() {
     // Per-row notifications would deliver hundreds before the second batch's; we get exactly two.
     let first = listener.recv().await.unwrap();
     let second = listener.recv().await.unwrap();
-    assert_eq!(first.payload(), last_of_big.to_string());
-    assert_eq!(second.payload(), single.to_string());
+    // Each payload is the batch's last seq and the places it wrote (here: nowhere in particular).
+    let seq_of = |payload: &str| tongxin_server::live::decode_notify(payload).unwrap().0;
+    assert_eq!(seq_of(first.payload()), last_of_big);
+    assert_eq!(seq_of(second.payload()), single);
+    assert_eq!(
+        tongxin_server::live::decode_notify(first.payload())
+            .unwrap()
+            .1,
+        Some(vec![tongxin_shared::authz::Place::default()])
+    );
+}
+
+/// Pokes follow the area across instances too: a warden streaming from B is not woken by A's
+/// push in another grid, and is by A's push in theirs (the NOTIFY carries the places).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pokes_from_another_instance_follow_the_area() {
+    let db = TestDb::postgres().await;
+    let a = TestApp::spawn(&db.url).await;
+    let b = TestApp::spawn(&db.url).await;
+    let t = now_ms();
+    let id = |n: u128| tongxin_shared::RecordId(uuid(n)).to_string();
+    let hierarchy = [
+        set(
+            Collection::Subdistricts,
+            1,
+            0x5D,
+            Hlc::new(t, 1),
+            json!({"name": "S"}),
+        ),
+        set(
+            Collection::Communities,
+            2,
+            0xC1,
+            Hlc::new(t, 2),
+            json!({"name": "C", "subdistrict": id(0x5D)}),
+        ),
+        set(
+            Collection::Grids,
+            3,
+            0x61,
+            Hlc::new(t, 3),
+            json!({"name": "G1", "community": id(0xC1)}),
+        ),
+        set(
+            Collection::Grids,
+            4,
+            0x62,
+            Hlc::new(t, 4),
+            json!({"name": "G2", "community": id(0xC1)}),
+        ),
+    ];
+    a.push(&hierarchy).await;
+    let (_, wa) = b.user("wa", "warden", json!({"grids": [id(0x61)]})).await;
+    let now = b.state.store.max_seq().await.unwrap();
+    let mut warden = Sse::connect_as(&b, &wa, Some(now)).await;
+    let other = a
+        .push(&[set_case(
+            10,
+            1,
+            100,
+            Hlc::new(t, 10),
+            json!({"title": "G2", "grid": id(0x62)}),
+        )])
+        .await["results"][0]["seq"]
+        .as_u64()
+        .unwrap();
+    let mine = a
+        .push(&[set_case(
+            11,
+            1,
+            101,
+            Hlc::new(t, 11),
+            json!({"title": "G1", "grid": id(0x61)}),
+        )])
+        .await["results"][0]["seq"]
+        .as_u64()
+        .unwrap();
+    assert!(other < mine);
+    assert_eq!(warden.next().await.1, mine.to_string());
 }

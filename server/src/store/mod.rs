@@ -126,6 +126,14 @@ pub struct SessionRow {
 /// rules refused it (nothing of a refused op is stored).
 pub type OpOutcome = Result<u64, Denied>;
 
+/// What a commit did: per op its outcome, and where the records it wrote sit (distinct; `None`
+/// when there were too many to list), for the live stream's per-area pokes.
+#[derive(Debug, Default)]
+pub struct Commit {
+    pub outcomes: Vec<OpOutcome>,
+    pub places: Option<Vec<Place>>,
+}
+
 /// A stored photo.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Blob {
@@ -159,7 +167,7 @@ pub trait Store: Send + Sync + 'static {
         ops: &[Op],
         authors: &[Option<Arc<Principal>>],
         now_ms: u64,
-    ) -> impl Future<Output = Result<Vec<OpOutcome>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Commit, StoreError>> + Send;
     /// Commits ops written by the system (unchecked): [`Store::commit_as`] with no authors.
     fn commit(
         &self,
@@ -168,9 +176,13 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Vec<u64>, StoreError>> + Send {
         async move {
             let authors = vec![None; ops.len()];
-            let outcomes = self.commit_as(ops, &authors, now_ms).await?;
+            let commit = self.commit_as(ops, &authors, now_ms).await?;
             // Unchecked ops are never refused.
-            Ok(outcomes.into_iter().map(|o| o.unwrap_or(0)).collect())
+            Ok(commit
+                .outcomes
+                .into_iter()
+                .map(|o| o.unwrap_or(0))
+                .collect())
         }
     }
     /// Records in scope with `seq > cursor`, ordered by seq, at most `limit`.
@@ -316,7 +328,7 @@ impl Store for AnyStore {
         ops: &[Op],
         authors: &[Option<Arc<Principal>>],
         now_ms: u64,
-    ) -> Result<Vec<OpOutcome>, StoreError> {
+    ) -> Result<Commit, StoreError> {
         dispatch!(self, s => s.commit_as(ops, authors, now_ms).await)
     }
     async fn pull(&self, scope: &Scope, cursor: u64, limit: u32) -> Result<PullPage, StoreError> {

@@ -4,8 +4,8 @@
 //! differ.
 
 use super::{
-    due_at, is_hierarchy, op_place_ref, place_of, place_refs, plan, Blob, Key, OpOutcome, OpSlot,
-    PullPage, Scope, SessionRow, Store, StoreError, UserRow,
+    due_at, is_hierarchy, op_place_ref, place_of, place_refs, plan, Blob, Commit, Key, OpOutcome,
+    OpSlot, PullPage, Scope, SessionRow, Store, StoreError, UserRow,
 };
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
@@ -233,7 +233,7 @@ macro_rules! sql_store {
                 ops: &[Op],
                 authors: &[Option<Arc<Principal>>],
                 now_ms: u64,
-            ) -> Result<Vec<OpOutcome>, StoreError> {
+            ) -> Result<Commit, StoreError> {
                 let mut tx = self.pool.begin().await?;
                 // The commit lock, taken first: see the module docs of `store`.
                 sqlx::query("UPDATE meta SET value = value WHERE key = 'seq'").execute(&mut *tx).await?;
@@ -344,13 +344,16 @@ macro_rules! sql_store {
                     qb.build().execute(&mut *tx).await?;
                 }
 
+                // Where the written records sit, for the live stream's per-area pokes.
+                let poke = crate::live::poke_places(places);
                 // PostgreSQL: one notification per committed batch, delivered at commit.
                 if let (true, Some(channel)) = (n > 0, &self.channel) {
                     let last = first_seq + n as u64 - 1;
-                    sqlx::query("SELECT pg_notify($1, $2)").bind(channel).bind(last.to_string()).execute(&mut *tx).await?;
+                    let payload = crate::live::encode_notify(last, poke.as_deref());
+                    sqlx::query("SELECT pg_notify($1, $2)").bind(channel).bind(payload).execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
-                Ok(results)
+                Ok(Commit { outcomes: results, places: poke })
             }
 
             #[tracing::instrument(skip_all, fields(cursor, limit))]

@@ -333,10 +333,13 @@ pub type SseEvent = (String, String, String);
 
 impl Sse {
     pub async fn connect(app: &TestApp, last_event_id: Option<u64>) -> Self {
-        let mut req = reqwest::Client::new().get(format!(
-            "{}/api/v1/live?access_token={}",
-            app.base, app.token
-        ));
+        Self::connect_as(app, &app.token, last_event_id).await
+    }
+
+    /// The live stream of the user whose session token is given.
+    pub async fn connect_as(app: &TestApp, token: &str, last_event_id: Option<u64>) -> Self {
+        let mut req =
+            reqwest::Client::new().get(format!("{}/api/v1/live?access_token={token}", app.base));
         if let Some(id) = last_event_id {
             req = req.header("last-event-id", id.to_string());
         }
