@@ -5,7 +5,8 @@
 //! that miss it and their alliance units. Every table is built once as rows of text, shown on the
 //! page and exported as one CSV (UTF-8 with a BOM, so Excel opens the Chinese text correctly).
 
-use super::{category_label, ctx, download, live_records, now_ms, t, Ctx};
+use super::cases::{category_label, now_ms};
+use super::{ctx, download, live_records, t, Ctx};
 use crate::i18n::{tr, trf, Lang};
 use leptos::prelude::*;
 use std::collections::BTreeMap;

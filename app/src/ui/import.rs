@@ -3,7 +3,8 @@
 //! problem with its feature index), look at the preview, then apply. Nothing is written until
 //! a clean check of exactly this file and these options is applied.
 
-use super::{admin_request, ctx, t, Ctx};
+use super::admin::admin_request;
+use super::{ctx, t, Ctx};
 use crate::i18n::{tr, trf, Lang};
 use leptos::prelude::*;
 use leptos::task::spawn_local;

@@ -1,0 +1,268 @@
+//! The admin's screens: users (create, change role and area, reset passwords, disable) and the
+//! calls to the admin API.
+
+use super::{
+    client, ctx, role_label, spawn_local, t, tr, trf, Ctx, RecordId, Role, UserSummary, UserUpsert,
+    MIN_PASSWORD_CHARS, PROTOCOL_HEADER, PROTOCOL_VERSION,
+};
+use leptos::prelude::*;
+
+/// An admin API call with this session's token: the status and the JSON body, or why the
+/// server could not be asked.
+pub(super) async fn admin_request(
+    method: &str,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> Result<(u16, serde_json::Value), String> {
+    use gloo_net::http::Request;
+    let Some(c) = client() else {
+        return Err("not signed in".into());
+    };
+    let url = format!("/api/v1/admin{path}");
+    let builder = match method {
+        "POST" => Request::post(&url),
+        "PUT" => Request::put(&url),
+        _ => Request::get(&url),
+    }
+    .header("authorization", &c.bearer())
+    .header(PROTOCOL_HEADER, &PROTOCOL_VERSION.to_string());
+    let sent = match body {
+        Some(b) => builder.json(&b).map_err(|e| e.to_string())?.send().await,
+        None => builder.send().await,
+    }
+    .map_err(|e| e.to_string())?;
+    let status = sent.status();
+    let text = sent.text().await.unwrap_or_default();
+    Ok((status, serde_json::from_str(&text).unwrap_or_default()))
+}
+
+/// An admin API call with this session's token; the server's message on failure.
+pub(super) async fn admin_call(
+    method: &str,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> Result<serde_json::Value, String> {
+    let (status, value) = admin_request(method, path, body).await?;
+    if (200..300).contains(&status) {
+        Ok(value)
+    } else {
+        Err(value["error"]["message"]
+            .as_str()
+            .map_or_else(|| format!("HTTP {status}"), ToOwned::to_owned))
+    }
+}
+
+pub(super) fn parse_ids(text: &str) -> Result<Vec<RecordId>, String> {
+    text.split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|s| !s.is_empty())
+        .map(|s| RecordId::parse(s).map_err(|_| format!("'{s}'")))
+        .collect()
+}
+
+pub(super) fn join_ids(ids: &[RecordId]) -> String {
+    ids.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Users and their areas, and the grid import (admin only; the server checks it too).
+#[component]
+pub(super) fn Admin() -> impl IntoView {
+    let Ctx { session, .. } = ctx();
+    let is_admin = move || session.with(|s| s.as_ref().is_some_and(|s| s.me.role == Role::Admin));
+    view! {
+        <Show when=is_admin fallback=|| view! {
+            <section class="card"><p class="field-error" role="alert" data-testid="admin-forbidden">{t("admin.forbidden")}</p></section>
+        }>
+            <AdminUsers/>
+            <super::import::GridImport/>
+        </Show>
+    }
+}
+
+/// The password rule the server enforces, checked before asking it.
+pub(super) fn password_ok(p: &str) -> bool {
+    p.chars().count() >= MIN_PASSWORD_CHARS
+}
+
+#[component]
+pub(super) fn AdminUsers() -> impl IntoView {
+    let Ctx { lang, .. } = ctx();
+    let users = RwSignal::new(Vec::<UserSummary>::new());
+    let error = RwSignal::new(None::<String>);
+    let notice = RwSignal::new(None::<String>);
+    let editing = RwSignal::new(false);
+    let username = RwSignal::new(String::new());
+    let display_name = RwSignal::new(String::new());
+    let role = RwSignal::new("warden".to_owned());
+    let password = RwSignal::new(String::new());
+    let grids = RwSignal::new(String::new());
+    let communities = RwSignal::new(String::new());
+    let subdistricts = RwSignal::new(String::new());
+    let disabled = RwSignal::new(false);
+    let reload = move || {
+        spawn_local(async move {
+            match admin_call("GET", "/users", None).await {
+                Ok(v) => users.set(serde_json::from_value(v).unwrap_or_default()),
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+    reload();
+    let clear = move || {
+        editing.set(false);
+        for s in [
+            username,
+            display_name,
+            password,
+            grids,
+            communities,
+            subdistricts,
+        ] {
+            s.set(String::new());
+        }
+        role.set("warden".into());
+        disabled.set(false);
+    };
+    let submit = move || {
+        error.set(None);
+        notice.set(None);
+        let l = lang.get_untracked();
+        let ids = |s: RwSignal<String>| parse_ids(&s.get_untracked());
+        let (g, c, sd) = match (ids(grids), ids(communities), ids(subdistricts)) {
+            (Ok(g), Ok(c), Ok(sd)) => (g, c, sd),
+            (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
+                error.set(Some(trf(l, "admin.error.bad_id", &[("e", &e)])));
+                return;
+            }
+        };
+        let Some(r) = Role::parse(&role.get_untracked()) else {
+            return;
+        };
+        let is_edit = editing.get_untracked();
+        if !is_edit && !password_ok(&password.get_untracked()) {
+            error.set(Some(tr(l, "admin.error.password_short")));
+            return;
+        }
+        let up = UserUpsert {
+            username: username.get_untracked().trim().to_owned(),
+            display_name: display_name.get_untracked().trim().to_owned(),
+            role: r,
+            grids: g,
+            communities: c,
+            subdistricts: sd,
+            password: (!is_edit).then(|| password.get_untracked()),
+            disabled: disabled.get_untracked(),
+        };
+        spawn_local(async move {
+            let body = serde_json::to_value(&up).unwrap_or_default();
+            let done = if is_edit {
+                admin_call("PUT", &format!("/users/{}", up.username), Some(body)).await
+            } else {
+                admin_call("POST", "/users", Some(body)).await
+            };
+            match done {
+                Ok(_) => {
+                    notice.set(Some(trf(l, "admin.saved", &[("u", &up.username)])));
+                    clear();
+                    reload();
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+    let reset_password = move |u: String| {
+        error.set(None);
+        notice.set(None);
+        let l = lang.get_untracked();
+        let p = password.get_untracked();
+        if !password_ok(&p) {
+            error.set(Some(trf(
+                l,
+                "admin.error.reset_needs_password",
+                &[("u", &u)],
+            )));
+            return;
+        }
+        spawn_local(async move {
+            match admin_call(
+                "POST",
+                &format!("/users/{u}/password"),
+                Some(serde_json::json!({ "password": p })),
+            )
+            .await
+            {
+                Ok(_) => notice.set(Some(trf(l, "admin.password_reset", &[("u", &u)]))),
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+    view! {
+        <section>
+            <h1>{t("admin.title")}</h1>
+            <form class="form" data-testid="admin-form" on:submit=move |ev| { ev.prevent_default(); submit(); }>
+                <label><span>{t("auth.username")}</span>
+                    <input name="username" type="text" required readonly=move || editing.get()
+                        prop:value=move || username.get() on:input=move |ev| username.set(event_target_value(&ev))/></label>
+                <label><span>{t("admin.display_name")}</span>
+                    <input name="display_name" type="text"
+                        prop:value=move || display_name.get() on:input=move |ev| display_name.set(event_target_value(&ev))/></label>
+                <label><span>{t("admin.role")}</span>
+                    <select name="role" on:change=move |ev| role.set(event_target_value(&ev))>
+                        {Role::ALL.iter().map(|r| {
+                            let r = *r;
+                            view! { <option value=r.as_str() selected=move || role.get() == r.as_str()>{move || role_label(lang.get(), r)}</option> }
+                        }).collect_view()}
+                    </select></label>
+                <label><span>{t("auth.password")}</span>
+                    <input name="password" type="password" autocomplete="new-password"
+                        prop:value=move || password.get() on:input=move |ev| password.set(event_target_value(&ev))/></label>
+                <label><span>{t("admin.grids")}</span>
+                    <textarea name="grids" rows="2" prop:value=move || grids.get() on:input=move |ev| grids.set(event_target_value(&ev))></textarea></label>
+                <label><span>{t("admin.communities")}</span>
+                    <textarea name="communities" rows="2" prop:value=move || communities.get() on:input=move |ev| communities.set(event_target_value(&ev))></textarea></label>
+                <label><span>{t("admin.subdistricts")}</span>
+                    <textarea name="subdistricts" rows="2" prop:value=move || subdistricts.get() on:input=move |ev| subdistricts.set(event_target_value(&ev))></textarea></label>
+                <label class="check"><input name="disabled" type="checkbox" prop:checked=move || disabled.get()
+                    on:change=move |ev| disabled.set(event_target_checked(&ev))/><span>{t("admin.disabled")}</span></label>
+                {move || error.get().map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
+                {move || notice.get().map(|m| view! { <p class="ok" role="status">{m}</p> })}
+                <button type="submit" class="primary">{move || if editing.get() { tr(lang.get(), "admin.update") } else { tr(lang.get(), "admin.create") }}</button>
+                <Show when=move || editing.get()>
+                    <button type="button" on:click=move |_| clear()>{t("auth.logout.cancel")}</button>
+                </Show>
+            </form>
+            <ul class="list" data-testid="admin-users">
+                {move || users.get().into_iter().map(|u| {
+                    let name = u.username.clone();
+                    let for_edit = u.clone();
+                    let for_reset = u.username.clone();
+                    let user_role = u.role;
+                    view! {
+                        <li class="item" data-testid="admin-user" data-username=name.clone()>
+                            <span class="item-title">{format!("{} · {}", u.username, u.display_name)}</span>
+                            <span class="item-meta">
+                                {move || role_label(lang.get(), user_role)}
+                                {move || trf(lang.get(), "admin.area", &[("g", &u.grids.len().to_string()), ("c", &u.communities.len().to_string()), ("s", &u.subdistricts.len().to_string())])}
+                                {u.disabled.then(|| view! { <span class="tag">{t("admin.disabled")}</span> })}
+                            </span>
+                            <button type="button" on:click=move |_| {
+                                let u = for_edit.clone();
+                                editing.set(true);
+                                username.set(u.username);
+                                display_name.set(u.display_name);
+                                role.set(u.role.as_str().to_owned());
+                                grids.set(join_ids(&u.grids));
+                                communities.set(join_ids(&u.communities));
+                                subdistricts.set(join_ids(&u.subdistricts));
+                                disabled.set(u.disabled);
+                            }>{t("admin.edit")}</button>
+                            <button type="button" on:click=move |_| reset_password(for_reset.clone())>{t("admin.reset_password")}</button>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+        </section>
+    }
+}

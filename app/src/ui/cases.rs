@@ -1,0 +1,947 @@
+//! Cases (事件/诉求): the list with its offline filters, a case with its lifecycle and timeline,
+//! the report form (grid by GPS or by hand, photos), and the case CSV.
+
+use super::forms::{clear_draft, field_error, keep_draft, Draft};
+use super::photos::{Gallery, PhotoPicker};
+use super::{
+    allowed_actions, client, ctx, deadline, download, is_overdue, level_label, owner_level,
+    recorded_escalation, spawn_local, supervision_level, t, tr, trf, use_navigate, use_params_map,
+    validate_op, Action, BTreeMap, CaseFilter, Collection, Ctx, Deadlines, Lang, Level,
+    NavigateOptions, OpBody, Record, RecordId, Status, CASE_CATEGORIES, ESCALATE,
+};
+use crate::store::LocalStore;
+use leptos::prelude::*;
+
+pub(super) fn category_label(lang: Lang, c: &str) -> String {
+    if c.is_empty() {
+        String::new()
+    } else {
+        tr(lang, &format!("category.{c}"))
+    }
+}
+
+pub(super) fn status_label(lang: Lang, s: &str) -> String {
+    if s.is_empty() {
+        String::new()
+    } else {
+        tr(lang, &format!("status.{s}"))
+    }
+}
+
+#[component]
+pub(super) fn CaseList() -> impl IntoView {
+    let Ctx {
+        lang, sig, session, ..
+    } = ctx();
+    let cases = LocalResource::new(move || {
+        sig.version.get();
+        async move {
+            let Some(c) = client() else { return Vec::new() };
+            c.store.list(Collection::Cases).await.unwrap_or_default()
+        }
+    });
+    // Filters, applied offline to the local records (shared::query::CaseFilter).
+    let status = RwSignal::new(String::new());
+    let overdue = RwSignal::new(false);
+    let mine = RwSignal::new(false);
+    let text = RwSignal::new(String::new());
+    let category = RwSignal::new(String::new());
+    let grid = RwSignal::new(String::new());
+    // Links from the map open the list filtered: /cases?grid=<id>&overdue=1.
+    let query = leptos_router::hooks::use_query_map();
+    query.with_untracked(|q| {
+        if let Some(g) = q.get("grid") {
+            grid.set(g);
+        }
+        if q.get("overdue").is_some_and(|v| v == "1") {
+            overdue.set(true);
+        }
+    });
+    // The supervision queue: overdue cases escalated to the user's level (managers).
+    let escalated = RwSignal::new(false);
+    let my_level = move || {
+        session.with(|s| {
+            s.as_ref()
+                .filter(|s| s.me.role.is_manager())
+                .map(|s| s.me.role.level())
+        })
+    };
+    // The grids on the device (a manager's area has many), for the grid filter.
+    let grids = LocalResource::new(move || async move {
+        let Some(c) = client() else { return Vec::new() };
+        let mut list: Vec<(String, String)> = c
+            .store
+            .list(Collection::Grids)
+            .await
+            .unwrap_or_default()
+            .iter()
+            .filter(|r| !r.is_deleted())
+            .map(|r| {
+                (
+                    r.id.to_string(),
+                    r.str("name").unwrap_or_default().to_owned(),
+                )
+            })
+            .collect();
+        list.sort_by(|a, b| a.1.cmp(&b.1));
+        list
+    });
+    let filtered = move || {
+        let some = |v: String| (!v.is_empty()).then_some(v);
+        let filter = CaseFilter {
+            status: Status::parse(&status.get()),
+            grid: some(grid.get()),
+            category: some(category.get()),
+            overdue_only: overdue.get(),
+            mine: mine
+                .get()
+                .then(|| session.with(|s| s.as_ref().map(|s| s.me.username.clone())))
+                .flatten(),
+            text: text.get(),
+        };
+        cases.get().map(|all| {
+            let total = all.iter().filter(|r| !r.is_deleted()).count();
+            let now = now_ms();
+            let queue = escalated.get().then(my_level).flatten();
+            // The deployment's escalation steps (and the levels recorded by the server).
+            let deadlines = sig.deadlines.get();
+            let shown: Vec<Record> = filter
+                .apply(all.iter(), now)
+                .into_iter()
+                .filter(|r| {
+                    queue.is_none_or(|level| supervision_level(&deadlines, r, now) == Some(level))
+                })
+                .cloned()
+                .collect();
+            (total, shown)
+        })
+    };
+    view! {
+        <section>
+            <h1>{t("cases.title")}</h1>
+            <form class="filters" role="search" on:submit=|ev| ev.prevent_default()>
+                <input name="q" type="search" aria-label=move || tr(lang.get(), "cases.search")
+                    placeholder=move || tr(lang.get(), "cases.search")
+                    prop:value=move || text.get() on:input=move |ev| text.set(event_target_value(&ev))/>
+                <select name="status" aria-label=move || tr(lang.get(), "case.status")
+                    on:change=move |ev| status.set(event_target_value(&ev))>
+                    <option value="">{t("cases.all_states")}</option>
+                    {Status::ALL.iter().map(|st| {
+                        let v = st.as_str();
+                        view! { <option value=v>{move || status_label(lang.get(), v)}</option> }
+                    }).collect_view()}
+                </select>
+                <select name="category" aria-label=move || tr(lang.get(), "case.category")
+                    on:change=move |ev| category.set(event_target_value(&ev))>
+                    <option value="">{t("cases.all_categories")}</option>
+                    {CASE_CATEGORIES.iter().map(|c| {
+                        let c = *c;
+                        view! { <option value=c>{move || category_label(lang.get(), c)}</option> }
+                    }).collect_view()}
+                </select>
+                {move || grids.get().filter(|g| g.len() > 1).map(|list| view! {
+                    <select name="grid" aria-label=move || tr(lang.get(), "case.grid")
+                        on:change=move |ev| grid.set(event_target_value(&ev))>
+                        <option value="">{t("cases.all_grids")}</option>
+                        {list.into_iter().map(|(id, name)| view! { <option value=id>{name}</option> }).collect_view()}
+                    </select>
+                })}
+                <label class="check"><input name="overdue" type="checkbox" prop:checked=move || overdue.get()
+                    on:change=move |ev| overdue.set(event_target_checked(&ev))/><span>{t("cases.overdue_only")}</span></label>
+                <label class="check"><input name="mine" type="checkbox" prop:checked=move || mine.get()
+                    on:change=move |ev| mine.set(event_target_checked(&ev))/><span>{t("cases.mine")}</span></label>
+                {move || my_level().map(|_| view! {
+                    <label class="check"><input name="escalated" type="checkbox" prop:checked=move || escalated.get()
+                        on:change=move |ev| escalated.set(event_target_checked(&ev))/><span>{t("cases.escalated")}</span></label>
+                })}
+            </form>
+            {move || match filtered() {
+                None => view! { <p class="muted">{t("cases.loading")}</p> }.into_any(),
+                Some((0, _)) => view! { <p class="muted">{t("cases.empty")}</p> }.into_any(),
+                Some((total, list)) => {
+                    let shown_n = list.len().to_string();
+                    let shown_attr = shown_n.clone();
+                    view! {
+                    <p class="muted small" data-testid="cases-count" data-shown=shown_attr>{move || trf(lang.get(), "cases.count", &[("n", &shown_n), ("total", &total.to_string())])}</p>
+                    {
+                        let rows = list.clone();
+                        view! {
+                            <button type="button" data-testid="export-csv"
+                                on:click=move |_| download("cases.csv", &cases_csv(lang.get_untracked(), &sig.deadlines.get_untracked(), &rows), "text/csv;charset=utf-8")>
+                                {t("cases.export")}
+                            </button>
+                        }
+                    }
+                    <ul class="list">
+                        {list.into_iter().map(|r| {
+                            let id = r.id.to_string();
+                            let title = r.str("title").unwrap_or_default().to_owned();
+                            let category = r.str("category").unwrap_or_default().to_owned();
+                            let status = r.str("status").unwrap_or_default().to_owned();
+                            let synthetic = r.get("synthetic").and_then(serde_json::Value::as_bool).unwrap_or(false);
+                            let late = matches!((case_status(&r), case_deadline(&r)), (Some(st), Some(d)) if is_overdue(st, d, now_ms()));
+                            view! {
+                                <li>
+                                    <a class="item" href=format!("/cases/{id}") data-testid="case-item" data-id=id.clone()>
+                                        <span class="item-title">{title}</span>
+                                        <span class="item-meta">
+                                            {move || category_label(lang.get(), &category)}
+                                            " · "
+                                            {move || status_label(lang.get(), &status)}
+                                            {synthetic.then(|| view! { <span class="tag">{t("case.synthetic")}</span> })}
+                                            {late.then(|| view! { <span class="tag tag-late" data-testid="overdue">{t("cases.overdue")}</span> })}
+                                        </span>
+                                    </a>
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                    }.into_any()
+                }
+            }}
+        </section>
+    }
+}
+
+pub(super) fn now_ms() -> u64 {
+    js_sys::Date::now() as u64
+}
+
+/// "2026-11-25 14:05" in local time.
+pub(super) fn when(ms: u64) -> String {
+    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}",
+        d.get_full_year(),
+        d.get_month() + 1,
+        d.get_date(),
+        d.get_hours(),
+        d.get_minutes()
+    )
+}
+
+pub(super) fn case_status(r: &Record) -> Option<Status> {
+    r.str("status").and_then(Status::parse)
+}
+
+pub(super) fn case_deadline(r: &Record) -> Option<u64> {
+    r.get("deadline").and_then(serde_json::Value::as_u64)
+}
+
+/// The deadline, and how late an open case is.
+pub(super) fn deadline_text(lang: Lang, r: Option<&Record>) -> String {
+    let Some((d, status)) = r.and_then(|r| Some((case_deadline(r)?, case_status(r)?))) else {
+        return String::new();
+    };
+    if is_overdue(status, d, now_ms()) {
+        trf(lang, "case.overdue", &[("d", &when(d))])
+    } else {
+        when(d)
+    }
+}
+
+/// The lifecycle buttons the signed-in role may use now (上报 → 受理 → 处置中 → 已办结 → 销号,
+/// or 退回), with an optional note. A step is one local commit: the new status and a timeline
+/// entry (who, from, to, note; when is the entry's stamp).
+#[component]
+pub(super) fn Lifecycle(record: RwSignal<Option<Record>>) -> impl IntoView {
+    let Ctx {
+        lang, sig, session, ..
+    } = ctx();
+    let note = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let actions = move || {
+        let role = session.with(|s| s.as_ref().map(|s| s.me.role))?;
+        record.with(|r| {
+            let r = r.as_ref()?;
+            let status = case_status(r)?;
+            // Closing (销号) and returning belong to the level the case has escalated to.
+            let owner = sig.deadlines.with(|d| owner_level(d, r, now_ms()));
+            Some(allowed_actions(status, role, owner))
+        })
+    };
+    // 督办: a manager at or above the level an overdue case has escalated to records a reminder
+    // on its timeline (the case stays where it is).
+    let can_remind = move || {
+        let role = session.with(|s| s.as_ref().map(|s| s.me.role))?;
+        record.with(|r| {
+            let r = r.as_ref()?;
+            let level = sig.deadlines.with(|d| supervision_level(d, r, now_ms()))?;
+            Some(role.is_manager() && role.level() >= level)
+        })
+    };
+    let remind = move || {
+        error.set(None);
+        let (Some(c), Some(r)) = (client(), record.get_untracked()) else {
+            return;
+        };
+        let status = case_status(&r).map_or("reported", Status::as_str);
+        let mut data = serde_json::Map::new();
+        data.insert("action".into(), "remind".into());
+        data.insert("from".into(), status.into());
+        data.insert("to".into(), status.into());
+        data.insert("by".into(), c.me().username.into());
+        let text = note.get_untracked();
+        data.insert(
+            "note".into(),
+            if text.trim().is_empty() {
+                "逾期督办".to_owned()
+            } else {
+                text.trim().to_owned()
+            }
+            .into(),
+        );
+        let op = c.op(
+            Collection::Cases,
+            r.id,
+            OpBody::Append {
+                entry: tongxin_shared::Entry {
+                    id: uuid::Uuid::now_v7(),
+                    data,
+                },
+            },
+        );
+        let l = lang.get_untracked();
+        spawn_local(async move {
+            match c.commit(vec![op]).await {
+                Ok(()) => note.set(String::new()),
+                Err(e) => error.set(Some(trf(
+                    l,
+                    "case.error.save_failed",
+                    &[("e", &e.to_string())],
+                ))),
+            }
+        });
+    };
+    let act = move |action: Action| {
+        error.set(None);
+        let (Some(c), Some(r)) = (client(), record.get_untracked()) else {
+            return;
+        };
+        let me = c.me();
+        let from = case_status(&r);
+        let now = now_ms();
+        let mut fields: BTreeMap<String, serde_json::Value> = BTreeMap::new();
+        fields.insert("status".into(), action.target().as_str().into());
+        if action == Action::Close {
+            fields.insert("closed_at".into(), now.into());
+        }
+        if action == Action::Accept && r.str("assignee").is_none() {
+            fields.insert(
+                "assignee".into(),
+                r.str("reporter").unwrap_or(&me.username).into(),
+            );
+        }
+        let mut data = serde_json::Map::new();
+        data.insert("action".into(), action.as_str().into());
+        data.insert(
+            "from".into(),
+            from.map_or(serde_json::Value::Null, |s| s.as_str().into()),
+        );
+        data.insert("to".into(), action.target().as_str().into());
+        data.insert("by".into(), me.username.clone().into());
+        let text = note.get_untracked();
+        if !text.trim().is_empty() {
+            data.insert("note".into(), text.trim().into());
+        }
+        let set = c.op(Collection::Cases, r.id, OpBody::Set { fields });
+        let append = c.op(
+            Collection::Cases,
+            r.id,
+            OpBody::Append {
+                entry: tongxin_shared::Entry {
+                    id: uuid::Uuid::now_v7(),
+                    data,
+                },
+            },
+        );
+        for op in [&set, &append] {
+            if let Err(e) = validate_op(op) {
+                error.set(Some(e.message));
+                return;
+            }
+        }
+        let l = lang.get_untracked();
+        spawn_local(async move {
+            match c.commit(vec![set, append]).await {
+                Ok(()) => note.set(String::new()),
+                Err(e) => error.set(Some(trf(
+                    l,
+                    "case.error.save_failed",
+                    &[("e", &e.to_string())],
+                ))),
+            }
+        });
+    };
+    view! {
+        {move || {
+            let list = actions().unwrap_or_default();
+            let reminds = can_remind().unwrap_or(false);
+            (reminds || !list.is_empty()).then_some((list, reminds))
+        }.map(|(list, reminds)| view! {
+            <div class="lifecycle" data-testid="lifecycle">
+                <label>
+                    <span>{t("case.step_note")}</span>
+                    <textarea name="note" rows="2" maxlength="500"
+                        prop:value=move || note.get()
+                        on:input=move |ev| note.set(event_target_value(&ev))></textarea>
+                </label>
+                <div class="actions">
+                    {list.into_iter().map(|a| view! {
+                        <button type="button" class=if matches!(a, Action::Close | Action::Resolve) { "primary" } else { "" }
+                            data-testid="case-action" data-action=a.as_str()
+                            on:click=move |_| act(a)>{move || tr(lang.get(), &format!("action.{}", a.as_str()))}</button>
+                    }).collect_view()}
+                    {reminds.then(|| view! {
+                        <button type="button" data-testid="case-action" data-action="remind"
+                            on:click=move |_| remind()>{move || tr(lang.get(), "action.remind")}</button>
+                    })}
+                </div>
+                {move || error.get().map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
+            </div>
+        })}
+    }
+}
+
+/// The case's timeline: every step with who, when and the note, oldest first (stamp order, so
+/// the escalations of one sweep read community → subdistrict → city). An escalation is written by
+/// the server: it names the level the case went up to, and "system" as its author.
+#[component]
+pub(super) fn Timeline(record: RwSignal<Option<Record>>) -> impl IntoView {
+    let Ctx { lang, .. } = ctx();
+    let entries = move || {
+        record.with(|r| {
+            r.as_ref()
+                .map(|r| {
+                    r.timeline()
+                        .into_iter()
+                        .map(|(_, e)| (e.stamp.hlc.wall_ms, e.data.clone()))
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+        })
+    };
+    view! {
+        <h2>{t("case.timeline")}</h2>
+        <ol class="timeline" data-testid="timeline">
+            {move || entries().into_iter().map(|(at, data)| {
+                let text = |k: &str| data.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+                let action = text("action");
+                let note = text("note");
+                let escalation = (action == ESCALATE).then(|| Level::parse(&text("level"))).flatten();
+                let by = text("by");
+                let label_action = action.clone();
+                view! {
+                    <li data-testid="timeline-entry" data-action=action data-level=escalation.map(Level::as_str)>
+                        <strong>
+                            {move || tr(lang.get(), &format!("action.{label_action}"))}
+                            {escalation.map(|l| view! { " → " {move || level_label(lang.get(), l)} })}
+                        </strong>
+                        " · "
+                        {move || if by.is_empty() && escalation.is_some() { tr(lang.get(), "timeline.system") } else { by.clone() }}
+                        " · " {when(at)}
+                        {(!note.is_empty()).then(|| view! { <p class="pre">{note}</p> })}
+                    </li>
+                }
+            }).collect_view()}
+        </ol>
+    }
+}
+
+#[component]
+pub(super) fn CaseNew() -> impl IntoView {
+    let record = RwSignal::new(None::<Record>);
+    // From a visit's appeal (一键转事件): the appeal is the title, the source a resident appeal.
+    let query = leptos_router::hooks::use_query_map();
+    let prefill = query.with_untracked(|q| q.get("title"));
+    let from_appeal = query.with_untracked(|q| q.get("visit").is_some());
+    view! {
+        <section>
+            <h1>{t("cases.new")}</h1>
+            <CaseForm record=record id=None prefill=prefill.unwrap_or_default() from_appeal=from_appeal/>
+        </section>
+    }
+}
+
+#[component]
+pub(super) fn CaseDetail() -> impl IntoView {
+    let Ctx { lang, sig, .. } = ctx();
+    let params = use_params_map();
+    let id = move || {
+        params
+            .read()
+            .get("id")
+            .and_then(|s| RecordId::parse(&s).ok())
+    };
+    let record = RwSignal::new(None::<Record>);
+    let loaded = RwSignal::new(false);
+    // Re-read on every change; a slower, older read never overwrites a newer one.
+    Effect::new(move |_| {
+        let v = sig.version.get();
+        let id = id();
+        spawn_local(async move {
+            let r = match (client(), id) {
+                (Some(c), Some(id)) => c.store.get(Collection::Cases, id).await.ok().flatten(),
+                _ => None,
+            };
+            if sig.version.get_untracked() == v {
+                record.set(r);
+                loaded.set(true);
+            }
+        });
+    });
+    let field = move |name: &'static str| {
+        move || {
+            record.with(|r| {
+                r.as_ref()
+                    .and_then(|r| r.str(name))
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+        }
+    };
+    view! {
+        <section>
+            <Show
+                when=move || record.with(Option::is_some)
+                fallback=move || view! { <p class="muted">{move || if loaded.get() { tr(lang.get(), "cases.not_found") } else { tr(lang.get(), "cases.loading") }}</p> }
+            >
+                <h1 data-testid="case-title">{field("title")}</h1>
+                <dl class="facts">
+                    <dt>{t("case.category")}</dt>
+                    <dd data-testid="case-category" data-value=field("category")>{move || category_label(lang.get(), &field("category")())}</dd>
+                    <dt>{t("case.status")}</dt>
+                    <dd data-testid="case-status" data-value=field("status")>{move || status_label(lang.get(), &field("status")())}</dd>
+                    <dt>{t("case.description")}</dt>
+                    <dd data-testid="case-description" class="pre">{field("description")}</dd>
+                    <dt>{t("case.deadline")}</dt>
+                    <dd data-testid="case-deadline">{move || record.with(|r| deadline_text(lang.get(), r.as_ref()))}</dd>
+                </dl>
+                {move || {
+                    let shas: Vec<String> = record.with(|r| r.as_ref().and_then(|r| r.get("photos")).and_then(serde_json::Value::as_array)
+                        .map(|a| a.iter().filter_map(|v| v.as_str().map(ToOwned::to_owned)).collect()).unwrap_or_default());
+                    view! { <Gallery shas=shas/> }
+                }}
+                <Lifecycle record=record/>
+                <Timeline record=record/>
+                <h2>{t("case.edit")}</h2>
+                <CaseForm record=record id=id()/>
+            </Show>
+        </section>
+    }
+}
+
+/// The case form. Inputs show the record's current values until the user edits them; only the
+/// fields the user changed are written (so a background sync never gets overwritten by stale
+/// form values).
+#[component]
+pub(super) fn CaseForm(
+    record: RwSignal<Option<Record>>,
+    id: Option<RecordId>,
+    #[prop(optional, into)] prefill: Option<String>,
+    #[prop(optional)] from_appeal: bool,
+) -> impl IntoView {
+    let Ctx { lang, sig, .. } = ctx();
+    let navigate = use_navigate();
+    let title = RwSignal::new(prefill.filter(|p| !p.is_empty()));
+    let description = RwSignal::new(None::<String>);
+    let category = RwSignal::new(None::<String>);
+    let grid = RwSignal::new(None::<String>);
+    let photos = RwSignal::new(Vec::<String>::new());
+    let position = RwSignal::new(None::<crate::photo::Fix>);
+    let located = RwSignal::new(None::<String>);
+    if id.is_none() {
+        keep_draft(
+            "case",
+            vec![
+                ("title", Draft::Opt(title)),
+                ("description", Draft::Opt(description)),
+                ("category", Draft::Opt(category)),
+                ("photos", Draft::List(photos)),
+            ],
+        );
+    }
+    let error = RwSignal::new(None::<(&'static str, String)>);
+    let saved = RwSignal::new(false);
+    // The grids a new case may be reported in: the user's own, or (managers) those on the device.
+    let grids = LocalResource::new(move || async move {
+        let Some(c) = client() else {
+            return Vec::new();
+        };
+        let local = c.store.list(Collection::Grids).await.unwrap_or_default();
+        let name = |r: &Record| r.str("name").unwrap_or_default().to_owned();
+        let mine = c.me().grids;
+        if mine.is_empty() {
+            local
+                .iter()
+                .filter(|r| !r.is_deleted())
+                .map(|r| (r.id.to_string(), name(r)))
+                .collect::<Vec<_>>()
+        } else {
+            mine.iter()
+                .map(|g| {
+                    let label = local
+                        .iter()
+                        .find(|r| r.id == *g)
+                        .map_or_else(|| g.to_string(), name);
+                    (g.to_string(), label)
+                })
+                .collect()
+        }
+    });
+    let current = move |name: &'static str| {
+        record.with_untracked(|r| {
+            r.as_ref()
+                .and_then(|r| r.str(name))
+                .unwrap_or_default()
+                .to_owned()
+        })
+    };
+    let shown = move |dirty: RwSignal<Option<String>>, name: &'static str| {
+        move || {
+            dirty.get().unwrap_or_else(|| {
+                record.with(|r| {
+                    r.as_ref()
+                        .and_then(|r| r.str(name))
+                        .unwrap_or_default()
+                        .to_owned()
+                })
+            })
+        }
+    };
+    let save = move || {
+        error.set(None);
+        saved.set(false);
+        let l = lang.get_untracked();
+        let mut fields: BTreeMap<String, serde_json::Value> = BTreeMap::new();
+        for (sig, name) in [
+            (title, "title"),
+            (description, "description"),
+            (category, "category"),
+        ] {
+            if let Some(v) = sig.get_untracked() {
+                if id.is_none() || v != current(name) {
+                    fields.insert(
+                        name.to_owned(),
+                        serde_json::Value::String(v.trim().to_owned()),
+                    );
+                }
+            }
+        }
+        let added = photos.get_untracked();
+        if !added.is_empty() {
+            let mut all: Vec<String> = record.with_untracked(|r| {
+                r.as_ref()
+                    .and_then(|r| r.get("photos"))
+                    .and_then(serde_json::Value::as_array)
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|v| v.as_str().map(ToOwned::to_owned))
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            });
+            for sha in added {
+                if !all.contains(&sha) {
+                    all.push(sha);
+                }
+            }
+            if all.len() > 9 {
+                error.set(Some(("photos", tr(l, "photo.error.too_many"))));
+                return;
+            }
+            fields.insert("photos".into(), all.into());
+        }
+        if id.is_none() {
+            let title_v = title.get_untracked().unwrap_or_default();
+            if title_v.trim().is_empty() {
+                error.set(Some(("title", tr(l, "case.error.title_required"))));
+                return;
+            }
+            let cat = category.get_untracked().unwrap_or_default();
+            if cat.is_empty() {
+                error.set(Some(("category", tr(l, "case.error.category_required"))));
+                return;
+            }
+            let chosen = grid.get_untracked().or_else(|| {
+                grids
+                    .get_untracked()
+                    .and_then(|g| g.first().map(|(id, _)| id.clone()))
+            });
+            let Some(chosen) = chosen else {
+                error.set(Some(("grid", tr(l, "case.error.grid_required"))));
+                return;
+            };
+            let now = js_sys::Date::now() as u64;
+            fields.insert("grid".into(), chosen.into());
+            if let Some(f) = position.get_untracked() {
+                fields.insert(
+                    "position".into(),
+                    serde_json::json!([f.lon, f.lat, f.accuracy_m.min(100_000.0).round()]),
+                );
+            }
+            if let Some(c) = client() {
+                fields.insert("reporter".into(), c.me().username.into());
+            }
+            fields.insert("status".into(), "reported".into());
+            fields.insert(
+                "source".into(),
+                if from_appeal {
+                    "resident_appeal"
+                } else {
+                    "patrol"
+                }
+                .into(),
+            );
+            fields.insert("reported_at".into(), now.into());
+            // The deployment's hours for the category (the last settings fetched).
+            let due = sig.deadlines.with_untracked(|d| deadline(d, now, &cat));
+            fields.insert("deadline".into(), due.into());
+        } else if fields
+            .get("title")
+            .is_some_and(|v| v.as_str().is_some_and(str::is_empty))
+        {
+            error.set(Some(("title", tr(l, "case.error.title_required"))));
+            return;
+        }
+        if fields.is_empty() {
+            saved.set(true);
+            return;
+        }
+        let Some(c) = client() else { return };
+        let record_id = id.unwrap_or_else(|| RecordId(uuid::Uuid::now_v7()));
+        let op = c.op(Collection::Cases, record_id, OpBody::Set { fields });
+        if let Err(e) = validate_op(&op) {
+            error.set(Some(("form", e.message)));
+            return;
+        }
+        let mut ops = vec![op];
+        if id.is_none() {
+            // 上报: the first timeline entry.
+            let mut data = serde_json::Map::new();
+            data.insert("action".into(), "report".into());
+            data.insert("from".into(), serde_json::Value::Null);
+            data.insert("to".into(), "reported".into());
+            data.insert("by".into(), c.me().username.into());
+            ops.push(c.op(
+                Collection::Cases,
+                record_id,
+                OpBody::Append {
+                    entry: tongxin_shared::Entry {
+                        id: uuid::Uuid::now_v7(),
+                        data,
+                    },
+                },
+            ));
+        }
+        let navigate = navigate.clone();
+        spawn_local(async move {
+            match c.commit(ops).await {
+                Ok(()) => {
+                    title.set(None);
+                    description.set(None);
+                    category.set(None);
+                    photos.set(Vec::new());
+                    saved.set(true);
+                    if id.is_none() {
+                        clear_draft("case");
+                        navigate(&format!("/cases/{record_id}"), NavigateOptions::default());
+                    }
+                }
+                Err(e) => error.set(Some((
+                    "form",
+                    trf(l, "case.error.save_failed", &[("e", &e.to_string())]),
+                ))),
+            }
+        });
+    };
+    // GPS → the grid by point-in-polygon over the grids on this device, offline. A poor fix or a
+    // position outside every grid leaves the choice to the user, with the reason shown.
+    let locate = move |_| {
+        let l = lang.get_untracked();
+        located.set(Some(tr(l, "geo.locating")));
+        spawn_local(async move {
+            let fix = match crate::photo::locate().await {
+                Ok(f) => f,
+                Err(e) => {
+                    located.set(Some(trf(l, "geo.failed", &[("e", &e)])));
+                    return;
+                }
+            };
+            position.set(Some(fix));
+            let acc = format!("{:.0}", fix.accuracy_m);
+            if fix.accuracy_m > crate::photo::POOR_ACCURACY_M {
+                located.set(Some(trf(l, "geo.poor", &[("m", &acc)])));
+                return;
+            }
+            let Some(c) = client() else { return };
+            let local = c.store.list(Collection::Grids).await.unwrap_or_default();
+            let (index, _) = tongxin_shared::geo::GridIndex::build(local.iter().filter_map(|r| {
+                Some((r.id, r.str("code").unwrap_or_default(), r.get("boundary")?))
+            }));
+            let allowed = grids.get_untracked().unwrap_or_default();
+            match index.locate(fix.lon, fix.lat) {
+                Some(g) if allowed.iter().any(|(id, _)| *id == g.to_string()) => {
+                    let name = allowed
+                        .iter()
+                        .find(|(id, _)| *id == g.to_string())
+                        .map(|(_, n)| n.clone())
+                        .unwrap_or_default();
+                    grid.set(Some(g.to_string()));
+                    located.set(Some(trf(l, "geo.in_grid", &[("g", &name), ("m", &acc)])));
+                }
+                Some(_) => located.set(Some(trf(l, "geo.other_grid", &[("m", &acc)]))),
+                None => located.set(Some(trf(l, "geo.outside", &[("m", &acc)]))),
+            }
+        });
+    };
+    let err_for = move |field: &'static str| field_error(error, field);
+    let shown_category = shown(category, "category");
+    view! {
+        <form class="form" on:submit=move |ev| { ev.prevent_default(); save(); }>
+            <label>
+                <span>{t("case.title")}</span>
+                <input name="title" type="text" maxlength="200" required=id.is_none()
+                    prop:value=shown(title, "title")
+                    on:input=move |ev| title.set(Some(event_target_value(&ev)))/>
+            </label>
+            {err_for("title")}
+            <label>
+                <span>{t("case.description")}</span>
+                <textarea name="description" rows="4" maxlength="4000"
+                    prop:value=shown(description, "description")
+                    on:input=move |ev| description.set(Some(event_target_value(&ev)))></textarea>
+            </label>
+            <label>
+                <span>{t("case.category")}</span>
+                <select name="category"
+                    on:change=move |ev| category.set(Some(event_target_value(&ev)))>
+                    <option value="" selected=move || shown_category().is_empty()>{t("category.choose")}</option>
+                    {CASE_CATEGORIES.iter().map(|c| {
+                        let c = *c;
+                        view! { <option value=c selected=move || shown_category() == c>{move || category_label(lang.get(), c)}</option> }
+                    }).collect_view()}
+                </select>
+            </label>
+            {err_for("category")}
+            // A new case's time limit for the chosen category, as this deployment configures it.
+            {id.is_none().then(|| view! {
+                {move || {
+                    let cat = shown_category();
+                    (!cat.is_empty()).then(|| {
+                        let hours = sig.deadlines.with(|d| d.hours_for(&cat)).to_string();
+                        let attr = hours.clone();
+                        view! {
+                            <p class="muted small" data-testid="deadline-hint" data-hours=attr>
+                                {move || trf(lang.get(), "case.deadline_hint", &[("h", &hours)])}
+                            </p>
+                        }
+                    })
+                }}
+            })}
+            {id.is_none().then(|| view! {
+                <div class="locate">
+                    <button type="button" data-testid="locate" on:click=locate>{t("geo.locate")}</button>
+                    {move || located.get().map(|m| view! { <p class="muted small" role="status" data-testid="located">{m}</p> })}
+                </div>
+                <label>
+                    <span>{t("case.grid")}</span>
+                    <select name="grid" on:change=move |ev| grid.set(Some(event_target_value(&ev)))>
+                        {move || grids.get().unwrap_or_default().into_iter().map(|(gid, label)| {
+                            let value = gid.clone();
+                            view! { <option value=value selected=move || grid.get().as_deref() == Some(gid.as_str())>{label}</option> }
+                        }).collect_view()}
+                    </select>
+                </label>
+            })}
+            {err_for("grid")}
+            <PhotoPicker added=photos/>
+            {err_for("photos")}
+            {err_for("form")}
+            <button type="submit" class="primary" data-testid="save">{t("case.save")}</button>
+            <Show when=move || saved.get()>
+                <p class="ok" role="status">{t("case.saved")}</p>
+            </Show>
+        </form>
+    }
+}
+
+/// The cases as CSV, UTF-8 with a byte-order mark so Excel opens the Chinese text correctly.
+/// The supervision columns (督办): days overdue; the level whose queue the case is in (for a
+/// case no longer open, the highest level it was escalated to); how many reminders it got, the
+/// managers' and the server's escalation notices alike.
+pub(super) fn cases_csv(lang: Lang, deadlines: &Deadlines, cases: &[Record]) -> String {
+    let header = [
+        "id",
+        "title",
+        "category",
+        "status",
+        "source",
+        "grid",
+        "reporter",
+        "reported_at",
+        "deadline",
+        "closed_at",
+        "overdue_days",
+        "escalated_to",
+        "reminders",
+    ];
+    let labels: Vec<String> = header
+        .iter()
+        .map(|h| tr(lang, &format!("csv.{h}")))
+        .collect();
+    let mut out = String::from(crate::csv::BOM);
+    crate::csv::push_row(&mut out, &labels);
+    let now = now_ms();
+    for r in cases {
+        let time = |f: &str| {
+            r.get(f)
+                .and_then(serde_json::Value::as_u64)
+                .map(when)
+                .unwrap_or_default()
+        };
+        // The supervision columns (督办): how late, whose queue, how many reminders so far.
+        let late = match (case_status(r), case_deadline(r)) {
+            (Some(st), Some(d)) if is_overdue(st, d, now) => Some(d),
+            _ => None,
+        };
+        let overdue_days = late.map_or_else(String::new, |d| {
+            format!(
+                "{:.1}",
+                (now - d) as f64 / tongxin_shared::case::DAY_MS as f64
+            )
+        });
+        let escalated = supervision_level(deadlines, r, now)
+            .or_else(|| recorded_escalation(r))
+            .map_or_else(String::new, |l| level_label(lang, l));
+        let reminders = r
+            .log
+            .values()
+            .filter(|e| {
+                matches!(
+                    e.data.get("action").and_then(|a| a.as_str()),
+                    Some("remind" | ESCALATE)
+                )
+            })
+            .count();
+        let row = [
+            r.id.to_string(),
+            r.str("title").unwrap_or_default().to_owned(),
+            category_label(lang, r.str("category").unwrap_or_default()),
+            status_label(lang, r.str("status").unwrap_or_default()),
+            r.str("source")
+                .map(|s| tr(lang, &format!("source.{s}")))
+                .unwrap_or_default(),
+            r.str("grid").unwrap_or_default().to_owned(),
+            r.str("reporter").unwrap_or_default().to_owned(),
+            time("reported_at"),
+            time("deadline"),
+            time("closed_at"),
+            overdue_days,
+            escalated,
+            reminders.to_string(),
+        ];
+        crate::csv::push_row(&mut out, &row);
+    }
+    out
+}

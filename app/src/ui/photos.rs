@@ -1,0 +1,117 @@
+//! Photos: shown from the device's blobs, picked, resized and stored content-addressed.
+
+use super::{client, ctx, spawn_local, t, tr, trf, Ctx};
+use crate::store::LocalStore;
+use leptos::prelude::*;
+
+/// One photo: from this device when it is here (shown "pending" until uploaded), else from the
+/// server.
+#[component]
+pub(super) fn Photo(sha: String) -> impl IntoView {
+    let Ctx { lang, sig, .. } = ctx();
+    let key = sha.clone();
+    let local = LocalResource::new(move || {
+        sig.version.get();
+        let key = key.clone();
+        async move {
+            let c = client()?;
+            let blob = c.store.get_blob(&key).await.ok().flatten();
+            Some(if let Some(b) = blob {
+                (
+                    crate::photo::object_url(&b.bytes, &b.content_type).unwrap_or_default(),
+                    !b.uploaded,
+                )
+            } else {
+                let token = c.bearer().trim_start_matches("Bearer ").to_owned();
+                (format!("/api/v1/blobs/{key}?access_token={token}"), false)
+            })
+        }
+    });
+    view! {
+        {move || local.get().flatten().map(|(src, pending)| view! {
+            <figure class="photo" data-testid="photo" data-sha=sha.clone() data-pending=pending.to_string()>
+                <img src=src alt=move || tr(lang.get(), "photo.alt") loading="lazy"/>
+                {pending.then(|| view! { <figcaption class="tag">{t("photo.pending")}</figcaption> })}
+            </figure>
+        })}
+    }
+}
+
+/// The photos of a record.
+#[component]
+pub(super) fn Gallery(shas: Vec<String>) -> impl IntoView {
+    view! {
+        <div class="gallery">
+            {shas.into_iter().map(|sha| view! { <Photo sha=sha/> }).collect_view()}
+        </div>
+    }
+}
+
+/// A photo input (camera first on phones): each picked file is resized, hashed and stored on
+/// the device at once, so nothing is lost if the form is left; `added` collects the hashes.
+#[component]
+pub(super) fn PhotoPicker(added: RwSignal<Vec<String>>) -> impl IntoView {
+    let Ctx { lang, .. } = ctx();
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let on_change = move |ev: leptos::ev::Event| {
+        use wasm_bindgen::JsCast;
+        let Some(input) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+        else {
+            return;
+        };
+        let Some(files) = input.files() else { return };
+        let files: Vec<web_sys::File> = (0..files.length()).filter_map(|i| files.get(i)).collect();
+        input.set_value("");
+        error.set(None);
+        busy.set(true);
+        let l = lang.get_untracked();
+        spawn_local(async move {
+            for file in files {
+                if added.with_untracked(Vec::len) >= 9 {
+                    error.set(Some(tr(l, "photo.error.too_many")));
+                    break;
+                }
+                match crate::photo::prepare(&file).await {
+                    Ok(p) => {
+                        let Some(c) = client() else { break };
+                        match c.store.put_blob(&p.sha256, "image/jpeg", &p.bytes).await {
+                            Ok(()) => {
+                                added.update(|a| {
+                                    if !a.contains(&p.sha256) {
+                                        a.push(p.sha256.clone());
+                                    }
+                                });
+                                c.refresh_counts().await;
+                            }
+                            Err(e) => {
+                                let key = if e.to_string().contains("Quota") {
+                                    "photo.error.quota"
+                                } else {
+                                    "photo.error.store"
+                                };
+                                error.set(Some(trf(l, key, &[("e", &e.to_string())])));
+                                break;
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        error.set(Some(trf(l, e.key(), &[("name", &file.name())])));
+                    }
+                }
+            }
+            busy.set(false);
+        });
+    };
+    view! {
+        <label class="photos-input">
+            <span>{t("photo.add")}</span>
+            <input name="photos" type="file" accept="image/*" capture="environment" multiple on:change=on_change/>
+        </label>
+        <Show when=move || busy.get()><p class="muted small" role="status">{t("photo.preparing")}</p></Show>
+        {move || error.get().map(|m| view! { <p class="field-error" role="alert" data-testid="photo-error">{m}</p> })}
+        {move || view! { <Gallery shas=added.get()/> }}
+    }
+}

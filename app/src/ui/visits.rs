@@ -1,0 +1,348 @@
+//! Visits and patrols (走访/巡查): the list, and the form with its households (picked from the
+//! device or added on the spot).
+
+use super::cases::{now_ms, when};
+use super::forms::{field_error, keep_draft, save_new, Draft};
+use super::{
+    client, ctx, live_records, t, tr, use_navigate, BTreeMap, Collection, Ctx, OpBody, RecordId,
+};
+use leptos::prelude::*;
+
+/// My visits and patrols (走访/巡查), newest first.
+#[component]
+pub(super) fn VisitList() -> impl IntoView {
+    let Ctx { lang, sig, .. } = ctx();
+    let visits = LocalResource::new(move || {
+        sig.version.get();
+        async move {
+            let mut list = live_records(Collection::Visits).await;
+            list.sort_by_key(|r| {
+                std::cmp::Reverse(
+                    r.get("visited_at")
+                        .and_then(serde_json::Value::as_u64)
+                        .unwrap_or(0),
+                )
+            });
+            let homes: BTreeMap<String, String> = households_on_device()
+                .await
+                .into_iter()
+                .map(|(id, _, _, addr, _)| (id, addr))
+                .collect();
+            (list, homes)
+        }
+    });
+    view! {
+        <section>
+            <h1>{t("visits.title")}</h1>
+            <a class="button primary" href="/visits/new">{t("visits.new")}</a>
+            {move || visits.get().map(|(list, homes)| {
+                if list.is_empty() {
+                    return view! { <p class="muted">{t("visits.empty")}</p> }.into_any();
+                }
+                view! {
+                    <ul class="list">
+                        {list.into_iter().map(|r| {
+                            let kind = r.str("kind").unwrap_or_default().to_owned();
+                            let at = r.get("visited_at").and_then(serde_json::Value::as_u64).unwrap_or(0);
+                            let notes = r.str("notes").unwrap_or_default().to_owned();
+                            let home = r.str("household").and_then(|h| homes.get(h)).cloned();
+                            let appeals: Vec<String> = r.get("appeals").and_then(|v| v.as_array()).map(|a| a.iter().filter_map(|x| x.as_str().map(ToOwned::to_owned)).collect()).unwrap_or_default();
+                            let id = r.id;
+                            view! {
+                                <li class="item" data-testid="visit-item" data-id=id.to_string()>
+                                    <span class="item-title">{move || tr(lang.get(), &format!("visit.kind.{kind}"))} " · " {when(at)}</span>
+                                    {home.map(|h| view! { <span class="item-meta" data-testid="visit-household">{h}</span> })}
+                                    <span class="item-meta pre">{notes}</span>
+                                    {(!appeals.is_empty()).then(|| view! {
+                                        <ul class="appeals">
+                                            {appeals.into_iter().map(|a| {
+                                                let href = format!("/cases/new?title={}&visit={id}", js_sys::encode_uri_component(&a));
+                                                view! {
+                                                    <li data-testid="appeal">
+                                                        <span>{a}</span>
+                                                        <a class="button" href=href data-testid="appeal-to-case">{t("visits.to_case")}</a>
+                                                    </li>
+                                                }
+                                            }).collect_view()}
+                                        </ul>
+                                    })}
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                }.into_any()
+            })}
+        </section>
+    }
+}
+
+/// A household on the device: (id, grid, compound, address, head of household as the user may
+/// see it — masked above the handling level).
+pub(super) type HouseholdRow = (String, String, String, String, String);
+
+pub(super) async fn households_on_device() -> Vec<HouseholdRow> {
+    let mut list: Vec<HouseholdRow> = live_records(Collection::Households)
+        .await
+        .iter()
+        .map(|r| {
+            let s = |f: &str| r.str(f).unwrap_or_default().to_owned();
+            (
+                r.id.to_string(),
+                s("grid"),
+                s("compound"),
+                s("address"),
+                s("head_name"),
+            )
+        })
+        .collect();
+    list.sort_by(|a, b| a.3.cmp(&b.3));
+    list
+}
+
+/// A phone number as people type them: digits with optional +, spaces and dashes, 5–20 long.
+pub(super) fn plausible_phone(p: &str) -> bool {
+    let digits = p.chars().filter(char::is_ascii_digit).count();
+    (5..=20).contains(&p.chars().count())
+        && digits >= 5
+        && p.chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | ' '))
+}
+
+/// The value of the household picker that means "a household not on the device yet".
+pub(super) const NEW_HOUSEHOLD: &str = "new";
+
+/// Log a visit or patrol: where (the user's grid, a compound, a household — picked from the
+/// device or added on the spot), what kind, notes, and the residents' appeals heard (one per
+/// line; each can become a case in one tap from the list). What is typed is kept as a draft.
+#[component]
+pub(super) fn VisitNew() -> impl IntoView {
+    let Ctx { lang, session, .. } = ctx();
+    let navigate = use_navigate();
+    let kind = RwSignal::new(String::new());
+    let notes = RwSignal::new(String::new());
+    let appeals = RwSignal::new(String::new());
+    let grid = RwSignal::new(None::<String>);
+    let compound = RwSignal::new(String::new());
+    let household = RwSignal::new(String::new());
+    let address = RwSignal::new(String::new());
+    let head = RwSignal::new(String::new());
+    let phone = RwSignal::new(String::new());
+    keep_draft(
+        "visit",
+        vec![
+            ("kind", Draft::Text(kind)),
+            ("grid", Draft::Opt(grid)),
+            ("compound", Draft::Text(compound)),
+            ("household", Draft::Text(household)),
+            ("address", Draft::Text(address)),
+            ("head_name", Draft::Text(head)),
+            ("phone", Draft::Text(phone)),
+            ("notes", Draft::Text(notes)),
+            ("appeals", Draft::Text(appeals)),
+        ],
+    );
+    let error = RwSignal::new(None::<(&'static str, String)>);
+    let grids =
+        move || session.with(|s| s.as_ref().map(|s| s.me.grids.clone()).unwrap_or_default());
+    let chosen_grid = move || {
+        grid.get()
+            .filter(|g| !g.is_empty())
+            .or_else(|| grids().first().map(ToString::to_string))
+            .unwrap_or_default()
+    };
+    let kind_now = move || {
+        let k = kind.get();
+        if k.is_empty() {
+            "household_visit".to_owned()
+        } else {
+            k
+        }
+    };
+    // Where: a compound (小区/楼栋) of the chosen grid, from the device.
+    let compounds = LocalResource::new(move || async move {
+        let mut list: Vec<(String, String, String)> = live_records(Collection::Compounds)
+            .await
+            .iter()
+            .map(|r| {
+                (
+                    r.id.to_string(),
+                    r.str("grid").unwrap_or_default().to_owned(),
+                    r.str("name").unwrap_or_default().to_owned(),
+                )
+            })
+            .collect();
+        list.sort_by(|a, b| a.2.cmp(&b.2));
+        list
+    });
+    let households = LocalResource::new(households_on_device);
+    // The households of the chosen grid (and compound, when one is chosen).
+    let here = move || {
+        let (g, place) = (chosen_grid(), compound.get());
+        households
+            .get()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|h| h.1 == g && (place.is_empty() || h.2 == place))
+            .collect::<Vec<_>>()
+    };
+    let save = move || {
+        error.set(None);
+        let l = lang.get_untracked();
+        let Some(c) = client() else { return };
+        let g = chosen_grid();
+        if g.is_empty() {
+            error.set(Some(("form", tr(l, "case.error.grid_required"))));
+            return;
+        }
+        let heard: Vec<serde_json::Value> = appeals
+            .get_untracked()
+            .lines()
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .map(serde_json::Value::from)
+            .collect();
+        if notes.get_untracked().trim().is_empty() && heard.is_empty() {
+            error.set(Some(("notes", tr(l, "visits.error.empty"))));
+            return;
+        }
+        let k = kind_now();
+        let place = compound.get_untracked();
+        let mut ops = Vec::new();
+        let mut fields: BTreeMap<String, serde_json::Value> = BTreeMap::new();
+        let picked = household.get_untracked();
+        if k == "household_visit" && picked == NEW_HOUSEHOLD {
+            let addr = address.get_untracked().trim().to_owned();
+            if addr.is_empty() {
+                error.set(Some(("address", tr(l, "household.error.address"))));
+                return;
+            }
+            let tel = phone.get_untracked().trim().to_owned();
+            if !tel.is_empty() && !plausible_phone(&tel) {
+                error.set(Some(("phone", tr(l, "household.error.phone"))));
+                return;
+            }
+            let mut h: BTreeMap<String, serde_json::Value> = BTreeMap::new();
+            h.insert("grid".into(), g.clone().into());
+            if !place.is_empty() {
+                h.insert("compound".into(), place.clone().into());
+            }
+            h.insert("address".into(), addr.into());
+            let name = head.get_untracked().trim().to_owned();
+            if !name.is_empty() {
+                h.insert("head_name".into(), name.into());
+            }
+            if !tel.is_empty() {
+                h.insert("phone".into(), tel.into());
+            }
+            let id = RecordId(uuid::Uuid::now_v7());
+            ops.push(c.op(Collection::Households, id, OpBody::Set { fields: h }));
+            fields.insert("household".into(), id.to_string().into());
+        } else if k == "household_visit" && !picked.is_empty() {
+            fields.insert("household".into(), picked.into());
+        }
+        fields.insert("grid".into(), g.into());
+        fields.insert("kind".into(), k.into());
+        if !place.is_empty() {
+            fields.insert("compound".into(), place.into());
+        }
+        fields.insert("warden".into(), c.me().username.into());
+        fields.insert("visited_at".into(), now_ms().into());
+        fields.insert("notes".into(), notes.get_untracked().trim().into());
+        fields.insert("appeals".into(), heard.into());
+        ops.push(c.op(
+            Collection::Visits,
+            RecordId(uuid::Uuid::now_v7()),
+            OpBody::Set { fields },
+        ));
+        save_new(ops, "visit", "/visits", error, l, navigate.clone());
+    };
+    let err_for = move |field: &'static str| field_error(error, field);
+    let text = |sig: RwSignal<String>| move |ev| sig.set(event_target_value(&ev));
+    view! {
+        <section>
+            <h1>{t("visits.new")}</h1>
+            <form class="form" data-testid="visit-form" novalidate on:submit=move |ev| { ev.prevent_default(); save(); }>
+                <label>
+                    <span>{t("visits.kind")}</span>
+                    <select name="kind" on:change=text(kind)>
+                        {["household_visit", "patrol"].into_iter().map(|k| view! {
+                            <option value=k selected=move || kind_now() == k>{move || tr(lang.get(), &format!("visit.kind.{k}"))}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
+                {move || (grids().len() > 1).then(|| view! {
+                    <label>
+                        <span>{t("case.grid")}</span>
+                        <select name="grid" on:change=move |ev| grid.set(Some(event_target_value(&ev)))>
+                            {grids().into_iter().map(|g| {
+                                let id = g.to_string();
+                                let this = id.clone();
+                                view! { <option value=id selected=move || chosen_grid() == this>{g.to_string()}</option> }
+                            }).collect_view()}
+                        </select>
+                    </label>
+                })}
+                {move || {
+                    let chosen = chosen_grid();
+                    let here: Vec<(String, String)> = compounds.get().unwrap_or_default().into_iter()
+                        .filter(|(_, g, _)| *g == chosen).map(|(id, _, name)| (id, name)).collect();
+                    (!here.is_empty()).then(|| view! {
+                        <label>
+                            <span>{t("visits.compound")}</span>
+                            <select name="compound" on:change=text(compound)>
+                                <option value="">{t("visits.no_compound")}</option>
+                                {here.into_iter().map(|(id, name)| {
+                                    let this = id.clone();
+                                    view! { <option value=id selected=move || compound.get() == this>{name}</option> }
+                                }).collect_view()}
+                            </select>
+                        </label>
+                    })
+                }}
+                {move || (kind_now() == "household_visit").then(|| view! {
+                    <label>
+                        <span>{t("household.title")}</span>
+                        <select name="household" on:change=text(household)>
+                            <option value="" selected=move || household.get().is_empty()>{t("household.none")}</option>
+                            {move || here().into_iter().map(|(id, _, _, addr, name)| {
+                                let this = id.clone();
+                                let label = if name.is_empty() { addr } else { format!("{addr} · {name}") };
+                                view! { <option value=id selected=move || household.get() == this>{label}</option> }
+                            }).collect_view()}
+                            <option value=NEW_HOUSEHOLD selected=move || household.get() == NEW_HOUSEHOLD>{t("household.add")}</option>
+                        </select>
+                    </label>
+                })}
+                {move || (kind_now() == "household_visit" && household.get() == NEW_HOUSEHOLD).then(|| view! {
+                    <fieldset class="household" data-testid="new-household">
+                        <legend>{t("household.new")}</legend>
+                        <label><span>{t("household.address")}</span>
+                            <input name="address" type="text" maxlength="200" autocomplete="off"
+                                prop:value=move || address.get() on:input=text(address)/></label>
+                        {err_for("address")}
+                        <label><span>{t("household.head_name")}</span>
+                            <input name="head_name" type="text" maxlength="60" autocomplete="off"
+                                prop:value=move || head.get() on:input=text(head)/></label>
+                        <label><span>{t("household.phone")}</span>
+                            <input name="phone" type="tel" maxlength="20" inputmode="tel" autocomplete="off"
+                                prop:value=move || phone.get() on:input=text(phone)/></label>
+                        {err_for("phone")}
+                    </fieldset>
+                })}
+                <label>
+                    <span>{t("visits.notes")}</span>
+                    <textarea name="notes" rows="3" maxlength="4000"
+                        prop:value=move || notes.get() on:input=text(notes)></textarea>
+                </label>
+                {err_for("notes")}
+                <label>
+                    <span>{t("visits.appeals")}</span>
+                    <textarea name="appeals" rows="3"
+                        prop:value=move || appeals.get() on:input=text(appeals)></textarea>
+                </label>
+                {err_for("form")}
+                <button type="submit" class="primary" data-testid="save">{t("case.save")}</button>
+            </form>
+        </section>
+    }
+}
