@@ -12,77 +12,8 @@ use tongxin_server::store::{Scope, Store};
 use tongxin_shared::authz::can_read;
 use tongxin_shared::{Collection, Hlc, RecordId};
 
-const SD: u128 = 0x5D;
-const C1: u128 = 0xC1;
-const C2: u128 = 0xC2;
-const G1: u128 = 0x61;
-const G2: u128 = 0x62;
-const G3: u128 = 0x63;
-
-fn rid(n: u128) -> String {
-    RecordId(uuid(n)).to_string()
-}
-
 fn hlc(t: u64, c: u32) -> Hlc {
     Hlc::new(t, c)
-}
-
-/// A subdistrict with two communities: C1 has grids G1 and G2, C2 has G3.
-async fn city(app: &TestApp) {
-    let t = now_ms();
-    let ops = vec![
-        set(
-            Collection::Subdistricts,
-            1,
-            SD,
-            hlc(t, 1),
-            json!({"name": "S"}),
-        ),
-        set(
-            Collection::Communities,
-            2,
-            C1,
-            hlc(t, 2),
-            json!({"name": "C1", "subdistrict": rid(SD)}),
-        ),
-        set(
-            Collection::Communities,
-            3,
-            C2,
-            hlc(t, 3),
-            json!({"name": "C2", "subdistrict": rid(SD)}),
-        ),
-        set(
-            Collection::Grids,
-            4,
-            G1,
-            hlc(t, 4),
-            json!({"name": "G1", "community": rid(C1)}),
-        ),
-        set(
-            Collection::Grids,
-            5,
-            G2,
-            hlc(t, 5),
-            json!({"name": "G2", "community": rid(C1)}),
-        ),
-        set(
-            Collection::Grids,
-            6,
-            G3,
-            hlc(t, 6),
-            json!({"name": "G3", "community": rid(C2)}),
-        ),
-    ];
-    let res = app.push(&ops).await;
-    assert!(
-        res["results"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|r| r["seq"].is_u64()),
-        "{res}"
-    );
 }
 
 fn rejection(res: &Value, i: usize) -> String {
@@ -99,7 +30,7 @@ async fn status(res: reqwest::Response) -> (u16, Value) {
 
 async fn sign_in_and_sessions(db: TestDb) {
     let app = TestApp::spawn(&db.url).await;
-    city(&app).await;
+    small_city(&app).await;
     let (_, token) = app.user("w1", "warden", json!({"grids": [rid(G1)]})).await;
     let post = |path: &str, body: Value| {
         reqwest::Client::new()
@@ -213,7 +144,7 @@ async fn sign_in_and_sessions(db: TestDb) {
 
 async fn forged_ops_are_refused_and_change_nothing(db: TestDb) {
     let app = TestApp::spawn(&db.url).await;
-    city(&app).await;
+    small_city(&app).await;
     let (a, _) = app.user("wa", "warden", json!({"grids": [rid(G1)]})).await;
     let (b, b_token) = app.user("wb", "warden", json!({"grids": [rid(G2)]})).await;
     let (m, _) = app
@@ -353,7 +284,7 @@ async fn forged_ops_are_refused_and_change_nothing(db: TestDb) {
 
 async fn pulls_follow_the_area_and_mask_personal_data(db: TestDb) {
     let app = TestApp::spawn(&db.url).await;
-    city(&app).await;
+    small_city(&app).await;
     let (a, _) = app.user("wa", "warden", json!({"grids": [rid(G1)]})).await;
     let (b, _) = app.user("wb", "warden", json!({"grids": [rid(G2)]})).await;
     let (c, _) = app.user("wc", "warden", json!({"grids": [rid(G3)]})).await;
@@ -426,7 +357,7 @@ async fn pulls_follow_the_area_and_mask_personal_data(db: TestDb) {
 
 async fn a_new_area_resets_the_pull(db: TestDb) {
     let app = TestApp::spawn(&db.url).await;
-    city(&app).await;
+    small_city(&app).await;
     let (a, _) = app.user("wa", "warden", json!({"grids": [rid(G1)]})).await;
     let t = now_ms();
     app.push(&[set_case(
@@ -492,7 +423,7 @@ async fn a_new_area_resets_the_pull(db: TestDb) {
 
 async fn admin_endpoints_check_who_and_what(db: TestDb) {
     let app = TestApp::spawn(&db.url).await;
-    city(&app).await;
+    small_city(&app).await;
     let (w, _) = app.user("ww", "warden", json!({"grids": [rid(G1)]})).await;
     let users = format!("{}/api/v1/admin/users", app.base);
     let (s, b) = status(w.get(&users).send().await.unwrap()).await;
@@ -601,7 +532,7 @@ async fn sign_in_attempts_are_limited(db: TestDb) {
 /// The SQL scope filter and `authz::can_read` agree on every record, for every kind of area.
 async fn the_sql_scope_is_can_read(db: TestDb) {
     let app = TestApp::spawn(&db.url).await;
-    city(&app).await;
+    small_city(&app).await;
     let t = now_ms();
     let mut ops = Vec::new();
     for (i, g) in [G1, G2, G3].into_iter().enumerate() {
@@ -686,7 +617,7 @@ async fn the_sql_scope_is_can_read(db: TestDb) {
 /// they may see; a city manager sees everyone; disabled accounts and other roles are left out.
 async fn staff_follows_the_area(db: TestDb) {
     let app = TestApp::spawn(&db.url).await;
-    city(&app).await;
+    small_city(&app).await;
     app.user("w1", "warden", json!({"grids": [rid(G1)]})).await;
     app.user("w3", "warden", json!({"grids": [rid(G3)]})).await;
     app.user("gl", "grid_leader", json!({"grids": [rid(G1), rid(G3)]}))
@@ -753,7 +684,7 @@ async fn staff_follows_the_area(db: TestDb) {
 /// is woken by both of their grids, not by the other community; the city by everything.
 async fn live_pokes_follow_the_area(db: TestDb) {
     let app = TestApp::spawn(&db.url).await;
-    city(&app).await;
+    small_city(&app).await;
     let (_, wa) = app.user("wa", "warden", json!({"grids": [rid(G1)]})).await;
     let (_, cm) = app
         .user("cm", "community_manager", json!({"communities": [rid(C1)]}))

@@ -15,46 +15,7 @@ use std::time::Duration;
 use tongxin_server::escalation::{self, sweep, Swept};
 use tongxin_server::store::Store;
 use tongxin_shared::case::{Deadlines, DAY_MS, HOUR_MS, SYSTEM_ACTOR};
-use tongxin_shared::{Collection, Hlc, RecordId};
-
-const SD: u128 = 0x5D;
-const C1: u128 = 0xC1;
-const G1: u128 = 0x61;
-
-fn rid(n: u128) -> String {
-    RecordId(uuid(n)).to_string()
-}
-
-/// A subdistrict, a community and a grid.
-async fn city(app: &TestApp) {
-    let t = now_ms();
-    let res = app
-        .push(&[
-            set(
-                Collection::Subdistricts,
-                1,
-                SD,
-                Hlc::new(t, 1),
-                json!({"name": "S"}),
-            ),
-            set(
-                Collection::Communities,
-                2,
-                C1,
-                Hlc::new(t, 2),
-                json!({"name": "C1", "subdistrict": rid(SD)}),
-            ),
-            set(
-                Collection::Grids,
-                3,
-                G1,
-                Hlc::new(t, 3),
-                json!({"name": "G1", "community": rid(C1)}),
-            ),
-        ])
-        .await;
-    assert_all_acked(&res);
-}
+use tongxin_shared::{Hlc, RecordId};
 
 fn assert_all_acked(res: &Value) {
     assert!(
@@ -138,7 +99,7 @@ async fn system_ops(db: &TestDb) -> i64 {
 
 async fn an_overdue_case_escalates_once_per_level(db: TestDb) {
     let app = TestApp::spawn(&db.url).await;
-    city(&app).await;
+    small_city(&app).await;
     let t = now_ms();
     let res = app
         .push(&[
@@ -252,7 +213,7 @@ async fn an_overdue_case_escalates_once_per_level(db: TestDb) {
 /// a case never escalated is closed by the community as before.
 async fn an_escalated_case_is_closed_by_its_level(db: TestDb) {
     let app = TestApp::spawn(&db.url).await;
-    city(&app).await;
+    small_city(&app).await;
     let t = now_ms();
     let res = app
         .push(&[
@@ -324,7 +285,7 @@ async fn configured_steps_change_the_result_and_settings_serve_them(db: TestDb) 
     let t = now_ms();
     // Built-in steps: a case 1.5 days over is the community's.
     let built_in = TestApp::spawn(&db.url).await;
-    city(&built_in).await;
+    small_city(&built_in).await;
     assert_all_acked(
         &built_in
             .push(&[case(1, "reported", t - 36 * HOUR_MS, json!({}))])
@@ -409,7 +370,7 @@ async fn configured_steps_change_the_result_and_settings_serve_them(db: TestDb) 
 async fn two_sweepers_add_no_duplicates(db: TestDb) {
     let a = TestApp::spawn(&db.url).await;
     let b = TestApp::spawn(&db.url).await;
-    city(&a).await;
+    small_city(&a).await;
     let t = now_ms();
     // More than a page (500) of overdue cases, late by 0–9 days, plus some on time.
     let n: u128 = 620;
@@ -458,7 +419,7 @@ async fn two_sweepers_add_no_duplicates(db: TestDb) {
 
 async fn the_background_sweeper_runs_at_start(db: TestDb) {
     let app = TestApp::spawn(&db.url).await;
-    city(&app).await;
+    small_city(&app).await;
     assert_all_acked(
         &app.push(&[case(1, "reported", now_ms() - HOUR_MS, json!({}))])
             .await,

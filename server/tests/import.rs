@@ -9,16 +9,9 @@ mod common;
 use common::*;
 use serde_json::{json, Value};
 use tongxin_shared::geoimport::Crs;
-use tongxin_shared::{Collection, Hlc, RecordId};
+use tongxin_shared::{Collection, Hlc};
 
-const SD: u128 = 0x5D;
-const C1: u128 = 0xC1;
-const C2: u128 = 0xC2;
 const OLD: u128 = 0x01D;
-
-fn rid(n: u128) -> String {
-    RecordId(uuid(n)).to_string()
-}
 
 /// `[lon, lat]` ring of a square with its south-west corner at (x, y), converted to `crs`.
 fn square(x: f64, y: f64, d: f64, crs: Crs) -> Value {

@@ -388,3 +388,73 @@ impl Sse {
         .expect("an SSE event within 10 s")
     }
 }
+
+/// Ids of the small test city (the last hex digits tell what they are).
+pub const SD: u128 = 0x5D;
+pub const C1: u128 = 0xC1;
+pub const C2: u128 = 0xC2;
+pub const G1: u128 = 0x61;
+pub const G2: u128 = 0x62;
+pub const G3: u128 = 0x63;
+
+pub fn rid(n: u128) -> String {
+    RecordId(uuid(n)).to_string()
+}
+
+/// A subdistrict with two communities: C1 has grids G1 and G2, C2 has G3.
+pub async fn small_city(app: &TestApp) {
+    let t = now_ms();
+    let ops = vec![
+        set(
+            Collection::Subdistricts,
+            1,
+            SD,
+            Hlc::new(t, 1),
+            json!({"name": "S"}),
+        ),
+        set(
+            Collection::Communities,
+            2,
+            C1,
+            Hlc::new(t, 2),
+            json!({"name": "C1", "subdistrict": rid(SD)}),
+        ),
+        set(
+            Collection::Communities,
+            3,
+            C2,
+            Hlc::new(t, 3),
+            json!({"name": "C2", "subdistrict": rid(SD)}),
+        ),
+        set(
+            Collection::Grids,
+            4,
+            G1,
+            Hlc::new(t, 4),
+            json!({"name": "G1", "community": rid(C1)}),
+        ),
+        set(
+            Collection::Grids,
+            5,
+            G2,
+            Hlc::new(t, 5),
+            json!({"name": "G2", "community": rid(C1)}),
+        ),
+        set(
+            Collection::Grids,
+            6,
+            G3,
+            Hlc::new(t, 6),
+            json!({"name": "G3", "community": rid(C2)}),
+        ),
+    ];
+    let res = app.push(&ops).await;
+    assert!(
+        res["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["seq"].is_u64()),
+        "{res}"
+    );
+}
