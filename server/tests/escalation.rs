@@ -17,17 +17,6 @@ use tongxin_server::store::Store;
 use tongxin_shared::case::{Deadlines, DAY_MS, HOUR_MS, SYSTEM_ACTOR};
 use tongxin_shared::{Hlc, RecordId};
 
-fn assert_all_acked(res: &Value) {
-    assert!(
-        res["results"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|r| r["seq"].is_u64()),
-        "{res}"
-    );
-}
-
 /// A case in G1 with this status and deadline (record id `n`, op id `0x1000 + n`).
 fn case(n: u128, status: &str, deadline: u64, extra: Value) -> tongxin_shared::Op {
     let mut fields = json!({

@@ -72,15 +72,7 @@ async fn city(app: &TestApp) {
             json!({"name": "旧网格", "code": "OLD", "community": rid(C1), "boundary": old}),
         ),
     ];
-    let res = app.push(&ops).await;
-    assert!(
-        res["results"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|r| r.get("seq").is_some()),
-        "{res}"
-    );
+    assert_all_acked(&app.push(&ops).await);
 }
 
 /// Every grid on the server by code: (id, fields).

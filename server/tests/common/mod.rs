@@ -448,7 +448,11 @@ pub async fn small_city(app: &TestApp) {
             json!({"name": "G3", "community": rid(C2)}),
         ),
     ];
-    let res = app.push(&ops).await;
+    assert_all_acked(&app.push(&ops).await);
+}
+
+/// Fails the test unless every op of a push response was applied (has a seq).
+pub fn assert_all_acked(res: &Value) {
     assert!(
         res["results"]
             .as_array()
