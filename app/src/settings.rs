@@ -20,12 +20,13 @@ pub fn decode(text: &str) -> Option<Settings> {
     Some(s)
 }
 
-/// The deadlines in a stored copy, or the built-in table.
-pub fn deadlines_or_default(stored: Option<&str>) -> Deadlines {
-    stored
-        .and_then(decode)
-        .map(|s| s.deadlines)
-        .unwrap_or_default()
+/// The settings in a stored copy; without one (or an unreadable one) the built-in deadlines
+/// and no tile layer.
+pub fn stored_or_default(stored: Option<&str>) -> Settings {
+    stored.and_then(decode).unwrap_or_else(|| Settings {
+        deadlines: Deadlines::default(),
+        tiles: None,
+    })
 }
 
 /// Whether it is time to fetch again: never fetched (since sign-in), an hour ago, or the
@@ -48,10 +49,10 @@ mod tests {
         })
         .unwrap();
         assert_eq!(decode(&text).map(|s| s.deadlines), Some(d.clone()));
-        assert_eq!(deadlines_or_default(Some(&text)), d);
+        assert_eq!(stored_or_default(Some(&text)).deadlines, d);
         // Never fetched, unreadable, or with a value the rules refuse: the built-in table.
-        assert_eq!(deadlines_or_default(None), Deadlines::default());
-        assert_eq!(deadlines_or_default(Some("{")), Deadlines::default());
+        assert_eq!(stored_or_default(None).deadlines, Deadlines::default());
+        assert_eq!(stored_or_default(Some("{")).deadlines, Deadlines::default());
         let bad = text.replace("\"safety\":6", "\"safety\":0");
         assert_ne!(bad, text);
         assert_eq!(decode(&bad), None);

@@ -419,16 +419,16 @@ impl Client {
     /// Applies the settings kept on the device (at start, and when another tab stored new ones).
     pub async fn load_settings(&self) {
         let stored = self.store.meta_get(META_SETTINGS).await.ok().flatten();
-        let deadlines = crate::settings::deadlines_or_default(stored.as_deref());
-        if self.sig.deadlines.with_untracked(|d| *d != deadlines) {
-            self.sig.deadlines.set(deadlines);
+        let settings = crate::settings::stored_or_default(stored.as_deref());
+        if self
+            .sig
+            .deadlines
+            .with_untracked(|d| *d != settings.deadlines)
+        {
+            self.sig.deadlines.set(settings.deadlines);
         }
-        let tiles = stored
-            .as_deref()
-            .and_then(crate::settings::decode)
-            .and_then(|s| s.tiles);
-        if self.sig.tiles.with_untracked(|t| *t != tiles) {
-            self.sig.tiles.set(tiles);
+        if self.sig.tiles.with_untracked(|t| *t != settings.tiles) {
+            self.sig.tiles.set(settings.tiles);
         }
     }
 

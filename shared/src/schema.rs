@@ -678,6 +678,16 @@ pub fn mask_personal(collection: Collection, fields: &mut Map<String, Value>) {
     }
 }
 
+/// A phone number as people type them: digits with optional +, spaces and dashes, 5 to 20
+/// characters with at least 5 digits (what the forms accept before a number is stored).
+pub fn plausible_phone(p: &str) -> bool {
+    let digits = p.chars().filter(char::is_ascii_digit).count();
+    (5..=20).contains(&p.chars().count())
+        && digits >= 5
+        && p.chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | ' '))
+}
+
 /// Masks a personal value: keeps the last 4 characters of long values, the first of short ones.
 pub fn mask(s: &str) -> String {
     let chars: Vec<char> = s.chars().collect();

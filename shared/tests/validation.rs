@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use tongxin_shared::schema::{mask, validate_op};
+use tongxin_shared::schema::{mask, plausible_phone, validate_op};
 use tongxin_shared::{ActorId, Collection, Entry, Hlc, Op, OpBody, OpId, RecordId};
 use uuid::Uuid;
 
@@ -136,4 +136,27 @@ fn masks_keep_only_the_tail_of_phones() {
     assert_eq!(mask("13812345678"), "*******5678");
     assert_eq!(mask("张三"), "张*");
     assert_eq!(mask(""), "");
+}
+
+#[test]
+fn phone_numbers_as_people_type_them() {
+    for ok in [
+        "13800001111",
+        "138-0000-1111",
+        "+86 138 0000 1111",
+        "0872-2123456",
+        "12345",
+    ] {
+        assert!(plausible_phone(ok), "{ok}");
+    }
+    for bad in [
+        "",
+        "打这个电话",
+        "1234",
+        "138O0001111",
+        "+-- --",
+        "123456789012345678901",
+    ] {
+        assert!(!plausible_phone(bad), "{bad}");
+    }
 }

@@ -99,15 +99,6 @@ pub(super) async fn households_on_device() -> Vec<HouseholdRow> {
     list
 }
 
-/// A phone number as people type them: digits with optional +, spaces and dashes, 5–20 long.
-pub(super) fn plausible_phone(p: &str) -> bool {
-    let digits = p.chars().filter(char::is_ascii_digit).count();
-    (5..=20).contains(&p.chars().count())
-        && digits >= 5
-        && p.chars()
-            .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | ' '))
-}
-
 /// The value of the household picker that means "a household not on the device yet".
 pub(super) const NEW_HOUSEHOLD: &str = "new";
 
@@ -217,7 +208,7 @@ pub(super) fn VisitNew() -> impl IntoView {
                 return;
             }
             let tel = phone.get_untracked().trim().to_owned();
-            if !tel.is_empty() && !plausible_phone(&tel) {
+            if !tel.is_empty() && !tongxin_shared::schema::plausible_phone(&tel) {
                 error.set(Some(("phone", tr(l, "household.error.phone"))));
                 return;
             }
