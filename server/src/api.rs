@@ -189,7 +189,13 @@ pub async fn pull(
         .unwrap_or(DEFAULT_PULL_LIMIT)
         .clamp(1, MAX_PULL_LIMIT);
     let principal = &authed.principal;
-    let scope = scope_fingerprint(principal);
+    // The area, and the last hierarchy move that took records out of it: a device that holds
+    // records it may no longer read starts over.
+    let moves = state.store.hierarchy_moves().await?;
+    let scope = match crate::store::last_loss(principal, &moves) {
+        0 => scope_fingerprint(principal),
+        seq => format!("{}-m{seq}", scope_fingerprint(principal)),
+    };
     if q.cursor > 0 && q.scope.as_ref().is_some_and(|s| *s != scope) {
         tracing::info!(user = %principal.username, "area changed: pull reset");
         return Ok(Json(PullResponse {

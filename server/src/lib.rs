@@ -91,6 +91,7 @@ impl AppState {
     #[must_use]
     pub fn with_deadlines(mut self, deadlines: Deadlines) -> Self {
         self.deadlines = Arc::new(deadlines);
+        self.writer.set_deadlines(self.deadlines.clone());
         self
     }
 

@@ -5,9 +5,10 @@
 use crate::error::ApiError;
 use crate::live::CommitLog;
 use crate::store::{AnyStore, Commit, OpOutcome, Store};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use tokio::sync::{mpsc, oneshot, watch};
 use tongxin_shared::authz::Principal;
+use tongxin_shared::case::Deadlines;
 use tongxin_shared::Op;
 
 /// Most ops committed in one transaction.
@@ -24,6 +25,8 @@ struct Job {
 #[derive(Clone)]
 pub struct Writer {
     tx: mpsc::Sender<Job>,
+    /// The deployment's deadlines, which the policy judges new cases' deadlines by.
+    deadlines: Arc<RwLock<Arc<Deadlines>>>,
 }
 
 impl Writer {
@@ -35,6 +38,8 @@ impl Writer {
         commits: Arc<CommitLog>,
     ) -> Self {
         let (tx, mut rx) = mpsc::channel::<Job>(1024);
+        let deadlines: Arc<RwLock<Arc<Deadlines>>> = Arc::default();
+        let in_force = deadlines.clone();
         tokio::spawn(async move {
             while let Some(first) = rx.recv().await {
                 let mut n = first.ops.len();
@@ -56,7 +61,13 @@ impl Writer {
                     authors.extend(std::iter::repeat_n(job.author, job.ops.len()));
                     all.extend(job.ops);
                 }
-                match store.commit_as(&all, &authors, crate::now_ms()).await {
+                let deadlines = in_force
+                    .read()
+                    .map_or_else(|e| e.into_inner().clone(), |d| d.clone());
+                match store
+                    .commit_as(&all, &authors, &deadlines, crate::now_ms())
+                    .await
+                {
                     Ok(Commit {
                         outcomes: seqs,
                         places,
@@ -89,7 +100,15 @@ impl Writer {
                 }
             }
         });
-        Self { tx }
+        Self { tx, deadlines }
+    }
+
+    /// Sets the deadlines the policy judges new cases by (from `--deadlines`).
+    pub fn set_deadlines(&self, deadlines: Arc<Deadlines>) {
+        match self.deadlines.write() {
+            Ok(mut d) => *d = deadlines,
+            Err(e) => *e.into_inner() = deadlines,
+        }
     }
 
     /// Commits `ops` (validated) written by `author` and returns, per op, its seq or why the

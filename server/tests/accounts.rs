@@ -207,7 +207,7 @@ async fn forged_ops_are_refused_and_change_nothing(db: TestDb) {
         [
             "out_of_scope",
             "forged_author",
-            "forbidden_transition",
+            "bad_transition",
             "out_of_scope",
             "out_of_scope",
             "forbidden_collection"

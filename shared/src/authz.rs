@@ -5,13 +5,10 @@
 //! record's fields, see `Collection::scope`). A [`Principal`] is the signed-in user with their
 //! role and the places assigned to them.
 
-use crate::case::{is_system_id, Level, Role, Status, ESCALATE};
+use crate::case::{Level, Role};
 use crate::ids::RecordId;
-use crate::op::{Op, OpBody};
-use crate::record::Record;
 use crate::schema::Collection;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 /// Where a record sits: its grid, community and subdistrict (each `None` above its level).
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -52,11 +49,33 @@ pub enum Denied {
     SystemOnly,
     #[error("this case was escalated to the {owner} level; only that level or above may close it")]
     NotOwner { owner: &'static str },
+    #[error("{role} may not change the field '{field}' of this record")]
+    Field { role: Role, field: String },
+    #[error("this case is closed (销号); only the level that owns it may change it")]
+    Frozen,
+    #[error("the field '{field}' is set when the record is created and cannot be changed")]
+    Immutable { field: String },
+    #[error("a case cannot go from '{from}' to '{to}' (it may have moved meanwhile)")]
+    BadTransition { from: &'static str, to: &'static str },
+    #[error("the deadline must follow from the category: at most {hours} hours after the report")]
+    Deadline { hours: u32 },
+    #[error("a deadline is moved only by the owning level's manager, later than before, with an 'extend' entry on the timeline")]
+    Extension,
+    #[error("the report time is too far from the device's clock")]
+    ReportedAt,
+    #[error("{0}")]
+    Entry(&'static str),
+    #[error("a timeline entry with this id is already stored with other content; entries never change")]
+    EntryConflict,
+    #[error("an op with this id is already stored with other content or by another user")]
+    OpIdConflict,
+    #[error("{}", .0.message)]
+    Invalid(crate::schema::Invalid),
 }
 
 impl Denied {
     /// Stable code for the wire.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> &str {
         match self {
             Self::Collection { .. } => "forbidden_collection",
             Self::OutOfScope => "out_of_scope",
@@ -64,6 +83,17 @@ impl Denied {
             Self::Transition { .. } => "forbidden_transition",
             Self::SystemOnly => "system_only",
             Self::NotOwner { .. } => "not_owner",
+            Self::Field { .. } => "forbidden_field",
+            Self::Frozen => "case_closed",
+            Self::Immutable { .. } => "immutable_field",
+            Self::BadTransition { .. } => "bad_transition",
+            Self::Deadline { .. } => "bad_deadline",
+            Self::Extension => "forbidden_extension",
+            Self::ReportedAt => "bad_reported_at",
+            Self::Entry(_) => "bad_entry",
+            Self::EntryConflict => "entry_conflict",
+            Self::OpIdConflict => "op_id_conflict",
+            Self::Invalid(i) => i.code.as_str(),
         }
     }
 }
@@ -96,7 +126,7 @@ pub fn can_read(p: &Principal, place: &Place) -> bool {
 }
 
 /// The collections a role may write at all.
-fn writable(role: Role, c: Collection) -> bool {
+pub fn writable(role: Role, c: Collection) -> bool {
     use Collection as C;
     match role {
         Role::Admin | Role::CityManager => true,
@@ -113,7 +143,7 @@ fn writable(role: Role, c: Collection) -> bool {
 }
 
 /// Whether the principal may write a record at this place.
-fn in_write_area(p: &Principal, collection: Collection, place: &Place) -> bool {
+pub fn in_write_area(p: &Principal, collection: Collection, place: &Place) -> bool {
     match p.role {
         Role::CityManager | Role::Admin => true,
         Role::SubdistrictManager => contains(&p.subdistricts, place.subdistrict),
@@ -125,123 +155,6 @@ fn in_write_area(p: &Principal, collection: Collection, place: &Place) -> bool {
                 contains(&p.grids, place.grid)
             }
         }
-    }
-}
-
-/// Fields that name a person as the author of what they record: they must be the signed-in user.
-const AUTHOR_FIELDS: [(Collection, &str); 2] = [
-    (Collection::Cases, "reporter"),
-    (Collection::Visits, "warden"),
-];
-
-/// Checks one op against the rules. `place` is where the record sits after the op (for a new
-/// record, where the op puts it); `before` is where it sat before (None for a new record), so an
-/// op cannot move a record out of someone else's area into one's own.
-pub fn check_op(
-    p: &Principal,
-    op: &Op,
-    place: &Place,
-    before: Option<&Place>,
-) -> Result<(), Denied> {
-    // Escalations are the server's (`case::escalation_op`): a user may neither write one nor
-    // take the deterministic id of one before the server does (which would suppress it).
-    let system_entry = match &op.body {
-        OpBody::Append { entry } => {
-            is_system_id(entry.id)
-                || entry.data.get("action").and_then(Value::as_str) == Some(ESCALATE)
-        }
-        OpBody::Set { .. } => false,
-    };
-    if is_system_id(op.id.0) || system_entry {
-        return Err(Denied::SystemOnly);
-    }
-    if !writable(p.role, op.collection) {
-        return Err(Denied::Collection {
-            role: p.role,
-            collection: op.collection,
-        });
-    }
-    if !in_write_area(p, op.collection, place)
-        || before.is_some_and(|b| !in_write_area(p, op.collection, b))
-    {
-        return Err(Denied::OutOfScope);
-    }
-    match &op.body {
-        OpBody::Set { fields } => {
-            for (c, field) in AUTHOR_FIELDS {
-                if c != op.collection || p.role.is_manager() {
-                    continue;
-                }
-                if let Some(Value::String(claimed)) = fields.get(field) {
-                    if claimed != &p.username {
-                        return Err(Denied::ForgedAuthor {
-                            claimed: claimed.clone(),
-                            actual: p.username.clone(),
-                        });
-                    }
-                }
-            }
-            if op.collection == Collection::Cases {
-                if let Some(status) = fields
-                    .get("status")
-                    .and_then(Value::as_str)
-                    .and_then(Status::parse)
-                {
-                    check_status(p.role, status)?;
-                }
-            }
-        }
-        OpBody::Append { entry } => {
-            if let Some(Value::String(by)) = entry.data.get("by") {
-                if by != &p.username && !p.role.is_manager() {
-                    return Err(Denied::ForgedAuthor {
-                        claimed: by.clone(),
-                        actual: p.username.clone(),
-                    });
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Closing (销号) an escalated case is for the level it was escalated to or above: `stored` is
-/// the case as stored before the op (its timeline holds the server's escalation entries).
-/// Only escalations already recorded count, so the check is the same on every instance.
-pub fn check_owner(p: &Principal, op: &Op, stored: Option<&Record>) -> Result<(), Denied> {
-    let closes = op.collection == Collection::Cases
-        && matches!(&op.body, OpBody::Set { fields }
-            if fields.get("status").and_then(Value::as_str) == Some(Status::Closed.as_str()));
-    let Some(owner) = stored
-        .filter(|_| closes)
-        .and_then(crate::case::recorded_escalation)
-    else {
-        return Ok(());
-    };
-    if p.role.level() >= owner {
-        Ok(())
-    } else {
-        Err(Denied::NotOwner {
-            owner: owner.as_str(),
-        })
-    }
-}
-
-/// Which roles may put a case into a state. The from-state is not checked here: offline work is
-/// not refused because someone else moved the case meanwhile (both moves stay in the timeline).
-fn check_status(role: Role, status: Status) -> Result<(), Denied> {
-    let ok = match status {
-        Status::Reported | Status::InProgress | Status::Resolved => role != Role::UnitLiaison,
-        Status::Accepted => !matches!(role, Role::Warden | Role::UnitLiaison),
-        Status::Closed => role.is_manager() || role == Role::Admin,
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(Denied::Transition {
-            role,
-            status: status.as_str(),
-        })
     }
 }
 
@@ -263,10 +176,6 @@ pub fn level(p: &Principal) -> Level {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hlc::Hlc;
-    use crate::ids::{ActorId, OpId};
-    use serde_json::json;
-    use std::collections::BTreeMap;
     use uuid::Uuid;
 
     fn id(n: u128) -> RecordId {
@@ -303,121 +212,6 @@ mod tests {
             subdistricts: vec![id(SD)],
         }
     }
-    fn set(collection: Collection, fields: serde_json::Value) -> Op {
-        let serde_json::Value::Object(m) = fields else {
-            panic!()
-        };
-        Op {
-            id: OpId(Uuid::from_u128(1)),
-            actor: ActorId(Uuid::from_u128(2)),
-            hlc: Hlc::new(1, 0),
-            collection,
-            record: id(999),
-            body: OpBody::Set {
-                fields: m.into_iter().collect::<BTreeMap<_, _>>(),
-            },
-            schema: 1,
-        }
-    }
-
-    #[test]
-    fn a_warden_writes_only_in_their_grid() {
-        let op = set(Collection::Cases, json!({"title": "x", "reporter": "w1"}));
-        assert_eq!(check_op(&warden(), &op, &place(C1, Some(G1)), None), Ok(()));
-        assert_eq!(
-            check_op(&warden(), &op, &place(C1, Some(G2)), None),
-            Err(Denied::OutOfScope)
-        );
-        // Moving a case from another grid into one's own is refused too.
-        assert_eq!(
-            check_op(
-                &warden(),
-                &op,
-                &place(C1, Some(G1)),
-                Some(&place(C1, Some(G2)))
-            ),
-            Err(Denied::OutOfScope)
-        );
-        let grid = set(Collection::Grids, json!({"name": "x"}));
-        assert_eq!(
-            check_op(&warden(), &grid, &place(C1, Some(G1)), None)
-                .unwrap_err()
-                .code(),
-            "forbidden_collection"
-        );
-    }
-
-    #[test]
-    fn authors_cannot_be_forged_and_wardens_cannot_close() {
-        let forged = set(Collection::Cases, json!({"reporter": "w2"}));
-        assert_eq!(
-            check_op(&warden(), &forged, &place(C1, Some(G1)), None)
-                .unwrap_err()
-                .code(),
-            "forged_author"
-        );
-        let close = set(Collection::Cases, json!({"status": "closed"}));
-        assert_eq!(
-            check_op(&warden(), &close, &place(C1, Some(G1)), None)
-                .unwrap_err()
-                .code(),
-            "forbidden_transition"
-        );
-        assert_eq!(
-            check_op(&manager(), &close, &place(C1, Some(G1)), None),
-            Ok(())
-        );
-        assert_eq!(
-            check_op(&manager(), &close, &place(C2, Some(G2)), None),
-            Err(Denied::OutOfScope)
-        );
-    }
-
-    #[test]
-    fn only_the_server_escalates_or_uses_its_ids() {
-        let here = place(C1, Some(G1));
-        let case = id(999);
-        let system = crate::case::escalation_op(
-            &crate::case::Deadlines::default(),
-            case,
-            Level::Community,
-            Status::Reported,
-            1,
-        );
-        // The server's own op, pushed by a user (even a city manager): refused.
-        let city = Principal {
-            role: Role::CityManager,
-            ..manager()
-        };
-        assert_eq!(
-            check_op(&city, &system, &here, Some(&here)),
-            Err(Denied::SystemOnly)
-        );
-        // An escalate entry under a device id, or a note under the server's op id: refused.
-        let mut own_id = system.clone();
-        own_id.id = OpId(Uuid::now_v7());
-        if let OpBody::Append { entry } = &mut own_id.body {
-            entry.id = Uuid::now_v7();
-        }
-        assert_eq!(
-            check_op(&manager(), &own_id, &here, Some(&here)).map_err(|d| d.code()),
-            Err("system_only")
-        );
-        let mut squat = set(Collection::Cases, json!({"title": "x"}));
-        squat.id = system.id;
-        assert_eq!(
-            check_op(&warden(), &squat, &here, Some(&here)),
-            Err(Denied::SystemOnly)
-        );
-        // A reminder (督办) by a manager is theirs to write.
-        let mut remind = own_id;
-        if let OpBody::Append { entry } = &mut remind.body {
-            entry.data.insert("action".into(), json!("remind"));
-            entry.data.insert("by".into(), json!("c1"));
-        }
-        assert_eq!(check_op(&manager(), &remind, &here, Some(&here)), Ok(()));
-    }
-
     #[test]
     fn reading_follows_the_area_and_personal_data_the_handlers() {
         assert!(can_read(&warden(), &place(C1, Some(G1))));

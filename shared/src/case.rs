@@ -201,7 +201,8 @@ impl Action {
         }
     }
 
-    fn valid_sources(self) -> &'static [Status] {
+    /// The states the action may start from.
+    pub fn valid_sources(self) -> &'static [Status] {
         match self {
             Self::Accept => &[Status::Reported],
             // From reported too: a warden handles a small problem on the spot (就地处置) without
@@ -210,6 +211,11 @@ impl Action {
             Self::Resolve => &[Status::InProgress],
             Self::Close | Self::Return => &[Status::Resolved],
         }
+    }
+
+    /// Whether `role` may take this action (the owner rule aside, see [`transition`]).
+    pub fn roles_include(self, role: Role) -> bool {
+        self.roles().contains(&role)
     }
 
     fn roles(self) -> &'static [Role] {

@@ -15,6 +15,7 @@ pub mod hlc;
 pub mod ids;
 pub mod merge;
 pub mod op;
+pub mod policy;
 pub mod query;
 pub mod record;
 pub mod schema;

@@ -2,9 +2,11 @@
 //! scale out), chosen from the URL, and one test suite that runs against both
 //! (`server/tests/store_suite.rs`).
 //!
-//! The merge itself is not here: a commit loads the touched records, folds the ops into them
-//! with `tongxin_shared::merge::apply` (see [`plan`]) and writes them back with fresh sequence
-//! numbers, all in one transaction.
+//! The store only stores: a commit loads the committed state a batch touches (its records, the
+//! op ids already seen, the places of the hierarchy records they refer to), hands it to the
+//! pure `tongxin_shared::policy::plan`, which judges every op and folds the accepted ones, and
+//! writes what the plan says (records with their places, the re-placed records below a moved
+//! grid or community, the op log) with fresh sequence numbers, all in one transaction.
 //!
 //! ## Sequence numbers a pull cursor can never skip
 //! A pull asks for records with `seq > cursor`. If commits could become visible out of seq order
@@ -22,15 +24,13 @@
 
 mod sql;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
-use tongxin_shared::authz::{check_op, check_owner, Denied, Place, Principal};
-use tongxin_shared::case::{Role, Status};
-use tongxin_shared::merge;
-use tongxin_shared::schema::ScopeRule;
+use tongxin_shared::authz::{Denied, Place, Principal};
+use tongxin_shared::case::{Deadlines, Role};
 use tongxin_shared::wire::UserSummary;
-use tongxin_shared::{Collection, Op, OpId, Record, RecordId};
+use tongxin_shared::{Collection, Op, Record, RecordId};
 
 pub use sql::{PgStore, SqliteStore};
 
@@ -134,6 +134,29 @@ pub struct Commit {
     pub places: Option<Vec<Place>>,
 }
 
+/// A recorded hierarchy move (see `Store::hierarchy_moves`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HierarchyMove {
+    pub seq: u64,
+    pub before: Place,
+    pub after: Place,
+}
+
+/// The latest move that took records out of what `p` may read (they could read its old place
+/// and cannot read its new one): 0 when none did. Part of the pull's scope fingerprint, so the
+/// devices that lost records start over.
+pub fn last_loss(p: &Principal, moves: &[HierarchyMove]) -> u64 {
+    moves
+        .iter()
+        .filter(|m| {
+            tongxin_shared::authz::can_read(p, &m.before)
+                && !tongxin_shared::authz::can_read(p, &m.after)
+        })
+        .map(|m| m.seq)
+        .max()
+        .unwrap_or(0)
+}
+
 /// A stored photo.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Blob {
@@ -162,12 +185,17 @@ pub trait Store: Send + Sync + 'static {
     /// the transaction (so the check sees exactly the state the op is applied to). `None` is the
     /// system itself (demo seeding), which is not checked. An op id seen before (in an earlier
     /// commit or earlier in this batch) is applied once and answered with its original seq.
+    /// The deployment's `deadlines` are what a new case's deadline is judged by.
     fn commit_as(
         &self,
         ops: &[Op],
         authors: &[Option<Arc<Principal>>],
+        deadlines: &Deadlines,
         now_ms: u64,
     ) -> impl Future<Output = Result<Commit, StoreError>> + Send;
+    /// Every hierarchy move so far (a grid or community that changed place): its seq, the place
+    /// before and after. Users who could read the old place but not the new one reset.
+    fn hierarchy_moves(&self) -> impl Future<Output = Result<Vec<HierarchyMove>, StoreError>> + Send;
     /// Commits ops written by the system (unchecked): [`Store::commit_as`] with no authors.
     fn commit(
         &self,
@@ -176,7 +204,10 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Vec<u64>, StoreError>> + Send {
         async move {
             let authors = vec![None; ops.len()];
-            let commit = self.commit_as(ops, &authors, now_ms).await?;
+            // The system's ops are not judged, so no deadlines are consulted.
+            let commit = self
+                .commit_as(ops, &authors, &Deadlines::default(), now_ms)
+                .await?;
             // Unchecked ops are never refused.
             Ok(commit
                 .outcomes
@@ -327,9 +358,13 @@ impl Store for AnyStore {
         &self,
         ops: &[Op],
         authors: &[Option<Arc<Principal>>],
+        deadlines: &Deadlines,
         now_ms: u64,
     ) -> Result<Commit, StoreError> {
-        dispatch!(self, s => s.commit_as(ops, authors, now_ms).await)
+        dispatch!(self, s => s.commit_as(ops, authors, deadlines, now_ms).await)
+    }
+    async fn hierarchy_moves(&self) -> Result<Vec<HierarchyMove>, StoreError> {
+        dispatch!(self, s => s.hierarchy_moves().await)
     }
     async fn pull(&self, scope: &Scope, cursor: u64, limit: u32) -> Result<PullPage, StoreError> {
         dispatch!(self, s => s.pull(scope, cursor, limit).await)
@@ -403,230 +438,3 @@ impl Store for AnyStore {
     }
 }
 
-/// A record key.
-pub(crate) type Key = (Collection, RecordId);
-
-/// The outcome of folding a batch into the stored records: what to write, in which seq order.
-#[derive(Debug, Default)]
-pub(crate) struct Plan {
-    /// Changed records in the order their seqs are assigned (first seq first).
-    pub writes: Vec<(Key, Record)>,
-    /// Per op: either the seq it already had, or the index into `writes` / the key it touched.
-    pub per_op: Vec<OpSlot>,
-    /// Ops to insert into the op log (new ones only), with the key they touched.
-    pub new_ops: Vec<usize>,
-}
-
-#[derive(Debug, Clone)]
-pub(crate) enum OpSlot {
-    /// Seen in an earlier commit.
-    Known(u64),
-    /// New (or a duplicate within this batch): answered with the seq of its record.
-    Record(usize),
-    /// Refused by the rules; not applied, not logged.
-    Denied(Denied),
-}
-
-/// Folds `ops` into the `existing` records, checking each authored op against the rules with
-/// the record's place before and after it. `known` are op ids already in the op log with their
-/// seqs; `places` the places of the grids and communities the records refer to (hierarchy
-/// records written here are added as they are applied). Pure: the backend does the I/O.
-pub(crate) fn plan(
-    ops: &[Op],
-    authors: &[Option<Arc<Principal>>],
-    known: &HashMap<OpId, u64>,
-    existing: &mut HashMap<Key, (u64, Record)>,
-    places: &mut BTreeMap<RecordId, Place>,
-) -> (Plan, Vec<Key>) {
-    let mut p = Plan::default();
-    let mut seen: HashMap<OpId, usize> = HashMap::new();
-    // Keys touched by applied ops, in first-touch order; and whether the record changed.
-    let mut touched: Vec<Key> = Vec::new();
-    let mut index: HashMap<Key, usize> = HashMap::new();
-    let mut changed: Vec<bool> = Vec::new();
-    for (i, op) in ops.iter().enumerate() {
-        if let Some(seq) = known.get(&op.id) {
-            p.per_op.push(OpSlot::Known(*seq));
-            continue;
-        }
-        if let Some(&first) = seen.get(&op.id) {
-            // The same op twice in one batch: applied (or refused) once, answered alike.
-            let again = p.per_op[first].clone();
-            p.per_op.push(again);
-            continue;
-        }
-        seen.insert(op.id, i);
-        let key = (op.collection, op.record);
-        let author = authors.get(i).and_then(Option::as_ref);
-        let did_change = if let Some(author) = author {
-            let stored = existing
-                .get(&key)
-                .filter(|(_, r)| !r.fields.is_empty() || !r.log.is_empty());
-            let before = stored.map(|(_, r)| place_of(r, places));
-            if let (Some(before), false) = (&before, moves_record(op)) {
-                // The op cannot change where the record sits: check against its place, then
-                // apply in place (no copy of the record).
-                if let Err(denied) = check_op(author, op, before, Some(before))
-                    .and_then(|()| check_owner(author, op, stored.map(|(_, r)| r)))
-                {
-                    p.per_op.push(OpSlot::Denied(denied));
-                    continue;
-                }
-                existing
-                    .get_mut(&key)
-                    .is_some_and(|(_, r)| merge::apply(r, op))
-            } else {
-                let (seq, mut after) = existing
-                    .get(&key)
-                    .cloned()
-                    .unwrap_or_else(|| (0, Record::new(op.collection, op.record)));
-                let did = merge::apply(&mut after, op);
-                let after_place = place_of(&after, places);
-                if let Err(denied) = check_op(author, op, &after_place, before.as_ref())
-                    .and_then(|()| check_owner(author, op, stored.map(|(_, r)| r)))
-                {
-                    p.per_op.push(OpSlot::Denied(denied));
-                    continue;
-                }
-                existing.insert(key, (seq, after));
-                did
-            }
-        } else {
-            let entry = existing
-                .entry(key)
-                .or_insert_with(|| (0, Record::new(op.collection, op.record)));
-            merge::apply(&mut entry.1, op)
-        };
-        if is_hierarchy(op.collection) {
-            if let Some((_, r)) = existing.get(&key) {
-                let place = place_of(r, places);
-                places.insert(r.id, place);
-            }
-        }
-        let slot = *index.entry(key).or_insert_with(|| {
-            touched.push(key);
-            changed.push(false);
-            touched.len() - 1
-        });
-        p.per_op.push(OpSlot::Record(slot));
-        p.new_ops.push(i);
-        changed[slot] |= did_change;
-    }
-    for (slot, key) in touched.iter().enumerate() {
-        if changed[slot] {
-            let record = existing
-                .get(key)
-                .map_or_else(|| Record::new(key.0, key.1), |(_, r)| r.clone());
-            p.writes.push((*key, record));
-        }
-    }
-    (p, touched)
-}
-
-/// The `due_at` column of a stored record: the deadline of an open, not deleted case; `None`
-/// for everything else (so the column's partial index holds only what the sweeper reads).
-pub(crate) fn due_at(r: &Record) -> Option<u64> {
-    if r.collection != Collection::Cases || r.is_deleted() {
-        return None;
-    }
-    let open = r
-        .str("status")
-        .and_then(Status::parse)
-        .is_some_and(Status::is_open);
-    if !open {
-        return None;
-    }
-    r.get("deadline").and_then(serde_json::Value::as_u64)
-}
-
-/// Subdistricts, communities and grids: the records other records' places are derived from.
-pub(crate) fn is_hierarchy(c: Collection) -> bool {
-    matches!(
-        c,
-        Collection::Subdistricts | Collection::Communities | Collection::Grids
-    )
-}
-
-/// Whether an op may change where its record sits: it sets the field naming the record's parent
-/// (or a community's subdistrict).
-fn moves_record(op: &Op) -> bool {
-    let tongxin_shared::OpBody::Set { fields } = &op.body else {
-        return false;
-    };
-    parent_field(op.collection).is_some_and(|(f, _)| fields.contains_key(f))
-        || (op.collection == Collection::Communities && fields.contains_key("subdistrict"))
-}
-
-/// The field naming a record's parent in the hierarchy, and the parent's collection.
-fn parent_field(c: Collection) -> Option<(&'static str, Collection)> {
-    match c.scope() {
-        ScopeRule::SelfSubdistrict | ScopeRule::SelfCommunity | ScopeRule::City => None,
-        ScopeRule::SelfGrid => Some(("community", Collection::Communities)),
-        ScopeRule::Grid(f) => Some((f, Collection::Grids)),
-        ScopeRule::Community(f) => Some((f, Collection::Communities)),
-    }
-}
-
-/// The ids a record's place depends on: (collection to look up, id).
-pub(crate) fn place_refs(r: &Record) -> Option<(Collection, RecordId)> {
-    let (field, parent) = parent_field(r.collection)?;
-    let id = r.str(field).and_then(|s| RecordId::parse(s).ok())?;
-    Some((parent, id))
-}
-
-/// The parent an op points its record at, if it sets the parent field.
-pub(crate) fn op_place_ref(op: &Op) -> Option<(Collection, RecordId)> {
-    let (field, parent) = parent_field(op.collection)?;
-    let tongxin_shared::OpBody::Set { fields } = &op.body else {
-        return None;
-    };
-    let id = fields
-        .get(field)
-        .and_then(serde_json::Value::as_str)
-        .and_then(|s| RecordId::parse(s).ok())?;
-    Some((parent, id))
-}
-
-/// Where a record sits, given the places of the grids and communities it refers to.
-pub(crate) fn place_of(r: &Record, places: &BTreeMap<RecordId, Place>) -> Place {
-    let id_of = |f: &str| r.str(f).and_then(|s| RecordId::parse(s).ok());
-    let parent =
-        |id: Option<RecordId>| id.and_then(|i| places.get(&i)).cloned().unwrap_or_default();
-    match r.collection.scope() {
-        ScopeRule::City => Place::default(),
-        ScopeRule::SelfSubdistrict => Place {
-            subdistrict: Some(r.id),
-            ..Place::default()
-        },
-        ScopeRule::SelfCommunity => Place {
-            subdistrict: id_of("subdistrict"),
-            community: Some(r.id),
-            grid: None,
-        },
-        ScopeRule::SelfGrid => {
-            let community = id_of("community");
-            Place {
-                subdistrict: parent(community).subdistrict,
-                community,
-                grid: Some(r.id),
-            }
-        }
-        ScopeRule::Grid(f) => {
-            let grid = id_of(f);
-            let p = parent(grid);
-            Place {
-                subdistrict: p.subdistrict,
-                community: p.community,
-                grid,
-            }
-        }
-        ScopeRule::Community(f) => {
-            let community = id_of(f);
-            Place {
-                subdistrict: parent(community).subdistrict,
-                community,
-                grid: None,
-            }
-        }
-    }
-}

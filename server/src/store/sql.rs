@@ -4,8 +4,7 @@
 //! differ.
 
 use super::{
-    due_at, is_hierarchy, op_place_ref, place_of, place_refs, plan, Blob, Commit, Key, OpOutcome,
-    OpSlot, PullPage, Scope, SessionRow, Store, StoreError, UserRow,
+    Blob, Commit, HierarchyMove, OpOutcome, PullPage, Scope, SessionRow, Store, StoreError, UserRow,
 };
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
@@ -18,7 +17,11 @@ use std::sync::Arc;
 use std::time::Duration;
 use tongxin_shared::authz::Place;
 use tongxin_shared::authz::Principal;
-use tongxin_shared::case::Role;
+use tongxin_shared::case::{Deadlines, Role};
+use tongxin_shared::policy::place::{descendant_column, op_parent_ref, parent_ref};
+use tongxin_shared::policy::{
+    due_at, op_digest, plan, Committed, Hierarchy, Key, KnownOp, OpSlot,
+};
 use tongxin_shared::{Collection, Op, OpId, Record, RecordId};
 
 /// Rows per multi-row statement (9 binds a row stays far below both databases' limits).
@@ -104,30 +107,6 @@ fn to_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-/// Resolves the place of every written record: stored places of the grids and communities
-/// they refer to, overridden by hierarchy records written in this same batch (higher levels
-/// first, so a new grid of a new community already sees its community's subdistrict).
-fn resolve_places(writes: &[(Key, Record)], mut places: BTreeMap<RecordId, Place>) -> Vec<Place> {
-    let level = |c: Collection| match c {
-        Collection::Subdistricts => 0,
-        Collection::Communities => 1,
-        Collection::Grids => 2,
-        _ => 3,
-    };
-    let mut order: Vec<usize> = (0..writes.len()).collect();
-    order.sort_by_key(|&i| level(writes[i].0 .0));
-    let mut out = vec![Place::default(); writes.len()];
-    for i in order {
-        let r = &writes[i].1;
-        let p = place_of(r, &places);
-        if is_hierarchy(r.collection) {
-            places.insert(r.id, p.clone());
-        }
-        out[i] = p;
-    }
-    out
-}
-
 /// Reads `(subdistrict, community, grid)` starting at column `at`.
 fn place_from_row<'r, R: Row>(row: &'r R, at: usize) -> Result<Place, StoreError>
 where
@@ -206,11 +185,11 @@ macro_rules! sql_store {
             async fn load_places(
                 tx: &mut sqlx::Transaction<'static, $db>,
                 refs: &BTreeSet<(Collection, RecordId)>,
-            ) -> Result<BTreeMap<RecordId, Place>, StoreError> {
-                let mut out = BTreeMap::new();
+            ) -> Result<Hierarchy, StoreError> {
+                let mut out = Hierarchy::new();
                 let ids: Vec<&(Collection, RecordId)> = refs.iter().collect();
                 for chunk in ids.chunks(CHUNK) {
-                    let mut qb = QueryBuilder::<$db>::new("SELECT id, subdistrict, community, grid FROM records WHERE ");
+                    let mut qb = QueryBuilder::<$db>::new("SELECT collection, id, subdistrict, community, grid FROM records WHERE ");
                     let mut first = true;
                     for (c, id) in chunk {
                         qb.push(if first { "(collection = " } else { " OR (collection = " });
@@ -218,8 +197,10 @@ macro_rules! sql_store {
                         qb.push_bind(c.as_str()).push(" AND id = ").push_bind(id.to_string()).push(")");
                     }
                     for row in qb.build().fetch_all(&mut **tx).await? {
-                        let id: String = row.try_get(0)?;
-                        out.insert(RecordId::parse(&id).map_err(corrupt)?, place_from_row(&row, 1)?);
+                        let collection: String = row.try_get(0)?;
+                        let collection = Collection::parse(&collection).ok_or_else(|| corrupt(collection))?;
+                        let id: String = row.try_get(1)?;
+                        out.insert(collection, RecordId::parse(&id).map_err(corrupt)?, place_from_row(&row, 2)?);
                     }
                 }
                 Ok(out)
@@ -232,15 +213,16 @@ macro_rules! sql_store {
                 &self,
                 ops: &[Op],
                 authors: &[Option<Arc<Principal>>],
+                deadlines: &Deadlines,
                 now_ms: u64,
             ) -> Result<Commit, StoreError> {
                 let mut tx = self.pool.begin().await?;
                 // The commit lock, taken first: see the module docs of `store`.
                 sqlx::query("UPDATE meta SET value = value WHERE key = 'seq'").execute(&mut *tx).await?;
 
-                let mut known = HashMap::new();
+                let mut committed = Committed::default();
                 for chunk in ops.chunks(CHUNK) {
-                    let mut qb = QueryBuilder::<$db>::new("SELECT op_id, seq FROM ops WHERE op_id IN (");
+                    let mut qb = QueryBuilder::<$db>::new("SELECT op_id, seq, author, digest FROM ops WHERE op_id IN (");
                     let mut sep = qb.separated(", ");
                     for op in chunk {
                         sep.push_bind(op.id.to_string());
@@ -249,28 +231,56 @@ macro_rules! sql_store {
                     for row in qb.build().fetch_all(&mut *tx).await? {
                         let id: String = row.try_get(0)?;
                         let seq: i64 = row.try_get(1)?;
-                        known.insert(OpId::parse(&id).map_err(corrupt)?, seq as u64);
+                        committed.known.insert(
+                            OpId::parse(&id).map_err(corrupt)?,
+                            KnownOp { seq: seq as u64, author: row.try_get(2)?, digest: row.try_get(3)? },
+                        );
                     }
                 }
 
                 let keys: BTreeSet<Key> = ops
                     .iter()
-                    .filter(|o| !known.contains_key(&o.id))
+                    .filter(|o| !committed.known.contains_key(&o.id))
                     .map(|o| (o.collection, o.record))
                     .collect();
-                let mut existing = Self::load_records(&mut tx, &keys).await?;
+                committed.records = Self::load_records(&mut tx, &keys).await?;
                 // The places of every parent the records point at, before and after the ops.
-                let refs: BTreeSet<(Collection, RecordId)> = existing
+                let refs: BTreeSet<(Collection, RecordId)> = committed
+                    .records
                     .values()
-                    .filter_map(|(_, r)| place_refs(r))
-                    .chain(ops.iter().filter_map(op_place_ref))
+                    .filter_map(|(_, r)| parent_ref(r))
+                    .chain(ops.iter().filter_map(op_parent_ref))
                     .collect();
-                let mut stored_places = Self::load_places(&mut tx, &refs).await?;
-                let loaded = stored_places.clone();
-                let (plan, touched) = plan(ops, authors, &known, &mut existing, &mut stored_places);
-                let places = resolve_places(&plan.writes, loaded);
+                committed.hierarchy = Self::load_places(&mut tx, &refs).await?;
+                let plan = plan(ops, authors, &mut committed, deadlines);
+                let existing = &committed.records;
+                let touched = &plan.touched;
 
-                let n = plan.writes.len() as i64;
+                // What sits below a moved grid or community takes its new place (new seqs, so
+                // the users who gained it pull it; those who lost it reset, see `hierarchy_moves`).
+                let written_keys: BTreeSet<Key> = plan.writes.iter().map(|w| w.key).collect();
+                let mut replaced: Vec<(Key, Place, Place)> = Vec::new();
+                for m in &plan.moves {
+                    let Some(column) = descendant_column(m.key.0) else { continue };
+                    let mut qb = QueryBuilder::<$db>::new("SELECT collection, id, subdistrict, community, grid FROM records WHERE ");
+                    qb.push(column).push(" = ").push_bind(m.key.1.to_string());
+                    for row in qb.build().fetch_all(&mut *tx).await? {
+                        let collection: String = row.try_get(0)?;
+                        let collection = Collection::parse(&collection).ok_or_else(|| corrupt(collection))?;
+                        let id: String = row.try_get(1)?;
+                        let key = (collection, RecordId::parse(&id).map_err(corrupt)?);
+                        if written_keys.contains(&key) || key == m.key {
+                            continue;
+                        }
+                        let old = place_from_row(&row, 2)?;
+                        let new = tongxin_shared::policy::plan::moved_place(m, &old);
+                        if new != old {
+                            replaced.push((key, old, new));
+                        }
+                    }
+                }
+
+                let n = (plan.writes.len() + replaced.len() + plan.moves.len().min(1)) as i64;
                 let first_seq = if n > 0 {
                     let mut qb = QueryBuilder::<$db>::new("UPDATE meta SET value = value + ");
                     qb.push_bind(n).push(" WHERE key = 'seq' RETURNING value");
@@ -281,18 +291,20 @@ macro_rules! sql_store {
                 };
 
                 let mut written: HashMap<Key, u64> = HashMap::new();
+                let mut places: Vec<Place> = Vec::with_capacity(plan.writes.len() + 2 * replaced.len());
                 for (start, chunk) in plan.writes.chunks(CHUNK).enumerate().map(|(i, c)| (i * CHUNK, c)) {
                     let mut qb = QueryBuilder::<$db>::new(
                         "INSERT INTO records (collection, id, seq, subdistrict, community, grid, deleted, body, due_at) ",
                     );
                     let mut bodies = Vec::with_capacity(chunk.len());
-                    for (_, r) in chunk {
-                        bodies.push(serde_json::to_string(r).map_err(corrupt)?);
+                    for w in chunk {
+                        bodies.push(serde_json::to_string(&w.record).map_err(corrupt)?);
+                        places.push(w.place.clone());
                     }
-                    qb.push_values(chunk.iter().enumerate(), |mut b, (j, (key, r))| {
+                    qb.push_values(chunk.iter().enumerate(), |mut b, (j, w)| {
+                        let (key, r, place) = (&w.key, &w.record, &w.place);
                         let seq = first_seq + (start + j) as u64;
                         written.insert(*key, seq);
-                        let place = &places[start + j];
                         b.push_bind(key.0.as_str())
                             .push_bind(key.1.to_string())
                             .push_bind(to_i64(seq))
@@ -312,6 +324,41 @@ macro_rules! sql_store {
                     qb.build().execute(&mut *tx).await?;
                 }
 
+                let mut next = first_seq + plan.writes.len() as u64;
+                for (key, old, new) in &replaced {
+                    let mut qb = QueryBuilder::<$db>::new("UPDATE records SET seq = ");
+                    qb.push_bind(to_i64(next))
+                        .push(", subdistrict = ").push_bind(new.subdistrict.map(|x| x.to_string()))
+                        .push(", community = ").push_bind(new.community.map(|x| x.to_string()))
+                        .push(", grid = ").push_bind(new.grid.map(|x| x.to_string()))
+                        .push(" WHERE collection = ").push_bind(key.0.as_str())
+                        .push(" AND id = ").push_bind(key.1.to_string());
+                    qb.build().execute(&mut *tx).await?;
+                    next += 1;
+                    places.push(old.clone());
+                    places.push(new.clone());
+                }
+                if !plan.moves.is_empty() {
+                    // One seq for the moves, recorded for the pull's reset of those who lost records.
+                    let seq = next;
+                    for m in &plan.moves {
+                        let mut qb = QueryBuilder::<$db>::new("INSERT INTO hierarchy_moves (seq, collection, id, before_subdistrict, before_community, before_grid, after_subdistrict, after_community, after_grid) ");
+                        qb.push_values([m], |mut b, m| {
+                            b.push_bind(to_i64(seq))
+                                .push_bind(m.key.0.as_str())
+                                .push_bind(m.key.1.to_string())
+                                .push_bind(m.before.subdistrict.map(|x| x.to_string()))
+                                .push_bind(m.before.community.map(|x| x.to_string()))
+                                .push_bind(m.before.grid.map(|x| x.to_string()))
+                                .push_bind(m.after.subdistrict.map(|x| x.to_string()))
+                                .push_bind(m.after.community.map(|x| x.to_string()))
+                                .push_bind(m.after.grid.map(|x| x.to_string()));
+                        });
+                        qb.build().execute(&mut *tx).await?;
+                        places.push(m.before.clone());
+                    }
+                }
+
                 let seq_of_slot = |slot: usize| -> u64 {
                     let key = touched[slot];
                     written.get(&key).copied().or_else(|| existing.get(&key).map(|(s, _)| *s)).unwrap_or(0)
@@ -328,7 +375,7 @@ macro_rules! sql_store {
 
                 for chunk in plan.new_ops.chunks(CHUNK) {
                     let mut qb = QueryBuilder::<$db>::new(
-                        "INSERT INTO ops (op_id, actor, collection, record_id, hlc, seq, received_at, author) ",
+                        "INSERT INTO ops (op_id, actor, collection, record_id, hlc, seq, received_at, author, digest) ",
                     );
                     qb.push_values(chunk, |mut b, &i| {
                         let op = &ops[i];
@@ -339,7 +386,8 @@ macro_rules! sql_store {
                             .push_bind(op.hlc.to_string())
                             .push_bind(to_i64(results[i].clone().unwrap_or(0)))
                             .push_bind(to_i64(now_ms))
-                            .push_bind(authors.get(i).and_then(Option::as_ref).map(|a| a.username.clone()));
+                            .push_bind(authors.get(i).and_then(Option::as_ref).map(|a| a.username.clone()))
+                            .push_bind(op_digest(op));
                     });
                     qb.build().execute(&mut *tx).await?;
                 }
@@ -405,6 +453,25 @@ macro_rules! sql_store {
                 }
                 let cursor = records.last().map_or(cursor, |(s, _)| *s);
                 Ok(PullPage { records, places, cursor, more })
+            }
+
+            async fn hierarchy_moves(&self) -> Result<Vec<HierarchyMove>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT seq, before_subdistrict, before_community, before_grid, \
+                     after_subdistrict, after_community, after_grid FROM hierarchy_moves ORDER BY seq",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|row| {
+                        let seq: i64 = row.try_get(0)?;
+                        Ok(HierarchyMove {
+                            seq: seq as u64,
+                            before: place_from_row(row, 1)?,
+                            after: place_from_row(row, 4)?,
+                        })
+                    })
+                    .collect()
             }
 
             async fn max_seq(&self) -> Result<u64, StoreError> {

@@ -1,0 +1,296 @@
+//! Judging and folding a batch of ops into the committed state: the whole decision of a commit,
+//! pure. The server's store loads what a batch touches ([`Committed`]), calls [`plan`], and
+//! writes what it says; the property tests call it directly.
+
+use super::place::{is_hierarchy, place_of, replace_under, Hierarchy, Key};
+use super::rules::{check_entry, check_field, Change};
+use crate::authz::{in_write_area, writable, Denied, Place, Principal};
+use crate::case::{is_system_id, Deadlines, ESCALATE, SYSTEM_ACTOR};
+use crate::ids::OpId;
+use crate::merge;
+use crate::op::{Op, OpBody};
+use crate::record::Record;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// An op already in the op log: its seq, who pushed it, and a digest of its content.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KnownOp {
+    pub seq: u64,
+    /// The username of its author; `None` for the system.
+    pub author: Option<String>,
+    /// [`op_digest`] of the op as first stored; `None` for ops stored before digests were kept.
+    pub digest: Option<String>,
+}
+
+/// What a batch is judged against: the committed state of everything it touches.
+#[derive(Clone, Debug, Default)]
+pub struct Committed {
+    /// Op ids of the batch already in the op log.
+    pub known: HashMap<OpId, KnownOp>,
+    /// The stored records the batch touches, with their seqs.
+    pub records: HashMap<Key, (u64, Record)>,
+    /// The places of the hierarchy records the touched records refer to (and of the hierarchy
+    /// records in the batch).
+    pub hierarchy: Hierarchy,
+}
+
+/// The verdict on one op.
+#[derive(Clone, Debug, PartialEq)]
+pub enum OpSlot {
+    /// Seen in an earlier commit: answered with its original seq.
+    Known(u64),
+    /// Applied (or a duplicate within the batch): answered with the seq of the record at
+    /// `touched[i]`.
+    Record(usize),
+    /// Refused; nothing of it is stored.
+    Denied(Denied),
+}
+
+/// A record to write, with the place it sits at after the batch.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Write {
+    pub key: Key,
+    pub record: Record,
+    pub place: Place,
+}
+
+/// A hierarchy record (grid or community) whose place changed: everything below it must be
+/// re-placed in the same transaction, and users who can no longer read the old place reset.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Move {
+    pub key: Key,
+    pub before: Place,
+    pub after: Place,
+}
+
+/// What a commit does.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Plan {
+    /// Changed records, in the order their seqs are assigned.
+    pub writes: Vec<Write>,
+    /// Keys touched by applied ops, in first-touch order (`OpSlot::Record` indexes this).
+    pub touched: Vec<Key>,
+    /// Per op, its verdict.
+    pub per_op: Vec<OpSlot>,
+    /// Indexes of the ops to insert into the op log (new and applied ones only).
+    pub new_ops: Vec<usize>,
+    /// Hierarchy records that moved.
+    pub moves: Vec<Move>,
+}
+
+/// A digest of an op's whole content (id, actor, clock, record, body), to tell a re-sent op
+/// from a different op under a re-used id.
+pub fn op_digest(op: &Op) -> String {
+    let bytes = serde_json::to_vec(op).unwrap_or_default();
+    hex::encode(&Sha256::digest(&bytes)[..16])
+}
+
+/// Whether an op is one only the server writes (a version-5 id, the system actor, or an
+/// escalation entry).
+fn system_only(op: &Op) -> bool {
+    let system_entry = match &op.body {
+        OpBody::Append { entry } => {
+            is_system_id(entry.id)
+                || entry.data.get("action").and_then(Value::as_str) == Some(ESCALATE)
+        }
+        OpBody::Set { .. } => false,
+    };
+    is_system_id(op.id.0) || op.actor == SYSTEM_ACTOR || system_entry
+}
+
+/// Judges one op by a user against the record before it (`None`: not stored yet) and computes
+/// the record after it. Everything the op changes is checked: the collection, the area at the
+/// record's place before and after, every field that changes value, every new entry.
+pub fn judge(
+    p: &Principal,
+    op: &Op,
+    before: Option<&Record>,
+    hierarchy: &Hierarchy,
+    deadlines: &Deadlines,
+) -> Result<Record, Denied> {
+    if system_only(op) {
+        return Err(Denied::SystemOnly);
+    }
+    if !writable(p.role, op.collection) {
+        return Err(Denied::Collection {
+            role: p.role,
+            collection: op.collection,
+        });
+    }
+    let before = before.filter(|r| !r.fields.is_empty() || !r.log.is_empty());
+    let before_place = before.map(|r| place_of(r, hierarchy));
+    let mut after = before
+        .cloned()
+        .unwrap_or_else(|| Record::new(op.collection, op.record));
+    if let OpBody::Append { entry } = &op.body {
+        if let Some(stored) = after.log.get(&entry.id) {
+            // Entries are append-only: the same entry again is a re-send, anything else under
+            // a stored id is refused.
+            return if stored.data == entry.data && stored.stamp == op.stamp() {
+                Ok(after)
+            } else {
+                Err(Denied::EntryConflict)
+            };
+        }
+    }
+    merge::apply(&mut after, op);
+    let place = place_of(&after, hierarchy);
+    if !in_write_area(p, op.collection, &place)
+        || before_place
+            .as_ref()
+            .is_some_and(|b| !in_write_area(p, op.collection, b))
+    {
+        return Err(Denied::OutOfScope);
+    }
+    match &op.body {
+        OpBody::Set { fields } => {
+            let change = Change {
+                p,
+                before,
+                after: &after,
+                place: &place,
+                op_wall_ms: op.hlc.wall_ms,
+                deadlines,
+            };
+            for name in fields.keys() {
+                let old = before.and_then(|r| r.get(name));
+                if after.get(name) != old {
+                    check_field(&change, name)?;
+                }
+            }
+        }
+        OpBody::Append { entry } => check_entry(p, op.collection, before, &entry.data)?,
+    }
+    Ok(after)
+}
+
+/// Folds `ops` into the committed records, judging each authored op (`authors[i]` pushed
+/// `ops[i]`; `None` is the system, which is not judged). An op id already stored is answered
+/// with its seq when it is the same op by the same author, and refused (`op_id_conflict`)
+/// otherwise; likewise within the batch.
+pub fn plan(
+    ops: &[Op],
+    authors: &[Option<Arc<Principal>>],
+    committed: &mut Committed,
+    deadlines: &Deadlines,
+) -> Plan {
+    let mut p = Plan::default();
+    let mut seen: HashMap<OpId, (usize, String)> = HashMap::new();
+    let mut index: HashMap<Key, usize> = HashMap::new();
+    let mut changed: Vec<bool> = Vec::new();
+    // The stored hierarchy records the batch writes, placed as they stand (higher levels
+    // first), to tell which of them the batch moves.
+    let mut stored_hierarchy: Vec<(Key, Record)> = committed
+        .records
+        .iter()
+        .filter(|(k, (seq, _))| is_hierarchy(k.0) && *seq > 0)
+        .map(|(k, (_, r))| (*k, r.clone()))
+        .collect();
+    stored_hierarchy.sort_by_key(|(k, _)| *k);
+    for (key, r) in &stored_hierarchy {
+        let place = place_of(r, &committed.hierarchy);
+        committed.hierarchy.insert(key.0, key.1, place);
+    }
+    let loaded_hierarchy = committed.hierarchy.clone();
+    for (i, op) in ops.iter().enumerate() {
+        let author = authors.get(i).and_then(Option::as_ref);
+        let author_name = author.map(|a| a.username.clone());
+        let digest = op_digest(op);
+        if let Some(known) = committed.known.get(&op.id) {
+            let same = known.author == author_name
+                && known.digest.as_ref().is_none_or(|d| *d == digest);
+            p.per_op.push(if same {
+                OpSlot::Known(known.seq)
+            } else {
+                OpSlot::Denied(Denied::OpIdConflict)
+            });
+            continue;
+        }
+        if let Some((first, first_digest)) = seen.get(&op.id) {
+            let same = *first_digest == digest && authors.get(*first).and_then(Option::as_ref).map(|a| &a.username) == author_name.as_ref();
+            p.per_op.push(if same {
+                p.per_op[*first].clone()
+            } else {
+                OpSlot::Denied(Denied::OpIdConflict)
+            });
+            continue;
+        }
+        seen.insert(op.id, (i, digest));
+        let key = (op.collection, op.record);
+        let did_change = if let Some(author) = author {
+            let stored = committed.records.get(&key).map(|(_, r)| r);
+            match judge(author, op, stored, &committed.hierarchy, deadlines) {
+                Ok(after) => {
+                    let did = stored != Some(&after);
+                    let seq = committed.records.get(&key).map_or(0, |(s, _)| *s);
+                    committed.records.insert(key, (seq, after));
+                    did
+                }
+                Err(denied) => {
+                    p.per_op.push(OpSlot::Denied(denied));
+                    continue;
+                }
+            }
+        } else {
+            let entry = committed
+                .records
+                .entry(key)
+                .or_insert_with(|| (0, Record::new(op.collection, op.record)));
+            merge::apply(&mut entry.1, op)
+        };
+        if is_hierarchy(op.collection) {
+            if let Some((_, r)) = committed.records.get(&key) {
+                let place = place_of(r, &committed.hierarchy);
+                let old = committed.hierarchy.get(key.0, key.1).cloned();
+                if old.as_ref().is_some_and(|o| *o != place) {
+                    committed.hierarchy.replace_under(key, &place);
+                }
+                committed.hierarchy.insert(key.0, key.1, place);
+            }
+        }
+        let slot = *index.entry(key).or_insert_with(|| {
+            p.touched.push(key);
+            changed.push(false);
+            p.touched.len() - 1
+        });
+        p.per_op.push(OpSlot::Record(slot));
+        p.new_ops.push(i);
+        changed[slot] |= did_change;
+    }
+    for (slot, key) in p.touched.iter().enumerate() {
+        if !changed[slot] {
+            continue;
+        }
+        let record = committed
+            .records
+            .get(key)
+            .map_or_else(|| Record::new(key.0, key.1), |(_, r)| r.clone());
+        let place = place_of(&record, &committed.hierarchy);
+        if is_hierarchy(key.0) {
+            if let Some(before) = loaded_hierarchy.get(key.0, key.1) {
+                let stored = committed.records.get(key).is_some_and(|(s, _)| *s > 0);
+                if stored && *before != place {
+                    p.moves.push(Move {
+                        key: *key,
+                        before: before.clone(),
+                        after: place.clone(),
+                    });
+                }
+            }
+        }
+        p.writes.push(Write {
+            key: *key,
+            record,
+            place,
+        });
+    }
+    p
+}
+
+/// The place of a record below a moved hierarchy record (see [`replace_under`]).
+pub fn moved_place(m: &Move, old: &Place) -> Place {
+    replace_under(m.key.0, &m.after, old)
+}
