@@ -18,6 +18,7 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use tongxin_shared::case::{self, Action, Role, Status, DAY_MS, HOUR_MS};
+use tongxin_shared::policy::actions;
 use tongxin_shared::schema::{ACTIVITY_THEMES, CASE_CATEGORIES, CASE_SOURCES};
 use tongxin_shared::{ActorId, Collection, Entry, Hlc, Op, OpBody, OpId, RecordId, SCHEMA_VERSION};
 use uuid::Uuid;
@@ -139,6 +140,29 @@ impl Gen {
             data,
         };
         self.push(collection, record, at_ms, OpBody::Append { entry });
+    }
+
+    /// Pushes what a typed builder wrote (`policy::actions`), Set bodies marked synthetic.
+    fn bodies(
+        &mut self,
+        collection: Collection,
+        record: RecordId,
+        at_ms: u64,
+        bodies: Vec<OpBody>,
+    ) {
+        for body in bodies {
+            match body {
+                OpBody::Set { fields } => {
+                    self.set(
+                        collection,
+                        record,
+                        at_ms,
+                        Value::Object(fields.into_iter().collect()),
+                    );
+                }
+                append @ OpBody::Append { .. } => self.push(collection, record, at_ms, append),
+            }
+        }
     }
 
     fn push(&mut self, collection: Collection, record: RecordId, at_ms: u64, body: OpBody) {
@@ -523,19 +547,23 @@ fn case_history(g: &mut Gen, gi: &GridInfo, start: u64, now: u64) {
     let (title, description) = names::case_text(&mut g.rng, category);
     let fields = json!({
         "grid": gi.id.to_string(), "compound": compound.to_string(), "title": title, "description": description,
-        "category": category, "source": source, "status": "reported", "reporter": reporter,
-        "reported_at": reported, "deadline": deadline,
+        "category": category, "source": source,
         "position": [round6(gi.centre.0), round6(gi.centre.1), 15.0],
         "resident_name": if source == "resident_appeal" { Value::String(names::person(&mut g.rng)) } else { Value::Null },
         "resident_phone": if source == "resident_appeal" { Value::String(names::phone(&mut g.rng)) } else { Value::Null },
     });
-    g.set(Collection::Cases, id, reported, fields);
-    g.append(
-        Collection::Cases,
-        id,
+    let Value::Object(fields) = fields else {
+        unreachable!("fields are built as objects")
+    };
+    let entry_id = g.uuid();
+    let report = actions::report(
+        fields.into_iter().collect(),
+        &reporter,
         reported,
-        entry("report", None, Status::Reported, &reporter, ""),
+        &deadlines,
+        entry_id,
     );
+    g.bodies(Collection::Cases, id, reported, report);
     // How far the case got depends on its age: old cases are mostly closed, new ones open.
     let age_days = (now - reported) / DAY_MS;
     let steps = match age_days {
@@ -572,20 +600,17 @@ fn case_history(g: &mut Gen, gi: &GridInfo, start: u64, now: u64) {
         } else {
             assignee.clone()
         };
-        let mut fields = json!({"status": next.as_str()});
-        if *action == Action::Accept {
-            fields["assignee"] = json!(assignee);
-        }
-        if *action == Action::Close {
-            fields["closed_at"] = json!(at);
-        }
-        g.set(Collection::Cases, id, at, fields);
-        g.append(
-            Collection::Cases,
-            id,
+        let entry_id = g.uuid();
+        let bodies = actions::step(
+            Some(status),
+            *action,
+            &who,
+            Some(&assignee),
             at,
-            entry(action.as_str(), Some(status), next, &who, ""),
+            "",
+            entry_id,
         );
+        g.bodies(Collection::Cases, id, at, bodies);
         status = next;
     }
     // Overdue and still open: the reminder (督办) is in the timeline.

@@ -242,9 +242,20 @@ async fn forged_ops_are_refused_and_change_nothing(db: TestDb) {
 
     // What is allowed still goes through: A in G1; the community manager closes B's case.
     let ok = app
-        .push_as(&a, &[set_case(120, 1, 0xA9, hlc(t, 9), json!({"grid": rid(G1), "title": "A's case", "reporter": "wa", "status": "resolved"}))])
+        .push_as(&a, &[set_case(120, 1, 0xA9, hlc(t, 9), json!({"grid": rid(G1), "title": "A's case", "reporter": "wa", "status": "reported"}))])
         .await;
     assert_eq!(rejection(&ok, 0), "acked");
+    // B handles their case (处置 → 办结) before the community closes it: only from `resolved`.
+    let handled = app
+        .push_as(
+            &b,
+            &[
+                set_case(124, 2, 0xB0, hlc(t, 9), json!({"status": "in_progress"})),
+                set_case(125, 2, 0xB0, hlc(t, 9), json!({"status": "resolved"})),
+            ],
+        )
+        .await;
+    assert_all_acked(&handled);
     let close = app
         .push_as(
             &m,
@@ -311,7 +322,7 @@ async fn pulls_follow_the_area_and_mask_personal_data(db: TestDb) {
         (&c, G3, 202, 0xC0, "wc"),
     ] {
         let res = app
-            .push_as(client, &[set_case(op, 1, record, hlc(t, op as u32), json!({"grid": rid(grid), "title": who, "reporter": who, "resident_phone": phone, "resident_id_number": "53290119800101123X"}))])
+            .push_as(client, &[set_case(op, op, record, hlc(t, op as u32), json!({"grid": rid(grid), "title": who, "reporter": who, "resident_phone": phone, "resident_id_number": "53290119800101123X"}))])
             .await;
         assert_eq!(rejection(&res, 0), "acked", "{res}");
     }

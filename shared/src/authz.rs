@@ -56,7 +56,10 @@ pub enum Denied {
     #[error("the field '{field}' is set when the record is created and cannot be changed")]
     Immutable { field: String },
     #[error("a case cannot go from '{from}' to '{to}' (it may have moved meanwhile)")]
-    BadTransition { from: &'static str, to: &'static str },
+    BadTransition {
+        from: &'static str,
+        to: &'static str,
+    },
     #[error("the deadline must follow from the category: at most {hours} hours after the report")]
     Deadline { hours: u32 },
     #[error("a deadline is moved only by the owning level's manager, later than before, with an 'extend' entry on the timeline")]
@@ -65,10 +68,14 @@ pub enum Denied {
     ReportedAt,
     #[error("{0}")]
     Entry(&'static str),
-    #[error("a timeline entry with this id is already stored with other content; entries never change")]
+    #[error(
+        "a timeline entry with this id is already stored with other content; entries never change"
+    )]
     EntryConflict,
     #[error("an op with this id is already stored with other content or by another user")]
     OpIdConflict,
+    #[error("this device id belongs to another user; sign in again on this device")]
+    ForgedActor,
     #[error("{}", .0.message)]
     Invalid(crate::schema::Invalid),
 }
@@ -93,6 +100,7 @@ impl Denied {
             Self::Entry(_) => "bad_entry",
             Self::EntryConflict => "entry_conflict",
             Self::OpIdConflict => "op_id_conflict",
+            Self::ForgedActor => "forged_actor",
             Self::Invalid(i) => i.code.as_str(),
         }
     }

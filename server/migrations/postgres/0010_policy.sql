@@ -15,3 +15,12 @@ CREATE TABLE hierarchy_moves (
     after_grid         TEXT
 );
 CREATE INDEX hierarchy_moves_seq ON hierarchy_moves (seq);
+
+-- Device ids (an op's actor) bound to the first user who pushed under them: another user's ops
+-- under the same actor are refused (forged_actor). Filled from the ops already stored.
+CREATE TABLE actors (
+    actor    TEXT PRIMARY KEY,
+    username TEXT NOT NULL
+);
+INSERT INTO actors (actor, username)
+SELECT actor, MIN(author) FROM ops WHERE author IS NOT NULL GROUP BY actor;

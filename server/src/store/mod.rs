@@ -195,7 +195,9 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Commit, StoreError>> + Send;
     /// Every hierarchy move so far (a grid or community that changed place): its seq, the place
     /// before and after. Users who could read the old place but not the new one reset.
-    fn hierarchy_moves(&self) -> impl Future<Output = Result<Vec<HierarchyMove>, StoreError>> + Send;
+    fn hierarchy_moves(
+        &self,
+    ) -> impl Future<Output = Result<Vec<HierarchyMove>, StoreError>> + Send;
     /// Commits ops written by the system (unchecked): [`Store::commit_as`] with no authors.
     fn commit(
         &self,
@@ -437,4 +439,3 @@ impl Store for AnyStore {
         dispatch!(self, s => s.revoke_session(token_hash, now_ms).await)
     }
 }
-

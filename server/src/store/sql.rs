@@ -19,9 +19,7 @@ use tongxin_shared::authz::Place;
 use tongxin_shared::authz::Principal;
 use tongxin_shared::case::{Deadlines, Role};
 use tongxin_shared::policy::place::{descendant_column, op_parent_ref, parent_ref};
-use tongxin_shared::policy::{
-    due_at, op_digest, plan, Committed, Hierarchy, Key, KnownOp, OpSlot,
-};
+use tongxin_shared::policy::{due_at, op_digest, plan, Committed, Hierarchy, Key, KnownOp, OpSlot};
 use tongxin_shared::{Collection, Op, OpId, Record, RecordId};
 
 /// Rows per multi-row statement (9 binds a row stays far below both databases' limits).
@@ -238,6 +236,22 @@ macro_rules! sql_store {
                     }
                 }
 
+                let actors: BTreeSet<String> = ops.iter().map(|o| o.actor.to_string()).collect();
+                let actors: Vec<String> = actors.into_iter().collect();
+                for chunk in actors.chunks(CHUNK) {
+                    let mut qb = QueryBuilder::<$db>::new("SELECT actor, username FROM actors WHERE actor IN (");
+                    let mut sep = qb.separated(", ");
+                    for a in chunk {
+                        sep.push_bind(a.clone());
+                    }
+                    qb.push(")");
+                    for row in qb.build().fetch_all(&mut *tx).await? {
+                        let actor: String = row.try_get(0)?;
+                        let actor = tongxin_shared::ActorId(uuid::Uuid::parse_str(&actor).map_err(corrupt)?);
+                        committed.actors.insert(actor, row.try_get(1)?);
+                    }
+                }
+
                 let keys: BTreeSet<Key> = ops
                     .iter()
                     .filter(|o| !committed.known.contains_key(&o.id))
@@ -357,6 +371,15 @@ macro_rules! sql_store {
                         qb.build().execute(&mut *tx).await?;
                         places.push(m.before.clone());
                     }
+                }
+
+                for chunk in plan.new_actors.chunks(CHUNK) {
+                    let mut qb = QueryBuilder::<$db>::new("INSERT INTO actors (actor, username) ");
+                    qb.push_values(chunk, |mut b, (actor, username)| {
+                        b.push_bind(actor.to_string()).push_bind(username.clone());
+                    });
+                    qb.push(" ON CONFLICT (actor) DO NOTHING");
+                    qb.build().execute(&mut *tx).await?;
                 }
 
                 let seq_of_slot = |slot: usize| -> u64 {

@@ -314,9 +314,12 @@ pub fn append_case(op: u128, record: u128, entry: u128, hlc: Hlc) -> Op {
     }
 }
 
-/// A Set op on any collection.
+/// The device the administrator [`ROOT`] pushes from (an actor id belongs to one user).
+pub const ROOT_DEVICE: u128 = 0xF0;
+
+/// A Set op on any collection, from the administrator's device.
 pub fn set(collection: Collection, op: u128, record: u128, hlc: Hlc, fields: Value) -> Op {
-    let mut o = set_case(op, 1, record, hlc, fields);
+    let mut o = set_case(op, ROOT_DEVICE, record, hlc, fields);
     o.collection = collection;
     o
 }

@@ -19,7 +19,10 @@ fn entry(
 ) -> Map<String, Value> {
     let mut data = Map::new();
     data.insert("action".into(), action.into());
-    data.insert("from".into(), from.map_or(Value::Null, |s| s.as_str().into()));
+    data.insert(
+        "from".into(),
+        from.map_or(Value::Null, |s| s.as_str().into()),
+    );
     data.insert("to".into(), to.as_str().into());
     data.insert("by".into(), by.into());
     let note = note.trim();
@@ -62,17 +65,14 @@ pub fn report(
         .or_insert_with(|| "patrol".into());
     vec![
         OpBody::Set { fields },
-        append(
-            entry_id,
-            entry(REPORT, None, Status::Reported, by, ""),
-        ),
+        append(entry_id, entry(REPORT, None, Status::Reported, by, "")),
     ]
 }
 
-/// A lifecycle step (受理, 处置, 办结, 销号, 退回): the new state (with `closed_at` when closing
-/// and the assignee when accepting), then its timeline entry.
+/// A lifecycle step (受理, 处置, 办结, 销号, 退回) from state `from`: the new state (with
+/// `closed_at` when closing and the chosen assignee when accepting), then its timeline entry.
 pub fn step(
-    case: &Record,
+    from: Option<Status>,
     action: Action,
     by: &str,
     assignee: Option<&str>,
@@ -80,24 +80,18 @@ pub fn step(
     note: &str,
     entry_id: Uuid,
 ) -> Vec<OpBody> {
-    let from = case.str("status").and_then(Status::parse);
     let to = action.target();
     let mut fields = BTreeMap::new();
     fields.insert("status".into(), to.as_str().into());
     if action == Action::Close {
         fields.insert("closed_at".into(), now_ms.into());
     }
-    if action == Action::Accept {
-        if let Some(a) = assignee.or_else(|| case.str("assignee")).or_else(|| case.str("reporter")) {
-            fields.insert("assignee".into(), a.into());
-        }
+    if let (Action::Accept, Some(a)) = (action, assignee) {
+        fields.insert("assignee".into(), a.into());
     }
     vec![
         OpBody::Set { fields },
-        append(
-            entry_id,
-            entry(action.as_str(), from, to, by, note),
-        ),
+        append(entry_id, entry(action.as_str(), from, to, by, note)),
     ]
 }
 
@@ -107,11 +101,12 @@ pub fn remind(case: &Record, by: &str, note: &str, entry_id: Uuid) -> OpBody {
         .str("status")
         .and_then(Status::parse)
         .unwrap_or(Status::Reported);
-    let note = if note.trim().is_empty() { "逾期督办" } else { note };
-    append(
-        entry_id,
-        entry(REMIND, Some(status), status, by, note),
-    )
+    let note = if note.trim().is_empty() {
+        "逾期督办"
+    } else {
+        note
+    };
+    append(entry_id, entry(REMIND, Some(status), status, by, note))
 }
 
 /// A deadline extension (延期) by the owning level: first the `extend` entry naming the new

@@ -14,6 +14,8 @@ pub mod actions;
 pub mod place;
 pub mod plan;
 pub mod rules;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 
 pub use place::{due_at, is_hierarchy, place_of, Hierarchy, Key};
 pub use plan::{judge, op_digest, plan, Committed, KnownOp, Move, OpSlot, Plan, Write};

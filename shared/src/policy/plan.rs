@@ -6,7 +6,7 @@ use super::place::{is_hierarchy, place_of, replace_under, Hierarchy, Key};
 use super::rules::{check_entry, check_field, Change};
 use crate::authz::{in_write_area, writable, Denied, Place, Principal};
 use crate::case::{is_system_id, Deadlines, ESCALATE, SYSTEM_ACTOR};
-use crate::ids::OpId;
+use crate::ids::{ActorId, OpId};
 use crate::merge;
 use crate::op::{Op, OpBody};
 use crate::record::Record;
@@ -35,6 +35,9 @@ pub struct Committed {
     /// The places of the hierarchy records the touched records refer to (and of the hierarchy
     /// records in the batch).
     pub hierarchy: Hierarchy,
+    /// The users the batch's actors (device installs) are bound to: an actor id belongs to the
+    /// first user who pushed under it.
+    pub actors: HashMap<ActorId, String>,
 }
 
 /// The verdict on one op.
@@ -79,6 +82,8 @@ pub struct Plan {
     pub new_ops: Vec<usize>,
     /// Hierarchy records that moved.
     pub moves: Vec<Move>,
+    /// Actors seen for the first time, with the user they are now bound to.
+    pub new_actors: Vec<(ActorId, String)>,
 }
 
 /// A digest of an op's whole content (id, actor, clock, record, body), to tell a re-sent op
@@ -200,8 +205,8 @@ pub fn plan(
         let author_name = author.map(|a| a.username.clone());
         let digest = op_digest(op);
         if let Some(known) = committed.known.get(&op.id) {
-            let same = known.author == author_name
-                && known.digest.as_ref().is_none_or(|d| *d == digest);
+            let same =
+                known.author == author_name && known.digest.as_ref().is_none_or(|d| *d == digest);
             p.per_op.push(if same {
                 OpSlot::Known(known.seq)
             } else {
@@ -210,7 +215,12 @@ pub fn plan(
             continue;
         }
         if let Some((first, first_digest)) = seen.get(&op.id) {
-            let same = *first_digest == digest && authors.get(*first).and_then(Option::as_ref).map(|a| &a.username) == author_name.as_ref();
+            let same = *first_digest == digest
+                && authors
+                    .get(*first)
+                    .and_then(Option::as_ref)
+                    .map(|a| &a.username)
+                    == author_name.as_ref();
             p.per_op.push(if same {
                 p.per_op[*first].clone()
             } else {
@@ -222,8 +232,19 @@ pub fn plan(
         let key = (op.collection, op.record);
         let did_change = if let Some(author) = author {
             let stored = committed.records.get(&key).map(|(_, r)| r);
-            match judge(author, op, stored, &committed.hierarchy, deadlines) {
+            let verdict =
+                judge(author, op, stored, &committed.hierarchy, deadlines).and_then(|after| {
+                    match committed.actors.get(&op.actor) {
+                        Some(owner) if *owner != author.username => Err(Denied::ForgedActor),
+                        _ => Ok(after),
+                    }
+                });
+            match verdict {
                 Ok(after) => {
+                    if !committed.actors.contains_key(&op.actor) {
+                        committed.actors.insert(op.actor, author.username.clone());
+                        p.new_actors.push((op.actor, author.username.clone()));
+                    }
                     let did = stored != Some(&after);
                     let seq = committed.records.get(&key).map_or(0, |(s, _)| *s);
                     committed.records.insert(key, (seq, after));

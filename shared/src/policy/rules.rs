@@ -319,11 +319,7 @@ fn check_deadline(c: &Change<'_>) -> Result<(), Denied> {
         let reported = c.after.get("reported_at").and_then(Value::as_u64);
         let category = c.after.str("category").unwrap_or_default();
         return match (new, reported) {
-            (Some(d), Some(r))
-                if d >= r && d <= case::deadline(c.deadlines, r, category) =>
-            {
-                Ok(())
-            }
+            (Some(d), Some(r)) if d >= r && d <= case::deadline(c.deadlines, r, category) => Ok(()),
             _ => Err(Denied::Deadline {
                 hours: c.deadlines.hours_for(category),
             }),
@@ -337,8 +333,7 @@ fn check_deadline(c: &Change<'_>) -> Result<(), Denied> {
             && e.data.get("by").and_then(Value::as_str) == Some(c.p.username.as_str())
             && e.data.get("deadline").and_then(Value::as_u64) == new
     });
-    if role.is_manager() && role.level() >= c.owner() && new.is_some_and(|d| d > old) && recorded
-    {
+    if role.is_manager() && role.level() >= c.owner() && new.is_some_and(|d| d > old) && recorded {
         Ok(())
     } else {
         Err(Denied::Extension)
@@ -435,9 +430,8 @@ pub fn may_set(p: &Principal, record: &Record, place: &Place, field: &str) -> bo
     let Some(rule) = rule(record.collection, field) else {
         return false;
     };
-    let owner = case::recorded_escalation(record).map_or(Level::Community, |l| {
-        l.max(Level::Community)
-    });
+    let owner =
+        case::recorded_escalation(record).map_or(Level::Community, |l| l.max(Level::Community));
     let frozen = record.collection == Collection::Cases
         && record.str("status") == Some(Status::Closed.as_str())
         && p.role.level() < owner;
