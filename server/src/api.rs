@@ -2,11 +2,11 @@
 
 use crate::auth::{scope_fingerprint, Authed};
 use crate::error::ApiError;
+use crate::extract::{AppJson, AppQuery};
 use crate::store::{Scope, Store};
 use crate::AppState;
 use axum::body::Bytes;
-use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -118,9 +118,8 @@ pub async fn settings(State(state): State<AppState>, _authed: Authed) -> Json<Se
 pub async fn push(
     State(state): State<AppState>,
     authed: Authed,
-    body: Result<Json<RawPush>, JsonRejection>,
+    AppJson(push): AppJson<RawPush>,
 ) -> Result<Json<PushResponse>, ApiError> {
-    let Json(push) = body?;
     check_protocol(push.protocol)?;
     if push.ops.len() > MAX_PUSH_OPS {
         return Err(ApiError::TooLarge(format!(
@@ -181,9 +180,8 @@ pub async fn push(
 pub async fn pull(
     State(state): State<AppState>,
     authed: Authed,
-    query: Result<Query<PullQuery>, QueryRejection>,
+    AppQuery(q): AppQuery<PullQuery>,
 ) -> Result<Json<PullResponse>, ApiError> {
-    let Query(q) = query?;
     let limit = q
         .limit
         .unwrap_or(DEFAULT_PULL_LIMIT)

@@ -4,12 +4,12 @@
 //! `tongxin_shared::authz`, applied to every op inside the commit (`store::plan`).
 
 use crate::error::ApiError;
+use crate::extract::AppJson;
 use crate::store::{SessionRow, Store, UserRow};
 use crate::AppState;
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
@@ -266,9 +266,8 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
 pub async fn login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
-    body: Result<Json<LoginRequest>, JsonRejection>,
+    AppJson(req): AppJson<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
-    let Json(req) = body?;
     let username = req.username.trim().to_owned();
     if username.is_empty() || req.password.is_empty() {
         return Err(ApiError::bad(
@@ -448,10 +447,9 @@ pub async fn list_users(
 pub async fn create_user(
     State(state): State<AppState>,
     authed: Authed,
-    body: Result<Json<UserUpsert>, JsonRejection>,
+    AppJson(mut up): AppJson<UserUpsert>,
 ) -> Result<Response, ApiError> {
     require_admin(&authed)?;
-    let Json(mut up) = body?;
     check_username(up.username.trim())?;
     let password = up.password.take().unwrap_or_default();
     check_password(&password)?;
@@ -482,10 +480,9 @@ pub async fn update_user(
     State(state): State<AppState>,
     authed: Authed,
     Path(username): Path<String>,
-    body: Result<Json<UserUpsert>, JsonRejection>,
+    AppJson(mut up): AppJson<UserUpsert>,
 ) -> Result<Json<UserSummary>, ApiError> {
     require_admin(&authed)?;
-    let Json(mut up) = body?;
     up.username.clone_from(&username);
     let existing = state
         .store
@@ -508,10 +505,9 @@ pub async fn reset_password(
     State(state): State<AppState>,
     authed: Authed,
     Path(username): Path<String>,
-    body: Result<Json<PasswordReset>, JsonRejection>,
+    AppJson(req): AppJson<PasswordReset>,
 ) -> Result<StatusCode, ApiError> {
     require_admin(&authed)?;
-    let Json(req) = body?;
     check_password(&req.password)?;
     let hash = hash_password_blocking(req.password).await?;
     if !state

@@ -9,6 +9,7 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod escalation;
+pub mod extract;
 pub mod import;
 pub mod live;
 pub mod staff;

@@ -244,6 +244,48 @@ async fn live_pokes_after_commits_and_resumes(db: TestDb) {
     assert_eq!(current.next().await.1, next.to_string());
 }
 
+/// Every endpoint that reads a JSON body or a query string answers a body that is not JSON, a
+/// body of the wrong shape, a missing content type and a bad query with the API's JSON error
+/// (the rejection is mapped once, by `AppJson`/`AppQuery`), never with a plain-text rejection.
+async fn every_body_and_query_error_is_a_json_error(db: TestDb) {
+    let app = TestApp::spawn(&db.url).await;
+    let c = &app.client;
+    let url = |p: &str| format!("{}/api/v1/{p}", app.base);
+    let endpoints = [
+        (reqwest::Method::POST, url("sync/push")),
+        (reqwest::Method::POST, url("auth/login")),
+        (reqwest::Method::POST, url("admin/users")),
+        (reqwest::Method::PUT, url("admin/users/root")),
+        (reqwest::Method::POST, url("admin/users/root/password")),
+        (reqwest::Method::POST, url("admin/grids/import")),
+    ];
+    let code = |r: reqwest::Response| async move {
+        let status = r.status().as_u16();
+        let kind = r.headers()["content-type"].to_str().unwrap().to_owned();
+        assert_eq!(kind, "application/json", "a JSON error, not plain text");
+        let v: Value = r.json().await.unwrap();
+        assert!(!v["error"]["message"].as_str().unwrap().is_empty());
+        (status, v["error"]["code"].as_str().unwrap().to_owned())
+    };
+    for (method, url) in endpoints {
+        let send = |body: &'static str, json: bool| {
+            let mut req = c.request(method.clone(), &url).body(body);
+            if json {
+                req = req.header("content-type", "application/json");
+            }
+            req.send()
+        };
+        let got = code(send("{bad", true).await.unwrap()).await;
+        assert_eq!(got, (400, "malformed_json".into()), "{method} {url}");
+        let got = code(send("[1, 2]", true).await.unwrap()).await;
+        assert_eq!(got, (400, "bad_shape".into()), "{method} {url}");
+        let got = code(send("{}", false).await.unwrap()).await;
+        assert_eq!(got, (400, "bad_content_type".into()), "{method} {url}");
+    }
+    let got = code(c.get(url("sync/pull?cursor=minus")).send().await.unwrap()).await;
+    assert_eq!(got, (400, "bad_query".into()));
+}
+
 macro_rules! both {
     ($($name:ident),* $(,)?) => {
         mod sqlite { use super::*; $( #[tokio::test] async fn $name() { super::$name(TestDb::sqlite().await).await } )* }
@@ -254,6 +296,7 @@ macro_rules! both {
 both!(
     push_judges_each_op_and_rejections_change_nothing,
     bad_requests_get_json_errors,
+    every_body_and_query_error_is_a_json_error,
     blobs_check_hash_and_type,
     live_pokes_after_commits_and_resumes,
 );
