@@ -2,6 +2,7 @@
 //! `{"error": {"code", "message", "op_id"?}}` with a message a person understands.
 
 use crate::store::StoreError;
+use crate::writer::WriteError;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -47,6 +48,21 @@ impl ApiError {
         Self::Unauthorized {
             code,
             message: message.into(),
+        }
+    }
+}
+
+/// The writer's failures: nothing of the batch was applied, so the client may send it again.
+impl From<WriteError> for ApiError {
+    fn from(e: WriteError) -> Self {
+        match e {
+            WriteError::Stopped => {
+                Self::Unavailable("the server is shutting down; try again shortly".into())
+            }
+            WriteError::Commit(_) => Self::Unavailable(
+                "the server could not store this batch; nothing was applied, it will be sent again"
+                    .into(),
+            ),
         }
     }
 }

@@ -286,6 +286,41 @@ async fn every_body_and_query_error_is_a_json_error(db: TestDb) {
     assert_eq!(got, (400, "bad_query".into()));
 }
 
+/// A commit that fails (here: its table is gone) answers the push with 503 and a message that
+/// says nothing was applied (the writer's `WriteError`, mapped in one place), and the op is not
+/// acked: the app keeps it and sends it again.
+async fn a_failed_commit_is_a_503_that_applies_nothing(db: TestDb) {
+    let app = TestApp::spawn(&db.url).await;
+    let drop_ops = "DROP TABLE ops";
+    if db.url.starts_with("sqlite:") {
+        let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
+        sqlx::query(drop_ops).execute(&pool).await.unwrap();
+        pool.close().await;
+    } else {
+        let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+        sqlx::query(drop_ops).execute(&pool).await.unwrap();
+        pool.close().await;
+    }
+    let body = json!({"protocol": 1, "actor": uuid(1), "ops": [set_case(1, 1, 100, Hlc::new(now_ms(), 0), json!({"title": "a"}))]});
+    let r = app
+        .client
+        .post(format!("{}/api/v1/sync/push", app.base))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "unavailable");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("nothing was applied"),
+        "{v}"
+    );
+}
+
 macro_rules! both {
     ($($name:ident),* $(,)?) => {
         mod sqlite { use super::*; $( #[tokio::test] async fn $name() { super::$name(TestDb::sqlite().await).await } )* }
@@ -297,6 +332,7 @@ both!(
     push_judges_each_op_and_rejections_change_nothing,
     bad_requests_get_json_errors,
     every_body_and_query_error_is_a_json_error,
+    a_failed_commit_is_a_503_that_applies_nothing,
     blobs_check_hash_and_type,
     live_pokes_after_commits_and_resumes,
 );
