@@ -94,11 +94,16 @@ pub fn judge(raw: &RawValue, index: usize, now_ms: u64) -> Result<Op, OpResult> 
     })?;
     validate_op(&op).map_err(|e| reject(op.id, &e.code, e.message))?;
     if op.hlc.wall_ms > now_ms + MAX_CLOCK_SKEW_MS {
-        let ahead_min = (op.hlc.wall_ms - now_ms) / 60_000;
+        let ahead_s = (op.hlc.wall_ms - now_ms + 500) / 1000;
+        let ahead = if ahead_s < 120 {
+            format!("{ahead_s} seconds")
+        } else {
+            format!("{} minutes", (ahead_s + 30) / 60)
+        };
         return Err(reject(
             op.id,
             "clock_ahead",
-            format!("the device clock is about {ahead_min} minutes ahead of the server; set the phone's time automatically, then it is sent again"),
+            format!("the device clock is about {ahead} ahead of the server; set the phone's time automatically, then it is sent again"),
         ));
     }
     Ok(op)

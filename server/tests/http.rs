@@ -321,6 +321,46 @@ async fn a_failed_commit_is_a_503_that_applies_nothing(db: TestDb) {
     );
 }
 
+/// The clock window is one minute: an op stamped three minutes ahead of the server is refused
+/// with `clock_ahead` (and a message a person understands), one 30 s ahead is taken.
+async fn ops_more_than_a_minute_ahead_are_refused(db: TestDb) {
+    assert_eq!(MAX_CLOCK_SKEW_MS, 60_000);
+    let app = TestApp::spawn(&db.url).await;
+    let t = now_ms();
+    let ahead = |op: u128, ms: u64| {
+        set_case(
+            op,
+            1,
+            0x100 + op,
+            Hlc::new(t + ms, 0),
+            json!({"title": "ahead"}),
+        )
+    };
+    let res = app
+        .push(&[ahead(1, 30_000), ahead(2, 3 * 60_000), ahead(3, 9 * 60_000)])
+        .await;
+    let results = res["results"].as_array().unwrap();
+    assert!(
+        results[0]["seq"].is_u64(),
+        "30 s ahead is within the window"
+    );
+    for r in &results[1..] {
+        assert_eq!(r["rejected"]["code"], "clock_ahead", "{r}");
+        assert!(r["rejected"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("ahead of the server"));
+    }
+    assert!(results[1]["rejected"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("3 minutes"));
+    let all = app.pull_all().await;
+    assert!(all.contains_key(&uuid(0x101).to_string()));
+    assert!(!all.contains_key(&uuid(0x102).to_string()));
+    assert!(!all.contains_key(&uuid(0x103).to_string()));
+}
+
 macro_rules! both {
     ($($name:ident),* $(,)?) => {
         mod sqlite { use super::*; $( #[tokio::test] async fn $name() { super::$name(TestDb::sqlite().await).await } )* }
@@ -333,6 +373,7 @@ both!(
     bad_requests_get_json_errors,
     every_body_and_query_error_is_a_json_error,
     a_failed_commit_is_a_503_that_applies_nothing,
+    ops_more_than_a_minute_ahead_are_refused,
     blobs_check_hash_and_type,
     live_pokes_after_commits_and_resumes,
 );
