@@ -10,9 +10,9 @@ use crate::AppState;
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
-use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
+use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Path, State};
 use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
+use axum::http::{header, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -157,8 +157,26 @@ pub struct Authed {
     pub token_hash: String,
 }
 
-/// The token of a request: `Authorization: Bearer …`, or `?access_token=…` for what a browser
-/// fetches without headers (EventSource, `<img>`).
+/// The routes that take the session token from the query string (`?access_token=…`), because a
+/// browser fetches them without headers: the live stream (EventSource) and photos (`<img src>`).
+/// Everywhere else a token in the URL is refused: URLs end up in logs, histories and referrers.
+pub const QUERY_TOKEN_ROUTES: [(Method, &str); 2] = [
+    (Method::GET, "/api/v1/live"),
+    (Method::GET, "/api/v1/blobs/{sha256}"),
+];
+
+fn query_token_allowed(parts: &Parts) -> bool {
+    let route = parts
+        .extensions
+        .get::<MatchedPath>()
+        .map(MatchedPath::as_str);
+    QUERY_TOKEN_ROUTES
+        .iter()
+        .any(|(method, path)| parts.method == *method && route == Some(*path))
+}
+
+/// The token of a request: `Authorization: Bearer …`, or `?access_token=…` on the
+/// [`QUERY_TOKEN_ROUTES`].
 fn token_of(parts: &Parts) -> Result<Option<String>, ApiError> {
     if let Some(v) = parts.headers.get(header::AUTHORIZATION) {
         let v = v.to_str().unwrap_or_default().trim();
@@ -175,8 +193,15 @@ fn token_of(parts: &Parts) -> Result<Option<String>, ApiError> {
             })?;
         return Ok(Some(token.to_owned()));
     }
-    let query = parts.uri.query().unwrap_or_default();
-    Ok(form_urlencoded_token(query))
+    let query = form_urlencoded_token(parts.uri.query().unwrap_or_default());
+    if query.is_some() && !query_token_allowed(parts) {
+        return Err(ApiError::unauthorized(
+            "token_in_query",
+            "send the session token in the 'Authorization: Bearer <token>' header; \
+             '?access_token=' is accepted only by the live stream and photos",
+        ));
+    }
+    Ok(query)
 }
 
 fn form_urlencoded_token(query: &str) -> Option<String> {

@@ -361,6 +361,71 @@ async fn ops_more_than_a_minute_ahead_are_refused(db: TestDb) {
     assert!(!all.contains_key(&uuid(0x103).to_string()));
 }
 
+/// `?access_token=` opens the live stream and photos (a browser sends no headers there) and
+/// nothing else: every other route answers a token in the URL with a 401 naming the header.
+async fn the_query_token_is_only_for_the_live_stream_and_photos(db: TestDb) {
+    let app = TestApp::spawn(&db.url).await;
+    let jpeg = [&[0xFF, 0xD8, 0xFF, 0xE0][..], b"a photo"].concat();
+    let hash = hex::encode(Sha256::digest(&jpeg));
+    let blob = format!("{}/api/v1/blobs/{hash}", app.base);
+    assert_eq!(
+        app.client
+            .put(&blob)
+            .body(jpeg.clone())
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        201
+    );
+    let bare = reqwest::Client::new();
+    let token = &app.token;
+    // Photos and the live stream: the query token is enough.
+    let r = bare
+        .get(format!("{blob}?access_token={token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.bytes().await.unwrap().as_ref(), jpeg.as_slice());
+    Sse::connect(&app, None).await;
+    // Everything else: 401, saying where the token goes.
+    for (method, path) in [
+        (reqwest::Method::GET, "sync/pull"),
+        (reqwest::Method::POST, "sync/push"),
+        (reqwest::Method::GET, "auth/me"),
+        (reqwest::Method::POST, "auth/logout"),
+        (reqwest::Method::GET, "staff"),
+        (reqwest::Method::GET, "settings"),
+        (reqwest::Method::GET, "admin/users"),
+        (reqwest::Method::PUT, &format!("blobs/{hash}")),
+    ] {
+        let r = bare
+            .request(
+                method.clone(),
+                format!("{}/api/v1/{path}?access_token={token}", app.base),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401, "{method} {path}");
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["error"]["code"], "token_in_query", "{method} {path}");
+        assert!(v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Authorization: Bearer"));
+    }
+    // The header still works, and the session was not harmed by the refusals.
+    let r = app
+        .client
+        .get(format!("{}/api/v1/auth/me", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
 macro_rules! both {
     ($($name:ident),* $(,)?) => {
         mod sqlite { use super::*; $( #[tokio::test] async fn $name() { super::$name(TestDb::sqlite().await).await } )* }
@@ -374,6 +439,7 @@ both!(
     every_body_and_query_error_is_a_json_error,
     a_failed_commit_is_a_503_that_applies_nothing,
     ops_more_than_a_minute_ahead_are_refused,
+    the_query_token_is_only_for_the_live_stream_and_photos,
     blobs_check_hash_and_type,
     live_pokes_after_commits_and_resumes,
 );
