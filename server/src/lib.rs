@@ -157,7 +157,14 @@ pub fn router(state: AppState) -> Router {
                 .layer(DefaultBodyLimit::max(MAX_BLOB_BYTES + 1)),
         )
         .fallback(api::not_found)
-        .layer(axum::middleware::from_fn(api::protocol));
+        .layer(axum::middleware::from_fn(api::protocol))
+        // API answers carry user data (records, the user, staff, settings, accounts): no cache
+        // (browser, proxy or service worker) may keep them. A route that sets its own policy
+        // keeps it (photos are immutable and private; the live stream is `no-cache`).
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ));
     Router::new()
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))

@@ -426,6 +426,58 @@ async fn the_query_token_is_only_for_the_live_stream_and_photos(db: TestDb) {
     assert_eq!(r.status(), 200);
 }
 
+/// Every API answer that carries user data says `Cache-Control: no-store` (also errors, which
+/// may name a user); photos keep their own immutable, private policy.
+async fn api_answers_are_not_stored_by_caches(db: TestDb) {
+    let app = TestApp::spawn(&db.url).await;
+    let get = |p: &str| app.client.get(format!("{}/api/v1/{p}", app.base)).send();
+    for path in [
+        "sync/pull?cursor=0",
+        "auth/me",
+        "staff",
+        "settings",
+        "admin/users",
+        "no/such/endpoint",
+    ] {
+        let r = get(path).await.unwrap();
+        assert_eq!(r.headers()["cache-control"], "no-store", "{path}");
+    }
+    let push = app
+        .client
+        .post(format!("{}/api/v1/sync/push", app.base))
+        .json(&json!({"protocol": 1, "actor": uuid(1), "ops": []}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(push.status(), 200);
+    assert_eq!(push.headers()["cache-control"], "no-store");
+    let unauthenticated = reqwest::get(format!("{}/api/v1/sync/pull", app.base))
+        .await
+        .unwrap();
+    assert_eq!(unauthenticated.status(), 401);
+    assert_eq!(unauthenticated.headers()["cache-control"], "no-store");
+    let login = reqwest::Client::new()
+        .post(format!("{}/api/v1/auth/login", app.base))
+        .json(&json!({"username": ROOT, "password": ROOT_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    assert_eq!(login.headers()["cache-control"], "no-store", "the token");
+    let jpeg = [&[0xFF, 0xD8, 0xFF, 0xE0][..], b"cached photo"].concat();
+    let blob = format!(
+        "{}/api/v1/blobs/{}",
+        app.base,
+        hex::encode(Sha256::digest(&jpeg))
+    );
+    app.client.put(&blob).body(jpeg).send().await.unwrap();
+    let r = app.client.get(&blob).send().await.unwrap();
+    assert_eq!(
+        r.headers()["cache-control"],
+        "private, max-age=31536000, immutable"
+    );
+}
+
 macro_rules! both {
     ($($name:ident),* $(,)?) => {
         mod sqlite { use super::*; $( #[tokio::test] async fn $name() { super::$name(TestDb::sqlite().await).await } )* }
@@ -440,6 +492,7 @@ both!(
     a_failed_commit_is_a_503_that_applies_nothing,
     ops_more_than_a_minute_ahead_are_refused,
     the_query_token_is_only_for_the_live_stream_and_photos,
+    api_answers_are_not_stored_by_caches,
     blobs_check_hash_and_type,
     live_pokes_after_commits_and_resumes,
 );
