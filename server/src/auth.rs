@@ -1,10 +1,12 @@
 //! Accounts and sessions: argon2 password hashes, opaque session tokens (random, stored only as
-//! their SHA-256, with an expiry), the [`Authed`] extractor every API handler takes, login rate
-//! limiting, and the admin endpoints. Who may do what with records is not here: that is
+//! their SHA-256, with an expiry), the [`Authed`] extractor every API handler takes (and where a
+//! token may be sent), sign-in (its limits are `login_limits`), and the admin endpoints. Who may
+//! do what with records is not here: that is
 //! `tongxin_shared::authz`, applied to every op inside the commit (`store::plan`).
 
 use crate::error::ApiError;
 use crate::extract::AppJson;
+use crate::login_limits::MAX_LOGIN_USERNAME_CHARS;
 use crate::store::{SessionRow, Store, UserRow};
 use crate::AppState;
 use argon2::password_hash::rand_core::{OsRng, RngCore};
@@ -15,10 +17,8 @@ use axum::http::request::Parts;
 use axum::http::{header, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use sha2::{Digest, Sha256};
 use std::net::{IpAddr, SocketAddr};
-use std::num::NonZeroU32;
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
 use tongxin_shared::authz::Principal;
@@ -108,43 +108,6 @@ pub fn me(user: &UserRow) -> Me {
         communities: user.communities.clone(),
         subdistricts: user.subdistricts.clone(),
         scope: scope_fingerprint(&user.principal()),
-    }
-}
-
-/// Login attempt limits: per account (against password guessing on one account) and per client
-/// address (against spraying many accounts). In memory, per instance.
-pub struct LoginLimits {
-    per_account: DefaultKeyedRateLimiter<String>,
-    per_ip: DefaultKeyedRateLimiter<IpAddr>,
-}
-
-impl Default for LoginLimits {
-    fn default() -> Self {
-        let n = |v: u32| NonZeroU32::new(v).unwrap_or(NonZeroU32::MIN);
-        Self {
-            // 5 attempts at once, then one every 12 s.
-            per_account: RateLimiter::keyed(Quota::per_minute(n(5)).allow_burst(n(5))),
-            // 30 attempts at once, then one every 2 s.
-            per_ip: RateLimiter::keyed(Quota::per_minute(n(30)).allow_burst(n(30))),
-        }
-    }
-}
-
-impl LoginLimits {
-    fn check(&self, username: &str, ip: Option<IpAddr>) -> Result<(), ApiError> {
-        if self.per_account.len() > 100_000 {
-            self.per_account.retain_recent();
-        }
-        if self.per_ip.len() > 100_000 {
-            self.per_ip.retain_recent();
-        }
-        let ip_ok = ip.is_none_or(|ip| self.per_ip.check_key(&ip).is_ok());
-        if !ip_ok || self.per_account.check_key(&username.to_owned()).is_err() {
-            return Err(ApiError::TooManyRequests(
-                "too many sign-in attempts; wait a minute and try again".into(),
-            ));
-        }
-        Ok(())
     }
 }
 
@@ -293,17 +256,35 @@ pub async fn login(
     ClientIp(ip): ClientIp,
     AppJson(req): AppJson<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
-    let username = req.username.trim().to_owned();
+    let username = req.username.trim();
+    if username.chars().count() > MAX_LOGIN_USERNAME_CHARS {
+        return Err(ApiError::bad(
+            "username_too_long",
+            format!("a username has at most {MAX_LOGIN_USERNAME_CHARS} characters"),
+        ));
+    }
+    let username = username.to_owned();
     if username.is_empty() || req.password.is_empty() {
         return Err(ApiError::bad(
             "missing_credentials",
             "enter your username and password",
         ));
     }
+    // Counted before the password is checked, so parallel guesses are all counted.
     state
         .login_limits
-        .check(&username, ip)
-        .inspect_err(|_| tracing::warn!("sign-in rate limited"))?;
+        .attempt(&username, ip, crate::now_ms())
+        .map_err(|limited| {
+            // Never the username (personal data, or a password typed in the wrong box).
+            tracing::warn!(
+                retry_after_s = limited.retry_after_s,
+                "sign-in rate limited"
+            );
+            ApiError::RateLimited {
+                message: "too many sign-in attempts; wait a moment and try again".into(),
+                retry_after_s: limited.retry_after_s,
+            }
+        })?;
     let user = state.store.user(&username).await?;
     let hash = user
         .as_ref()
@@ -327,6 +308,7 @@ pub async fn login(
         .store
         .create_session(&hash, &user.username, now, expires_at_ms)
         .await?;
+    state.login_limits.succeeded(&username, ip);
     tracing::info!(role = %user.role, "signed in");
     Ok(Json(LoginResponse {
         token,

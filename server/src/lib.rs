@@ -12,6 +12,7 @@ pub mod escalation;
 pub mod extract;
 pub mod import;
 pub mod live;
+pub mod login_limits;
 pub mod staff;
 pub mod store;
 pub mod writer;
@@ -54,7 +55,7 @@ pub struct AppState {
     closing_tx: Arc<watch::Sender<bool>>,
     pub dist_dir: PathBuf,
     /// Sign-in attempt limits (per account and per client address).
-    pub login_limits: Arc<auth::LoginLimits>,
+    pub login_limits: Arc<login_limits::LoginLimits>,
     /// Case deadlines and escalation steps in force (`--deadlines`).
     pub deadlines: Arc<Deadlines>,
     /// The map's raster base layer (`--tile-url`), if any.
@@ -82,7 +83,7 @@ impl AppState {
             closing,
             closing_tx: Arc::new(closing_tx),
             dist_dir,
-            login_limits: Arc::new(auth::LoginLimits::default()),
+            login_limits: Arc::new(login_limits::LoginLimits::default()),
             deadlines: Arc::new(Deadlines::default()),
             tiles: None,
         })
