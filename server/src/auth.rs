@@ -7,7 +7,7 @@
 use crate::error::ApiError;
 use crate::extract::AppJson;
 use crate::login_limits::MAX_LOGIN_USERNAME_CHARS;
-use crate::store::{SessionRow, Store, UserRow};
+use crate::store::{SessionRow, Store, StoreError, UserRow};
 use crate::AppState;
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -118,6 +118,8 @@ pub struct Authed {
     pub user: UserRow,
     pub principal: Arc<Principal>,
     pub token_hash: String,
+    /// When the session expires (ms since the epoch).
+    pub expires_at_ms: u64,
 }
 
 /// The routes that take the session token from the query string (`?access_token=…`), because a
@@ -214,6 +216,13 @@ fn judge_session(
     Ok(row)
 }
 
+/// Whether the session stored under `token_hash` is still valid: not revoked, not expired, its
+/// user not disabled (one indexed lookup; live streams re-check with it).
+pub async fn session_valid(store: &impl Store, token_hash: &str) -> Result<bool, StoreError> {
+    let row = store.session(token_hash).await?;
+    Ok(judge_session(row, token_hash, crate::now_ms()).is_ok())
+}
+
 impl FromRequestParts<AppState> for Authed {
     type Rejection = ApiError;
 
@@ -229,6 +238,7 @@ impl FromRequestParts<AppState> for Authed {
             principal: Arc::new(row.user.principal()),
             user: row.user,
             token_hash: row.token_hash,
+            expires_at_ms: row.expires_at,
         })
     }
 }
@@ -323,6 +333,7 @@ pub async fn logout(State(state): State<AppState>, authed: Authed) -> Result<Sta
         .store
         .revoke_session(&authed.token_hash, crate::now_ms())
         .await?;
+    state.streams.end_session(&authed.token_hash);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -502,6 +513,9 @@ pub async fn update_user(
     }
     complete_area(&*state.store, &mut row).await?;
     state.store.update_user(&row, crate::now_ms()).await?;
+    // Their live streams poke for the old area (or a disabled account): end them; the app
+    // reconnects with the new area, or is refused.
+    state.streams.end_user(&row.username);
     tracing::info!(role = %row.role, "user updated");
     Ok(Json(row.summary()))
 }
@@ -524,6 +538,7 @@ pub async fn reset_password(
     {
         return Err(ApiError::NotFound(format!("no user named '{username}'")));
     }
+    state.streams.end_user(&username);
     tracing::info!("password reset");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -15,6 +15,7 @@ pub mod live;
 pub mod login_limits;
 pub mod staff;
 pub mod store;
+pub mod streams;
 pub mod writer;
 
 use axum::extract::DefaultBodyLimit;
@@ -50,6 +51,10 @@ pub struct AppState {
     pub committed: Arc<watch::Sender<u64>>,
     /// Recent commits with the places they wrote: live streams poke only their user's area.
     pub commits: Arc<live::CommitLog>,
+    /// The live streams open here, by user (the per-user cap; ended on sign-out or disabling).
+    pub streams: Arc<streams::Streams>,
+    /// How often a live stream re-checks its session (revoked or disabled by another instance).
+    pub live_recheck: std::time::Duration,
     /// Set when the server shuts down, so live streams end and shutdown is not held up.
     pub closing: watch::Receiver<bool>,
     closing_tx: Arc<watch::Sender<bool>>,
@@ -80,6 +85,8 @@ impl AppState {
             writer,
             committed: Arc::new(committed),
             commits,
+            streams: Arc::default(),
+            live_recheck: live::SESSION_RECHECK,
             closing,
             closing_tx: Arc::new(closing_tx),
             dist_dir,
@@ -101,6 +108,13 @@ impl AppState {
     #[must_use]
     pub fn with_tiles(mut self, tiles: Option<TileLayer>) -> Self {
         self.tiles = tiles.map(Arc::new);
+        self
+    }
+
+    /// The same state with live streams re-checking their session every `every`.
+    #[must_use]
+    pub fn with_live_recheck(mut self, every: std::time::Duration) -> Self {
+        self.live_recheck = every;
         self
     }
 
