@@ -2,11 +2,11 @@
 
 use crate::auth::{scope_fingerprint, Authed};
 use crate::error::ApiError;
+use crate::extract::{AppJson, AppQuery};
 use crate::store::{Scope, Store};
 use crate::AppState;
 use axum::body::Bytes;
-use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -94,11 +94,16 @@ pub fn judge(raw: &RawValue, index: usize, now_ms: u64) -> Result<Op, OpResult> 
     })?;
     validate_op(&op).map_err(|e| reject(op.id, &e.code, e.message))?;
     if op.hlc.wall_ms > now_ms + MAX_CLOCK_SKEW_MS {
-        let ahead_min = (op.hlc.wall_ms - now_ms) / 60_000;
+        let ahead_s = (op.hlc.wall_ms - now_ms + 500) / 1000;
+        let ahead = if ahead_s < 120 {
+            format!("{ahead_s} seconds")
+        } else {
+            format!("{} minutes", (ahead_s + 30) / 60)
+        };
         return Err(reject(
             op.id,
             "clock_ahead",
-            format!("the device clock is about {ahead_min} minutes ahead of the server; set the phone's time automatically, then it is sent again"),
+            format!("the device clock is about {ahead} ahead of the server; set the phone's time automatically, then it is sent again"),
         ));
     }
     Ok(op)
@@ -118,9 +123,8 @@ pub async fn settings(State(state): State<AppState>, _authed: Authed) -> Json<Se
 pub async fn push(
     State(state): State<AppState>,
     authed: Authed,
-    body: Result<Json<RawPush>, JsonRejection>,
+    AppJson(push): AppJson<RawPush>,
 ) -> Result<Json<PushResponse>, ApiError> {
-    let Json(push) = body?;
     check_protocol(push.protocol)?;
     if push.ops.len() > MAX_PUSH_OPS {
         return Err(ApiError::TooLarge(format!(
@@ -181,9 +185,8 @@ pub async fn push(
 pub async fn pull(
     State(state): State<AppState>,
     authed: Authed,
-    query: Result<Query<PullQuery>, QueryRejection>,
+    AppQuery(q): AppQuery<PullQuery>,
 ) -> Result<Json<PullResponse>, ApiError> {
-    let Query(q) = query?;
     let limit = q
         .limit
         .unwrap_or(DEFAULT_PULL_LIMIT)

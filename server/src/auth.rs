@@ -1,24 +1,24 @@
 //! Accounts and sessions: argon2 password hashes, opaque session tokens (random, stored only as
-//! their SHA-256, with an expiry), the [`Authed`] extractor every API handler takes, login rate
-//! limiting, and the admin endpoints. Who may do what with records is not here: that is
+//! their SHA-256, with an expiry), the [`Authed`] extractor every API handler takes (and where a
+//! token may be sent), sign-in (its limits are `login_limits`), and the admin endpoints. Who may
+//! do what with records is not here: that is
 //! `tongxin_shared::authz`, applied to every op inside the commit (`store::plan`).
 
 use crate::error::ApiError;
-use crate::store::{SessionRow, Store, UserRow};
+use crate::extract::AppJson;
+use crate::login_limits::MAX_LOGIN_USERNAME_CHARS;
+use crate::store::{SessionRow, Store, StoreError, UserRow};
 use crate::AppState;
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
+use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Path, State};
 use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
+use axum::http::{header, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use sha2::{Digest, Sha256};
 use std::net::{IpAddr, SocketAddr};
-use std::num::NonZeroU32;
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
 use tongxin_shared::authz::Principal;
@@ -111,43 +111,6 @@ pub fn me(user: &UserRow) -> Me {
     }
 }
 
-/// Login attempt limits: per account (against password guessing on one account) and per client
-/// address (against spraying many accounts). In memory, per instance.
-pub struct LoginLimits {
-    per_account: DefaultKeyedRateLimiter<String>,
-    per_ip: DefaultKeyedRateLimiter<IpAddr>,
-}
-
-impl Default for LoginLimits {
-    fn default() -> Self {
-        let n = |v: u32| NonZeroU32::new(v).unwrap_or(NonZeroU32::MIN);
-        Self {
-            // 5 attempts at once, then one every 12 s.
-            per_account: RateLimiter::keyed(Quota::per_minute(n(5)).allow_burst(n(5))),
-            // 30 attempts at once, then one every 2 s.
-            per_ip: RateLimiter::keyed(Quota::per_minute(n(30)).allow_burst(n(30))),
-        }
-    }
-}
-
-impl LoginLimits {
-    fn check(&self, username: &str, ip: Option<IpAddr>) -> Result<(), ApiError> {
-        if self.per_account.len() > 100_000 {
-            self.per_account.retain_recent();
-        }
-        if self.per_ip.len() > 100_000 {
-            self.per_ip.retain_recent();
-        }
-        let ip_ok = ip.is_none_or(|ip| self.per_ip.check_key(&ip).is_ok());
-        if !ip_ok || self.per_account.check_key(&username.to_owned()).is_err() {
-            return Err(ApiError::TooManyRequests(
-                "too many sign-in attempts; wait a minute and try again".into(),
-            ));
-        }
-        Ok(())
-    }
-}
-
 /// A request with a valid session. Handlers take it as an argument; without a valid token the
 /// request is answered 401 before the handler runs.
 #[derive(Clone, Debug)]
@@ -155,10 +118,30 @@ pub struct Authed {
     pub user: UserRow,
     pub principal: Arc<Principal>,
     pub token_hash: String,
+    /// When the session expires (ms since the epoch).
+    pub expires_at_ms: u64,
 }
 
-/// The token of a request: `Authorization: Bearer …`, or `?access_token=…` for what a browser
-/// fetches without headers (EventSource, `<img>`).
+/// The routes that take the session token from the query string (`?access_token=…`), because a
+/// browser fetches them without headers: the live stream (EventSource) and photos (`<img src>`).
+/// Everywhere else a token in the URL is refused: URLs end up in logs, histories and referrers.
+pub const QUERY_TOKEN_ROUTES: [(Method, &str); 2] = [
+    (Method::GET, "/api/v1/live"),
+    (Method::GET, "/api/v1/blobs/{sha256}"),
+];
+
+fn query_token_allowed(parts: &Parts) -> bool {
+    let route = parts
+        .extensions
+        .get::<MatchedPath>()
+        .map(MatchedPath::as_str);
+    QUERY_TOKEN_ROUTES
+        .iter()
+        .any(|(method, path)| parts.method == *method && route == Some(*path))
+}
+
+/// The token of a request: `Authorization: Bearer …`, or `?access_token=…` on the
+/// [`QUERY_TOKEN_ROUTES`].
 fn token_of(parts: &Parts) -> Result<Option<String>, ApiError> {
     if let Some(v) = parts.headers.get(header::AUTHORIZATION) {
         let v = v.to_str().unwrap_or_default().trim();
@@ -175,8 +158,15 @@ fn token_of(parts: &Parts) -> Result<Option<String>, ApiError> {
             })?;
         return Ok(Some(token.to_owned()));
     }
-    let query = parts.uri.query().unwrap_or_default();
-    Ok(form_urlencoded_token(query))
+    let query = form_urlencoded_token(parts.uri.query().unwrap_or_default());
+    if query.is_some() && !query_token_allowed(parts) {
+        return Err(ApiError::unauthorized(
+            "token_in_query",
+            "send the session token in the 'Authorization: Bearer <token>' header; \
+             '?access_token=' is accepted only by the live stream and photos",
+        ));
+    }
+    Ok(query)
 }
 
 fn form_urlencoded_token(query: &str) -> Option<String> {
@@ -226,6 +216,13 @@ fn judge_session(
     Ok(row)
 }
 
+/// Whether the session stored under `token_hash` is still valid: not revoked, not expired, its
+/// user not disabled (one indexed lookup; live streams re-check with it).
+pub async fn session_valid(store: &impl Store, token_hash: &str) -> Result<bool, StoreError> {
+    let row = store.session(token_hash).await?;
+    Ok(judge_session(row, token_hash, crate::now_ms()).is_ok())
+}
+
 impl FromRequestParts<AppState> for Authed {
     type Rejection = ApiError;
 
@@ -241,6 +238,7 @@ impl FromRequestParts<AppState> for Authed {
             principal: Arc::new(row.user.principal()),
             user: row.user,
             token_hash: row.token_hash,
+            expires_at_ms: row.expires_at,
         })
     }
 }
@@ -266,20 +264,37 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
 pub async fn login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
-    body: Result<Json<LoginRequest>, JsonRejection>,
+    AppJson(req): AppJson<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
-    let Json(req) = body?;
-    let username = req.username.trim().to_owned();
+    let username = req.username.trim();
+    if username.chars().count() > MAX_LOGIN_USERNAME_CHARS {
+        return Err(ApiError::bad(
+            "username_too_long",
+            format!("a username has at most {MAX_LOGIN_USERNAME_CHARS} characters"),
+        ));
+    }
+    let username = username.to_owned();
     if username.is_empty() || req.password.is_empty() {
         return Err(ApiError::bad(
             "missing_credentials",
             "enter your username and password",
         ));
     }
+    // Counted before the password is checked, so parallel guesses are all counted.
     state
         .login_limits
-        .check(&username, ip)
-        .inspect_err(|_| tracing::warn!("sign-in rate limited"))?;
+        .attempt(&username, ip, crate::now_ms())
+        .map_err(|limited| {
+            // Never the username (personal data, or a password typed in the wrong box).
+            tracing::warn!(
+                retry_after_s = limited.retry_after_s,
+                "sign-in rate limited"
+            );
+            ApiError::RateLimited {
+                message: "too many sign-in attempts; wait a moment and try again".into(),
+                retry_after_s: limited.retry_after_s,
+            }
+        })?;
     let user = state.store.user(&username).await?;
     let hash = user
         .as_ref()
@@ -303,6 +318,7 @@ pub async fn login(
         .store
         .create_session(&hash, &user.username, now, expires_at_ms)
         .await?;
+    state.login_limits.succeeded(&username, ip);
     tracing::info!(role = %user.role, "signed in");
     Ok(Json(LoginResponse {
         token,
@@ -317,6 +333,7 @@ pub async fn logout(State(state): State<AppState>, authed: Authed) -> Result<Sta
         .store
         .revoke_session(&authed.token_hash, crate::now_ms())
         .await?;
+    state.streams.end_session(&authed.token_hash);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -448,10 +465,9 @@ pub async fn list_users(
 pub async fn create_user(
     State(state): State<AppState>,
     authed: Authed,
-    body: Result<Json<UserUpsert>, JsonRejection>,
+    AppJson(mut up): AppJson<UserUpsert>,
 ) -> Result<Response, ApiError> {
     require_admin(&authed)?;
-    let Json(mut up) = body?;
     check_username(up.username.trim())?;
     let password = up.password.take().unwrap_or_default();
     check_password(&password)?;
@@ -482,10 +498,9 @@ pub async fn update_user(
     State(state): State<AppState>,
     authed: Authed,
     Path(username): Path<String>,
-    body: Result<Json<UserUpsert>, JsonRejection>,
+    AppJson(mut up): AppJson<UserUpsert>,
 ) -> Result<Json<UserSummary>, ApiError> {
     require_admin(&authed)?;
-    let Json(mut up) = body?;
     up.username.clone_from(&username);
     let existing = state
         .store
@@ -498,6 +513,9 @@ pub async fn update_user(
     }
     complete_area(&*state.store, &mut row).await?;
     state.store.update_user(&row, crate::now_ms()).await?;
+    // Their live streams poke for the old area (or a disabled account): end them; the app
+    // reconnects with the new area, or is refused.
+    state.streams.end_user(&row.username);
     tracing::info!(role = %row.role, "user updated");
     Ok(Json(row.summary()))
 }
@@ -508,10 +526,9 @@ pub async fn reset_password(
     State(state): State<AppState>,
     authed: Authed,
     Path(username): Path<String>,
-    body: Result<Json<PasswordReset>, JsonRejection>,
+    AppJson(req): AppJson<PasswordReset>,
 ) -> Result<StatusCode, ApiError> {
     require_admin(&authed)?;
-    let Json(req) = body?;
     check_password(&req.password)?;
     let hash = hash_password_blocking(req.password).await?;
     if !state
@@ -521,6 +538,7 @@ pub async fn reset_password(
     {
         return Err(ApiError::NotFound(format!("no user named '{username}'")));
     }
+    state.streams.end_user(&username);
     tracing::info!("password reset");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -2,8 +2,9 @@
 //! `{"error": {"code", "message", "op_id"?}}` with a message a person understands.
 
 use crate::store::StoreError;
+use crate::writer::WriteError;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use tongxin_shared::wire::{ErrorBody, ErrorDetail};
@@ -31,6 +32,9 @@ pub enum ApiError {
     Conflict(String),
     #[error("{0}")]
     TooManyRequests(String),
+    /// 429 with a `Retry-After` header.
+    #[error("{message}")]
+    RateLimited { message: String, retry_after_s: u64 },
 }
 
 impl ApiError {
@@ -47,6 +51,21 @@ impl ApiError {
         Self::Unauthorized {
             code,
             message: message.into(),
+        }
+    }
+}
+
+/// The writer's failures: nothing of the batch was applied, so the client may send it again.
+impl From<WriteError> for ApiError {
+    fn from(e: WriteError) -> Self {
+        match e {
+            WriteError::Stopped => {
+                Self::Unavailable("the server is shutting down; try again shortly".into())
+            }
+            WriteError::Commit(_) => Self::Unavailable(
+                "the server could not store this batch; nothing was applied, it will be sent again"
+                    .into(),
+            ),
         }
     }
 }
@@ -105,7 +124,9 @@ impl IntoResponse for ApiError {
             Self::Unauthorized { code, message } => (StatusCode::UNAUTHORIZED, *code, message.clone()),
             Self::Forbidden(m) => (StatusCode::FORBIDDEN, "forbidden", m.clone()),
             Self::Conflict(m) => (StatusCode::CONFLICT, "conflict", m.clone()),
-            Self::TooManyRequests(m) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited", m.clone()),
+            Self::TooManyRequests(m) | Self::RateLimited { message: m, .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, "rate_limited", m.clone())
+            }
         };
         let body = ErrorBody {
             error: ErrorDetail {
@@ -114,6 +135,11 @@ impl IntoResponse for ApiError {
                 op_id: None,
             },
         };
-        (status, Json(body)).into_response()
+        let mut res = (status, Json(body)).into_response();
+        if let Self::RateLimited { retry_after_s, .. } = self {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_s));
+        }
+        res
     }
 }

@@ -10,8 +10,8 @@
 //! escalation read just before a concurrent close may land right after it; the timeline then
 //! shows both, in order.
 
-use crate::error::ApiError;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
+use crate::writer::WriteError;
 use crate::AppState;
 use std::time::Duration;
 use tokio::time::MissedTickBehavior;
@@ -19,6 +19,15 @@ use tongxin_shared::case::due_escalation_ops;
 
 /// Overdue cases read (and escalations committed) per round trip.
 const PAGE: u32 = 500;
+
+/// Why a sweep stopped (what it committed before stays committed; the next sweep goes on).
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    #[error("reading the overdue cases failed: {0}")]
+    Read(#[from] StoreError),
+    #[error("committing the escalations failed: {0}")]
+    Write(#[from] WriteError),
+}
 
 /// What one sweep did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -32,7 +41,7 @@ pub struct Swept {
 
 /// Sweeps once as of `now_ms` (the server's clock in production; tests pass a later time).
 #[tracing::instrument(skip_all)]
-pub async fn sweep(state: &AppState, now_ms: u64) -> Result<Swept, ApiError> {
+pub async fn sweep(state: &AppState, now_ms: u64) -> Result<Swept, SweepError> {
     let mut swept = Swept::default();
     let mut after = None;
     loop {

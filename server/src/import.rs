@@ -7,9 +7,9 @@
 
 use crate::auth::Authed;
 use crate::error::ApiError;
+use crate::extract::AppJson;
 use crate::store::Store;
 use crate::AppState;
-use axum::extract::rejection::JsonRejection;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -172,14 +172,13 @@ fn refused(problems: Vec<Problem>) -> Response {
 pub async fn import_grids(
     State(state): State<AppState>,
     authed: Authed,
-    body: Result<Json<GridImportRequest>, JsonRejection>,
+    AppJson(req): AppJson<GridImportRequest>,
 ) -> Result<Response, ApiError> {
     if authed.user.role != Role::Admin {
         return Err(ApiError::Forbidden(
             "only an administrator may import grids".into(),
         ));
     }
-    let Json(req) = body?;
     let (crs, props, text) = (req.crs, req.properties, req.geojson);
     let parsed = tokio::task::spawn_blocking(move || parse_grids(&text, crs, &props))
         .await

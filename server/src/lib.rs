@@ -9,10 +9,13 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod escalation;
+pub mod extract;
 pub mod import;
 pub mod live;
+pub mod login_limits;
 pub mod staff;
 pub mod store;
+pub mod streams;
 pub mod writer;
 
 use axum::extract::DefaultBodyLimit;
@@ -48,12 +51,16 @@ pub struct AppState {
     pub committed: Arc<watch::Sender<u64>>,
     /// Recent commits with the places they wrote: live streams poke only their user's area.
     pub commits: Arc<live::CommitLog>,
+    /// The live streams open here, by user (the per-user cap; ended on sign-out or disabling).
+    pub streams: Arc<streams::Streams>,
+    /// How often a live stream re-checks its session (revoked or disabled by another instance).
+    pub live_recheck: std::time::Duration,
     /// Set when the server shuts down, so live streams end and shutdown is not held up.
     pub closing: watch::Receiver<bool>,
     closing_tx: Arc<watch::Sender<bool>>,
     pub dist_dir: PathBuf,
     /// Sign-in attempt limits (per account and per client address).
-    pub login_limits: Arc<auth::LoginLimits>,
+    pub login_limits: Arc<login_limits::LoginLimits>,
     /// Case deadlines and escalation steps in force (`--deadlines`).
     pub deadlines: Arc<Deadlines>,
     /// The map's raster base layer (`--tile-url`), if any.
@@ -78,10 +85,12 @@ impl AppState {
             writer,
             committed: Arc::new(committed),
             commits,
+            streams: Arc::default(),
+            live_recheck: live::SESSION_RECHECK,
             closing,
             closing_tx: Arc::new(closing_tx),
             dist_dir,
-            login_limits: Arc::new(auth::LoginLimits::default()),
+            login_limits: Arc::new(login_limits::LoginLimits::default()),
             deadlines: Arc::new(Deadlines::default()),
             tiles: None,
         })
@@ -100,6 +109,13 @@ impl AppState {
     #[must_use]
     pub fn with_tiles(mut self, tiles: Option<TileLayer>) -> Self {
         self.tiles = tiles.map(Arc::new);
+        self
+    }
+
+    /// The same state with live streams re-checking their session every `every`.
+    #[must_use]
+    pub fn with_live_recheck(mut self, every: std::time::Duration) -> Self {
+        self.live_recheck = every;
         self
     }
 
@@ -157,7 +173,14 @@ pub fn router(state: AppState) -> Router {
                 .layer(DefaultBodyLimit::max(MAX_BLOB_BYTES + 1)),
         )
         .fallback(api::not_found)
-        .layer(axum::middleware::from_fn(api::protocol));
+        .layer(axum::middleware::from_fn(api::protocol))
+        // API answers carry user data (records, the user, staff, settings, accounts): no cache
+        // (browser, proxy or service worker) may keep them. A route that sets its own policy
+        // keeps it (photos are immutable and private; the live stream is `no-cache`).
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ));
     Router::new()
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))

@@ -8,6 +8,12 @@
 //! its user may read (`authz::can_read`, the rule of the scoped pull). A warden's phone is not
 //! woken by the other 1,199 grids' pushes. When the places are not known (a commit of an older
 //! instance, a batch touching many places, commits older than the log keeps) everyone is poked.
+//!
+//! A stream lives as long as its session: it ends at once when the session is signed out or the
+//! user is disabled or changed on this instance (`streams::Streams`), when the session expires,
+//! and within [`SESSION_RECHECK`] when that happens on another instance (each stream re-reads
+//! its session, one indexed lookup, on that timer). A user holds at most
+//! `streams::MAX_STREAMS_PER_USER` streams; a new one beyond ends the oldest.
 
 use crate::store::PgStore;
 use crate::AppState;
@@ -27,6 +33,10 @@ use tongxin_shared::RecordId;
 
 /// Heartbeat interval.
 pub const HEARTBEAT: Duration = Duration::from_secs(15);
+
+/// How often a stream re-reads its session (the bound on ending it after a sign-out, or a
+/// disabling, done on another instance).
+pub const SESSION_RECHECK: Duration = Duration::from_secs(30);
 
 /// A commit touching more distinct places than this pokes everyone (and its notification
 /// carries only the seq: PostgreSQL payloads are limited to 8,000 bytes).
@@ -158,9 +168,32 @@ impl CommitLog {
     }
 }
 
+/// Resolves when the session `token_hash` is no longer valid: at `expires_at_ms`, or when a
+/// re-check every `every` finds it revoked, expired or its user disabled. A database that does
+/// not answer ends nothing (the next re-check tries again).
+async fn session_lapses(state: AppState, token_hash: String, expires_at_ms: u64, every: Duration) {
+    let expiry = tokio::time::sleep(Duration::from_millis(
+        expires_at_ms.saturating_sub(crate::now_ms()),
+    ));
+    tokio::pin!(expiry);
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = &mut expiry => return,
+            _ = ticks.tick() => {}
+        }
+        match crate::auth::session_valid(&*state.store, &token_hash).await {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(e) => tracing::warn!(error = %e, "live stream: cannot re-check the session"),
+        }
+    }
+}
+
 /// The stream needs a valid session (`?access_token=`, as EventSource sends no headers). Pokes
 /// carry only a sequence number, never record data: what the subscriber may see is decided by
-/// the scoped pull the poke triggers.
+/// the scoped pull the poke triggers. It ends with its session (see the module's doc).
 pub async fn live(
     State(state): State<AppState>,
     authed: crate::auth::Authed,
@@ -172,6 +205,15 @@ pub async fn live(
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or(0);
     let mut closing = state.closing.clone();
+    let registered = state
+        .streams
+        .open(&authed.user.username, &authed.token_hash);
+    let lapses = session_lapses(
+        state.clone(),
+        authed.token_hash.clone(),
+        authed.expires_at_ms,
+        state.live_recheck,
+    );
     let principal = authed.principal;
     let commits = state.commits.clone();
     let committed = state.committed.clone();
@@ -194,7 +236,13 @@ pub async fn live(
             std::future::ready(event)
         })
         .take_until(async move {
-            let _ = closing.wait_for(|c| *c).await;
+            // Holds the registration while the stream is open; dropped with the stream.
+            let mut registered = registered;
+            tokio::select! {
+                _ = closing.wait_for(|c| *c) => {}
+                _ = &mut registered.ended => {}
+                () = lapses => {}
+            }
         });
     Sse::new(stream).keep_alive(KeepAlive::new().interval(HEARTBEAT).text("heartbeat"))
 }

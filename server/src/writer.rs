@@ -2,14 +2,25 @@
 //! one transaction per group. Serialising commits is what keeps sequence numbers in commit order
 //! (see `store`); grouping is what makes that fast under many concurrent pushers.
 
-use crate::error::ApiError;
 use crate::live::CommitLog;
-use crate::store::{AnyStore, Commit, OpOutcome, Store};
+use crate::store::{AnyStore, Commit, OpOutcome, Store, StoreError};
 use std::sync::{Arc, RwLock};
 use tokio::sync::{mpsc, oneshot, watch};
 use tongxin_shared::authz::Principal;
 use tongxin_shared::case::Deadlines;
 use tongxin_shared::Op;
+
+/// Why the writer could not commit a batch. Nothing of the batch was applied in either case:
+/// the sender may send it again.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// The writer task has stopped (the server is shutting down).
+    #[error("the writer has stopped")]
+    Stopped,
+    /// The transaction holding the batch failed (shared by every batch of its group).
+    #[error("the commit failed: {0}")]
+    Commit(Arc<StoreError>),
+}
 
 /// Most ops committed in one transaction.
 const MAX_GROUP_OPS: usize = 5000;
@@ -18,7 +29,7 @@ struct Job {
     ops: Vec<Op>,
     /// Who wrote the ops (checked inside the commit); `None` for the system.
     author: Option<Arc<Principal>>,
-    reply: oneshot::Sender<Result<Vec<OpOutcome>, String>>,
+    reply: oneshot::Sender<Result<Vec<OpOutcome>, WriteError>>,
 }
 
 /// Handle to the writer task.
@@ -93,8 +104,9 @@ impl Writer {
                     }
                     Err(e) => {
                         tracing::error!(error = %e, ops = all.len(), "commit failed");
+                        let e = Arc::new(e);
                         for (_, reply) in replies {
-                            let _ = reply.send(Err(e.to_string()));
+                            let _ = reply.send(Err(WriteError::Commit(e.clone())));
                         }
                     }
                 }
@@ -117,23 +129,15 @@ impl Writer {
         &self,
         ops: Vec<Op>,
         author: Option<Arc<Principal>>,
-    ) -> Result<Vec<OpOutcome>, ApiError> {
+    ) -> Result<Vec<OpOutcome>, WriteError> {
         if ops.is_empty() {
             return Ok(Vec::new());
         }
         let (reply, rx) = oneshot::channel();
-        let down =
-            || ApiError::Unavailable("the server is shutting down; try again shortly".into());
         self.tx
             .send(Job { ops, author, reply })
             .await
-            .map_err(|_| down())?;
-        match rx.await.map_err(|_| down())? {
-            Ok(seqs) => Ok(seqs),
-            Err(_) => Err(ApiError::Unavailable(
-                "the server could not store this batch; nothing was applied, it will be sent again"
-                    .into(),
-            )),
-        }
+            .map_err(|_| WriteError::Stopped)?;
+        rx.await.map_err(|_| WriteError::Stopped)?
     }
 }

@@ -511,33 +511,103 @@ async fn admin_endpoints_check_who_and_what(db: TestDb) {
     );
 }
 
-async fn sign_in_attempts_are_limited(db: TestDb) {
-    let app = TestApp::spawn(&db.url).await;
-    let attempt = || {
-        reqwest::Client::new()
-            .post(format!("{}/api/v1/auth/login", app.base))
-            .json(&json!({"username": "root", "password": "guess-guess"}))
-            .send()
-    };
-    let mut codes = Vec::new();
-    for _ in 0..7 {
-        codes.push(attempt().await.unwrap().status().as_u16());
-    }
-    // Five attempts per account at once; `TestApp::spawn` used the first to sign root in.
-    assert_eq!(codes[..4], [401; 4]);
-    assert_eq!(codes[4..], [429; 3]);
-    // Even the right password waits now: the limit is on attempts for the account.
-    let res = reqwest::Client::new()
+/// A client whose connections come from `127.0.0.N` (the whole 127/8 is this machine): the
+/// server tells clients apart by the TCP peer address.
+fn from_address(n: u8) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, n]))
+        .build()
+        .unwrap()
+}
+
+async fn sign_in(
+    app: &TestApp,
+    client: &reqwest::Client,
+    username: &str,
+    password: &str,
+) -> (u16, Value) {
+    let res = client
         .post(format!("{}/api/v1/auth/login", app.base))
-        .json(&json!({"username": "root", "password": ROOT_PASSWORD}))
+        .json(&json!({"username": username, "password": password}))
         .send()
         .await
         .unwrap();
+    let retry_after = res.headers().get("retry-after").cloned();
     let (s, b) = status(res).await;
+    if s == 429 {
+        let secs: u64 = retry_after.unwrap().to_str().unwrap().parse().unwrap();
+        assert!(secs >= 1, "429 says when to come back");
+        assert_eq!(b["error"]["code"], "rate_limited");
+    }
+    (s, b)
+}
+
+/// Wrong guesses at an account from one address make that address wait (the real user, from
+/// another address, signs in all the same); a success clears the back-off.
+async fn sign_in_attempts_are_limited(db: TestDb) {
+    let app = TestApp::spawn(&db.url).await;
+    small_city(&app).await;
+    app.user("w1", "warden", json!({"grids": [rid(G1)]})).await;
+    let (attacker, warden) = (from_address(2), from_address(3));
+    let mut codes = Vec::new();
+    for _ in 0..7 {
+        codes.push(sign_in(&app, &attacker, "w1", "guess-guess").await.0);
+    }
+    assert_eq!(codes, [401, 401, 401, 401, 401, 429, 429]);
+    // Even the right password waits, from the attacker's address …
+    assert_eq!(
+        sign_in(&app, &attacker, "w1", "password-of-w1").await.0,
+        429
+    );
+    // … but not from the warden's: the attacker cannot lock the warden out.
+    let (s, b) = sign_in(&app, &warden, "w1", "password-of-w1").await;
+    assert_eq!(s, 200, "{b}");
+    // The warden's own typos are counted for the warden's address only, and a success clears
+    // them: four typos, a success, four more typos, still no wait.
+    for _ in 0..2 {
+        for _ in 0..4 {
+            assert_eq!(sign_in(&app, &warden, "w1", "typo-typo").await.0, 401);
+        }
+        assert_eq!(sign_in(&app, &warden, "w1", "password-of-w1").await.0, 200);
+    }
+}
+
+/// One address spraying guesses over many accounts is stopped after 30 failures, whichever
+/// account it names next; other addresses are not. Usernames longer than 64 characters are
+/// refused with 400 before they are counted or stored.
+async fn spraying_and_long_usernames_are_refused(db: TestDb) {
+    let app = TestApp::spawn(&db.url).await;
+    let (sprayer, other) = (from_address(4), from_address(5));
+    let long = "x".repeat(65);
+    for _ in 0..40 {
+        let (s, b) = sign_in(&app, &sprayer, &long, "whatever-password").await;
+        assert_eq!(
+            (s, b["error"]["code"].as_str()),
+            (400, Some("username_too_long"))
+        );
+    }
+    let (s, b) = sign_in(&app, &sprayer, &"y".repeat(1 << 20), "whatever").await;
     assert_eq!(
         (s, b["error"]["code"].as_str()),
-        (429, Some("rate_limited"))
+        (400, Some("username_too_long"))
     );
+    assert_eq!(
+        app.state.login_limits.tracked(),
+        (0, 1),
+        "no refused username was tracked (the one address is TestApp's, signing root in)"
+    );
+    let mut codes = Vec::new();
+    for i in 0..31 {
+        codes.push(
+            sign_in(&app, &sprayer, &format!("user{i}"), "Summer2026!")
+                .await
+                .0,
+        );
+    }
+    assert_eq!(codes[..30], [401; 30]);
+    assert_eq!(codes[30], 429);
+    assert_eq!(sign_in(&app, &sprayer, "root", ROOT_PASSWORD).await.0, 429);
+    assert_eq!(sign_in(&app, &other, "root", ROOT_PASSWORD).await.0, 200);
 }
 
 /// The SQL scope filter and `authz::can_read` agree on every record, for every kind of area.
@@ -738,6 +808,7 @@ both_backends!(
     a_new_area_resets_the_pull,
     admin_endpoints_check_who_and_what,
     sign_in_attempts_are_limited,
+    spraying_and_long_usernames_are_refused,
     the_sql_scope_is_can_read,
     staff_follows_the_area,
     live_pokes_follow_the_area,

@@ -244,6 +244,240 @@ async fn live_pokes_after_commits_and_resumes(db: TestDb) {
     assert_eq!(current.next().await.1, next.to_string());
 }
 
+/// Every endpoint that reads a JSON body or a query string answers a body that is not JSON, a
+/// body of the wrong shape, a missing content type and a bad query with the API's JSON error
+/// (the rejection is mapped once, by `AppJson`/`AppQuery`), never with a plain-text rejection.
+async fn every_body_and_query_error_is_a_json_error(db: TestDb) {
+    let app = TestApp::spawn(&db.url).await;
+    let c = &app.client;
+    let url = |p: &str| format!("{}/api/v1/{p}", app.base);
+    let endpoints = [
+        (reqwest::Method::POST, url("sync/push")),
+        (reqwest::Method::POST, url("auth/login")),
+        (reqwest::Method::POST, url("admin/users")),
+        (reqwest::Method::PUT, url("admin/users/root")),
+        (reqwest::Method::POST, url("admin/users/root/password")),
+        (reqwest::Method::POST, url("admin/grids/import")),
+    ];
+    let code = |r: reqwest::Response| async move {
+        let status = r.status().as_u16();
+        let kind = r.headers()["content-type"].to_str().unwrap().to_owned();
+        assert_eq!(kind, "application/json", "a JSON error, not plain text");
+        let v: Value = r.json().await.unwrap();
+        assert!(!v["error"]["message"].as_str().unwrap().is_empty());
+        (status, v["error"]["code"].as_str().unwrap().to_owned())
+    };
+    for (method, url) in endpoints {
+        let send = |body: &'static str, json: bool| {
+            let mut req = c.request(method.clone(), &url).body(body);
+            if json {
+                req = req.header("content-type", "application/json");
+            }
+            req.send()
+        };
+        let got = code(send("{bad", true).await.unwrap()).await;
+        assert_eq!(got, (400, "malformed_json".into()), "{method} {url}");
+        let got = code(send("[1, 2]", true).await.unwrap()).await;
+        assert_eq!(got, (400, "bad_shape".into()), "{method} {url}");
+        let got = code(send("{}", false).await.unwrap()).await;
+        assert_eq!(got, (400, "bad_content_type".into()), "{method} {url}");
+    }
+    let got = code(c.get(url("sync/pull?cursor=minus")).send().await.unwrap()).await;
+    assert_eq!(got, (400, "bad_query".into()));
+}
+
+/// A commit that fails (here: its table is gone) answers the push with 503 and a message that
+/// says nothing was applied (the writer's `WriteError`, mapped in one place), and the op is not
+/// acked: the app keeps it and sends it again.
+async fn a_failed_commit_is_a_503_that_applies_nothing(db: TestDb) {
+    let app = TestApp::spawn(&db.url).await;
+    let drop_ops = "DROP TABLE ops";
+    if db.url.starts_with("sqlite:") {
+        let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
+        sqlx::query(drop_ops).execute(&pool).await.unwrap();
+        pool.close().await;
+    } else {
+        let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+        sqlx::query(drop_ops).execute(&pool).await.unwrap();
+        pool.close().await;
+    }
+    let body = json!({"protocol": 1, "actor": uuid(1), "ops": [set_case(1, 1, 100, Hlc::new(now_ms(), 0), json!({"title": "a"}))]});
+    let r = app
+        .client
+        .post(format!("{}/api/v1/sync/push", app.base))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "unavailable");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("nothing was applied"),
+        "{v}"
+    );
+}
+
+/// The clock window is one minute: an op stamped three minutes ahead of the server is refused
+/// with `clock_ahead` (and a message a person understands), one 30 s ahead is taken.
+async fn ops_more_than_a_minute_ahead_are_refused(db: TestDb) {
+    assert_eq!(MAX_CLOCK_SKEW_MS, 60_000);
+    let app = TestApp::spawn(&db.url).await;
+    let t = now_ms();
+    let ahead = |op: u128, ms: u64| {
+        set_case(
+            op,
+            1,
+            0x100 + op,
+            Hlc::new(t + ms, 0),
+            json!({"title": "ahead"}),
+        )
+    };
+    let res = app
+        .push(&[ahead(1, 30_000), ahead(2, 3 * 60_000), ahead(3, 9 * 60_000)])
+        .await;
+    let results = res["results"].as_array().unwrap();
+    assert!(
+        results[0]["seq"].is_u64(),
+        "30 s ahead is within the window"
+    );
+    for r in &results[1..] {
+        assert_eq!(r["rejected"]["code"], "clock_ahead", "{r}");
+        assert!(r["rejected"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("ahead of the server"));
+    }
+    assert!(results[1]["rejected"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("3 minutes"));
+    let all = app.pull_all().await;
+    assert!(all.contains_key(&uuid(0x101).to_string()));
+    assert!(!all.contains_key(&uuid(0x102).to_string()));
+    assert!(!all.contains_key(&uuid(0x103).to_string()));
+}
+
+/// `?access_token=` opens the live stream and photos (a browser sends no headers there) and
+/// nothing else: every other route answers a token in the URL with a 401 naming the header.
+async fn the_query_token_is_only_for_the_live_stream_and_photos(db: TestDb) {
+    let app = TestApp::spawn(&db.url).await;
+    let jpeg = [&[0xFF, 0xD8, 0xFF, 0xE0][..], b"a photo"].concat();
+    let hash = hex::encode(Sha256::digest(&jpeg));
+    let blob = format!("{}/api/v1/blobs/{hash}", app.base);
+    assert_eq!(
+        app.client
+            .put(&blob)
+            .body(jpeg.clone())
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        201
+    );
+    let bare = reqwest::Client::new();
+    let token = &app.token;
+    // Photos and the live stream: the query token is enough.
+    let r = bare
+        .get(format!("{blob}?access_token={token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.bytes().await.unwrap().as_ref(), jpeg.as_slice());
+    Sse::connect(&app, None).await;
+    // Everything else: 401, saying where the token goes.
+    for (method, path) in [
+        (reqwest::Method::GET, "sync/pull"),
+        (reqwest::Method::POST, "sync/push"),
+        (reqwest::Method::GET, "auth/me"),
+        (reqwest::Method::POST, "auth/logout"),
+        (reqwest::Method::GET, "staff"),
+        (reqwest::Method::GET, "settings"),
+        (reqwest::Method::GET, "admin/users"),
+        (reqwest::Method::PUT, &format!("blobs/{hash}")),
+    ] {
+        let r = bare
+            .request(
+                method.clone(),
+                format!("{}/api/v1/{path}?access_token={token}", app.base),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401, "{method} {path}");
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["error"]["code"], "token_in_query", "{method} {path}");
+        assert!(v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Authorization: Bearer"));
+    }
+    // The header still works, and the session was not harmed by the refusals.
+    let r = app
+        .client
+        .get(format!("{}/api/v1/auth/me", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+/// Every API answer that carries user data says `Cache-Control: no-store` (also errors, which
+/// may name a user); photos keep their own immutable, private policy.
+async fn api_answers_are_not_stored_by_caches(db: TestDb) {
+    let app = TestApp::spawn(&db.url).await;
+    let get = |p: &str| app.client.get(format!("{}/api/v1/{p}", app.base)).send();
+    for path in [
+        "sync/pull?cursor=0",
+        "auth/me",
+        "staff",
+        "settings",
+        "admin/users",
+        "no/such/endpoint",
+    ] {
+        let r = get(path).await.unwrap();
+        assert_eq!(r.headers()["cache-control"], "no-store", "{path}");
+    }
+    let push = app
+        .client
+        .post(format!("{}/api/v1/sync/push", app.base))
+        .json(&json!({"protocol": 1, "actor": uuid(1), "ops": []}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(push.status(), 200);
+    assert_eq!(push.headers()["cache-control"], "no-store");
+    let unauthenticated = reqwest::get(format!("{}/api/v1/sync/pull", app.base))
+        .await
+        .unwrap();
+    assert_eq!(unauthenticated.status(), 401);
+    assert_eq!(unauthenticated.headers()["cache-control"], "no-store");
+    let login = reqwest::Client::new()
+        .post(format!("{}/api/v1/auth/login", app.base))
+        .json(&json!({"username": ROOT, "password": ROOT_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    assert_eq!(login.headers()["cache-control"], "no-store", "the token");
+    let jpeg = [&[0xFF, 0xD8, 0xFF, 0xE0][..], b"cached photo"].concat();
+    let blob = format!(
+        "{}/api/v1/blobs/{}",
+        app.base,
+        hex::encode(Sha256::digest(&jpeg))
+    );
+    app.client.put(&blob).body(jpeg).send().await.unwrap();
+    let r = app.client.get(&blob).send().await.unwrap();
+    assert_eq!(
+        r.headers()["cache-control"],
+        "private, max-age=31536000, immutable"
+    );
+}
+
 macro_rules! both {
     ($($name:ident),* $(,)?) => {
         mod sqlite { use super::*; $( #[tokio::test] async fn $name() { super::$name(TestDb::sqlite().await).await } )* }
@@ -254,6 +488,11 @@ macro_rules! both {
 both!(
     push_judges_each_op_and_rejections_change_nothing,
     bad_requests_get_json_errors,
+    every_body_and_query_error_is_a_json_error,
+    a_failed_commit_is_a_503_that_applies_nothing,
+    ops_more_than_a_minute_ahead_are_refused,
+    the_query_token_is_only_for_the_live_stream_and_photos,
+    api_answers_are_not_stored_by_caches,
     blobs_check_hash_and_type,
     live_pokes_after_commits_and_resumes,
 );

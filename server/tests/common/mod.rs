@@ -147,7 +147,7 @@ impl TestApp {
         Self::serve(state).await
     }
 
-    async fn serve(state: AppState) -> Self {
+    pub async fn serve(state: AppState) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
