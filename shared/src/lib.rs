@@ -17,6 +17,7 @@ pub mod merge;
 pub mod op;
 pub mod query;
 pub mod record;
+pub mod redact;
 pub mod schema;
 pub mod service;
 pub mod wire;
