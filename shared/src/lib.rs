@@ -13,6 +13,7 @@ pub mod geo;
 pub mod geoimport;
 pub mod hlc;
 pub mod ids;
+pub mod mask;
 pub mod merge;
 pub mod op;
 pub mod query;
