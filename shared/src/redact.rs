@@ -241,7 +241,7 @@ fn landline(cs: &[(usize, char)], i: usize) -> Option<(usize, usize)> {
         } else if area != planned {
             return None;
         }
-        if !char_at(cs, at).and_then(digit).is_some_and(|d| d >= 2) {
+        if char_at(cs, at).and_then(digit).is_none_or(|d| d < 2) {
             return None;
         }
         [8, 7]
