@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 use tongxin_shared::authz::sees_personal;
-use tongxin_shared::schema::{is_sha256_hex, mask_personal, validate_op};
+use tongxin_shared::schema::{is_sha256_hex, validate_op};
 use tongxin_shared::wire::{
     Health, OpResult, PullQuery, PullResponse, PulledRecord, PushResponse, Rejection, Settings,
     DEFAULT_PULL_LIMIT, MAX_BLOB_BYTES, MAX_PULL_LIMIT, MAX_PUSH_OPS, PROTOCOL_HEADER,
@@ -220,7 +220,7 @@ pub async fn pull(
         .zip(page.places)
         .map(|((seq, mut record), place)| {
             if !sees_personal(principal, &place) {
-                mask_record(&mut record);
+                tongxin_shared::mask::mask_record(&mut record);
             }
             PulledRecord { seq, record }
         })
@@ -233,21 +233,6 @@ pub async fn pull(
         scope,
         server_time_ms: crate::now_ms(),
     }))
-}
-
-/// Replaces the values of a record's personal fields with their masks (stamps unchanged).
-fn mask_record(record: &mut tongxin_shared::Record) {
-    let mut plain: serde_json::Map<String, serde_json::Value> = record
-        .fields
-        .iter()
-        .map(|(k, v)| (k.clone(), v.value.clone()))
-        .collect();
-    mask_personal(record.collection, &mut plain);
-    for (k, v) in plain {
-        if let Some(f) = record.fields.get_mut(&k) {
-            f.value = v;
-        }
-    }
 }
 
 /// The image types a photo may have, by their magic bytes.

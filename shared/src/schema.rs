@@ -3,6 +3,7 @@
 //! oversized values are refused with a code and a message a person understands.
 
 use crate::op::{Op, OpBody};
+use crate::record::Record;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::fmt;
@@ -175,6 +176,21 @@ pub struct FieldSpec {
     pub ty: FieldType,
     /// Personal data (a resident's name, phone or ID number): masked by role, never logged.
     pub personal: bool,
+}
+
+/// Text fields that hold a user name or a code rather than words a person typed: programs compare
+/// them (whose case, which warden), so they are never redacted.
+const IDENTIFIER_TEXT: &[&str] = &["code", "reporter", "assignee", "warden"];
+
+impl FieldSpec {
+    /// Whether the field is free text a person types (a title, a description, notes, appeals):
+    /// a text field that is neither personal data nor an identifier. Phone and ID numbers typed
+    /// into such fields are redacted for the levels that get personal fields masked.
+    pub fn is_free_text(&self) -> bool {
+        matches!(self.ty, FieldType::Text(_) | FieldType::TextList(..))
+            && !self.personal
+            && !IDENTIFIER_TEXT.contains(&self.name)
+    }
 }
 
 const fn f(name: &'static str, ty: FieldType) -> FieldSpec {
@@ -350,6 +366,21 @@ const PROJECT: &[FieldSpec] = &[
 pub const MAX_FIELDS_PER_OP: usize = 64;
 /// Largest log entry, as serialised JSON.
 pub const MAX_ENTRY_BYTES: usize = 16 * 1024;
+/// Deepest JSON value an op may carry, in a field or as a timeline entry's data: a scalar is
+/// depth 0, `[1]` depth 1, `{"a": [1]}` depth 2. The deepest value the schema itself needs is a
+/// MultiPolygon boundary (depth 5). A pull page wraps a value six levels deeper (page → records
+/// → record → log → entry → data) and the app decodes pages with serde_json, which refuses
+/// nesting past 128; 8 leaves that decoder far behind (`app/tests/limits.rs` proves it).
+pub const MAX_VALUE_DEPTH: usize = 8;
+/// Most timeline entries one record may hold. A busy case gets a few dozen (report, accept,
+/// reminders, escalations, close); 1,000 is far beyond honest use, and keeps a record that only
+/// grows by appends from growing without end.
+pub const MAX_LOG_ENTRIES: usize = 1000;
+/// Largest stored record, as serialised JSON (fields with their stamps, and the log). The
+/// largest record the field limits alone allow is a subdistrict with a 256 KiB boundary (about
+/// 258 KiB with its other fields and stamps), so a set can never trip this; only appends can.
+/// 512 KiB keeps one record well inside one pull page that a phone decodes at once.
+pub const MAX_RECORD_BYTES: usize = 512 * 1024;
 
 /// Why an op is refused. `code` is stable (the app maps it to a message); `message` names the
 /// problem in words a person understands.
@@ -393,12 +424,14 @@ pub fn validate_op(op: &Op) -> Result<(), Invalid> {
                 ));
             }
             for (name, value) in fields {
+                check_text(name, || format!("a field name of {}", op.collection))?;
                 let spec = op.collection.field(name).ok_or_else(|| {
                     Invalid::new(
                         "unknown_field",
                         format!("{} has no field '{}'", op.collection, clip(name)),
                     )
                 })?;
+                check_json(value, || format!("field '{}'", spec.name))?;
                 validate_value(spec, value)?;
             }
             Ok(())
@@ -413,7 +446,9 @@ pub fn validate_op(op: &Op) -> Result<(), Invalid> {
                     ),
                 ));
             }
-            let size = Value::Object(entry.data.clone()).to_string().len();
+            let data = Value::Object(entry.data.clone());
+            check_json(&data, || "the timeline entry".to_owned())?;
+            let size = data.to_string().len();
             if size > MAX_ENTRY_BYTES {
                 return Err(Invalid::new(
                     "too_large",
@@ -423,6 +458,109 @@ pub fn validate_op(op: &Op) -> Result<(), Invalid> {
             Ok(())
         }
     }
+}
+
+/// Checks a stored record against the limits a single op cannot see: entries per record and
+/// bytes per record (`MAX_LOG_ENTRIES`, `MAX_RECORD_BYTES`). The server calls it on the record
+/// an op would produce, so whatever it stores, every device can decode.
+pub fn check_record_limits(record: &Record) -> Result<(), Invalid> {
+    let entries = record.log.len();
+    if entries > MAX_LOG_ENTRIES {
+        return Err(Invalid::new(
+            "too_many_entries",
+            format!(
+                "this {} record would hold {entries} timeline entries; at most {MAX_LOG_ENTRIES}",
+                record.collection
+            ),
+        ));
+    }
+    let bytes = record_bytes(record);
+    if bytes > MAX_RECORD_BYTES {
+        return Err(Invalid::new(
+            "record_too_large",
+            format!(
+                "this {} record would take {bytes} bytes; at most {MAX_RECORD_BYTES}",
+                record.collection
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The size of a record serialised as JSON, counted without building the text.
+pub fn record_bytes(record: &Record) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Serialising plain data into a counter cannot fail.
+    serde_json::to_writer(&mut count, record).unwrap_or_default();
+    count.0
+}
+
+/// Whether a character is refused in stored text: the C0 controls except tab, line feed and
+/// carriage return, and DEL. NUL in particular cannot be stored in PostgreSQL's jsonb.
+pub fn is_refused_control(c: char) -> bool {
+    (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || c == '\u{7f}'
+}
+
+/// Refuses a text holding a control character; `what` names where it is, for the message.
+fn check_text(s: &str, what: impl FnOnce() -> String) -> Result<(), Invalid> {
+    match s.chars().find(|c| is_refused_control(*c)) {
+        None => Ok(()),
+        Some(c) => Err(Invalid::new(
+            "control_character",
+            format!(
+                "{} contains the control character U+{:04X}; remove it and save again",
+                what(),
+                u32::from(c)
+            ),
+        )),
+    }
+}
+
+/// Checks every string and object key in a value for control characters, and its nesting depth
+/// against `MAX_VALUE_DEPTH`. Iterative, so even a hostile value cannot exhaust the stack.
+fn check_json(value: &Value, what: impl Fn() -> String) -> Result<(), Invalid> {
+    let too_deep = |what: &dyn Fn() -> String| {
+        Invalid::new(
+            "too_deep",
+            format!(
+                "{} is nested more than {MAX_VALUE_DEPTH} levels deep",
+                what()
+            ),
+        )
+    };
+    let mut stack = vec![(value, 0usize)];
+    while let Some((v, depth)) = stack.pop() {
+        match v {
+            Value::String(s) => check_text(s, &what)?,
+            Value::Array(items) => {
+                if depth >= MAX_VALUE_DEPTH {
+                    return Err(too_deep(&what));
+                }
+                stack.extend(items.iter().map(|i| (i, depth + 1)));
+            }
+            Value::Object(map) => {
+                if depth >= MAX_VALUE_DEPTH {
+                    return Err(too_deep(&what));
+                }
+                for (k, i) in map {
+                    check_text(k, &what)?;
+                    stack.push((i, depth + 1));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 fn clip(s: &str) -> String {

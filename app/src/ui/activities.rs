@@ -1,6 +1,6 @@
 //! Joint activities (活动) of the community and its paired units (同心圆).
 
-use super::forms::{field_error, keep_draft, save_new, Draft};
+use super::forms::{field_error, keep_draft, number_notice, save_new, Draft};
 use super::photos::{Gallery, PhotoPicker};
 use super::{
     client, ctx, live_records, t, tr, trf, use_navigate, BTreeMap, Collection, Ctx, OpBody,
@@ -194,6 +194,7 @@ pub(super) fn ActivityNew() -> impl IntoView {
             <form class="form" data-testid="activity-form" novalidate on:submit=move |ev| { ev.prevent_default(); save(); }>
                 <label><span>{t("case.title")}</span>
                     <input name="title" type="text" maxlength="200" prop:value=move || title.get() on:input=text(title)/></label>
+                {number_notice("title", move || Some(title.get()))}
                 {err_for("title")}
                 <label><span>{t("activities.theme")}</span>
                     <select name="theme" on:change=text(theme)>
@@ -233,6 +234,7 @@ pub(super) fn ActivityNew() -> impl IntoView {
                 {err_for("served")}
                 <label><span>{t("case.description")}</span>
                     <textarea name="description" rows="3" maxlength="4000" prop:value=move || description.get() on:input=text(description)></textarea></label>
+                {number_notice("description", move || Some(description.get()))}
                 <PhotoPicker added=photos/>
                 {err_for("form")}
                 <button type="submit" class="primary" data-testid="save">{t("case.save")}</button>

@@ -1,7 +1,7 @@
 //! Cases (事件/诉求): the list with its offline filters, a case with its lifecycle and timeline,
 //! the report form (grid by GPS or by hand, photos), and the case CSV.
 
-use super::forms::{clear_draft, field_error, keep_draft, Draft};
+use super::forms::{clear_draft, field_error, keep_draft, number_notice, Draft};
 use super::photos::{Gallery, PhotoPicker};
 use super::{
     allowed_actions, client, ctx, deadline, download, is_overdue, level_label, owner_level,
@@ -386,6 +386,7 @@ pub(super) fn Lifecycle(record: RwSignal<Option<Record>>) -> impl IntoView {
                         prop:value=move || note.get()
                         on:input=move |ev| note.set(event_target_value(&ev))></textarea>
                 </label>
+                {number_notice("note", move || Some(note.get()))}
                 <div class="actions">
                     {list.into_iter().map(|a| view! {
                         <button type="button" class=if matches!(a, Action::Close | Action::Resolve) { "primary" } else { "" }
@@ -805,6 +806,7 @@ pub(super) fn CaseForm(
                     prop:value=shown(title, "title")
                     on:input=move |ev| title.set(Some(event_target_value(&ev)))/>
             </label>
+            {number_notice("title", move || title.get())}
             {err_for("title")}
             <label>
                 <span>{t("case.description")}</span>
@@ -812,6 +814,7 @@ pub(super) fn CaseForm(
                     prop:value=shown(description, "description")
                     on:input=move |ev| description.set(Some(event_target_value(&ev)))></textarea>
             </label>
+            {number_notice("description", move || description.get())}
             <label>
                 <span>{t("case.category")}</span>
                 <select name="category"

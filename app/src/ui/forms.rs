@@ -1,7 +1,7 @@
 //! What the new-record forms share: one save path, field errors, and drafts kept as the user
 //! types.
 
-use super::{client, spawn_local, trf, validate_op, Lang, NavigateOptions};
+use super::{client, spawn_local, t, trf, validate_op, Lang, NavigateOptions};
 use crate::store::LocalStore;
 use leptos::prelude::*;
 
@@ -15,6 +15,27 @@ pub(super) fn field_error(error: FormError, field: &'static str) -> impl Fn() ->
             .get()
             .filter(|(f, _)| *f == field)
             .map(|(_, m)| view! { <p class="field-error" role="alert">{m}</p> }.into_any())
+    }
+}
+
+/// A notice next to a free-text field while it holds a phone or ID number
+/// (`tongxin_shared::redact`): such numbers are hidden from the levels above the community, and
+/// a resident's phone belongs in the phone field. Only a notice: saving stays allowed.
+pub(super) fn number_notice<F>(field: &'static str, text: F) -> impl Fn() -> Option<AnyView>
+where
+    F: Fn() -> Option<String> + Send + Sync + 'static,
+{
+    let notice = t("form.number_notice");
+    move || {
+        text()
+            .is_some_and(|s| tongxin_shared::redact::contains_number(&s))
+            .then(|| {
+                view! {
+                    <p class="field-notice" role="status" data-testid="number-notice"
+                        data-field=field>{notice}</p>
+                }
+                .into_any()
+            })
     }
 }
 

@@ -2,7 +2,7 @@
 //! device or added on the spot).
 
 use super::cases::{now_ms, when};
-use super::forms::{field_error, keep_draft, save_new, Draft};
+use super::forms::{field_error, keep_draft, number_notice, save_new, Draft};
 use super::{
     client, ctx, live_records, t, tr, use_navigate, BTreeMap, Collection, Ctx, OpBody, RecordId,
 };
@@ -325,12 +325,14 @@ pub(super) fn VisitNew() -> impl IntoView {
                     <textarea name="notes" rows="3" maxlength="4000"
                         prop:value=move || notes.get() on:input=text(notes)></textarea>
                 </label>
+                {number_notice("notes", move || Some(notes.get()))}
                 {err_for("notes")}
                 <label>
                     <span>{t("visits.appeals")}</span>
                     <textarea name="appeals" rows="3"
                         prop:value=move || appeals.get() on:input=text(appeals)></textarea>
                 </label>
+                {number_notice("appeals", move || Some(appeals.get()))}
                 {err_for("form")}
                 <button type="submit" class="primary" data-testid="save">{t("case.save")}</button>
             </form>
