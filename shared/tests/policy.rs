@@ -314,6 +314,57 @@ fn item6_an_op_id_is_bound_to_its_content_and_author() {
     );
 }
 
+#[test]
+fn item5_a_record_never_grows_past_what_devices_decode() {
+    let mut w = city();
+    assert!(denied(&report(&mut w, 900, G111, "w1", T0)).is_empty());
+    let max = tongxin_shared::schema::MAX_LOG_ENTRIES;
+    let mut n = case(&w, 900).log.len();
+    let mut t = T0 + HOUR;
+    while n < max {
+        let batch: Vec<Op> = (0..(max - n).min(200))
+            .map(|_| {
+                t += 1;
+                append(
+                    Collection::Cases,
+                    id(900),
+                    t,
+                    Uuid::now_v7(),
+                    json!({"action": "note", "by": "c11", "note": "跟进"}),
+                )
+            })
+            .collect();
+        let batch = as_device_of(&batch, &who("c11"));
+        n += batch.len();
+        assert!(denied(&w.commit(&batch, Some(who("c11")))).is_empty());
+    }
+    let one_more = as_device_of(
+        &[append(
+            Collection::Cases,
+            id(900),
+            t + 1,
+            Uuid::now_v7(),
+            json!({"action": "note", "by": "c11", "note": "再一条"}),
+        )],
+        &who("c11"),
+    );
+    assert_eq!(
+        denied(&w.commit(&one_more, Some(who("c11")))),
+        vec!["too_many_entries".to_owned()]
+    );
+    // The full record can still be edited (it does not grow).
+    let edit = as_device_of(
+        &[set(
+            Collection::Cases,
+            id(900),
+            t + 2,
+            json!({"title": "短"}),
+        )],
+        &who("c11"),
+    );
+    assert!(denied(&w.commit(&edit, Some(who("c11")))).is_empty());
+}
+
 fn write_area_ok(p: &Principal, c: Collection, place: &Place) -> bool {
     writable(p.role, c) && in_write_area(p, c, place)
 }

@@ -169,7 +169,27 @@ pub fn judge(
         }
         OpBody::Append { entry } => check_entry(p, op.collection, before, &entry.data)?,
     }
+    check_size(before, &after)?;
     Ok(after)
+}
+
+/// Whatever is stored must decode on every device: a record past the limits
+/// (`schema::check_record_limits`) is refused, unless it was already past them and the op
+/// does not make it bigger (so a record stored before the limits can still be edited or
+/// deleted).
+fn check_size(before: Option<&Record>, after: &Record) -> Result<(), Denied> {
+    let Err(invalid) = crate::schema::check_record_limits(after) else {
+        return Ok(());
+    };
+    let grew = before.is_none_or(|b| {
+        after.log.len() > b.log.len()
+            || crate::schema::record_bytes(after) > crate::schema::record_bytes(b)
+    });
+    if grew {
+        Err(Denied::Invalid(invalid))
+    } else {
+        Ok(())
+    }
 }
 
 /// Folds `ops` into the committed records, judging each authored op (`authors[i]` pushed
