@@ -4,15 +4,15 @@
 //! dropped without `commit()`, so an error half-way leaves nothing behind.
 
 use crate::store::{
-    outbox_key, record_key, validate_all, LocalBlob, LocalStore, RejectedOp, StoreError,
-    StoredBlob, META_CURSOR,
+    outbox_key, record_key, restamp_record, restamped, validate_all, LocalBlob, LocalStore,
+    RejectedOp, StoreError, StoredBlob, META_CURSOR,
 };
 use indexed_db_futures::database::Database;
 use indexed_db_futures::prelude::*;
 use indexed_db_futures::transaction::TransactionMode;
 use indexed_db_futures::KeyRange;
 use tongxin_shared::merge::{apply, merge_record};
-use tongxin_shared::{Collection, Op, OpId, Record, RecordId};
+use tongxin_shared::{Collection, Hlc, Op, OpId, Record, RecordId};
 
 const RECORDS: &str = "records";
 const OUTBOX: &str = "outbox";
@@ -239,6 +239,33 @@ impl LocalStore for IdbStore {
         let outbox = tx.object_store(OUTBOX).map_err(backend)?;
         let rejected = tx.object_store(REJECTED).map_err(backend)?;
         put(&outbox, outbox_key(&entry.op), encode(&entry.op)?).await?;
+        delete(&rejected, id.to_string()).await?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn restamp(&self, id: OpId, hlc: Hlc) -> Result<(), StoreError> {
+        let Some(s) = self.get_string(REJECTED, &id.to_string()).await? else {
+            return Ok(());
+        };
+        let entry: RejectedOp = decode(&s)?;
+        let again = restamped(&entry.op, hlc);
+        let key = record_key(entry.op.collection, entry.op.record);
+        let tx = self.tx(&[RECORDS, OUTBOX, REJECTED], true)?;
+        let records = tx.object_store(RECORDS).map_err(backend)?;
+        let outbox = tx.object_store(OUTBOX).map_err(backend)?;
+        let rejected = tx.object_store(REJECTED).map_err(backend)?;
+        let stored: Option<String> = records
+            .get(key.as_str())
+            .primitive()
+            .map_err(backend)?
+            .await
+            .map_err(backend)?;
+        if let Some(text) = stored {
+            let mut record: Record = decode(&text)?;
+            restamp_record(&mut record, &entry.op, again.stamp());
+            put(&records, key, encode(&record)?).await?;
+        }
+        put(&outbox, outbox_key(&again), encode(&again)?).await?;
         delete(&rejected, id.to_string()).await?;
         tx.commit().await.map_err(backend)
     }

@@ -7,7 +7,9 @@
 //! - `store`: the `LocalStore` trait, the in-memory backend and the suite both backends pass.
 //! - `idb` (wasm): the IndexedDB backend.
 //! - `photo` (wasm): photos resized and hashed in the browser.
-//! - `sync` (wasm): outbox push, photo upload, pull, live stream, the sync status.
+//! - `api` (wasm): the one typed HTTP client (token, protocol header, typed errors).
+//! - `sync`: outbox push, pull, photo upload, live stream, the sync status (the pure parts —
+//!   badge, backoff, pull page reading — also natively, for tests).
 //! - `ui` (wasm): the screens.
 
 pub mod csv;
@@ -16,10 +18,11 @@ pub mod settings;
 pub mod store;
 
 #[cfg(target_arch = "wasm32")]
+pub mod api;
+#[cfg(target_arch = "wasm32")]
 pub mod idb;
 #[cfg(target_arch = "wasm32")]
 pub mod photo;
-#[cfg(target_arch = "wasm32")]
 pub mod sync;
 #[cfg(target_arch = "wasm32")]
 pub mod ui;

@@ -12,7 +12,7 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use tongxin_shared::merge::{apply, merge_record};
 use tongxin_shared::schema::validate_op;
-use tongxin_shared::{Collection, Op, OpId, Record, RecordId};
+use tongxin_shared::{Collection, Hlc, Op, OpBody, OpId, Record, RecordId, Stamp};
 
 /// Why the local database failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -58,6 +58,31 @@ pub fn validate_all(ops: &[Op]) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// `op` sent again under a new clock reading (same id: the server never stored it).
+pub fn restamped(op: &Op, hlc: Hlc) -> Op {
+    Op { hlc, ..op.clone() }
+}
+
+/// Moves what `op` wrote in `record` from its old stamp to `new`'s: the values stay, and device
+/// and server agree on their stamps once `new` is acked.
+pub fn restamp_record(record: &mut Record, op: &Op, new: Stamp) {
+    let old = op.stamp();
+    match &op.body {
+        OpBody::Set { fields } => {
+            for name in fields.keys() {
+                if let Some(f) = record.fields.get_mut(name).filter(|f| f.stamp == old) {
+                    f.stamp = new;
+                }
+            }
+        }
+        OpBody::Append { entry } => {
+            if let Some(e) = record.log.get_mut(&entry.id).filter(|e| e.stamp == old) {
+                e.stamp = new;
+            }
+        }
+    }
+}
+
 /// The device's local database.
 #[allow(async_fn_in_trait)] // single-threaded wasm: futures need not be Send
 pub trait LocalStore {
@@ -82,6 +107,9 @@ pub trait LocalStore {
     async fn rejected(&self) -> Result<Vec<RejectedOp>, StoreError>;
     /// Puts a refused op back in the outbox (the user asks to send it again).
     async fn retry(&self, id: OpId) -> Result<(), StoreError>;
+    /// Puts a refused op back in the outbox under the clock reading `hlc` (an op refused for a
+    /// stamp ahead of the server's clock), restamping what it wrote locally, in one transaction.
+    async fn restamp(&self, id: OpId, hlc: Hlc) -> Result<(), StoreError>;
     /// Removes a refused op for good (the user acknowledged it).
     async fn dismiss(&self, id: OpId) -> Result<(), StoreError>;
     /// Merges pulled records field by field and stores the cursor, in one transaction.
@@ -228,6 +256,17 @@ impl LocalStore for MemoryStore {
         }
         Ok(())
     }
+    async fn restamp(&self, id: OpId, hlc: Hlc) -> Result<(), StoreError> {
+        let mut m = self.inner.borrow_mut();
+        if let Some(r) = m.rejected.remove(&id.to_string()) {
+            let again = restamped(&r.op, hlc);
+            if let Some(rec) = m.records.get_mut(&record_key(r.op.collection, r.op.record)) {
+                restamp_record(rec, &r.op, again.stamp());
+            }
+            m.outbox.insert(outbox_key(&again), again);
+        }
+        Ok(())
+    }
     async fn dismiss(&self, id: OpId) -> Result<(), StoreError> {
         self.inner.borrow_mut().rejected.remove(&id.to_string());
         Ok(())
@@ -357,6 +396,35 @@ pub mod suite {
 
     fn rid(n: u128) -> RecordId {
         RecordId(Uuid::from_u128(n))
+    }
+
+    /// An op refused as `clock_ahead` goes back to the outbox under a new reading, and the
+    /// local record's field follows it to the new stamp (same value).
+    pub async fn restamp<S: LocalStore>(s: &S) {
+        let ahead = op(900, 900, 4_000_000_000_000, json!({"title": "ahead"}));
+        s.commit_local(std::slice::from_ref(&ahead))
+            .await
+            .expect("commit");
+        s.reject(&ahead, "clock_ahead", "ahead")
+            .await
+            .expect("reject");
+        let now = Hlc::new(1_800_000_000_000, 0);
+        s.restamp(ahead.id, now).await.expect("restamp");
+        assert!(s.rejected().await.expect("rejected").is_empty());
+        let out = s.outbox(10).await.expect("outbox");
+        let again = out
+            .iter()
+            .find(|o| o.id == ahead.id)
+            .expect("back in the outbox");
+        assert_eq!(again.hlc, now);
+        let r = s
+            .get(Collection::Cases, rid(900))
+            .await
+            .expect("get")
+            .expect("record");
+        assert_eq!(r.str("title"), Some("ahead"));
+        assert_eq!(r.fields["title"].stamp, again.stamp());
+        s.ack(&[ahead.id]).await.expect("ack");
     }
 
     /// Runs every check; panics on the first failure.
@@ -539,5 +607,10 @@ mod tests {
     #[test]
     fn memory_store_passes_the_suite() {
         futures::executor::block_on(super::suite::run(&super::MemoryStore::default()));
+    }
+
+    #[test]
+    fn memory_store_restamps_a_clock_ahead_op() {
+        futures::executor::block_on(super::suite::restamp(&super::MemoryStore::default()));
     }
 }

@@ -11,16 +11,19 @@ mod import;
 mod map;
 mod photos;
 mod staff;
+mod sync_panel;
 mod visits;
 
 use activities::{ActivityList, ActivityNew};
 use admin::Admin;
 use cases::{case_deadline, case_status, now_ms, CaseDetail, CaseList, CaseNew};
 use map::MapView;
+use sync_panel::{SyncBadge, SyncPanel};
 use visits::{VisitList, VisitNew};
 
 use crate::i18n::{tr, trf, Lang, STORAGE_KEY};
-use crate::store::{LocalStore, RejectedOp};
+use crate::store::LocalStore;
+use crate::sync::badge::Local;
 use crate::sync::{
     clear_session, client, load_session, sign_in, sign_out_remote, Client, LoginError, Session,
     SyncSignals,
@@ -38,8 +41,8 @@ use tongxin_shared::case::{
 };
 use tongxin_shared::query::CaseFilter;
 use tongxin_shared::schema::{validate_op, ACTIVITY_THEMES, CASE_CATEGORIES};
-use tongxin_shared::wire::{UserSummary, UserUpsert, MIN_PASSWORD_CHARS, PROTOCOL_HEADER};
-use tongxin_shared::{Collection, OpBody, Record, RecordId, PROTOCOL_VERSION};
+use tongxin_shared::wire::{UserSummary, UserUpsert, MIN_PASSWORD_CHARS};
+use tongxin_shared::{Collection, OpBody, Record, RecordId};
 
 /// What every screen can reach.
 #[derive(Clone, Copy)]
@@ -105,6 +108,9 @@ pub fn App() -> impl IntoView {
                 Ok(_) => session.set(Some(s)),
                 Err(e) => failed.set(Some(e.to_string())),
             }
+        } else {
+            // The sign-in screen: no user, nothing to sync (never "up to date").
+            sig.local.set(Local::NoUser);
         }
         ready.set(true);
     });
@@ -189,10 +195,7 @@ fn sign_out(token: String) {
 #[component]
 fn Header() -> impl IntoView {
     let Ctx {
-        lang,
-        sig,
-        panel,
-        session,
+        lang, sig, session, ..
     } = ctx();
     let warn = RwSignal::new(false);
     // "Sync first" was chosen: sign out as soon as the outbox is empty.
@@ -216,21 +219,6 @@ fn Header() -> impl IntoView {
             }
         }
     });
-    let badge_label = move || {
-        let (state, n) = sig.badge();
-        let l = lang.get();
-        let n = n.to_string();
-        match state {
-            "attention" if sig.update_required.get() => tr(l, "sync.update"),
-            "signed_out" => trf(l, "sync.signed_out", &[("n", &n)]),
-            "attention" => trf(l, "sync.attention", &[("n", &n)]),
-            "offline" => trf(l, "sync.offline", &[("n", &sig.waiting.get().to_string())]),
-            "syncing" if sig.received.get() > 0 => trf(l, "sync.syncing.progress", &[("n", &n)]),
-            "syncing" => tr(l, "sync.syncing"),
-            "waiting" => trf(l, "sync.waiting", &[("n", &n)]),
-            _ => tr(l, "sync.synced"),
-        }
-    };
     view! {
         <header class="top">
             <a href="/" class="brand">
@@ -247,18 +235,7 @@ fn Header() -> impl IntoView {
                 >
                     {move || if sig.online.get() { tr(lang.get(), "net.online") } else { tr(lang.get(), "net.offline") }}
                 </span>
-                <button
-                    type="button"
-                    class=move || format!("badge badge-{}", sig.badge().0)
-                    data-testid="sync-badge"
-                    data-state=move || sig.badge().0
-                    data-waiting=move || sig.waiting.get().to_string()
-                    data-rejected=move || sig.rejected.get().to_string()
-                    aria-label=move || tr(lang.get(), "sync.panel.title")
-                    on:click=move |_| panel.update(|p| *p = !*p)
-                >
-                    {badge_label}
-                </button>
+                <SyncBadge/>
                 <button
                     type="button"
                     class="lang"
@@ -495,96 +472,6 @@ fn Home() -> impl IntoView {
                 </div>
             </section>
         })}
-    }
-}
-
-#[component]
-fn SyncPanel() -> impl IntoView {
-    let Ctx {
-        lang, sig, panel, ..
-    } = ctx();
-    // The storage meter: what this origin uses of what the browser grants it.
-    let storage = LocalResource::new(move || {
-        panel.get();
-        async move {
-            let promise = web_sys::window()?.navigator().storage().estimate().ok()?;
-            let estimate: web_sys::StorageEstimate = wasm_bindgen_futures::JsFuture::from(promise)
-                .await
-                .ok()?
-                .into();
-            let mb = |v: Option<f64>| (v.unwrap_or(0.0) / 1_048_576.0).round() as u64;
-            Some((mb(estimate.get_usage()), mb(estimate.get_quota())))
-        }
-    });
-    let rejected = LocalResource::new(move || {
-        sig.version.get();
-        panel.get();
-        async move {
-            match client() {
-                Some(c) => c.store.rejected().await.unwrap_or_default(),
-                None => Vec::new(),
-            }
-        }
-    });
-    view! {
-        <Show when=move || panel.get()>
-            <aside class="panel" role="dialog" aria-label=move || tr(lang.get(), "sync.panel.title")>
-                <h2>{t("sync.panel.title")}</h2>
-                <p>{move || trf(lang.get(), "sync.panel.waiting", &[("n", &sig.waiting.get().to_string())])}</p>
-                <p data-testid="photos-waiting" data-n=move || sig.photos_waiting.get().to_string()>{move || trf(lang.get(), "sync.panel.photos", &[("n", &sig.photos_waiting.get().to_string())])}</p>
-                {move || storage.get().flatten().map(|(used, quota)| view! {
-                    <p class="muted small" data-testid="storage-meter">{move || trf(lang.get(), "sync.panel.storage", &[("used", &used.to_string()), ("quota", &quota.to_string())])}</p>
-                })}
-                <Show when=move || sig.update_required.get()>
-                    <p class="error">{t("sync.panel.update")}</p>
-                </Show>
-                <h3>{t("sync.panel.rejected")}</h3>
-                {move || {
-                    let list: Vec<RejectedOp> = rejected.get().unwrap_or_default();
-                    if list.is_empty() {
-                        view! { <p class="muted">{t("sync.panel.none")}</p> }.into_any()
-                    } else {
-                        view! {
-                            <ul class="list">
-                                {list.into_iter().map(|r| {
-                                    let id = r.op.id;
-                                    view! {
-                                        <li class="rejected" data-testid="rejected-item">
-                                            <strong>{format!("{} · {}", r.op.collection, r.code)}</strong>
-                                            {
-                                                let (code, message) = (r.code.clone(), r.message.clone());
-                                                move || rejection_text(lang.get(), &code, &message)
-                                            }
-                                            <button type="button" on:click=move |_| spawn_local(async move { if let Some(c) = client() { let _ = c.retry(id).await; } })>{t("sync.panel.retry")}</button>
-                                            <button type="button" on:click=move |_| spawn_local(async move { if let Some(c) = client() { let _ = c.dismiss(id).await; } })>{t("sync.panel.dismiss")}</button>
-                                        </li>
-                                    }
-                                }).collect_view()}
-                            </ul>
-                        }.into_any()
-                    }
-                }}
-                <button type="button" on:click=move |_| panel.set(false)>{t("sync.panel.close")}</button>
-            </aside>
-        </Show>
-    }
-}
-
-/// Why an op was refused, for a person: the rules of accounts and areas in the user's
-/// language, anything else as the server worded it.
-fn rejection_text(lang: Lang, code: &str, message: &str) -> impl IntoView {
-    let known = matches!(
-        code,
-        "out_of_scope"
-            | "forbidden_collection"
-            | "forged_author"
-            | "forbidden_transition"
-            | "system_only"
-            | "not_owner"
-    );
-    view! {
-        {known.then(|| view! { <p data-testid="rejected-reason">{tr(lang, &format!("reject.{code}"))}</p> })}
-        <p class=if known { "muted small" } else { "" }>{message.to_owned()}</p>
     }
 }
 

@@ -16,6 +16,13 @@ async fn indexeddb_store_passes_the_suite() {
 }
 
 #[wasm_bindgen_test]
+async fn indexeddb_store_restamps_a_clock_ahead_op() {
+    let name = format!("tongxin-test-{}", uuid::Uuid::new_v4());
+    let store = IdbStore::open(&name).await.expect("open");
+    suite::restamp(&store).await;
+}
+
+#[wasm_bindgen_test]
 async fn data_survives_reopening_the_database() {
     use tongxin_app::store::LocalStore;
     let name = format!("tongxin-test-{}", uuid::Uuid::new_v4());

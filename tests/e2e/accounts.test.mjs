@@ -11,12 +11,13 @@ import {
   CITY, PASSWORD, api, caseIdByTitle, fillCase, launchBrowser, login, sel, serverCase, setGrids, setupCity, signIn,
   startServer, waitAttr, waitFor, waitReady,
 } from './harness.mjs';
+import { waitSynced } from './badge.mjs';
 
 /** Titles of the cases listed on /cases, once the device is up to date. */
 async function listedTitles(page, baseUrl) {
   await page.goto(`${baseUrl}/cases`);
   await waitReady(page);
-  await waitAttr(page, sel.badge, 'data-state', 'synced');
+  await waitSynced(page);
   return page.evaluate((s) => [...document.querySelectorAll(s)].map((el) => el.textContent), sel.caseItem);
 }
 
@@ -125,7 +126,7 @@ test('an ended session keeps every unsent op until the warden signs in again', a
   const browser = await launchBrowser(t);
   const page = await (await browser.newContext()).newPage();
   await signIn(page, server.url, 'wa');
-  await waitAttr(page, sel.badge, 'data-state', 'synced');
+  await waitSynced(page);
 
   // The admin resets the password: every session of wa ends.
   await api(server.url, server.adminToken, 'POST', '/api/v1/admin/users/wa/password', { password: 'a-new-password' });
@@ -153,7 +154,7 @@ test('a shared phone: signing out warns about unsent work and keeps it; the next
   const context = await browser.newContext();
   const page = await context.newPage();
   await signIn(page, server.url, 'wb');
-  await waitAttr(page, sel.badge, 'data-state', 'synced');
+  await waitSynced(page);
 
   // B drafts offline, then signs out: a warning first, and "sign out anyway" keeps the draft.
   await context.setOffline(true);

@@ -10,6 +10,7 @@ import {
   CITY, PASSWORD, api, fieldValues, launchBrowser, login, pullAll, setupCity, signIn, startServer, waitAttr, waitFor,
   waitReady,
 } from './harness.mjs';
+import { waitSynced } from './badge.mjs';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -70,7 +71,7 @@ test('the dashboard counts match the database for the same area', async (t) => {
   const browser = await launchBrowser(t);
   const page = await (await browser.newContext()).newPage();
   await signIn(page, server.url, 'cm');
-  await waitAttr(page, '[data-testid=sync-badge]', 'data-state', 'synced');
+  await waitSynced(page);
   await page.goto(`${server.url}/dashboard`);
   await waitReady(page);
   for (const [testid, want] of Object.entries(expected)) {

@@ -9,6 +9,7 @@ import {
   caseIdByTitle, ensureControlled, fillCase, launchPersistent, sel, serverCase, setupCity, signIn, startServer, tempDir,
   waitAttr, waitReady,
 } from './harness.mjs';
+import { waitSynced } from './badge.mjs';
 
 test('an op created offline survives reload and browser restart, then syncs', async (t) => {
   const server = await startServer(t);
@@ -22,7 +23,7 @@ test('an op created offline survives reload and browser restart, then syncs', as
   let page = context.pages()[0] ?? (await context.newPage());
   await signIn(page, server.url, 'wa');
   await ensureControlled(page);
-  await waitAttr(page, sel.badge, 'data-state', 'synced');
+  await waitSynced(page);
 
   await context.setOffline(true);
   await page.goto(`${server.url}/cases/new`);
@@ -54,7 +55,7 @@ test('an op created offline survives reload and browser restart, then syncs', as
 
   // Back online: it is pushed by itself, and the server has it.
   await context.setOffline(false);
-  await waitAttr(page, sel.badge, 'data-state', 'synced');
+  await waitSynced(page);
   await waitAttr(page, sel.badge, 'data-waiting', '0');
   const record = await serverCase(server, { id, title });
   assert.equal(record.fields.category.value, 'infrastructure');

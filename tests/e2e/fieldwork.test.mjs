@@ -10,6 +10,7 @@ import {
   CITY, PASSWORD, caseIdByTitle, eventually, fieldValues, launchBrowser, login, pullAll, sel, serverCase, setupCity, signIn, startServer,
   waitAttr, waitFor, waitReady, waitText,
 } from './harness.mjs';
+import { waitSynced } from './badge.mjs';
 
 /** Clicks the lifecycle button for `action` on the open case page. */
 async function act(page, action) {
@@ -36,7 +37,7 @@ test('visit → appeal → case offline, then the lifecycle to 销号 across rol
   const manager = await (await browser.newContext()).newPage();
   await signIn(warden, server.url, 'wa');
   await signIn(manager, server.url, 'cm');
-  await waitAttr(warden, sel.badge, 'data-state', 'synced');
+  await waitSynced(warden);
 
   // Offline: a household visit where a resident raises an appeal.
   await warden.context().setOffline(true);
@@ -58,7 +59,7 @@ test('visit → appeal → case offline, then the lifecycle to 销号 across rol
 
   // Online: everything reaches the server with no tap.
   await warden.context().setOffline(false);
-  await waitAttr(warden, sel.badge, 'data-state', 'synced');
+  await waitSynced(warden);
   const record = await serverCase(server, { title: '楼道灯坏了，晚上看不见' });
   const fields = fieldValues(record);
   assert.equal(fields.source, 'resident_appeal');
@@ -160,7 +161,7 @@ test('a household visit: the household added on the spot, picked again next time
   const browser = await launchBrowser(t);
   const warden = await (await browser.newContext({ viewport: { width: 390, height: 844 } })).newPage();
   await signIn(warden, server.url, 'wa');
-  await waitAttr(warden, sel.badge, 'data-state', 'synced');
+  await waitSynced(warden);
   await warden.context().setOffline(true);
 
   // A new household, typed in part, survives a reload as a draft.
@@ -224,7 +225,7 @@ test('a household visit: the household added on the spot, picked again next time
   // Online: the household and both visits that point at it reach the server with no tap. The
   // community's manager handles it and sees the resident whole; the admin above sees masks.
   await warden.context().setOffline(false);
-  await waitAttr(warden, sel.badge, 'data-state', 'synced');
+  await waitSynced(warden);
   const cm = await login(server.url, 'cm', PASSWORD);
   const records = await eventually('the server to hold the household and visits', async () => {
     const all = await pullAll(server, cm);

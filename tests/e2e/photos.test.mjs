@@ -9,6 +9,7 @@ import {
   fieldValues, launchBrowser, picture, sel, serverCase, setupCity, signIn, startServer, waitAttr, waitFor, waitReady,
   waitText,
 } from './harness.mjs';
+import { waitSynced } from './badge.mjs';
 
 test('photos: offline, resized, pending, uploaded by themselves, seen by the manager', async (t) => {
   const server = await startServer(t);
@@ -18,7 +19,7 @@ test('photos: offline, resized, pending, uploaded by themselves, seen by the man
   const manager = await (await browser.newContext()).newPage();
   await signIn(warden, server.url, 'wa');
   await signIn(manager, server.url, 'cm');
-  await waitAttr(warden, sel.badge, 'data-state', 'synced');
+  await waitSynced(warden);
   const big = await picture(warden, 4000, 3000, 1);
   const small = await picture(warden, 800, 600, 2);
 
@@ -47,7 +48,7 @@ test('photos: offline, resized, pending, uploaded by themselves, seen by the man
 
   // Online: uploaded with no tap; the case on the server names both photos.
   await warden.context().setOffline(false);
-  await waitAttr(warden, sel.badge, 'data-state', 'synced');
+  await waitSynced(warden);
   await waitFor(
     warden,
     'the photos uploaded',

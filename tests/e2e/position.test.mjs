@@ -10,6 +10,7 @@ import {
   CITY, SPOTS, fieldValues, launchBrowser, sel, serverCase, setupCity, signIn, startServer, waitAttr, waitFor,
   waitReady, waitText,
 } from './harness.mjs';
+import { waitSynced } from './badge.mjs';
 
 async function locate(page, geolocation, expected) {
   await page.context().setGeolocation(geolocation);
@@ -33,7 +34,7 @@ test('GPS decides the grid offline; poor or foreign positions ask for a manual p
   });
   const page = await context.newPage();
   await signIn(page, server.url, 'wa');
-  await waitAttr(page, sel.badge, 'data-state', 'synced'); // the grids (with boundaries) are local now
+  await waitSynced(page); // the grids (with boundaries) are local now
   await context.setOffline(true);
   await page.goto(`${server.url}/cases/new`);
   await waitReady(page);

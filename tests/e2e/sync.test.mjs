@@ -8,6 +8,7 @@ import {
   caseIdByTitle, fillCase, launchBrowser, sel, serverCase, setupCity, signIn, startServer, waitAttr, waitFor, waitReady,
   waitText,
 } from './harness.mjs';
+import { waitSynced } from './badge.mjs';
 
 async function expectCase(page, { title, description, category }) {
   if (title !== undefined) await waitText(page, sel.caseTitle, title);
@@ -70,7 +71,7 @@ test('two devices converge after one edits offline and the other online', async 
   await expectCase(b, converged);
   await serverCase(server, { id, ...converged });
   for (const page of [a, b]) {
-    await waitAttr(page, sel.badge, 'data-state', 'synced');
+    await waitSynced(page);
     await waitAttr(page, sel.badge, 'data-waiting', '0');
   }
   assert.equal(

@@ -10,6 +10,7 @@ import {
   DEMO_PASSWORD, api, ensureControlled, eventually, fieldValues, launchBrowser, launchPersistent, login, picture,
   pullAll, sel, signIn, startServer, tempDir, waitAttr, waitFor, waitReady, waitText,
 } from './harness.mjs';
+import { waitSynced } from './badge.mjs';
 
 const VISITS = 20;
 const CASES = 5;
@@ -39,7 +40,7 @@ test('a demo warden works a day offline; everything syncs by itself; the communi
   let page = context.pages()[0] ?? (await context.newPage());
   await signIn(page, server.url, warden, DEMO_PASSWORD);
   await ensureControlled(page);
-  await waitAttr(page, sel.badge, 'data-state', 'synced');
+  await waitSynced(page);
   const photo = await picture(page, 2400, 1800, 3);
 
   await context.setOffline(true);
@@ -100,7 +101,7 @@ test('a demo warden works a day offline; everything syncs by itself; the communi
 
   // Online: no tap; everything reaches the server; up to date.
   await context.setOffline(false);
-  await waitAttr(page, sel.badge, 'data-state', 'synced');
+  await waitSynced(page);
   await waitAttr(page, sel.badge, 'data-waiting', '0');
   const records = await eventually('the server to hold the day', async () => {
     const all = await pullAll(server);

@@ -3,53 +3,16 @@
 
 use super::{
     client, ctx, role_label, spawn_local, t, tr, trf, Ctx, RecordId, Role, UserSummary, UserUpsert,
-    MIN_PASSWORD_CHARS, PROTOCOL_HEADER, PROTOCOL_VERSION,
+    MIN_PASSWORD_CHARS,
 };
+use crate::api;
 use leptos::prelude::*;
 
-/// An admin API call with this session's token: the status and the JSON body, or why the
-/// server could not be asked.
-pub(super) async fn admin_request(
-    method: &str,
-    path: &str,
-    body: Option<serde_json::Value>,
-) -> Result<(u16, serde_json::Value), String> {
-    use gloo_net::http::Request;
-    let Some(c) = client() else {
-        return Err("not signed in".into());
-    };
-    let url = format!("/api/v1/admin{path}");
-    let builder = match method {
-        "POST" => Request::post(&url),
-        "PUT" => Request::put(&url),
-        _ => Request::get(&url),
-    }
-    .header("authorization", &c.bearer())
-    .header(PROTOCOL_HEADER, &PROTOCOL_VERSION.to_string());
-    let sent = match body {
-        Some(b) => builder.json(&b).map_err(|e| e.to_string())?.send().await,
-        None => builder.send().await,
-    }
-    .map_err(|e| e.to_string())?;
-    let status = sent.status();
-    let text = sent.text().await.unwrap_or_default();
-    Ok((status, serde_json::from_str(&text).unwrap_or_default()))
-}
-
-/// An admin API call with this session's token; the server's message on failure.
-pub(super) async fn admin_call(
-    method: &str,
-    path: &str,
-    body: Option<serde_json::Value>,
-) -> Result<serde_json::Value, String> {
-    let (status, value) = admin_request(method, path, body).await?;
-    if (200..300).contains(&status) {
-        Ok(value)
-    } else {
-        Err(value["error"]["message"]
-            .as_str()
-            .map_or_else(|| format!("HTTP {status}"), ToOwned::to_owned))
-    }
+/// The signed-in admin's token, or the message to show when nobody is signed in.
+pub(super) fn token() -> Result<String, String> {
+    client()
+        .map(|c| c.token())
+        .ok_or_else(|| "not signed in".to_owned())
 }
 
 pub(super) fn parse_ids(text: &str) -> Result<Vec<RecordId>, String> {
@@ -103,8 +66,12 @@ pub(super) fn AdminUsers() -> impl IntoView {
     let disabled = RwSignal::new(false);
     let reload = move || {
         spawn_local(async move {
-            match admin_call("GET", "/users", None).await {
-                Ok(v) => users.set(serde_json::from_value(v).unwrap_or_default()),
+            let listed = match token() {
+                Ok(t) => api::users(&t).await.map_err(|e| e.to_string()),
+                Err(e) => Err(e),
+            };
+            match listed {
+                Ok(list) => users.set(list),
                 Err(e) => error.set(Some(e)),
             }
         });
@@ -156,14 +123,14 @@ pub(super) fn AdminUsers() -> impl IntoView {
             disabled: disabled.get_untracked(),
         };
         spawn_local(async move {
-            let body = serde_json::to_value(&up).unwrap_or_default();
-            let done = if is_edit {
-                admin_call("PUT", &format!("/users/{}", up.username), Some(body)).await
-            } else {
-                admin_call("POST", "/users", Some(body)).await
+            let done = match token() {
+                Ok(t) => api::save_user(&t, &up, !is_edit)
+                    .await
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e),
             };
             match done {
-                Ok(_) => {
+                Ok(()) => {
                     notice.set(Some(trf(l, "admin.saved", &[("u", &up.username)])));
                     clear();
                     reload();
@@ -186,14 +153,14 @@ pub(super) fn AdminUsers() -> impl IntoView {
             return;
         }
         spawn_local(async move {
-            match admin_call(
-                "POST",
-                &format!("/users/{u}/password"),
-                Some(serde_json::json!({ "password": p })),
-            )
-            .await
-            {
-                Ok(_) => notice.set(Some(trf(l, "admin.password_reset", &[("u", &u)]))),
+            let done = match token() {
+                Ok(t) => api::reset_password(&t, &u, &p)
+                    .await
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e),
+            };
+            match done {
+                Ok(()) => notice.set(Some(trf(l, "admin.password_reset", &[("u", &u)]))),
                 Err(e) => error.set(Some(e)),
             }
         });

@@ -3,14 +3,15 @@
 //! problem with its feature index), look at the preview, then apply. Nothing is written until
 //! a clean check of exactly this file and these options is applied.
 
-use super::admin::admin_request;
+use super::admin::token;
 use super::{ctx, t, Ctx};
+use crate::api::{self, ApiError};
 use crate::i18n::{tr, trf, Lang};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use tongxin_map::{Shape, Viewport};
 use tongxin_shared::geoimport::{
-    Crs, GridImportReport, GridImportRequest, ImportAction, PlannedGrid, Problem, PropertyMap,
+    Crs, GridImportRequest, ImportAction, PlannedGrid, Problem, PropertyMap,
 };
 
 /// Preview drawing size (CSS scales it to the screen's width).
@@ -88,11 +89,12 @@ pub(super) fn GridImport() -> impl IntoView {
         reset();
         busy.set(true);
         spawn_local(async move {
-            let body = serde_json::to_value(&req).unwrap_or_default();
-            match admin_request("POST", "/grids/import", Some(body)).await {
-                Ok((status, value)) if status == 200 || status == 422 => {
-                    let report: GridImportReport =
-                        serde_json::from_value(value).unwrap_or_default();
+            let answer = match token() {
+                Ok(t) => api::import_grids(&t, &req).await,
+                Err(e) => Err(ApiError::Network(e)),
+            };
+            match answer {
+                Ok(report) => {
                     if !report.problems.is_empty() {
                         problems.set(report.problems);
                     } else if report.applied {
@@ -101,21 +103,17 @@ pub(super) fn GridImport() -> impl IntoView {
                         plan.set(Some(report.grids));
                     }
                 }
-                Ok((status, value)) => {
+                Err(ApiError::Network(e)) => {
                     if apply {
                         plan.set(keep_plan);
                     }
-                    error.set(Some(
-                        value["error"]["message"]
-                            .as_str()
-                            .map_or_else(|| format!("HTTP {status}"), ToOwned::to_owned),
-                    ));
+                    error.set(Some(trf(l, "import.error.network", &[("e", &e)])));
                 }
                 Err(e) => {
                     if apply {
                         plan.set(keep_plan);
                     }
-                    error.set(Some(trf(l, "import.error.network", &[("e", &e)])));
+                    error.set(Some(e.to_string()));
                 }
             }
             busy.set(false);

@@ -22,8 +22,7 @@ pub(super) fn Photo(sha: String) -> impl IntoView {
                     !b.uploaded,
                 )
             } else {
-                let token = c.bearer().trim_start_matches("Bearer ").to_owned();
-                (format!("/api/v1/blobs/{key}?access_token={token}"), false)
+                (crate::api::blob_url(&c.token(), &key), false)
             })
         }
     });

@@ -2,12 +2,12 @@
 //! panel and the dashboards. Fetched when online and kept in the local meta store, so a manager
 //! offline still sees the last list.
 
-use super::PROTOCOL_HEADER;
+use crate::api;
 use crate::store::LocalStore;
 use crate::sync::client;
 use std::collections::BTreeMap;
 use tongxin_shared::wire::StaffMember;
-use tongxin_shared::{RecordId, PROTOCOL_VERSION};
+use tongxin_shared::RecordId;
 
 const META_KEY: &str = "staff";
 
@@ -16,19 +16,7 @@ pub(super) async fn staff() -> Vec<StaffMember> {
     let Some(c) = client() else {
         return Vec::new();
     };
-    let fresh = async {
-        let res = gloo_net::http::Request::get("/api/v1/staff")
-            .header("authorization", &c.bearer())
-            .header(PROTOCOL_HEADER, &PROTOCOL_VERSION.to_string())
-            .send()
-            .await
-            .ok()?;
-        if !res.ok() {
-            return None;
-        }
-        res.json::<Vec<StaffMember>>().await.ok()
-    };
-    if let Some(list) = fresh.await {
+    if let Ok(list) = api::staff(&c.token()).await {
         if let Ok(text) = serde_json::to_string(&list) {
             let _ = c.store.meta_set(META_KEY, &text).await;
         }

@@ -1,0 +1,274 @@
+//! The app's one HTTP client. Every request to the server goes through a typed call here: it
+//! carries the session's token and the protocol header, and maps what went wrong to an
+//! [`ApiError`] (the server's `ErrorBody` read once, here, instead of `["error"]["message"]` by
+//! hand at every call site).
+
+use gloo_net::http::{Request, RequestBuilder, Response};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use tongxin_shared::geoimport::{GridImportReport, GridImportRequest};
+use tongxin_shared::wire::{
+    ErrorBody, LoginRequest, LoginResponse, Me, PushRequest, PushResponse, StaffMember,
+    UserSummary, UserUpsert, PROTOCOL_HEADER,
+};
+use tongxin_shared::PROTOCOL_VERSION;
+
+/// Why a request did not give the answer asked for.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    /// No answer: offline, connection cut, DNS, CORS.
+    #[error("network: {0}")]
+    Network(String),
+    /// 401: the session ended (expired, revoked, signed out elsewhere).
+    #[error("the session ended; sign in again")]
+    Unauthorized,
+    /// 426: the server no longer speaks this app's protocol.
+    #[error("the app must be updated")]
+    UpgradeRequired,
+    /// Any other 4xx: the server refused this request, with its code and message.
+    #[error("{message}")]
+    Refused {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    /// 5xx (or an unexpected status): the server or a proxy failed; worth trying again.
+    #[error("server answered {status}: {message}")]
+    Server { status: u16, message: String },
+    /// The answer came but could not be read (truncated, or not what this app expects).
+    #[error("unreadable answer: {0}")]
+    Decode(String),
+}
+
+impl ApiError {
+    /// Whether the same request may succeed if sent again shortly (a lossy link, a restarting
+    /// server, a rate limit), as opposed to a refusal that will not change by itself.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Network(_) | Self::Server { .. } | Self::Decode(_) => true,
+            Self::Refused { status, .. } => matches!(status, 408 | 429),
+            Self::Unauthorized | Self::UpgradeRequired => false,
+        }
+    }
+
+    /// The HTTP status, when the server answered.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Unauthorized => Some(401),
+            Self::UpgradeRequired => Some(426),
+            Self::Refused { status, .. } | Self::Server { status, .. } => Some(*status),
+            Self::Network(_) | Self::Decode(_) => None,
+        }
+    }
+
+    /// Maps a non-2xx answer: its status and its body (`ErrorBody` when the server wrote it).
+    pub fn from_answer(status: u16, body: &str) -> Self {
+        let (code, message) = serde_json::from_str::<ErrorBody>(body).map_or_else(
+            |_| (String::new(), format!("HTTP {status}")),
+            |b| (b.error.code, b.error.message),
+        );
+        match status {
+            401 => Self::Unauthorized,
+            426 => Self::UpgradeRequired,
+            400..=499 => Self::Refused {
+                status,
+                code,
+                message,
+            },
+            _ => Self::Server { status, message },
+        }
+    }
+}
+
+fn network(e: impl std::fmt::Display) -> ApiError {
+    ApiError::Network(e.to_string())
+}
+
+fn decode(e: impl std::fmt::Display) -> ApiError {
+    ApiError::Decode(e.to_string())
+}
+
+/// Adds the protocol header and, when given, the bearer token.
+fn headers(builder: RequestBuilder, token: Option<&str>) -> RequestBuilder {
+    let builder = builder.header(PROTOCOL_HEADER, &PROTOCOL_VERSION.to_string());
+    match token {
+        Some(t) => builder.header("authorization", &format!("Bearer {t}")),
+        None => builder,
+    }
+}
+
+/// Sends and keeps only 2xx answers; anything else becomes an [`ApiError`].
+async fn send(request: Result<Request, gloo_net::Error>) -> Result<Response, ApiError> {
+    let res = request.map_err(network)?.send().await.map_err(network)?;
+    if res.ok() {
+        Ok(res)
+    } else {
+        let status = res.status();
+        let body = res.text().await.unwrap_or_default();
+        Err(ApiError::from_answer(status, &body))
+    }
+}
+
+async fn json<T: DeserializeOwned>(res: Response) -> Result<T, ApiError> {
+    let text = res.text().await.map_err(network)?;
+    serde_json::from_str(&text).map_err(decode)
+}
+
+async fn get<T: DeserializeOwned>(token: &str, path: &str) -> Result<T, ApiError> {
+    json(send(headers(Request::get(path), Some(token)).build()).await?).await
+}
+
+async fn post_json<B: Serialize>(
+    token: Option<&str>,
+    path: &str,
+    body: &B,
+) -> Result<Response, ApiError> {
+    send(headers(Request::post(path), token).json(body)).await
+}
+
+/// `POST /api/v1/auth/login` (no token yet).
+pub async fn login(body: &LoginRequest) -> Result<LoginResponse, ApiError> {
+    json(post_json(None, "/api/v1/auth/login", body).await?).await
+}
+
+/// `POST /api/v1/auth/logout`: revokes this token.
+pub async fn logout(token: &str) -> Result<(), ApiError> {
+    send(headers(Request::post("/api/v1/auth/logout"), Some(token)).build())
+        .await
+        .map(drop)
+}
+
+/// `GET /api/v1/auth/me`: the user's current role and area.
+pub async fn me(token: &str) -> Result<Me, ApiError> {
+    get(token, "/api/v1/auth/me").await
+}
+
+/// `GET /api/v1/settings`, as text (the settings module decodes and keeps it).
+pub async fn settings_text(token: &str) -> Result<String, ApiError> {
+    let res = send(headers(Request::get("/api/v1/settings"), Some(token)).build()).await?;
+    res.text().await.map_err(network)
+}
+
+/// `POST /api/v1/sync/push`.
+pub async fn push(token: &str, body: &PushRequest) -> Result<PushResponse, ApiError> {
+    json(post_json(Some(token), "/api/v1/sync/push", body).await?).await
+}
+
+/// `GET /api/v1/sync/pull`, as text: the sync client decodes it page by page and record by
+/// record (a record it cannot read must not wedge sync).
+pub async fn pull_text(
+    token: &str,
+    cursor: u64,
+    limit: u32,
+    scope: &str,
+) -> Result<String, ApiError> {
+    let scope = String::from(js_sys::encode_uri_component(scope));
+    let path = format!("/api/v1/sync/pull?cursor={cursor}&limit={limit}&scope={scope}");
+    let res = send(headers(Request::get(&path), Some(token)).build()).await?;
+    res.text().await.map_err(network)
+}
+
+/// `HEAD /api/v1/blobs/{sha}`: whether the server already holds this photo.
+pub async fn blob_exists(token: &str, sha256: &str) -> Result<bool, ApiError> {
+    let path = format!("/api/v1/blobs/{sha256}");
+    let builder = headers(
+        RequestBuilder::new(&path).method(gloo_net::http::Method::HEAD),
+        Some(token),
+    );
+    match send(builder.build()).await {
+        Ok(_) => Ok(true),
+        Err(ApiError::Refused { status: 404, .. }) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// `PUT /api/v1/blobs/{sha}`: uploads a photo (idempotent: the same bytes under the same hash).
+pub async fn put_blob(
+    token: &str,
+    sha256: &str,
+    content_type: &str,
+    bytes: &[u8],
+) -> Result<(), ApiError> {
+    let body = js_sys::Uint8Array::from(bytes);
+    let builder = headers(
+        Request::put(&format!("/api/v1/blobs/{sha256}")),
+        Some(token),
+    )
+    .header("content-type", content_type);
+    send(builder.body(body)).await.map(drop)
+}
+
+/// Where an `<img>` loads a photo from the server (an image element cannot send headers).
+pub fn blob_url(token: &str, sha256: &str) -> String {
+    let token = String::from(js_sys::encode_uri_component(token));
+    format!("/api/v1/blobs/{sha256}?access_token={token}")
+}
+
+/// The live stream's address (an EventSource cannot send headers either).
+pub fn live_url(token: &str) -> String {
+    let token = String::from(js_sys::encode_uri_component(token));
+    format!("/api/v1/live?access_token={token}")
+}
+
+/// `GET /api/v1/staff`: wardens and grid leaders of the caller's area.
+pub async fn staff(token: &str) -> Result<Vec<StaffMember>, ApiError> {
+    get(token, "/api/v1/staff").await
+}
+
+/// `GET /api/v1/admin/users`.
+pub async fn users(token: &str) -> Result<Vec<UserSummary>, ApiError> {
+    get(token, "/api/v1/admin/users").await
+}
+
+/// `POST /api/v1/admin/users` (create) or `PUT /api/v1/admin/users/{name}` (update).
+pub async fn save_user(token: &str, user: &UserUpsert, create: bool) -> Result<(), ApiError> {
+    let request = if create {
+        headers(Request::post("/api/v1/admin/users"), Some(token)).json(user)
+    } else {
+        let name = String::from(js_sys::encode_uri_component(&user.username));
+        headers(
+            Request::put(&format!("/api/v1/admin/users/{name}")),
+            Some(token),
+        )
+        .json(user)
+    };
+    send(request).await.map(drop)
+}
+
+/// `POST /api/v1/admin/users/{name}/password`.
+pub async fn reset_password(token: &str, username: &str, password: &str) -> Result<(), ApiError> {
+    let name = String::from(js_sys::encode_uri_component(username));
+    let path = format!("/api/v1/admin/users/{name}/password");
+    post_json(
+        Some(token),
+        &path,
+        &serde_json::json!({ "password": password }),
+    )
+    .await
+    .map(drop)
+}
+
+/// `POST /api/v1/admin/grids/import`: the plan, the applied grids, or (422) every problem.
+pub async fn import_grids(
+    token: &str,
+    body: &GridImportRequest,
+) -> Result<GridImportReport, ApiError> {
+    let res = headers(Request::post("/api/v1/admin/grids/import"), Some(token))
+        .json(body)
+        .map_err(network)?
+        .send()
+        .await
+        .map_err(network)?;
+    let status = res.status();
+    let text = res.text().await.map_err(network)?;
+    // A file with problems is answered 422 with the report naming each one.
+    if status == 200 || status == 422 {
+        if let Ok(report) = serde_json::from_str::<GridImportReport>(&text) {
+            return Ok(report);
+        }
+    }
+    if status == 200 {
+        return Err(ApiError::Decode("the import report".into()));
+    }
+    Err(ApiError::from_answer(status, &text))
+}
