@@ -203,7 +203,7 @@ async fn items_3_4_6_over_http(db: TestDb) {
         Hlc::new(t, 20),
         json!({"grid": rid(G1), "title": "t", "reporter": "wa", "status": "reported"}),
     );
-    assert_all_acked(&app.push_as(&w, &[created.clone()]).await);
+    assert_all_acked(&app.push_as(&w, std::slice::from_ref(&created)).await);
     let res = app
         .push_as(
             &w,

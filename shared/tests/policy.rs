@@ -153,7 +153,7 @@ fn item3_a_warden_cannot_escape_supervision() {
             .collect();
     assert!(denied(&w.commit(&ext, Some(who("city")))).is_empty());
     assert_eq!(case(&w, 900).get("deadline"), Some(&json!(new)));
-    assert!(case(&w, 900).is_deleted() == false);
+    assert!(!case(&w, 900).is_deleted());
     let out = w.commit(
         &[set(
             Collection::Cases,
@@ -230,7 +230,7 @@ fn item4_timeline_entries_are_append_only() {
         entry,
         json!({"action": "note", "by": "c11", "note": "已联系"}),
     );
-    assert!(denied(&w.commit(&[note.clone()], Some(who("c11")))).is_empty());
+    assert!(denied(&w.commit(std::slice::from_ref(&note), Some(who("c11")))).is_empty());
     // The same entry under a new op id with a later stamp: refused.
     let mut replace = append(
         Collection::Cases,
@@ -262,7 +262,7 @@ fn item6_an_op_id_is_bound_to_its_content_and_author() {
         T0 + HOUR,
         json!({"title": "一"}),
     );
-    assert!(denied(&w.commit(&[first.clone()], Some(who("w1")))).is_empty());
+    assert!(denied(&w.commit(std::slice::from_ref(&first), Some(who("w1")))).is_empty());
     let mut other = first.clone();
     other.body = OpBody::Set {
         fields: [("title".to_owned(), json!("二"))].into(),
@@ -272,7 +272,7 @@ fn item6_an_op_id_is_bound_to_its_content_and_author() {
         vec!["op_id_conflict".to_owned()]
     );
     assert_eq!(
-        denied(&w.commit(&[first.clone()], Some(who("gl1")))),
+        denied(&w.commit(std::slice::from_ref(&first), Some(who("gl1")))),
         vec!["op_id_conflict".to_owned()]
     );
     assert!(matches!(

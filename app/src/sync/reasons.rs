@@ -24,6 +24,23 @@ pub const KNOWN_CODES: &[&str] = &[
     "too_many_fields",
     "no_log",
     "empty_op",
+    // The shared policy (`shared::policy`, `authz::Denied`).
+    "forbidden_field",
+    "case_closed",
+    "immutable_field",
+    "bad_transition",
+    "bad_deadline",
+    "forbidden_extension",
+    "bad_reported_at",
+    "bad_entry",
+    "entry_conflict",
+    "op_id_conflict",
+    "forged_actor",
+    // What every device must be able to decode (`schema`).
+    "too_deep",
+    "too_many_entries",
+    "record_too_large",
+    "control_character",
 ];
 
 /// The locale key explaining refusal `code`.

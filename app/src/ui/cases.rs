@@ -275,32 +275,13 @@ pub(super) fn Lifecycle(record: RwSignal<Option<Record>>) -> impl IntoView {
         let (Some(c), Some(r)) = (client(), record.get_untracked()) else {
             return;
         };
-        let status = case_status(&r).map_or("reported", Status::as_str);
-        let mut data = serde_json::Map::new();
-        data.insert("action".into(), "remind".into());
-        data.insert("from".into(), status.into());
-        data.insert("to".into(), status.into());
-        data.insert("by".into(), c.me().username.into());
-        let text = note.get_untracked();
-        data.insert(
-            "note".into(),
-            if text.trim().is_empty() {
-                "逾期督办".to_owned()
-            } else {
-                text.trim().to_owned()
-            }
-            .into(),
+        let body = tongxin_shared::policy::actions::remind(
+            &r,
+            &c.me().username,
+            &note.get_untracked(),
+            uuid::Uuid::now_v7(),
         );
-        let op = c.op(
-            Collection::Cases,
-            r.id,
-            OpBody::Append {
-                entry: tongxin_shared::Entry {
-                    id: uuid::Uuid::now_v7(),
-                    data,
-                },
-            },
-        );
+        let op = c.op(Collection::Cases, r.id, body);
         let l = lang.get_untracked();
         spawn_local(async move {
             match c.commit(vec![op]).await {
@@ -319,43 +300,26 @@ pub(super) fn Lifecycle(record: RwSignal<Option<Record>>) -> impl IntoView {
             return;
         };
         let me = c.me();
-        let from = case_status(&r);
-        let now = now_ms();
-        let mut fields: BTreeMap<String, serde_json::Value> = BTreeMap::new();
-        fields.insert("status".into(), action.target().as_str().into());
-        if action == Action::Close {
-            fields.insert("closed_at".into(), now.into());
-        }
-        if action == Action::Accept && r.str("assignee").is_none() {
-            fields.insert(
-                "assignee".into(),
-                r.str("reporter").unwrap_or(&me.username).into(),
-            );
-        }
-        let mut data = serde_json::Map::new();
-        data.insert("action".into(), action.as_str().into());
-        data.insert(
-            "from".into(),
-            from.map_or(serde_json::Value::Null, |s| s.as_str().into()),
+        // Accepting assigns the case to its reporter unless it already has an assignee.
+        let assignee = r
+            .str("assignee")
+            .or_else(|| r.str("reporter"))
+            .unwrap_or(&me.username)
+            .to_owned();
+        let bodies = tongxin_shared::policy::actions::step(
+            case_status(&r),
+            action,
+            &me.username,
+            (r.str("assignee").is_none()).then_some(assignee.as_str()),
+            now_ms(),
+            &note.get_untracked(),
+            uuid::Uuid::now_v7(),
         );
-        data.insert("to".into(), action.target().as_str().into());
-        data.insert("by".into(), me.username.clone().into());
-        let text = note.get_untracked();
-        if !text.trim().is_empty() {
-            data.insert("note".into(), text.trim().into());
-        }
-        let set = c.op(Collection::Cases, r.id, OpBody::Set { fields });
-        let append = c.op(
-            Collection::Cases,
-            r.id,
-            OpBody::Append {
-                entry: tongxin_shared::Entry {
-                    id: uuid::Uuid::now_v7(),
-                    data,
-                },
-            },
-        );
-        for op in [&set, &append] {
+        let ops: Vec<_> = bodies
+            .into_iter()
+            .map(|b| c.op(Collection::Cases, r.id, b))
+            .collect();
+        for op in &ops {
             if let Err(e) = validate_op(op) {
                 error.set(Some(e.message));
                 return;
@@ -363,7 +327,7 @@ pub(super) fn Lifecycle(record: RwSignal<Option<Record>>) -> impl IntoView {
         }
         let l = lang.get_untracked();
         spawn_local(async move {
-            match c.commit(vec![set, append]).await {
+            match c.commit(ops).await {
                 Ok(()) => note.set(String::new()),
                 Err(e) => error.set(Some(trf(
                     l,
@@ -615,6 +579,8 @@ pub(super) fn CaseForm(
         saved.set(false);
         let l = lang.get_untracked();
         let mut fields: BTreeMap<String, serde_json::Value> = BTreeMap::new();
+        // Set when this save reports a new case (上报), to the report time.
+        let mut report_at: Option<u64> = None;
         for (sig, name) in [
             (title, "title"),
             (description, "description"),
@@ -681,10 +647,6 @@ pub(super) fn CaseForm(
                     serde_json::json!([f.lon, f.lat, f.accuracy_m.min(100_000.0).round()]),
                 );
             }
-            if let Some(c) = client() {
-                fields.insert("reporter".into(), c.me().username.into());
-            }
-            fields.insert("status".into(), "reported".into());
             fields.insert(
                 "source".into(),
                 if from_appeal {
@@ -694,10 +656,9 @@ pub(super) fn CaseForm(
                 }
                 .into(),
             );
-            fields.insert("reported_at".into(), now.into());
-            // The deployment's hours for the category (the last settings fetched).
-            let due = sig.deadlines.with_untracked(|d| deadline(d, now, &cat));
-            fields.insert("deadline".into(), due.into());
+            // The reporter, state, report time and the deadline for the category (the
+            // deployment's hours as last fetched) are the builder's: `policy::actions::report`.
+            report_at = Some(now);
         } else if fields
             .get("title")
             .is_some_and(|v| v.as_str().is_some_and(str::is_empty))
@@ -711,29 +672,26 @@ pub(super) fn CaseForm(
         }
         let Some(c) = client() else { return };
         let record_id = id.unwrap_or_else(|| RecordId(uuid::Uuid::now_v7()));
-        let op = c.op(Collection::Cases, record_id, OpBody::Set { fields });
-        if let Err(e) = validate_op(&op) {
+        let bodies = match report_at {
+            // 上报: the case and its first timeline entry.
+            Some(now) => sig.deadlines.with_untracked(|d| {
+                tongxin_shared::policy::actions::report(
+                    fields,
+                    &c.me().username,
+                    now,
+                    d,
+                    uuid::Uuid::now_v7(),
+                )
+            }),
+            None => vec![OpBody::Set { fields }],
+        };
+        let ops: Vec<_> = bodies
+            .into_iter()
+            .map(|b| c.op(Collection::Cases, record_id, b))
+            .collect();
+        if let Some(e) = ops.iter().find_map(|op| validate_op(op).err()) {
             error.set(Some(("form", e.message)));
             return;
-        }
-        let mut ops = vec![op];
-        if id.is_none() {
-            // 上报: the first timeline entry.
-            let mut data = serde_json::Map::new();
-            data.insert("action".into(), "report".into());
-            data.insert("from".into(), serde_json::Value::Null);
-            data.insert("to".into(), "reported".into());
-            data.insert("by".into(), c.me().username.into());
-            ops.push(c.op(
-                Collection::Cases,
-                record_id,
-                OpBody::Append {
-                    entry: tongxin_shared::Entry {
-                        id: uuid::Uuid::now_v7(),
-                        data,
-                    },
-                },
-            ));
         }
         let navigate = navigate.clone();
         spawn_local(async move {

@@ -261,8 +261,10 @@ pub fn plan(
                 });
             match verdict {
                 Ok(after) => {
-                    if !committed.actors.contains_key(&op.actor) {
-                        committed.actors.insert(op.actor, author.username.clone());
+                    if let std::collections::hash_map::Entry::Vacant(v) =
+                        committed.actors.entry(op.actor)
+                    {
+                        v.insert(author.username.clone());
                         p.new_actors.push((op.actor, author.username.clone()));
                     }
                     let did = stored != Some(&after);
