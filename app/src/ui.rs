@@ -36,8 +36,8 @@ use leptos_router::path;
 use leptos_router::NavigateOptions;
 use std::collections::BTreeMap;
 use tongxin_shared::case::{
-    allowed_actions, deadline, is_overdue, owner_level, recorded_escalation, supervision_level,
-    Action, Deadlines, Level, Role, Status, ESCALATE,
+    allowed_actions, is_overdue, owner_level, recorded_escalation, supervision_level, Action,
+    Deadlines, Level, Role, Status, ESCALATE,
 };
 use tongxin_shared::query::CaseFilter;
 use tongxin_shared::schema::{validate_op, ACTIVITY_THEMES, CASE_CATEGORIES};

@@ -4,7 +4,7 @@
 use super::forms::{clear_draft, field_error, keep_draft, number_notice, Draft};
 use super::photos::{Gallery, PhotoPicker};
 use super::{
-    allowed_actions, client, ctx, deadline, download, is_overdue, level_label, owner_level,
+    allowed_actions, client, ctx, download, is_overdue, level_label, owner_level,
     recorded_escalation, spawn_local, supervision_level, t, tr, trf, use_navigate, use_params_map,
     validate_op, Action, BTreeMap, CaseFilter, Collection, Ctx, Deadlines, Lang, Level,
     NavigateOptions, OpBody, Record, RecordId, Status, CASE_CATEGORIES, ESCALATE,
