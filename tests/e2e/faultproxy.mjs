@@ -63,7 +63,10 @@ function forwardable(headers) {
  *   `setRate`, e.g. clean while signing in, 30% once the device comes back online);
  * - `kinds`: weights per fault kind (default `FAULT_KINDS`; a kind with weight 0 never happens);
  * - `eligible(method, path)`: which exchanges may be faulted (default: the API, `/api/`);
- * - `delayMs` ([200, 1500]), `streamCutMs` ([1000, 4000]): ranges drawn from the PRNG.
+ * - `delayMs` ([200, 1500]), `streamCutMs` ([1000, 4000]): ranges drawn from the PRNG;
+ * - `port` (0): the port to listen on (a bench reopens a browser profile on the same origin);
+ * - `first`: faults certain to happen, `{ 'POST /api/v1/sync/push': 'drop_after' }`: the first
+ *   exchange on that path once the rate is above 0 gets that fault (on top of the random ones).
  */
 export async function startFaultProxy(t, upstream, options = {}) {
   const {
@@ -72,8 +75,10 @@ export async function startFaultProxy(t, upstream, options = {}) {
     eligible = (_method, path) => path.startsWith('/api/'),
     delayMs = [200, 1500],
     streamCutMs = [1000, 4000],
+    port = 0,
   } = options;
   let rate = options.rate ?? 0;
+  const firsts = new Map(Object.entries(options.first ?? {}));
   const random = prng(seed);
   const target = new URL(upstream);
   const weighted = Object.entries(kinds).filter(([, w]) => w > 0);
@@ -81,6 +86,8 @@ export async function startFaultProxy(t, upstream, options = {}) {
 
   const stats = {
     exchanges: 0,
+    /** Exchanges that could be faulted (`eligible`). */
+    eligible: 0,
     faulted: 0,
     kinds: Object.fromEntries([...Object.keys(FAULT_KINDS), 'cut_stream'].map((k) => [k, 0])),
     /** `"PUT /api/v1/blobs" → { exchanges, faults }`, paths without their last segment's id. */
@@ -156,8 +163,13 @@ export async function startFaultProxy(t, upstream, options = {}) {
     const key = pathKey(req.method, req.url);
     const mayFault = eligible(req.method, req.url);
     stats.exchanges += 1;
+    if (mayFault) stats.eligible += 1;
     count(key);
-    const kind = mayFault && random() < rate ? pick() : null;
+    let kind = mayFault && random() < rate ? pick() : null;
+    if (mayFault && rate > 0 && firsts.has(key)) {
+      kind = firsts.get(key);
+      firsts.delete(key);
+    }
     try {
       switch (kind) {
         case 'drop_before':
@@ -233,7 +245,7 @@ export async function startFaultProxy(t, upstream, options = {}) {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${server.address().port}`;
 
   const stop = async () => {
@@ -255,7 +267,7 @@ export async function startFaultProxy(t, upstream, options = {}) {
         .filter(([, n]) => n > 0)
         .map(([k, n]) => `${k} ${n}`)
         .join(', ');
-      return `${stats.exchanges} exchanges, ${stats.faulted} faulted (${kinds || 'none'})`;
+      return `${stats.eligible} API exchanges (${stats.exchanges} in all), ${stats.faulted} faulted (${kinds || 'none'})`;
     },
     stop,
   };
