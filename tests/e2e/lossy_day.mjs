@@ -6,13 +6,38 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { picture, sel, waitAttr, waitFor, waitReady, waitText } from './harness.mjs';
+import { sel, waitAttr, waitFor, waitReady, waitText } from './harness.mjs';
+
+/**
+ * A busy test picture (PNG bytes) of `w`×`h`: at 1600×1200 the app's JPEG of it is ~160 KB, the
+ * size of a phone photo after the app's resize (harness.mjs's `picture` gives ~110 KB).
+ */
+export async function photo(page, w, h, seed) {
+  const base64 = await page.evaluate(async ([w, h, seed]) => {
+    const canvas = new OffscreenCanvas(w, h);
+    const ctx = canvas.getContext('2d');
+    const g = ctx.createLinearGradient(0, 0, w, h);
+    g.addColorStop(0, `hsl(${seed * 40}, 70%, 50%)`);
+    g.addColorStop(1, `hsl(${seed * 40 + 180}, 70%, 40%)`);
+    ctx.fillStyle = g;
+    ctx.fillRect(0, 0, w, h);
+    for (let i = 0; i < 1000; i++) {
+      ctx.fillStyle = `hsla(${(i * 37 + seed * 11) % 360}, 80%, ${40 + ((i * 13) % 40)}%, 0.6)`;
+      ctx.fillRect((i * 97 + seed * 31) % w, (i * 53 + seed * 17) % h, 6 + (i % 50), 4 + (i % 40));
+    }
+    const blob = await canvas.convertToBlob({ type: 'image/png' });
+    const bytes = new Uint8Array(await blob.arrayBuffer());
+    let s = '';
+    for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+    return btoa(s);
+  }, [w, h, seed]);
+  return Buffer.from(base64, 'base64');
+}
 
 /**
  * Works offline through the app's screens (the page must already be offline and signed in):
  * `visits` visits, one in `householdEvery` (at most `maxHouseholds`) to a new household registered
- * on the spot, every other
- * one to a compound; `cases` cases, the first `photoCases` with `photosPerCase` photos; the first
+ * on the spot, every other one to a compound; `cases` cases, the first `photoCases` with `photosPerCase` photos; the first
  * `worked` cases started and resolved with timeline notes. Returns the case ids.
  */
 export async function workOffline(page, url, plan) {
@@ -50,7 +75,7 @@ export async function workOffline(page, url, plan) {
     if (i <= photoCases) {
       const files = [];
       for (let k = 0; k < photosPerCase; k++) {
-        files.push({ name: `p${i}-${k}.png`, mimeType: 'image/png', buffer: await picture(page, photoSize[0], photoSize[1], i * 10 + k) });
+        files.push({ name: `p${i}-${k}.png`, mimeType: 'image/png', buffer: await photo(page, photoSize[0], photoSize[1], i * 10 + k) });
       }
       await page.locator('form input[name=photos]').setInputFiles(files);
       await waitFor(page, 'the photos in the form', (n) => document.querySelectorAll('form [data-testid=photo]').length === n, photosPerCase);
