@@ -71,13 +71,13 @@ async function reconnect(label, dataDir, profile, port, rate, before) {
     const online = Date.now();
     await context.setOffline(false);
     const deadline = online + DEADLINE_MS;
-    const records = await until(() => opLog(server, actor).distinct === before.outbox.length, deadline);
-    const uploaded = await until(() => sql(server, 'SELECT COUNT(*) AS n FROM blobs')[0].n >= photos, deadline);
-    const badge = await until(
-      () => page.evaluate((s) => document.querySelector(s)?.dataset.state === 'synced', sel.badge),
-      deadline,
-    );
-    const done = await until(async () => (await deviceState(page, WARDEN)).pendingBlobs.length === 0, deadline);
+    // Watched side by side: the op log, the photos on the server, the badge, the device's queue.
+    const [records, uploaded, badge, done] = await Promise.all([
+      until(() => opLog(server, actor).distinct === before.outbox.length, deadline),
+      until(() => sql(server, 'SELECT COUNT(*) AS n FROM blobs')[0].n >= photos, deadline),
+      until(() => page.evaluate((s) => document.querySelector(s)?.dataset.state === 'synced', sel.badge), deadline),
+      until(async () => (await deviceState(page, WARDEN)).pendingBlobs.length === 0, deadline),
+    ]);
     proxy.setRate(0);
     const secs = (at) => (at === null ? null : (at - online) / 1000);
     const result = {
