@@ -1,6 +1,11 @@
 //! Crash safety: the real `tongxin` binary is killed (SIGKILL) in the middle of a stream of
 //! pushes, restarted on the same database, and everything is pushed again. Every op acknowledged
 //! before the crash is present exactly once with its original seq; nothing is applied twice.
+//!
+//! Counted in the database itself, not through the API under test: the rows of the op log and
+//! their distinct op ids (an op stored twice shows as rows > distinct, one lost as fewer), the
+//! seq each acknowledged op was stored with, the sequence counter (a re-push that wrote anything
+//! would move it), and SQLite's integrity check. On SQLite and on PostgreSQL.
 #![allow(clippy::unwrap_used)] // a failing unwrap is a failing test
 
 mod common;
@@ -14,11 +19,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use tongxin_shared::{Hlc, Op};
 
-fn start(data_dir: &std::path::Path) -> (Child, String) {
+fn start(data_dir: &std::path::Path, database_url: &str) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tongxin"))
         .args(["--addr", "127.0.0.1:0", "--dist-dir", "/nonexistent"])
         .arg("--data-dir")
         .arg(data_dir)
+        .arg("--database-url")
+        .arg(database_url)
         .env("RUST_LOG", "warn")
         .env("TONGXIN_ADMIN_USER", ROOT)
         .env("TONGXIN_ADMIN_PASSWORD", ROOT_PASSWORD)
@@ -75,12 +82,78 @@ async fn push(client: &reqwest::Client, url: &str, ops: &[Op]) -> Option<Vec<(St
     )
 }
 
+/// What the database itself holds, read with its own driver (not through the server).
+#[derive(Debug)]
+struct Stored {
+    /// Rows of the op log, and distinct op ids among them.
+    rows: i64,
+    distinct: i64,
+    /// The seq each op was stored with.
+    seqs: BTreeMap<String, u64>,
+    /// The sequence counter.
+    counter: i64,
+}
+
+const COUNT: &str = "SELECT COUNT(*), COUNT(DISTINCT op_id) FROM ops";
+const SEQS: &str = "SELECT op_id, seq FROM ops";
+const COUNTER: &str = "SELECT value FROM meta WHERE key = 'seq'";
+
+async fn stored(url: &str) -> Stored {
+    if url.starts_with("sqlite:") {
+        let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+        let check: String = sqlx::query_scalar("PRAGMA integrity_check")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(check, "ok", "SQLite's integrity check");
+        let (rows, distinct): (i64, i64) = sqlx::query_as(COUNT).fetch_one(&pool).await.unwrap();
+        let seqs: Vec<(String, i64)> = sqlx::query_as(SEQS).fetch_all(&pool).await.unwrap();
+        let counter: i64 = sqlx::query_scalar(COUNTER).fetch_one(&pool).await.unwrap();
+        pool.close().await;
+        Stored {
+            rows,
+            distinct,
+            seqs: seqs
+                .into_iter()
+                .map(|(id, s)| (id, u64::try_from(s).unwrap()))
+                .collect(),
+            counter,
+        }
+    } else {
+        let pool = sqlx::PgPool::connect(url).await.unwrap();
+        let (rows, distinct): (i64, i64) = sqlx::query_as(COUNT).fetch_one(&pool).await.unwrap();
+        let seqs: Vec<(String, i64)> = sqlx::query_as(SEQS).fetch_all(&pool).await.unwrap();
+        let counter: i64 = sqlx::query_scalar(COUNTER).fetch_one(&pool).await.unwrap();
+        pool.close().await;
+        Stored {
+            rows,
+            distinct,
+            seqs: seqs
+                .into_iter()
+                .map(|(id, s)| (id, u64::try_from(s).unwrap()))
+                .collect(),
+            counter,
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigkill_mid_push_loses_no_acknowledged_op_and_applies_none_twice() {
+async fn sqlite_sigkill_mid_push_loses_no_acknowledged_op_and_applies_none_twice() {
+    sigkill_mid_push(&TestDb::sqlite().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_sigkill_mid_push_loses_no_acknowledged_op_and_applies_none_twice() {
+    sigkill_mid_push(&TestDb::postgres().await).await;
+}
+
+async fn sigkill_mid_push(db: &TestDb) {
     let dir = tempfile::tempdir().unwrap();
     let t = now_ms();
     let batches: Vec<Vec<Op>> = (0..40).map(|b| batch(b, t)).collect();
-    let (mut child, url) = start(dir.path());
+    let total = 40 * 50;
+    let total_rows = i64::try_from(total).unwrap();
+    let (mut child, url) = start(dir.path(), &db.url);
     // Sessions live in the database: the same sign-in works after the restart.
     let client = client_with(&login_token(&url, ROOT, ROOT_PASSWORD).await);
     let mut acked: BTreeMap<String, u64> = BTreeMap::new();
@@ -120,9 +193,27 @@ async fn sigkill_mid_push_loses_no_acknowledged_op_and_applies_none_twice() {
         !acked.is_empty(),
         "some batches were acknowledged before the kill"
     );
+    assert!(acked.len() < total, "the kill came before the last push");
 
-    let (mut child, url) = start(dir.path());
-    // Everything acknowledged survived.
+    // In the database, with the server down: every acknowledged op once, with the seq it was
+    // acknowledged with; unacknowledged ones at most once each.
+    let after_kill = stored(&db.url).await;
+    assert_eq!(
+        after_kill.rows, after_kill.distinct,
+        "no op stored twice: {} rows, {} distinct op ids",
+        after_kill.rows, after_kill.distinct
+    );
+    assert!(after_kill.rows >= i64::try_from(acked.len()).unwrap());
+    for (id, seq) in &acked {
+        assert_eq!(
+            after_kill.seqs.get(id),
+            Some(seq),
+            "acknowledged op {id} is stored with its seq"
+        );
+    }
+
+    let (mut child, url) = start(dir.path(), &db.url);
+    // Everything acknowledged survived, and the server shows it.
     let mut entries = 0;
     for v in TestAppView(&url, &client).records().await.values() {
         entries += v["log"].as_object().map_or(0, serde_json::Map::len);
@@ -147,22 +238,24 @@ async fn sigkill_mid_push_loses_no_acknowledged_op_and_applies_none_twice() {
         .values()
         .map(|v| v["log"].as_object().map_or(0, serde_json::Map::len))
         .sum();
-    assert_eq!(entries, 40 * 50, "every op exactly once");
-    // Pushing the acknowledged ops once more writes nothing new.
-    let before: u64 = records
-        .values()
-        .map(|v| v["seq"].as_u64().unwrap())
-        .max()
-        .unwrap();
-    push(&client, &url, &batches[0]).await.unwrap();
-    let after: u64 = TestAppView(&url, &client)
-        .records()
-        .await
-        .values()
-        .map(|v| v["seq"].as_u64().unwrap())
-        .max()
-        .unwrap();
-    assert_eq!(before, after);
+    assert_eq!(entries, total, "every op's entry exactly once");
+    let full = stored(&db.url).await;
+    assert_eq!(
+        (full.rows, full.distinct),
+        (total_rows, total_rows),
+        "the op log holds every op exactly once"
+    );
+    assert_eq!(
+        full.seqs, all,
+        "each op stored with the seq it was acknowledged with"
+    );
+    // Pushing every op once more writes nothing: not a row, not a seq.
+    for b in &batches {
+        push(&client, &url, b).await.unwrap();
+    }
+    let again = stored(&db.url).await;
+    assert_eq!((again.rows, again.distinct), (full.rows, full.distinct));
+    assert_eq!(again.counter, full.counter, "a re-push moved the sequence");
     child.kill().unwrap();
     child.wait().unwrap();
 }

@@ -75,6 +75,11 @@ const BENCHES: &[Bench] = &[
         run: map_bench,
     },
     Bench {
+        name: "lossy",
+        about: "a week offline (200 visits, 61 households, 30 cases, 60 photos) reconnecting, CPU 4x: clean link vs 30% faulted",
+        run: lossy_bench,
+    },
+    Bench {
         name: "wasm",
         about:
             "in headless Chromium's wasm: point-in-polygon over 1,200 grids, filtering 10,000 cases",
@@ -146,6 +151,14 @@ fn pull_bench() -> Result<()> {
 
 fn map_bench() -> Result<()> {
     browser_bench("bench/map.mjs")
+}
+
+/// Needs the sqlite3 command line tool: the bench reads the server's op log from its file.
+fn lossy_bench() -> Result<()> {
+    if sh::which("sqlite3").is_none() {
+        bail!("the lossy bench reads the server's database with the sqlite3 tool: apt-get install sqlite3");
+    }
+    browser_bench("bench/lossy.mjs")
 }
 
 /// Builds the app and the release server, then runs a node + playwright-core script in
