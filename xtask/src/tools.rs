@@ -81,17 +81,23 @@ pub fn ensure_wasm_bindgen() -> Result<()> {
     ]))
 }
 
-/// `apt-get install chromium chromium-driver` when either binary is missing.
+/// The SQLite shell: the e2e tests read the server's op log straight from its database file.
+const SQLITE3: &str = "/usr/bin/sqlite3";
+
+/// `apt-get install chromium chromium-driver sqlite3` when any of them is missing.
 pub fn ensure_chromium() -> Result<()> {
-    if Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists() {
+    if [CHROMIUM, CHROMEDRIVER, SQLITE3]
+        .iter()
+        .all(|b| Path::new(b).exists())
+    {
         return Ok(());
     }
     if sh::which("apt-get").is_none() {
         bail!(
-            "{CHROMIUM} or {CHROMEDRIVER} is missing and apt-get is not available to install them"
+            "{CHROMIUM}, {CHROMEDRIVER} or {SQLITE3} is missing and apt-get is not available to install them"
         );
     }
-    eprintln!("xtask: installing Chromium and chromedriver with apt-get");
+    eprintln!("xtask: installing Chromium, chromedriver and sqlite3 with apt-get");
     sh::run(
         sh::cmd("apt-get")
             .arg("update")
@@ -105,10 +111,11 @@ pub fn ensure_chromium() -> Result<()> {
                 "--no-install-recommends",
                 "chromium",
                 "chromium-driver",
+                "sqlite3",
             ])
             .env("DEBIAN_FRONTEND", "noninteractive"),
     )?;
-    for bin in [CHROMIUM, CHROMEDRIVER] {
+    for bin in [CHROMIUM, CHROMEDRIVER, SQLITE3] {
         if !Path::new(bin).exists() {
             bail!("apt-get finished but {bin} is still missing");
         }
