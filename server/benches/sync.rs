@@ -126,7 +126,7 @@ async fn seed(months: u32) {
     let store = tongxin_server::store::AnyStore::open(&format!("sqlite://{}", path.display()))
         .await
         .unwrap();
-    let done = tongxin_server::demo::seed(&store, 1, months, now_ms())
+    let done = tongxin_server::demo::seed(&*store, 1, months, now_ms())
         .await
         .unwrap();
     drop(store);

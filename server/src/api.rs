@@ -3,22 +3,19 @@
 use crate::auth::{scope_fingerprint, Authed};
 use crate::error::ApiError;
 use crate::extract::{AppJson, AppQuery};
-use crate::store::{Scope, Store};
+use crate::store::Scope;
 use crate::AppState;
-use axum::body::Bytes;
-use axum::extract::{Path, Request, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::value::RawValue;
-use sha2::{Digest, Sha256};
 use tongxin_shared::authz::sees_personal;
-use tongxin_shared::schema::{is_sha256_hex, validate_op};
+use tongxin_shared::schema::validate_op;
 use tongxin_shared::wire::{
     Health, OpResult, PullQuery, PullResponse, PulledRecord, PushResponse, Rejection, Settings,
-    DEFAULT_PULL_LIMIT, MAX_BLOB_BYTES, MAX_PULL_LIMIT, MAX_PUSH_OPS, PROTOCOL_HEADER,
+    DEFAULT_PULL_LIMIT, MAX_PULL_LIMIT, MAX_PUSH_OPS, PROTOCOL_HEADER,
 };
 use tongxin_shared::{
     ActorId, Op, OpId, MAX_CLOCK_SKEW_MS, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION,
@@ -233,94 +230,6 @@ pub async fn pull(
         scope,
         server_time_ms: crate::now_ms(),
     }))
-}
-
-/// The image types a photo may have, by their magic bytes.
-fn image_type(bytes: &[u8]) -> Option<&'static str> {
-    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        Some("image/jpeg")
-    } else if bytes.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]) {
-        Some("image/png")
-    } else if bytes.len() >= 12 && &bytes[0..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
-        Some("image/webp")
-    } else {
-        None
-    }
-}
-
-/// `PUT /api/v1/blobs/{sha256}`: idempotent; the bytes must hash to the name.
-pub async fn put_blob(
-    State(state): State<AppState>,
-    _authed: Authed,
-    Path(sha256): Path<String>,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    if !is_sha256_hex(&sha256) {
-        return Err(ApiError::bad(
-            "bad_hash",
-            "the blob name must be its SHA-256 as 64 lowercase hex characters",
-        ));
-    }
-    if body.len() > MAX_BLOB_BYTES {
-        return Err(ApiError::TooLarge(format!(
-            "a photo may be at most {} KB",
-            MAX_BLOB_BYTES / 1024
-        )));
-    }
-    let actual = hex::encode(Sha256::digest(&body));
-    if actual != sha256 {
-        return Err(ApiError::bad(
-            "hash_mismatch",
-            format!("the bytes do not match their name: they hash to {actual}"),
-        ));
-    }
-    let Some(content_type) = image_type(&body) else {
-        return Err(ApiError::bad(
-            "not_an_image",
-            "only JPEG, PNG or WebP photos are accepted",
-        ));
-    };
-    let created = state
-        .store
-        .put_blob(&sha256, content_type, &body, crate::now_ms())
-        .await?;
-    let status = if created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok((
-        status,
-        Json(serde_json::json!({ "sha256": sha256, "size": body.len() })),
-    )
-        .into_response())
-}
-
-/// `GET /api/v1/blobs/{sha256}`.
-pub async fn get_blob(
-    State(state): State<AppState>,
-    _authed: Authed,
-    Path(sha256): Path<String>,
-) -> Result<Response, ApiError> {
-    if !is_sha256_hex(&sha256) {
-        return Err(ApiError::bad(
-            "bad_hash",
-            "the blob name must be its SHA-256 as 64 lowercase hex characters",
-        ));
-    }
-    let blob =
-        state.store.get_blob(&sha256).await?.ok_or_else(|| {
-            ApiError::NotFound("no photo with that hash has been uploaded".into())
-        })?;
-    let mut headers = HeaderMap::new();
-    if let Ok(v) = blob.content_type.parse() {
-        headers.insert(header::CONTENT_TYPE, v);
-    }
-    headers.insert(
-        header::CACHE_CONTROL,
-        header::HeaderValue::from_static("private, max-age=31536000, immutable"),
-    );
-    Ok((headers, blob.bytes).into_response())
 }
 
 /// `GET /healthz`: the process is up.

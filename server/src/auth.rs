@@ -218,7 +218,7 @@ fn judge_session(
 
 /// Whether the session stored under `token_hash` is still valid: not revoked, not expired, its
 /// user not disabled (one indexed lookup; live streams re-check with it).
-pub async fn session_valid(store: &impl Store, token_hash: &str) -> Result<bool, StoreError> {
+pub async fn session_valid(store: &dyn Store, token_hash: &str) -> Result<bool, StoreError> {
     let row = store.session(token_hash).await?;
     Ok(judge_session(row, token_hash, crate::now_ms()).is_ok())
 }
@@ -383,7 +383,7 @@ pub fn check_password(password: &str) -> Result<(), ApiError> {
 /// Completes and checks a user's area: a warden's or grid leader's communities and subdistricts
 /// follow from their grids, a community manager's subdistrict from the community. Every id must
 /// be a known grid/community/subdistrict, and each role needs the area it works in.
-pub async fn complete_area(store: &impl Store, user: &mut UserRow) -> Result<(), ApiError> {
+pub async fn complete_area(store: &dyn Store, user: &mut UserRow) -> Result<(), ApiError> {
     let mut all: Vec<RecordId> = user.grids.clone();
     all.extend(&user.communities);
     all.extend(&user.subdistricts);

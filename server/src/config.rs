@@ -144,6 +144,23 @@ pub struct ServeArgs {
     /// The credit the tile provider's terms require, shown in the map's corner.
     #[arg(long, env = "TONGXIN_TILE_ATTRIBUTION", default_value = "")]
     pub tile_attribution: String,
+    /// Megabytes of new photos one user may upload per rolling 24 hours (more is refused with
+    /// 429 and stays on the device).
+    #[arg(
+        long,
+        env = "TONGXIN_BLOB_QUOTA_MB",
+        default_value_t = 200,
+        value_parser = clap::value_parser!(u64).range(1..=100_000)
+    )]
+    pub blob_quota_mb: u64,
+    /// Days a photo that no record refers to is kept before the hourly clean-up deletes it.
+    #[arg(
+        long,
+        env = "TONGXIN_BLOB_GRACE_DAYS",
+        default_value_t = 7,
+        value_parser = clap::value_parser!(u64).range(1..=3650)
+    )]
+    pub blob_grace_days: u64,
 }
 
 /// A configuration file or value that cannot be used.
@@ -181,6 +198,14 @@ impl std::str::FromStr for Secret {
 }
 
 impl ServeArgs {
+    /// The photo limits in force.
+    pub fn blob_limits(&self) -> crate::blobs::BlobLimits {
+        crate::blobs::BlobLimits {
+            quota_bytes: self.blob_quota_mb * 1_000_000,
+            grace_ms: self.blob_grace_days * crate::blobs::DAY_MS,
+        }
+    }
+
     /// The database URL in force.
     pub fn database_url(&self) -> String {
         self.database_url.clone().unwrap_or_else(|| {

@@ -2,7 +2,7 @@
 //! same commit path as pushes. Op ids are deterministic from the seed, so running it again with
 //! the same seed changes nothing.
 
-use crate::store::{AnyStore, Store, StoreError, UserRow};
+use crate::store::{AnyStore, StoreError, UserRow};
 use std::time::Instant;
 use tongxin_demo::{generate, Params, Stats};
 

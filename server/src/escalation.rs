@@ -10,7 +10,7 @@
 //! escalation read just before a concurrent close may land right after it; the timeline then
 //! shows both, in order.
 
-use crate::store::{Store, StoreError};
+use crate::store::StoreError;
 use crate::writer::WriteError;
 use crate::AppState;
 use std::time::Duration;

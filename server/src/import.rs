@@ -42,7 +42,7 @@ struct Stored {
 }
 
 impl Stored {
-    async fn load(store: &impl Store) -> Result<Self, ApiError> {
+    async fn load(store: &dyn Store) -> Result<Self, ApiError> {
         let communities = store
             .records(Collection::Communities)
             .await?

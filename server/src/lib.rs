@@ -5,6 +5,7 @@
 pub mod api;
 pub mod assets;
 pub mod auth;
+pub mod blobs;
 pub mod config;
 pub mod demo;
 pub mod error;
@@ -25,7 +26,7 @@ use axum::Router;
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
-use store::{AnyStore, Store, StoreError};
+use store::{AnyStore, StoreError};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tongxin_shared::deadlines::Deadlines;
@@ -65,19 +66,21 @@ pub struct AppState {
     pub deadlines: Arc<Deadlines>,
     /// The map's raster base layer (`--tile-url`), if any.
     pub tiles: Option<Arc<TileLayer>>,
+    /// Photo upload quota and clean-up grace (`--blob-quota-mb`, `--blob-grace-days`).
+    pub blob_limits: blobs::BlobLimits,
 }
 
 impl AppState {
     /// Opens the store named by `database_url` and starts the writer (and, on PostgreSQL, the
     /// commit listener).
     pub async fn start(database_url: &str, dist_dir: PathBuf) -> Result<Self, StoreError> {
-        let store = Arc::new(AnyStore::open(database_url).await?);
+        let store = store::open(database_url).await?;
         let max = store.max_seq().await?;
         let (committed, _) = watch::channel(max);
         let commits = Arc::new(live::CommitLog::default());
-        if let Some(pg) = store.postgres() {
-            live::listen(pg, committed.clone(), commits.clone());
-        }
+        store
+            .follow_commits(live::on_commit(committed.clone(), commits.clone()))
+            .await?;
         let writer = writer::Writer::spawn(store.clone(), committed.clone(), commits.clone());
         let (closing_tx, closing) = watch::channel(false);
         Ok(Self {
@@ -93,6 +96,7 @@ impl AppState {
             login_limits: Arc::new(login_limits::LoginLimits::default()),
             deadlines: Arc::new(Deadlines::default()),
             tiles: None,
+            blob_limits: blobs::BlobLimits::default(),
         })
     }
 
@@ -116,6 +120,13 @@ impl AppState {
     #[must_use]
     pub fn with_live_recheck(mut self, every: std::time::Duration) -> Self {
         self.live_recheck = every;
+        self
+    }
+
+    /// The same state with the deployment's photo limits.
+    #[must_use]
+    pub fn with_blob_limits(mut self, limits: blobs::BlobLimits) -> Self {
+        self.blob_limits = limits;
         self
     }
 
@@ -168,8 +179,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/live", get(live::live))
         .route(
             "/v1/blobs/{sha256}",
-            put(api::put_blob)
-                .get(api::get_blob)
+            put(blobs::put_blob)
+                .get(blobs::get_blob)
                 .layer(DefaultBodyLimit::max(MAX_BLOB_BYTES + 1)),
         )
         .fallback(api::not_found)

@@ -1,7 +1,7 @@
 //! `GET /api/v1/live`: server-sent events. A subscriber is poked with the latest committed seq
 //! (`event: poke`, `id: <seq>`) and answers with a pull. Heartbeat comments every 15 s keep
 //! proxies from closing the stream; `Last-Event-ID` resumes (a client behind gets a poke at once).
-//! With PostgreSQL, commits of other instances arrive through LISTEN/NOTIFY ([`listen`]).
+//! With PostgreSQL, commits of other instances arrive through LISTEN/NOTIFY ([`on_commit`]).
 //!
 //! Pokes follow the area: every commit is recorded in the [`CommitLog`] with the places of the
 //! records it wrote, and a stream pokes only when a commit since its last look wrote somewhere
@@ -15,7 +15,7 @@
 //! its session, one indexed lookup, on that timer). A user holds at most
 //! `streams::MAX_STREAMS_PER_USER` streams; a new one beyond ends the oldest.
 
-use crate::store::PgStore;
+use crate::store::OnCommit;
 use crate::AppState;
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -29,7 +29,6 @@ use tokio::sync::watch;
 use tokio_stream::wrappers::WatchStream;
 use tongxin_shared::authz::{can_read, Place, Principal};
 use tongxin_shared::wire::LiveEvent;
-use tongxin_shared::RecordId;
 
 /// Heartbeat interval.
 pub const HEARTBEAT: Duration = Duration::from_secs(15);
@@ -38,60 +37,8 @@ pub const HEARTBEAT: Duration = Duration::from_secs(15);
 /// disabling, done on another instance).
 pub const SESSION_RECHECK: Duration = Duration::from_secs(30);
 
-/// A commit touching more distinct places than this pokes everyone (and its notification
-/// carries only the seq: PostgreSQL payloads are limited to 8,000 bytes).
-pub const MAX_POKE_PLACES: usize = 48;
-
 /// How many recent commits the log keeps for streams to look at.
 const LOG_LEN: usize = 4096;
-
-/// The distinct places a commit wrote, or `None` for "anywhere" (too many to list).
-pub fn poke_places(mut places: Vec<Place>) -> Option<Vec<Place>> {
-    places.sort();
-    places.dedup();
-    (places.len() <= MAX_POKE_PLACES).then_some(places)
-}
-
-/// The NOTIFY payload of a commit: its last seq, then the places as compact JSON
-/// (`[[subdistrict, community, grid], …]`, ids or null) when known.
-pub fn encode_notify(last_seq: u64, places: Option<&[Place]>) -> String {
-    let Some(places) = places else {
-        return last_seq.to_string();
-    };
-    let rows: Vec<[Option<String>; 3]> = places
-        .iter()
-        .map(|p| [p.subdistrict, p.community, p.grid].map(|id| id.map(|i| i.to_string())))
-        .collect();
-    format!(
-        "{last_seq} {}",
-        serde_json::to_string(&rows).unwrap_or_default()
-    )
-}
-
-/// Reads a NOTIFY payload: the seq, and the places when the payload lists them (a payload of an
-/// older instance, or one that does not parse, means "anywhere").
-pub fn decode_notify(payload: &str) -> Option<(u64, Option<Vec<Place>>)> {
-    let (seq, rest) = payload
-        .split_once(' ')
-        .map_or((payload, None), |(s, r)| (s, Some(r)));
-    let seq = seq.trim().parse().ok()?;
-    let places = rest.and_then(|r| {
-        let rows: Vec<[Option<String>; 3]> = serde_json::from_str(r).ok()?;
-        rows.into_iter()
-            .map(|[s, c, g]| {
-                let id = |x: Option<String>| -> Result<Option<RecordId>, ()> {
-                    x.map(|v| RecordId::parse(&v).map_err(|_| ())).transpose()
-                };
-                Some(Place {
-                    subdistrict: id(s).ok()?,
-                    community: id(c).ok()?,
-                    grid: id(g).ok()?,
-                })
-            })
-            .collect::<Option<Vec<_>>>()
-    });
-    Some((seq, places))
-}
 
 /// The recent commits of this instance and of the others (through LISTEN/NOTIFY), with the
 /// places they wrote, numbered in the order they became known here.
@@ -247,57 +194,27 @@ pub async fn live(
     Sse::new(stream).keep_alive(KeepAlive::new().interval(HEARTBEAT).text("heartbeat"))
 }
 
-/// Fans commits of other server instances out to this one's subscribers: LISTEN on the commit
-/// channel and raise `committed`. Reconnects with backoff if the connection drops.
-pub fn listen(store: &PgStore, committed: watch::Sender<u64>, commits: Arc<CommitLog>) {
-    let pool = store.pool().clone();
-    let channel = store.channel().to_owned();
-    tokio::spawn(async move {
-        let mut backoff = Duration::from_millis(200);
-        loop {
-            match sqlx::postgres::PgListener::connect_with(&pool).await {
-                Ok(mut listener) => {
-                    if let Err(e) = listener.listen(&channel).await {
-                        tracing::warn!(error = %e, "LISTEN failed");
-                    } else {
-                        backoff = Duration::from_millis(200);
-                        loop {
-                            match listener.recv().await {
-                                Ok(n) => {
-                                    if let Some((seq, places)) = decode_notify(n.payload()) {
-                                        committed.send_if_modified(|v| {
-                                            let raise = seq > *v;
-                                            *v = (*v).max(seq);
-                                            raise
-                                        });
-                                        // Also when not raised: a late notice of an earlier
-                                        // commit still pokes the streams it concerns.
-                                        commits.record(places);
-                                    }
-                                }
-                                Err(e) => {
-                                    tracing::warn!(error = %e, "commit notifications interrupted; reconnecting");
-                                    break;
-                                }
-                            }
-                        }
-                    }
-                }
-                Err(e) => tracing::warn!(error = %e, "cannot LISTEN for commits; retrying"),
-            }
-            if committed.is_closed() {
-                return;
-            }
-            tokio::time::sleep(backoff).await;
-            backoff = (backoff * 2).min(Duration::from_secs(10));
-        }
-    });
+/// What to do with a commit announced on the database (by another instance, or by this one:
+/// then it only repeats what the writer recorded): raise `committed` and record it in the log,
+/// so the streams it concerns are poked. Given to [`crate::store::Store::follow_commits`].
+pub fn on_commit(committed: watch::Sender<u64>, commits: Arc<CommitLog>) -> OnCommit {
+    Arc::new(move |seq, places| {
+        committed.send_if_modified(|v| {
+            let raise = seq > *v;
+            *v = (*v).max(seq);
+            raise
+        });
+        // Also when not raised: a late notice of an earlier commit still pokes the streams it
+        // concerns.
+        commits.record(places);
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use tongxin_shared::case::Role;
+    use tongxin_shared::RecordId;
     use uuid::Uuid;
 
     fn id(n: u128) -> RecordId {
@@ -320,30 +237,6 @@ mod tests {
             communities: vec![id(2)],
             subdistricts: vec![],
         }
-    }
-
-    #[test]
-    fn notify_payloads_round_trip_and_older_ones_mean_anywhere() {
-        let places = vec![place(10), Place::default()];
-        let payload = encode_notify(42, Some(&places));
-        assert!(payload.len() < 8000);
-        assert_eq!(decode_notify(&payload), Some((42, Some(places))));
-        assert_eq!(decode_notify("42"), Some((42, None)));
-        assert_eq!(
-            decode_notify("42 [[\"not an id\",null,null]]"),
-            Some((42, None))
-        );
-        assert_eq!(decode_notify("x"), None);
-        // The most places a payload lists still fit PostgreSQL's 8,000 bytes.
-        let many: Vec<Place> = (0..MAX_POKE_PLACES as u128).map(place).collect();
-        assert!(encode_notify(u64::MAX, Some(&many)).len() < 8000);
-        assert_eq!(
-            poke_places(many.clone()).map(|p| p.len()),
-            Some(MAX_POKE_PLACES)
-        );
-        let more: Vec<Place> = (0..=MAX_POKE_PLACES as u128).map(place).collect();
-        assert_eq!(poke_places(more), None);
-        assert_eq!(poke_places(vec![place(3), place(3)]), Some(vec![place(3)]));
     }
 
     #[test]

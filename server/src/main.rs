@@ -9,7 +9,7 @@ use tongxin_server::auth::{check_password, check_username, complete_area, hash_p
 use tongxin_server::config::{
     redact_url, Cli, Command, DemoArgs, ServeArgs, UserAction, UserArgs, UserSpec,
 };
-use tongxin_server::store::{AnyStore, Store, UserRow};
+use tongxin_server::store::{AnyStore, UserRow};
 use tongxin_server::AppState;
 use tongxin_shared::case::Role;
 use tongxin_shared::RecordId;
@@ -79,15 +79,17 @@ async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot open the database {}", redact_url(&url)))?
         .with_deadlines(deadlines)
-        .with_tiles(tiles);
-    bootstrap_admin(&args, &state.store).await?;
+        .with_tiles(tiles)
+        .with_blob_limits(args.blob_limits());
+    bootstrap_admin(&args, &*state.store).await?;
     if args.demo_city {
-        demo_on_first_start(&state.store).await?;
+        demo_on_first_start(&*state.store).await?;
     }
     tongxin_server::escalation::spawn(
         state.clone(),
         std::time::Duration::from_secs(u64::from(args.escalation_minutes) * 60),
     );
+    tongxin_server::blobs::spawn_cleanup(state.clone());
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .with_context(|| format!("cannot listen on {}", args.addr))?;
@@ -164,14 +166,14 @@ async fn demo_on_first_start(store: &AnyStore) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn open_store(db: &ServeArgs) -> anyhow::Result<AnyStore> {
+async fn open_store(db: &ServeArgs) -> anyhow::Result<std::sync::Arc<AnyStore>> {
     let url = db.database_url();
     if db.uses_data_dir() {
         std::fs::create_dir_all(&db.data_dir).with_context(|| {
             format!("cannot create the data directory {}", db.data_dir.display())
         })?;
     }
-    AnyStore::open(&url)
+    tongxin_server::store::open(&url)
         .await
         .with_context(|| format!("cannot open the database {}", redact_url(&url)))
 }
@@ -226,7 +228,7 @@ async fn user(args: UserArgs) -> anyhow::Result<()> {
         UserAction::Add(spec) => {
             check_username(spec.username.trim()).map_err(fail)?;
             let mut row = row_of(&spec, String::new())?;
-            complete_area(&store, &mut row).await.map_err(fail)?;
+            complete_area(&*store, &mut row).await.map_err(fail)?;
             let password = read_new_password()?;
             check_password(&password).map_err(fail)?;
             row.password_hash = hash_password_blocking(password).await.map_err(fail)?;
@@ -244,7 +246,7 @@ async fn user(args: UserArgs) -> anyhow::Result<()> {
             if spec.name.is_none() {
                 row.display_name = existing.display_name;
             }
-            complete_area(&store, &mut row).await.map_err(fail)?;
+            complete_area(&*store, &mut row).await.map_err(fail)?;
             store.update_user(&row, now).await?;
             println!(
                 "{} is now {} ({} grids, {} communities, {} subdistricts)",
@@ -284,9 +286,10 @@ async fn user(args: UserArgs) -> anyhow::Result<()> {
 
 async fn demo_city(args: DemoArgs) -> anyhow::Result<()> {
     let store = open_store(&args.db).await?;
-    let done = tongxin_server::demo::seed(&store, args.seed, args.months, tongxin_server::now_ms())
-        .await
-        .context("seeding failed")?;
+    let done =
+        tongxin_server::demo::seed(&*store, args.seed, args.months, tongxin_server::now_ms())
+            .await
+            .context("seeding failed")?;
     let s = &done.stats;
     println!(
         "demo city (synthetic) seed {} months {}: {} subdistricts, {} communities, {} grids, {} compounds, {} wardens, {} units, {} service centres, {} visits, {} cases, {} activities = {} ops; generated in {} ms, stored in {} ms",

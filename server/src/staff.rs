@@ -5,7 +5,6 @@
 
 use crate::auth::Authed;
 use crate::error::ApiError;
-use crate::store::Store;
 use crate::AppState;
 use axum::extract::State;
 use axum::Json;

@@ -3,7 +3,7 @@
 //! (see `store`); grouping is what makes that fast under many concurrent pushers.
 
 use crate::live::CommitLog;
-use crate::store::{AnyStore, Commit, OpOutcome, Store, StoreError};
+use crate::store::{AnyStore, Commit, OpOutcome, StoreError};
 use std::sync::{Arc, RwLock};
 use tokio::sync::{mpsc, oneshot, watch};
 use tongxin_shared::authz::Principal;

@@ -8,7 +8,7 @@ mod common;
 use common::*;
 use serde_json::{json, Value};
 use tongxin_server::auth::{new_token, SESSION_TTL_MS};
-use tongxin_server::store::{Scope, Store};
+use tongxin_server::store::Scope;
 use tongxin_shared::authz::can_read;
 use tongxin_shared::{Collection, Hlc, RecordId};
 

@@ -8,7 +8,6 @@ mod common;
 
 use common::*;
 use serde_json::{json, Value};
-use tongxin_server::store::Store;
 use tongxin_shared::{Collection, Hlc};
 
 fn code(res: &Value, i: usize) -> String {

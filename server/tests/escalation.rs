@@ -13,7 +13,6 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::time::Duration;
 use tongxin_server::escalation::{self, sweep, Swept};
-use tongxin_server::store::Store;
 use tongxin_shared::case::{Deadlines, DAY_MS, HOUR_MS, SYSTEM_ACTOR};
 use tongxin_shared::{Hlc, RecordId};
 

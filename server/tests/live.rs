@@ -10,7 +10,6 @@ use futures_util::StreamExt;
 use serde_json::json;
 use std::time::Duration;
 use tongxin_server::auth::new_token;
-use tongxin_server::store::Store;
 use tongxin_server::streams::MAX_STREAMS_PER_USER;
 use tongxin_shared::Hlc;
 

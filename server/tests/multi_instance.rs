@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use serde_json::json;
-use tongxin_server::store::{AnyStore, Store};
+use tongxin_server::store::AnyStore;
 use tongxin_shared::{Collection, Hlc};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -52,12 +52,16 @@ async fn a_push_to_one_instance_pokes_subscribers_of_the_other() {
 async fn one_notification_per_committed_batch() {
     let db = TestDb::postgres().await;
     let app = TestApp::spawn(&db.url).await;
-    let channel = match &*app.state.store {
-        AnyStore::Postgres(pg) => pg.channel().to_owned(),
-        AnyStore::Sqlite(_) => unreachable!("postgres test"),
-    };
-    let mut listener = sqlx::postgres::PgListener::connect(&db.url).await.unwrap();
-    listener.listen(&channel).await.unwrap();
+    // Another listener on the same database, as a second instance would have.
+    let other = AnyStore::open(&db.url).await.unwrap();
+    let (tx, mut heard) = tokio::sync::mpsc::unbounded_channel();
+    let listens = other
+        .follow_commits(std::sync::Arc::new(move |seq, places| {
+            let _ = tx.send((seq, places));
+        }))
+        .await
+        .unwrap();
+    assert!(listens, "PostgreSQL fans commits out");
     let t = now_ms();
     let big: Vec<_> = (0..500)
         .map(|i| {
@@ -83,18 +87,12 @@ async fn one_notification_per_committed_batch() {
         .await;
     let single = res["results"][0]["seq"].as_u64().unwrap();
     // Per-row notifications would deliver hundreds before the second batch's; we get exactly two.
-    let first = listener.recv().await.unwrap();
-    let second = listener.recv().await.unwrap();
+    let first = heard.recv().await.unwrap();
+    let second = heard.recv().await.unwrap();
     // Each payload is the batch's last seq and the places it wrote (here: nowhere in particular).
-    let seq_of = |payload: &str| tongxin_server::live::decode_notify(payload).unwrap().0;
-    assert_eq!(seq_of(first.payload()), last_of_big);
-    assert_eq!(seq_of(second.payload()), single);
-    assert_eq!(
-        tongxin_server::live::decode_notify(first.payload())
-            .unwrap()
-            .1,
-        Some(vec![tongxin_shared::authz::Place::default()])
-    );
+    assert_eq!(first.0, last_of_big);
+    assert_eq!(second.0, single);
+    assert_eq!(first.1, Some(vec![tongxin_shared::authz::Place::default()]));
 }
 
 /// Pokes follow the area across instances too: a warden streaming from B is not woken by A's

@@ -12,7 +12,7 @@ use proptest::prelude::*;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use tongxin_server::store::{AnyStore, Scope, Store};
+use tongxin_server::store::{AnyStore, Scope};
 use tongxin_shared::authz::{can_read, Principal};
 use tongxin_shared::case::Deadlines;
 use tongxin_shared::policy::testkit::{
@@ -58,17 +58,17 @@ fn verdicts(slots: &[OpSlot]) -> Vec<String> {
 }
 
 /// The model's city and two reported cases, committed into the store and the model alike.
-async fn seeded(db: &TestDb) -> (AnyStore, World) {
+async fn seeded(db: &TestDb) -> (Arc<AnyStore>, World) {
     let store = AnyStore::open(&db.url).await.unwrap();
     let mut world = World::default();
     let ops = city_ops();
-    commit(&store, &ops, None).await;
+    commit(&*store, &ops, None).await;
     world.commit(&ops, None);
     for (case, grid, by) in [(900u128, G111, "w1"), (901, G211, "city")] {
         let ops = report_ops(case, grid, by, T0);
         let who = Some(who(by));
         assert_eq!(
-            commit(&store, &ops, who.clone()).await,
+            commit(&*store, &ops, who.clone()).await,
             verdicts(&world.commit(&ops, who))
         );
     }
@@ -81,9 +81,9 @@ async fn same_as_the_model(db: TestDb, batches: Vec<(usize, Vec<Op>)>) {
         let author = people()[who_i].clone();
         let ops = as_device_of(&ops, &author);
         let model = verdicts(&world.commit(&ops, Some(author.clone())));
-        let real = commit(&store, &ops, Some(author)).await;
+        let real = commit(&*store, &ops, Some(author)).await;
         assert_eq!(real, model, "verdicts");
-        let records: BTreeMap<Key, Record> = stored(&store)
+        let records: BTreeMap<Key, Record> = stored(&*store)
             .await
             .into_iter()
             .map(|(k, (r, _))| (k, r))
@@ -130,9 +130,9 @@ async fn places_follow_the_hierarchy(db: TestDb, moves: Vec<(bool, u8, u8)>) {
                 json!({"subdistrict": id(subdistricts[usize::from(b) % 2]).to_string()}),
             )
         });
-        let out = commit(&store, &ops, Some(admin.clone())).await;
+        let out = commit(&*store, &ops, Some(admin.clone())).await;
         assert!(out.iter().all(|o| o == "ok"), "{out:?}");
-        let s = stored(&store).await;
+        let s = stored(&*store).await;
         // The hierarchy as stored now, placed from the top.
         let mut h = tongxin_shared::policy::Hierarchy::new();
         for (k, (r, _)) in &s {

@@ -9,7 +9,7 @@ use common::*;
 use serde_json::json;
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use tongxin_server::store::{AnyStore, Scope, Store};
+use tongxin_server::store::{AnyStore, NewBlob, PutBlob, Scope, UploadQuota, PULL_PAGE_BYTES};
 use tongxin_shared::{Collection, Hlc, RecordId};
 
 async fn idempotent_repush_returns_original_seqs(db: TestDb) {
@@ -284,7 +284,7 @@ async fn concurrent_pushers_never_hide_a_record(db: TestDb) {
     let writers: Vec<Arc<AnyStore>> = {
         let mut v = Vec::new();
         for _ in 0..3 {
-            v.push(Arc::new(AnyStore::open(&db.url).await.unwrap()));
+            v.push(AnyStore::open(&db.url).await.unwrap());
         }
         v
     };
@@ -342,22 +342,258 @@ async fn concurrent_pushers_never_hide_a_record(db: TestDb) {
     );
 }
 
+const DAY: u64 = 24 * 60 * 60 * 1000;
+
+fn blob<'a>(sha256: &'a str, bytes: &'a [u8], uploader: &'a str) -> NewBlob<'a> {
+    NewBlob {
+        sha256,
+        content_type: "image/jpeg",
+        bytes,
+        uploader,
+    }
+}
+
+fn no_quota() -> UploadQuota {
+    UploadQuota {
+        since_ms: 0,
+        max_bytes: u64::MAX >> 2,
+    }
+}
+
+fn hash(n: u8) -> String {
+    format!("{n:02x}").repeat(32)
+}
+
 async fn blobs_are_idempotent(db: TestDb) {
     let store = AnyStore::open(&db.url).await.unwrap();
     let bytes = b"\xFF\xD8\xFFjpeg bytes";
-    assert!(store
-        .put_blob("ab".repeat(32).as_str(), "image/jpeg", bytes, 1)
-        .await
-        .unwrap());
-    assert!(!store
-        .put_blob("ab".repeat(32).as_str(), "image/jpeg", bytes, 2)
-        .await
-        .unwrap());
-    let b = store.get_blob(&"ab".repeat(32)).await.unwrap().unwrap();
+    let h = hash(0xab);
+    let put = store.put_blob(&blob(&h, bytes, "u"), no_quota(), 1).await;
+    assert_eq!(put.unwrap(), PutBlob::Created);
+    let again = store.put_blob(&blob(&h, bytes, "u"), no_quota(), 2).await;
+    assert_eq!(again.unwrap(), PutBlob::Existed);
+    let b = store.get_blob(&h, "u", &Scope::All).await.unwrap().unwrap();
     assert_eq!(b.bytes, bytes);
     assert_eq!(b.content_type, "image/jpeg");
-    assert!(store.get_blob(&"cd".repeat(32)).await.unwrap().is_none());
+    assert!(store
+        .get_blob(&hash(0xcd), "u", &Scope::All)
+        .await
+        .unwrap()
+        .is_none());
     store.ping().await.unwrap();
+}
+
+/// Issue 12, item 7: each uploader has so many bytes of new photos per rolling day; over it,
+/// nothing is stored; a photo stored before costs nothing.
+async fn item7_blob_quota_counts_a_rolling_day(db: TestDb) {
+    let store = AnyStore::open(&db.url).await.unwrap();
+    let t0 = 10 * DAY;
+    let quota = |now: u64| UploadQuota {
+        since_ms: now - DAY,
+        max_bytes: 5000,
+    };
+    let kb3 = vec![0xFF; 3000];
+    let (a, b, c) = (hash(1), hash(2), hash(3));
+    let put = |h: &str, who: &str, now: u64| {
+        let store = store.clone();
+        let (h, who, bytes) = (h.to_owned(), who.to_owned(), kb3.clone());
+        async move {
+            store
+                .put_blob(&blob(&h, &bytes, &who), quota(now), now)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(put(&a, "u1", t0).await, PutBlob::Created);
+    assert_eq!(
+        put(&b, "u1", t0 + 1).await,
+        PutBlob::OverQuota { used: 3000 }
+    );
+    assert!(store
+        .get_blob(&b, "u1", &Scope::All)
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(put(&a, "u1", t0 + 2).await, PutBlob::Existed);
+    assert_eq!(put(&b, "u2", t0 + 3).await, PutBlob::Created, "per user");
+    assert_eq!(
+        put(&c, "u1", t0 + DAY + 1).await,
+        PutBlob::Created,
+        "a day later, the first upload no longer counts"
+    );
+}
+
+/// Issue 12, item 7: the clean-up deletes photos that no record refers to and that are older
+/// than the cut-off, and nothing else. A record that drops a photo stops referring to it.
+async fn item7_cleanup_removes_only_unreferenced_old_blobs(db: TestDb) {
+    let store = AnyStore::open(&db.url).await.unwrap();
+    let t = now_ms();
+    let (never, kept, dropped, fresh) = (hash(1), hash(2), hash(3), hash(4));
+    for h in [&never, &kept, &dropped] {
+        assert_eq!(
+            store
+                .put_blob(&blob(h, b"\xFF\xD8\xFFold", "u"), no_quota(), 1000)
+                .await
+                .unwrap(),
+            PutBlob::Created
+        );
+    }
+    assert_eq!(
+        store
+            .put_blob(&blob(&fresh, b"\xFF\xD8\xFFnew", "u"), no_quota(), t)
+            .await
+            .unwrap(),
+        PutBlob::Created
+    );
+    store
+        .commit(
+            &[set_case(
+                1,
+                1,
+                100,
+                Hlc::new(t, 0),
+                json!({"photos": [kept, dropped]}),
+            )],
+            t,
+        )
+        .await
+        .unwrap();
+    store
+        .commit(
+            &[set_case(
+                2,
+                1,
+                100,
+                Hlc::new(t, 1),
+                json!({"photos": [kept]}),
+            )],
+            t,
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.delete_unreferenced_blobs(5000).await.unwrap(), 2);
+    let exists = |h: String| {
+        let store = store.clone();
+        async move {
+            store
+                .get_blob(&h, "u", &Scope::All)
+                .await
+                .unwrap()
+                .is_some()
+        }
+    };
+    assert!(!exists(never.clone()).await, "old and never referenced");
+    assert!(!exists(dropped.clone()).await, "old, no longer referenced");
+    assert!(exists(kept.clone()).await, "referenced");
+    assert!(exists(fresh.clone()).await, "within the grace period");
+    assert_eq!(store.delete_unreferenced_blobs(5000).await.unwrap(), 0);
+}
+
+/// Issue 12, item 7: photo references of records stored before they were kept are filled in
+/// once, at start, from the records' photos fields.
+async fn item7_photo_references_are_backfilled(db: TestDb) {
+    let store = AnyStore::open(&db.url).await.unwrap();
+    let t = now_ms();
+    let h = hash(7);
+    assert_eq!(
+        store
+            .put_blob(&blob(&h, b"\xFF\xD8\xFFx", "u"), no_quota(), t)
+            .await
+            .unwrap(),
+        PutBlob::Created
+    );
+    store
+        .commit(
+            &[set_case(1, 1, 100, Hlc::new(t, 0), json!({"photos": [h]}))],
+            t,
+        )
+        .await
+        .unwrap();
+    drop(store);
+    // As a database from before the migration: no references, no flag.
+    let forget = [
+        "DELETE FROM blob_refs",
+        "DELETE FROM meta WHERE key = 'blob_refs_backfilled'",
+    ];
+    if db.url.starts_with("sqlite:") {
+        let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
+        for sql in forget {
+            sqlx::query(sql).execute(&pool).await.unwrap();
+        }
+        pool.close().await;
+    } else {
+        let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+        for sql in forget {
+            sqlx::query(sql).execute(&pool).await.unwrap();
+        }
+        pool.close().await;
+    }
+    let other = |store: Arc<AnyStore>| {
+        let h = h.clone();
+        async move { store.get_blob(&h, "other", &Scope::All).await.unwrap() }
+    };
+    let store = AnyStore::open(&db.url).await.unwrap();
+    assert!(other(store).await.is_some(), "the case refers to it again");
+}
+
+/// Issue 12, item 5: a pull page ends once its records' JSON reaches `PULL_PAGE_BYTES`, not only
+/// at the record limit, and a record bigger than that still travels, alone.
+async fn item5_pull_pages_are_bounded_by_bytes(db: TestDb) {
+    let store = AnyStore::open(&db.url).await.unwrap();
+    let t = now_ms();
+    let big = "x".repeat(300_000);
+    let ops: Vec<_> = (0..30)
+        .map(|i| {
+            set_case(
+                1 + i,
+                1,
+                100 + i,
+                Hlc::new(t, i as u32),
+                json!({"title": big}),
+            )
+        })
+        .collect();
+    store.commit(&ops, t).await.unwrap();
+    let size = |r: &tongxin_shared::Record| serde_json::to_string(r).unwrap().len();
+    let page = store.pull(&Scope::All, 0, 500).await.unwrap();
+    let sizes: Vec<usize> = page.records.iter().map(|(_, r)| size(r)).collect();
+    assert!(page.more && sizes.len() < 30, "{} records", sizes.len());
+    let total: usize = sizes.iter().sum();
+    assert!(total >= PULL_PAGE_BYTES, "the page is full: {total} bytes");
+    assert!(
+        total - sizes.last().unwrap() < PULL_PAGE_BYTES,
+        "it stopped at the record that filled it"
+    );
+    // Following the cursor still brings every record, once.
+    let mut seen = page.records.len();
+    let mut cursor = page.cursor;
+    loop {
+        let next = store.pull(&Scope::All, cursor, 500).await.unwrap();
+        seen += next.records.len();
+        cursor = next.cursor;
+        if !next.more {
+            break;
+        }
+    }
+    assert_eq!(seen, 30);
+    // A record bigger than a page travels by itself.
+    let huge = "y".repeat(PULL_PAGE_BYTES + 1000);
+    store
+        .commit(
+            &[
+                set_case(500, 1, 500, Hlc::new(t, 100), json!({"title": huge})),
+                set_case(501, 1, 501, Hlc::new(t, 101), json!({"title": "small"})),
+            ],
+            t,
+        )
+        .await
+        .unwrap();
+    let page = store.pull(&Scope::All, cursor, 500).await.unwrap();
+    assert_eq!(page.records.len(), 1);
+    assert!(page.more);
+    let page = store.pull(&Scope::All, page.cursor, 500).await.unwrap();
+    assert_eq!(page.records.len(), 1);
+    assert!(!page.more);
 }
 
 /// The demo city seeds through the commit path: scope columns resolve for every record, and a
@@ -365,7 +601,7 @@ async fn blobs_are_idempotent(db: TestDb) {
 async fn demo_city_seeds_with_scope_and_idempotently(db: TestDb) {
     let store = AnyStore::open(&db.url).await.unwrap();
     let t = now_ms();
-    let done = tongxin_server::demo::seed(&store, 3, 0, t).await.unwrap();
+    let done = tongxin_server::demo::seed(&*store, 3, 0, t).await.unwrap();
     assert_eq!(done.stats.grids, 1200);
     assert!(
         done.users_created > 6135,
@@ -380,7 +616,7 @@ async fn demo_city_seeds_with_scope_and_idempotently(db: TestDb) {
         ));
     }
     let max = store.max_seq().await.unwrap();
-    let again = tongxin_server::demo::seed(&store, 3, 0, t).await.unwrap();
+    let again = tongxin_server::demo::seed(&*store, 3, 0, t).await.unwrap();
     assert_eq!(
         store.max_seq().await.unwrap(),
         max,
@@ -521,6 +757,68 @@ async fn overdue_cases_are_the_open_ones_past_their_deadline(db: TestDb) {
     );
 }
 
+/// Item 9 of issue 12: an ack means durable. Every connection of the SQLite store syncs the WAL
+/// at each commit (`synchronous = FULL`, 2), not only at checkpoints (`NORMAL`, 1).
+#[tokio::test]
+async fn item9_sqlite_commits_are_synced_before_the_ack() {
+    use tongxin_server::store::{Backend, Sqlite};
+    let db = TestDb::sqlite().await;
+    let store = Sqlite::open(&db.url).await.unwrap();
+    let pool = store.pool();
+    // Several connections at once, so it is not only the first one that is configured.
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(pool.acquire().await.unwrap());
+    }
+    for conn in &mut held {
+        let level: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(&mut **conn)
+            .await
+            .unwrap();
+        assert_eq!(level, 2, "synchronous = FULL");
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(&mut **conn)
+            .await
+            .unwrap();
+        assert_eq!(mode, "wal");
+    }
+}
+
+/// Item 7 of issue 12: the SQLite database holds residents' phone numbers; its files are the
+/// server's user's alone (0600), new ones and ones an older version left world-readable.
+#[cfg(unix)]
+#[tokio::test]
+async fn item7_sqlite_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("new.sqlite3");
+    let store = AnyStore::open(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    let t = now_ms();
+    store
+        .commit(
+            &[set_case(1, 1, 100, Hlc::new(t, 0), json!({"title": "a"}))],
+            t,
+        )
+        .await
+        .unwrap();
+    for suffix in ["", "-wal", "-shm"] {
+        let file = dir.path().join(format!("new.sqlite3{suffix}"));
+        assert_eq!(mode(&file), 0o600, "{}", file.display());
+    }
+    drop(store);
+    // A database left world-readable is tightened when opened.
+    let old = dir.path().join("old.sqlite3");
+    std::fs::write(&old, b"").unwrap();
+    std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let _store = AnyStore::open(&format!("sqlite://{}", old.display()))
+        .await
+        .unwrap();
+    assert_eq!(mode(&old), 0o600);
+}
+
 macro_rules! suite {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -540,9 +838,13 @@ suite!(
     idempotent_repush_returns_original_seqs,
     last_writer_wins_per_field,
     pull_pages_follow_the_cursor,
+    item5_pull_pages_are_bounded_by_bytes,
     scope_columns_make_pulls_scoped,
     concurrent_pushers_never_hide_a_record,
     blobs_are_idempotent,
+    item7_blob_quota_counts_a_rolling_day,
+    item7_cleanup_removes_only_unreferenced_old_blobs,
+    item7_photo_references_are_backfilled,
     demo_city_seeds_with_scope_and_idempotently,
     overdue_cases_are_the_open_ones_past_their_deadline,
 );

@@ -2,11 +2,28 @@
 //! scale out), chosen from the URL, and one test suite that runs against both
 //! (`server/tests/store_suite.rs`).
 //!
-//! The store only stores: a commit loads the committed state a batch touches (its records, the
-//! op ids already seen, the places of the hierarchy records they refer to), hands it to the
-//! pure `tongxin_shared::policy::plan`, which judges every op and folds the accepted ones, and
-//! writes what the plan says (records with their places, the re-placed records below a moved
-//! grid or community, the op log) with fresh sequence numbers, all in one transaction.
+//! ## Shape (after atuin's server database)
+//! - `backend.rs`: the [`Backend`] trait — the sqlx database type and its pool, the one dialect
+//!   difference sqlx leaves to us (rows affected), and commit notification as an explicit
+//!   capability (`announce` inside a commit, `follow_commits` to hear every instance's commits).
+//! - `sql.rs`: [`SqlStore<B>`], every query written once, generic over the backend's sqlx
+//!   database (both speak `INSERT … ON CONFLICT … DO UPDATE` and `UPDATE … RETURNING`);
+//!   `stmt.rs` builds the statements (text with `$n` placeholders and owned values).
+//! - `sqlite.rs`, `postgres.rs`: connect, configure and migrate; PostgreSQL's NOTIFY payload.
+//!
+//! The server holds the store as `Arc<dyn Store>` ([`AnyStore`]), chosen from the URL by
+//! [`open`]: the trait's methods return boxed futures ([`StoreFuture`]) so it is object-safe,
+//! which costs one allocation per call (nothing beside a database round trip) and spares an
+//! enum that forwards every method to one of two identical implementations. The store knows
+//! nothing of the live stream: `live` subscribes through [`Store::follow_commits`].
+//!
+//! The store only stores: no rule and no merge is here. A commit loads the committed state a
+//! batch touches (the records, the op ids already seen with their author and digest, the device
+//! ids already bound, the places of the hierarchy records they refer to), hands it to the pure
+//! `tongxin_shared::policy::plan`, which judges every op and folds the accepted ones, and writes
+//! what the plan says — records with their places, the records below a moved grid or community
+//! re-placed, the op log — with fresh sequence numbers, all in one transaction. The loading and
+//! the one call into the policy are `SqlStore::plan_commit` in `sql.rs`.
 //!
 //! ## Sequence numbers a pull cursor can never skip
 //! A pull asks for records with `seq > cursor`. If commits could become visible out of seq order
@@ -22,17 +39,25 @@
 //! is what makes the serial commit fast. `store_suite::concurrent_pushers_never_hide_a_record`
 //! runs concurrent pushers against a concurrent cursor-following puller on both backends.
 
+mod backend;
+mod postgres;
 mod sql;
+mod sqlite;
+mod stmt;
 
-use std::collections::BTreeMap;
-use std::future::Future;
+pub use backend::{Backend, OnCommit};
+pub use postgres::{decode_notify, encode_notify, Postgres};
+pub use sql::SqlStore;
+pub use sqlite::Sqlite;
+
+use futures_util::future::BoxFuture;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use tongxin_shared::authz::{Denied, Place, Principal};
 use tongxin_shared::case::{Deadlines, Role};
+use tongxin_shared::schema::FieldType;
 use tongxin_shared::wire::UserSummary;
 use tongxin_shared::{Collection, Op, Record, RecordId};
-
-pub use sql::{PgStore, SqliteStore};
 
 /// What part of the city a pull may see.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -62,6 +87,10 @@ impl Scope {
         }
     }
 }
+
+/// A pull page stops once its records' JSON reaches this many bytes (issue 12, item 5: a page
+/// of many big records stays within what the app reads at once).
+pub const PULL_PAGE_BYTES: usize = 4 * 1024 * 1024;
 
 /// A page of a pull.
 #[derive(Clone, Debug, PartialEq)]
@@ -164,6 +193,34 @@ pub struct Blob {
     pub bytes: Vec<u8>,
 }
 
+/// A photo being uploaded (checked: its bytes hash to `sha256`, an image type).
+#[derive(Clone, Copy, Debug)]
+pub struct NewBlob<'a> {
+    pub sha256: &'a str,
+    pub content_type: &'a str,
+    pub bytes: &'a [u8],
+    pub uploader: &'a str,
+}
+
+/// An upload quota: at most `max_bytes` of new photos per uploader since `since_ms`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UploadQuota {
+    pub since_ms: u64,
+    pub max_bytes: u64,
+}
+
+/// What storing an uploaded photo did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PutBlob {
+    Created,
+    /// Stored before: nothing written, no quota used.
+    Existed,
+    /// Not stored: the uploader's photos in the quota's window already total `used` bytes.
+    OverQuota {
+        used: u64,
+    },
+}
+
 /// Storage failures. Messages are for operators; the API maps them to a generic 503.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -173,38 +230,61 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("stored record is corrupt: {0}")]
     Corrupt(String),
+    #[error("cannot make the database file private: {0}")]
+    Io(#[from] std::io::Error),
     #[error("unsupported database URL '{0}': use sqlite://PATH or postgres://USER@HOST/DB")]
     UnsupportedUrl(String),
 }
 
+/// What every [`Store`] method returns: a boxed future, so that the store can be a trait object
+/// (`Arc<dyn Store>`, chosen from the URL at start).
+pub type StoreFuture<'a, T> = BoxFuture<'a, Result<T, StoreError>>;
+
+/// The store the server runs on: either backend, behind the one trait.
+pub type AnyStore = dyn Store;
+
+/// Opens (and migrates) the store named by `url`: `sqlite://PATH` or `postgres://…`.
+pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqlStore::start(Sqlite::open(url).await?).await?))
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        Ok(Arc::new(SqlStore::start(Postgres::open(url).await?).await?))
+    } else {
+        Err(StoreError::UnsupportedUrl(crate::config::redact_url(url)))
+    }
+}
+
+impl dyn Store {
+    /// [`open`], spelled as the type it returns.
+    pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+        open(url).await
+    }
+}
+
 /// The storage operations the server needs. Every backend passes the same suite.
 pub trait Store: Send + Sync + 'static {
+    /// The backend's name, for logs.
+    fn kind(&self) -> &'static str;
     /// Commits validated ops in one transaction and returns, per op in order, the seq of the
     /// record write that holds it, or why it was refused. `authors[i]` wrote `ops[i]`: each op
-    /// is checked with `authz::check_op` against the record's place before and after it, inside
-    /// the transaction (so the check sees exactly the state the op is applied to). `None` is the
-    /// system itself (demo seeding), which is not checked. An op id seen before (in an earlier
-    /// commit or earlier in this batch) is applied once and answered with its original seq.
-    /// The deployment's `deadlines` are what a new case's deadline is judged by.
-    fn commit_as(
-        &self,
-        ops: &[Op],
-        authors: &[Option<Arc<Principal>>],
-        deadlines: &Deadlines,
+    /// is judged by `tongxin_shared::policy::plan` against the committed state it touches,
+    /// inside the transaction (so the judgement sees exactly the state the op is applied to);
+    /// `deadlines` are the deployment's, which a new case's deadline is judged by. `None` is
+    /// the system itself (demo seeding, the sweeper), which is not judged. An op id seen before
+    /// (in an earlier commit or earlier in this batch) is applied once and answered with its
+    /// original seq — when it is the same op by the same author (`op_id_conflict` otherwise).
+    fn commit_as<'a>(
+        &'a self,
+        ops: &'a [Op],
+        authors: &'a [Option<Arc<Principal>>],
+        deadlines: &'a Deadlines,
         now_ms: u64,
-    ) -> impl Future<Output = Result<Commit, StoreError>> + Send;
-    /// Every hierarchy move so far (a grid or community that changed place): its seq, the place
-    /// before and after. Users who could read the old place but not the new one reset.
-    fn hierarchy_moves(
-        &self,
-    ) -> impl Future<Output = Result<Vec<HierarchyMove>, StoreError>> + Send;
+    ) -> StoreFuture<'a, Commit>;
+    /// Every hierarchy move so far (a grid or community that changed place), oldest first.
+    fn hierarchy_moves(&self) -> StoreFuture<'_, Vec<HierarchyMove>>;
     /// Commits ops written by the system (unchecked): [`Store::commit_as`] with no authors.
-    fn commit(
-        &self,
-        ops: &[Op],
-        now_ms: u64,
-    ) -> impl Future<Output = Result<Vec<u64>, StoreError>> + Send {
-        async move {
+    fn commit<'a>(&'a self, ops: &'a [Op], now_ms: u64) -> StoreFuture<'a, Vec<u64>> {
+        Box::pin(async move {
             let authors = vec![None; ops.len()];
             // The system's ops are not judged, so no deadlines are consulted.
             let commit = self
@@ -216,44 +296,44 @@ pub trait Store: Send + Sync + 'static {
                 .into_iter()
                 .map(|o| o.unwrap_or(0))
                 .collect())
-        }
+        })
     }
-    /// Records in scope with `seq > cursor`, ordered by seq, at most `limit`.
-    fn pull(
-        &self,
-        scope: &Scope,
-        cursor: u64,
-        limit: u32,
-    ) -> impl Future<Output = Result<PullPage, StoreError>> + Send;
+    /// Calls `on_commit` for every commit announced on the database by any server instance,
+    /// from a background task; resolves once it listens, with `false` when the backend has no
+    /// such fan-out (SQLite: one process per file).
+    fn follow_commits(&self, on_commit: OnCommit) -> StoreFuture<'_, bool>;
+    /// Records in scope with `seq > cursor`, ordered by seq: at most `limit`, and no more once
+    /// their stored JSON reaches [`PULL_PAGE_BYTES`] (at least one, however big).
+    fn pull<'a>(&'a self, scope: &'a Scope, cursor: u64, limit: u32) -> StoreFuture<'a, PullPage>;
     /// The highest committed seq.
-    fn max_seq(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
-    /// Stores a blob; returns whether it was new.
-    fn put_blob(
-        &self,
-        sha256: &str,
-        content_type: &str,
-        bytes: &[u8],
+    fn max_seq(&self) -> StoreFuture<'_, u64>;
+    /// Stores a photo uploaded by `blob.uploader`, unless it is stored already (by anyone:
+    /// nothing is written, no quota used) or the uploader's photos created since
+    /// `quota.since_ms` plus this one would exceed `quota.max_bytes` (nothing is written).
+    fn put_blob<'a>(
+        &'a self,
+        blob: &'a NewBlob<'a>,
+        quota: UploadQuota,
         now_ms: u64,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    fn get_blob(
-        &self,
-        sha256: &str,
-    ) -> impl Future<Output = Result<Option<Blob>, StoreError>> + Send;
+    ) -> StoreFuture<'a, PutBlob>;
+    /// The photo, if `reader` may see it: a record in `scope` refers to it, or `reader`
+    /// uploaded it and no record refers to it. `None` also when it does not exist.
+    fn get_blob<'a>(
+        &'a self,
+        sha256: &'a str,
+        reader: &'a str,
+        scope: &'a Scope,
+    ) -> StoreFuture<'a, Option<Blob>>;
+    /// Deletes the photos no record refers to that were created before `created_before_ms`;
+    /// returns how many.
+    fn delete_unreferenced_blobs(&self, created_before_ms: u64) -> StoreFuture<'_, u64>;
     /// Whether the database answers.
-    fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn ping(&self) -> StoreFuture<'_, ()>;
     /// The stored places of hierarchy records (grids, communities, subdistricts) by id.
-    fn places(
-        &self,
-        ids: &[RecordId],
-    ) -> impl Future<Output = Result<BTreeMap<RecordId, Place>, StoreError>> + Send;
-
+    fn places<'a>(&'a self, ids: &'a [RecordId]) -> StoreFuture<'a, BTreeMap<RecordId, Place>>;
     /// Every record of a collection that is not deleted, in id order. Meant for the hierarchy
     /// collections (a few thousand grids at most), not for cases.
-    fn records(
-        &self,
-        collection: Collection,
-    ) -> impl Future<Output = Result<Vec<Record>, StoreError>> + Send;
-
+    fn records(&self, collection: Collection) -> StoreFuture<'_, Vec<Record>>;
     /// Open cases whose deadline is before `now_ms` (the `due_at` column), with that deadline,
     /// ordered by `(deadline, id)` and starting after `after`, at most `limit`: the escalation
     /// sweeper's pages (`crate::escalation`).
@@ -262,180 +342,64 @@ pub trait Store: Send + Sync + 'static {
         now_ms: u64,
         after: Option<(u64, RecordId)>,
         limit: u32,
-    ) -> impl Future<Output = Result<Vec<(u64, Record)>, StoreError>> + Send;
-
+    ) -> StoreFuture<'_, Vec<(u64, Record)>>;
     /// Inserts users that do not exist yet; returns how many were created.
-    fn insert_users(
-        &self,
-        users: &[UserRow],
-        now_ms: u64,
-    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+    fn insert_users<'a>(&'a self, users: &'a [UserRow], now_ms: u64) -> StoreFuture<'a, u64>;
     /// Changes a user's name, role, area and disabled flag (not the password); false if unknown.
-    fn update_user(
-        &self,
-        user: &UserRow,
-        now_ms: u64,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn update_user<'a>(&'a self, user: &'a UserRow, now_ms: u64) -> StoreFuture<'a, bool>;
     /// Replaces a user's password hash and revokes their sessions; false if unknown.
-    fn set_password(
-        &self,
-        username: &str,
-        password_hash: &str,
+    fn set_password<'a>(
+        &'a self,
+        username: &'a str,
+        password_hash: &'a str,
         now_ms: u64,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    fn user(
-        &self,
-        username: &str,
-    ) -> impl Future<Output = Result<Option<UserRow>, StoreError>> + Send;
+    ) -> StoreFuture<'a, bool>;
+    fn user<'a>(&'a self, username: &'a str) -> StoreFuture<'a, Option<UserRow>>;
     /// Every user, by username.
-    fn users(&self) -> impl Future<Output = Result<Vec<UserRow>, StoreError>> + Send;
+    fn users(&self) -> StoreFuture<'_, Vec<UserRow>>;
     /// Stores a new session (its token only as a hash).
-    fn create_session(
-        &self,
-        token_hash: &str,
-        username: &str,
+    fn create_session<'a>(
+        &'a self,
+        token_hash: &'a str,
+        username: &'a str,
         now_ms: u64,
         expires_at: u64,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> StoreFuture<'a, ()>;
     /// The session with this token hash and its user, if any (revoked and expired included:
     /// the caller decides, so it can say which).
-    fn session(
-        &self,
-        token_hash: &str,
-    ) -> impl Future<Output = Result<Option<SessionRow>, StoreError>> + Send;
+    fn session<'a>(&'a self, token_hash: &'a str) -> StoreFuture<'a, Option<SessionRow>>;
     /// Revokes one session.
-    fn revoke_session(
-        &self,
-        token_hash: &str,
-        now_ms: u64,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn revoke_session<'a>(&'a self, token_hash: &'a str, now_ms: u64) -> StoreFuture<'a, ()>;
 }
 
-/// Either backend, chosen from the URL at start.
-pub enum AnyStore {
-    Sqlite(SqliteStore),
-    Postgres(PgStore),
+/// A commit touching more distinct places than this pokes everyone (and its notification
+/// carries only the seq: PostgreSQL payloads are limited to 8,000 bytes).
+pub const MAX_POKE_PLACES: usize = 48;
+
+/// The distinct places a commit wrote, or `None` for "anywhere" (too many to list).
+pub fn poke_places(mut places: Vec<Place>) -> Option<Vec<Place>> {
+    places.sort();
+    places.dedup();
+    (places.len() <= MAX_POKE_PLACES).then_some(places)
 }
 
-impl AnyStore {
-    /// Opens (and migrates) the store named by `url`.
-    pub async fn open(url: &str) -> Result<Self, StoreError> {
-        if url.starts_with("sqlite:") {
-            Ok(Self::Sqlite(SqliteStore::open(url).await?))
-        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            Ok(Self::Postgres(PgStore::open(url).await?))
-        } else {
-            Err(StoreError::UnsupportedUrl(crate::config::redact_url(url)))
-        }
-    }
-
-    /// The backend's name, for logs.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Self::Sqlite(_) => "sqlite",
-            Self::Postgres(_) => "postgres",
-        }
-    }
-
-    /// The PostgreSQL store, when that is the backend (for LISTEN/NOTIFY fan-out).
-    pub fn postgres(&self) -> Option<&PgStore> {
-        match self {
-            Self::Postgres(p) => Some(p),
-            Self::Sqlite(_) => None,
-        }
-    }
+/// Whether records of a collection can refer to photos (a `Photos` field in `shared::schema`).
+pub(crate) fn has_photos(c: Collection) -> bool {
+    c.fields()
+        .iter()
+        .any(|f| matches!(f.ty, FieldType::Photos(_)))
 }
 
-macro_rules! dispatch {
-    ($self:ident, $s:ident => $e:expr) => {
-        match $self {
-            AnyStore::Sqlite($s) => $e,
-            AnyStore::Postgres($s) => $e,
-        }
-    };
-}
-
-impl Store for AnyStore {
-    async fn commit_as(
-        &self,
-        ops: &[Op],
-        authors: &[Option<Arc<Principal>>],
-        deadlines: &Deadlines,
-        now_ms: u64,
-    ) -> Result<Commit, StoreError> {
-        dispatch!(self, s => s.commit_as(ops, authors, deadlines, now_ms).await)
-    }
-    async fn hierarchy_moves(&self) -> Result<Vec<HierarchyMove>, StoreError> {
-        dispatch!(self, s => s.hierarchy_moves().await)
-    }
-    async fn pull(&self, scope: &Scope, cursor: u64, limit: u32) -> Result<PullPage, StoreError> {
-        dispatch!(self, s => s.pull(scope, cursor, limit).await)
-    }
-    async fn max_seq(&self) -> Result<u64, StoreError> {
-        dispatch!(self, s => s.max_seq().await)
-    }
-    async fn put_blob(
-        &self,
-        sha256: &str,
-        content_type: &str,
-        bytes: &[u8],
-        now_ms: u64,
-    ) -> Result<bool, StoreError> {
-        dispatch!(self, s => s.put_blob(sha256, content_type, bytes, now_ms).await)
-    }
-    async fn get_blob(&self, sha256: &str) -> Result<Option<Blob>, StoreError> {
-        dispatch!(self, s => s.get_blob(sha256).await)
-    }
-    async fn ping(&self) -> Result<(), StoreError> {
-        dispatch!(self, s => s.ping().await)
-    }
-    async fn places(&self, ids: &[RecordId]) -> Result<BTreeMap<RecordId, Place>, StoreError> {
-        dispatch!(self, s => s.places(ids).await)
-    }
-    async fn records(&self, collection: Collection) -> Result<Vec<Record>, StoreError> {
-        dispatch!(self, s => s.records(collection).await)
-    }
-    async fn overdue_cases(
-        &self,
-        now_ms: u64,
-        after: Option<(u64, RecordId)>,
-        limit: u32,
-    ) -> Result<Vec<(u64, Record)>, StoreError> {
-        dispatch!(self, s => s.overdue_cases(now_ms, after, limit).await)
-    }
-    async fn insert_users(&self, users: &[UserRow], now_ms: u64) -> Result<u64, StoreError> {
-        dispatch!(self, s => s.insert_users(users, now_ms).await)
-    }
-    async fn update_user(&self, user: &UserRow, now_ms: u64) -> Result<bool, StoreError> {
-        dispatch!(self, s => s.update_user(user, now_ms).await)
-    }
-    async fn set_password(
-        &self,
-        username: &str,
-        password_hash: &str,
-        now_ms: u64,
-    ) -> Result<bool, StoreError> {
-        dispatch!(self, s => s.set_password(username, password_hash, now_ms).await)
-    }
-    async fn user(&self, username: &str) -> Result<Option<UserRow>, StoreError> {
-        dispatch!(self, s => s.user(username).await)
-    }
-    async fn users(&self) -> Result<Vec<UserRow>, StoreError> {
-        dispatch!(self, s => s.users().await)
-    }
-    async fn create_session(
-        &self,
-        token_hash: &str,
-        username: &str,
-        now_ms: u64,
-        expires_at: u64,
-    ) -> Result<(), StoreError> {
-        dispatch!(self, s => s.create_session(token_hash, username, now_ms, expires_at).await)
-    }
-    async fn session(&self, token_hash: &str) -> Result<Option<SessionRow>, StoreError> {
-        dispatch!(self, s => s.session(token_hash).await)
-    }
-    async fn revoke_session(&self, token_hash: &str, now_ms: u64) -> Result<(), StoreError> {
-        dispatch!(self, s => s.revoke_session(token_hash, now_ms).await)
-    }
+/// The photo hashes a record refers to: the values of its `Photos` fields.
+pub(crate) fn photos_of(r: &Record) -> BTreeSet<String> {
+    r.collection
+        .fields()
+        .iter()
+        .filter(|f| matches!(f.ty, FieldType::Photos(_)))
+        .filter_map(|f| r.get(f.name))
+        .filter_map(serde_json::Value::as_array)
+        .flatten()
+        .filter_map(serde_json::Value::as_str)
+        .map(str::to_owned)
+        .collect()
 }

@@ -5,7 +5,7 @@
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use tokio::sync::oneshot;
-use tongxin_server::store::{Store, UserRow};
+use tongxin_server::store::UserRow;
 use tongxin_server::AppState;
 use tongxin_shared::case::Role;
 use tongxin_shared::{ActorId, Collection, Entry, Hlc, Op, OpBody, OpId, RecordId, SCHEMA_VERSION};
@@ -147,6 +147,7 @@ impl TestApp {
         Self::serve(state).await
     }
 
+    /// The server with a state the test configured.
     pub async fn serve(state: AppState) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
