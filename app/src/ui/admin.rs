@@ -1,11 +1,15 @@
 //! The admin's screens: users (create, change role and area, reset passwords, disable) and the
 //! calls to the admin API.
 
-use super::{
-    client, ctx, role_label, spawn_local, t, tr, trf, Ctx, RecordId, Role, UserSummary, UserUpsert,
-    MIN_PASSWORD_CHARS, PROTOCOL_HEADER, PROTOCOL_VERSION,
-};
+use super::context::{ctx, t, Ctx};
+use super::format::role_label;
+use crate::i18n::{tr, trf};
+use crate::sync::client;
 use leptos::prelude::*;
+use leptos::task::spawn_local;
+use tongxin_shared::case::Role;
+use tongxin_shared::wire::{UserSummary, UserUpsert, MIN_PASSWORD_CHARS, PROTOCOL_HEADER};
+use tongxin_shared::{RecordId, PROTOCOL_VERSION};
 
 /// An admin API call with this session's token: the status and the JSON body, or why the
 /// server could not be asked.

@@ -4,7 +4,7 @@
 //! a clean check of exactly this file and these options is applied.
 
 use super::admin::admin_request;
-use super::{ctx, t, Ctx};
+use super::context::{ctx, t, Ctx};
 use crate::i18n::{tr, trf, Lang};
 use leptos::prelude::*;
 use leptos::task::spawn_local;

@@ -2,11 +2,11 @@
 //! panel and the dashboards. Fetched when online and kept in the local meta store, so a manager
 //! offline still sees the last list.
 
-use super::PROTOCOL_HEADER;
 use crate::store::LocalStore;
 use crate::sync::client;
 use std::collections::BTreeMap;
 use tongxin_shared::wire::StaffMember;
+use tongxin_shared::wire::PROTOCOL_HEADER;
 use tongxin_shared::{RecordId, PROTOCOL_VERSION};
 
 const META_KEY: &str = "staff";
