@@ -41,14 +41,13 @@ pub fn precompress(files: &BTreeMap<String, Vec<u8>>) -> Result<BTreeMap<String,
         let key = hex(&Sha256::digest(bytes));
         for (ext, compress) in [("br", brotli as fn(&[u8]) -> Result<Vec<u8>>), ("gz", gzip)] {
             let cached = cache_dir.join(format!("{key}.{ext}"));
-            let packed = match std::fs::read(&cached) {
-                Ok(packed) => packed,
-                Err(_) => {
-                    let packed = compress(bytes).with_context(|| format!("compressing {rel}"))?;
-                    std::fs::write(&cached, &packed)
-                        .with_context(|| format!("writing {}", cached.display()))?;
-                    packed
-                }
+            let packed = if let Ok(packed) = std::fs::read(&cached) {
+                packed
+            } else {
+                let packed = compress(bytes).with_context(|| format!("compressing {rel}"))?;
+                std::fs::write(&cached, &packed)
+                    .with_context(|| format!("writing {}", cached.display()))?;
+                packed
             };
             if packed.len() < bytes.len() {
                 out.insert(format!("{rel}.{ext}"), packed);
