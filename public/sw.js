@@ -1,32 +1,89 @@
-// Tongxin service worker (template: `cargo xtask dist` fills in the version and the precache list
-// of every file it built, then writes dist/sw.js).
+// Tongxin service worker (template: `cargo xtask dist` fills in the version, the precache list
+// of the shell it built and the list of lazily loaded modules, then writes dist/sw.js).
 //
-// Promise: once the app has loaded online, it loads offline, and an update never leaves it
-// unavailable offline.
-// - install:  cache EVERY built file into a new cache named after this build's version. If one
-//             file fails, the install fails and the old worker (with its complete cache) stays.
+// Promise: once the app has loaded online, it loads offline, every screen opened once online opens
+// offline, and an update never leaves it unavailable offline.
+// - install:  put EVERY shell file into a new cache named after this build's version. Files under
+//             /assets/ are content-hashed: one already in an older cache is copied from there, so an
+//             update downloads only what changed. Lazy modules (the managers' screens) that an
+//             older cache holds come along too: copied when unchanged, fetched anew when changed
+//             (same name before the hash). If one file fails, the install fails and the old
+//             worker (with its complete cache) stays.
 // - activate: take control of open pages, and only then delete the caches of older versions.
 // - fetch:    navigations are network-first (a new deploy shows on the next online load) with a
-//             fallback to the cached /index.html (offline reload and deep links work); precached
-//             files are cache-first (their names are content-hashed); /api/* is never touched.
+//             fallback to the cached /index.html (offline reload and deep links work); shell files
+//             are cache-first; lazy modules are cache-first and stored on their first fetch;
+//             /api/* is never touched.
 
 const VERSION = '{{version}}';
 const CACHE_PREFIX = 'tongxin-';
 const CACHE = `${CACHE_PREFIX}${VERSION}`;
 const PRECACHE = {{precache}};
+const LAZY = {{lazy}};
 const PRECACHED = new Set(PRECACHE);
+const LAZY_SET = new Set(LAZY);
 const SHELL = '/index.html';
 // On a very slow network, do not keep a warden staring at a blank page: after this long the
 // cached shell is shown (the network answer, if it comes, goes to the HTTP cache only).
 const NAVIGATION_TIMEOUT_MS = 4000;
 
+// `/assets/map.0123abcd.wasm` → `/assets/map`: what stays the same when the content changes.
+function stem(url) {
+  return url.replace(/\.[0-9a-f]{8}\.[a-z]+$/, '');
+}
+
+async function oldCaches() {
+  const names = await caches.keys();
+  return Promise.all(
+    names.filter((n) => n.startsWith(CACHE_PREFIX) && n !== CACHE).map((n) => caches.open(n)),
+  );
+}
+
+async function findIn(olds, url) {
+  for (const cache of olds) {
+    const hit = await cache.match(url);
+    if (hit) return hit;
+  }
+  return undefined;
+}
+
+async function hasStem(olds, url) {
+  const want = stem(url);
+  for (const cache of olds) {
+    for (const request of await cache.keys()) {
+      const path = new URL(request.url).pathname;
+      if (path !== url && stem(path) === want) return true;
+    }
+  }
+  return false;
+}
+
+async function fetchOk(url) {
+  // `reload` bypasses the HTTP cache so an index.html from an older deploy is never stored
+  // under a newer version.
+  const response = await fetch(new Request(url, { cache: 'reload' }));
+  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+  return response;
+}
+
 self.addEventListener('install', (event) => {
   event.waitUntil(
     (async () => {
+      const olds = await oldCaches();
+      const entries = [];
+      for (const url of PRECACHE) {
+        const kept = url.startsWith('/assets/') ? await findIn(olds, url) : undefined;
+        entries.push([url, kept || fetchOk(url)]);
+      }
+      for (const url of LAZY) {
+        const kept = await findIn(olds, url);
+        if (kept) entries.push([url, kept]);
+        else if (await hasStem(olds, url)) entries.push([url, fetchOk(url)]);
+      }
+      // All files or none: every response is in hand before the cache is written.
+      const responses = await Promise.all(entries.map(([, r]) => r));
       const cache = await caches.open(CACHE);
-      // `reload` bypasses the HTTP cache so an index.html from an older deploy is never stored
-      // under a newer version. addAll is atomic: all files or none.
-      await cache.addAll(PRECACHE.map((url) => new Request(url, { cache: 'reload' })));
+      await Promise.all(entries.map(([url], i) => cache.put(url, responses[i])));
       await self.skipWaiting();
     })(),
   );
@@ -59,6 +116,8 @@ self.addEventListener('fetch', (event) => {
   }
   if (PRECACHED.has(url.pathname)) {
     event.respondWith(cacheFirst(request, url.pathname));
+  } else if (LAZY_SET.has(url.pathname)) {
+    event.respondWith(cacheFirstAndKeep(request, url.pathname));
   }
 });
 
@@ -96,4 +155,17 @@ async function cacheFirst(request, pathname) {
   const cached = (await caches.match(pathname, { cacheName: CACHE })) || (await caches.match(pathname));
   if (cached) return cached;
   return fetch(request);
+}
+
+// A lazy module: from the cache, or fetched once and kept for offline use.
+async function cacheFirstAndKeep(request, pathname) {
+  const cached = (await caches.match(pathname, { cacheName: CACHE })) || (await caches.match(pathname));
+  if (cached) return cached;
+  const response = await fetch(request);
+  if (response.ok) {
+    const copy = response.clone();
+    // Only into this version's cache, and only while it is still the current one.
+    if (await caches.has(CACHE)) await (await caches.open(CACHE)).put(pathname, copy);
+  }
+  return response;
 }

@@ -3,11 +3,15 @@
 
 mod activities;
 mod admin;
+mod browser;
 mod cases;
+mod context;
 mod dashboard;
+mod format;
 mod forms;
 mod grid_panel;
 mod import;
+mod lazy;
 mod map;
 mod photos;
 mod staff;
@@ -15,9 +19,11 @@ mod sync_panel;
 mod visits;
 
 use activities::{ActivityList, ActivityNew};
-use admin::Admin;
-use cases::{case_deadline, case_status, now_ms, CaseDetail, CaseList, CaseNew};
-use map::MapView;
+use browser::local_storage;
+use cases::{case_deadline, case_status, CaseDetail, CaseList, CaseNew};
+use context::{ctx, t, Ctx};
+use format::{now_ms, role_label};
+use lazy::{Chunk, Deferred};
 use sync_panel::{SyncBadge, SyncPanel};
 use visits::{VisitList, VisitNew};
 
@@ -31,42 +37,11 @@ use crate::sync::{
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::hooks::{use_navigate, use_params_map};
+use leptos_router::hooks::use_navigate;
 use leptos_router::path;
 use leptos_router::NavigateOptions;
-use std::collections::BTreeMap;
-use tongxin_shared::case::{
-    allowed_actions, is_overdue, owner_level, recorded_escalation, supervision_level, Action,
-    Deadlines, Level, Role, Status, ESCALATE,
-};
-use tongxin_shared::query::CaseFilter;
-use tongxin_shared::schema::{validate_op, ACTIVITY_THEMES, CASE_CATEGORIES};
-use tongxin_shared::wire::{UserSummary, UserUpsert, MIN_PASSWORD_CHARS};
-use tongxin_shared::{Collection, OpBody, Record, RecordId};
-
-/// What every screen can reach.
-#[derive(Clone, Copy)]
-struct Ctx {
-    lang: RwSignal<Lang>,
-    sig: SyncSignals,
-    panel: RwSignal<bool>,
-    /// The signed-in session (None: the login screen is shown).
-    session: RwSignal<Option<Session>>,
-}
-
-fn ctx() -> Ctx {
-    use_context::<Ctx>().expect("Ctx is provided by App")
-}
-
-/// A translated string that follows the language.
-fn t(key: &'static str) -> impl Fn() -> String + Copy {
-    let lang = ctx().lang;
-    move || tr(lang.get(), key)
-}
-
-fn local_storage() -> Option<web_sys::Storage> {
-    web_sys::window().and_then(|w| w.local_storage().ok().flatten())
-}
+use tongxin_shared::case::{is_overdue, Role};
+use tongxin_shared::Collection;
 
 fn initial_lang() -> Lang {
     local_storage()
@@ -129,6 +104,16 @@ pub fn App() -> impl IntoView {
             });
         }
     });
+    // A manager's or administrator's first visit fetches their screens in the background, so
+    // they open at once and offline later (see `lazy`).
+    let prefetched = StoredValue::new(false);
+    Effect::new(move |_| {
+        let role = session.with(|s| s.as_ref().map(|s| s.me.role));
+        if let Some(role) = role.filter(|_| sig.online.get() && !prefetched.get_value()) {
+            prefetched.set_value(true);
+            lazy::prefetch_for(role);
+        }
+    });
     // Only signing in or out swaps the screens (not a refreshed role or area).
     let signed_in = Memo::new(move |_| session.with(Option::is_some));
     view! {
@@ -145,19 +130,21 @@ pub fn App() -> impl IntoView {
                             view! { <Login/> }.into_any()
                         } else {
                             view! {
-                                <Routes fallback=|| view! { <Home/> }>
-                                    <Route path=path!("/") view=Home/>
-                                    <Route path=path!("/login") view=Login/>
-                                    <Route path=path!("/admin") view=Admin/>
-                                    <Route path=path!("/visits") view=VisitList/>
-                                    <Route path=path!("/visits/new") view=VisitNew/>
-                                    <Route path=path!("/activities") view=ActivityList/>
-                                    <Route path=path!("/map") view=MapView/>
-                                    <Route path=path!("/dashboard") view=dashboard::Dashboard/>
-                                    <Route path=path!("/activities/new") view=ActivityNew/>
-                                    <Route path=path!("/cases") view=CaseList/>
-                                    <Route path=path!("/cases/new") view=CaseNew/>
-                                    <Route path=path!("/cases/:id") view=CaseDetail/>
+                                // Every route's view is erased to `AnyView`: the router's
+                                // `EitherOf12` then handles one type instead of twelve.
+                                <Routes fallback=|| view! { <Home/> }.into_any()>
+                                    <Route path=path!("/") view=|| view! { <Home/> }.into_any()/>
+                                    <Route path=path!("/login") view=|| view! { <Login/> }.into_any()/>
+                                    <Route path=path!("/admin") view=|| view! { <Deferred chunk=Chunk::Admin/> }.into_any()/>
+                                    <Route path=path!("/visits") view=|| view! { <VisitList/> }.into_any()/>
+                                    <Route path=path!("/visits/new") view=|| view! { <VisitNew/> }.into_any()/>
+                                    <Route path=path!("/activities") view=|| view! { <ActivityList/> }.into_any()/>
+                                    <Route path=path!("/map") view=|| view! { <Deferred chunk=Chunk::Map/> }.into_any()/>
+                                    <Route path=path!("/dashboard") view=|| view! { <Deferred chunk=Chunk::Dashboard/> }.into_any()/>
+                                    <Route path=path!("/activities/new") view=|| view! { <ActivityNew/> }.into_any()/>
+                                    <Route path=path!("/cases") view=|| view! { <CaseList/> }.into_any()/>
+                                    <Route path=path!("/cases/new") view=|| view! { <CaseNew/> }.into_any()/>
+                                    <Route path=path!("/cases/:id") view=|| view! { <CaseDetail/> }.into_any()/>
                                 </Routes>
                             }.into_any()
                         }
@@ -167,10 +154,6 @@ pub fn App() -> impl IntoView {
             </div>
         </Router>
     }
-}
-
-fn role_label(lang: Lang, role: Role) -> String {
-    tr(lang, &format!("role.{}", role.as_str()))
 }
 
 /// Signs out: forgets the session (the user's local database stays, with any waiting ops) and
@@ -472,50 +455,5 @@ fn Home() -> impl IntoView {
                 </div>
             </section>
         })}
-    }
-}
-
-/// The records of a collection on this device, tombstones left out.
-async fn live_records(collection: Collection) -> Vec<Record> {
-    let Some(c) = client() else {
-        return Vec::new();
-    };
-    c.store
-        .list(collection)
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|r| !r.is_deleted())
-        .collect()
-}
-
-/// A level of the hierarchy in words (the queue an overdue case sits in).
-fn level_label(lang: Lang, level: Level) -> String {
-    let key = match level {
-        Level::Grid => "level.grid",
-        Level::Community => "level.community",
-        Level::Subdistrict => "level.subdistrict",
-        Level::City => "level.city",
-    };
-    tr(lang, key)
-}
-
-/// Offers `text` as a file download.
-fn download(name: &str, text: &str, content_type: &str) {
-    use wasm_bindgen::JsCast;
-    let Some(url) = crate::photo::object_url(text.as_bytes(), content_type) else {
-        return;
-    };
-    let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
-        return;
-    };
-    if let Some(a) = doc
-        .create_element("a")
-        .ok()
-        .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
-    {
-        let _ = a.set_attribute("href", &url);
-        let _ = a.set_attribute("download", name);
-        a.click();
     }
 }

@@ -2,6 +2,11 @@
 //! Content-hashed files under `/assets/` are cached for a year; everything else (index.html,
 //! the service worker, the manifest, icons) must be revalidated (`no-cache`), so a new
 //! deployment is picked up on the next online load.
+//!
+//! `cargo xtask dist` writes a brotli (quality 11) and a gzip (level 9) copy next to every
+//! compressible file; they are sent as they are to browsers that accept them, so nothing is
+//! compressed per request (the API's `CompressionLayer` leaves responses that already carry a
+//! `Content-Encoding` alone).
 
 use axum::extract::Request;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -19,6 +24,8 @@ pub fn router(dist: PathBuf) -> Router {
     Router::new()
         .fallback_service(
             ServeDir::new(dist)
+                .precompressed_br()
+                .precompressed_gzip()
                 .append_index_html_on_directories(true)
                 .fallback(fallback),
         )

@@ -497,6 +497,48 @@ both!(
     live_pokes_after_commits_and_resumes,
 );
 
+/// `cargo xtask dist` writes `.br` and `.gz` copies; they are sent byte for byte (the bytes here
+/// are not even valid brotli/gzip, so a server compressing on the fly could not produce them).
+#[tokio::test]
+async fn precompressed_assets_are_sent_as_built() {
+    let db = TestDb::sqlite().await;
+    let dist = tempfile::tempdir().unwrap();
+    std::fs::write(dist.path().join("index.html"), "<!doctype html>").unwrap();
+    std::fs::create_dir_all(dist.path().join("assets")).unwrap();
+    let raw = "wasm bytes ".repeat(200);
+    std::fs::write(dist.path().join("assets/m.0123abcd.wasm"), &raw).unwrap();
+    std::fs::write(dist.path().join("assets/m.0123abcd.wasm.br"), "BROTLI-11").unwrap();
+    std::fs::write(dist.path().join("assets/m.0123abcd.wasm.gz"), "GZIP-9").unwrap();
+    let app = TestApp::spawn_with_dist(&db.url, dist.path().to_path_buf()).await;
+    let fetch = |encoding: &'static str| {
+        app.client
+            .get(format!("{}/assets/m.0123abcd.wasm", app.base))
+            .header("accept-encoding", encoding)
+            .send()
+    };
+    for (accept, encoding, body) in [
+        ("br, gzip", Some("br"), "BROTLI-11"),
+        ("gzip", Some("gzip"), "GZIP-9"),
+        ("identity", None, raw.as_str()),
+    ] {
+        let r = fetch(accept).await.unwrap();
+        assert_eq!(r.status(), 200, "{accept}");
+        assert_eq!(
+            r.headers()
+                .get("content-encoding")
+                .map(|v| v.to_str().unwrap()),
+            encoding,
+            "{accept}"
+        );
+        assert_eq!(r.headers()["content-type"], "application/wasm", "{accept}");
+        assert_eq!(
+            r.headers()["cache-control"],
+            "public, max-age=31536000, immutable"
+        );
+        assert_eq!(r.text().await.unwrap(), body, "{accept}");
+    }
+}
+
 #[tokio::test]
 async fn static_files_spa_fallback_and_cache_headers() {
     let db = TestDb::sqlite().await;

@@ -80,6 +80,18 @@ const BENCHES: &[Bench] = &[
         run: lossy_bench,
     },
     Bench {
+        name: "size",
+        about: "the built app per file: raw, gzip -9 and brotli 11 bytes; the warden's first load and the lazy modules",
+        run: size_bench,
+    },
+    Bench {
+        name: "load",
+        about: "a warden's first load in headless Chromium: bytes over the wire and time to a usable sign-in, unthrottled, fast 3G, slow 3G",
+        // The server only sends files here: its debug build (which `cargo xtask test` keeps
+        // warm) serves them as fast as the emulated links can take them.
+        run: || browser_bench_with("bench/load.mjs", false),
+    },
+    Bench {
         name: "wasm",
         about:
             "in headless Chromium's wasm: point-in-polygon over 1,200 grids, filtering 10,000 cases",
@@ -146,11 +158,11 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
 
 /// Builds the app and the server, then runs `tests/e2e/bench/pull.mjs` (node + playwright-core).
 fn pull_bench() -> Result<()> {
-    browser_bench("bench/pull.mjs")
+    browser_bench_with("bench/pull.mjs", true)
 }
 
 fn map_bench() -> Result<()> {
-    browser_bench("bench/map.mjs")
+    browser_bench_with("bench/map.mjs", true)
 }
 
 /// Needs the sqlite3 command line tool: the bench reads the server's op log from its file.
@@ -158,24 +170,29 @@ fn lossy_bench() -> Result<()> {
     if sh::which("sqlite3").is_none() {
         bail!("the lossy bench reads the server's database with the sqlite3 tool: apt-get install sqlite3");
     }
-    browser_bench("bench/lossy.mjs")
+    browser_bench_with("bench/lossy.mjs", true)
 }
 
-/// Builds the app and the release server, then runs a node + playwright-core script in
-/// `tests/e2e/`.
-fn browser_bench(script: &str) -> Result<()> {
+/// Builds the app and the server (release or debug), then runs a node + playwright-core script
+/// in `tests/e2e/`.
+fn browser_bench_with(script: &str, release: bool) -> Result<()> {
+    crate::tools::ensure_wasm_target()?;
+    crate::tools::ensure_wasm_bindgen()?;
+    crate::tools::ensure_wasm_split()?;
     crate::tools::ensure_chromium()?;
     crate::tools::ensure_node_modules()?;
-    let dist = crate::dist::build_dist().map(|_| crate::dist::dist_dir())?;
-    sh::run(sh::cargo().args([
-        "build",
-        "--release",
-        "-p",
-        "tongxin-server",
-        "--bin",
-        "tongxin",
-    ]))?;
-    let bin = crate::project_root().join("target/release/tongxin");
+    let dist = crate::dist::build_dist()?;
+    let mut build = sh::cargo();
+    build.args(["build", "-p", "tongxin-server", "--bin", "tongxin"]);
+    if release {
+        build.arg("--release");
+    }
+    sh::run(&mut build)?;
+    let profile = if release { "release" } else { "debug" };
+    let bin = crate::project_root()
+        .join("target")
+        .join(profile)
+        .join("tongxin");
     sh::run(
         sh::cmd("node")
             .arg(script)
@@ -184,4 +201,75 @@ fn browser_bench(script: &str) -> Result<()> {
             .env("TONGXIN_DIST", dist)
             .env("TONGXIN_CHROMIUM", crate::tools::CHROMIUM),
     )
+}
+
+/// Builds `dist/` and prints every served file's raw, gzip and brotli size (the precompressed
+/// copies `cargo xtask dist` wrote), then the totals a warden's first load and the lazy modules
+/// come to.
+fn size_bench() -> Result<()> {
+    crate::tools::ensure_wasm_target()?;
+    crate::tools::ensure_wasm_bindgen()?;
+    crate::tools::ensure_wasm_split()?;
+    let dist = crate::dist::build_dist()?;
+    let sw = std::fs::read_to_string(dist.join("sw.js"))?;
+    let lazy = list_in(&sw, "const LAZY = ")?;
+    let precache = list_in(&sw, "const PRECACHE = ")?;
+    let size = |url: &str, ext: &str| -> u64 {
+        let path = dist.join(format!("{}{ext}", url.trim_start_matches('/')));
+        std::fs::metadata(path).map_or(0, |m| m.len())
+    };
+    // A file without a precompressed copy is served as it is (or compressed by the server).
+    let sizes = |url: &str| {
+        let raw = size(url, "");
+        let or_raw = |n: u64| if n == 0 { raw } else { n };
+        (raw, or_raw(size(url, ".gz")), or_raw(size(url, ".br")))
+    };
+    println!("{:>10} {:>10} {:>10}  file", "raw", "gzip -9", "brotli 11");
+    let mut shell = (0, 0, 0);
+    let mut modules = (0, 0, 0);
+    for (list, total) in [(&precache, &mut shell), (&lazy, &mut modules)] {
+        for url in list {
+            let (raw, gz, br) = sizes(url);
+            println!("{raw:>10} {gz:>10} {br:>10}  {url}");
+            *total = (total.0 + raw, total.1 + gz, total.2 + br);
+        }
+    }
+    let first_load = [
+        "/index.html",
+        "/assets/app.",
+        "/assets/split.",
+        "/assets/boot.",
+    ];
+    let mut warden = (0, 0, 0);
+    for url in precache
+        .iter()
+        .filter(|u| first_load.iter().any(|p| u.starts_with(p)))
+    {
+        let (raw, gz, br) = sizes(url);
+        warden = (warden.0 + raw, warden.1 + gz, warden.2 + br);
+    }
+    println!(
+        "size: warden's first load (index.html, app glue, loader, wasm, css, boot): {} raw, {} gzip, {} brotli",
+        warden.0, warden.1, warden.2
+    );
+    println!(
+        "size: precached shell {} raw, {} gzip, {} brotli; lazy modules ({}) {} raw, {} gzip, {} brotli",
+        shell.0,
+        shell.1,
+        shell.2,
+        lazy.len(),
+        modules.0,
+        modules.1,
+        modules.2
+    );
+    Ok(())
+}
+
+/// The JSON list on the line of `sw.js` that starts with `prefix`.
+fn list_in(sw: &str, prefix: &str) -> Result<Vec<String>> {
+    let line = sw
+        .lines()
+        .find_map(|l| l.strip_prefix(prefix))
+        .ok_or_else(|| anyhow::anyhow!("dist/sw.js has no line `{prefix}…`"))?;
+    Ok(serde_json::from_str(line.trim_end_matches(';'))?)
 }

@@ -1,8 +1,11 @@
 //! `cargo xtask dist`: build the app into `dist/`.
 //!
-//! cargo build (wasm32, profile `wasm-release`) → wasm-bindgen (`--target web`, name and producers
-//! sections stripped) → content-hashed assets → `index.html`, the boot script and `sw.js` filled in
-//! from their templates in `public/`.
+//! cargo build (wasm32, profile `wasm-release`, linked with `--emit-relocs`) → `wasm-split-cli`
+//! (the managers' screens, marked `#[wasm_split]` in `app/src/ui/lazy.rs`, become modules of their
+//! own) → wasm-bindgen on the main module (`--target web`, `--keep-lld-exports` for the split
+//! modules, name and producers sections stripped) → content-hashed assets → `index.html`, the
+//! boot script and `sw.js` filled in from their templates in `public/` → brotli (quality 11) and
+//! gzip (level 9) copies of every compressible file next to it, served by the server as they are.
 //!
 //! No wasm-opt: Debian's binaryen 108 produces a module Chromium rejects, and a working binaryen
 //! gains only ~2% gzip once the name section is stripped (see TOOLCHAIN.md and BENCHMARKS.md).
@@ -10,14 +13,18 @@
 //! Layout produced:
 //! ```text
 //! dist/index.html                      from public/index.html ({{app.css}}, {{boot.js}}, … filled)
-//! dist/sw.js                           from public/sw.js ({{version}}, {{precache}} filled)
-//! dist/assets/app.<hash8>.js           wasm-bindgen JS glue
-//! dist/assets/app.<hash8>.wasm         the app
+//! dist/sw.js                           from public/sw.js ({{version}}, {{precache}}, {{lazy}} filled)
+//! dist/assets/app.<hash8>.js           wasm-bindgen JS glue (imports split.<hash8>.js)
+//! dist/assets/split.<hash8>.js         wasm-split's loader for the lazy modules (imports app.js)
+//! dist/assets/app.<hash8>.wasm         the app's main module: shell and field screens
+//! dist/assets/<chunk>.<hash8>.wasm     a lazy module (one per split point, plus shared chunks)
 //! dist/assets/app.<hash8>.css          app/style/app.css (fallback public/app.css)
 //! dist/assets/boot.<hash8>.js          from public/boot.js ({{app.js}}, {{app.wasm}} filled)
 //! dist/assets/snippets/…               wasm-bindgen inline JS snippets, if any crate has them
 //! dist/<everything else in public/>    manifest.webmanifest, icons/…
+//! dist/**/<file>.br, <file>.gz         precompressed copies (not precached: the browser decodes)
 //! ```
+//! app.js and split.js import each other, so they share one hash, taken over both.
 //! `dist/` is assembled in `target/xtask/dist.tmp/` and swapped in at the end, so a running server never
 //! serves a half-written tree.
 
@@ -31,7 +38,7 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use sha2::{Digest, Sha256};
 
-use crate::{sh, tools};
+use crate::{compress, sh, tools};
 
 /// Files in `public/` that are templates or sources, not copied as they are.
 const TEMPLATES: [&str; 4] = ["index.html", "sw.js", "boot.js", "app.css"];
@@ -42,6 +49,7 @@ pub struct DistArgs {}
 pub fn dist_command(_args: &DistArgs) -> Result<()> {
     tools::ensure_wasm_target()?;
     tools::ensure_wasm_bindgen()?;
+    tools::ensure_wasm_split()?;
     build_dist()?;
     Ok(())
 }
@@ -55,18 +63,18 @@ pub fn dist_dir() -> PathBuf {
 pub fn build_dist() -> Result<PathBuf> {
     let root = crate::project_root();
     let wasm = cargo_build_app()?;
-    let bindgen = run_wasm_bindgen(&wasm)?;
+    let split = run_wasm_split(&wasm)?;
+    let bindgen = run_wasm_bindgen(&split.join("main.wasm"))?;
 
     let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     let mut names: BTreeMap<&str, String> = BTreeMap::new();
 
-    let glue = read(&bindgen.join("app.js"))?;
     let wasm_bytes = read(&bindgen.join("app_bg.wasm"))?;
-    names.insert("app.js", insert_hashed(&mut files, "app", "js", glue));
     names.insert(
         "app.wasm",
         insert_hashed(&mut files, "app", "wasm", wasm_bytes),
     );
+    let lazy = insert_glue_and_lazy_modules(&mut files, &mut names, &bindgen, &split)?;
 
     let snippets = bindgen.join("snippets");
     if snippets.is_dir() {
@@ -114,11 +122,15 @@ pub fn build_dist() -> Result<PathBuf> {
     let sw_template = read_string(&public.join("sw.js"))?;
     // The worker's own code counts too: a changed sw.js gets a new cache.
     let version = version_of(&files, &sw_template);
-    let precache: Vec<String> = files.keys().map(|rel| format!("/{rel}")).collect();
-    let precache_json = serde_json::to_string(&precache)?;
+    let precache: Vec<String> = files
+        .keys()
+        .map(|rel| format!("/{rel}"))
+        .filter(|url| !lazy.contains(url))
+        .collect();
     let mut sw_names: BTreeMap<&str, String> = BTreeMap::new();
     sw_names.insert("version", version.clone());
-    sw_names.insert("precache", precache_json);
+    sw_names.insert("precache", serde_json::to_string(&precache)?);
+    sw_names.insert("lazy", serde_json::to_string(&lazy)?);
     let sw = fill(
         &read_string(&public.join("sw.js"))?,
         &sw_names,
@@ -126,29 +138,52 @@ pub fn build_dist() -> Result<PathBuf> {
     )?;
     files.insert("sw.js".to_owned(), sw.into_bytes());
 
+    eprintln!(
+        "xtask: dist/ version {version}, {} files (raw, gzip -9, brotli 11):",
+        files.len()
+    );
+    let compressed = compress::precompress(&files)?;
+    for (rel, bytes) in &files {
+        let size = |ext: &str| {
+            compressed
+                .get(&format!("{rel}.{ext}"))
+                .map_or_else(|| "-".to_owned(), |b| b.len().to_string())
+        };
+        eprintln!(
+            "  {:>10} {:>10} {:>10}  {rel}",
+            bytes.len(),
+            size("gz"),
+            size("br")
+        );
+    }
+    files.extend(compressed);
+
     let dist = dist_dir();
     write_tree(&dist, &files)?;
-
-    eprintln!("xtask: dist/ version {version}, {} files:", files.len());
-    for (rel, bytes) in &files {
-        eprintln!("  {:>10}  {rel}", bytes.len());
-    }
     Ok(dist)
 }
 
-/// `cargo build -p tongxin-app --target wasm32-unknown-unknown --profile wasm-release`; returns the
-/// .wasm of the app's binary (or of its cdylib when it has no binary), read from cargo's JSON.
+/// `cargo rustc -p tongxin-app --bin tongxin-app --target wasm32-unknown-unknown --profile
+/// wasm-release -- -C link-arg=--emit-relocs`; returns the .wasm of the app's binary, read from
+/// cargo's JSON.
 fn cargo_build_app() -> Result<PathBuf> {
     let mut cmd = sh::cargo();
+    // `cargo rustc` passes the flag to the binary's link only: the dependencies keep their
+    // build (RUSTFLAGS would rebuild them all). wasm-split needs the relocations to move code.
     cmd.args([
-        "build",
+        "rustc",
         "-p",
+        "tongxin-app",
+        "--bin",
         "tongxin-app",
         "--target",
         tools::WASM_TARGET,
         "--profile",
         "wasm-release",
         "--message-format=json-render-diagnostics",
+        "--",
+        "-C",
+        "link-arg=--emit-relocs",
     ]);
     eprintln!("$ {}", sh::display(&cmd));
     let mut child = cmd
@@ -220,6 +255,8 @@ fn run_wasm_bindgen(wasm: &Path) -> Result<PathBuf> {
                 "--no-typescript",
                 "--remove-name-section",
                 "--remove-producers-section",
+                // The split modules import the main module's functions by these export names.
+                "--keep-lld-exports",
                 "--out-name",
                 "app",
                 "--out-dir",
@@ -229,6 +266,136 @@ fn run_wasm_bindgen(wasm: &Path) -> Result<PathBuf> {
     )?;
     std::fs::write(&stamp_path, stamp)?;
     Ok(out)
+}
+
+/// Run `wasm-split-cli` into `target/xtask/split/` (`main.wasm`, one `.wasm` per lazy module,
+/// `__wasm_split.js`), unless the input and the tool are unchanged.
+fn run_wasm_split(wasm: &Path) -> Result<PathBuf> {
+    let scratch = crate::project_root().join("target").join("xtask");
+    let out = scratch.join("split");
+    let stamp_path = scratch.join("split.stamp");
+    let stamp = format!(
+        "{}\n{}\n",
+        tools::WASM_SPLIT_VERSION,
+        hex(&Sha256::digest(read(wasm)?))
+    );
+    let unchanged = std::fs::read_to_string(&stamp_path).is_ok_and(|s| s == stamp)
+        && out.join("main.wasm").is_file();
+    if unchanged {
+        eprintln!("xtask: {} unchanged, wasm-split skipped", wasm.display());
+        return Ok(out);
+    }
+    if out.exists() {
+        std::fs::remove_dir_all(&out).with_context(|| format!("removing {}", out.display()))?;
+    }
+    std::fs::create_dir_all(&out)?;
+    sh::run(sh::cmd(tools::WASM_SPLIT).arg(wasm).arg(&out))?;
+    std::fs::write(&stamp_path, stamp)?;
+    Ok(out)
+}
+
+/// The wasm-bindgen glue and wasm-split's loader (they import each other, so both are named
+/// after one hash over the two), and the lazy modules, each under its own content hash, their
+/// names rewritten in the loader. Returns the lazy modules' URLs.
+fn insert_glue_and_lazy_modules(
+    files: &mut BTreeMap<String, Vec<u8>>,
+    names: &mut BTreeMap<&str, String>,
+    bindgen: &Path,
+    split: &Path,
+) -> Result<Vec<String>> {
+    /// The loader's module name (the main wasm imports from it, so the glue's imports object
+    /// keeps it as a key) and how the glue imports the loader, and the loader the glue
+    /// (wasm-split-cli's defaults). Only the `from "…"` clauses are renamed.
+    const LOADER_MODULE: &str = "./__wasm_split.js";
+    const LOADER_IMPORT: &str = r#"from "./__wasm_split.js""#;
+    const GLUE_IMPORT: &str = r#"from "./main.js""#;
+
+    let glue = read_string(&bindgen.join("app.js"))?;
+    let loader_path = split.join(LOADER_MODULE.trim_start_matches("./"));
+    if !loader_path.is_file() {
+        // No split point in the app: the glue stands alone.
+        let url = insert_hashed(files, "app", "js", glue.into_bytes());
+        names.insert("split.js", url.clone());
+        names.insert("app.js", url);
+        return Ok(Vec::new());
+    }
+    let mut loader = read_string(&loader_path)?;
+    let mut lazy = Vec::new();
+    for (rel, bytes) in walk(split)? {
+        let Some(stem) = rel.strip_suffix(".wasm").filter(|s| *s != "main") else {
+            continue;
+        };
+        // wasm-split copies the input's name section into the modules; nothing reads it.
+        let url = insert_hashed(files, stem, "wasm", strip_custom_sections(&bytes)?);
+        let old = format!("\"./{rel}\"");
+        if !loader.contains(&old) {
+            bail!("{}: no reference to {old}", loader_path.display());
+        }
+        let hashed = url.trim_start_matches("/assets/");
+        loader = loader.replace(&old, &format!("\"./{hashed}\""));
+        lazy.push(url);
+    }
+    for (text, import, what) in [
+        (&glue, LOADER_IMPORT, "the glue"),
+        (&loader, GLUE_IMPORT, "the loader"),
+    ] {
+        if !text.contains(import) {
+            bail!("{what} does not import {import}: has the output of wasm-bindgen or wasm-split-cli changed?");
+        }
+    }
+    let mut hasher = Sha256::new();
+    hasher.update(glue.as_bytes());
+    hasher.update([0]);
+    hasher.update(loader.as_bytes());
+    let hash = hex(&hasher.finalize())[..8].to_owned();
+    let (glue_name, loader_name) = (format!("app.{hash}.js"), format!("split.{hash}.js"));
+    let glue = glue.replace(LOADER_IMPORT, &format!(r#"from "./{loader_name}""#));
+    let loader = loader.replace(GLUE_IMPORT, &format!(r#"from "./{glue_name}""#));
+    files.insert(format!("assets/{glue_name}"), glue.into_bytes());
+    files.insert(format!("assets/{loader_name}"), loader.into_bytes());
+    names.insert("app.js", format!("/assets/{glue_name}"));
+    names.insert("split.js", format!("/assets/{loader_name}"));
+    Ok(lazy)
+}
+
+/// A wasm module without its custom sections (id 0: `name`, `producers`, `target_features`, …),
+/// which the browser does not need; the other sections are copied as they are.
+fn strip_custom_sections(wasm: &[u8]) -> Result<Vec<u8>> {
+    const HEADER: usize = 8; // "\0asm" and the version
+    if wasm.len() < HEADER || &wasm[..4] != b"\0asm" {
+        bail!("not a wasm module");
+    }
+    let mut out = wasm[..HEADER].to_vec();
+    let mut at = HEADER;
+    while at < wasm.len() {
+        let id = wasm[at];
+        let (size, payload) = read_leb_u32(wasm, at + 1)?;
+        let end = payload
+            .checked_add(size as usize)
+            .filter(|&end| end <= wasm.len())
+            .context("a wasm section runs past the end of the module")?;
+        if id != 0 {
+            out.extend_from_slice(&wasm[at..end]);
+        }
+        at = end;
+    }
+    Ok(out)
+}
+
+/// An unsigned LEB128 `u32` at `at`; returns it and the offset after it.
+fn read_leb_u32(bytes: &[u8], mut at: usize) -> Result<(u32, usize)> {
+    let mut value = 0u32;
+    for shift in (0..35).step_by(7) {
+        let byte = *bytes
+            .get(at)
+            .context("a wasm section size runs past the end")?;
+        at += 1;
+        value |= u32::from(byte & 0x7f) << shift;
+        if byte & 0x80 == 0 {
+            return Ok((value, at));
+        }
+    }
+    bail!("a wasm section size is longer than 5 bytes")
 }
 
 /// Insert `assets/<name>.<hash8>.<ext>`; returns its absolute URL path.
@@ -378,6 +545,20 @@ mod tests {
             "{a}"
         );
         assert_eq!(a, insert_hashed(&mut files, "app", "js", b"one".to_vec()));
+    }
+
+    #[test]
+    fn custom_sections_are_stripped_and_the_rest_kept() {
+        let mut wasm = b"\0asm\x01\0\0\0".to_vec();
+        wasm.extend([1, 4, 1, 0x60, 0, 0]); // type section: one `() -> ()`
+        wasm.extend([0, 5, 4, b'n', b'a', b'm', b'e']); // custom section "name"
+        wasm.extend([3, 2, 1, 0]); // function section
+        let stripped = strip_custom_sections(&wasm).unwrap();
+        let mut want = b"\0asm\x01\0\0\0".to_vec();
+        want.extend([1, 4, 1, 0x60, 0, 0, 3, 2, 1, 0]);
+        assert_eq!(stripped, want);
+        assert!(strip_custom_sections(&wasm[..wasm.len() - 1]).is_err());
+        assert!(strip_custom_sections(b"nope").is_err());
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! Every step prints the command it runs, so a failure can be reproduced by hand.
 
 mod bench;
+mod compress;
 mod dist;
 mod run;
 mod sh;

@@ -32,6 +32,7 @@ pub struct RunArgs {
 pub fn run(args: &RunArgs) -> Result<()> {
     tools::ensure_wasm_target()?;
     tools::ensure_wasm_bindgen()?;
+    tools::ensure_wasm_split()?;
     let dist = dist::build_dist()?;
     sh::run(sh::cargo().args([
         "build",

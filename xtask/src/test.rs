@@ -61,6 +61,7 @@ pub fn test(args: &TestArgs) -> Result<()> {
         Step::new("install tools", move || {
             tools::ensure_wasm_target()?;
             tools::ensure_wasm_bindgen()?;
+            tools::ensure_wasm_split()?;
             if want_browser {
                 tools::ensure_chromium()?;
             }

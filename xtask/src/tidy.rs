@@ -91,10 +91,10 @@ fn templates_use_only_placeholders_xtask_fills() {
     for (file, allowed) in [
         (
             "index.html",
-            &["app.css", "app.js", "app.wasm", "boot.js"][..],
+            &["app.css", "app.js", "app.wasm", "boot.js", "split.js"][..],
         ),
         ("boot.js", &["app.js", "app.wasm"][..]),
-        ("sw.js", &["version", "precache"][..]),
+        ("sw.js", &["version", "precache", "lazy"][..]),
     ] {
         let text = std::fs::read_to_string(public.join(file)).unwrap();
         for (i, _) in text.match_indices("{{") {

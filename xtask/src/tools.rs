@@ -1,5 +1,6 @@
-//! Installing what a fresh machine lacks: the wasm target, the matching wasm-bindgen-cli, Chromium
-//! with its driver, the e2e node modules; and checking that PostgreSQL answers.
+//! Installing what a fresh machine lacks: the wasm target, the matching wasm-bindgen-cli,
+//! wasm-split, Chromium with its driver, the e2e node modules; and checking that PostgreSQL
+//! answers.
 //!
 //! Everything here is idempotent and cheap when the tool is already present.
 
@@ -14,6 +15,11 @@ use crate::sh;
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 pub const WASM_TARGET: &str = "wasm32-unknown-unknown";
+/// The crate whose `wasm-split-cli` binary splits the app's wasm at its `#[wasm_split]` points.
+/// Its output must match the `wasm_split_helpers` runtime in Cargo.lock (0.2.x, via leptos).
+pub const WASM_SPLIT_CRATE: &str = "wasm_split_cli_support";
+pub const WASM_SPLIT_VERSION: &str = "0.2.4";
+pub const WASM_SPLIT: &str = "wasm-split-cli";
 
 /// `rustup target add wasm32-unknown-unknown` unless it is installed.
 pub fn ensure_wasm_target() -> Result<()> {
@@ -77,6 +83,29 @@ pub fn ensure_wasm_bindgen() -> Result<()> {
         "wasm-bindgen-cli",
         "--version",
         &wanted,
+        "--force",
+    ]))
+}
+
+/// Install `wasm-split-cli` (crate `wasm_split_cli_support`, feature `build-binary`) in the pinned
+/// version unless `cargo install --list` shows it; ~2 min on 2 cores.
+pub fn ensure_wasm_split() -> Result<()> {
+    let listed = sh::output(sh::cargo().args(["install", "--list"])).unwrap_or_default();
+    let wanted = format!("{WASM_SPLIT_CRATE} v{WASM_SPLIT_VERSION}:");
+    if listed.lines().any(|l| l.trim() == wanted) && sh::which(WASM_SPLIT).is_some() {
+        return Ok(());
+    }
+    eprintln!(
+        "xtask: {WASM_SPLIT_CRATE} {WASM_SPLIT_VERSION} needed; installing (~2 min on 2 cores)"
+    );
+    sh::run(sh::cargo().args([
+        "install",
+        WASM_SPLIT_CRATE,
+        "--version",
+        &format!("={WASM_SPLIT_VERSION}"),
+        "--features",
+        "build-binary",
+        "--locked",
         "--force",
     ]))
 }

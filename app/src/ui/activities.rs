@@ -1,13 +1,16 @@
 //! Joint activities (活动) of the community and its paired units (同心圆).
 
+use super::context::{ctx, live_records, t, Ctx};
 use super::forms::{field_error, keep_draft, number_notice, save_new, Draft};
 use super::photos::{Gallery, PhotoPicker};
-use super::{
-    client, ctx, live_records, t, tr, trf, use_navigate, BTreeMap, Collection, Ctx, OpBody,
-    RecordId, ACTIVITY_THEMES,
-};
+use crate::i18n::{tr, trf};
 use crate::store::LocalStore;
+use crate::sync::client;
 use leptos::prelude::*;
+use leptos_router::hooks::use_navigate;
+use std::collections::BTreeMap;
+use tongxin_shared::schema::ACTIVITY_THEMES;
+use tongxin_shared::{Collection, OpBody, RecordId};
 
 /// Joint activities of the community and its alliance units (同心圆活动), newest first.
 #[component]

@@ -1,12 +1,16 @@
 //! The admin's screens: users (create, change role and area, reset passwords, disable) and the
 //! calls to the admin API.
 
-use super::{
-    client, ctx, role_label, spawn_local, t, tr, trf, Ctx, RecordId, Role, UserSummary, UserUpsert,
-    MIN_PASSWORD_CHARS,
-};
+use super::context::{ctx, t, Ctx};
+use super::format::role_label;
 use crate::api;
+use crate::i18n::{tr, trf};
+use crate::sync::client;
 use leptos::prelude::*;
+use leptos::task::spawn_local;
+use tongxin_shared::case::Role;
+use tongxin_shared::wire::{UserSummary, UserUpsert, MIN_PASSWORD_CHARS};
+use tongxin_shared::RecordId;
 
 /// The signed-in admin's token, or the message to show when nobody is signed in.
 pub(super) fn token() -> Result<String, String> {

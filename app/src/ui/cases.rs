@@ -1,16 +1,26 @@
 //! Cases (事件/诉求): the list with its offline filters, a case with its lifecycle and timeline,
 //! the report form (grid by GPS or by hand, photos), and the case CSV.
 
+use super::browser::download;
+use super::context::{ctx, t, Ctx};
+use super::format::{level_label, now_ms, when};
 use super::forms::{clear_draft, field_error, keep_draft, number_notice, Draft};
 use super::photos::{Gallery, PhotoPicker};
-use super::{
-    allowed_actions, client, ctx, download, is_overdue, level_label, owner_level,
-    recorded_escalation, spawn_local, supervision_level, t, tr, trf, use_navigate, use_params_map,
-    validate_op, Action, BTreeMap, CaseFilter, Collection, Ctx, Deadlines, Lang, Level,
-    NavigateOptions, OpBody, Record, RecordId, Status, CASE_CATEGORIES, ESCALATE,
-};
+use crate::i18n::{tr, trf, Lang};
 use crate::store::LocalStore;
+use crate::sync::client;
 use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::hooks::{use_navigate, use_params_map};
+use leptos_router::NavigateOptions;
+use std::collections::BTreeMap;
+use tongxin_shared::case::{
+    allowed_actions, is_overdue, owner_level, recorded_escalation, supervision_level, Action,
+    Deadlines, Level, Status, ESCALATE,
+};
+use tongxin_shared::query::CaseFilter;
+use tongxin_shared::schema::{validate_op, CASE_CATEGORIES};
+use tongxin_shared::{Collection, OpBody, Record, RecordId};
 
 pub(super) fn category_label(lang: Lang, c: &str) -> String {
     if c.is_empty() {
@@ -201,23 +211,6 @@ pub(super) fn CaseList() -> impl IntoView {
             }}
         </section>
     }
-}
-
-pub(super) fn now_ms() -> u64 {
-    js_sys::Date::now() as u64
-}
-
-/// "2026-11-25 14:05" in local time.
-pub(super) fn when(ms: u64) -> String {
-    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}",
-        d.get_full_year(),
-        d.get_month() + 1,
-        d.get_date(),
-        d.get_hours(),
-        d.get_minutes()
-    )
 }
 
 pub(super) fn case_status(r: &Record) -> Option<Status> {

@@ -5,8 +5,10 @@
 //! that miss it and their alliance units. Every table is built once as rows of text, shown on the
 //! page and exported as one CSV (UTF-8 with a BOM, so Excel opens the Chinese text correctly).
 
-use super::cases::{category_label, now_ms};
-use super::{ctx, download, live_records, t, Ctx};
+use super::browser::download;
+use super::cases::category_label;
+use super::context::{ctx, live_records, t, Ctx};
+use super::format::now_ms;
 use crate::i18n::{tr, trf, Lang};
 use leptos::prelude::*;
 use std::collections::BTreeMap;

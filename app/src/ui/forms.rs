@@ -1,9 +1,14 @@
 //! What the new-record forms share: one save path, field errors, and drafts kept as the user
 //! types.
 
-use super::{client, spawn_local, t, trf, validate_op, Lang, NavigateOptions};
+use super::context::t;
+use crate::i18n::{trf, Lang};
 use crate::store::LocalStore;
+use crate::sync::client;
 use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::NavigateOptions;
+use tongxin_shared::schema::validate_op;
 
 /// A form's error: which field it belongs to (`"form"` for the whole form) and the message.
 pub(super) type FormError = RwSignal<Option<(&'static str, String)>>;

@@ -2,9 +2,10 @@
 //! its latest visits and its community's latest activities, and links into the case list
 //! filtered to the grid.
 
-use super::cases::{case_deadline, case_status, now_ms, when};
+use super::cases::{case_deadline, case_status};
+use super::context::{ctx, live_records, t, Ctx};
+use super::format::{now_ms, when};
 use super::staff::{by_grid, staff};
-use super::{ctx, live_records, t, Ctx};
 use crate::i18n::{tr, trf};
 use leptos::prelude::*;
 use tongxin_shared::case::is_overdue;

@@ -4,7 +4,7 @@
 //! a clean check of exactly this file and these options is applied.
 
 use super::admin::token;
-use super::{ctx, t, Ctx};
+use super::context::{ctx, t, Ctx};
 use crate::api::{self, ApiError};
 use crate::i18n::{tr, trf, Lang};
 use leptos::prelude::*;

@@ -1,11 +1,15 @@
 //! The managers' live map (一张图).
 
-use super::{
-    client, ctx, download, live_records, now_ms, spawn_local, t, tr, trf, BTreeMap, Collection,
-    Ctx, RecordId,
-};
+use super::browser::download;
+use super::context::{ctx, live_records, t, Ctx};
+use super::format::now_ms;
+use crate::i18n::{tr, trf};
 use crate::store::LocalStore;
+use crate::sync::client;
 use leptos::prelude::*;
+use leptos::task::spawn_local;
+use std::collections::BTreeMap;
+use tongxin_shared::{Collection, RecordId};
 
 /// The map's drawing size in SVG pixels (it scales to the screen's width).
 pub(super) const W: f64 = 640.0;

@@ -1,8 +1,11 @@
 //! Photos: shown from the device's blobs, picked, resized and stored content-addressed.
 
-use super::{client, ctx, spawn_local, t, tr, trf, Ctx};
+use super::context::{ctx, t, Ctx};
+use crate::i18n::{tr, trf};
 use crate::store::LocalStore;
+use crate::sync::client;
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 
 /// One photo: from this device when it is here (shown "pending" until uploaded), else from the
 /// server.

@@ -2,7 +2,7 @@
 //! refused (each reason in the user's language, by its code), records this app could not read,
 //! when the device last synced.
 
-use super::{ctx, t, Ctx};
+use super::context::{ctx, t, Ctx};
 use crate::i18n::{tr, trf, Lang};
 use crate::store::{LocalStore, RejectedOp};
 use crate::sync::badge::last_synced;

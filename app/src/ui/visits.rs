@@ -1,12 +1,15 @@
 //! Visits and patrols (走访/巡查): the list, and the form with its households (picked from the
 //! device or added on the spot).
 
-use super::cases::{now_ms, when};
+use super::context::{ctx, live_records, t, Ctx};
+use super::format::{now_ms, when};
 use super::forms::{field_error, keep_draft, number_notice, save_new, Draft};
-use super::{
-    client, ctx, live_records, t, tr, use_navigate, BTreeMap, Collection, Ctx, OpBody, RecordId,
-};
+use crate::i18n::tr;
+use crate::sync::client;
 use leptos::prelude::*;
+use leptos_router::hooks::use_navigate;
+use std::collections::BTreeMap;
+use tongxin_shared::{Collection, OpBody, RecordId};
 
 /// My visits and patrols (走访/巡查), newest first.
 #[component]

@@ -189,13 +189,13 @@ where
             let Some(column) = descendant_column(m.key.0) else {
                 continue;
             };
-            let mut qb = Sql::new(
-                "SELECT collection, id, subdistrict, community, grid FROM records WHERE ",
-            );
+            let mut qb =
+                Sql::new("SELECT collection, id, subdistrict, community, grid FROM records WHERE ");
             qb.push(column).push(" = ").bind(m.key.1.to_string());
             for row in qb.query::<B::Db>().fetch_all(&mut *conn).await? {
                 let collection: String = row.try_get(0)?;
-                let collection = Collection::parse(&collection).ok_or_else(|| corrupt(collection))?;
+                let collection =
+                    Collection::parse(&collection).ok_or_else(|| corrupt(collection))?;
                 let id: String = row.try_get(1)?;
                 let key = (collection, RecordId::parse(&id).map_err(corrupt)?);
                 if key == m.key || written.contains(&key) {
@@ -299,9 +299,8 @@ where
         let mut out = Hierarchy::new();
         let ids: Vec<&(Collection, RecordId)> = refs.iter().collect();
         for chunk in ids.chunks(CHUNK) {
-            let mut qb = Sql::new(
-                "SELECT collection, id, subdistrict, community, grid FROM records WHERE ",
-            );
+            let mut qb =
+                Sql::new("SELECT collection, id, subdistrict, community, grid FROM records WHERE ");
             for (i, (c, id)) in chunk.iter().enumerate() {
                 qb.push(if i == 0 {
                     "(collection = "
@@ -634,7 +633,11 @@ where
             .writes
             .iter()
             .map(|w| w.place.clone())
-            .chain(replaced.iter().flat_map(|(_, old, new)| [old.clone(), new.clone()]))
+            .chain(
+                replaced
+                    .iter()
+                    .flat_map(|(_, old, new)| [old.clone(), new.clone()]),
+            )
             .chain(plan.moves.iter().map(|m| m.before.clone()))
             .collect();
         let poke = poke_places(places);

@@ -1,0 +1,165 @@
+//! The managers' and administrators' screens, loaded on first use.
+//!
+//! A warden's phone downloads only the shell and the field screens. The map (with its grid
+//! panel), the dashboards and the admin screens (users, grid import) are split out of the
+//! release wasm into their own modules by `wasm-split` (run by `cargo xtask dist`): each
+//! `#[wasm_split]` function below is a split point, and everything only it reaches goes into that
+//! module (code both reach goes into a shared chunk, loaded with either). Calling the function
+//! fetches and instantiates its module once; the service worker keeps it for offline use.
+//!
+//! A split function returns the screen's *constructor* (a plain `fn`, code in the split module),
+//! not a built view: the view is built by [`Deferred`] under its own reactive owner, so the
+//! screen sees the app's contexts like any other route.
+//!
+//! Outside a `cargo xtask dist` build (tests, clippy) the functions are ordinary calls.
+//!
+//! Where a new manager screen goes: its component in its own file under `ui/`, a split function
+//! and a [`Chunk`] variant here, and a route in `ui.rs` that renders `<Deferred chunk=…/>`.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos::wasm_split::{wasm_split, SplitLoaderError};
+use tongxin_shared::case::Role;
+
+use super::context::t;
+
+/// A screen's constructor; its code lives in the split module.
+type Screen = fn() -> AnyView;
+
+/// A split module could not be fetched (offline before the screen was ever opened online).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct LoadFailed;
+
+impl From<SplitLoaderError> for LoadFailed {
+    fn from(_: SplitLoaderError) -> Self {
+        Self
+    }
+}
+
+#[allow(
+    clippy::unnecessary_wraps,
+    reason = "`fallible` split functions return a Result"
+)]
+#[wasm_split(map, wasm_split_path = ::leptos::wasm_split, fallible, preload(preload_map))]
+fn map_screen() -> Result<Screen, LoadFailed> {
+    Ok(|| view! { <super::map::MapView/> }.into_any())
+}
+
+#[allow(
+    clippy::unnecessary_wraps,
+    reason = "`fallible` split functions return a Result"
+)]
+#[wasm_split(dashboard, wasm_split_path = ::leptos::wasm_split, fallible, preload(preload_dashboard))]
+fn dashboard_screen() -> Result<Screen, LoadFailed> {
+    Ok(|| view! { <super::dashboard::Dashboard/> }.into_any())
+}
+
+#[allow(
+    clippy::unnecessary_wraps,
+    reason = "`fallible` split functions return a Result"
+)]
+#[wasm_split(admin, wasm_split_path = ::leptos::wasm_split, fallible, preload(preload_admin))]
+fn admin_screen() -> Result<Screen, LoadFailed> {
+    Ok(|| view! { <super::admin::Admin/> }.into_any())
+}
+
+/// The screens that load on first use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Chunk {
+    /// The live map and the selected grid's panel (managers).
+    Map,
+    /// Dashboards and their CSV export (managers).
+    Dashboard,
+    /// Users and the grid import (administrators).
+    Admin,
+}
+
+impl Chunk {
+    const ALL: [Self; 3] = [Self::Map, Self::Dashboard, Self::Admin];
+
+    /// Loads the module (once; a failure is not remembered) and returns the screen.
+    async fn load(self) -> Result<Screen, LoadFailed> {
+        match self {
+            Self::Map => map_screen().await,
+            Self::Dashboard => dashboard_screen().await,
+            Self::Admin => admin_screen().await,
+        }
+    }
+
+    /// Fetches and instantiates the module without showing it.
+    async fn preload(self) -> Result<(), SplitLoaderError> {
+        match self {
+            Self::Map => preload_map().await,
+            Self::Dashboard => preload_dashboard().await,
+            Self::Admin => preload_admin().await,
+        }
+    }
+
+    /// Whether a user with this role has this screen in their navigation.
+    fn used_by(self, role: Role) -> bool {
+        match self {
+            Self::Map | Self::Dashboard => role.is_manager(),
+            Self::Admin => role == Role::Admin,
+        }
+    }
+}
+
+/// How long after sign-in the prefetch starts.
+const PREFETCH_DELAY_MS: u32 = 2_000;
+
+/// Loads the screens this role uses in the background, so that they open at once and work
+/// offline later (the service worker keeps what was fetched). Called once a manager or
+/// administrator is signed in and online; a failure only means the screen loads when opened.
+pub(super) fn prefetch_for(role: Role) {
+    let chunks: Vec<Chunk> = Chunk::ALL.into_iter().filter(|c| c.used_by(role)).collect();
+    if chunks.is_empty() {
+        return;
+    }
+    spawn_local(async move {
+        // Leave the first seconds' bandwidth to the sign-in and the first pull.
+        gloo_timers::future::TimeoutFuture::new(PREFETCH_DELAY_MS).await;
+        for chunk in chunks {
+            // A failure is retried when the screen is opened.
+            let _ = chunk.preload().await;
+        }
+    });
+}
+
+#[derive(Clone, Copy)]
+enum State {
+    Loading,
+    Failed,
+    Ready(Screen),
+}
+
+/// A route whose screen lives in a split module: a loading line while the module loads, the
+/// screen once it has, and a message with a retry when it cannot be fetched.
+#[component]
+pub(super) fn Deferred(chunk: Chunk) -> impl IntoView {
+    let state = RwSignal::new(State::Loading);
+    let start = move || {
+        state.set(State::Loading);
+        spawn_local(async move {
+            // The route may have been left while the module loaded.
+            let _ = state.try_set(match chunk.load().await {
+                Ok(screen) => State::Ready(screen),
+                Err(LoadFailed) => State::Failed,
+            });
+        });
+    };
+    start();
+    move || match state.get() {
+        State::Loading => view! {
+            <p class="muted" role="status" data-testid="screen-loading">{t("screen.loading")}</p>
+        }
+        .into_any(),
+        State::Failed => view! {
+            <section class="card" data-testid="screen-unavailable">
+                <p class="field-error" role="alert">{t("screen.unavailable")}</p>
+                <button type="button" on:click=move |_| start()>{t("screen.retry")}</button>
+            </section>
+        }
+        .into_any(),
+        State::Ready(screen) => screen(),
+    }
+}

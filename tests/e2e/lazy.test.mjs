@@ -1,0 +1,122 @@
+// The managers' screens load on first use (issue 13): a warden's first load does not fetch them
+// (nor does the service worker), a manager's first visit prefetches them, and every manager screen
+// opened once online opens again with the server stopped. A screen never opened online says so
+// offline (no crash, no blank page) and loads on retry once the network is back.
+
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import {
+  ADMIN, ensureControlled, eventually, launchBrowser, setupCity, signIn, startServer, waitAttr, waitFor, waitReady,
+} from './harness.mjs';
+
+/** The lazy modules of the build under test, as the service worker lists them. */
+async function lazyModules() {
+  const sw = await readFile(path.join(process.env.TONGXIN_DIST, 'sw.js'), 'utf8');
+  const line = sw.split('\n').find((l) => l.startsWith('const LAZY = '));
+  assert.ok(line, 'dist/sw.js lists the lazy modules');
+  const list = JSON.parse(line.slice('const LAZY = '.length).replace(/;$/, ''));
+  assert.ok(list.length >= 3, `one module per manager screen at least: ${list}`);
+  return list;
+}
+
+/** Every URL this page fetched (resource timing) and every URL in any of its origin's caches. */
+function fetchedAndCached(page) {
+  return page.evaluate(async () => {
+    const fetched = performance.getEntriesByType('resource').map((e) => new URL(e.name).pathname);
+    const cached = [];
+    for (const name of await caches.keys()) {
+      const cache = await caches.open(name);
+      for (const request of await cache.keys()) cached.push(new URL(request.url).pathname);
+    }
+    return { fetched, cached };
+  });
+}
+
+/** Each manager screen, and an element that only the loaded screen renders. */
+const SCREENS = [
+  { path: '/map', ready: '[data-testid=map]' },
+  { path: '/dashboard', ready: '[data-testid=export-dashboard]' },
+  { path: '/admin', ready: '[data-testid=grid-import]' },
+];
+
+async function openScreen(page, url, screen) {
+  await page.goto(`${url}${screen.path}`);
+  await waitReady(page);
+  await waitFor(page, `the ${screen.path} screen`, (s) => document.querySelector(s) !== null, screen.ready);
+  assert.equal(await page.locator('[data-testid=screen-unavailable]').count(), 0);
+}
+
+test('a warden does not load the manager modules; a manager prefetches them', async (t) => {
+  const lazy = await lazyModules();
+  const server = await startServer(t);
+  await setupCity(server);
+  const browser = await launchBrowser(t);
+
+  const warden = await (await browser.newContext()).newPage();
+  await signIn(warden, server.url, 'wa');
+  await ensureControlled(warden);
+  await warden.goto(`${server.url}/cases`);
+  await waitReady(warden);
+  await waitAttr(warden, '[data-testid=sync-badge]', 'data-state', 'synced');
+
+  // The control: a manager signed in after the warden gets every module of their screens
+  // prefetched into the service worker's cache, without opening any of them.
+  const manager = await (await browser.newContext()).newPage();
+  await signIn(manager, server.url, 'cm');
+  await ensureControlled(manager);
+  const managerModules = lazy.filter((u) => /\/split_(map|dashboard)\./.test(u));
+  assert.equal(managerModules.length, 2, `a map and a dashboard module: ${lazy}`);
+  await eventually('the manager\'s modules prefetched and cached', async () => {
+    const { cached } = await fetchedAndCached(manager);
+    return managerModules.every((u) => cached.includes(u));
+  });
+  assert.equal(await manager.locator('[data-testid=map]').count(), 0, 'no screen was opened');
+
+  // The warden (signed in longer than the manager) fetched none, and none is cached.
+  const { fetched, cached } = await fetchedAndCached(warden);
+  assert.ok(fetched.some((u) => /^\/assets\/app\.[0-9a-f]{8}\.wasm$/.test(u)) || cached.some((u) => /^\/assets\/app\./.test(u)),
+    'the check sees the main module');
+  for (const url of lazy) {
+    assert.ok(!fetched.includes(url), `the warden's page fetched ${url}`);
+    assert.ok(!cached.includes(url), `the warden's service worker cached ${url}`);
+  }
+});
+
+test('every manager screen opened once online opens with the server stopped', async (t) => {
+  const server = await startServer(t);
+  const browser = await launchBrowser(t);
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  await signIn(page, server.url, ADMIN.username, ADMIN.password);
+  await ensureControlled(page);
+  for (const screen of SCREENS) await openScreen(page, server.url, screen);
+
+  // No network at all: the server is gone, not only the browser's link.
+  await server.stop();
+  for (const screen of SCREENS) await openScreen(page, server.url, screen);
+});
+
+test('a screen never opened online says so offline, and loads on retry', async (t) => {
+  const server = await startServer(t);
+  await setupCity(server);
+  const browser = await launchBrowser(t);
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  // A warden: nothing is prefetched, and /admin is not in their navigation.
+  await signIn(page, server.url, 'wa');
+  await ensureControlled(page);
+  await context.setOffline(true);
+  await page.goto(`${server.url}/admin`);
+  await waitReady(page);
+  await waitFor(page, 'the screen-unavailable message', () => document.querySelector('[data-testid=screen-unavailable]') !== null);
+  // The app is alive: the shell answers.
+  await waitAttr(page, '[data-testid=net-status]', 'data-online', 'false');
+
+  await context.setOffline(false);
+  await page.locator('[data-testid=screen-unavailable] button').click();
+  // The admin module loads; for a warden it only says the screen is not theirs.
+  await waitFor(page, 'the admin module', () => document.querySelector('[data-testid=admin-forbidden]') !== null);
+  assert.equal(await page.locator('[data-testid=screen-unavailable]').count(), 0);
+});
