@@ -182,6 +182,10 @@ async fn sigkill_mid_push(db: &TestDb) {
     };
     // Kill after some acknowledged batches, with the next one in flight.
     while acked_batches.load(Ordering::SeqCst) < 3 {
+        assert!(
+            !pusher.is_finished(),
+            "the pushes ended before three batches were acknowledged"
+        );
         tokio::task::yield_now().await;
     }
     child.kill().unwrap(); // SIGKILL

@@ -90,7 +90,7 @@ async fn an_overdue_case_escalates_once_per_level(db: TestDb) {
     small_city(&app).await;
     let t = now_ms();
     let res = app
-        .push(&[
+        .seed(&[
             // Overdue by an hour, four days, eight days.
             case(1, "reported", t - HOUR_MS, json!({})),
             case(2, "accepted", t - 4 * DAY_MS, json!({})),
@@ -204,7 +204,7 @@ async fn an_escalated_case_is_closed_by_its_level(db: TestDb) {
     small_city(&app).await;
     let t = now_ms();
     let res = app
-        .push(&[
+        .seed(&[
             case(1, "in_progress", t - 4 * DAY_MS, json!({})),
             case(2, "resolved", t + DAY_MS, json!({})),
         ])
@@ -230,10 +230,11 @@ async fn an_escalated_case_is_closed_by_its_level(db: TestDb) {
             json!({"subdistricts": [rid(SD)]}),
         )
         .await;
+    // Each manager pushes from their own device (a device id belongs to one user).
     let close = |op: u128, n: u128| {
         set_case(
             op,
-            1,
+            0xD000 + op,
             n,
             Hlc::new(now_ms(), 0),
             json!({"status": "closed", "closed_at": now_ms()}),
@@ -276,7 +277,7 @@ async fn configured_steps_change_the_result_and_settings_serve_them(db: TestDb) 
     small_city(&built_in).await;
     assert_all_acked(
         &built_in
-            .push(&[case(1, "reported", t - 36 * HOUR_MS, json!({}))])
+            .seed(&[case(1, "reported", t - 36 * HOUR_MS, json!({}))])
             .await,
     );
     sweep(&built_in.state, t).await.unwrap();
@@ -374,7 +375,7 @@ async fn two_sweepers_add_no_duplicates(db: TestDb) {
         })
         .collect();
     for chunk in ops.chunks(500) {
-        assert_all_acked(&a.push(chunk).await);
+        assert_all_acked(&a.seed(chunk).await);
     }
     // Both instances sweep at once, three times over.
     for _ in 0..3 {
@@ -409,7 +410,7 @@ async fn the_background_sweeper_runs_at_start(db: TestDb) {
     let app = TestApp::spawn(&db.url).await;
     small_city(&app).await;
     assert_all_acked(
-        &app.push(&[case(1, "reported", now_ms() - HOUR_MS, json!({}))])
+        &app.seed(&[case(1, "reported", now_ms() - HOUR_MS, json!({}))])
             .await,
     );
     // An hour between sweeps: only the one at start can write within the test.

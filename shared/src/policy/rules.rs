@@ -42,7 +42,8 @@ pub enum Rule {
     /// The tombstone. Cases: the owning level's managers only (deleting is a closing path);
     /// other collections: like [`Rule::Area`].
     Deleted,
-    /// Written by the system only (demo seeding), never by a user.
+    /// Set by the system (demo seeding); a user may at most clear it (an administrator marking
+    /// imported records as real data).
     System,
 }
 
@@ -243,10 +244,14 @@ pub fn check_field(c: &Change<'_>, field: &str) -> Result<(), Denied> {
         Rule::ReportedAt => check_reported_at(c),
         Rule::ClosedAt => {
             let closing = c.after.str("status") == Some(Status::Closed.as_str());
-            if closing && Action::Close.roles_include(role) && role.level() >= c.owner() {
-                Ok(())
-            } else {
+            if !(closing && Action::Close.roles_include(role)) {
                 Err(c.forbidden(field))
+            } else if role.level() < c.owner() {
+                Err(Denied::NotOwner {
+                    owner: c.owner().as_str(),
+                })
+            } else {
+                Ok(())
             }
         }
         Rule::Assignee => {
@@ -270,7 +275,15 @@ pub fn check_field(c: &Change<'_>, field: &str) -> Result<(), Denied> {
                 Err(c.forbidden(field))
             }
         }
-        Rule::System => Err(c.forbidden(field)),
+        // An administrator may mark a record as real data (a grid import replacing the demo
+        // city's); nobody may make a record look synthetic.
+        Rule::System => {
+            if role == Role::Admin && c.new_value(field) == Some(&Value::Bool(false)) {
+                Ok(())
+            } else {
+                Err(c.forbidden(field))
+            }
+        }
     }
 }
 
@@ -455,7 +468,7 @@ pub fn may_set(p: &Principal, record: &Record, place: &Place, field: &str) -> bo
                 record.collection != Collection::Cases
                     || (role.is_manager() && role.level() >= owner)
             }
-            Rule::System => false,
+            Rule::System => role == Role::Admin,
         }
 }
 
