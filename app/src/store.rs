@@ -58,20 +58,45 @@ pub fn validate_all(ops: &[Op]) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// `op` sent again under a new clock reading (same id: the server never stored it).
+/// `op` sent again under a new clock reading (same id: the server never stored it). The times
+/// it recorded (a case's `reported_at` and `deadline`, a visit's `visited_at` …) were read from
+/// the same wrong clock as its stamp, so they move by the same amount: the server refuses a
+/// report time ahead of the op's own clock.
 pub fn restamped(op: &Op, hlc: Hlc) -> Op {
-    Op { hlc, ..op.clone() }
+    let mut again = Op { hlc, ..op.clone() };
+    if let OpBody::Set { fields } = &mut again.body {
+        for (name, value) in fields.iter_mut() {
+            *value = shifted(op, name, value, hlc);
+        }
+    }
+    again
 }
 
-/// Moves what `op` wrote in `record` from its old stamp to `new`'s: the values stay, and device
-/// and server agree on their stamps once `new` is acked.
+/// A time field's value moved by the change of the op's clock (other fields unchanged).
+fn shifted(op: &Op, name: &str, value: &serde_json::Value, hlc: Hlc) -> serde_json::Value {
+    let is_time = op
+        .collection
+        .field(name)
+        .is_some_and(|f| matches!(f.ty, tongxin_shared::schema::FieldType::Time));
+    match value.as_u64() {
+        Some(t) if is_time => {
+            let moved = i128::from(t) + i128::from(hlc.wall_ms) - i128::from(op.hlc.wall_ms);
+            u64::try_from(moved).map_or_else(|_| value.clone(), serde_json::Value::from)
+        }
+        _ => value.clone(),
+    }
+}
+
+/// Moves what `op` wrote in `record` from its old stamp to `new`'s (and its times by the change
+/// of clock, as [`restamped`] does), so device and server agree once `new` is acked.
 pub fn restamp_record(record: &mut Record, op: &Op, new: Stamp) {
     let old = op.stamp();
     match &op.body {
         OpBody::Set { fields } => {
-            for name in fields.keys() {
+            for (name, value) in fields {
                 if let Some(f) = record.fields.get_mut(name).filter(|f| f.stamp == old) {
                     f.stamp = new;
+                    f.value = shifted(op, name, value, new.hlc);
                 }
             }
         }
@@ -401,7 +426,13 @@ pub mod suite {
     /// An op refused as `clock_ahead` goes back to the outbox under a new reading, and the
     /// local record's field follows it to the new stamp (same value).
     pub async fn restamp<S: LocalStore>(s: &S) {
-        let ahead = op(900, 900, 4_000_000_000_000, json!({"title": "ahead"}));
+        // Reported by a clock running ahead: the report time moves with the stamp.
+        let ahead = op(
+            900,
+            900,
+            4_000_000_000_000,
+            json!({"title": "ahead", "reported_at": 3_999_999_999_000_u64}),
+        );
         s.commit_local(std::slice::from_ref(&ahead))
             .await
             .expect("commit");
@@ -417,6 +448,11 @@ pub mod suite {
             .find(|o| o.id == ahead.id)
             .expect("back in the outbox");
         assert_eq!(again.hlc, now);
+        let OpBody::Set { fields } = &again.body else {
+            panic!("a set op")
+        };
+        assert_eq!(fields["reported_at"], json!(1_799_999_999_000_u64));
+        assert_eq!(fields["title"], json!("ahead"));
         let r = s
             .get(Collection::Cases, rid(900))
             .await
@@ -424,6 +460,7 @@ pub mod suite {
             .expect("record");
         assert_eq!(r.str("title"), Some("ahead"));
         assert_eq!(r.fields["title"].stamp, again.stamp());
+        assert_eq!(r.get("reported_at"), Some(&json!(1_799_999_999_000_u64)));
         s.ack(&[ahead.id]).await.expect("ack");
     }
 

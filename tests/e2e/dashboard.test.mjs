@@ -19,41 +19,51 @@ test('the dashboard counts match the database for the same area', async (t) => {
   const server = await startServer(t);
   await setupCity(server);
   const now = Date.now();
+  // Cases recorded the way the app records them (the server's policy judges every op): reported
+  // at their time with the deadline their category gives, then moved through the lifecycle.
+  const HOURS = { safety: 24, environment: 72, other: 168 };
+  const actorOf = (username) => `00000000-0000-4000-a000-${Buffer.from(username).toString('hex').padStart(12, '0').slice(-12)}`;
   let n = 0;
-  const caseOp = (username, grid, fields) => {
+  const op = (username, record, at, fields) => {
     n += 1;
-    const id = String(n).padStart(12, '0');
     return {
-      id: `00000000-0000-4000-9d00-${id}`, // op ids of their own (setupCity uses 9000-…)
-      actor: '00000000-0000-4000-a000-00000000dada',
-      hlc: `${String(now).padStart(15, '0')}-${String(n).padStart(6, '0')}`,
+      id: `00000000-0000-4000-9d00-${String(n).padStart(12, '0')}`, // op ids of their own (setupCity uses 9000-…)
+      actor: actorOf(username),
+      hlc: `${String(at).padStart(15, '0')}-${String(n).padStart(6, '0')}`,
       collection: 'cases',
-      record: `00000000-0000-4000-8000-${id}`,
-      body: { kind: 'set', fields: { grid, reporter: username, title: `统计 ${n}`, ...fields } },
+      record,
+      body: { kind: 'set', fields },
       schema: 1,
     };
   };
-  const push = async (username, ops) => {
-    const token = await login(server.url, username, PASSWORD);
+  let c = 0;
+  const caseOps = (username, grid, { status, category, source, reported_at }) => {
+    c += 1;
+    const record = `00000000-0000-4000-8000-${String(c).padStart(12, '0')}`;
+    const ops = [op(username, record, reported_at, {
+      grid, reporter: username, title: `统计 ${c}`, status: 'reported', category, source, reported_at,
+      deadline: reported_at + HOURS[category] * HOUR,
+    })];
+    const path = { reported: [], in_progress: ['in_progress'], resolved: ['in_progress', 'resolved'] }[status];
+    path.forEach((s, i) => ops.push(op(username, record, reported_at + (i + 1) * HOUR, { status: s })));
+    return ops;
+  };
+  const push = async (username, ops, token) => {
+    token ??= await login(server.url, username, PASSWORD);
     const res = await api(server.url, token, 'POST', '/api/v1/sync/push', { protocol: 1, actor: ops[0].actor, ops });
     assert.ok(res.results.every((r) => 'seq' in r), JSON.stringify(res));
   };
   await push('wa', [
-    caseOp('wa', CITY.g1, { status: 'reported', category: 'environment', source: 'patrol', reported_at: now - 2 * HOUR, deadline: now + DAY }),
-    caseOp('wa', CITY.g1, { status: 'in_progress', category: 'safety', source: 'red_checkup', reported_at: now - 3 * DAY, deadline: now - DAY }),
-    caseOp('wa', CITY.g1, { status: 'resolved', category: 'safety', source: 'resident_appeal', reported_at: now - 4 * DAY, deadline: now + DAY }),
-    caseOp('wa', CITY.g1, { status: 'reported', category: 'other', source: 'patrol', reported_at: now - 90 * DAY, deadline: now - 80 * DAY }),
+    ...caseOps('wa', CITY.g1, { status: 'reported', category: 'environment', source: 'patrol', reported_at: now - 2 * HOUR }),
+    ...caseOps('wa', CITY.g1, { status: 'in_progress', category: 'safety', source: 'red_checkup', reported_at: now - 3 * DAY }),
+    ...caseOps('wa', CITY.g1, { status: 'resolved', category: 'safety', source: 'resident_appeal', reported_at: now - 4 * DAY }),
+    ...caseOps('wa', CITY.g1, { status: 'reported', category: 'other', source: 'patrol', reported_at: now - 90 * DAY }),
   ]);
-  await push('wb', [caseOp('wb', CITY.g2, { status: 'reported', category: 'environment', source: 'hotline_12345', reported_at: now - 5 * HOUR, deadline: now + DAY })]);
+  await push('wb', caseOps('wb', CITY.g2, { status: 'reported', category: 'environment', source: 'hotline_12345', reported_at: now - 5 * HOUR }));
   // Another community's case: not in the manager's area.
-  await api(server.url, server.adminToken, 'POST', '/api/v1/sync/push', { protocol: 1, actor: '00000000-0000-4000-a000-00000000dada', ops: [caseOp('root', CITY.g3, { status: 'reported', category: 'environment', source: 'patrol', reported_at: now - HOUR, deadline: now + DAY })] });
+  await push('root', caseOps('root', CITY.g3, { status: 'reported', category: 'environment', source: 'patrol', reported_at: now - HOUR }), server.adminToken);
   // The community closes (销号) one of A's cases after it was resolved.
-  const cmToken = await login(server.url, 'cm', PASSWORD);
-  await api(server.url, cmToken, 'POST', '/api/v1/sync/push', {
-    protocol: 1,
-    actor: '00000000-0000-4000-a000-00000000dada',
-    ops: [{ ...caseOp('cm', CITY.g1, {}), record: '00000000-0000-4000-8000-000000000003', body: { kind: 'set', fields: { status: 'closed', closed_at: now - 4 * DAY + 6 * HOUR } } }],
-  });
+  await push('cm', [op('cm', '00000000-0000-4000-8000-000000000003', now, { status: 'closed', closed_at: now - 4 * DAY + 6 * HOUR })]);
 
   // The direct count: C1's grids, reported in the last 30 days.
   const records = (await pullAll(server)).filter((r) => r.collection === 'cases').map(fieldValues);

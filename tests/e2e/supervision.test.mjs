@@ -30,7 +30,7 @@ test('an overdue case is in the community queue and gets a reminder the warden s
     protocol: 1,
     actor: '00000000-0000-4000-a000-0000000000a1',
     ops: [
-      op(1, { kind: 'set', fields: { grid: CITY.g1, title: '逾期未处理的垃圾点', category: 'environment', status: 'reported', reporter: 'wa', reported_at: now - 5 * DAY, deadline: now - DAY } }),
+      op(1, { kind: 'set', fields: { grid: CITY.g1, title: '逾期未处理的垃圾点', category: 'environment', status: 'reported', reporter: 'wa', reported_at: now - 5 * DAY, deadline: now - 5 * DAY + 72 * 3_600_000 } }), // environment: 72 hours
       op(2, { kind: 'append', entry: { id: '00000000-0000-4000-b000-0000000ca5e1', data: { action: 'report', from: null, to: 'reported', by: 'wa' } } }),
     ],
   });
