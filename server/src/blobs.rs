@@ -27,7 +27,6 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use sha2::{Digest, Sha256};
 use std::time::Duration;
-use tokio::time::MissedTickBehavior;
 use tongxin_shared::schema::is_sha256_hex;
 use tongxin_shared::wire::MAX_BLOB_BYTES;
 
@@ -182,20 +181,9 @@ pub async fn clean(state: &AppState, now_ms: u64) -> Result<u64, ApiError> {
 
 /// Runs [`clean`] now and then every [`CLEANUP_EVERY`] until the server closes.
 pub fn spawn_cleanup(state: AppState) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut closing = state.closing.clone();
-        let mut ticks = tokio::time::interval(CLEANUP_EVERY);
-        ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = ticks.tick() => {}
-                changed = closing.changed() => {
-                    if changed.is_err() || *closing.borrow() {
-                        return;
-                    }
-                    continue;
-                }
-            }
+    crate::periodic::spawn_every(state.closing.clone(), CLEANUP_EVERY, move || {
+        let state = state.clone();
+        async move {
             match clean(&state, crate::now_ms()).await {
                 Ok(0) => tracing::debug!("photo clean-up: nothing to delete"),
                 Ok(n) => tracing::info!(deleted = n, "photo clean-up"),

@@ -14,7 +14,6 @@ use crate::store::StoreError;
 use crate::writer::WriteError;
 use crate::AppState;
 use std::time::Duration;
-use tokio::time::MissedTickBehavior;
 use tongxin_shared::case::due_escalation_ops;
 
 /// Overdue cases read (and escalations committed) per round trip.
@@ -64,20 +63,9 @@ pub async fn sweep(state: &AppState, now_ms: u64) -> Result<Swept, SweepError> {
 /// Runs [`sweep`] now and then every `every` until the server closes. A failed sweep is
 /// logged and the next one tries again (nothing is half-written: each commit is atomic).
 pub fn spawn(state: AppState, every: Duration) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut closing = state.closing.clone();
-        let mut ticks = tokio::time::interval(every);
-        ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = ticks.tick() => {}
-                changed = closing.changed() => {
-                    if changed.is_err() || *closing.borrow() {
-                        return;
-                    }
-                    continue;
-                }
-            }
+    crate::periodic::spawn_every(state.closing.clone(), every, move || {
+        let state = state.clone();
+        async move {
             match sweep(&state, crate::now_ms()).await {
                 Ok(s) if s.escalations > 0 => tracing::info!(
                     overdue = s.overdue,

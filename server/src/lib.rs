@@ -14,6 +14,7 @@ pub mod extract;
 pub mod import;
 pub mod live;
 pub mod login_limits;
+pub mod periodic;
 pub mod staff;
 pub mod store;
 pub mod streams;
