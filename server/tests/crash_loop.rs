@@ -71,6 +71,8 @@ struct Pusher {
     made: u128,
     outbox: Vec<Op>,
     acked: BTreeMap<String, u64>,
+    /// The case each op made, by op id.
+    case_of: BTreeMap<String, String>,
     /// Anything a correct server must not do (a refusal, a changed seq, a non-2xx answer).
     wrong: Vec<String>,
 }
@@ -86,6 +88,10 @@ impl Pusher {
         for _ in 0..len {
             self.made += 1;
             let n = (self.index << 40) | self.made;
+            self.case_of.insert(
+                OpId(Uuid::from_u128(0x0A00_0000_0000_0000 | n)).to_string(),
+                RecordId(Uuid::from_u128(0x0C00_0000_0000_0000 | n)).to_string(),
+            );
             self.outbox.push(Op {
                 id: OpId(Uuid::from_u128(0x0A00_0000_0000_0000 | n)),
                 actor: self.actor(),
@@ -211,7 +217,7 @@ async fn hold_commit(dir: &Path, stage: &str) -> Vec<String> {
     let paused = hook_file(dir, &format!("paused-{stage}"));
     let _ = std::fs::remove_file(&paused);
     std::fs::write(hook_file(dir, &format!("pause-{stage}")), b"").unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         if let Ok(text) = std::fs::read_to_string(&paused) {
             std::fs::remove_file(&paused).unwrap();
@@ -219,7 +225,8 @@ async fn hold_commit(dir: &Path, stage: &str) -> Vec<String> {
         }
         assert!(
             Instant::now() < deadline,
-            "the server never reached the {stage} hook (is the `fault-hooks` feature on?)"
+            "no commit reached the {stage} hook in 30 s: commits fail (see the server's log \
+             above) or the `fault-hooks` feature is off"
         );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
@@ -245,6 +252,7 @@ async fn kill_loop(db: &TestDb, backend: &str) {
             made: 0,
             outbox: Vec::new(),
             acked: BTreeMap::new(),
+            case_of: BTreeMap::new(),
             wrong: Vec::new(),
         });
     }
@@ -352,19 +360,23 @@ async fn kill_loop(db: &TestDb, backend: &str) {
         }
         assert!(!held.is_empty() || kind == Kill::Random);
         let acked: BTreeSet<&String> = pushers.iter().flat_map(|p| p.acked.keys()).collect();
+        let case_of: BTreeMap<&String, &String> =
+            pushers.iter().flat_map(|p| p.case_of.iter()).collect();
         for id in &held {
+            // Its case too, not only its op-log row: the records and the log commit together.
+            let case_stored = s.cases.contains_key(case_of[id]);
             assert!(
                 !acked.contains(id),
                 "round {round}: op {id} of the held commit was acknowledged"
             );
             match kind {
                 Kill::BeforeCommit => assert!(
-                    stored_before.contains(id) || !s.seqs.contains_key(id),
-                    "round {round}: op {id} of a commit killed before it committed is stored"
+                    stored_before.contains(id) || (!s.seqs.contains_key(id) && !case_stored),
+                    "round {round}: op {id} (or its case) of a commit killed before it committed is stored"
                 ),
                 Kill::AfterCommit => assert!(
-                    s.seqs.contains_key(id),
-                    "round {round}: op {id} of a committed commit is missing"
+                    s.seqs.contains_key(id) && case_stored,
+                    "round {round}: op {id} (or its case) of a committed commit is missing"
                 ),
                 Kill::Random => {}
             }
