@@ -29,12 +29,15 @@ pub async fn pause_point(stage: &str, ops: &[Op]) {
     if std::fs::remove_file(dir.join(format!("pause-{stage}"))).is_err() {
         return;
     }
-    let ids: String = ops.iter().map(|o| format!("{}\n", o.id)).collect();
+    let ids: String = ops.iter().map(|o| o.id.to_string() + "\n").collect();
     let part = dir.join(format!("paused-{stage}.part"));
     if std::fs::write(&part, ids).is_ok() {
         let _ = std::fs::rename(&part, dir.join(format!("paused-{stage}")));
     }
-    tracing::warn!(stage, "fault hook: holding this commit until the process is killed");
+    tracing::warn!(
+        stage,
+        "fault hook: holding this commit until the process is killed"
+    );
     std::future::pending::<()>().await;
 }
 

@@ -7,9 +7,9 @@ mod common;
 
 use common::*;
 use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet};
 use tongxin_server::auth::{new_token, SESSION_TTL_MS};
 use tongxin_server::store::Scope;
-use std::collections::{BTreeMap, BTreeSet};
 use tongxin_shared::authz::{can_read, Place};
 use tongxin_shared::{Collection, Hlc, RecordId};
 
@@ -611,6 +611,9 @@ async fn spraying_and_long_usernames_are_refused(db: TestDb) {
     assert_eq!(sign_in(&app, &other, "root", ROOT_PASSWORD).await.0, 200);
 }
 
+/// A role, its grids, communities and subdistricts, and the records it sees.
+type AreaAndSight = (&'static str, Vec<u128>, Vec<u128>, Vec<u128>, Vec<u128>);
+
 /// The SQL scope filter and `authz::can_read` agree with a hand-written expectation, each role
 /// with its own area: the store's place columns are compared with the places the records were
 /// given here, and who sees what is a table written out below, not derived from either.
@@ -682,13 +685,33 @@ async fn the_sql_scope_is_can_read(db: TestDb) {
         .collect();
     assert_eq!(stored_places, placed, "the store's place columns");
 
-    let every: Vec<u128> = vec![0xCA0, 0xCA1, 0xCA2, 0xC0A0, 0xC0A1, 0xC0A2, 0xAC1, 0xAC2, 0x417];
+    let every: Vec<u128> = vec![
+        0xCA0, 0xCA1, 0xCA2, 0xC0A0, 0xC0A1, 0xC0A2, 0xAC1, 0xAC2, 0x417,
+    ];
     // (role, grids, communities, subdistricts, what they see of the records above)
     let other_sd = 0x5D2;
-    let table: Vec<(&str, Vec<u128>, Vec<u128>, Vec<u128>, Vec<u128>)> = vec![
-        ("warden", vec![G2], vec![C1], vec![SD], vec![0xCA1, 0xC0A1, 0xAC1, 0x417]),
-        ("grid_leader", vec![G3], vec![C2], vec![SD], vec![0xCA2, 0xC0A2, 0xAC2, 0x417]),
-        ("community_manager", vec![], vec![C2], vec![SD], vec![0xCA2, 0xC0A2, 0xAC2, 0x417]),
+    let table: Vec<AreaAndSight> = vec![
+        (
+            "warden",
+            vec![G2],
+            vec![C1],
+            vec![SD],
+            vec![0xCA1, 0xC0A1, 0xAC1, 0x417],
+        ),
+        (
+            "grid_leader",
+            vec![G3],
+            vec![C2],
+            vec![SD],
+            vec![0xCA2, 0xC0A2, 0xAC2, 0x417],
+        ),
+        (
+            "community_manager",
+            vec![],
+            vec![C2],
+            vec![SD],
+            vec![0xCA2, 0xC0A2, 0xAC2, 0x417],
+        ),
         (
             "unit_liaison",
             vec![],
@@ -696,8 +719,20 @@ async fn the_sql_scope_is_can_read(db: TestDb) {
             vec![SD],
             vec![0xCA0, 0xCA1, 0xC0A0, 0xC0A1, 0xAC1, 0x417],
         ),
-        ("subdistrict_manager", vec![], vec![], vec![SD], every.clone()),
-        ("subdistrict_manager", vec![], vec![], vec![other_sd], vec![0x417]),
+        (
+            "subdistrict_manager",
+            vec![],
+            vec![],
+            vec![SD],
+            every.clone(),
+        ),
+        (
+            "subdistrict_manager",
+            vec![],
+            vec![],
+            vec![other_sd],
+            vec![0x417],
+        ),
         ("city_manager", vec![], vec![], vec![], every.clone()),
         ("admin", vec![], vec![], vec![], every.clone()),
     ];

@@ -57,9 +57,12 @@ impl Device {
     /// The device sets the case's title and adds a timeline note.
     fn edit(&mut self) -> [Op; 2] {
         let title = self.op(OpBody::Set {
-            fields: [("title".to_owned(), json!(format!("title by device {} ({} ms off)", self.n, self.off)))]
-                .into_iter()
-                .collect(),
+            fields: [(
+                "title".to_owned(),
+                json!(format!("title by device {} ({} ms off)", self.n, self.off)),
+            )]
+            .into_iter()
+            .collect(),
         });
         let mut data = serde_json::Map::new();
         data.insert("action".into(), json!("note"));
@@ -76,7 +79,11 @@ impl Device {
 
 /// Pushes through one instance: the answer per op (`Ok(seq)` or `Err(code, message)`) and the
 /// instance's clock.
-async fn push(url: &str, client: &reqwest::Client, ops: &[Op]) -> (Vec<Result<u64, (String, String)>>, u64) {
+async fn push(
+    url: &str,
+    client: &reqwest::Client,
+    ops: &[Op],
+) -> (Vec<Result<u64, (String, String)>>, u64) {
     let v: Value = client
         .post(format!("{url}/api/v1/sync/push"))
         .json(&json!({"protocol": 1, "actor": ops[0].actor, "ops": ops}))
@@ -89,7 +96,11 @@ async fn push(url: &str, client: &reqwest::Client, ops: &[Op]) -> (Vec<Result<u6
         .await
         .unwrap();
     let results = v["results"].as_array().unwrap();
-    assert_eq!(results.len(), ops.len(), "one answer per op, none dropped: {v}");
+    assert_eq!(
+        results.len(),
+        ops.len(),
+        "one answer per op, none dropped: {v}"
+    );
     let answers = results
         .iter()
         .zip(ops)
@@ -133,12 +144,18 @@ async fn skewed_devices_and_instances_converge_and_no_edit_is_lost_silently() {
     let a = ServerProcess::start(
         dir.path(),
         &db.url,
-        &[("TONGXIN_FAULT_CLOCK_OFFSET_MS", std::ffi::OsStr::new("40000"))],
+        &[(
+            "TONGXIN_FAULT_CLOCK_OFFSET_MS",
+            std::ffi::OsStr::new("40000"),
+        )],
     );
     let b = ServerProcess::start(
         dir.path(),
         &db.url,
-        &[("TONGXIN_FAULT_CLOCK_OFFSET_MS", std::ffi::OsStr::new("-40000"))],
+        &[(
+            "TONGXIN_FAULT_CLOCK_OFFSET_MS",
+            std::ffi::OsStr::new("-40000"),
+        )],
     );
     let client = client_with(&login_token(&a.url, ROOT, ROOT_PASSWORD).await);
 
@@ -199,11 +216,17 @@ async fn skewed_devices_and_instances_converge_and_no_edit_is_lost_silently() {
 
     // Instances further apart than the window: a device set by A's clock (40 s ahead) is
     // 80 s ahead of B's and refused there, storing nothing; set by B's clock, both take it.
-    let mut device = Device { n: 0x80, off: 40_000, made: 0 };
+    let mut device = Device {
+        n: 0x80,
+        off: 40_000,
+        made: 0,
+    };
     let ops = device.edit();
     let (answers, b_ms) = push(&b.url, &client, &ops).await;
     assert!(
-        answers.iter().all(|r| matches!(r, Err((code, _)) if code == "clock_ahead")),
+        answers
+            .iter()
+            .all(|r| matches!(r, Err((code, _)) if code == "clock_ahead")),
         "{answers:?}"
     );
     refused += answers.len();
@@ -224,13 +247,22 @@ async fn skewed_devices_and_instances_converge_and_no_edit_is_lost_silently() {
     let winner = accepted
         .iter()
         .filter(|o| matches!(o.body, OpBody::Set { .. }))
-        .max_by_key(|o| Stamp { hlc: o.hlc, actor: o.actor })
+        .max_by_key(|o| Stamp {
+            hlc: o.hlc,
+            actor: o.actor,
+        })
         .unwrap();
-    let OpBody::Set { fields } = &winner.body else { unreachable!() };
+    let OpBody::Set { fields } = &winner.body else {
+        unreachable!()
+    };
     assert_eq!(on_a["fields"]["title"]["value"], fields["title"]);
     assert_eq!(
         on_a["fields"]["title"]["stamp"],
-        serde_json::to_value(Stamp { hlc: winner.hlc, actor: winner.actor }).unwrap(),
+        serde_json::to_value(Stamp {
+            hlc: winner.hlc,
+            actor: winner.actor
+        })
+        .unwrap(),
         "the server keeps the device's stamp"
     );
     let notes: BTreeSet<String> = accepted

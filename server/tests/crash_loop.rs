@@ -132,7 +132,8 @@ impl Pusher {
                 Some(seq) => {
                     if let Some(old) = self.acked.insert(id.clone(), seq) {
                         if old != seq {
-                            self.wrong.push(format!("op {id} acked with {old}, then {seq}"));
+                            self.wrong
+                                .push(format!("op {id} acked with {old}, then {seq}"));
                         }
                     }
                 }
@@ -172,12 +173,15 @@ impl Puller {
             let id = r["id"].as_str().unwrap().to_owned();
             let seq = r["seq"].as_u64().unwrap();
             if seq <= self.cursor {
-                self.wrong
-                    .push(format!("record {id} with seq {seq} at cursor {}", self.cursor));
+                self.wrong.push(format!(
+                    "record {id} with seq {seq} at cursor {}",
+                    self.cursor
+                ));
             }
             if let Some(old) = self.seen.insert(id.clone(), seq) {
-                self.wrong
-                    .push(format!("record {id} received twice (seq {old}, then {seq})"));
+                self.wrong.push(format!(
+                    "record {id} received twice (seq {old}, then {seq})"
+                ));
             }
             self.cursor = self.cursor.max(seq);
         }
@@ -381,7 +385,10 @@ async fn kill_loop(db: &TestDb, backend: &str) {
                 Kill::Random => {}
             }
         }
-        let new_in_held = held.iter().filter(|id| !stored_before.contains(*id)).count();
+        let new_in_held = held
+            .iter()
+            .filter(|id| !stored_before.contains(*id))
+            .count();
         match kind {
             Kill::BeforeCommit => figures.rolled_back_in_commit += new_in_held,
             Kill::AfterCommit => figures.committed_unanswered += held.len(),
@@ -413,7 +420,11 @@ async fn kill_loop(db: &TestDb, backend: &str) {
         made += p.made;
     }
     let made = usize::try_from(made).unwrap();
-    assert_eq!(acked.len(), made, "every op made was acknowledged in the end");
+    assert_eq!(
+        acked.len(),
+        made,
+        "every op made was acknowledged in the end"
+    );
     assert_eq!(
         (s.rows, s.distinct),
         (i64::try_from(made).unwrap(), i64::try_from(made).unwrap()),
@@ -424,9 +435,17 @@ async fn kill_loop(db: &TestDb, backend: &str) {
     let case_seqs: BTreeSet<u64> = s.cases.values().copied().collect();
     let op_seqs: BTreeSet<u64> = acked.values().copied().collect();
     assert_eq!(s.cases.len(), made, "one case per op");
-    assert_eq!(case_seqs, op_seqs, "each case stored once, with its op's seq");
+    assert_eq!(
+        case_seqs, op_seqs,
+        "each case stored once, with its op's seq"
+    );
     for p in &pullers {
-        assert!(p.wrong.is_empty(), "reader (limit {}): {:?}", p.limit, p.wrong);
+        assert!(
+            p.wrong.is_empty(),
+            "reader (limit {}): {:?}",
+            p.limit,
+            p.wrong
+        );
         assert_eq!(
             p.seen, s.cases,
             "reader (limit {}) received every case, none twice, with its stored seq",

@@ -48,7 +48,10 @@ impl Mount {
 impl Drop for Mount {
     fn drop(&mut self) {
         // Lazy: the test's pool may still hold the file for a moment.
-        let _ = Command::new("umount").arg("-l").arg(self.dir.path()).status();
+        let _ = Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
     }
 }
 
@@ -132,7 +135,9 @@ async fn sqlite_on_a_full_disk_answers_507_stays_sound_and_recovers_once_freed()
     let mount = match Mount::tmpfs("16m") {
         Ok(m) => m,
         Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("cannot mount a tmpfs for the full-disk test (CI=true: no skip; run as root): {e}")
+            panic!(
+                "cannot mount a tmpfs for the full-disk test (CI=true: no skip; run as root): {e}"
+            )
         }
         Err(e) => {
             eprintln!("SKIPPED the full-disk test: cannot mount a tmpfs (run as root): {e}");
@@ -204,7 +209,10 @@ async fn sqlite_on_a_full_disk_answers_507_stays_sound_and_recovers_once_freed()
     }
     assert_eq!(put_photo(&app, &sha, &bytes).await.0, 201);
     let after = stored(&db_url).await;
-    assert_eq!(after.seqs, acked, "every acknowledged op stored once, with its seq");
+    assert_eq!(
+        after.seqs, acked,
+        "every acknowledged op stored once, with its seq"
+    );
     assert_eq!(after.rows, after.distinct);
     assert_eq!(app.pull_all().await.len(), acked.len());
     eprintln!(

@@ -597,8 +597,11 @@ async fn static_files_spa_fallback_and_cache_headers() {
             "gzip" => {
                 assert_eq!(encoding.as_deref(), Some("gzip"));
                 let mut out = String::new();
-                std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&body[..]), &mut out)
-                    .unwrap();
+                std::io::Read::read_to_string(
+                    &mut flate2::read::GzDecoder::new(&body[..]),
+                    &mut out,
+                )
+                .unwrap();
                 out
             }
             "br" => {
@@ -616,7 +619,11 @@ async fn static_files_spa_fallback_and_cache_headers() {
                 String::from_utf8(body.to_vec()).unwrap()
             }
         };
-        assert!(accept == "identity" || body.len() < js.len() / 4, "{accept}: {} bytes", body.len());
+        assert!(
+            accept == "identity" || body.len() < js.len() / 4,
+            "{accept}: {} bytes",
+            body.len()
+        );
         assert_eq!(plain, js, "{accept}");
     }
 }

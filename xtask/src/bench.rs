@@ -146,7 +146,13 @@ fn faults_bench() -> Result<()> {
     let kills = std::env::var("TONGXIN_KILLS").unwrap_or_else(|_| "100".into());
     let mut cmd = sh::cargo();
     cmd.args(["test", "-p", "tongxin-server"]);
-    for test in ["crash_loop", "crash", "db_restart", "full_disk", "clock_skew"] {
+    for test in [
+        "crash_loop",
+        "crash",
+        "db_restart",
+        "full_disk",
+        "clock_skew",
+    ] {
         cmd.args(["--test", test]);
     }
     cmd.args(["--", "--nocapture", "--test-threads=1"])

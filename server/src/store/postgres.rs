@@ -116,7 +116,9 @@ impl Backend for Postgres {
                                     .await
                                     {
                                         Ok(seq) => on_commit(u64::try_from(seq).unwrap_or(0), None),
-                                        Err(e) => tracing::warn!(error = %e, "cannot read the last seq after reconnecting"),
+                                        Err(e) => {
+                                            tracing::warn!(error = %e, "cannot read the last seq after reconnecting");
+                                        }
                                     }
                                     tracing::info!("commit notifications resumed");
                                     break;

@@ -69,7 +69,9 @@ impl PrivateCluster {
             .tempdir()
             .map_err(|e| e.to_string())?;
         run(
-            Command::new("chown").arg("postgres:postgres").arg(dir.path()),
+            Command::new("chown")
+                .arg("postgres:postgres")
+                .arg(dir.path()),
             "chown to postgres",
         )?;
         run(

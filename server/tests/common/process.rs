@@ -121,10 +121,16 @@ pub async fn stored(url: &str) -> Stored {
     }
     if url.starts_with("sqlite:") {
         let pool = sqlx::SqlitePool::connect(url).await.expect("open SQLite");
-        assert_eq!(sqlite_integrity(&pool).await, "ok", "SQLite's integrity check");
+        assert_eq!(
+            sqlite_integrity(&pool).await,
+            "ok",
+            "SQLite's integrity check"
+        );
         read!(pool)
     } else {
-        read!(sqlx::PgPool::connect(url).await.expect("connect PostgreSQL"))
+        read!(sqlx::PgPool::connect(url)
+            .await
+            .expect("connect PostgreSQL"))
     }
 }
 
