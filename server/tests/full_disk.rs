@@ -23,10 +23,11 @@ struct Mount {
 }
 
 impl Mount {
-    fn tmpfs(size: &str) -> Result<Self, String> {
+    /// `mode`: of its root (0755 lets the `postgres` user reach a cluster made inside).
+    fn tmpfs(size: &str, mode: &str) -> Result<Self, String> {
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
         let out = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size},mode=0700")])
+            .args(["-t", "tmpfs", "-o", &format!("size={size},mode={mode}")])
             .arg("tmpfs")
             .arg(dir.path())
             .output()
@@ -130,27 +131,56 @@ fn assert_disk_full(status: u16, body: &Value, what: &str) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_on_a_full_disk_answers_507_stays_sound_and_recovers_once_freed() {
-    let mount = match Mount::tmpfs("16m") {
-        Ok(m) => m,
+fn mount_or_skip(size: &str, mode: &str, test: &str) -> Option<Mount> {
+    match Mount::tmpfs(size, mode) {
+        Ok(m) => Some(m),
         Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!(
-                "cannot mount a tmpfs for the full-disk test (CI=true: no skip; run as root): {e}"
-            )
+            panic!("{test}: cannot mount a tmpfs (CI=true: no skip; run as root): {e}")
         }
         Err(e) => {
-            eprintln!("SKIPPED the full-disk test: cannot mount a tmpfs (run as root): {e}");
+            eprintln!("SKIPPED {test}: cannot mount a tmpfs (run as root): {e}");
+            None
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_on_a_full_disk_answers_507_stays_sound_and_recovers_once_freed() {
+    let test = "sqlite_on_a_full_disk_answers_507_stays_sound_and_recovers_once_freed";
+    let Some(mount) = mount_or_skip("16m", "0700", test) else {
+        return;
+    };
+    let db_url = format!("sqlite://{}", mount.path().join("t.sqlite3").display());
+    full_disk(&db_url, mount.path(), "sqlite").await;
+}
+
+/// PostgreSQL's data directory on the small filesystem: a private cluster made in it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_on_a_full_disk_answers_507_and_recovers_once_freed() {
+    let test = "postgres_on_a_full_disk_answers_507_and_recovers_once_freed";
+    let Some(mount) = mount_or_skip("160m", "0755", test) else {
+        return;
+    };
+    let cluster = match PrivateCluster::start_in(mount.path()) {
+        Ok(c) => c,
+        Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("{test}: cannot start a private PostgreSQL cluster (CI=true: no skip): {e}")
+        }
+        Err(e) => {
+            eprintln!("SKIPPED {test}: cannot start a private PostgreSQL cluster: {e}");
             return;
         }
     };
-    let db_url = format!("sqlite://{}", mount.path().join("t.sqlite3").display());
-    let app = TestApp::spawn(&db_url).await;
+    full_disk(&cluster.url, mount.path(), "postgres").await;
+    drop(cluster);
+}
+
+async fn full_disk(db_url: &str, fs: &Path, backend: &str) {
+    let app = TestApp::spawn(db_url).await;
     // A photo stored while there is room: it stays readable throughout.
     let (early_sha, early) = photo(300 * 1024, 1);
     assert_eq!(put_photo(&app, &early_sha, &early).await.0, 201);
-    let ballast = fill(mount.path(), 512 * 1024);
-
+    let ballast = fill(fs, 512 * 1024);
     // Pushes fill the rest.
     let mut acked: BTreeMap<String, u64> = BTreeMap::new();
     let mut next = 0;
@@ -191,7 +221,7 @@ async fn sqlite_on_a_full_disk_answers_507_stays_sound_and_recovers_once_freed()
         .unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(res.bytes().await.unwrap().as_ref(), early.as_slice());
-    let full = stored(&db_url).await; // asserts integrity_check = ok
+    let full = stored(db_url).await; // on SQLite, asserts integrity_check = ok
     assert_eq!(full.seqs, acked, "exactly the acknowledged ops are stored");
     for op in &refused_batch {
         assert!(!full.seqs.contains_key(&op.id.to_string()));
@@ -208,7 +238,7 @@ async fn sqlite_on_a_full_disk_answers_507_stays_sound_and_recovers_once_freed()
         );
     }
     assert_eq!(put_photo(&app, &sha, &bytes).await.0, 201);
-    let after = stored(&db_url).await;
+    let after = stored(db_url).await;
     assert_eq!(
         after.seqs, acked,
         "every acknowledged op stored once, with its seq"
@@ -216,7 +246,7 @@ async fn sqlite_on_a_full_disk_answers_507_stays_sound_and_recovers_once_freed()
     assert_eq!(after.rows, after.distinct);
     assert_eq!(app.pull_all().await.len(), acked.len());
     eprintln!(
-        "full disk: {} ops acknowledged before the disk filled, then 507 for a batch of {} and a \
+        "full disk [{backend}]: {} ops acknowledged before the disk filled, then 507 for a batch of {} and a \
          photo of {} KB; after freeing space both stored, {} ops in all",
         acked.len() - refused_batch.len(),
         refused_batch.len(),

@@ -63,10 +63,15 @@ fn free_port() -> u16 {
 impl PrivateCluster {
     /// A new cluster, started. `Err` says why it could not be made.
     pub fn start() -> Result<Self, String> {
+        Self::start_in(&std::env::temp_dir())
+    }
+
+    /// A new cluster whose directory is made under `parent` (a small filesystem, say).
+    pub fn start_in(parent: &Path) -> Result<Self, String> {
         let bin = pg_bin()?;
         let dir = tempfile::Builder::new()
             .prefix("tongxin-pg-")
-            .tempdir()
+            .tempdir_in(parent)
             .map_err(|e| e.to_string())?;
         run(
             Command::new("chown")
