@@ -23,6 +23,10 @@ pub enum ApiError {
     Store(#[from] StoreError),
     #[error("{0}")]
     Unavailable(String),
+    /// 507: the server's disk is full. Nothing of the request was stored; the app keeps it and
+    /// sends it again later (a 5xx, so it is retried like any other server failure).
+    #[error("{0}")]
+    InsufficientStorage(String),
     /// No valid session: 401. The app asks the user to sign in again and keeps its outbox.
     #[error("{message}")]
     Unauthorized { code: &'static str, message: String },
@@ -56,9 +60,17 @@ impl ApiError {
 }
 
 /// The writer's failures: nothing of the batch was applied, so the client may send it again.
+/// What a full disk answers, for pushes and photos alike.
+pub const DISK_FULL_MESSAGE: &str = "the server's disk is full, so nothing of this was stored; \
+     your records stay on this device and are sent again by themselves once the server's \
+     administrator frees space";
+
 impl From<WriteError> for ApiError {
     fn from(e: WriteError) -> Self {
         match e {
+            WriteError::Commit(e) if e.is_disk_full() => {
+                Self::InsufficientStorage(DISK_FULL_MESSAGE.into())
+            }
             WriteError::Stopped => {
                 Self::Unavailable("the server is shutting down; try again shortly".into())
             }
@@ -116,11 +128,18 @@ impl IntoResponse for ApiError {
                 "upgrade_required",
                 format!("this server no longer speaks protocol version {v}; please update the app (your unsent records are kept on the device)"),
             ),
+            Self::Store(e) if e.is_disk_full() => {
+                tracing::error!(error = %e, "storage failure: the disk is full");
+                (StatusCode::INSUFFICIENT_STORAGE, "storage_full", DISK_FULL_MESSAGE.to_owned())
+            }
             Self::Store(e) => {
                 tracing::error!(error = %e, "storage failure");
                 (StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable", "the server cannot reach its database right now; nothing was lost, try again shortly".to_owned())
             }
             Self::Unavailable(m) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", m.clone()),
+            Self::InsufficientStorage(m) => {
+                (StatusCode::INSUFFICIENT_STORAGE, "storage_full", m.clone())
+            }
             Self::Unauthorized { code, message } => (StatusCode::UNAUTHORIZED, *code, message.clone()),
             Self::Forbidden(m) => (StatusCode::FORBIDDEN, "forbidden", m.clone()),
             Self::Conflict(m) => (StatusCode::CONFLICT, "conflict", m.clone()),

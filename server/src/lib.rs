@@ -11,6 +11,7 @@ pub mod demo;
 pub mod error;
 pub mod escalation;
 pub mod extract;
+pub mod fault;
 pub mod import;
 pub mod live;
 pub mod login_limits;
@@ -39,9 +40,11 @@ use tower_http::trace::TraceLayer;
 
 /// Milliseconds since the Unix epoch: the server's clock (the only place it is read).
 pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
+    fault::skew_clock(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64),
+    )
 }
 
 /// Everything a handler needs.

@@ -7,9 +7,10 @@ mod common;
 
 use common::*;
 use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet};
 use tongxin_server::auth::{new_token, SESSION_TTL_MS};
 use tongxin_server::store::Scope;
-use tongxin_shared::authz::can_read;
+use tongxin_shared::authz::{can_read, Place};
 use tongxin_shared::{Collection, Hlc, RecordId};
 
 fn hlc(t: u64, c: u32) -> Hlc {
@@ -610,13 +611,26 @@ async fn spraying_and_long_usernames_are_refused(db: TestDb) {
     assert_eq!(sign_in(&app, &other, "root", ROOT_PASSWORD).await.0, 200);
 }
 
-/// The SQL scope filter and `authz::can_read` agree on every record, for every kind of area.
+/// A role, its grids, communities and subdistricts, and the records it sees.
+type AreaAndSight = (&'static str, Vec<u128>, Vec<u128>, Vec<u128>, Vec<u128>);
+
+/// The SQL scope filter and `authz::can_read` agree with a hand-written expectation, each role
+/// with its own area: the store's place columns are compared with the places the records were
+/// given here, and who sees what is a table written out below, not derived from either.
 async fn the_sql_scope_is_can_read(db: TestDb) {
     let app = TestApp::spawn(&db.url).await;
     small_city(&app).await;
     let t = now_ms();
     let mut ops = Vec::new();
-    for (i, g) in [G1, G2, G3].into_iter().enumerate() {
+    let id = |n| RecordId(uuid(n));
+    let place = |s: Option<u128>, c: Option<u128>, g: Option<u128>| Place {
+        subdistrict: s.map(id),
+        community: c.map(id),
+        grid: g.map(id),
+    };
+    // Each record with the place it was given.
+    let mut placed: BTreeMap<RecordId, Place> = BTreeMap::new();
+    for (i, (g, c)) in [(G1, C1), (G2, C1), (G3, C2)].into_iter().enumerate() {
         let i = i as u128;
         ops.push(set_case(
             400 + i,
@@ -632,6 +646,8 @@ async fn the_sql_scope_is_can_read(db: TestDb) {
             hlc(t, 10 + i as u32),
             json!({"grid": rid(g)}),
         ));
+        placed.insert(id(0xCA0 + i), place(Some(SD), Some(c), Some(g)));
+        placed.insert(id(0xC0A0 + i), place(Some(SD), Some(c), Some(g)));
     }
     ops.push(set(
         Collection::Activities,
@@ -654,43 +670,97 @@ async fn the_sql_scope_is_can_read(db: TestDb) {
         hlc(t, 22),
         json!({"name": "unit"}),
     ));
-    app.push(&ops).await;
+    placed.insert(id(0xAC1), place(Some(SD), Some(C1), None));
+    placed.insert(id(0xAC2), place(Some(SD), Some(C2), None));
+    placed.insert(id(0x417), place(None, None, None));
+    assert_all_acked(&app.push(&ops).await);
     let store = &app.state.store;
     let all = store.pull(&Scope::All, 0, 1000).await.unwrap();
-    let principals = [
-        "warden",
-        "grid_leader",
-        "community_manager",
-        "unit_liaison",
-        "subdistrict_manager",
-        "city_manager",
-        "admin",
+    let stored_places: BTreeMap<RecordId, Place> = all
+        .records
+        .iter()
+        .zip(&all.places)
+        .filter(|((_, r), _)| placed.contains_key(&r.id))
+        .map(|((_, r), p)| (r.id, p.clone()))
+        .collect();
+    assert_eq!(stored_places, placed, "the store's place columns");
+
+    let every: Vec<u128> = vec![
+        0xCA0, 0xCA1, 0xCA2, 0xC0A0, 0xC0A1, 0xC0A2, 0xAC1, 0xAC2, 0x417,
     ];
-    let id = |n| RecordId(uuid(n));
-    for role in principals {
+    // (role, grids, communities, subdistricts, what they see of the records above)
+    let other_sd = 0x5D2;
+    let table: Vec<AreaAndSight> = vec![
+        (
+            "warden",
+            vec![G2],
+            vec![C1],
+            vec![SD],
+            vec![0xCA1, 0xC0A1, 0xAC1, 0x417],
+        ),
+        (
+            "grid_leader",
+            vec![G3],
+            vec![C2],
+            vec![SD],
+            vec![0xCA2, 0xC0A2, 0xAC2, 0x417],
+        ),
+        (
+            "community_manager",
+            vec![],
+            vec![C2],
+            vec![SD],
+            vec![0xCA2, 0xC0A2, 0xAC2, 0x417],
+        ),
+        (
+            "unit_liaison",
+            vec![],
+            vec![C1],
+            vec![SD],
+            vec![0xCA0, 0xCA1, 0xC0A0, 0xC0A1, 0xAC1, 0x417],
+        ),
+        (
+            "subdistrict_manager",
+            vec![],
+            vec![],
+            vec![SD],
+            every.clone(),
+        ),
+        (
+            "subdistrict_manager",
+            vec![],
+            vec![],
+            vec![other_sd],
+            vec![0x417],
+        ),
+        ("city_manager", vec![], vec![], vec![], every.clone()),
+        ("admin", vec![], vec![], vec![], every.clone()),
+    ];
+    for (role, grids, communities, subdistricts, sees) in table {
         let p = tongxin_shared::authz::Principal {
             username: "p".into(),
             role: tongxin_shared::case::Role::parse(role).unwrap(),
-            grids: vec![id(G1)],
-            communities: vec![id(C1)],
-            subdistricts: vec![id(SD)],
+            grids: grids.into_iter().map(id).collect(),
+            communities: communities.into_iter().map(id).collect(),
+            subdistricts: subdistricts.into_iter().map(id).collect(),
         };
-        let expected: Vec<u64> = all
-            .records
+        let expected: BTreeSet<RecordId> = sees.into_iter().map(id).collect();
+        let by_rule: BTreeSet<RecordId> = placed
             .iter()
-            .zip(&all.places)
             .filter(|(_, place)| can_read(&p, place))
-            .map(|((seq, _), _)| *seq)
+            .map(|(r, _)| *r)
             .collect();
-        let got: Vec<u64> = store
+        assert_eq!(by_rule, expected, "can_read for {p:?}");
+        let by_sql: BTreeSet<RecordId> = store
             .pull(&Scope::of(&p), 0, 1000)
             .await
             .unwrap()
             .records
             .iter()
-            .map(|(seq, _)| *seq)
+            .map(|(_, r)| r.id)
+            .filter(|r| placed.contains_key(r))
             .collect();
-        assert_eq!(got, expected, "{role}");
+        assert_eq!(by_sql, expected, "the SQL scope for {p:?}");
     }
 }
 

@@ -13,37 +13,9 @@ mod common;
 use common::*;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use tongxin_shared::{Hlc, Op};
-
-fn start(data_dir: &std::path::Path, database_url: &str) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tongxin"))
-        .args(["--addr", "127.0.0.1:0", "--dist-dir", "/nonexistent"])
-        .arg("--data-dir")
-        .arg(data_dir)
-        .arg("--database-url")
-        .arg(database_url)
-        .env("RUST_LOG", "warn")
-        .env("TONGXIN_ADMIN_USER", ROOT)
-        .env("TONGXIN_ADMIN_PASSWORD", ROOT_PASSWORD)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("tongxin listening on ")
-        .unwrap()
-        .to_owned();
-    (child, url)
-}
 
 fn batch(b: u128, t: u64) -> Vec<Op> {
     // Appends to a handful of cases: an op applied twice would have to reuse its entry id.
@@ -82,61 +54,6 @@ async fn push(client: &reqwest::Client, url: &str, ops: &[Op]) -> Option<Vec<(St
     )
 }
 
-/// What the database itself holds, read with its own driver (not through the server).
-#[derive(Debug)]
-struct Stored {
-    /// Rows of the op log, and distinct op ids among them.
-    rows: i64,
-    distinct: i64,
-    /// The seq each op was stored with.
-    seqs: BTreeMap<String, u64>,
-    /// The sequence counter.
-    counter: i64,
-}
-
-const COUNT: &str = "SELECT COUNT(*), COUNT(DISTINCT op_id) FROM ops";
-const SEQS: &str = "SELECT op_id, seq FROM ops";
-const COUNTER: &str = "SELECT value FROM meta WHERE key = 'seq'";
-
-async fn stored(url: &str) -> Stored {
-    if url.starts_with("sqlite:") {
-        let pool = sqlx::SqlitePool::connect(url).await.unwrap();
-        let check: String = sqlx::query_scalar("PRAGMA integrity_check")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-        assert_eq!(check, "ok", "SQLite's integrity check");
-        let (rows, distinct): (i64, i64) = sqlx::query_as(COUNT).fetch_one(&pool).await.unwrap();
-        let seqs: Vec<(String, i64)> = sqlx::query_as(SEQS).fetch_all(&pool).await.unwrap();
-        let counter: i64 = sqlx::query_scalar(COUNTER).fetch_one(&pool).await.unwrap();
-        pool.close().await;
-        Stored {
-            rows,
-            distinct,
-            seqs: seqs
-                .into_iter()
-                .map(|(id, s)| (id, u64::try_from(s).unwrap()))
-                .collect(),
-            counter,
-        }
-    } else {
-        let pool = sqlx::PgPool::connect(url).await.unwrap();
-        let (rows, distinct): (i64, i64) = sqlx::query_as(COUNT).fetch_one(&pool).await.unwrap();
-        let seqs: Vec<(String, i64)> = sqlx::query_as(SEQS).fetch_all(&pool).await.unwrap();
-        let counter: i64 = sqlx::query_scalar(COUNTER).fetch_one(&pool).await.unwrap();
-        pool.close().await;
-        Stored {
-            rows,
-            distinct,
-            seqs: seqs
-                .into_iter()
-                .map(|(id, s)| (id, u64::try_from(s).unwrap()))
-                .collect(),
-            counter,
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_sigkill_mid_push_loses_no_acknowledged_op_and_applies_none_twice() {
     sigkill_mid_push(&TestDb::sqlite().await).await;
@@ -153,7 +70,8 @@ async fn sigkill_mid_push(db: &TestDb) {
     let batches: Vec<Vec<Op>> = (0..40).map(|b| batch(b, t)).collect();
     let total = 40 * 50;
     let total_rows = i64::try_from(total).unwrap();
-    let (mut child, url) = start(dir.path(), &db.url);
+    let server = ServerProcess::start(dir.path(), &db.url, &[]);
+    let url = server.url.clone();
     // Sessions live in the database: the same sign-in works after the restart.
     let client = client_with(&login_token(&url, ROOT, ROOT_PASSWORD).await);
     let mut acked: BTreeMap<String, u64> = BTreeMap::new();
@@ -188,8 +106,7 @@ async fn sigkill_mid_push(db: &TestDb) {
         );
         tokio::task::yield_now().await;
     }
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
+    server.kill(); // SIGKILL
     for (id, seq) in pusher.await.unwrap() {
         acked.insert(id, seq);
     }
@@ -216,7 +133,8 @@ async fn sigkill_mid_push(db: &TestDb) {
         );
     }
 
-    let (mut child, url) = start(dir.path(), &db.url);
+    let server = ServerProcess::start(dir.path(), &db.url, &[]);
+    let url = server.url.clone();
     // Everything acknowledged survived, and the server shows it.
     let mut entries = 0;
     for v in TestAppView(&url, &client).records().await.values() {
@@ -260,8 +178,7 @@ async fn sigkill_mid_push(db: &TestDb) {
     let again = stored(&db.url).await;
     assert_eq!((again.rows, again.distinct), (full.rows, full.distinct));
     assert_eq!(again.counter, full.counter, "a re-push moved the sequence");
-    child.kill().unwrap();
-    child.wait().unwrap();
+    server.kill();
 }
 
 /// Pulls everything from a server given by URL.

@@ -549,7 +549,9 @@ async fn static_files_spa_fallback_and_cache_headers() {
     )
     .unwrap();
     std::fs::create_dir_all(dist.path().join("assets")).unwrap();
-    std::fs::write(dist.path().join("assets/app.0123abcd.js"), "console.log(1)").unwrap();
+    // Large enough to be compressed on the fly (no precompressed copy of it is written).
+    let js = "console.log('同心');\n".repeat(300);
+    std::fs::write(dist.path().join("assets/app.0123abcd.js"), &js).unwrap();
     std::fs::write(dist.path().join("sw.js"), "self.x=1").unwrap();
     let app = TestApp::spawn_with_dist(&db.url, dist.path().to_path_buf()).await;
     let get = |p: &str| app.client.get(format!("{}{p}", app.base)).send();
@@ -576,12 +578,52 @@ async fn static_files_spa_fallback_and_cache_headers() {
     assert!(r.text().await.unwrap().contains("同心"));
     assert_eq!(get("/assets/missing.0000.js").await.unwrap().status(), 404);
     assert_eq!(get("/missing.png").await.unwrap().status(), 404);
-    let r = app
-        .client
-        .get(format!("{}/assets/app.0123abcd.js", app.base))
-        .header("accept-encoding", "gzip")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    // Compressed on the fly as the browser asks, and the bytes decompress to the file.
+    for accept in ["gzip", "br", "identity"] {
+        let r = app
+            .client
+            .get(format!("{}/assets/app.0123abcd.js", app.base))
+            .header("accept-encoding", accept)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let encoding = r
+            .headers()
+            .get("content-encoding")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let body = r.bytes().await.unwrap();
+        let plain = match accept {
+            "gzip" => {
+                assert_eq!(encoding.as_deref(), Some("gzip"));
+                let mut out = String::new();
+                std::io::Read::read_to_string(
+                    &mut flate2::read::GzDecoder::new(&body[..]),
+                    &mut out,
+                )
+                .unwrap();
+                out
+            }
+            "br" => {
+                assert_eq!(encoding.as_deref(), Some("br"));
+                let mut out = String::new();
+                std::io::Read::read_to_string(
+                    &mut brotli::Decompressor::new(&body[..], 4096),
+                    &mut out,
+                )
+                .unwrap();
+                out
+            }
+            _ => {
+                assert_eq!(encoding, None);
+                String::from_utf8(body.to_vec()).unwrap()
+            }
+        };
+        assert!(
+            accept == "identity" || body.len() < js.len() / 4,
+            "{accept}: {} bytes",
+            body.len()
+        );
+        assert_eq!(plain, js, "{accept}");
+    }
 }

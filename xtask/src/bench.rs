@@ -132,7 +132,34 @@ const BENCHES: &[Bench] = &[
             ]))
         },
     },
+    Bench {
+        name: "faults",
+        about: "the server under faults: 100 SIGKILLs with 3 pushers and 2 readers (SQLite and PostgreSQL), PostgreSQL crashed mid-storm, a full disk, skewed clocks; counts",
+        run: faults_bench,
+    },
 ];
+
+/// The fault tests of `tongxin-server` at full length (`TONGXIN_KILLS=100`), one at a time, with
+/// their counts printed (`server/tests/crash_loop.rs` and the others; RELIABILITY.md).
+fn faults_bench() -> Result<()> {
+    crate::tools::ensure_postgres(crate::is_ci())?;
+    let kills = std::env::var("TONGXIN_KILLS").unwrap_or_else(|_| "100".into());
+    let mut cmd = sh::cargo();
+    cmd.args(["test", "-p", "tongxin-server"]);
+    for test in [
+        "crash_loop",
+        "crash",
+        "db_restart",
+        "full_disk",
+        "clock_skew",
+    ] {
+        cmd.args(["--test", test]);
+    }
+    cmd.args(["--", "--nocapture", "--test-threads=1"])
+        .env("TONGXIN_KILLS", kills)
+        .env("TONGXIN_TEST_PG_URL", crate::tools::test_pg_url());
+    sh::run(&mut cmd)
+}
 
 pub fn bench(args: &BenchArgs) -> Result<()> {
     if args.list {

@@ -47,6 +47,8 @@ pub struct Snapshot {
     pub photos: Option<(usize, usize)>,
     /// The last round failed; the next is on its way.
     pub failed: bool,
+    /// It failed because the server's disk is full (507): the records wait on the device.
+    pub server_full: bool,
     pub waiting: usize,
     /// Rounds completed in this page (0: none yet).
     pub rounds: u64,
@@ -75,6 +77,10 @@ pub enum Badge {
         total: usize,
     },
     Failed,
+    /// The server's disk is full: nothing is lost, the records wait here and are retried.
+    ServerFull {
+        waiting: usize,
+    },
     Syncing {
         received: usize,
     },
@@ -110,6 +116,9 @@ impl Badge {
         if let Some((done, total)) = s.photos.filter(|_| s.syncing) {
             return Self::Photos { done, total };
         }
+        if s.failed && s.server_full {
+            return Self::ServerFull { waiting: s.waiting };
+        }
         if s.failed {
             return Self::Failed;
         }
@@ -140,7 +149,7 @@ impl Badge {
             Self::Update | Self::Attention { .. } => "attention",
             Self::Offline { .. } => "offline",
             Self::Photos { .. } => "photos",
-            Self::Failed => "failed",
+            Self::Failed | Self::ServerFull { .. } => "failed",
             Self::Syncing { .. } => "syncing",
             Self::Waiting { .. } => "waiting",
             Self::NotYet => "pending",
@@ -164,6 +173,7 @@ impl Badge {
                 &[("done", &n(done)), ("total", &n(total))],
             ),
             Self::Failed => tr(lang, "sync.failed"),
+            Self::ServerFull { waiting } => trf(lang, "sync.server_full", &[("n", &n(waiting))]),
             Self::Syncing { received: 0 } => tr(lang, "sync.syncing"),
             Self::Syncing { received } => {
                 trf(lang, "sync.syncing.progress", &[("n", &n(received))])
@@ -274,6 +284,32 @@ mod tests {
             ..synced
         };
         assert_eq!(Badge::of(&waiting).state(), "waiting");
+    }
+
+    #[test]
+    fn a_full_server_disk_is_said_and_the_records_wait_here() {
+        let full = Snapshot {
+            failed: true,
+            server_full: true,
+            waiting: 3,
+            ..ready()
+        };
+        assert_eq!(Badge::of(&full), Badge::ServerFull { waiting: 3 });
+        assert_eq!(Badge::of(&full).state(), "failed");
+        assert_eq!(
+            Badge::of(&full).label(Lang::ZhCn, None),
+            "服务器存储已满 · 3 条保留在本机，稍后自动重试"
+        );
+        assert_eq!(
+            Badge::of(&full).label(Lang::En, None),
+            "Server storage full · 3 kept on this device, retrying"
+        );
+        // Once a round goes through, the reason goes with the failure.
+        let recovered = Snapshot {
+            failed: false,
+            ..full
+        };
+        assert_ne!(Badge::of(&recovered), Badge::ServerFull { waiting: 3 });
     }
 
     #[test]

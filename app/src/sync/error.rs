@@ -18,3 +18,11 @@ pub enum SyncError {
     #[error(transparent)]
     Store(#[from] StoreError),
 }
+
+impl SyncError {
+    /// The server's disk is full (507): a server failure like any other (retried, the outbox
+    /// kept), which the badge names.
+    pub fn is_server_full(&self) -> bool {
+        matches!(self, Self::Api(e) if e.status() == Some(507))
+    }
+}

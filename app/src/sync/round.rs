@@ -62,6 +62,7 @@ impl Client {
                         // still moves data keeps short rounds.
                         failures = if self.progress.get() { 1 } else { failures + 1 };
                         self.sig.failed.set(true);
+                        self.sig.server_full.set(e.is_server_full());
                         tabs::post_round(&self, None, true);
                         web_sys::console::warn_1(&JsValue::from_str(&format!("tongxin sync: {e}")));
                     }
@@ -88,6 +89,7 @@ impl Client {
     /// A round completed: the badge and the other tabs learn it, the device keeps it.
     async fn completed(&self, round: Round) {
         self.sig.failed.set(false);
+        self.sig.server_full.set(false);
         self.sig.last_round.set(Some(round));
         self.sig.rounds.update(|n| *n += 1);
         tabs::post_round(self, Some(round), false);

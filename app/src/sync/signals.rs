@@ -21,6 +21,8 @@ pub struct SyncSignals {
     pub photos: RwSignal<Option<(usize, usize)>>,
     /// The last round failed and another is on its way.
     pub failed: RwSignal<bool>,
+    /// The last round failed because the server's disk is full (507).
+    pub server_full: RwSignal<bool>,
     /// Rounds completed in this page.
     pub rounds: RwSignal<u64>,
     /// The last completed round (kept on the device: "last synced 3 min ago" after a reload).
@@ -71,6 +73,7 @@ impl SyncSignals {
             received: RwSignal::new(0),
             photos: RwSignal::new(None),
             failed: RwSignal::new(false),
+            server_full: RwSignal::new(false),
             rounds: RwSignal::new(0),
             last_round: RwSignal::new(None),
             last_change_ms: RwSignal::new(0),
@@ -97,6 +100,7 @@ impl SyncSignals {
             received: self.received.get(),
             photos: self.photos.get(),
             failed: self.failed.get(),
+            server_full: self.server_full.get(),
             waiting: self.waiting.get(),
             rounds: self.rounds.get(),
             last_round: self.last_round.get(),

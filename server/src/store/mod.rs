@@ -236,6 +236,28 @@ pub enum StoreError {
     UnsupportedUrl(String),
 }
 
+impl StoreError {
+    /// Whether the database failed because its disk is full: SQLite's `SQLITE_FULL` (13),
+    /// PostgreSQL's `disk_full` (53100), or the operating system's `ENOSPC`.
+    pub fn is_disk_full(&self) -> bool {
+        const ENOSPC: i32 = 28;
+        match self {
+            Self::Db(sqlx::Error::Database(e)) => {
+                if let Some(pg) = e.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+                    return pg.code() == "53100";
+                }
+                // SQLite reports extended codes; the primary code is their low byte.
+                e.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some()
+                    && e.code()
+                        .and_then(|c| c.parse::<i32>().ok())
+                        .is_some_and(|c| c & 0xFF == 13)
+            }
+            Self::Db(sqlx::Error::Io(e)) | Self::Io(e) => e.raw_os_error() == Some(ENOSPC),
+            _ => false,
+        }
+    }
+}
+
 /// What every [`Store`] method returns: a boxed future, so that the store can be a trait object
 /// (`Arc<dyn Store>`, chosen from the URL at start).
 pub type StoreFuture<'a, T> = BoxFuture<'a, Result<T, StoreError>>;

@@ -70,7 +70,9 @@ impl Backend for Postgres {
         })
     }
 
-    /// LISTENs on the commit channel; reconnects with backoff when the connection drops.
+    /// LISTENs on the commit channel; reconnects with backoff when the connection drops (the
+    /// database restarted), and then announces the last seq as a commit anywhere, since the
+    /// commits of the gap were announced to nobody here.
     fn follow_commits(&self, on_commit: OnCommit) -> StoreFuture<'_, bool> {
         Box::pin(async move {
             let pool = self.pool.clone();
@@ -104,6 +106,21 @@ impl Backend for Postgres {
                             Ok(mut l) => match l.listen(&channel).await {
                                 Ok(()) => {
                                     listener = l;
+                                    // Commits announced while nobody here listened are not
+                                    // heard again: catch up with the last seq (listening
+                                    // first, so none falls between), poking every area.
+                                    match sqlx::query_scalar::<_, i64>(
+                                        "SELECT value FROM meta WHERE key = 'seq'",
+                                    )
+                                    .fetch_one(&pool)
+                                    .await
+                                    {
+                                        Ok(seq) => on_commit(u64::try_from(seq).unwrap_or(0), None),
+                                        Err(e) => {
+                                            tracing::warn!(error = %e, "cannot read the last seq after reconnecting");
+                                        }
+                                    }
+                                    tracing::info!("commit notifications resumed");
                                     break;
                                 }
                                 Err(e) => tracing::warn!(error = %e, "LISTEN failed"),

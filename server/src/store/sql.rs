@@ -647,7 +647,9 @@ where
                 .announce(&mut tx, last, poke.as_deref())
                 .await?;
         }
+        crate::fault::pause_point("before-commit", ops).await;
         tx.commit().await?;
+        crate::fault::pause_point("after-commit", ops).await;
         Ok(Commit {
             outcomes: results,
             places: poke,

@@ -2,6 +2,13 @@
 //! afterwards) and the real server on a port-0 listener.
 #![allow(dead_code, clippy::unwrap_used)]
 
+mod cluster;
+mod process;
+#[allow(unused_imports)] // not every test uses every helper
+pub use cluster::*;
+#[allow(unused_imports)]
+pub use process::*;
+
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use tokio::sync::oneshot;
@@ -381,8 +388,13 @@ impl Sse {
 
     /// The next event (heartbeat comments are skipped). Fails the test after 10 s.
     pub async fn next(&mut self) -> SseEvent {
+        self.next_within(std::time::Duration::from_secs(10)).await
+    }
+
+    /// The next event; fails the test after `within`.
+    pub async fn next_within(&mut self, within: std::time::Duration) -> SseEvent {
         use futures_util::StreamExt;
-        tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        tokio::time::timeout(within, async {
             loop {
                 if let Some(end) = self.buf.find("\n\n") {
                     let block: String = self.buf.drain(..end + 2).collect();
@@ -412,7 +424,7 @@ impl Sse {
             }
         })
         .await
-        .expect("an SSE event within 10 s")
+        .unwrap_or_else(|_| panic!("no SSE event within {within:?}"))
     }
 }
 
