@@ -11,6 +11,8 @@ use indexed_db_futures::database::Database;
 use indexed_db_futures::prelude::*;
 use indexed_db_futures::transaction::TransactionMode;
 use indexed_db_futures::KeyRange;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 use tongxin_shared::merge::{apply, merge_record};
 use tongxin_shared::{Collection, Hlc, Op, OpId, Record, RecordId};
 
@@ -24,8 +26,53 @@ const BLOBS_PENDING: &str = "blobs_pending";
 /// Schema version of the local database; `upgrade` migrates from any older one.
 const VERSION: u8 = 2;
 
+thread_local! {
+    /// A write failed for lack of space since a database last opened. Chromium then closes the
+    /// connection and refuses to open the database until there is space, with errors that do
+    /// not say why ("The database connection is closing", "Internal error opening backing
+    /// store"): those are reported as [`StoreError::Full`] too while this is set.
+    static DISK_FULL: Cell<bool> = const { Cell::new(false) };
+}
+
+fn classify(text: String) -> StoreError {
+    if is_full(&text) {
+        DISK_FULL.with(|f| f.set(true));
+        StoreError::Full
+    } else if DISK_FULL.with(Cell::get) {
+        StoreError::Full
+    } else {
+        StoreError::Backend(text)
+    }
+}
+
 fn backend(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Backend(e.to_string())
+    classify(e.to_string())
+}
+
+/// A DOMException of a failed transaction as a store error.
+fn dom_error(name: &str, message: &str) -> StoreError {
+    classify(format!("{name}: {message}"))
+}
+
+/// Whether a browser's storage error means "no room": the origin's quota is used up
+/// (`QuotaExceededError`, every browser), or the disk itself is full — which Chromium reports as
+/// an `UnknownError` naming `FILE_ERROR_NO_SPACE` (a small write) or a `DataError` "Failed to
+/// write blobs (IOError)" (a large value, such as a photo, kept in a file of its own). One
+/// failing write closes every connection of the origin (the session's database shares the
+/// backing store), so this app may first see only what follows: "The database connection is
+/// closing", then "Internal error opening backing store" until there is space. Chromium says
+/// those after an IO error, and on a phone that is a full disk; the advice shown (sync, free
+/// space) is the right one for any of them.
+fn is_full(text: &str) -> bool {
+    [
+        "QuotaExceededError",
+        "NO_SPACE",
+        "Failed to write blobs",
+        "connection is closing",
+        "Internal error opening backing store",
+    ]
+    .iter()
+    .any(|needle| text.contains(needle))
 }
 
 fn decode<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, StoreError> {
@@ -67,53 +114,117 @@ async fn delete(
 }
 
 /// The device's IndexedDB database.
+///
+/// Chromium closes the connection when a write fails for lack of disk space (and cannot open
+/// the database again until there is space): the store then opens it again on its next use, so
+/// entry works again as soon as space is freed, without a reload.
 pub struct IdbStore {
-    db: Database,
+    name: String,
+    db: RefCell<Rc<Database>>,
+    /// A transaction could not start or commit: the connection may be closed; the next use
+    /// opens it again.
+    broken: Cell<bool>,
+}
+
+/// Opens (creating or upgrading) the database `name`.
+async fn open_db(name: &str) -> Result<Database, StoreError> {
+    Database::open(name)
+        .with_version(VERSION)
+        .with_on_upgrade_needed(|event, db| {
+            // Versioned upgrades: each step runs once, from whatever version was stored.
+            if event.old_version() < 1.0 {
+                for store in [RECORDS, OUTBOX, REJECTED, META] {
+                    db.create_object_store(store).build()?;
+                }
+            }
+            if event.old_version() < 2.0 {
+                for store in [BLOBS, BLOBS_PENDING] {
+                    db.create_object_store(store).build()?;
+                }
+            }
+            Ok(())
+        })
+        .await
+        .map_err(backend)
 }
 
 impl IdbStore {
     /// Opens (creating or upgrading) the database `name`.
     pub async fn open(name: &str) -> Result<Self, StoreError> {
-        let db = Database::open(name)
-            .with_version(VERSION)
-            .with_on_upgrade_needed(|event, db| {
-                // Versioned upgrades: each step runs once, from whatever version was stored.
-                if event.old_version() < 1.0 {
-                    for store in [RECORDS, OUTBOX, REJECTED, META] {
-                        db.create_object_store(store).build()?;
-                    }
-                }
-                if event.old_version() < 2.0 {
-                    for store in [BLOBS, BLOBS_PENDING] {
-                        db.create_object_store(store).build()?;
-                    }
-                }
-                Ok(())
-            })
-            .await
-            .map_err(backend)?;
-        Ok(Self { db })
+        let db = open_db(name).await?;
+        Ok(Self {
+            name: name.to_owned(),
+            db: RefCell::new(Rc::new(db)),
+            broken: Cell::new(false),
+        })
     }
 
-    fn tx(
+    /// The connection, opened again first if the last transaction failed (it fails again, and
+    /// stays marked, while the disk is still full).
+    async fn db(&self) -> Result<Rc<Database>, StoreError> {
+        if self.broken.get() {
+            let db = open_db(&self.name).await?;
+            *self.db.borrow_mut() = Rc::new(db);
+            self.broken.set(false);
+            DISK_FULL.with(|f| f.set(false));
+        }
+        Ok(self.db.borrow().clone())
+    }
+
+    /// Marks the connection for reopening when `r` failed.
+    fn mark<T>(&self, r: Result<T, StoreError>) -> Result<T, StoreError> {
+        if r.is_err() {
+            self.broken.set(true);
+        }
+        r
+    }
+
+    /// Commits `tx` and waits for it. A transaction the browser aborts for lack of space
+    /// reports only "aborted" through indexed_db_futures; its own `error` says why, so a full
+    /// device is told apart from other failures ([`StoreError::Full`]). Nothing of an aborted
+    /// transaction is written.
+    async fn commit(
         &self,
+        tx: indexed_db_futures::transaction::Transaction<'_>,
+    ) -> Result<(), StoreError> {
+        use indexed_db_futures::internals::SystemRepr;
+        use wasm_bindgen::JsCast;
+        let raw: web_sys::IdbTransaction = tx
+            .as_sys()
+            .unchecked_ref::<web_sys::IdbTransaction>()
+            .clone();
+        let result = match tx.commit().await {
+            Ok(()) => Ok(()),
+            Err(e) => Err(match raw.error() {
+                Some(dom) => dom_error(&dom.name(), &dom.message()),
+                None => backend(e),
+            }),
+        };
+        self.mark(result)
+    }
+
+    fn tx<'d>(
+        &self,
+        db: &'d Database,
         stores: &[&str],
         write: bool,
-    ) -> Result<indexed_db_futures::transaction::Transaction<'_>, StoreError> {
+    ) -> Result<indexed_db_futures::transaction::Transaction<'d>, StoreError> {
         let mode = if write {
             TransactionMode::Readwrite
         } else {
             TransactionMode::Readonly
         };
-        self.db
-            .transaction(stores)
-            .with_mode(mode)
-            .build()
-            .map_err(backend)
+        self.mark(
+            db.transaction(stores)
+                .with_mode(mode)
+                .build()
+                .map_err(backend),
+        )
     }
 
     async fn get_string(&self, store: &str, key: &str) -> Result<Option<String>, StoreError> {
-        let tx = self.tx(&[store], false)?;
+        let db = self.db().await?;
+        let tx = self.tx(&db, &[store], false)?;
         let s = tx.object_store(store).map_err(backend)?;
         let v: Option<String> = s
             .get(key)
@@ -129,7 +240,8 @@ impl IdbStore {
         store: &str,
         range: Option<(String, String)>,
     ) -> Result<Vec<String>, StoreError> {
-        let tx = self.tx(&[store], false)?;
+        let db = self.db().await?;
+        let tx = self.tx(&db, &[store], false)?;
         let s = tx.object_store(store).map_err(backend)?;
         let iter = match range {
             Some((lo, hi)) => {
@@ -149,7 +261,8 @@ impl IdbStore {
 impl LocalStore for IdbStore {
     async fn commit_local(&self, ops: &[Op]) -> Result<(), StoreError> {
         validate_all(ops)?;
-        let tx = self.tx(&[RECORDS, OUTBOX], true)?;
+        let db = self.db().await?;
+        let tx = self.tx(&db, &[RECORDS, OUTBOX], true)?;
         let records = tx.object_store(RECORDS).map_err(backend)?;
         let outbox = tx.object_store(OUTBOX).map_err(backend)?;
         let mut touched: Vec<(String, Record)> = Vec::new();
@@ -178,7 +291,7 @@ impl LocalStore for IdbStore {
         for (key, r) in &touched {
             put(&records, key.clone(), encode(r)?).await?;
         }
-        tx.commit().await.map_err(backend)
+        self.commit(tx).await
     }
 
     async fn outbox(&self, limit: usize) -> Result<Vec<Op>, StoreError> {
@@ -187,7 +300,8 @@ impl LocalStore for IdbStore {
     }
 
     async fn outbox_len(&self) -> Result<usize, StoreError> {
-        let tx = self.tx(&[OUTBOX], false)?;
+        let db = self.db().await?;
+        let tx = self.tx(&db, &[OUTBOX], false)?;
         let s = tx.object_store(OUTBOX).map_err(backend)?;
         let n = s
             .count()
@@ -200,16 +314,18 @@ impl LocalStore for IdbStore {
 
     async fn ack(&self, ids: &[OpId]) -> Result<(), StoreError> {
         let ops = self.outbox(usize::MAX).await?;
-        let tx = self.tx(&[OUTBOX], true)?;
+        let db = self.db().await?;
+        let tx = self.tx(&db, &[OUTBOX], true)?;
         let s = tx.object_store(OUTBOX).map_err(backend)?;
         for op in ops.iter().filter(|o| ids.contains(&o.id)) {
             delete(&s, outbox_key(op)).await?;
         }
-        tx.commit().await.map_err(backend)
+        self.commit(tx).await
     }
 
     async fn reject(&self, op: &Op, code: &str, message: &str) -> Result<(), StoreError> {
-        let tx = self.tx(&[OUTBOX, REJECTED], true)?;
+        let db = self.db().await?;
+        let tx = self.tx(&db, &[OUTBOX, REJECTED], true)?;
         let outbox = tx.object_store(OUTBOX).map_err(backend)?;
         let rejected = tx.object_store(REJECTED).map_err(backend)?;
         let entry = RejectedOp {
@@ -219,7 +335,7 @@ impl LocalStore for IdbStore {
         };
         put(&rejected, op.id.to_string(), encode(&entry)?).await?;
         delete(&outbox, outbox_key(op)).await?;
-        tx.commit().await.map_err(backend)
+        self.commit(tx).await
     }
 
     async fn rejected(&self) -> Result<Vec<RejectedOp>, StoreError> {
@@ -235,12 +351,13 @@ impl LocalStore for IdbStore {
             return Ok(());
         };
         let entry: RejectedOp = decode(&s)?;
-        let tx = self.tx(&[OUTBOX, REJECTED], true)?;
+        let db = self.db().await?;
+        let tx = self.tx(&db, &[OUTBOX, REJECTED], true)?;
         let outbox = tx.object_store(OUTBOX).map_err(backend)?;
         let rejected = tx.object_store(REJECTED).map_err(backend)?;
         put(&outbox, outbox_key(&entry.op), encode(&entry.op)?).await?;
         delete(&rejected, id.to_string()).await?;
-        tx.commit().await.map_err(backend)
+        self.commit(tx).await
     }
 
     async fn restamp(&self, id: OpId, hlc: Hlc) -> Result<(), StoreError> {
@@ -250,7 +367,8 @@ impl LocalStore for IdbStore {
         let entry: RejectedOp = decode(&s)?;
         let again = restamped(&entry.op, hlc);
         let key = record_key(entry.op.collection, entry.op.record);
-        let tx = self.tx(&[RECORDS, OUTBOX, REJECTED], true)?;
+        let db = self.db().await?;
+        let tx = self.tx(&db, &[RECORDS, OUTBOX, REJECTED], true)?;
         let records = tx.object_store(RECORDS).map_err(backend)?;
         let outbox = tx.object_store(OUTBOX).map_err(backend)?;
         let rejected = tx.object_store(REJECTED).map_err(backend)?;
@@ -267,18 +385,20 @@ impl LocalStore for IdbStore {
         }
         put(&outbox, outbox_key(&again), encode(&again)?).await?;
         delete(&rejected, id.to_string()).await?;
-        tx.commit().await.map_err(backend)
+        self.commit(tx).await
     }
 
     async fn dismiss(&self, id: OpId) -> Result<(), StoreError> {
-        let tx = self.tx(&[REJECTED], true)?;
+        let db = self.db().await?;
+        let tx = self.tx(&db, &[REJECTED], true)?;
         let rejected = tx.object_store(REJECTED).map_err(backend)?;
         delete(&rejected, id.to_string()).await?;
-        tx.commit().await.map_err(backend)
+        self.commit(tx).await
     }
 
     async fn apply_pull(&self, pulled: &[Record], cursor: u64) -> Result<(), StoreError> {
-        let tx = self.tx(&[RECORDS, META], true)?;
+        let db = self.db().await?;
+        let tx = self.tx(&db, &[RECORDS, META], true)?;
         let records = tx.object_store(RECORDS).map_err(backend)?;
         let meta = tx.object_store(META).map_err(backend)?;
         // Pipelined: every read is issued before the first is awaited, and writes are not awaited
@@ -322,11 +442,12 @@ impl LocalStore for IdbStore {
                 .primitive()
                 .map_err(backend)?,
         );
-        tx.commit().await.map_err(backend)
+        self.commit(tx).await
     }
 
     async fn count(&self, c: Collection) -> Result<usize, StoreError> {
-        let tx = self.tx(&[RECORDS], false)?;
+        let db = self.db().await?;
+        let tx = self.tx(&db, &[RECORDS], false)?;
         let s = tx.object_store(RECORDS).map_err(backend)?;
         let range = KeyRange::Bound(
             format!("{}/", c.as_str()),
@@ -346,7 +467,8 @@ impl LocalStore for IdbStore {
 
     async fn reset_pulled(&self) -> Result<(), StoreError> {
         let ops = self.outbox(usize::MAX).await?;
-        let tx = self.tx(&[RECORDS, META], true)?;
+        let db = self.db().await?;
+        let tx = self.tx(&db, &[RECORDS, META], true)?;
         let records = tx.object_store(RECORDS).map_err(backend)?;
         let meta = tx.object_store(META).map_err(backend)?;
         records.clear().map_err(backend)?.await.map_err(backend)?;
@@ -362,7 +484,7 @@ impl LocalStore for IdbStore {
         for (key, r) in rebuilt {
             put(&records, key, encode(&r)?).await?;
         }
-        tx.commit().await.map_err(backend)
+        self.commit(tx).await
     }
 
     async fn get(&self, c: Collection, id: RecordId) -> Result<Option<Record>, StoreError> {
@@ -387,10 +509,11 @@ impl LocalStore for IdbStore {
     }
 
     async fn meta_set(&self, key: &str, value: &str) -> Result<(), StoreError> {
-        let tx = self.tx(&[META], true)?;
+        let db = self.db().await?;
+        let tx = self.tx(&db, &[META], true)?;
         let meta = tx.object_store(META).map_err(backend)?;
         put(&meta, key.to_owned(), value.to_owned()).await?;
-        tx.commit().await.map_err(backend)
+        self.commit(tx).await
     }
 
     async fn put_blob(
@@ -403,12 +526,13 @@ impl LocalStore for IdbStore {
             return Ok(());
         }
         let value = encode(&StoredBlob::from_bytes(content_type, bytes, false))?;
-        let tx = self.tx(&[BLOBS, BLOBS_PENDING], true)?;
+        let db = self.db().await?;
+        let tx = self.tx(&db, &[BLOBS, BLOBS_PENDING], true)?;
         let blobs = tx.object_store(BLOBS).map_err(backend)?;
         let pending = tx.object_store(BLOBS_PENDING).map_err(backend)?;
         put(&blobs, sha256.to_owned(), value).await?;
         put(&pending, sha256.to_owned(), sha256.to_owned()).await?;
-        tx.commit().await.map_err(backend)
+        self.commit(tx).await
     }
 
     async fn get_blob(&self, sha256: &str) -> Result<Option<LocalBlob>, StoreError> {
@@ -429,18 +553,20 @@ impl LocalStore for IdbStore {
         };
         let mut stored: StoredBlob = decode(&text)?;
         stored.uploaded = true;
-        let tx = self.tx(&[BLOBS, BLOBS_PENDING], true)?;
+        let db = self.db().await?;
+        let tx = self.tx(&db, &[BLOBS, BLOBS_PENDING], true)?;
         let blobs = tx.object_store(BLOBS).map_err(backend)?;
         let pending = tx.object_store(BLOBS_PENDING).map_err(backend)?;
         put(&blobs, sha256.to_owned(), encode(&stored)?).await?;
         delete(&pending, sha256.to_owned()).await?;
-        tx.commit().await.map_err(backend)
+        self.commit(tx).await
     }
 
     async fn meta_delete(&self, key: &str) -> Result<(), StoreError> {
-        let tx = self.tx(&[META], true)?;
+        let db = self.db().await?;
+        let tx = self.tx(&db, &[META], true)?;
         let meta = tx.object_store(META).map_err(backend)?;
         delete(&meta, key.to_owned()).await?;
-        tx.commit().await.map_err(backend)
+        self.commit(tx).await
     }
 }

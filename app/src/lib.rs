@@ -4,7 +4,7 @@
 //! - `csv`: CSV exports that Excel opens (BOM, quoting).
 //! - `i18n`: zh-CN and English strings (`app/locales/*.json`).
 //! - `settings`: the deployment's settings (case deadlines), fetched and kept offline.
-//! - `store`: the `LocalStore` trait, the in-memory backend and the suite both backends pass.
+//! - `store`: the `LocalStore` trait and the in-memory backend (their suite: `tests/store_suite.rs`).
 //! - `idb` (wasm): the IndexedDB backend.
 //! - `photo` (wasm): photos resized and hashed in the browser.
 //! - `api` (wasm): the one typed HTTP client (token, protocol header, typed errors).

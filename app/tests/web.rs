@@ -1,26 +1,12 @@
-//! The IndexedDB backend passes the same suite as the memory backend, in headless Chromium
-//! (`cargo test -p tongxin-app --target wasm32-unknown-unknown`).
+//! What only the IndexedDB backend and the stored session do, in headless Chromium (`cargo test
+//! -p tongxin-app --target wasm32-unknown-unknown`); the behaviours every backend shares are in
+//! `store_suite.rs`.
 #![cfg(target_arch = "wasm32")]
 
 use tongxin_app::idb::IdbStore;
-use tongxin_app::store::suite;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);
-
-#[wasm_bindgen_test]
-async fn indexeddb_store_passes_the_suite() {
-    let name = format!("tongxin-test-{}", uuid::Uuid::new_v4());
-    let store = IdbStore::open(&name).await.expect("open");
-    suite::run(&store).await;
-}
-
-#[wasm_bindgen_test]
-async fn indexeddb_store_restamps_a_clock_ahead_op() {
-    let name = format!("tongxin-test-{}", uuid::Uuid::new_v4());
-    let store = IdbStore::open(&name).await.expect("open");
-    suite::restamp(&store).await;
-}
 
 #[wasm_bindgen_test]
 async fn data_survives_reopening_the_database() {

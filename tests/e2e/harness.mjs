@@ -304,16 +304,27 @@ export function waitReady(page) {
 }
 
 /**
- * Make sure the service worker controls the page (so an offline reload is served by it):
- * wait for `navigator.serviceWorker.ready`, and reload once if the page is not yet controlled.
+ * Wait until the service worker controls the page, WITHOUT reloading it: the worker's
+ * `clients.claim()` on activation must take over the page that installed it. (A reload here
+ * would hide a worker that never claims its first page.)
+ */
+export async function waitControlled(page, timeout = 20000) {
+  await waitFor(page, 'the service worker to be ready', () => navigator.serviceWorker.ready.then(() => true), undefined, timeout);
+  await waitFor(
+    page,
+    'the service worker to control the page without a reload (clients.claim)',
+    () => navigator.serviceWorker.controller !== null,
+    undefined,
+    timeout,
+  );
+}
+
+/**
+ * Make sure the service worker controls the page (so an offline load is served by it): it must
+ * take over the page by itself (`clients.claim()`); nothing is reloaded to force it.
  */
 export async function ensureControlled(page) {
-  await page.evaluate(() => navigator.serviceWorker.ready.then(() => true));
-  const controlled = await page.evaluate(() => navigator.serviceWorker.controller !== null);
-  if (!controlled) {
-    await page.reload();
-    await waitFor(page, 'service worker to control the page', () => navigator.serviceWorker.controller !== null);
-  }
+  await waitControlled(page);
   await waitReady(page);
 }
 

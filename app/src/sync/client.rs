@@ -34,6 +34,9 @@ pub struct Client {
     pub(crate) clock: RefCell<HlcClock>,
     /// The offset to the server's clock was learnt in this page (clock_ahead ops may go again).
     pub(crate) clock_learned: Cell<bool>,
+    /// The server's time last learnt in this page and the page's monotonic clock then
+    /// (`sync::clock`): the corrected clock runs from it, whatever the phone's clock does.
+    pub(crate) anchor: Cell<Option<(u64, f64)>>,
     pub(crate) kick_tx: mpsc::UnboundedSender<()>,
     pub(crate) channel: Option<web_sys::BroadcastChannel>,
     /// The live stream of the sync tab, opened with this session's token (reopened with the new
@@ -81,6 +84,7 @@ impl Client {
             a
         };
         let clock = crate::sync::clock::load(&store).await?;
+        sig.clock_offset_ms.set(clock.offset_ms);
         let (kick_tx, rx) = mpsc::unbounded();
         let channel = web_sys::BroadcastChannel::new(&format!("tongxin-{username}")).ok();
         let client = Rc::new(Self {
@@ -90,6 +94,7 @@ impl Client {
             session: RefCell::new(session),
             clock: RefCell::new(clock),
             clock_learned: Cell::new(false),
+            anchor: Cell::new(None),
             kick_tx,
             channel,
             live: RefCell::new(None),

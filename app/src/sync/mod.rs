@@ -12,7 +12,8 @@
 //! - `tabs`: online/offline, the other tabs of the user, the Web Lock election;
 //! - `session`: the stored session, sign-in and sign-out;
 //! - `signals` / `badge`: the reactive state and what the badge says (pure);
-//! - `reasons`: each refusal code's explanation in the user's language (pure).
+//! - `reasons`: each refusal code's explanation in the user's language (pure);
+//! - `skew`: a phone clock that is off, explained in the user's language (pure).
 //!
 //! Every HTTP request goes through `crate::api`.
 
@@ -20,6 +21,7 @@ pub mod backoff;
 pub mod badge;
 pub mod page;
 pub mod reasons;
+pub mod skew;
 
 #[cfg(target_arch = "wasm32")]
 mod account;

@@ -48,6 +48,9 @@ pub struct SyncSignals {
     pub deadlines: RwSignal<Deadlines>,
     /// The map's raster base layer, when the deployment configured one (same source).
     pub tiles: RwSignal<Option<TileLayer>>,
+    /// The learnt offset of the server's clock to the phone's (`server − phone`, ms): the sync
+    /// panel explains a phone clock that is off by more than the server's window.
+    pub clock_offset_ms: RwSignal<i64>,
 }
 
 /// The records behind one `version` bump. `records: None` means "unknown: re-read everything"
@@ -85,6 +88,7 @@ impl SyncSignals {
             changes: StoredValue::new(Changes::default()),
             deadlines: RwSignal::new(Deadlines::default()),
             tiles: RwSignal::new(None),
+            clock_offset_ms: RwSignal::new(0),
         }
     }
 

@@ -4,7 +4,7 @@
 use super::browser::download;
 use super::context::{ctx, t, Ctx};
 use super::format::{level_label, now_ms, when};
-use super::forms::{clear_draft, field_error, keep_draft, number_notice, Draft};
+use super::forms::{clear_draft, field_error, keep_draft, number_notice, save_failed, Draft};
 use super::photos::{Gallery, PhotoPicker};
 use crate::i18n::{tr, trf, Lang};
 use crate::store::LocalStore;
@@ -279,11 +279,7 @@ pub(super) fn Lifecycle(record: RwSignal<Option<Record>>) -> impl IntoView {
         spawn_local(async move {
             match c.commit(vec![op]).await {
                 Ok(()) => note.set(String::new()),
-                Err(e) => error.set(Some(trf(
-                    l,
-                    "case.error.save_failed",
-                    &[("e", &e.to_string())],
-                ))),
+                Err(e) => error.set(Some(save_failed(l, &e))),
             }
         });
     };
@@ -322,11 +318,7 @@ pub(super) fn Lifecycle(record: RwSignal<Option<Record>>) -> impl IntoView {
         spawn_local(async move {
             match c.commit(ops).await {
                 Ok(()) => note.set(String::new()),
-                Err(e) => error.set(Some(trf(
-                    l,
-                    "case.error.save_failed",
-                    &[("e", &e.to_string())],
-                ))),
+                Err(e) => error.set(Some(save_failed(l, &e))),
             }
         });
     };
@@ -632,7 +624,7 @@ pub(super) fn CaseForm(
                 error.set(Some(("grid", tr(l, "case.error.grid_required"))));
                 return;
             };
-            let now = js_sys::Date::now() as u64;
+            let now = now_ms();
             fields.insert("grid".into(), chosen.into());
             if let Some(f) = position.get_untracked() {
                 fields.insert(
@@ -700,10 +692,7 @@ pub(super) fn CaseForm(
                         navigate(&format!("/cases/{record_id}"), NavigateOptions::default());
                     }
                 }
-                Err(e) => error.set(Some((
-                    "form",
-                    trf(l, "case.error.save_failed", &[("e", &e.to_string())]),
-                ))),
+                Err(e) => error.set(Some(("form", save_failed(l, &e)))),
             }
         });
     };

@@ -3,9 +3,14 @@
 use crate::i18n::{tr, Lang};
 use tongxin_shared::case::{Level, Role};
 
-/// The browser's clock, in milliseconds since the epoch.
+/// The time now, in milliseconds since the epoch, as the app reckons it: the phone's clock
+/// corrected by the server's (learnt from every sync answer, `sync::clock`). Every time a user
+/// records (a case's report time and deadline, a visit's time) and every "overdue" is read from
+/// it, so a phone whose clock is days off still records the right times, and they agree with the
+/// op's own stamp (the server refuses a report time ahead of the op's clock). Before the sync
+/// client runs (sign-in), the phone's clock.
 pub(crate) fn now_ms() -> u64 {
-    js_sys::Date::now() as u64
+    crate::sync::client().map_or_else(|| js_sys::Date::now() as u64, |c| c.now_ms())
 }
 
 /// "2026-11-25 14:05" in local time.

@@ -2,8 +2,8 @@
 //! types.
 
 use super::context::t;
-use crate::i18n::{trf, Lang};
-use crate::store::LocalStore;
+use crate::i18n::{tr, trf, Lang};
+use crate::store::{LocalStore, StoreError};
 use crate::sync::client;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -65,12 +65,19 @@ pub(super) fn save_new(
                 clear_draft(draft);
                 navigate(to, NavigateOptions::default());
             }
-            Err(e) => error.set(Some((
-                "form",
-                trf(lang, "case.error.save_failed", &[("e", &e.to_string())]),
-            ))),
+            Err(e) => error.set(Some(("form", save_failed(lang, &e)))),
         }
     });
+}
+
+/// What the user reads when a local save failed. A full device says so plainly — the record
+/// was not saved, what was typed is still in the form, nothing saved before is lost, and what to
+/// do — because the raw browser error ("QuotaExceededError") tells a warden nothing.
+pub(super) fn save_failed(lang: Lang, e: &StoreError) -> String {
+    match e {
+        StoreError::Full => tr(lang, "error.storage_full"),
+        other => trf(lang, "case.error.save_failed", &[("e", &other.to_string())]),
+    }
 }
 
 /// Drafts: what a user typed into a new record's form is kept in their local database as they

@@ -89,7 +89,7 @@ pub(super) fn PhotoPicker(added: RwSignal<Vec<String>>) -> impl IntoView {
                                 c.refresh_counts().await;
                             }
                             Err(e) => {
-                                let key = if e.to_string().contains("Quota") {
+                                let key = if e == crate::store::StoreError::Full {
                                     "photo.error.quota"
                                 } else {
                                     "photo.error.store"

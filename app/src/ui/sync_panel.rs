@@ -8,6 +8,7 @@ use crate::store::{LocalStore, RejectedOp};
 use crate::sync::badge::last_synced;
 use crate::sync::client;
 use crate::sync::reasons::rejection_key;
+use crate::sync::skew::clock_offset_text;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::time::Duration;
@@ -120,6 +121,10 @@ pub(super) fn SyncPanel() -> impl IntoView {
                 <p data-testid="photos-waiting" data-n=move || sig.photos_waiting.get().to_string()>{move || trf(lang.get(), "sync.panel.photos", &[("n", &sig.photos_waiting.get().to_string())])}</p>
                 {move || storage.get().flatten().map(|(used, quota)| view! {
                     <p class="muted small" data-testid="storage-meter">{move || trf(lang.get(), "sync.panel.storage", &[("used", &used.to_string()), ("quota", &quota.to_string())])}</p>
+                })}
+                {move || clock_offset_text(lang.get(), sig.clock_offset_ms.get()).map(|text| view! {
+                    <p class="field-notice" role="status" data-testid="clock-offset"
+                        data-offset-ms=move || sig.clock_offset_ms.get().to_string()>{text}</p>
                 })}
                 <Show when=move || sig.update_required.get()>
                     <p class="error">{t("sync.panel.update")}</p>

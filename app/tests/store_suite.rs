@@ -1,0 +1,474 @@
+//! One `LocalStore` suite, one named test per behaviour, run against every backend (STYLE.md:
+//! one trait, several backends, one suite — as `server/tests/store_suite.rs` does for the
+//! server's `Store`). The memory backend runs natively (`cargo test -p tongxin-app --test
+//! store_suite`); the IndexedDB backend in headless Chromium (`cargo test -p tongxin-app --target
+//! wasm32-unknown-unknown --test store_suite`), each test on a fresh database.
+
+use serde_json::json;
+use tongxin_app::store::{LocalStore, StoreError, META_CURSOR, META_SCOPE};
+use tongxin_shared::merge::apply;
+use tongxin_shared::{
+    ActorId, Collection, Hlc, Op, OpBody, OpId, Record, RecordId, SCHEMA_VERSION,
+};
+use uuid::Uuid;
+
+fn op_in(c: Collection, n: u128, record: u128, hlc: u64, fields: serde_json::Value) -> Op {
+    let serde_json::Value::Object(m) = fields else {
+        panic!("fields must be an object")
+    };
+    Op {
+        id: OpId(Uuid::from_u128(n)),
+        actor: ActorId(Uuid::from_u128(1)),
+        hlc: Hlc::new(hlc, 0),
+        collection: c,
+        record: RecordId(Uuid::from_u128(record)),
+        body: OpBody::Set {
+            fields: m.into_iter().collect(),
+        },
+        schema: SCHEMA_VERSION,
+    }
+}
+
+/// A case op: op id `n`, record `record`, clock reading `hlc`.
+fn op(n: u128, record: u128, hlc: u64, fields: serde_json::Value) -> Op {
+    op_in(Collection::Cases, n, record, hlc, fields)
+}
+
+fn rid(n: u128) -> RecordId {
+    RecordId(Uuid::from_u128(n))
+}
+
+fn pulled(n: u128, record: u128, hlc: u64, fields: serde_json::Value) -> Record {
+    let mut r = Record::new(Collection::Cases, rid(record));
+    apply(&mut r, &op(n, record, hlc, fields));
+    r
+}
+
+async fn case<S: LocalStore>(s: &S, record: u128) -> Option<Record> {
+    s.get(Collection::Cases, rid(record)).await.expect("get")
+}
+
+async fn outbox_ids<S: LocalStore>(s: &S) -> Vec<OpId> {
+    s.outbox(usize::MAX)
+        .await
+        .expect("outbox")
+        .iter()
+        .map(|o| o.id)
+        .collect()
+}
+
+async fn commit_applies_the_ops_and_queues_them<S: LocalStore>(s: &S) {
+    let a = op(
+        1,
+        100,
+        10,
+        json!({"title": "路灯不亮", "category": "infrastructure"}),
+    );
+    let b = op(2, 100, 11, json!({"description": "三号楼"}));
+    s.commit_local(&[a.clone(), b.clone()])
+        .await
+        .expect("commit");
+    let r = case(s, 100).await.expect("record");
+    assert_eq!(r.str("title"), Some("路灯不亮"));
+    assert_eq!(r.str("description"), Some("三号楼"));
+    assert_eq!(r.fields["title"].stamp, a.stamp());
+    assert_eq!(s.outbox_len().await.expect("len"), 2);
+    assert_eq!(s.outbox(10).await.expect("outbox"), vec![a, b]);
+}
+
+async fn waiting_counts_records_not_ops<S: LocalStore>(s: &S) {
+    s.commit_local(&[
+        op(1, 100, 10, json!({"title": "a"})),
+        op(2, 100, 11, json!({"description": "b"})),
+        op(3, 101, 12, json!({"title": "c"})),
+    ])
+    .await
+    .expect("commit");
+    assert_eq!(s.outbox_len().await.expect("len"), 3);
+    assert_eq!(s.waiting_records().await.expect("records"), 2);
+}
+
+async fn an_invalid_op_writes_nothing_of_its_batch<S: LocalStore>(s: &S) {
+    let first = op(1, 100, 10, json!({"title": "kept"}));
+    s.commit_local(std::slice::from_ref(&first))
+        .await
+        .expect("commit");
+    let good = op(3, 101, 12, json!({"title": "ok"}));
+    let also_good = op(4, 100, 13, json!({"title": "changed"}));
+    let bad = op(5, 101, 14, json!({"title": 42}));
+    assert!(matches!(
+        s.commit_local(&[good, also_good, bad]).await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert!(case(s, 101).await.is_none());
+    assert_eq!(
+        case(s, 100).await.expect("record").str("title"),
+        Some("kept")
+    );
+    assert_eq!(outbox_ids(s).await, vec![first.id]);
+}
+
+async fn the_outbox_leaves_in_clock_order<S: LocalStore>(s: &S) {
+    // Committed out of order: the later reading first.
+    let late = op(1, 100, 20, json!({"title": "late"}));
+    let early = op(2, 101, 10, json!({"title": "early"}));
+    let same_ms = Op {
+        hlc: Hlc::new(20, 1),
+        ..op(3, 102, 0, json!({"title": "same ms, next counter"}))
+    };
+    s.commit_local(std::slice::from_ref(&late))
+        .await
+        .expect("commit");
+    s.commit_local(std::slice::from_ref(&same_ms))
+        .await
+        .expect("commit");
+    s.commit_local(std::slice::from_ref(&early))
+        .await
+        .expect("commit");
+    assert_eq!(outbox_ids(s).await, vec![early.id, late.id, same_ms.id]);
+    let two: Vec<OpId> = s
+        .outbox(2)
+        .await
+        .expect("outbox")
+        .iter()
+        .map(|o| o.id)
+        .collect();
+    assert_eq!(two, vec![early.id, late.id], "a batch is the oldest ops");
+}
+
+async fn ack_removes_only_the_acknowledged_ops<S: LocalStore>(s: &S) {
+    let a = op(1, 100, 10, json!({"title": "a"}));
+    let b = op(2, 100, 11, json!({"description": "b"}));
+    s.commit_local(&[a.clone(), b.clone()])
+        .await
+        .expect("commit");
+    s.ack(&[a.id, OpId(Uuid::from_u128(999))])
+        .await
+        .expect("ack");
+    assert_eq!(outbox_ids(s).await, vec![b.id]);
+    // The record keeps what the acked op wrote.
+    assert_eq!(case(s, 100).await.expect("record").str("title"), Some("a"));
+}
+
+async fn a_refused_op_is_kept_with_its_reason<S: LocalStore>(s: &S) {
+    let a = op(1, 100, 10, json!({"title": "out of area"}));
+    let b = op(2, 101, 11, json!({"title": "fine"}));
+    s.commit_local(&[a.clone(), b.clone()])
+        .await
+        .expect("commit");
+    s.reject(&a, "out_of_scope", "not in your area")
+        .await
+        .expect("reject");
+    assert_eq!(outbox_ids(s).await, vec![b.id]);
+    let rej = s.rejected().await.expect("rejected");
+    assert_eq!(rej.len(), 1);
+    assert_eq!(rej[0].op, a);
+    assert_eq!(
+        (rej[0].code.as_str(), rej[0].message.as_str()),
+        ("out_of_scope", "not in your area")
+    );
+    // The device still shows what the user wrote.
+    assert_eq!(
+        case(s, 100).await.expect("record").str("title"),
+        Some("out of area")
+    );
+}
+
+async fn retry_puts_a_refused_op_back_in_the_outbox<S: LocalStore>(s: &S) {
+    let a = op(1, 100, 10, json!({"title": "again"}));
+    s.commit_local(std::slice::from_ref(&a))
+        .await
+        .expect("commit");
+    s.reject(&a, "x", "y").await.expect("reject");
+    s.retry(a.id).await.expect("retry");
+    assert!(s.rejected().await.expect("rejected").is_empty());
+    assert_eq!(s.outbox(10).await.expect("outbox"), vec![a]);
+    // Retrying an id that is not refused changes nothing.
+    s.retry(OpId(Uuid::from_u128(999))).await.expect("retry");
+    assert_eq!(s.outbox_len().await.expect("len"), 1);
+}
+
+async fn dismiss_forgets_a_refused_op_for_good<S: LocalStore>(s: &S) {
+    let a = op(1, 100, 10, json!({"title": "a"}));
+    let b = op(2, 101, 11, json!({"title": "b"}));
+    s.commit_local(&[a.clone(), b.clone()])
+        .await
+        .expect("commit");
+    s.reject(&a, "x", "y").await.expect("reject");
+    s.reject(&b, "x", "y").await.expect("reject");
+    s.dismiss(a.id).await.expect("dismiss");
+    let left: Vec<OpId> = s
+        .rejected()
+        .await
+        .expect("rejected")
+        .iter()
+        .map(|r| r.op.id)
+        .collect();
+    assert_eq!(left, vec![b.id]);
+    assert_eq!(s.outbox_len().await.expect("len"), 0);
+}
+
+async fn a_clock_ahead_op_is_restamped_with_its_times<S: LocalStore>(s: &S) {
+    // Reported by a clock running ahead: the report time moves with the stamp.
+    let ahead = op(
+        900,
+        900,
+        4_000_000_000_000,
+        json!({"title": "ahead", "reported_at": 3_999_999_999_000_u64}),
+    );
+    s.commit_local(std::slice::from_ref(&ahead))
+        .await
+        .expect("commit");
+    s.reject(&ahead, "clock_ahead", "ahead")
+        .await
+        .expect("reject");
+    let now = Hlc::new(1_800_000_000_000, 0);
+    s.restamp(ahead.id, now).await.expect("restamp");
+    assert!(s.rejected().await.expect("rejected").is_empty());
+    let out = s.outbox(10).await.expect("outbox");
+    assert_eq!(out.len(), 1);
+    let again = &out[0];
+    assert_eq!((again.id, again.hlc), (ahead.id, now));
+    let OpBody::Set { fields } = &again.body else {
+        panic!("a set op")
+    };
+    assert_eq!(fields["reported_at"], json!(1_799_999_999_000_u64));
+    assert_eq!(fields["title"], json!("ahead"));
+    let r = case(s, 900).await.expect("record");
+    assert_eq!(r.str("title"), Some("ahead"));
+    assert_eq!(r.fields["title"].stamp, again.stamp());
+    assert_eq!(r.get("reported_at"), Some(&json!(1_799_999_999_000_u64)));
+}
+
+async fn restamp_leaves_a_field_a_newer_op_wrote<S: LocalStore>(s: &S) {
+    let ahead = op(
+        1,
+        100,
+        4_000_000_000_000,
+        json!({"title": "ahead", "description": "d"}),
+    );
+    // A later local edit of the title (same wrong clock, so an even later reading).
+    let edit = op(2, 100, 4_000_000_000_001, json!({"title": "edited"}));
+    s.commit_local(std::slice::from_ref(&ahead))
+        .await
+        .expect("commit");
+    s.commit_local(std::slice::from_ref(&edit))
+        .await
+        .expect("commit");
+    s.reject(&ahead, "clock_ahead", "ahead")
+        .await
+        .expect("reject");
+    let now = Hlc::new(1_800_000_000_000, 0);
+    s.restamp(ahead.id, now).await.expect("restamp");
+    let r = case(s, 100).await.expect("record");
+    assert_eq!(
+        r.str("title"),
+        Some("edited"),
+        "the newer edit is not undone"
+    );
+    assert_eq!(r.fields["title"].stamp, edit.stamp());
+    assert_eq!(r.fields["description"].stamp.hlc, now);
+}
+
+async fn a_pull_merges_field_by_field_and_keeps_the_cursor<S: LocalStore>(s: &S) {
+    s.commit_local(&[op(1, 100, 50, json!({"title": "local newer"}))])
+        .await
+        .expect("commit");
+    let remote = pulled(
+        6,
+        100,
+        20,
+        json!({"title": "remote older", "category": "safety"}),
+    );
+    let other = pulled(7, 102, 20, json!({"title": "from elsewhere"}));
+    s.apply_pull(&[remote, other], 42).await.expect("pull");
+    let r = case(s, 100).await.expect("record");
+    assert_eq!(r.str("title"), Some("local newer"));
+    assert_eq!(r.str("category"), Some("safety"));
+    assert_eq!(
+        case(s, 102).await.expect("record").str("title"),
+        Some("from elsewhere")
+    );
+    assert_eq!(
+        s.meta_get(META_CURSOR).await.expect("meta").as_deref(),
+        Some("42")
+    );
+    // A newer pulled value wins over an older local one; the outbox is untouched.
+    s.apply_pull(&[pulled(8, 100, 60, json!({"title": "remote newer"}))], 43)
+        .await
+        .expect("pull");
+    assert_eq!(
+        case(s, 100).await.expect("record").str("title"),
+        Some("remote newer")
+    );
+    assert_eq!(
+        s.meta_get(META_CURSOR).await.expect("meta").as_deref(),
+        Some("43")
+    );
+    assert_eq!(s.outbox_len().await.expect("len"), 1);
+}
+
+async fn count_and_list_are_per_collection<S: LocalStore>(s: &S) {
+    s.commit_local(&[
+        op(1, 100, 10, json!({"title": "a"})),
+        op(2, 101, 11, json!({"title": "b"})),
+        op_in(Collection::Visits, 3, 200, 12, json!({"notes": "v"})),
+    ])
+    .await
+    .expect("commit");
+    assert_eq!(s.count(Collection::Cases).await.expect("count"), 2);
+    assert_eq!(s.list(Collection::Cases).await.expect("list").len(), 2);
+    assert_eq!(s.count(Collection::Visits).await.expect("count"), 1);
+    let visits = s.list(Collection::Visits).await.expect("list");
+    assert_eq!(visits.len(), 1);
+    assert_eq!(visits[0].id, rid(200));
+    assert_eq!(s.count(Collection::Households).await.expect("count"), 0);
+    assert!(s
+        .list(Collection::Households)
+        .await
+        .expect("list")
+        .is_empty());
+}
+
+async fn a_photo_is_stored_once_and_pending_until_uploaded<S: LocalStore>(s: &S) {
+    let sha = "ab".repeat(32);
+    let bytes = [0xFF, 0xD8, 0xFF, 1, 2, 3];
+    s.put_blob(&sha, "image/jpeg", &bytes)
+        .await
+        .expect("put blob");
+    s.put_blob(&sha, "image/jpeg", &bytes)
+        .await
+        .expect("put blob again");
+    assert_eq!(s.pending_blobs().await.expect("pending"), vec![sha.clone()]);
+    let blob = s.get_blob(&sha).await.expect("get blob").expect("stored");
+    assert_eq!(blob.bytes, bytes.to_vec());
+    assert_eq!(blob.content_type, "image/jpeg");
+    assert!(!blob.uploaded);
+    s.mark_uploaded(&sha).await.expect("mark");
+    assert!(s.pending_blobs().await.expect("pending").is_empty());
+    assert!(s.get_blob(&sha).await.expect("get").expect("kept").uploaded);
+    s.put_blob(&sha, "image/jpeg", &bytes)
+        .await
+        .expect("put blob after upload");
+    assert!(
+        s.pending_blobs().await.expect("pending").is_empty(),
+        "stays uploaded"
+    );
+    assert!(s.get_blob(&"cd".repeat(32)).await.expect("get").is_none());
+}
+
+async fn meta_keys_are_set_read_and_deleted<S: LocalStore>(s: &S) {
+    assert_eq!(s.meta_get(META_SCOPE).await.expect("meta"), None);
+    s.meta_set(META_SCOPE, "area-1").await.expect("meta");
+    s.meta_set("k", "v").await.expect("meta");
+    s.meta_set(META_SCOPE, "area-2").await.expect("meta");
+    assert_eq!(
+        s.meta_get(META_SCOPE).await.expect("meta").as_deref(),
+        Some("area-2")
+    );
+    s.meta_delete(META_SCOPE).await.expect("meta delete");
+    assert_eq!(s.meta_get(META_SCOPE).await.expect("meta"), None);
+    assert_eq!(s.meta_get("k").await.expect("meta").as_deref(), Some("v"));
+}
+
+async fn a_reset_drops_pulled_state_but_keeps_unsent_and_refused_work<S: LocalStore>(s: &S) {
+    s.commit_local(&[op(1, 100, 50, json!({"title": "local, unsent"}))])
+        .await
+        .expect("commit");
+    let refused = op(2, 103, 60, json!({"title": "out of area"}));
+    s.commit_local(std::slice::from_ref(&refused))
+        .await
+        .expect("commit");
+    s.reject(&refused, "out_of_scope", "not in your area")
+        .await
+        .expect("reject");
+    s.apply_pull(
+        &[
+            pulled(6, 100, 20, json!({"category": "safety"})),
+            pulled(7, 102, 20, json!({"title": "from elsewhere"})),
+        ],
+        42,
+    )
+    .await
+    .expect("pull");
+    s.reset_pulled().await.expect("reset");
+    assert_eq!(s.meta_get(META_CURSOR).await.expect("meta"), None);
+    assert!(case(s, 102).await.is_none());
+    let r = case(s, 100).await.expect("unsent work stays");
+    assert_eq!(r.str("title"), Some("local, unsent"));
+    assert_eq!(
+        r.str("category"),
+        None,
+        "the pulled field went with the pull"
+    );
+    assert_eq!(s.outbox_len().await.expect("len"), 1);
+    let rej = s.rejected().await.expect("rejected");
+    assert_eq!(rej.len(), 1);
+    assert_eq!(
+        (rej[0].op.id, rej[0].code.as_str()),
+        (refused.id, "out_of_scope")
+    );
+}
+
+/// One test per behaviour and backend: `suite!(module, async store constructor; behaviours…)`.
+macro_rules! suite {
+    ($backend:ident, $open:expr; $($name:ident),* $(,)?) => {
+        mod $backend {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[cfg(not(target_arch = "wasm32"))]
+                #[test]
+                fn $name() {
+                    futures::executor::block_on(async {
+                        let store = $open;
+                        super::$name(&store).await;
+                    });
+                }
+                #[cfg(target_arch = "wasm32")]
+                #[wasm_bindgen_test::wasm_bindgen_test]
+                async fn $name() {
+                    let store = $open;
+                    super::$name(&store).await;
+                }
+            )*
+        }
+    };
+}
+
+macro_rules! every_behaviour {
+    ($backend:ident, $open:expr) => {
+        suite!(
+            $backend, $open;
+            commit_applies_the_ops_and_queues_them,
+            waiting_counts_records_not_ops,
+            an_invalid_op_writes_nothing_of_its_batch,
+            the_outbox_leaves_in_clock_order,
+            ack_removes_only_the_acknowledged_ops,
+            a_refused_op_is_kept_with_its_reason,
+            retry_puts_a_refused_op_back_in_the_outbox,
+            dismiss_forgets_a_refused_op_for_good,
+            a_clock_ahead_op_is_restamped_with_its_times,
+            restamp_leaves_a_field_a_newer_op_wrote,
+            a_pull_merges_field_by_field_and_keeps_the_cursor,
+            count_and_list_are_per_collection,
+            a_photo_is_stored_once_and_pending_until_uploaded,
+            meta_keys_are_set_read_and_deleted,
+            a_reset_drops_pulled_state_but_keeps_unsent_and_refused_work,
+        );
+    };
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+every_behaviour!(memory, tongxin_app::store::MemoryStore::default());
+
+#[cfg(target_arch = "wasm32")]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+#[cfg(target_arch = "wasm32")]
+every_behaviour!(
+    indexeddb,
+    tongxin_app::idb::IdbStore::open(&format!("tongxin-suite-{}", uuid::Uuid::new_v4()))
+        .await
+        .expect("open a fresh database")
+);
