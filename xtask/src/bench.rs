@@ -66,7 +66,7 @@ const BENCHES: &[Bench] = &[
     },
     Bench {
         name: "pull",
-        about: "initial pull of 10,000 records into IndexedDB, end to end in headless Chromium",
+        about: "a warden's first sign-in pulling 10,000 full cases into IndexedDB, headless Chromium",
         run: pull_bench,
     },
     Bench {
