@@ -36,7 +36,7 @@ const BENCHES: &[Bench] = &[
     },
     Bench {
         name: "ingest",
-        about: "server ingest ops/s, pushes of 500 over HTTP, SQLite and PostgreSQL",
+        about: "server ingest ops/s, pushes of 500 over HTTP, as the admin and as 4 wardens, SQLite and PostgreSQL",
         run: || {
             sh::run(sh::cargo().args([
                 "bench",
