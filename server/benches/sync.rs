@@ -173,17 +173,98 @@ async fn ingest_as_wardens(name: &str, db: TestDb) {
     println!("ingest-wardens/{name}: {ops} ops in {secs:.2} s = {:.0} ops/s (4 wardens on their own devices, each in their grid, batches of {BATCH}: 250 reported cases with their timeline entry)", ops as f64 / secs);
 }
 
+/// The subscribers' users: one of every four a community or subdistrict manager, the rest
+/// wardens spread over the test city's four grids (area, communities and subdistricts filled in
+/// as the admin API completes them). Each user keeps at most four streams, as the server allows.
+fn subscriber_users(n: usize, password_hash: &str) -> Vec<tongxin_server::store::UserRow> {
+    use tongxin_shared::case::Role;
+    use tongxin_shared::policy::testkit::{C11, C12, C21, SD1, SD2};
+    let grid_of = [
+        (G111, C11, SD1),
+        (G112, C11, SD1),
+        (G121, C12, SD1),
+        (G211, C21, SD2),
+    ];
+    (0..n)
+        .map(|u| {
+            let (g, c, sd) = grid_of[u % 4];
+            let (role, grids, communities, subdistricts) = match u % 8 {
+                6 => (Role::CommunityManager, vec![], vec![id(c)], vec![id(sd)]),
+                7 => (Role::SubdistrictManager, vec![], vec![], vec![id(sd)]),
+                _ => (Role::Warden, vec![id(g)], vec![id(c)], vec![id(sd)]),
+            };
+            tongxin_server::store::UserRow {
+                username: format!("sub{u}"),
+                display_name: format!("sub{u}"),
+                role,
+                grids,
+                communities,
+                subdistricts,
+                password_hash: password_hash.to_owned(),
+                disabled: false,
+            }
+        })
+        .collect()
+}
+
+/// Push → poke latency for `subscribers` live streams of users in different areas: each push
+/// is a case in one of the four grids in turn, so a stream is poked only for the pushes in its
+/// area (the server's area filter runs on every commit, as in production).
 async fn poke_latency(subscribers: usize, pushes: usize) {
+    use tongxin_shared::authz::can_read;
+    use tongxin_shared::policy::testkit::{C11, C12, C21, SD1, SD2};
     let db = TestDb::sqlite().await;
     let app = TestApp::spawn(&db.url).await;
+    app.state.store.commit(&city_ops(), now_ms()).await.unwrap();
+    let hash = tongxin_server::auth::hash_password("subscriber-password").unwrap();
+    let users = subscriber_users(subscribers.div_ceil(4), &hash);
+    app.state
+        .store
+        .insert_users(&users, now_ms())
+        .await
+        .unwrap();
+    let grids = [
+        (G111, C11, SD1),
+        (G112, C11, SD1),
+        (G121, C12, SD1),
+        (G211, C21, SD2),
+    ];
+    let place = |i: usize| {
+        let (g, c, sd) = grids[i % 4];
+        tongxin_shared::authz::Place {
+            subdistrict: Some(id(sd)),
+            community: Some(id(c)),
+            grid: Some(id(g)),
+        }
+    };
     let received: Arc<Mutex<Vec<(u64, Instant)>>> =
         Arc::new(Mutex::new(Vec::with_capacity(subscribers * pushes)));
     let mut tasks = Vec::new();
-    for _ in 0..subscribers {
-        let mut sse = Sse::connect(&app, None).await;
+    let mut expected = 0usize;
+    let mut token = String::new();
+    for s in 0..subscribers {
+        let user = &users[s / 4];
+        // The pushes this subscriber's area includes: the events it must receive.
+        let mine = (0..pushes)
+            .filter(|i| can_read(&user.principal(), &place(*i)))
+            .count();
+        expected += mine;
+        if s % 4 == 0 {
+            // A session per user, stored as the sign-in stores it (signing 250 users in over
+            // HTTP from one address would trip the sign-in back-off).
+            let (t, hash) = tongxin_server::auth::new_token();
+            let now = now_ms();
+            app.state
+                .store
+                .create_session(&hash, &user.username, now, now + 86_400_000)
+                .await
+                .unwrap();
+            token = t;
+        }
+        let mut sse = Sse::connect_as(&app, &token, None).await;
         let received = received.clone();
         tasks.push(tokio::spawn(async move {
-            for _ in 0..pushes {
+            for _ in 0..mine {
                 let (_, id, _) = sse.next().await;
                 received
                     .lock()
@@ -192,10 +273,10 @@ async fn poke_latency(subscribers: usize, pushes: usize) {
             }
         }));
     }
-    // The database is empty (seq 0): subscribers wait for the first real commit.
     let t = now_ms();
     let mut sent = Vec::new();
     for i in 0..pushes {
+        let (g, _, _) = grids[i % 4];
         let start = Instant::now();
         let res = app
             .push(&[set_case(
@@ -203,7 +284,7 @@ async fn poke_latency(subscribers: usize, pushes: usize) {
                 1,
                 9_000_000 + i as u128,
                 Hlc::new(t, i as u32),
-                json!({"title": "x"}),
+                json!({"title": "x", "grid": id(g).to_string()}),
             )])
             .await;
         sent.push((res["results"][0]["seq"].as_u64().unwrap(), start));
@@ -213,6 +294,11 @@ async fn poke_latency(subscribers: usize, pushes: usize) {
         t.await.unwrap();
     }
     let got = received.lock().unwrap();
+    assert_eq!(
+        got.len(),
+        expected,
+        "every stream poked exactly for its area"
+    );
     let mut lat: Vec<f64> = got
         .iter()
         .filter_map(|(seq, at)| {
@@ -224,7 +310,8 @@ async fn poke_latency(subscribers: usize, pushes: usize) {
     lat.sort_by(f64::total_cmp);
     let pct = |p: f64| lat[((lat.len() as f64 - 1.0) * p).round() as usize];
     println!(
-        "poke: {subscribers} subscribers x {pushes} pushes, {} deliveries: p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms (push sent -> event read)",
+        "poke: {subscribers} streams of {} users in 4 grids (wardens, community and subdistrict managers) x {pushes} pushes spread over the grids, {} deliveries (each stream only for its area): p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms (push sent -> event read)",
+        users.len(),
         lat.len(),
         pct(0.5),
         pct(0.95),
