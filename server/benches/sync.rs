@@ -1,5 +1,9 @@
 //! Server benchmarks (`cargo xtask bench ingest` / `poke`): figures go to BENCHMARKS.md.
-//! - ingest: ops/s for pushes of 500 ops over HTTP into a real server, SQLite and PostgreSQL.
+//! - ingest: ops/s for pushes of 500 ops over HTTP into a real server, SQLite and PostgreSQL:
+//!   as the administrator writing bare cases (the historical figure: no area to check, no
+//!   places to look up), and as four wardens reporting cases in their grids the way the app
+//!   does (`policy::actions::report`: every field of a report plus its timeline entry, judged
+//!   against the grid's place, each warden on their own device).
 //! - poke: push → SSE poke latency with 1,000 connected subscribers, p50/p95/p99.
 //! - seed: the demo city into SQLite for 3 and 12 months: time and database size.
 //!
@@ -13,7 +17,11 @@ use common::{now_ms, set_case, Sse, TestApp, TestDb};
 use serde_json::json;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tongxin_shared::{Hlc, Op};
+use tongxin_shared::case::Deadlines;
+use tongxin_shared::policy::actions;
+use tongxin_shared::policy::testkit::{city_ops, id, G111, G112, G121, G211};
+use tongxin_shared::{ActorId, Collection, Hlc, Op, OpId, SCHEMA_VERSION};
+use uuid::Uuid;
 
 const BATCH: usize = 500;
 
@@ -58,20 +66,205 @@ async fn ingest(name: &str, db: TestDb) {
     }
     let secs = started.elapsed().as_secs_f64();
     let ops = clients * per_client * BATCH;
-    println!("ingest/{name}: {ops} ops in {secs:.2} s = {:.0} ops/s ({clients} concurrent clients, batches of {BATCH}, new records)", ops as f64 / secs);
+    println!("ingest-admin/{name}: {ops} ops in {secs:.2} s = {:.0} ops/s (the administrator on {clients} concurrent clients, batches of {BATCH}, new bare cases: no area, no places)", ops as f64 / secs);
 }
 
+/// Batches of reports by warden `name` on device `actor` in `grid`, as the app writes them: 250
+/// cases of two ops each (the report's fields, its timeline entry) per batch of 500.
+/// `base` keeps the cases of separate calls apart.
+fn warden_batches(
+    n_batches: usize,
+    base: u128,
+    name: &str,
+    actor: u128,
+    grid: u128,
+) -> Vec<Vec<Op>> {
+    let t = now_ms();
+    let mut serial = 0u32;
+    (0..n_batches)
+        .map(|b| {
+            (0..BATCH / 2)
+                .flat_map(|k| {
+                    let case = (actor << 40) + base + (b * BATCH + k) as u128;
+                    let mut fields = std::collections::BTreeMap::new();
+                    fields.insert("grid".to_owned(), json!(id(grid).to_string()));
+                    fields.insert("title".to_owned(), json!("路灯不亮"));
+                    fields.insert(
+                        "description".to_owned(),
+                        json!("三号楼门口路灯不亮，夜间出行不便。"),
+                    );
+                    fields.insert("category".to_owned(), json!("infrastructure"));
+                    fields.insert("position".to_owned(), json!([100.23, 25.61, 8]));
+                    fields.insert("resident_name".to_owned(), json!("李秀英"));
+                    fields.insert("resident_phone".to_owned(), json!("13987654321"));
+                    let bodies =
+                        actions::report(fields, name, t, &Deadlines::default(), Uuid::now_v7());
+                    bodies
+                        .into_iter()
+                        .map(|body| {
+                            serial += 1;
+                            Op {
+                                id: OpId(Uuid::now_v7()),
+                                actor: ActorId(Uuid::from_u128(actor)),
+                                hlc: Hlc::new(t, serial),
+                                collection: Collection::Cases,
+                                record: id(case),
+                                body,
+                                schema: SCHEMA_VERSION,
+                            }
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Ingest as four wardens, each in their own grid of the test city, each pushing from their
+/// own device.
+async fn ingest_as_wardens(name: &str, db: TestDb) {
+    let app = Arc::new(TestApp::spawn(&db.url).await);
+    app.state.store.commit(&city_ops(), now_ms()).await.unwrap();
+    let grids = [G111, G112, G121, G211];
+    let per_client = 20;
+    let mut wardens = Vec::new();
+    for (c, grid) in grids.iter().enumerate() {
+        let username = format!("w{c}");
+        let (client, _) = app
+            .user(
+                &username,
+                "warden",
+                json!({"grids": [id(*grid).to_string()]}),
+            )
+            .await;
+        wardens.push((client, username, 0xd000 + c as u128, *grid));
+    }
+    // Warm up (connection pools, statement caches, the place cache).
+    for (client, username, actor, grid) in &wardens {
+        for b in warden_batches(1, 1 << 30, username, *actor, *grid) {
+            common::assert_all_acked(&app.push_as(client, &b).await);
+        }
+    }
+    let work: Vec<_> = wardens
+        .into_iter()
+        .map(|(client, username, actor, grid)| {
+            (
+                client,
+                warden_batches(per_client, 0, &username, actor, grid),
+            )
+        })
+        .collect();
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for (client, batches) in work {
+        let app = app.clone();
+        tasks.push(tokio::spawn(async move {
+            for b in batches {
+                // Every op must be applied, or the figure would count refusals.
+                common::assert_all_acked(&app.push_as(&client, &b).await);
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let ops = grids.len() * per_client * BATCH;
+    println!("ingest-wardens/{name}: {ops} ops in {secs:.2} s = {:.0} ops/s (4 wardens on their own devices, each in their grid, batches of {BATCH}: 250 reported cases with their timeline entry)", ops as f64 / secs);
+}
+
+/// The subscribers' users: one of every four a community or subdistrict manager, the rest
+/// wardens spread over the test city's four grids (area, communities and subdistricts filled in
+/// as the admin API completes them). Each user keeps at most four streams, as the server allows.
+fn subscriber_users(n: usize, password_hash: &str) -> Vec<tongxin_server::store::UserRow> {
+    use tongxin_shared::case::Role;
+    use tongxin_shared::policy::testkit::{C11, C12, C21, SD1, SD2};
+    let grid_of = [
+        (G111, C11, SD1),
+        (G112, C11, SD1),
+        (G121, C12, SD1),
+        (G211, C21, SD2),
+    ];
+    (0..n)
+        .map(|u| {
+            let (g, c, sd) = grid_of[u % 4];
+            let (role, grids, communities, subdistricts) = match u % 8 {
+                6 => (Role::CommunityManager, vec![], vec![id(c)], vec![id(sd)]),
+                7 => (Role::SubdistrictManager, vec![], vec![], vec![id(sd)]),
+                _ => (Role::Warden, vec![id(g)], vec![id(c)], vec![id(sd)]),
+            };
+            tongxin_server::store::UserRow {
+                username: format!("sub{u}"),
+                display_name: format!("sub{u}"),
+                role,
+                grids,
+                communities,
+                subdistricts,
+                password_hash: password_hash.to_owned(),
+                disabled: false,
+            }
+        })
+        .collect()
+}
+
+/// Push → poke latency for `subscribers` live streams of users in different areas: each push
+/// is a case in one of the four grids in turn, so a stream is poked only for the pushes in its
+/// area (the server's area filter runs on every commit, as in production).
 async fn poke_latency(subscribers: usize, pushes: usize) {
+    use tongxin_shared::authz::can_read;
+    use tongxin_shared::policy::testkit::{C11, C12, C21, SD1, SD2};
     let db = TestDb::sqlite().await;
     let app = TestApp::spawn(&db.url).await;
+    app.state.store.commit(&city_ops(), now_ms()).await.unwrap();
+    let hash = tongxin_server::auth::hash_password("subscriber-password").unwrap();
+    let users = subscriber_users(subscribers.div_ceil(4), &hash);
+    app.state
+        .store
+        .insert_users(&users, now_ms())
+        .await
+        .unwrap();
+    let grids = [
+        (G111, C11, SD1),
+        (G112, C11, SD1),
+        (G121, C12, SD1),
+        (G211, C21, SD2),
+    ];
+    let place = |i: usize| {
+        let (g, c, sd) = grids[i % 4];
+        tongxin_shared::authz::Place {
+            subdistrict: Some(id(sd)),
+            community: Some(id(c)),
+            grid: Some(id(g)),
+        }
+    };
     let received: Arc<Mutex<Vec<(u64, Instant)>>> =
         Arc::new(Mutex::new(Vec::with_capacity(subscribers * pushes)));
     let mut tasks = Vec::new();
-    for _ in 0..subscribers {
-        let mut sse = Sse::connect(&app, None).await;
+    let mut expected = 0usize;
+    let mut token = String::new();
+    for s in 0..subscribers {
+        let user = &users[s / 4];
+        // The pushes this subscriber's area includes: the events it must receive.
+        let mine = (0..pushes)
+            .filter(|i| can_read(&user.principal(), &place(*i)))
+            .count();
+        expected += mine;
+        if s % 4 == 0 {
+            // A session per user, stored as the sign-in stores it (signing 250 users in over
+            // HTTP from one address would trip the sign-in back-off).
+            let (t, hash) = tongxin_server::auth::new_token();
+            let now = now_ms();
+            app.state
+                .store
+                .create_session(&hash, &user.username, now, now + 86_400_000)
+                .await
+                .unwrap();
+            token = t;
+        }
+        let mut sse = Sse::connect_as(&app, &token, None).await;
         let received = received.clone();
         tasks.push(tokio::spawn(async move {
-            for _ in 0..pushes {
+            for _ in 0..mine {
                 let (_, id, _) = sse.next().await;
                 received
                     .lock()
@@ -80,10 +273,10 @@ async fn poke_latency(subscribers: usize, pushes: usize) {
             }
         }));
     }
-    // The database is empty (seq 0): subscribers wait for the first real commit.
     let t = now_ms();
     let mut sent = Vec::new();
     for i in 0..pushes {
+        let (g, _, _) = grids[i % 4];
         let start = Instant::now();
         let res = app
             .push(&[set_case(
@@ -91,7 +284,7 @@ async fn poke_latency(subscribers: usize, pushes: usize) {
                 1,
                 9_000_000 + i as u128,
                 Hlc::new(t, i as u32),
-                json!({"title": "x"}),
+                json!({"title": "x", "grid": id(g).to_string()}),
             )])
             .await;
         sent.push((res["results"][0]["seq"].as_u64().unwrap(), start));
@@ -101,6 +294,11 @@ async fn poke_latency(subscribers: usize, pushes: usize) {
         t.await.unwrap();
     }
     let got = received.lock().unwrap();
+    assert_eq!(
+        got.len(),
+        expected,
+        "every stream poked exactly for its area"
+    );
     let mut lat: Vec<f64> = got
         .iter()
         .filter_map(|(seq, at)| {
@@ -112,7 +310,8 @@ async fn poke_latency(subscribers: usize, pushes: usize) {
     lat.sort_by(f64::total_cmp);
     let pct = |p: f64| lat[((lat.len() as f64 - 1.0) * p).round() as usize];
     println!(
-        "poke: {subscribers} subscribers x {pushes} pushes, {} deliveries: p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms (push sent -> event read)",
+        "poke: {subscribers} streams of {} users in 4 grids (wardens, community and subdistrict managers) x {pushes} pushes spread over the grids, {} deliveries (each stream only for its area): p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms (push sent -> event read)",
+        users.len(),
         lat.len(),
         pct(0.5),
         pct(0.95),
@@ -153,9 +352,13 @@ async fn main() {
         .filter(|a| !a.starts_with('-'))
         .collect();
     let wants = |n: &str| which.is_empty() || which.iter().any(|w| w == n);
-    if wants("ingest") {
+    if wants("ingest") || wants("ingest-admin") {
         ingest("sqlite", TestDb::sqlite().await).await;
         ingest("postgres", TestDb::postgres().await).await;
+    }
+    if wants("ingest") || wants("ingest-wardens") {
+        ingest_as_wardens("sqlite", TestDb::sqlite().await).await;
+        ingest_as_wardens("postgres", TestDb::postgres().await).await;
     }
     if wants("seed") {
         seed(3).await;

@@ -9,17 +9,12 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::Deserialize;
-use serde_json::value::RawValue;
 use tongxin_shared::authz::sees_personal;
-use tongxin_shared::schema::validate_op;
 use tongxin_shared::wire::{
-    Health, OpResult, PullQuery, PullResponse, PulledRecord, PushResponse, Rejection, Settings,
+    Health, OpResult, PullQuery, PullResponse, PulledRecord, PushResponse, Settings,
     DEFAULT_PULL_LIMIT, MAX_PULL_LIMIT, MAX_PUSH_OPS, PROTOCOL_HEADER,
 };
-use tongxin_shared::{
-    ActorId, Op, OpId, MAX_CLOCK_SKEW_MS, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION,
-};
+use tongxin_shared::{OpId, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION};
 
 fn check_protocol(v: u16) -> Result<(), ApiError> {
     if (MIN_PROTOCOL_VERSION..=PROTOCOL_VERSION).contains(&v) {
@@ -54,57 +49,10 @@ pub async fn protocol(req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
-/// A push as received: ops stay raw JSON so that one malformed op is rejected by itself while
-/// the rest of the batch is still judged.
-#[derive(Deserialize)]
-pub struct RawPush {
-    protocol: u16,
-    #[allow(dead_code)]
-    actor: ActorId,
-    ops: Vec<Box<RawValue>>,
-}
-
-fn reject(op_id: OpId, code: &str, message: impl Into<String>) -> OpResult {
-    OpResult::Rejected {
-        op_id,
-        rejected: Rejection {
-            code: code.to_owned(),
-            message: message.into(),
-        },
-    }
-}
-
-/// Judges one raw op: decodes it once from its raw text, validates the shape, checks the clock.
-/// `Err` is the rejection, naming the op's id when it has a readable one.
-pub fn judge(raw: &RawValue, index: usize, now_ms: u64) -> Result<Op, OpResult> {
-    #[derive(Deserialize)]
-    struct IdOnly {
-        id: OpId,
-    }
-    let op: Op = serde_json::from_str(raw.get()).map_err(|e| {
-        let claimed = serde_json::from_str::<IdOnly>(raw.get()).map_or(OpId::NIL, |x| x.id);
-        reject(
-            claimed,
-            "bad_op",
-            format!("op #{index} cannot be read: {e}"),
-        )
-    })?;
-    validate_op(&op).map_err(|e| reject(op.id, &e.code, e.message))?;
-    if op.hlc.wall_ms > now_ms + MAX_CLOCK_SKEW_MS {
-        let ahead_s = (op.hlc.wall_ms - now_ms + 500) / 1000;
-        let ahead = if ahead_s < 120 {
-            format!("{ahead_s} seconds")
-        } else {
-            format!("{} minutes", (ahead_s + 30) / 60)
-        };
-        return Err(reject(
-            op.id,
-            "clock_ahead",
-            format!("the device clock is about {ahead} ahead of the server; set the phone's time automatically, then it is sent again"),
-        ));
-    }
-    Ok(op)
-}
+// The push body and the first judgement of each op (decode, shape, clock) are pure and live in
+// `tongxin_shared::intake`, where the fuzz targets run them; re-exported under their old path.
+use tongxin_shared::intake::reject;
+pub use tongxin_shared::intake::{judge, RawPush};
 
 /// `GET /api/v1/settings`: the deployment's deadlines and escalation steps, for any signed-in
 /// user (the app computes a new case's deadline and the supervision queues with them).

@@ -7,16 +7,22 @@
 
 pub mod authz;
 pub mod case;
+#[cfg(feature = "testkit")]
+pub mod convergence;
 pub mod deadlines;
 pub mod figures;
+#[cfg(feature = "testkit")]
+pub mod fuzzing;
 pub mod geo;
 pub mod geoimport;
 pub mod hlc;
 pub mod ids;
+pub mod intake;
 pub mod mask;
 pub mod merge;
 pub mod op;
 pub mod policy;
+pub mod pull_page;
 pub mod query;
 pub mod record;
 pub mod redact;

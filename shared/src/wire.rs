@@ -51,6 +51,50 @@ pub struct Rejection {
     pub message: String,
 }
 
+/// Every refusal code the server sends (`Rejection::code`): the intake's (`intake::judge`), the
+/// schema's (`schema::Invalid`) and the policy's (`authz::Denied::code`). The app explains each
+/// in the user's language; the fuzz targets and the push property tests assert that every
+/// refusal carries one of them.
+pub const REFUSAL_CODES: &[&str] = &[
+    "out_of_scope",
+    "forbidden_collection",
+    "forged_author",
+    "forbidden_transition",
+    "system_only",
+    "not_owner",
+    "clock_ahead",
+    "bad_op",
+    "refused",
+    "unknown_schema",
+    "unknown_field",
+    "wrong_type",
+    "bad_value",
+    "out_of_range",
+    "too_long",
+    "too_large",
+    "too_many",
+    "too_many_fields",
+    "no_log",
+    "empty_op",
+    // The shared policy (`shared::policy`, `authz::Denied`).
+    "forbidden_field",
+    "case_closed",
+    "immutable_field",
+    "bad_transition",
+    "bad_deadline",
+    "forbidden_extension",
+    "bad_reported_at",
+    "bad_entry",
+    "entry_conflict",
+    "op_id_conflict",
+    "forged_actor",
+    // What every device must be able to decode (`schema`).
+    "too_deep",
+    "too_many_entries",
+    "record_too_large",
+    "control_character",
+];
+
 /// Answer to a push: one result per op, in the order sent.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PushResponse {

@@ -1,7 +1,8 @@
 //! The server never panics on input: arbitrary bytes and arbitrary JSON shaped like a push go
-//! through decoding and validation and come out as a value or an error, never a panic.
-//! (cargo-fuzz needs a nightly toolchain this project's machines cannot fetch; proptest covers
-//! the same surface in the ordinary test run.)
+//! through decoding and validation and come out as a value or an error, never a panic. This is
+//! the cheap, unguided layer; the coverage-guided fuzz targets (`fuzz/`, `cargo xtask fuzz`, their
+//! corpus replayed by `tests/fuzz_corpus.rs`) and the valid ops near every limit pushed to a real
+//! server (`server/tests/push_limits.rs`) reach much further.
 
 use proptest::prelude::*;
 use serde_json::{json, Value};

@@ -36,7 +36,7 @@ const BENCHES: &[Bench] = &[
     },
     Bench {
         name: "ingest",
-        about: "server ingest ops/s, pushes of 500 over HTTP, SQLite and PostgreSQL",
+        about: "server ingest ops/s, pushes of 500 over HTTP, as the admin and as 4 wardens, SQLite and PostgreSQL",
         run: || {
             sh::run(sh::cargo().args([
                 "bench",
@@ -51,7 +51,7 @@ const BENCHES: &[Bench] = &[
     },
     Bench {
         name: "poke",
-        about: "push -> SSE poke latency with 1,000 subscribers, p50/p95/p99",
+        about: "push -> SSE poke latency, 1,000 streams of 250 users in 4 grids, p50/p95/p99",
         run: || {
             sh::run(sh::cargo().args([
                 "bench",
@@ -66,7 +66,7 @@ const BENCHES: &[Bench] = &[
     },
     Bench {
         name: "pull",
-        about: "initial pull of 10,000 records into IndexedDB, end to end in headless Chromium",
+        about: "a warden's first sign-in pulling 10,000 full cases into IndexedDB, headless Chromium",
         run: pull_bench,
     },
     Bench {

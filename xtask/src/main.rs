@@ -1,16 +1,19 @@
-//! `cargo xtask run | dist | test | bench`: the project's commands (the matklad xtask pattern).
+//! `cargo xtask run | dist | test | bench | fuzz`: the project's commands (the matklad xtask pattern).
 //!
 //! - `run`   installs what is missing, builds the app into `dist/`, builds the server in release
 //!   and replaces this process with it (so Ctrl-C and SIGTERM reach the server directly).
 //! - `dist`  builds the app only: wasm → wasm-bindgen → content-hashed assets → `sw.js`.
 //! - `test`  everything CI runs, in order, failing fast, with a timing summary.
 //! - `bench` the benchmarks (never part of `test`).
+//! - `fuzz`  the cargo-fuzz targets, each for a given time (never part of `test`, which replays
+//!   their kept corpus).
 //!
 //! Every step prints the command it runs, so a failure can be reproduced by hand.
 
 mod bench;
 mod compress;
 mod dist;
+mod fuzz;
 mod run;
 mod sh;
 mod test;
@@ -39,6 +42,8 @@ enum Command {
     Test(test::TestArgs),
     /// Run the benchmarks (`cargo xtask bench --list` shows them).
     Bench(bench::BenchArgs),
+    /// Run the cargo-fuzz targets, each for `--seconds` (`fuzz/`; executions and crashes printed).
+    Fuzz(fuzz::FuzzArgs),
 }
 
 fn main() {
@@ -49,6 +54,7 @@ fn main() {
         Command::Dist(args) => dist::dist_command(&args),
         Command::Test(args) => test::test(&args),
         Command::Bench(args) => bench::bench(&args),
+        Command::Fuzz(args) => fuzz::fuzz(&args),
     };
     if let Err(err) = result {
         eprintln!("xtask: error: {err:#}");

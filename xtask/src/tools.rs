@@ -110,6 +110,29 @@ pub fn ensure_wasm_split() -> Result<()> {
     ]))
 }
 
+/// cargo-fuzz, pinned: `cargo xtask fuzz` runs it with `RUSTC_BOOTSTRAP=1` on the stable compiler.
+pub const CARGO_FUZZ_VERSION: &str = "0.13.1";
+
+/// Install cargo-fuzz in the pinned version unless `cargo fuzz --version` reports it (~1 min).
+pub fn ensure_cargo_fuzz() -> Result<()> {
+    let have = sh::output(sh::cargo().args(["fuzz", "--version"]));
+    if have.as_deref() == Some(format!("cargo-fuzz {CARGO_FUZZ_VERSION}").as_str()) {
+        return Ok(());
+    }
+    eprintln!(
+        "xtask: cargo-fuzz {CARGO_FUZZ_VERSION} needed (found {}); installing",
+        have.as_deref().unwrap_or("none")
+    );
+    sh::run(sh::cargo().args([
+        "install",
+        "cargo-fuzz",
+        "--version",
+        &format!("={CARGO_FUZZ_VERSION}"),
+        "--locked",
+        "--force",
+    ]))
+}
+
 /// The SQLite shell: the e2e tests read the server's op log straight from its database file.
 const SQLITE3: &str = "/usr/bin/sqlite3";
 

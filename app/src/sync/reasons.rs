@@ -2,46 +2,9 @@
 //! code the server sends has its explanation in the locale files (`reject.<code>`); a code this
 //! app does not know yet is explained by `reject.other`, with the server's own words beside it.
 
-/// Refusal codes with their own explanation.
-pub const KNOWN_CODES: &[&str] = &[
-    "out_of_scope",
-    "forbidden_collection",
-    "forged_author",
-    "forbidden_transition",
-    "system_only",
-    "not_owner",
-    "clock_ahead",
-    "bad_op",
-    "refused",
-    "unknown_schema",
-    "unknown_field",
-    "wrong_type",
-    "bad_value",
-    "out_of_range",
-    "too_long",
-    "too_large",
-    "too_many",
-    "too_many_fields",
-    "no_log",
-    "empty_op",
-    // The shared policy (`shared::policy`, `authz::Denied`).
-    "forbidden_field",
-    "case_closed",
-    "immutable_field",
-    "bad_transition",
-    "bad_deadline",
-    "forbidden_extension",
-    "bad_reported_at",
-    "bad_entry",
-    "entry_conflict",
-    "op_id_conflict",
-    "forged_actor",
-    // What every device must be able to decode (`schema`).
-    "too_deep",
-    "too_many_entries",
-    "record_too_large",
-    "control_character",
-];
+/// Refusal codes with their own explanation: every code the server sends (kept in `shared`,
+/// where the server's tests check each refusal against it).
+pub const KNOWN_CODES: &[&str] = tongxin_shared::wire::REFUSAL_CODES;
 
 /// The locale key explaining refusal `code`.
 pub fn rejection_key(code: &str) -> String {

@@ -1,0 +1,5 @@
+//! Fuzz target `op_decoding`: the body is `tongxin_shared::fuzzing::op_decoding` (its corpus is replayed on
+//! stable by `shared/tests/fuzz_corpus.rs`).
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| tongxin_shared::fuzzing::op_decoding(data));
