@@ -17,9 +17,7 @@ use tongxin_shared::wire::{
     Health, OpResult, PullQuery, PullResponse, PulledRecord, PushResponse, Rejection, Settings,
     DEFAULT_PULL_LIMIT, MAX_PULL_LIMIT, MAX_PUSH_OPS, PROTOCOL_HEADER,
 };
-use tongxin_shared::{
-    ActorId, Op, OpId, MAX_CLOCK_SKEW_MS, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION,
-};
+use tongxin_shared::{ActorId, Op, OpId, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION};
 
 fn check_protocol(v: u16) -> Result<(), ApiError> {
     if (MIN_PROTOCOL_VERSION..=PROTOCOL_VERSION).contains(&v) {
@@ -74,9 +72,11 @@ fn reject(op_id: OpId, code: &str, message: impl Into<String>) -> OpResult {
     }
 }
 
-/// Judges one raw op: decodes it once from its raw text, validates the shape, checks the clock.
+/// Judges one raw op: decodes it once from its raw text and validates its shape. Its clock is
+/// judged inside the commit (`shared::policy::plan`), after the op log is asked whether the op
+/// is already stored, so a re-sent op is answered with its seq whatever this instance's clock.
 /// `Err` is the rejection, naming the op's id when it has a readable one.
-pub fn judge(raw: &RawValue, index: usize, now_ms: u64) -> Result<Op, OpResult> {
+pub fn judge(raw: &RawValue, index: usize) -> Result<Op, OpResult> {
     #[derive(Deserialize)]
     struct IdOnly {
         id: OpId,
@@ -90,19 +90,6 @@ pub fn judge(raw: &RawValue, index: usize, now_ms: u64) -> Result<Op, OpResult> 
         )
     })?;
     validate_op(&op).map_err(|e| reject(op.id, &e.code, e.message))?;
-    if op.hlc.wall_ms > now_ms + MAX_CLOCK_SKEW_MS {
-        let ahead_s = (op.hlc.wall_ms - now_ms + 500) / 1000;
-        let ahead = if ahead_s < 120 {
-            format!("{ahead_s} seconds")
-        } else {
-            format!("{} minutes", (ahead_s + 30) / 60)
-        };
-        return Err(reject(
-            op.id,
-            "clock_ahead",
-            format!("the device clock is about {ahead} ahead of the server; set the phone's time automatically, then it is sent again"),
-        ));
-    }
     Ok(op)
 }
 
@@ -130,12 +117,11 @@ pub async fn push(
         )));
     }
     tracing::Span::current().record("ops", push.ops.len());
-    let now = crate::now_ms();
     let mut results: Vec<Option<OpResult>> = Vec::with_capacity(push.ops.len());
     let mut accepted = Vec::new();
     let mut slots = Vec::new();
     for (i, raw) in push.ops.iter().enumerate() {
-        match judge(raw, i, now) {
+        match judge(raw, i) {
             Ok(op) => {
                 slots.push(i);
                 accepted.push(op);
