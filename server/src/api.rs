@@ -49,7 +49,7 @@ pub async fn protocol(req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
-// The push body and the first judgement of each op (decode, shape, clock) are pure and live in
+// The push body and the first judgement of each op (decode, shape) are pure and live in
 // `tongxin_shared::intake`, where the fuzz targets run them; re-exported under their old path.
 use tongxin_shared::intake::reject;
 pub use tongxin_shared::intake::{judge, RawPush};
@@ -78,12 +78,11 @@ pub async fn push(
         )));
     }
     tracing::Span::current().record("ops", push.ops.len());
-    let now = crate::now_ms();
     let mut results: Vec<Option<OpResult>> = Vec::with_capacity(push.ops.len());
     let mut accepted = Vec::new();
     let mut slots = Vec::new();
     for (i, raw) in push.ops.iter().enumerate() {
-        match judge(raw, i, now) {
+        match judge(raw, i) {
             Ok(op) => {
                 slots.push(i);
                 accepted.push(op);

@@ -10,6 +10,10 @@
 //! taken by both. The server never re-stamps: the stored title is, on both instances, the
 //! value of the accepted op with the greatest stamp (an oracle computed here from the ops), and
 //! every accepted timeline note is kept, the days-behind device's included.
+//!
+//! And on both backends: an op already stored, sent again to an instance whose clock is behind
+//! its stamp, is answered with its original seq and stored once (the op log is asked before
+//! the clock is judged); a new op as far ahead is still refused.
 #![allow(clippy::unwrap_used)] // a failing unwrap is a failing test
 
 mod common;
@@ -286,4 +290,95 @@ async fn skewed_devices_and_instances_converge_and_no_edit_is_lost_silently() {
         accepted.len()
     );
     drop((a, b));
+}
+
+/// An op whose answer was lost, sent again to an instance whose clock is behind its stamp:
+/// stored through an instance on time, then pushed again (alone, and beside a new op) to an
+/// instance 80 s behind — more than the 60 s window behind the op's stamp. The op log is asked
+/// first: the stored op is answered with its original seq and kept once (the app would
+/// otherwise re-stamp it and send it as a new op, a timeline note twice); only the new op is
+/// refused `clock_ahead`. One instance after the other on the same database (on SQLite one
+/// process per file: a server restarted after its clock was set back).
+async fn a_stored_op_sent_again_behind_its_stamp_is_acked_once(db: TestDb) {
+    let dir = tempfile::tempdir().unwrap();
+    let on_time = ServerProcess::start(dir.path(), &db.url, &[]);
+    let client = client_with(&login_token(&on_time.url, ROOT, ROOT_PASSWORD).await);
+    let mut device = Device {
+        n: 0x90,
+        off: 0,
+        made: 0,
+    };
+    let ops = device.edit();
+    let (first, _) = push(&on_time.url, &client, &ops).await;
+    let seqs: Vec<u64> = first.into_iter().map(Result::unwrap).collect();
+    drop(on_time);
+
+    let behind = ServerProcess::start(
+        dir.path(),
+        &db.url,
+        &[(
+            "TONGXIN_FAULT_CLOCK_OFFSET_MS",
+            std::ffi::OsStr::new("-80000"),
+        )],
+    );
+    let client = client_with(&login_token(&behind.url, ROOT, ROOT_PASSWORD).await);
+    let (again, behind_ms) = push(&behind.url, &client, &ops).await;
+    // The ops really are beyond this instance's window.
+    for op in &ops {
+        assert!(
+            op.hlc.wall_ms > behind_ms + 60_000,
+            "{} is not beyond the window of {behind_ms}",
+            op.hlc.wall_ms
+        );
+    }
+    assert_eq!(
+        again,
+        seqs.iter().map(|s| Ok(*s)).collect::<Vec<_>>(),
+        "a stored op is answered with its original seq"
+    );
+    // A new op as far ahead is still refused, also beside a stored one in the same push.
+    let new = device.edit();
+    let (answers, _) = push(&behind.url, &client, &new).await;
+    assert!(
+        answers
+            .iter()
+            .all(|r| matches!(r, Err((code, m)) if code == "clock_ahead" && m.contains("ahead of the server"))),
+        "{answers:?}"
+    );
+    let mixed = [ops[1].clone(), new[1].clone()];
+    let (answers, _) = push(&behind.url, &client, &mixed).await;
+    assert_eq!(answers[0], Ok(seqs[1]));
+    assert!(
+        matches!(&answers[1], Err((code, _)) if code == "clock_ahead"),
+        "{answers:?}"
+    );
+
+    // Stored once: the op log holds the two ops with their first seqs, the case one note.
+    let s = stored(&db.url).await;
+    assert_eq!(s.rows, s.distinct);
+    let logged: Vec<(String, u64)> = s.seqs.into_iter().collect();
+    let mut expected: Vec<(String, u64)> = ops
+        .iter()
+        .zip(&seqs)
+        .map(|(o, s)| (o.id.to_string(), *s))
+        .collect();
+    expected.sort();
+    assert_eq!(logged, expected);
+    let case = the_case(&behind.url, &client).await;
+    let OpBody::Append { entry } = &ops[1].body else {
+        unreachable!()
+    };
+    let notes: Vec<&String> = case["log"].as_object().unwrap().keys().collect();
+    assert_eq!(notes, [&entry.id.to_string()], "the note is kept once");
+    drop(behind);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_stored_op_sent_again_behind_its_stamp_is_acked_once() {
+    a_stored_op_sent_again_behind_its_stamp_is_acked_once(TestDb::sqlite().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_stored_op_sent_again_behind_its_stamp_is_acked_once() {
+    a_stored_op_sent_again_behind_its_stamp_is_acked_once(TestDb::postgres().await).await;
 }

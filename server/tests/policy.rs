@@ -17,7 +17,7 @@ use tongxin_shared::authz::{can_read, Principal};
 use tongxin_shared::case::Deadlines;
 use tongxin_shared::policy::testkit::{
     arb_op, as_device_of, city_ops, id, people, report_ops, set, who, World, C11, C12, C21, G111,
-    G112, G121, G211, HOUR, SD1, SD2, T0,
+    G112, G121, G211, HOUR, NOW, SD1, SD2, T0,
 };
 use tongxin_shared::policy::{place_of, Key, OpSlot};
 use tongxin_shared::{Collection, Op, Record};
@@ -35,7 +35,7 @@ async fn stored(store: &AnyStore) -> BTreeMap<Key, (Record, tongxin_shared::auth
 async fn commit(store: &AnyStore, ops: &[Op], author: Option<Arc<Principal>>) -> Vec<String> {
     let authors = vec![author; ops.len()];
     let c = store
-        .commit_as(ops, &authors, &Deadlines::default(), T0)
+        .commit_as(ops, &authors, &Deadlines::default(), NOW)
         .await
         .unwrap();
     c.outcomes

@@ -78,6 +78,23 @@ pub enum Denied {
     ForgedActor,
     #[error("{}", .0.message)]
     Invalid(crate::schema::Invalid),
+    /// Stamped more than [`crate::MAX_CLOCK_SKEW_MS`] ahead of the server's clock, by
+    /// `ahead_ms`.
+    #[error(
+        "the device clock is about {} ahead of the server; set the phone's time automatically, then it is sent again",
+        about(*ahead_ms)
+    )]
+    ClockAhead { ahead_ms: u64 },
+}
+
+/// How far ahead a clock is, in words: seconds up to two minutes, then minutes.
+fn about(ahead_ms: u64) -> String {
+    let s = (ahead_ms + 500) / 1000;
+    if s < 120 {
+        format!("{s} seconds")
+    } else {
+        format!("{} minutes", (s + 30) / 60)
+    }
 }
 
 impl Denied {
@@ -102,6 +119,7 @@ impl Denied {
             Self::OpIdConflict => "op_id_conflict",
             Self::ForgedActor => "forged_actor",
             Self::Invalid(i) => i.code.as_str(),
+            Self::ClockAhead { .. } => "clock_ahead",
         }
     }
 }

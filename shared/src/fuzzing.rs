@@ -61,7 +61,7 @@ pub fn op_decoding(data: &[u8]) {
     let Ok(raw) = serde_json::from_str::<Box<RawValue>>(text) else {
         return;
     };
-    match judge(&raw, 0, NOW) {
+    match judge(&raw, 0) {
         Ok(op) => {
             let again = serde_json::to_string(&op).expect("an accepted op serialises");
             let back: Op = serde_json::from_str(&again).expect("an accepted op reads back");
@@ -93,7 +93,7 @@ pub fn judging(data: &[u8]) {
     }
     let mut accepted = Vec::new();
     for (i, raw) in push.ops.iter().enumerate() {
-        match judge(raw, i, NOW) {
+        match judge(raw, i) {
             Ok(op) => accepted.push(op),
             Err(r) => assert_known(&r),
         }

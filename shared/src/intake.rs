@@ -1,13 +1,11 @@
 //! A push as the server receives it, and the first judgement of each op in it: decoding from
-//! its own raw text, the shape check (`schema::validate_op`) and the clock check. Pure (the
-//! caller passes the time), so the fuzz targets and the property tests run the server's own
+//! its own raw text and the shape check (`schema::validate_op`). Pure, so the fuzz targets and the property tests run the server's own
 //! code path; the rules of who may write what come after, in `policy::plan`.
 
 use crate::ids::{ActorId, OpId};
 use crate::op::Op;
 use crate::schema::validate_op;
 use crate::wire::{OpResult, Rejection};
-use crate::MAX_CLOCK_SKEW_MS;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -31,9 +29,11 @@ pub fn reject(op_id: OpId, code: &str, message: impl Into<String>) -> OpResult {
     }
 }
 
-/// Judges one raw op: decodes it once from its raw text, validates the shape, checks the clock
-/// against `now_ms`. `Err` is the rejection, naming the op's id when it has a readable one.
-pub fn judge(raw: &RawValue, index: usize, now_ms: u64) -> Result<Op, OpResult> {
+/// Judges one raw op: decodes it once from its raw text and validates its shape. Its clock is
+/// judged inside the commit (`policy::plan`), after the op log is asked whether the op is
+/// already stored, so a re-sent op is answered with its seq whatever the instance's clock.
+/// `Err` is the rejection, naming the op's id when it has a readable one.
+pub fn judge(raw: &RawValue, index: usize) -> Result<Op, OpResult> {
     #[derive(Deserialize)]
     struct IdOnly {
         id: OpId,
@@ -47,18 +47,5 @@ pub fn judge(raw: &RawValue, index: usize, now_ms: u64) -> Result<Op, OpResult> 
         )
     })?;
     validate_op(&op).map_err(|e| reject(op.id, &e.code, e.message))?;
-    if op.hlc.wall_ms > now_ms.saturating_add(MAX_CLOCK_SKEW_MS) {
-        let ahead_s = (op.hlc.wall_ms - now_ms + 500) / 1000;
-        let ahead = if ahead_s < 120 {
-            format!("{ahead_s} seconds")
-        } else {
-            format!("{} minutes", (ahead_s + 30) / 60)
-        };
-        return Err(reject(
-            op.id,
-            "clock_ahead",
-            format!("the device clock is about {ahead} ahead of the server; set the phone's time automatically, then it is sent again"),
-        ));
-    }
     Ok(op)
 }

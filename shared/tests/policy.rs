@@ -75,6 +75,7 @@ fn item2_a_moved_grid_is_reported_with_its_old_and_new_place() {
         &[Some(who("s1"))],
         &mut committed,
         &Deadlines::default(),
+        NOW,
     );
     assert_eq!(p.moves.len(), 1);
     assert_eq!(p.moves[0].before.community, Some(id(C11)));
@@ -96,6 +97,7 @@ fn item2_a_moved_grid_is_reported_with_its_old_and_new_place() {
         &[Some(who("c11"))],
         &mut committed,
         &Deadlines::default(),
+        NOW,
     );
     assert_eq!(p.per_op, vec![OpSlot::Denied(Denied::OutOfScope)]);
 }
@@ -250,6 +252,72 @@ fn item4_timeline_entries_are_append_only() {
         w.commit(&[note], Some(who("c11")))[0],
         OpSlot::Known(_)
     ));
+}
+
+/// The clock is judged after the op log: an op already stored is answered with its seq however
+/// far ahead of this server's clock it is stamped (it was taken by an instance whose clock was
+/// later, and its answer lost); a new op more than 60 s ahead is refused `clock_ahead` with
+/// how far, and a copy of it later in the batch too.
+#[test]
+fn the_clock_is_judged_after_the_op_log() {
+    let mut w = city();
+    assert!(denied(&report(&mut w, 900, G111, "w1", T0)).is_empty());
+    let at = T0 + HOUR;
+    let edit = set(Collection::Cases, id(900), at, json!({"title": "一"}));
+    let edit = as_device_of(&[edit], &who("w1")).remove(0);
+    // Taken where the clock is on time.
+    let first = w.commit_at(std::slice::from_ref(&edit), Some(who("w1")), at);
+    let OpSlot::Record(_) = first[0] else {
+        panic!("{first:?}")
+    };
+    let seq = w.known[&edit.id].seq;
+    // Sent again where the clock is 80 s behind: answered with its seq, stored once.
+    let behind = at - 80_000;
+    assert_eq!(
+        w.commit_at(std::slice::from_ref(&edit), Some(who("w1")), behind),
+        vec![OpSlot::Known(seq)]
+    );
+    // The same id with other content is still a conflict, whatever the clock.
+    let mut other = edit.clone();
+    other.body = OpBody::Set {
+        fields: [("title".to_owned(), json!("二"))].into(),
+    };
+    assert_eq!(
+        denied(&w.commit_at(&[other], Some(who("w1")), behind)),
+        vec!["op_id_conflict".to_owned()]
+    );
+    // A new op as far ahead is refused, twice in one batch, saying how far; nothing stored.
+    let ahead = as_device_of(
+        &[set(Collection::Cases, id(900), at, json!({"title": "三"}))],
+        &who("w1"),
+    )
+    .remove(0);
+    let before = w.records.clone();
+    let slots = w.commit_at(&[ahead.clone(), ahead.clone()], Some(who("w1")), behind);
+    assert_eq!(
+        slots,
+        vec![OpSlot::Denied(Denied::ClockAhead { ahead_ms: 80_000 }); 2]
+    );
+    let OpSlot::Denied(d) = &slots[0] else {
+        unreachable!()
+    };
+    assert_eq!(d.code(), "clock_ahead");
+    assert!(
+        d.to_string()
+            .starts_with("the device clock is about 80 seconds ahead of the server"),
+        "{d}"
+    );
+    assert_eq!(w.records, before);
+    assert!(!w.known.contains_key(&ahead.id));
+    // Exactly 60 s ahead is taken; a stamp days in the past too.
+    assert!(
+        denied(&w.commit_at(std::slice::from_ref(&ahead), Some(who("w1")), at - 60_000)).is_empty()
+    );
+    let old = as_device_of(
+        &[set(Collection::Cases, id(900), T0, json!({"title": "四"}))],
+        &who("w1"),
+    );
+    assert!(denied(&w.commit_at(&old, Some(who("w1")), T0 + 30 * 24 * HOUR)).is_empty());
 }
 
 #[test]

@@ -294,7 +294,9 @@ pub trait Store: Send + Sync + 'static {
     /// `deadlines` are the deployment's, which a new case's deadline is judged by. `None` is
     /// the system itself (demo seeding, the sweeper), which is not judged. An op id seen before
     /// (in an earlier commit or earlier in this batch) is applied once and answered with its
-    /// original seq — when it is the same op by the same author (`op_id_conflict` otherwise).
+    /// original seq — when it is the same op by the same author (`op_id_conflict` otherwise),
+    /// whatever its stamp; a new authored op stamped more than `MAX_CLOCK_SKEW_MS` ahead of
+    /// `now_ms` (this instance's clock) is refused `clock_ahead`.
     fn commit_as<'a>(
         &'a self,
         ops: &'a [Op],

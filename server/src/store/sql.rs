@@ -154,12 +154,14 @@ where
     /// ids already stored (with author and digest), the device ids already bound, the stored
     /// records the ops touch, and the places of the hierarchy records those records and ops
     /// point at; then what lies below a grid or community the batch moved. Inside the commit
-    /// transaction, after the commit lock, so the plan sees exactly the state it is applied to.
+    /// transaction, after the commit lock, so the plan sees exactly the state it is applied to
+    /// (an op already stored is answered with its seq before its stamp is judged by `now_ms`).
     async fn plan_commit(
         conn: &mut <B::Db as Database>::Connection,
         ops: &[Op],
         authors: &[Option<Arc<Principal>>],
         deadlines: &Deadlines,
+        now_ms: u64,
     ) -> Result<Planned, StoreError> {
         let mut committed = Committed {
             known: Self::load_known(conn, ops).await?,
@@ -180,7 +182,7 @@ where
             .chain(ops.iter().filter_map(op_parent_ref))
             .collect();
         committed.hierarchy = Self::load_places(conn, &refs).await?;
-        let plan = plan(ops, authors, &mut committed, deadlines);
+        let plan = plan(ops, authors, &mut committed, deadlines, now_ms);
         // What sits below a moved grid or community takes its new place (new seqs, so the users
         // who gained it pull it; those who lost it reset, see `Store::hierarchy_moves`).
         let written: BTreeSet<Key> = plan.writes.iter().map(|w| w.key).collect();
@@ -585,7 +587,7 @@ where
             existing,
             plan,
             replaced,
-        } = Self::plan_commit(&mut tx, ops, authors, deadlines).await?;
+        } = Self::plan_commit(&mut tx, ops, authors, deadlines, now_ms).await?;
 
         // Seqs: one per written record, one per re-placed record, one for the moves.
         let n = (plan.writes.len() + replaced.len() + usize::from(!plan.moves.is_empty())) as i64;

@@ -10,6 +10,7 @@ use crate::ids::{ActorId, OpId};
 use crate::merge;
 use crate::op::{Op, OpBody};
 use crate::record::Record;
+use crate::MAX_CLOCK_SKEW_MS;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -192,15 +193,32 @@ fn check_size(before: Option<&Record>, after: &Record) -> Result<(), Denied> {
     }
 }
 
+/// A new op stamped more than [`MAX_CLOCK_SKEW_MS`] ahead of the server's clock `now_ms` is
+/// refused (`clock_ahead`): it would win last-writer-wins over later honest edits. A stamp in
+/// the past is taken whatever its age (a device offline for days).
+fn check_clock(op: &Op, now_ms: u64) -> Result<(), Denied> {
+    if op.hlc.wall_ms > now_ms.saturating_add(MAX_CLOCK_SKEW_MS) {
+        Err(Denied::ClockAhead {
+            ahead_ms: op.hlc.wall_ms - now_ms,
+        })
+    } else {
+        Ok(())
+    }
+}
+
 /// Folds `ops` into the committed records, judging each authored op (`authors[i]` pushed
-/// `ops[i]`; `None` is the system, which is not judged). An op id already stored is answered
-/// with its seq when it is the same op by the same author, and refused (`op_id_conflict`)
-/// otherwise; likewise within the batch.
+/// `ops[i]`; `None` is the system, which is not judged) at the server's clock `now_ms`. An op
+/// id already stored is answered with its seq when it is the same op by the same author, and
+/// refused (`op_id_conflict`) otherwise; likewise within the batch. Both come before the clock:
+/// an op stored earlier (through an instance whose clock was later, its answer lost) is
+/// answered with its seq however far ahead of this clock its stamp is; only a new op is
+/// refused `clock_ahead`.
 pub fn plan(
     ops: &[Op],
     authors: &[Option<Arc<Principal>>],
     committed: &mut Committed,
     deadlines: &Deadlines,
+    now_ms: u64,
 ) -> Plan {
     let mut p = Plan::default();
     let mut seen: HashMap<OpId, (usize, String)> = HashMap::new();
@@ -252,12 +270,11 @@ pub fn plan(
         let key = (op.collection, op.record);
         let did_change = if let Some(author) = author {
             let stored = committed.records.get(&key).map(|(_, r)| r);
-            let verdict =
-                judge(author, op, stored, &committed.hierarchy, deadlines).and_then(|after| {
-                    match committed.actors.get(&op.actor) {
-                        Some(owner) if *owner != author.username => Err(Denied::ForgedActor),
-                        _ => Ok(after),
-                    }
+            let verdict = check_clock(op, now_ms)
+                .and_then(|()| judge(author, op, stored, &committed.hierarchy, deadlines))
+                .and_then(|after| match committed.actors.get(&op.actor) {
+                    Some(owner) if *owner != author.username => Err(Denied::ForgedActor),
+                    _ => Ok(after),
                 });
             match verdict {
                 Ok(after) => {

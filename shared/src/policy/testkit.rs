@@ -28,6 +28,9 @@ pub const G121: u128 = 121;
 pub const G211: u128 = 211;
 pub const T0: u64 = 1_800_000_000_000;
 pub const HOUR: u64 = 3_600_000;
+/// The server's clock in the test city: later than every stamp the generators make (a year
+/// after [`T0`]), so that only `tests/policy.rs`'s clock tests meet `clock_ahead`.
+pub const NOW: u64 = T0 + 365 * 24 * HOUR;
 
 pub fn principal(
     name: &str,
@@ -140,8 +143,19 @@ impl World {
             .map(|(_, r)| place_of(r, &self.hierarchy()))
     }
 
-    /// Commits a batch as the store does (minus SQL): returns the verdicts.
+    /// Commits a batch as the store does (minus SQL) with the server's clock at [`NOW`]:
+    /// returns the verdicts.
     pub fn commit(&mut self, ops: &[Op], author: Option<Arc<Principal>>) -> Vec<OpSlot> {
+        self.commit_at(ops, author, NOW)
+    }
+
+    /// [`World::commit`] with the server's clock at `now_ms`.
+    pub fn commit_at(
+        &mut self,
+        ops: &[Op],
+        author: Option<Arc<Principal>>,
+        now_ms: u64,
+    ) -> Vec<OpSlot> {
         let mut committed = Committed {
             known: ops
                 .iter()
@@ -152,7 +166,7 @@ impl World {
             actors: self.actors.clone(),
         };
         let authors = vec![author.clone(); ops.len()];
-        let plan = plan(ops, &authors, &mut committed, &Deadlines::default());
+        let plan = plan(ops, &authors, &mut committed, &Deadlines::default(), now_ms);
         for w in &plan.writes {
             self.seq += 1;
             self.records.insert(w.key, (self.seq, w.record.clone()));
