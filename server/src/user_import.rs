@@ -6,8 +6,8 @@
 //! applies: each account gets a generated initial password, answered once (the app shows it and
 //! offers it as a download) — only its argon2 hash is stored, and neither is ever logged.
 //!
-//! CSV only: XLSX would need `calamine` (zip + XML parsing) on the server for a file every
-//! spreadsheet program saves as CSV in two clicks.
+//! CSV (`csv`) or XLSX (`calamine`, the first sheet): both become the same table of text
+//! cells, judged by the same `check_table`.
 
 use crate::auth::{check_username, complete_area, hash_password, require_admin, Authed};
 use crate::error::ApiError;
@@ -19,6 +19,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use base64::Engine;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use tongxin_shared::case::Level;
 use tongxin_shared::userimport::{
@@ -63,8 +64,60 @@ pub struct Planned {
     pub account: UserRow,
 }
 
+/// A file as a table: its rows of text cells, and the spreadsheet row of the first (the header).
+pub struct Table {
+    pub first_row: usize,
+    pub rows: Vec<Vec<String>>,
+}
+
+/// A CSV file as a table (the header is row 1).
+pub fn csv_table(text: &str) -> Result<Table, Vec<UserImportProblem>> {
+    let text = text.trim_start_matches('\u{feff}');
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .has_headers(false)
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let mut rows = Vec::new();
+    let mut problems = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        match record {
+            Ok(r) => rows.push(r.iter().map(ToOwned::to_owned).collect()),
+            Err(e) => {
+                problems.push(problem(Some(i + 1), "not_csv", &[("e", e.to_string())]));
+                rows.push(Vec::new());
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(Table { first_row: 1, rows })
+    } else {
+        Err(problems)
+    }
+}
+
+/// The first sheet of an XLSX workbook as a table (numbers as they read: `101`, not `101.0`).
+pub fn xlsx_table(bytes: &[u8]) -> Result<Table, Vec<UserImportProblem>> {
+    use calamine::{Data, Reader, Xlsx};
+    let unreadable = |e: String| vec![problem(None, "not_xlsx", &[("e", e)])];
+    let mut book = Xlsx::new(std::io::Cursor::new(bytes)).map_err(|e| unreadable(e.to_string()))?;
+    let range = book
+        .worksheet_range_at(0)
+        .ok_or_else(|| vec![problem(None, "empty", &[])])?
+        .map_err(|e| unreadable(e.to_string()))?;
+    let first_row = range.start().map_or(1, |(row, _)| row as usize + 1);
+    let text = |c: &Data| match c {
+        Data::Empty => String::new(),
+        Data::String(s) => s.trim().to_owned(),
+        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+        other => other.to_string().trim().to_owned(),
+    };
+    let rows = range.rows().map(|r| r.iter().map(text).collect()).collect();
+    Ok(Table { first_row, rows })
+}
+
 /// The column of each known field in the header.
-fn header_columns(header: &csv::StringRecord) -> BTreeMap<&'static str, usize> {
+fn header_columns(header: &[String]) -> BTreeMap<&'static str, usize> {
     let mut out = BTreeMap::new();
     for (i, cell) in header.iter().enumerate() {
         let cell = cell.trim().trim_start_matches('\u{feff}').to_lowercase();
@@ -78,23 +131,26 @@ fn header_columns(header: &csv::StringRecord) -> BTreeMap<&'static str, usize> {
     out
 }
 
-/// Checks a whole file against the hierarchy and the usernames taken: every account, or every
-/// problem found (not just the first).
+/// Checks a CSV file against the hierarchy and the usernames taken (see [`check_table`]).
 pub fn check(
     text: &str,
     hierarchy: &Codes,
     taken: &dyn Fn(&str) -> bool,
 ) -> Result<Vec<Planned>, Vec<UserImportProblem>> {
-    let text = text.trim_start_matches('\u{feff}');
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(text.as_bytes());
-    let header = reader
-        .headers()
-        .map_err(|e| vec![problem(None, "not_csv", &[("e", e.to_string())])])?
-        .clone();
-    let columns = header_columns(&header);
+    check_table(&csv_table(text)?, hierarchy, taken)
+}
+
+/// Checks a whole table against the hierarchy and the usernames taken: every account, or every
+/// problem found (not just the first). The first row is the header.
+pub fn check_table(
+    table: &Table,
+    hierarchy: &Codes,
+    taken: &dyn Fn(&str) -> bool,
+) -> Result<Vec<Planned>, Vec<UserImportProblem>> {
+    let Some(header) = table.rows.first() else {
+        return Err(vec![problem(None, "empty", &[])]);
+    };
+    let columns = header_columns(header);
     let missing: Vec<UserImportProblem> = ["username", "display_name", "role"]
         .iter()
         .filter(|c| !columns.contains_key(*c))
@@ -107,16 +163,9 @@ pub fn check(
     let mut planned = Vec::new();
     let mut first_row: HashMap<String, usize> = HashMap::new();
     let mut people = 0usize;
-    for (i, record) in reader.records().enumerate() {
-        let row = i + 2;
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                problems.push(problem(Some(row), "not_csv", &[("e", e.to_string())]));
-                continue;
-            }
-        };
-        if record.iter().all(str::is_empty) {
+    for (i, record) in table.rows.iter().enumerate().skip(1) {
+        let row = table.first_row + i;
+        if record.iter().all(String::is_empty) {
             continue; // spreadsheets leave empty rows at the end
         }
         people += 1;
@@ -124,8 +173,8 @@ pub fn check(
             columns
                 .get(field)
                 .and_then(|&c| record.get(c))
-                .unwrap_or("")
-                .to_owned()
+                .cloned()
+                .unwrap_or_default()
         };
         match check_row(row, &cell, hierarchy, taken, &mut first_row) {
             Ok(p) => planned.push(p),
@@ -332,11 +381,32 @@ pub async fn import_users(
     AppJson(req): AppJson<UserImportRequest>,
 ) -> Result<Response, ApiError> {
     require_admin(&authed)?;
-    if req.csv.len() > MAX_IMPORT_CSV_BYTES {
-        return Err(ApiError::TooLarge(format!(
+    let too_large = || {
+        ApiError::TooLarge(format!(
             "the file is larger than {MAX_IMPORT_CSV_BYTES} bytes"
-        )));
-    }
+        ))
+    };
+    let table = match &req.xlsx_base64 {
+        Some(b64) => {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(b64.trim())
+                .map_err(|e| {
+                    ApiError::bad("bad_base64", format!("xlsx_base64 is not base64: {e}"))
+                })?;
+            if bytes.len() > MAX_IMPORT_CSV_BYTES {
+                return Err(too_large());
+            }
+            tokio::task::spawn_blocking(move || xlsx_table(&bytes))
+                .await
+                .map_err(|e| ApiError::Unavailable(format!("the file check failed: {e}")))?
+        }
+        None if req.csv.len() > MAX_IMPORT_CSV_BYTES => return Err(too_large()),
+        None => csv_table(&req.csv),
+    };
+    let table = match table {
+        Ok(t) => t,
+        Err(problems) => return Ok(refused(problems)),
+    };
     let hierarchy = Codes::load(&*state.store).await?;
     let taken: BTreeSet<String> = state
         .store
@@ -345,7 +415,7 @@ pub async fn import_users(
         .into_iter()
         .map(|u| u.username)
         .collect();
-    let planned = match check(&req.csv, &hierarchy, &|u| taken.contains(u)) {
+    let planned = match check_table(&table, &hierarchy, &|u| taken.contains(u)) {
         Ok(p) => p,
         Err(problems) => return Ok(refused(problems)),
     };

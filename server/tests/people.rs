@@ -1,9 +1,9 @@
 //! The people directory and the bulk user import over real HTTP, on SQLite and PostgreSQL:
 //! `GET /api/v1/people` lists the colleagues of the caller's area (names, never hashes; disabled
 //! accounts left out; a phone number typed into a name redacted); `POST /api/v1/admin/import/users`
-//! names every bad row by its spreadsheet row, creates nothing until the file is clean, then
-//! creates the accounts with generated passwords that sign in, and is refused to anyone but an
-//! administrator.
+//! (CSV or XLSX) names every bad row by its spreadsheet row, creates nothing until the file is
+//! clean, then creates the accounts with generated passwords that sign in, and is refused to
+//! anyone but an administrator.
 #![allow(clippy::unwrap_used)] // a failing unwrap is a failing test
 
 mod common;
@@ -283,13 +283,101 @@ async fn a_bulk_import_names_each_bad_row_then_creates_every_account(db: TestDb)
     let (s, body) = status(
         app.client
             .post(format!("{}/api/v1/admin/import/users", app.base))
-            .json(&json!({"file": "x"}))
+            .json(&json!({"csv": 5}))
             .send()
             .await
             .unwrap(),
     )
     .await;
     assert_eq!(s, 400, "{body}");
+}
+
+/// A one-sheet XLSX workbook (stored zip entries, inline strings; numbers as numbers), as a
+/// spreadsheet program writes the parts calamine reads.
+fn xlsx(rows: &[&[&str]]) -> Vec<u8> {
+    use std::fmt::Write as _;
+    use std::io::Write as _;
+    let col = |i: usize| char::from(b'A' + i as u8);
+    let mut sheet = String::from(
+        r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>"#,
+    );
+    for (r, cells) in rows.iter().enumerate() {
+        write!(sheet, r#"<row r="{}">"#, r + 1).unwrap();
+        for (c, v) in cells.iter().enumerate() {
+            let at = format!("{}{}", col(c), r + 1);
+            if !v.is_empty() && v.chars().all(|ch| ch.is_ascii_digit()) {
+                write!(sheet, r#"<c r="{at}"><v>{v}</v></c>"#).unwrap();
+            } else {
+                write!(
+                    sheet,
+                    r#"<c r="{at}" t="inlineStr"><is><t>{v}</t></is></c>"#
+                )
+                .unwrap();
+            }
+        }
+        sheet.push_str("</row>");
+    }
+    sheet.push_str("</sheetData></worksheet>");
+    let parts = [
+        ("[Content_Types].xml", r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>"#.to_owned()),
+        ("_rels/.rels", r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#.to_owned()),
+        ("xl/workbook.xml", r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="人员" sheetId="1" r:id="rId1"/></sheets></workbook>"#.to_owned()),
+        ("xl/_rels/workbook.xml.rels", r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>"#.to_owned()),
+        ("xl/worksheets/sheet1.xml", sheet),
+    ];
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    for (name, body) in parts {
+        zip.start_file(name, options).unwrap();
+        zip.write_all(body.as_bytes()).unwrap();
+    }
+    zip.finish().unwrap().into_inner()
+}
+
+/// The same import from an XLSX workbook: bad rows by their sheet row, numbers read as
+/// written (a numeric username stays `1001`), then created.
+async fn a_bulk_import_reads_an_xlsx_workbook(db: TestDb) {
+    use base64::Engine;
+    let app = TestApp::spawn(&db.url).await;
+    coded_city(&app).await;
+    let b64 = |rows: &[&[&str]]| base64::engine::general_purpose::STANDARD.encode(xlsx(rows));
+    let header: &[&str] = &["用户名", "姓名", "角色", "网格编码"];
+    let send = |body: Value| {
+        let client = app.client.clone();
+        let url = format!("{}/api/v1/admin/import/users", app.base);
+        async move { status(client.post(url).json(&body).send().await.unwrap()).await }
+    };
+    let bad = b64(&[
+        header,
+        &["1001", "甲", "网格员", "G1"],
+        &["x2", "乙", "网格员", "G9"],
+    ]);
+    let (s, report) = send(json!({"xlsx_base64": bad, "apply": true})).await;
+    assert_eq!(s, 422, "{report}");
+    assert_eq!(report["problems"][0]["row"], 3, "{report}");
+    assert_eq!(report["problems"][0]["code"], "unknown_grid");
+
+    let good = b64(&[
+        header,
+        &["1001", "甲", "网格员", "G1"],
+        &["x2", "乙", "网格员", "G2"],
+    ]);
+    let (s, done) = send(json!({"xlsx_base64": good, "apply": true})).await;
+    assert_eq!(s, 201, "{done}");
+    let names: Vec<&str> = done["created"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["username"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["1001", "x2"]);
+
+    let (s, body) = send(json!({"xlsx_base64": "not a workbook", "apply": false})).await;
+    assert_eq!(s, 400, "{body}");
+    let (s, body) = send(json!({"xlsx_base64": base64::engine::general_purpose::STANDARD.encode(b"PK not a zip"), "apply": false})).await;
+    assert_eq!(s, 422, "{body}");
+    assert_eq!(body["problems"][0]["code"], "not_xlsx");
 }
 
 macro_rules! both_backends {
@@ -302,4 +390,5 @@ macro_rules! both_backends {
 both_backends!(
     the_directory_lists_the_colleagues_of_the_area,
     a_bulk_import_names_each_bad_row_then_creates_every_account,
+    a_bulk_import_reads_an_xlsx_workbook,
 );

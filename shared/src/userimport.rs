@@ -1,4 +1,4 @@
-//! Bulk import of user accounts from a CSV file (`POST /api/v1/admin/import/users`): the wire
+//! Bulk import of user accounts from a CSV or XLSX file (`POST /api/v1/admin/import/users`): the wire
 //! types, the columns the file may use, and the problems a row can have. The server parses and
 //! judges the file (it is the authority: grid codes, existing usernames); the app shows its
 //! preview and, once applied, the generated initial passwords (once, and as a download).
@@ -11,14 +11,18 @@ use std::collections::BTreeMap;
 
 /// Most people one file may create.
 pub const MAX_IMPORT_USERS: usize = 2000;
-/// Largest CSV file accepted, in bytes.
+/// Largest file accepted (CSV or XLSX), in bytes.
 pub const MAX_IMPORT_CSV_BYTES: usize = 2 * 1024 * 1024;
 
-/// `POST /api/v1/admin/import/users`: the file's text (UTF-8, with or without a byte-order
-/// mark). With `apply = false` the server only checks it and answers the preview.
+/// `POST /api/v1/admin/import/users`: the file — a CSV's text (UTF-8, with or without a
+/// byte-order mark), or an XLSX workbook in base64 (its first sheet is read). With
+/// `apply = false` the server only checks it and answers the preview.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserImportRequest {
+    #[serde(default)]
     pub csv: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub xlsx_base64: Option<String>,
     #[serde(default)]
     pub apply: bool,
 }
@@ -129,6 +133,7 @@ pub fn codes(cell: &str) -> Vec<String> {
 /// The problems a file can have, by code, with their English text (`{name}` is an arg).
 pub const PROBLEM_TEXTS: &[(&str, &str)] = &[
     ("not_csv", "the file cannot be read as CSV: {e}"),
+    ("not_xlsx", "the file cannot be read as an XLSX workbook: {e}"),
     ("empty", "the file has no people: a header row, then one row per person"),
     ("too_many", "the file has {n} people; at most {max} may be imported at once"),
     ("missing_column", "the header has no '{column}' column"),

@@ -1,4 +1,4 @@
-//! The admin's bulk import of users from a CSV file tied to grid (community, subdistrict) codes:
+//! The admin's bulk import of users from a CSV or XLSX file tied to grid (community, subdistrict) codes:
 //! choose the file, check it (the server answers the preview or every problem with its row, as
 //! a spreadsheet numbers rows: the header is row 1), then create. The generated initial
 //! passwords are shown once, on this screen only, and offered as a CSV download; they are never
@@ -19,13 +19,37 @@ use tongxin_shared::userimport::{
 /// A template with the columns the server reads (Chinese headers; English ones work too).
 const TEMPLATE: &str = "用户名,姓名,角色,网格编码,社区编码,街道编码\nw0001,张三,网格员,G0101,,\nc0001,李四,社区管理员,,C01,\n";
 
-/// Reads a chosen file as text.
-async fn file_text(file: web_sys::File) -> Result<String, String> {
-    let text = wasm_bindgen_futures::JsFuture::from(file.text())
+/// The chosen file as the request carries it: a CSV's text, or an XLSX workbook in base64.
+#[derive(Clone, Debug, Default)]
+struct Upload {
+    csv: String,
+    xlsx_base64: Option<String>,
+}
+
+/// Reads a chosen file: an `.xlsx` as bytes, anything else as text.
+async fn read_upload(file: web_sys::File) -> Result<Upload, String> {
+    use base64::Engine;
+    use wasm_bindgen_futures::JsFuture;
+    if file.name().to_lowercase().ends_with(".xlsx") {
+        let buf = JsFuture::from(file.array_buffer())
+            .await
+            .map_err(|e| format!("{e:?}"))?;
+        let bytes = js_sys::Uint8Array::new(&buf).to_vec();
+        return Ok(Upload {
+            csv: String::new(),
+            xlsx_base64: Some(base64::engine::general_purpose::STANDARD.encode(bytes)),
+        });
+    }
+    let text = JsFuture::from(file.text())
         .await
         .map_err(|e| format!("{e:?}"))?;
-    text.as_string()
-        .ok_or_else(|| "the file is not text".into())
+    let csv = text
+        .as_string()
+        .ok_or_else(|| "the file is not text".to_owned())?;
+    Ok(Upload {
+        csv,
+        xlsx_base64: None,
+    })
 }
 
 /// A problem in the user's language, with its row.
@@ -128,7 +152,7 @@ fn created_table(created: Vec<CreatedUser>) -> impl IntoView {
 #[component]
 pub(super) fn UserImport() -> impl IntoView {
     let Ctx { lang, .. } = ctx();
-    let text = RwSignal::new(None::<String>);
+    let text = RwSignal::new(None::<Upload>);
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
     let problems = RwSignal::new(Vec::<UserImportProblem>::new());
@@ -142,14 +166,18 @@ pub(super) fn UserImport() -> impl IntoView {
     };
     let send = move |apply: bool| {
         let l = lang.get_untracked();
-        let Some(csv) = text.get_untracked() else {
+        let Some(upload) = text.get_untracked() else {
             error.set(Some(tr(l, "users_import.no_file")));
             return;
         };
         reset();
         busy.set(true);
         spawn_local(async move {
-            let req = UserImportRequest { csv, apply };
+            let req = UserImportRequest {
+                csv: upload.csv,
+                xlsx_base64: upload.xlsx_base64,
+                apply,
+            };
             let answer = match token() {
                 Ok(t) => api::import_users(&t, &req).await,
                 Err(e) => Err(ApiError::Network(e)),
@@ -182,7 +210,7 @@ pub(super) fn UserImport() -> impl IntoView {
             return;
         };
         spawn_local(async move {
-            match file_text(file).await {
+            match read_upload(file).await {
                 Ok(s) => text.set(Some(s)),
                 Err(e) => error.set(Some(e)),
             }
@@ -198,7 +226,7 @@ pub(super) fn UserImport() -> impl IntoView {
             </button>
             <form class="form" on:submit=move |ev| { ev.prevent_default(); send(false); }>
                 <label><span>{t("users_import.file")}</span>
-                    <input name="users_csv" type="file" accept=".csv,text/csv" data-testid="users-import-file" on:change=on_file/></label>
+                    <input name="users_csv" type="file" accept=".csv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" data-testid="users-import-file" on:change=on_file/></label>
                 {move || error.get().map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
                 <button type="submit" class="primary" data-testid="users-import-check"
                     disabled=move || busy.get() || text.with(Option::is_none)>{t("import.check")}</button>
