@@ -2,11 +2,13 @@
 // warden offline), on the grid panel's visits, in the per-warden table and in the case CSV (which
 // carries the grid's code and name and the reporter's name and login id); the administrator picks
 // a new warden's grids from the hierarchy (search and cascading selects) instead of typing ids,
-// and imports users in bulk from a CSV whose one bad row is named by its row number.
+// and imports users in bulk from a CSV (then an XLSX workbook) whose one bad row is named by its
+// row number.
 
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
+import { crc32 } from 'node:zlib';
 import {
   ADMIN, CITY, api, caseIdByTitle, fillCase, launchBrowser, login, sel, setupCity, signIn, startServer,
   waitAttr, waitFor, waitReady, waitText,
@@ -18,6 +20,66 @@ async function downloadText(download) {
   const bytes = await readFile(await download.path());
   assert.deepEqual([...bytes.subarray(0, 3)], [0xef, 0xbb, 0xbf], 'a UTF-8 byte-order mark');
   return new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(3));
+}
+
+/** A zip of stored (uncompressed) entries: enough for a small XLSX workbook. */
+function zipStored(files) {
+  const locals = [];
+  const centrals = [];
+  let offset = 0;
+  const date = ((2026 - 1980) << 9) | (11 << 5) | 30;
+  for (const [name, text] of files) {
+    const n = Buffer.from(name, 'utf8');
+    const data = Buffer.from(text, 'utf8');
+    const crc = crc32(data);
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(20, 4);
+    local.writeUInt16LE(0x0800, 6);
+    local.writeUInt16LE(date, 12);
+    local.writeUInt32LE(crc, 14);
+    local.writeUInt32LE(data.length, 18);
+    local.writeUInt32LE(data.length, 22);
+    local.writeUInt16LE(n.length, 26);
+    const central = Buffer.alloc(46);
+    central.writeUInt32LE(0x02014b50, 0);
+    central.writeUInt16LE(20, 4);
+    central.writeUInt16LE(20, 6);
+    central.writeUInt16LE(0x0800, 8);
+    central.writeUInt16LE(date, 14);
+    central.writeUInt32LE(crc, 16);
+    central.writeUInt32LE(data.length, 20);
+    central.writeUInt32LE(data.length, 24);
+    central.writeUInt16LE(n.length, 28);
+    central.writeUInt32LE(offset, 42);
+    locals.push(local, n, data);
+    centrals.push(central, n);
+    offset += 30 + n.length + data.length;
+  }
+  const directory = Buffer.concat(centrals);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(files.length, 8);
+  end.writeUInt16LE(files.length, 10);
+  end.writeUInt32LE(directory.length, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...locals, directory, end]);
+}
+
+/** A one-sheet XLSX workbook of text cells, as a spreadsheet program writes the parts. */
+function xlsx(rows) {
+  const main = 'http://schemas.openxmlformats.org/spreadsheetml/2006/main';
+  const rels = 'http://schemas.openxmlformats.org/package/2006/relationships';
+  const doc = 'http://schemas.openxmlformats.org/officeDocument/2006/relationships';
+  const cells = rows.map((r, i) => `<row r="${i + 1}">${r.map((v, j) =>
+    `<c r="${String.fromCharCode(65 + j)}${i + 1}" t="inlineStr"><is><t>${v}</t></is></c>`).join('')}</row>`).join('');
+  return zipStored([
+    ['[Content_Types].xml', `<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>`],
+    ['_rels/.rels', `<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="${rels}"><Relationship Id="rId1" Type="${doc}/officeDocument" Target="xl/workbook.xml"/></Relationships>`],
+    ['xl/workbook.xml', `<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="${main}" xmlns:r="${doc}"><sheets><sheet name="人员" sheetId="1" r:id="rId1"/></sheets></workbook>`],
+    ['xl/_rels/workbook.xml.rels', `<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="${rels}"><Relationship Id="rId1" Type="${doc}/worksheet" Target="worksheets/sheet1.xml"/></Relationships>`],
+    ['xl/worksheets/sheet1.xml', `<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="${main}"><sheetData>${cells}</sheetData></worksheet>`],
+  ]);
 }
 
 /** Waits until the open case's timeline names its entries' people as `names`. */
@@ -190,4 +252,24 @@ test('the admin picks a warden\'s grids from the hierarchy and imports users in 
   assert.deepEqual(me.grids, [CITY.g2, CITY.g3]);
   // Never logged.
   assert.ok(!server.stderr().includes(password), 'the password is not in the server log');
+
+  // The same from an XLSX workbook (its first sheet): a bad row by its sheet row, then created.
+  const workbook = (rows) => ({
+    name: 'users.xlsx', mimeType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+    buffer: xlsx([['用户名', '姓名', '角色', '网格编码'], ...rows]),
+  });
+  await importer.locator('[data-testid=users-import-file]').setInputFiles(workbook([['w103', '周九', '网格员', 'G1'], ['w104', '吴十', '巡逻员', 'G1']]));
+  await waitFor(page, 'the check button', () => !document.querySelector('[data-testid=users-import-check]').disabled);
+  await importer.locator('[data-testid=users-import-check]').click();
+  await waitFor(page, 'the workbook problem', () => document.querySelectorAll('[data-testid=users-import-problem]').length > 0);
+  const sheetProblems = await importer.locator('[data-testid=users-import-problem]').evaluateAll((els) => els.map((e) => e.dataset.row));
+  assert.deepEqual(sheetProblems, ['3'], 'the unknown role on sheet row 3');
+  await importer.locator('[data-testid=users-import-file]').setInputFiles(workbook([['w103', '周九', '网格员', 'G1']]));
+  await waitFor(page, 'the check button', () => !document.querySelector('[data-testid=users-import-check]').disabled);
+  await importer.locator('[data-testid=users-import-check]').click();
+  await waitAttr(page, '[data-testid=users-import-preview]', 'data-rows', '1');
+  await importer.locator('[data-testid=users-import-apply]').click();
+  await waitAttr(page, '[data-testid=users-created]', 'data-n', '1');
+  const w103 = (await api(server.url, server.adminToken, 'GET', '/api/v1/admin/users')).find((u) => u.username === 'w103');
+  assert.deepEqual(w103?.grids, [CITY.g1]);
 });
