@@ -7,8 +7,9 @@ use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tongxin_shared::geoimport::{GridImportReport, GridImportRequest};
+use tongxin_shared::userimport::{UserImportReport, UserImportRequest};
 use tongxin_shared::wire::{
-    ErrorBody, LoginRequest, LoginResponse, Me, PushRequest, PushResponse, StaffMember,
+    ErrorBody, LoginRequest, LoginResponse, Me, Person, PushRequest, PushResponse, StaffMember,
     UserSummary, UserUpsert, PROTOCOL_HEADER,
 };
 use tongxin_shared::PROTOCOL_VERSION;
@@ -215,6 +216,45 @@ pub async fn staff(token: &str) -> Result<Vec<StaffMember>, ApiError> {
     get(token, "/api/v1/staff").await
 }
 
+/// `GET /api/v1/people`: the colleagues of the caller's area, by name.
+pub async fn people(token: &str) -> Result<Vec<Person>, ApiError> {
+    get(token, "/api/v1/people").await
+}
+
+/// `POST /api/v1/admin/import/users`: the preview, the created accounts (with their generated
+/// passwords), or (422) every problem.
+pub async fn import_users(
+    token: &str,
+    body: &UserImportRequest,
+) -> Result<UserImportReport, ApiError> {
+    report(token, "/api/v1/admin/import/users", body).await
+}
+
+/// A POST whose refusal (422) carries a report naming every problem, like its success does.
+async fn report<B: Serialize, R: DeserializeOwned>(
+    token: &str,
+    path: &str,
+    body: &B,
+) -> Result<R, ApiError> {
+    let res = headers(Request::post(path), Some(token))
+        .json(body)
+        .map_err(network)?
+        .send()
+        .await
+        .map_err(network)?;
+    let status = res.status();
+    let text = res.text().await.map_err(network)?;
+    if (200..300).contains(&status) || status == 422 {
+        if let Ok(report) = serde_json::from_str::<R>(&text) {
+            return Ok(report);
+        }
+        if status != 422 {
+            return Err(ApiError::Decode(format!("the answer of {path}")));
+        }
+    }
+    Err(ApiError::from_answer(status, &text))
+}
+
 /// `GET /api/v1/admin/users`.
 pub async fn users(token: &str) -> Result<Vec<UserSummary>, ApiError> {
     get(token, "/api/v1/admin/users").await
@@ -253,22 +293,6 @@ pub async fn import_grids(
     token: &str,
     body: &GridImportRequest,
 ) -> Result<GridImportReport, ApiError> {
-    let res = headers(Request::post("/api/v1/admin/grids/import"), Some(token))
-        .json(body)
-        .map_err(network)?
-        .send()
-        .await
-        .map_err(network)?;
-    let status = res.status();
-    let text = res.text().await.map_err(network)?;
     // A file with problems is answered 422 with the report naming each one.
-    if status == 200 || status == 422 {
-        if let Ok(report) = serde_json::from_str::<GridImportReport>(&text) {
-            return Ok(report);
-        }
-    }
-    if status == 200 {
-        return Err(ApiError::Decode("the import report".into()));
-    }
-    Err(ApiError::from_answer(status, &text))
+    report(token, "/api/v1/admin/grids/import", body).await
 }

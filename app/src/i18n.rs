@@ -91,11 +91,18 @@ mod tests {
         for s in tongxin_shared::schema::CASE_STATUSES {
             assert!(zh.contains_key(&format!("status.{s}")), "{s}");
         }
-        // Every grid-import problem the server can report is said in both languages, the
+        // Every grid- and user-import problem the server can report is said in both languages, the
         // English exactly as the server words it, with the same placeholders in Chinese.
-        for (code, text) in tongxin_shared::geoimport::PROBLEM_TEXTS {
-            let key = format!("import.why.{code}");
-            assert_eq!(en.get(&key).map(String::as_str), Some(*text), "{key}");
+        let server_texts = tongxin_shared::geoimport::PROBLEM_TEXTS
+            .iter()
+            .map(|(c, t)| (format!("import.why.{c}"), *t))
+            .chain(
+                tongxin_shared::userimport::PROBLEM_TEXTS
+                    .iter()
+                    .map(|(c, t)| (format!("users_import.why.{c}"), *t)),
+            );
+        for (key, text) in server_texts {
+            assert_eq!(en.get(&key).map(String::as_str), Some(text), "{key}");
             let holes = |s: &str| {
                 let mut v: Vec<String> = s
                     .split('{')

@@ -4,6 +4,7 @@
 //! - `csv`: CSV exports that Excel opens (BOM, quoting).
 //! - `i18n`: zh-CN and English strings (`app/locales/*.json`).
 //! - `settings`: the deployment's settings (case deadlines), fetched and kept offline.
+//! - `people`: the people directory (names instead of login ids), fetched and kept offline.
 //! - `store`: the `LocalStore` trait and the in-memory backend (their suite: `tests/store_suite.rs`).
 //! - `idb` (wasm): the IndexedDB backend.
 //! - `photo` (wasm): photos resized and hashed in the browser.
@@ -14,6 +15,7 @@
 
 pub mod csv;
 pub mod i18n;
+pub mod people;
 pub mod settings;
 pub mod store;
 

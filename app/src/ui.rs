@@ -3,6 +3,7 @@
 
 mod activities;
 mod admin;
+mod area_picker;
 mod browser;
 mod cases;
 mod context;
@@ -13,9 +14,11 @@ mod grid_panel;
 mod import;
 mod lazy;
 mod map;
+mod names;
 mod photos;
 mod staff;
 mod sync_panel;
+mod user_import;
 mod visits;
 
 use activities::{ActivityList, ActivityNew};

@@ -342,7 +342,7 @@ pub async fn whoami(authed: Authed) -> Json<Me> {
     Json(me(&authed.user))
 }
 
-fn require_admin(authed: &Authed) -> Result<(), ApiError> {
+pub(crate) fn require_admin(authed: &Authed) -> Result<(), ApiError> {
     if authed.user.role == Role::Admin {
         Ok(())
     } else {

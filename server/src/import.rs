@@ -3,7 +3,8 @@
 //! hierarchy (community codes, grids with the same code, overlaps with grids it keeps) and
 //! answers the plan. Nothing is written while any problem remains; with `apply` a clean plan is
 //! committed as ops through the writer in one batch, so pulls and live streams carry it like any
-//! other change.
+//! other change. A grid kilometres outside its community's area is a warning with the distance
+//! (`geoimport::far_from_community`): shown in the preview, and an apply must accept it.
 
 use crate::auth::Authed;
 use crate::error::ApiError;
@@ -18,8 +19,8 @@ use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use tongxin_shared::case::Role;
 use tongxin_shared::geoimport::{
-    overlaps_existing, parse_grids, problem, GridImportReport, GridImportRequest, ImportAction,
-    ImportedGrid, PlannedGrid, Problem,
+    community_area, far_from_community, overlaps_existing, parse_grids, problem, GridImportReport,
+    GridImportRequest, ImportAction, ImportedGrid, PlannedGrid, Problem,
 };
 use tongxin_shared::schema::validate_op;
 use tongxin_shared::{
@@ -38,15 +39,21 @@ pub const SERVER_ACTOR: ActorId =
 /// The stored hierarchy an import is matched against.
 struct Stored {
     communities: HashMap<String, RecordId>,
+    /// Communities by id: their name and boundary (if drawn).
+    community_records: HashMap<RecordId, Record>,
     grids: HashMap<String, Record>,
 }
 
 impl Stored {
     async fn load(store: &dyn Store) -> Result<Self, ApiError> {
-        let communities = store
+        let community_records: HashMap<RecordId, Record> = store
             .records(Collection::Communities)
             .await?
             .into_iter()
+            .map(|r| (r.id, r))
+            .collect();
+        let communities = community_records
+            .values()
             .filter_map(|r| Some((r.str("code")?.to_owned(), r.id)))
             .collect();
         let grids = store
@@ -55,8 +62,49 @@ impl Stored {
             .into_iter()
             .filter_map(|r| Some((r.str("code")?.to_owned(), r)))
             .collect();
-        Ok(Self { communities, grids })
+        Ok(Self {
+            communities,
+            community_records,
+            grids,
+        })
     }
+}
+
+/// Grids far outside their community's area: its boundary when drawn, else its stored grids
+/// that this file keeps (a community with neither gets no warning).
+fn warnings(planned: &[PlannedGrid], imported: &[ImportedGrid], stored: &Stored) -> Vec<Problem> {
+    let replaced: std::collections::BTreeSet<&str> =
+        planned.iter().map(|g| g.code.as_str()).collect();
+    let mut areas: HashMap<RecordId, Option<_>> = HashMap::new();
+    let mut out = Vec::new();
+    for (g, p) in imported.iter().zip(planned) {
+        let area = areas.entry(p.community).or_insert_with(|| {
+            let community = p.community.to_string();
+            community_area(
+                stored
+                    .community_records
+                    .get(&p.community)
+                    .and_then(|r| r.get("boundary")),
+                stored
+                    .grids
+                    .iter()
+                    .filter(|(code, r)| {
+                        !replaced.contains(code.as_str())
+                            && r.str("community") == Some(community.as_str())
+                    })
+                    .filter_map(|(_, r)| r.get("boundary")),
+            )
+        });
+        let name = stored
+            .community_records
+            .get(&p.community)
+            .and_then(|r| r.str("name"))
+            .unwrap_or("");
+        if let Some(w) = area.as_ref().and_then(|a| far_from_community(g, name, a)) {
+            out.push(w);
+        }
+    }
+    out
 }
 
 /// Matches parsed grids to the stored hierarchy: the plan, or every problem found.
@@ -160,8 +208,7 @@ fn refused(problems: Vec<Problem>) -> Response {
         StatusCode::UNPROCESSABLE_ENTITY,
         Json(GridImportReport {
             problems,
-            grids: Vec::new(),
-            applied: false,
+            ..GridImportReport::default()
         }),
     )
         .into_response()
@@ -188,10 +235,11 @@ pub async fn import_grids(
         Err(problems) => return Ok(refused(problems)),
     };
     let stored = Stored::load(&*state.store).await?;
-    let planned = match plan(imported, &stored) {
+    let planned = match plan(imported.clone(), &stored) {
         Ok(p) => p,
         Err(problems) => return Ok(refused(problems)),
     };
+    let warned = warnings(&planned, &imported, &stored);
     let ops = ops_for(&planned, &stored, crate::now_ms());
     let invalid: Vec<Problem> = ops
         .iter()
@@ -208,10 +256,25 @@ pub async fn import_grids(
     if !req.apply {
         return Ok(Json(GridImportReport {
             problems: Vec::new(),
+            warnings: warned,
             grids: planned,
             applied: false,
         })
         .into_response());
+    }
+    if !warned.is_empty() && !req.accept_warnings {
+        let n = warned.len().to_string();
+        tracing::info!(warnings = warned.len(), "grid import not accepted");
+        return Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(GridImportReport {
+                problems: vec![problem(None, "warnings_not_accepted", &[("n", n)])],
+                warnings: warned,
+                grids: Vec::new(),
+                applied: false,
+            }),
+        )
+            .into_response());
     }
     let outcomes = state
         .writer
@@ -238,6 +301,7 @@ pub async fn import_grids(
     tracing::info!(grids = planned.len(), new, "grid import applied");
     Ok(Json(GridImportReport {
         problems: Vec::new(),
+        warnings: warned,
         grids: planned,
         applied: true,
     })

@@ -15,10 +15,12 @@ pub mod fault;
 pub mod import;
 pub mod live;
 pub mod login_limits;
+pub mod people;
 pub mod periodic;
 pub mod staff;
 pub mod store;
 pub mod streams;
+pub mod user_import;
 pub mod writer;
 
 use axum::extract::DefaultBodyLimit;
@@ -169,6 +171,11 @@ pub fn router(state: AppState) -> Router {
             "/v1/admin/users",
             get(auth::list_users).post(auth::create_user),
         )
+        .route(
+            "/v1/admin/import/users",
+            post(user_import::import_users)
+                .layer(DefaultBodyLimit::max(user_import::MAX_IMPORT_BODY_BYTES)),
+        )
         .route("/v1/admin/users/{username}", put(auth::update_user))
         .route(
             "/v1/admin/users/{username}/password",
@@ -179,6 +186,7 @@ pub fn router(state: AppState) -> Router {
             post(import::import_grids).layer(DefaultBodyLimit::max(import::MAX_IMPORT_BYTES)),
         )
         .route("/v1/staff", get(staff::staff))
+        .route("/v1/people", get(people::people))
         .route("/v1/settings", get(api::settings))
         .route("/v1/live", get(live::live))
         .route(

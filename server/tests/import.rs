@@ -125,11 +125,12 @@ async fn one_broken_feature_imports_none_until_fixed(db: TestDb) {
     assert_eq!(problems.len(), 1, "{report}");
     assert_eq!(problems[0]["index"], 1);
     assert_eq!(problems[0]["code"], "ring_not_closed");
-    assert_eq!(problems[0]["args"]["ring"], "0");
-    assert!(problems[0]["message"]
-        .as_str()
-        .unwrap()
-        .contains("not closed"));
+    // People count from 1: the second feature's first (outer) ring.
+    assert_eq!(problems[0]["args"]["ring"], "1");
+    assert_eq!(
+        problems[0]["message"],
+        "ring 1 is not closed: its first and last positions differ"
+    );
     assert_eq!(report["applied"], false);
     assert_eq!(grids(&app).await, before, "nothing was written");
 
@@ -190,7 +191,12 @@ fn metres(a: &Value, b: &Value) -> f64 {
 async fn a_gcj02_file_lands_within_a_metre_of_its_wgs84_twin(db: TestDb) {
     let app = TestApp::spawn(&db.url).await;
     city(&app).await;
-    let wgs = vec![feature("T", "C1", square(100.23, 25.62, 0.013, Crs::Wgs84))];
+    // Beside OLD (C1's only other grid): no distance warning.
+    let wgs = vec![feature(
+        "T",
+        "C1",
+        square(100.285, 25.60, 0.013, Crs::Wgs84),
+    )];
     let (status, report) = post(&app, &app.client, &request(wgs, "wgs84", true)).await;
     assert_eq!(status, 200, "{report}");
     let twin = grids(&app).await.into_iter().find(|g| g.0 == "T").unwrap();
@@ -200,7 +206,7 @@ async fn a_gcj02_file_lands_within_a_metre_of_its_wgs84_twin(db: TestDb) {
         let shifted = vec![feature(
             "T",
             "C1",
-            square(100.23, 25.62, 0.013, Crs::parse(crs).unwrap()),
+            square(100.285, 25.60, 0.013, Crs::parse(crs).unwrap()),
         )];
         let sent = &shifted[0]["geometry"]["coordinates"][0][0];
         assert!(
@@ -330,6 +336,45 @@ async fn bad_imports_get_clear_errors_and_change_nothing(db: TestDb) {
     );
 }
 
+/// A grid 9 km outside its community's area (C1 has only OLD, which the file keeps) is a
+/// warning with the distance in the preview; an apply must accept it, else nothing is written.
+async fn a_grid_far_outside_its_community_is_a_warning_to_accept(db: TestDb) {
+    let app = TestApp::spawn(&db.url).await;
+    city(&app).await;
+    let before = grids(&app).await;
+    let far = || {
+        vec![
+            feature("NEAR", "C1", square(100.31, 25.60, 0.01, Crs::Wgs84)),
+            feature("FAR", "C1", square(100.20, 25.60, 0.01, Crs::Wgs84)),
+        ]
+    };
+    let (status, preview) = post(&app, &app.client, &request(far(), "wgs84", false)).await;
+    assert_eq!(status, 200, "{preview}");
+    let warnings = preview["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 1, "{preview}");
+    assert_eq!(warnings[0]["index"], 1);
+    assert_eq!(warnings[0]["code"], "far_from_community");
+    // From 100.21° to 100.30° at 25.6°N: 0.09° × 100.3 km.
+    assert_eq!(warnings[0]["args"]["km"], "9.0", "{preview}");
+    assert!(warnings[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("lies 9.0 km outside the area of its community C1 C1"));
+
+    let (status, refused) = post(&app, &app.client, &request(far(), "wgs84", true)).await;
+    assert_eq!(status, 422, "{refused}");
+    assert_eq!(refused["problems"][0]["code"], "warnings_not_accepted");
+    assert_eq!(refused["warnings"].as_array().unwrap().len(), 1);
+    assert_eq!(grids(&app).await, before, "not accepted: nothing written");
+
+    let mut accepted = request(far(), "wgs84", true);
+    accepted["accept_warnings"] = json!(true);
+    let (status, done) = post(&app, &app.client, &accepted).await;
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(done["applied"], true);
+    assert_eq!(grids(&app).await.len(), before.len() + 2);
+}
+
 macro_rules! both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite { use super::*; $( #[tokio::test] async fn $name() { super::$name(TestDb::sqlite().await).await } )* }
@@ -341,4 +386,5 @@ both_backends!(
     one_broken_feature_imports_none_until_fixed,
     a_gcj02_file_lands_within_a_metre_of_its_wgs84_twin,
     bad_imports_get_clear_errors_and_change_nothing,
+    a_grid_far_outside_its_community_is_a_warning_to_accept,
 );

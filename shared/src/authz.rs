@@ -194,6 +194,28 @@ pub fn sees_personal(p: &Principal, place: &Place) -> bool {
     }
 }
 
+/// Whether `viewer` may see `other` in the people directory (`GET /api/v1/people`): the names
+/// shown instead of login ids on timelines, visits and tables. Staff names are not residents'
+/// personal data, but the directory still lists only the colleagues one works with: the city
+/// level and administrators see everyone and are seen by everyone; anyone else sees those whose
+/// area overlaps theirs at the coarser of the two levels (a warden sees the wardens and managers
+/// of their community and their subdistrict's managers; a community manager the people of their
+/// community and their subdistrict's managers). Areas are complete upwards (a warden's
+/// communities and subdistricts follow from their grids), as the admin API keeps them.
+pub fn sees_colleague(viewer: &Principal, other: &Principal) -> bool {
+    let city = |p: &Principal| p.role.level() == Level::City;
+    if city(viewer) || city(other) || viewer.username == other.username {
+        return true;
+    }
+    let overlap = |a: &[RecordId], b: &[RecordId]| a.iter().any(|x| b.contains(x));
+    // Grid-level pairs compare communities: a case moved between grids of one community keeps
+    // its earlier wardens' names on its timeline.
+    match viewer.role.level().max(other.role.level()) {
+        Level::Subdistrict | Level::City => overlap(&viewer.subdistricts, &other.subdistricts),
+        Level::Community | Level::Grid => overlap(&viewer.communities, &other.communities),
+    }
+}
+
 /// The lowest level a principal works at (for supervision queues).
 pub fn level(p: &Principal) -> Level {
     p.role.level()
@@ -261,5 +283,36 @@ mod tests {
         };
         assert!(can_read(&city, &place(C2, Some(G2))));
         assert!(!sees_personal(&city, &place(C2, Some(G2))));
+    }
+
+    #[test]
+    fn colleagues_are_those_whose_areas_overlap() {
+        let p = |name: &str, role: Role, c: &[u128], s: &[u128]| Principal {
+            username: name.into(),
+            role,
+            grids: vec![],
+            communities: c.iter().copied().map(id).collect(),
+            subdistricts: s.iter().copied().map(id).collect(),
+        };
+        let w1 = warden();
+        let w_same_community = Principal {
+            username: "w2".into(),
+            grids: vec![id(G2)],
+            ..warden()
+        };
+        let w_other = p("w3", Role::Warden, &[C2], &[SD]);
+        let cm1 = manager();
+        let cm2 = p("c2", Role::CommunityManager, &[C2], &[SD]);
+        let sd = p("s1", Role::SubdistrictManager, &[], &[SD]);
+        let sd_other = p("s2", Role::SubdistrictManager, &[], &[2]);
+        let city = p("city", Role::CityManager, &[], &[]);
+        assert!(sees_colleague(&w1, &w_same_community));
+        assert!(!sees_colleague(&w1, &w_other), "another community's warden");
+        assert!(sees_colleague(&w1, &cm1) && sees_colleague(&cm1, &w1));
+        assert!(!sees_colleague(&w1, &cm2) && !sees_colleague(&cm2, &w1));
+        assert!(sees_colleague(&w1, &sd) && sees_colleague(&sd, &w_other));
+        assert!(!sees_colleague(&w1, &sd_other) && !sees_colleague(&sd_other, &w1));
+        assert!(sees_colleague(&w1, &city) && sees_colleague(&city, &sd_other));
+        assert!(!sees_colleague(&cm1, &cm2));
     }
 }

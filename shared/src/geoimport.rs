@@ -1,13 +1,19 @@
 //! Importing grids from a GeoJSON file (an admin's upload): parse, convert the coordinate system,
 //! validate every feature, and either hand back a complete plan or the list of problems, each
-//! naming its feature index. Nothing is applied while any problem remains ("imports none until
-//! fixed"); applying the plan is the server's job.
+//! naming its feature. Nothing is applied while any problem remains ("imports none until
+//! fixed"); applying the plan is the server's job. Warnings (a grid far outside its community)
+//! do not block, but an apply must say it accepts them.
+//!
+//! Numbers meant for people (features, rings) count from 1 in every text; `Problem::index`
+//! stays the 0-based position in the `features` array, for programs.
 //!
 //! Chinese map data is often in GCJ-02 (the "Mars" offset) or Baidu's BD-09; positions are
 //! converted to WGS84 with `coordtransform`'s refined inverse (sub-millimetre round trip).
 
 use crate::geo::polygon_from_geojson;
-use geo::{BoundingRect, Intersects, MultiPolygon, Relate, Validation};
+use geo::{
+    BoundingRect, Distance, Euclidean, Intersects, MapCoords, MultiPolygon, Relate, Validation,
+};
 use geojson::GeoJson;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -92,6 +98,10 @@ pub struct GridImportRequest {
     pub properties: PropertyMap,
     #[serde(default)]
     pub apply: bool,
+    /// The admin saw the preview's warnings and imports anyway (an apply with warnings is
+    /// refused without it).
+    #[serde(default)]
+    pub accept_warnings: bool,
 }
 
 /// What an import does to one grid.
@@ -123,11 +133,16 @@ pub struct PlannedGrid {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct GridImportReport {
     pub problems: Vec<Problem>,
+    /// What looks wrong but may be right (a grid far outside its community's area): shown in
+    /// the preview; an apply must accept them.
+    #[serde(default)]
+    pub warnings: Vec<Problem>,
     pub grids: Vec<PlannedGrid>,
     pub applied: bool,
 }
 
-/// One problem with the file: the feature's position (0-based) if it is about one, a stable
+/// One problem with the file: the feature's position in `features` (0-based; texts say it
+/// from 1) if it is about one, a stable
 /// `code` with the values its text names (the app says it in the user's language from its
 /// `import.problem.<code>` strings), and the English text for API users.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -167,7 +182,77 @@ pub const PROBLEM_TEXTS: &[(&str, &str)] = &[
     ("other_community", "the grid {code} exists in another community; an import does not move grids between communities (move it first, or give it a new code)"),
     ("invalid_record", "the grid would be an invalid record: {e}"),
     ("refused", "the grid was refused: {e}"),
+    ("far_from_community", "the grid {code} lies {km} km outside the area of its community {community}: check the community code and the coordinate system"),
+    ("warnings_not_accepted", "the file has {n} warnings: look at them in the preview, and send accept_warnings to import anyway"),
 ];
+
+/// A grid farther than this from its community's area (its boundary, or else its other grids)
+/// is warned about: grids tile their community, so kilometres away is a wrong community code or
+/// coordinate system far more often than a real grid.
+pub const FAR_FROM_COMMUNITY_M: f64 = 2_000.0;
+
+/// Mean Earth radius for the local projection (m).
+const EARTH_M: f64 = 6_371_000.0;
+
+/// The distance in metres between a grid and its community's area (0 when they touch or
+/// overlap), in a local equirectangular projection (within metres at a city's scale).
+pub fn distance_m(grid: &MultiPolygon<f64>, area: &MultiPolygon<f64>) -> Option<f64> {
+    let lat0 = area.bounding_rect()?.center().y.to_radians();
+    let local = |mp: &MultiPolygon<f64>| {
+        mp.map_coords(|c| {
+            geo::coord! {
+                x: c.x.to_radians() * lat0.cos() * EARTH_M,
+                y: c.y.to_radians() * EARTH_M,
+            }
+        })
+    };
+    let (g, a) = (local(grid), local(area));
+    g.0.iter()
+        .map(|p| Euclidean.distance(&a, p))
+        .reduce(f64::min)
+}
+
+/// A community's area for [`far_from_community`]: its boundary when drawn, else its grids'
+/// outlines together (`None` when it has neither).
+pub fn community_area<'a>(
+    boundary: Option<&Value>,
+    grids: impl IntoIterator<Item = &'a Value>,
+) -> Option<MultiPolygon<f64>> {
+    if let Some(b) = boundary {
+        return polygon_from_geojson(b).ok();
+    }
+    let polygons: Vec<geo::Polygon<f64>> = grids
+        .into_iter()
+        .filter_map(|g| polygon_from_geojson(g).ok())
+        .flat_map(|mp| mp.0)
+        .collect();
+    (!polygons.is_empty()).then_some(MultiPolygon(polygons))
+}
+
+/// A warning when an imported grid lies more than [`FAR_FROM_COMMUNITY_M`] outside `area`, its
+/// community's area, naming the distance in km.
+pub fn far_from_community(
+    grid: &ImportedGrid,
+    community_name: &str,
+    area: &MultiPolygon<f64>,
+) -> Option<Problem> {
+    let shape = polygon_from_geojson(&grid.boundary).ok()?;
+    let d = distance_m(&shape, area)?;
+    (d > FAR_FROM_COMMUNITY_M).then(|| {
+        problem(
+            Some(grid.index),
+            "far_from_community",
+            &[
+                ("code", grid.code.clone()),
+                ("km", format!("{:.1}", d / 1000.0)),
+                (
+                    "community",
+                    format!("{} {community_name}", grid.community_code),
+                ),
+            ],
+        )
+    })
+}
 
 /// Fills `{name}` placeholders from `args`.
 pub fn fill(template: &str, args: &BTreeMap<String, String>) -> String {
@@ -200,7 +285,7 @@ type Why = (&'static str, Vec<(&'static str, String)>);
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.index {
-            Some(i) => write!(f, "feature {i}: {}", self.message),
+            Some(i) => write!(f, "feature {}: {}", i + 1, self.message),
             None => f.write_str(&self.message),
         }
     }
@@ -300,7 +385,7 @@ pub fn parse_grids(
                 problems.push(problem(
                     at,
                     "duplicate_code",
-                    &[("code", code.clone()), ("first", first.to_string())],
+                    &[("code", code.clone()), ("first", (first + 1).to_string())],
                 ));
             }
         }
@@ -341,7 +426,7 @@ fn overlaps(shapes: &[(usize, MultiPolygon<f64>)]) -> Vec<Problem> {
                 out.push(problem(
                     Some(shapes[b].0),
                     "overlaps_feature",
-                    &[("other", shapes[a].0.to_string())],
+                    &[("other", (shapes[a].0 + 1).to_string())],
                 ));
             }
         }
@@ -407,7 +492,7 @@ fn convert_geometry(g: &Value, crs: Crs) -> Result<Value, Why> {
         let mut out_rings = Vec::new();
         for (ri, ring) in rings.iter().enumerate() {
             let pts = ring.as_array().ok_or_else(bad)?;
-            let ring_no = ("ring", ri.to_string());
+            let ring_no = ("ring", (ri + 1).to_string());
             if pts.len() < 4 {
                 return Err(("short_ring", vec![ring_no, ("n", pts.len().to_string())]));
             }
@@ -511,9 +596,16 @@ mod tests {
         assert!(has(1, "not closed"), "{text:?}");
         assert!(has(2, "invalid polygon"), "{text:?}");
         assert!(has(3, "'code' is missing"), "{text:?}");
-        assert!(has(4, "overlaps feature 0"), "{text:?}");
+        assert!(has(4, "overlaps feature 1"), "{text:?}");
         assert!(has(5, "outside lon/lat"), "{text:?}");
-        assert!(has(6, "used by feature 0"), "{text:?}");
+        assert!(has(6, "used by feature 1"), "{text:?}");
+        // People count from 1: the second feature's open ring is "feature 2: ring 1".
+        assert!(
+            text.contains(
+                &"feature 2: ring 1 is not closed: its first and last positions differ".to_owned()
+            ),
+            "{text:?}"
+        );
         // Each has a known code whose English text, filled from its args, is the message.
         for p in &problems {
             let template = PROBLEM_TEXTS
@@ -624,5 +716,29 @@ mod tests {
                 assert!(metres(got, w) < 1.0, "{crs:?}: {got:?} vs {w:?}");
             }
         }
+    }
+
+    #[test]
+    fn a_grid_kilometres_outside_its_community_is_warned_about_with_the_distance() {
+        let area = polygon_from_geojson(&square(100.2, 25.6, 0.02)).unwrap();
+        let text = fc(vec![
+            feature("IN", square(100.205, 25.605, 0.005)),
+            feature("NEXT", square(100.22, 25.6, 0.01)),
+            feature("FAR", square(100.32, 25.6, 0.01)),
+        ]);
+        let grids = parse_grids(&text, Crs::Wgs84, &PropertyMap::default()).unwrap();
+        let warned: Vec<Problem> = grids
+            .iter()
+            .filter_map(|g| far_from_community(g, "一社区", &area))
+            .collect();
+        assert_eq!(warned.len(), 1, "inside and adjacent are fine: {warned:?}");
+        let w = &warned[0];
+        assert_eq!((w.index, w.code.as_str()), (Some(2), "far_from_community"));
+        // 0.1° of longitude at 25.6°N is about 10.0 km.
+        let km: f64 = w.args["km"].parse().unwrap();
+        assert!((km - 10.0).abs() < 0.2, "{w:?}");
+        assert!(w.message.contains("S1-C01 一社区"), "{w:?}");
+        let inside = polygon_from_geojson(&square(100.205, 25.605, 0.005)).unwrap();
+        assert_eq!(distance_m(&inside, &area), Some(0.0));
     }
 }

@@ -28,6 +28,7 @@ pub mod record;
 pub mod redact;
 pub mod schema;
 pub mod service;
+pub mod userimport;
 pub mod wire;
 
 pub use hlc::{Hlc, HlcClock, Stamp};

@@ -255,6 +255,16 @@ pub struct StaffMember {
     pub grids: Vec<crate::ids::RecordId>,
 }
 
+/// `GET /api/v1/people`: a colleague as the directory names them (`authz::sees_colleague`), so
+/// that timelines, visits and tables show people's names instead of their login ids. The app
+/// keeps the last list on the device, so the names are there offline too.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Person {
+    pub username: String,
+    pub display_name: String,
+    pub role: crate::case::Role,
+}
+
 /// `GET /api/v1/settings`: the deployment's settings every signed-in user needs (any role). The
 /// app keeps the last copy it fetched, so it works offline with them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -268,3 +268,27 @@ test('ops refused because the phone clock was ahead are sent again by themselves
   await waitReady(page);
   await caseIdByTitle(page, title);
 });
+
+// Issue 14, item 9: the sign-in screen said "已同步" before anyone signed in. Issue 13's honest
+// badge fixed it; this pins it down for the sign-in screen a user comes back to: after signing
+// out (a fresh /login load) and in English, the badge says "not signed in", never "up to date".
+test('the sign-in screen after signing out never says up to date, in either language', async (t) => {
+  const server = await startServer(t);
+  await setupCity(server);
+  const browser = await launchBrowser(t);
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  await recordBadge(context);
+  const page = await context.newPage();
+  await signIn(page, server.url, 'wa');
+  await waitSynced(page);
+  assert.equal(await badgeText(page), '已同步', 'signed in and synced: up to date');
+  await Promise.all([page.waitForURL('**/login'), page.locator('[data-testid=logout]').click()]);
+  await waitReady(page);
+  await waitAttr(page, sel.badge, 'data-state', 'none');
+  const seen = await badgeHistory(page);
+  assert.ok(!seen.some((s) => s.state === 'synced' || s.text === '已同步'), `never "up to date" on the sign-in screen: ${JSON.stringify(seen)}`);
+  assert.equal(await badgeText(page), '未登录');
+  await page.locator(sel.langToggle).click();
+  await waitText(page, sel.badge, 'Not signed in');
+  assert.equal(await page.getAttribute(sel.badge, 'data-state'), 'none');
+});

@@ -1,7 +1,8 @@
 // GeoJSON import of grids (issue 7), as an admin in the app: a file with one broken feature is
-// reported with that feature's index and nothing is imported; the fixed file, in GCJ-02 (as
-// Chinese map data usually is), previews and applies, and every imported corner lands within a
-// metre of its WGS84 twin on the server. The forward WGS84 → GCJ-02 transform below is written
+// reported with that feature's number (counted from 1, as are its rings: issue 14, item 8) and
+// nothing is imported; the fixed file, in GCJ-02 (as Chinese map data usually is), previews and
+// applies, and every imported corner lands within a metre of its WGS84 twin on the server. A grid
+// ~8 km outside its community is a warning with the distance, to accept before it is imported. The forward WGS84 → GCJ-02 transform below is written
 // independently of the Rust inverse the server uses, so the two check each other.
 
 import test from 'node:test';
@@ -81,10 +82,10 @@ test('a GeoJSON import with a broken feature imports none; the fixed GCJ-02 file
   await waitFor(page, 'the check button', () => !document.querySelector('[data-testid=import-check]').disabled);
   await form.locator('[data-testid=import-check]').click();
   await waitFor(page, 'the problem list', () => document.querySelectorAll('[data-testid=import-problem]').length > 0);
-  const problems = await form.locator('[data-testid=import-problem]').evaluateAll((els) => els.map((e) => [e.dataset.index, e.textContent]));
+  const problems = await form.locator('[data-testid=import-problem]').evaluateAll((els) => els.map((e) => [e.dataset.feature, e.textContent]));
   assert.equal(problems.length, 1, JSON.stringify(problems));
-  assert.equal(problems[0][0], '1', 'the broken feature is named');
-  assert.equal(problems[0][1], '第 1 个要素：第 0 个环未闭合：首尾两点不同', 'said in Chinese');
+  assert.equal(problems[0][0], '2', 'the broken (second) feature is named, counted from 1');
+  assert.equal(problems[0][1], '第 2 个要素：第 1 个环未闭合：首尾两点不同', 'said in Chinese, counted from 1');
   assert.equal(await form.locator('[data-testid=import-apply]').count(), 0, 'nothing to apply');
   const gridsOnServer = async () => (await pullAll(server)).filter((r) => r.collection === 'grids');
   assert.equal((await gridsOnServer()).length, 3, 'none imported');
@@ -96,6 +97,7 @@ test('a GeoJSON import with a broken feature imports none; the fixed GCJ-02 file
   await waitFor(page, 'the check button', () => !document.querySelector('[data-testid=import-check]').disabled);
   await form.locator('[data-testid=import-check]').click();
   await waitAttr(page, '[data-testid=import-preview]', 'data-new', '2');
+  assert.equal(await form.locator('[data-testid=import-warnings]').count(), 0, 'next to their community: no warning');
   assert.equal(await form.locator('[data-testid=import-row]').count(), 2);
   assert.equal(await form.locator('[data-testid=import-preview] path').count(), 2, 'the preview draws both grids');
   assert.equal((await gridsOnServer()).length, 3, 'a preview writes nothing');
@@ -116,4 +118,38 @@ test('a GeoJSON import with a broken feature imports none; the fixed GCJ-02 file
       assert.ok(d < 1, `${code} corner ${i}: ${JSON.stringify(p)} is ${d.toFixed(2)} m from its WGS84 twin`);
     });
   }
+});
+
+test('a grid kilometres outside its community is a warning with the distance, imported only once accepted', async (t) => {
+  const server = await startServer(t);
+  await setupCity(server);
+  const browser = await launchBrowser(t);
+  const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
+  await signIn(page, server.url, ADMIN.username, ADMIN.password);
+  await page.goto(`${server.url}/admin`);
+  const form = page.locator('[data-testid=grid-import]');
+  await form.locator('[name=prop_code]').fill('GRID_CODE');
+  await form.locator('[name=prop_name]').fill('GRID_NAME');
+  await form.locator('[name=prop_community]').fill('COMM');
+  // C1's grids G1 and G2 span 100.20–100.22°E; FAR lies at 100.30°E: 0.08° ≈ 8.0 km east.
+  await form.locator('[data-testid=import-file]').setInputFiles({
+    name: 'grids.geojson', mimeType: 'application/geo+json',
+    buffer: file([feature('NEAR', square(100.22, 25.59)), feature('FAR', square(100.30, 25.60))]),
+  });
+  await waitFor(page, 'the check button', () => !document.querySelector('[data-testid=import-check]').disabled);
+  await form.locator('[data-testid=import-check]').click();
+  await waitAttr(page, '[data-testid=import-preview]', 'data-new', '2');
+  const warnings = await form.locator('[data-testid=import-warning]').evaluateAll((els) => els.map((e) => [e.dataset.feature, e.dataset.km, e.textContent]));
+  assert.equal(warnings.length, 1, JSON.stringify(warnings));
+  assert.equal(warnings[0][0], '2', 'the second feature');
+  assert.ok(Math.abs(Number(warnings[0][1]) - 8.0) <= 0.2, `about 8 km: ${warnings[0][1]}`);
+  assert.equal(warnings[0][2], `第 2 个要素：网格 FAR 位于所属社区 C1 一社区 范围之外 ${warnings[0][1]} 公里：请核对社区编码和坐标系`);
+  // Not importable until accepted.
+  assert.ok(await form.locator('[data-testid=import-apply]').isDisabled(), 'apply waits for the warnings to be accepted');
+  const gridsOnServer = async () => (await pullAll(server)).filter((r) => r.collection === 'grids');
+  assert.equal((await gridsOnServer()).length, 3);
+  await form.locator('[data-testid=import-accept]').check();
+  await form.locator('[data-testid=import-apply]').click();
+  await waitAttr(page, '[data-testid=import-applied]', 'data-n', '2');
+  assert.equal((await gridsOnServer()).length, 5);
 });

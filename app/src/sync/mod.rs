@@ -9,6 +9,7 @@
 //! - `live`: the EventSource, reopened after any error;
 //! - `clock`: HLC readings corrected by the server's time;
 //! - `account`: the user's role and area, the deployment's settings;
+//! - `people`: the people directory (names instead of login ids), kept for offline use;
 //! - `tabs`: online/offline, the other tabs of the user, the Web Lock election;
 //! - `session`: the stored session, sign-in and sign-out;
 //! - `signals` / `badge`: the reactive state and what the badge says (pure);
@@ -33,6 +34,8 @@ mod clock;
 mod error;
 #[cfg(target_arch = "wasm32")]
 mod live;
+#[cfg(target_arch = "wasm32")]
+mod people;
 #[cfg(target_arch = "wasm32")]
 mod photos;
 #[cfg(target_arch = "wasm32")]

@@ -22,6 +22,7 @@ impl Client {
     async fn round(&self) -> Result<u64, SyncError> {
         self.refresh_me().await?;
         self.refresh_settings().await?;
+        self.refresh_people().await?;
         self.push_all().await?;
         let cursor = self.pull_all().await?;
         self.resend_clock_ahead().await?;

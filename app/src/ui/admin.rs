@@ -1,5 +1,5 @@
-//! The admin's screens: users (create, change role and area, reset passwords, disable) and the
-//! calls to the admin API.
+//! The admin's screens: users (create, change role and area — picked from the hierarchy —, reset
+//! passwords, disable), the bulk import of users, and the grid import.
 
 use super::context::{ctx, t, Ctx};
 use super::format::role_label;
@@ -8,7 +8,7 @@ use crate::i18n::{tr, trf};
 use crate::sync::client;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use tongxin_shared::case::Role;
+use tongxin_shared::case::{Level, Role};
 use tongxin_shared::wire::{UserSummary, UserUpsert, MIN_PASSWORD_CHARS};
 use tongxin_shared::RecordId;
 
@@ -19,18 +19,15 @@ pub(super) fn token() -> Result<String, String> {
         .ok_or_else(|| "not signed in".to_owned())
 }
 
-pub(super) fn parse_ids(text: &str) -> Result<Vec<RecordId>, String> {
-    text.split(|c: char| c == ',' || c.is_whitespace())
-        .filter(|s| !s.is_empty())
-        .map(|s| RecordId::parse(s).map_err(|_| format!("'{s}'")))
-        .collect()
-}
-
-pub(super) fn join_ids(ids: &[RecordId]) -> String {
-    ids.iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("\n")
+/// The places of a user's area at their role's level (a warden's grids, a community manager's
+/// communities …); the levels above follow from them on the server.
+fn area_of(u: &UserSummary) -> Vec<RecordId> {
+    match u.role.level() {
+        Level::Grid => u.grids.clone(),
+        Level::Community => u.communities.clone(),
+        Level::Subdistrict => u.subdistricts.clone(),
+        Level::City => Vec::new(),
+    }
 }
 
 /// Users and their areas, and the grid import (admin only; the server checks it too).
@@ -43,6 +40,7 @@ pub(super) fn Admin() -> impl IntoView {
             <section class="card"><p class="field-error" role="alert" data-testid="admin-forbidden">{t("admin.forbidden")}</p></section>
         }>
             <AdminUsers/>
+            <super::user_import::UserImport/>
             <super::import::GridImport/>
         </Show>
     }
@@ -64,9 +62,9 @@ pub(super) fn AdminUsers() -> impl IntoView {
     let display_name = RwSignal::new(String::new());
     let role = RwSignal::new("warden".to_owned());
     let password = RwSignal::new(String::new());
-    let grids = RwSignal::new(String::new());
-    let communities = RwSignal::new(String::new());
-    let subdistricts = RwSignal::new(String::new());
+    // The area at the role's level, picked from the hierarchy.
+    let area = RwSignal::new(Vec::<RecordId>::new());
+    let level = Signal::derive(move || Role::parse(&role.get()).map_or(Level::Grid, Role::level));
     let disabled = RwSignal::new(false);
     let reload = move || {
         spawn_local(async move {
@@ -83,16 +81,10 @@ pub(super) fn AdminUsers() -> impl IntoView {
     reload();
     let clear = move || {
         editing.set(false);
-        for s in [
-            username,
-            display_name,
-            password,
-            grids,
-            communities,
-            subdistricts,
-        ] {
+        for s in [username, display_name, password] {
             s.set(String::new());
         }
+        area.set(Vec::new());
         role.set("warden".into());
         disabled.set(false);
     };
@@ -100,17 +92,21 @@ pub(super) fn AdminUsers() -> impl IntoView {
         error.set(None);
         notice.set(None);
         let l = lang.get_untracked();
-        let ids = |s: RwSignal<String>| parse_ids(&s.get_untracked());
-        let (g, c, sd) = match (ids(grids), ids(communities), ids(subdistricts)) {
-            (Ok(g), Ok(c), Ok(sd)) => (g, c, sd),
-            (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
-                error.set(Some(trf(l, "admin.error.bad_id", &[("e", &e)])));
-                return;
-            }
-        };
         let Some(r) = Role::parse(&role.get_untracked()) else {
             return;
         };
+        let picked = area.get_untracked();
+        if r.level() != Level::City && picked.is_empty() {
+            error.set(Some(tr(l, "admin.error.no_area")));
+            return;
+        }
+        let (mut g, mut c, mut sd) = (Vec::new(), Vec::new(), Vec::new());
+        match r.level() {
+            Level::Grid => g = picked,
+            Level::Community => c = picked,
+            Level::Subdistrict => sd = picked,
+            Level::City => {}
+        }
         let is_edit = editing.get_untracked();
         if !is_edit && !password_ok(&password.get_untracked()) {
             error.set(Some(tr(l, "admin.error.password_short")));
@@ -180,7 +176,12 @@ pub(super) fn AdminUsers() -> impl IntoView {
                     <input name="display_name" type="text"
                         prop:value=move || display_name.get() on:input=move |ev| display_name.set(event_target_value(&ev))/></label>
                 <label><span>{t("admin.role")}</span>
-                    <select name="role" on:change=move |ev| role.set(event_target_value(&ev))>
+                    <select name="role" on:change=move |ev| {
+                        // Another level's places mean nothing for the new role.
+                        let before = level.get_untracked();
+                        role.set(event_target_value(&ev));
+                        if level.get_untracked() != before { area.set(Vec::new()); }
+                    }>
                         {Role::ALL.iter().map(|r| {
                             let r = *r;
                             view! { <option value=r.as_str() selected=move || role.get() == r.as_str()>{move || role_label(lang.get(), r)}</option> }
@@ -189,12 +190,7 @@ pub(super) fn AdminUsers() -> impl IntoView {
                 <label><span>{t("auth.password")}</span>
                     <input name="password" type="password" autocomplete="new-password"
                         prop:value=move || password.get() on:input=move |ev| password.set(event_target_value(&ev))/></label>
-                <label><span>{t("admin.grids")}</span>
-                    <textarea name="grids" rows="2" prop:value=move || grids.get() on:input=move |ev| grids.set(event_target_value(&ev))></textarea></label>
-                <label><span>{t("admin.communities")}</span>
-                    <textarea name="communities" rows="2" prop:value=move || communities.get() on:input=move |ev| communities.set(event_target_value(&ev))></textarea></label>
-                <label><span>{t("admin.subdistricts")}</span>
-                    <textarea name="subdistricts" rows="2" prop:value=move || subdistricts.get() on:input=move |ev| subdistricts.set(event_target_value(&ev))></textarea></label>
+                <super::area_picker::AreaPicker level=level selected=area/>
                 <label class="check"><input name="disabled" type="checkbox" prop:checked=move || disabled.get()
                     on:change=move |ev| disabled.set(event_target_checked(&ev))/><span>{t("admin.disabled")}</span></label>
                 {move || error.get().map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
@@ -220,13 +216,11 @@ pub(super) fn AdminUsers() -> impl IntoView {
                             </span>
                             <button type="button" on:click=move |_| {
                                 let u = for_edit.clone();
+                                area.set(area_of(&u));
                                 editing.set(true);
                                 username.set(u.username);
                                 display_name.set(u.display_name);
                                 role.set(u.role.as_str().to_owned());
-                                grids.set(join_ids(&u.grids));
-                                communities.set(join_ids(&u.communities));
-                                subdistricts.set(join_ids(&u.subdistricts));
                                 disabled.set(u.disabled);
                             }>{t("admin.edit")}</button>
                             <button type="button" on:click=move |_| reset_password(for_reset.clone())>{t("admin.reset_password")}</button>

@@ -89,7 +89,10 @@ pub(super) fn CaseList() -> impl IntoView {
             .map(|r| {
                 (
                     r.id.to_string(),
-                    r.str("name").unwrap_or_default().to_owned(),
+                    super::names::code_and_name(
+                        r.str("code").unwrap_or_default(),
+                        r.str("name").unwrap_or_default(),
+                    ),
                 )
             })
             .collect();
@@ -177,7 +180,7 @@ pub(super) fn CaseList() -> impl IntoView {
                         let rows = list.clone();
                         view! {
                             <button type="button" data-testid="export-csv"
-                                on:click=move |_| download("cases.csv", &cases_csv(lang.get_untracked(), &sig.deadlines.get_untracked(), &rows), "text/csv;charset=utf-8")>
+                                on:click=move |_| export_cases(lang.get_untracked(), sig.deadlines.get_untracked(), rows.clone())>
                                 {t("cases.export")}
                             </button>
                         }
@@ -355,10 +358,15 @@ pub(super) fn Lifecycle(record: RwSignal<Option<Record>>) -> impl IntoView {
 
 /// The case's timeline: every step with who, when and the note, oldest first (stamp order, so
 /// the escalations of one sweep read community → subdistrict → city). An escalation is written by
-/// the server: it names the level the case went up to, and "system" as its author.
+/// the server: it names the level the case went up to, and "system" as its author. People are
+/// named from the directory on the device (their login id if it does not list them).
 #[component]
 pub(super) fn Timeline(record: RwSignal<Option<Record>>) -> impl IntoView {
-    let Ctx { lang, .. } = ctx();
+    let Ctx { lang, sig, .. } = ctx();
+    let people = LocalResource::new(move || {
+        sig.version.get();
+        super::names::people()
+    });
     let entries = move || {
         record.with(|r| {
             r.as_ref()
@@ -380,6 +388,8 @@ pub(super) fn Timeline(record: RwSignal<Option<Record>>) -> impl IntoView {
                 let note = text("note");
                 let escalation = (action == ESCALATE).then(|| Level::parse(&text("level"))).flatten();
                 let by = text("by");
+                let by_attr = by.clone();
+                let by_name = people.with(|p| p.as_ref().map(|p| p.name(&by).to_owned())).unwrap_or_else(|| by.clone());
                 let label_action = action.clone();
                 view! {
                     <li data-testid="timeline-entry" data-action=action data-level=escalation.map(Level::as_str)>
@@ -388,7 +398,9 @@ pub(super) fn Timeline(record: RwSignal<Option<Record>>) -> impl IntoView {
                             {escalation.map(|l| view! { " → " {move || level_label(lang.get(), l)} })}
                         </strong>
                         " · "
-                        {move || if by.is_empty() && escalation.is_some() { tr(lang.get(), "timeline.system") } else { by.clone() }}
+                        <span data-testid="timeline-by" data-username=by_attr>
+                            {move || if by.is_empty() && escalation.is_some() { tr(lang.get(), "timeline.system") } else { by_name.clone() }}
+                        </span>
                         " · " {when(at)}
                         {(!note.is_empty()).then(|| view! { <p class="pre">{note}</p> })}
                     </li>
@@ -519,7 +531,12 @@ pub(super) fn CaseForm(
             return Vec::new();
         };
         let local = c.store.list(Collection::Grids).await.unwrap_or_default();
-        let name = |r: &Record| r.str("name").unwrap_or_default().to_owned();
+        let name = |r: &Record| {
+            super::names::code_and_name(
+                r.str("code").unwrap_or_default(),
+                r.str("name").unwrap_or_default(),
+            )
+        };
         let mine = c.me().grids;
         if mine.is_empty() {
             local
@@ -809,19 +826,45 @@ pub(super) fn CaseForm(
     }
 }
 
+/// Downloads the cases as CSV, with people and grids named from the device.
+fn export_cases(lang: Lang, deadlines: Deadlines, rows: Vec<Record>) {
+    spawn_local(async move {
+        let names = Names {
+            people: super::names::people().await,
+            places: super::names::places().await,
+        };
+        let csv = cases_csv(lang, &deadlines, &names, &rows);
+        download("cases.csv", &csv, "text/csv;charset=utf-8");
+    });
+}
+
+/// How the CSV names people and places.
+pub(super) struct Names {
+    pub people: crate::people::Directory,
+    pub places: super::names::Places,
+}
+
 /// The cases as CSV, UTF-8 with a byte-order mark so Excel opens the Chinese text correctly.
+/// The grid as code and name, the reporter by name (and login id, for joining other exports).
 /// The supervision columns (督办): days overdue; the level whose queue the case is in (for a
 /// case no longer open, the highest level it was escalated to); how many reminders it got, the
 /// managers' and the server's escalation notices alike.
-pub(super) fn cases_csv(lang: Lang, deadlines: &Deadlines, cases: &[Record]) -> String {
+pub(super) fn cases_csv(
+    lang: Lang,
+    deadlines: &Deadlines,
+    names: &Names,
+    cases: &[Record],
+) -> String {
     let header = [
         "id",
         "title",
         "category",
         "status",
         "source",
-        "grid",
+        "grid_code",
+        "grid_name",
         "reporter",
+        "reporter_id",
         "reported_at",
         "deadline",
         "closed_at",
@@ -867,6 +910,9 @@ pub(super) fn cases_csv(lang: Lang, deadlines: &Deadlines, cases: &[Record]) -> 
                 )
             })
             .count();
+        let grid_id = r.str("grid").unwrap_or_default();
+        let grid = names.places.get(grid_id);
+        let reporter = r.str("reporter").unwrap_or_default();
         let row = [
             r.id.to_string(),
             r.str("title").unwrap_or_default().to_owned(),
@@ -875,8 +921,10 @@ pub(super) fn cases_csv(lang: Lang, deadlines: &Deadlines, cases: &[Record]) -> 
             r.str("source")
                 .map(|s| tr(lang, &format!("source.{s}")))
                 .unwrap_or_default(),
-            r.str("grid").unwrap_or_default().to_owned(),
-            r.str("reporter").unwrap_or_default().to_owned(),
+            grid.map_or_else(|| grid_id.to_owned(), |g| g.code.clone()),
+            grid.map_or_else(String::new, |g| g.name.clone()),
+            names.people.name(reporter).to_owned(),
+            reporter.to_owned(),
             time("reported_at"),
             time("deadline"),
             time("closed_at"),

@@ -127,6 +127,8 @@ struct Data {
     grids: Vec<Record>,
     alliances: Vec<Record>,
     staff: Vec<tongxin_shared::wire::StaffMember>,
+    /// Names of the people (the per-warden table names wardens, not login ids).
+    people: crate::people::Directory,
 }
 
 #[component]
@@ -144,6 +146,7 @@ pub(super) fn Dashboard() -> impl IntoView {
                 grids: live_records(Collection::Grids).await,
                 alliances: live_records(Collection::Alliances).await,
                 staff: super::staff::staff().await,
+                people: super::names::people().await,
             }
         }
     });
@@ -247,7 +250,7 @@ pub(super) fn Dashboard() -> impl IntoView {
                     "per-warden",
                     tr(l, "dash.per_warden"),
                     vec![tr(l, "dash.warden"), tr(l, "dash.visits_per_week")],
-                    wardens.into_iter().map(|(w, n)| vec![w.clone(), format!("{n:.1}")]).collect(),
+                    wardens.into_iter().map(|(w, n)| vec![d.people.name(w).to_owned(), format!("{n:.1}")]).collect(),
                 );
                 let csv = tables_csv(&[&summary, &per_community, &category_table, &source_table, &cadence_table, &warden_table]);
                 let figure = |key: &'static str, testid: &'static str, value: String| {

@@ -1,12 +1,13 @@
-//! The map's grid panel: a selected grid's wardens, its open and overdue cases (each a link),
-//! its latest visits and its community's latest activities, and links into the case list
-//! filtered to the grid.
+//! The map's grid panel: a selected grid's code and name, its wardens, its open and overdue
+//! cases (each a link), its latest visits (by the warden's name) and its community's latest
+//! activities, and links into the case list filtered to the grid.
 
 use super::cases::{case_deadline, case_status};
 use super::context::{ctx, live_records, t, Ctx};
 use super::format::{now_ms, when};
 use super::staff::{by_grid, staff};
 use crate::i18n::{tr, trf};
+use crate::store::LocalStore;
 use leptos::prelude::*;
 use tongxin_shared::case::is_overdue;
 use tongxin_shared::{Collection, Record, RecordId};
@@ -16,6 +17,8 @@ const SHOWN: usize = 5;
 
 #[derive(Clone)]
 struct Panel {
+    /// The grid's code (the title shows code and name).
+    code: String,
     wardens: Vec<String>,
     open: Vec<(RecordId, String, bool)>,
     overdue: usize,
@@ -51,6 +54,7 @@ async fn load(grid: RecordId, community: Option<String>) -> Panel {
     // Overdue first, then the newest.
     open.sort_by(|a, b| b.2.cmp(&a.2).then(b.3.cmp(&a.3)));
     let overdue = open.iter().filter(|c| c.2).count();
+    let people = super::names::people().await;
     let mut visits: Vec<(u64, String, String)> = live_records(Collection::Visits)
         .await
         .iter()
@@ -58,7 +62,7 @@ async fn load(grid: RecordId, community: Option<String>) -> Panel {
         .filter_map(|r| {
             Some((
                 r.get("visited_at")?.as_u64()?,
-                r.str("warden").unwrap_or_default().to_owned(),
+                people.name(r.str("warden").unwrap_or_default()).to_owned(),
                 r.str("kind").unwrap_or_default().to_owned(),
             ))
         })
@@ -79,7 +83,14 @@ async fn load(grid: RecordId, community: Option<String>) -> Panel {
     activities.sort_by(|a, b| b.0.cmp(&a.0));
     activities.truncate(SHOWN);
     let wardens = by_grid(&staff().await).remove(&grid).unwrap_or_default();
+    let code = match crate::sync::client() {
+        Some(c) => c.store.get(Collection::Grids, grid).await.ok().flatten(),
+        None => None,
+    }
+    .and_then(|r| r.str("code").map(ToOwned::to_owned))
+    .unwrap_or_default();
     Panel {
+        code,
         wardens,
         open: open
             .into_iter()
@@ -103,7 +114,10 @@ pub(super) fn GridPanel(grid: RecordId, name: String, community: Option<String>)
     let overdue_link = format!("/cases?grid={grid}&overdue=1");
     view! {
         <aside class="card grid-panel" data-testid="grid-panel" data-id=grid.to_string()>
-            <h2>{name}</h2>
+            <h2 data-testid="panel-title">
+                {move || data.get().map(|p| p.code).filter(|c| !c.is_empty()).map(|c| format!("{c} "))}
+                {name}
+            </h2>
             {move || data.get().map(|p| {
                 let l = lang.get();
                 let n_open = p.open.len();

@@ -1,7 +1,8 @@
 //! The admin's GeoJSON import of grids: choose a file, say its coordinate system and which
 //! properties hold code, name and community, check it (the server answers the plan or every
-//! problem with its feature index), look at the preview, then apply. Nothing is written until
-//! a clean check of exactly this file and these options is applied.
+//! problem with its feature, numbered from 1), look at the preview — with its warnings (a grid
+//! kilometres outside its community), which must be accepted — then apply. Nothing is written
+//! until a clean check of exactly this file and these options is applied.
 
 use super::admin::token;
 use super::context::{ctx, t, Ctx};
@@ -60,11 +61,16 @@ pub(super) fn GridImport() -> impl IntoView {
     // The clean plan of the current file and options; cleared by any change.
     let plan = RwSignal::new(None::<Vec<PlannedGrid>>);
     let applied = RwSignal::new(None::<usize>);
+    // The plan's warnings, and whether the admin accepts them.
+    let warnings = RwSignal::new(Vec::<Problem>::new());
+    let accepted = RwSignal::new(false);
     let reset = move || {
         error.set(None);
         problems.set(Vec::new());
         plan.set(None);
         applied.set(None);
+        warnings.set(Vec::new());
+        accepted.set(false);
     };
     let request = move |apply: bool| -> Option<GridImportRequest> {
         let (_, geojson) = text.get_untracked()?;
@@ -77,6 +83,7 @@ pub(super) fn GridImport() -> impl IntoView {
                 community: community_prop.get_untracked().trim().to_owned(),
             },
             apply,
+            accept_warnings: apply && accepted.get_untracked(),
         })
     };
     let send = move |apply: bool| {
@@ -86,6 +93,7 @@ pub(super) fn GridImport() -> impl IntoView {
             return;
         };
         let keep_plan = plan.get_untracked();
+        let keep_warnings = (warnings.get_untracked(), accepted.get_untracked());
         reset();
         busy.set(true);
         spawn_local(async move {
@@ -100,18 +108,23 @@ pub(super) fn GridImport() -> impl IntoView {
                     } else if report.applied {
                         applied.set(Some(report.grids.len()));
                     } else {
+                        warnings.set(report.warnings);
                         plan.set(Some(report.grids));
                     }
                 }
                 Err(ApiError::Network(e)) => {
                     if apply {
                         plan.set(keep_plan);
+                        warnings.set(keep_warnings.0);
+                        accepted.set(keep_warnings.1);
                     }
                     error.set(Some(trf(l, "import.error.network", &[("e", &e)])));
                 }
                 Err(e) => {
                     if apply {
                         plan.set(keep_plan);
+                        warnings.set(keep_warnings.0);
+                        accepted.set(keep_warnings.1);
                     }
                     error.set(Some(e.to_string()));
                 }
@@ -176,16 +189,10 @@ pub(super) fn GridImport() -> impl IntoView {
                     <p class="field-error">{move || trf(lang.get(), "import.problems", &[("n", &problems.with(Vec::len).to_string())])}</p>
                     <ul class="list compact">
                         {move || problems.get().into_iter().map(|p| {
-                            let at = p.index.map(|i| i.to_string()).unwrap_or_default();
+                            let feature = p.index.map(|i| (i + 1).to_string()).unwrap_or_default();
                             view! {
-                                <li data-testid="import-problem" data-index=at.clone()>
-                                    {move || {
-                                        let m = problem_text(lang.get(), &p);
-                                        match p.index {
-                                            Some(i) => trf(lang.get(), "import.problem.at", &[("i", &i.to_string()), ("m", &m)]),
-                                            None => m,
-                                        }
-                                    }}
+                                <li data-testid="import-problem" data-feature=feature>
+                                    {move || problem_line(lang.get(), &p)}
                                 </li>
                             }
                         }).collect_view()}
@@ -220,7 +227,9 @@ pub(super) fn GridImport() -> impl IntoView {
                                 }).collect_view()}
                             </tbody>
                         </table>
-                        <button type="button" class="primary" data-testid="import-apply" disabled=move || busy.get()
+                        <Warnings warnings=warnings accepted=accepted/>
+                        <button type="button" class="primary" data-testid="import-apply"
+                            disabled=move || busy.get() || (warnings.with(|w| !w.is_empty()) && !accepted.get())
                             on:click=move |_| send(true)>{t("import.apply")}</button>
                     </div>
                 }
@@ -231,6 +240,42 @@ pub(super) fn GridImport() -> impl IntoView {
                 </p>
             })}
         </section>
+    }
+}
+
+/// The plan's warnings (a grid far outside its community), and the box that accepts them.
+#[component]
+fn Warnings(warnings: RwSignal<Vec<Problem>>, accepted: RwSignal<bool>) -> impl IntoView {
+    let Ctx { lang, .. } = ctx();
+    view! {
+        <Show when=move || warnings.with(|w| !w.is_empty())>
+            <div class="warn" role="alert" data-testid="import-warnings">
+                <p>{move || trf(lang.get(), "import.warnings", &[("n", &warnings.with(Vec::len).to_string())])}</p>
+                <ul class="list compact">
+                    {move || warnings.get().into_iter().map(|w| {
+                        let feature = w.index.map(|i| (i + 1).to_string()).unwrap_or_default();
+                        let km = w.args.get("km").cloned().unwrap_or_default();
+                        view! { <li data-testid="import-warning" data-feature=feature data-km=km>{move || problem_line(lang.get(), &w)}</li> }
+                    }).collect_view()}
+                </ul>
+                <label class="check"><input type="checkbox" name="accept_warnings" data-testid="import-accept"
+                    prop:checked=move || accepted.get() on:change=move |ev| accepted.set(event_target_checked(&ev))/>
+                    <span>{t("import.accept_warnings")}</span></label>
+            </div>
+        </Show>
+    }
+}
+
+/// A problem or warning with its feature, counted from 1 ("第 2 个要素：…").
+fn problem_line(lang: Lang, p: &Problem) -> String {
+    let m = problem_text(lang, p);
+    match p.index {
+        Some(i) => trf(
+            lang,
+            "import.problem.at",
+            &[("i", &(i + 1).to_string()), ("m", &m)],
+        ),
+        None => m,
     }
 }
 
