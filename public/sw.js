@@ -3,9 +3,12 @@
 //
 // Promise: once the app has loaded online, it loads offline, every screen opened once online opens
 // offline, and an update never leaves it unavailable offline.
-// - install:  put EVERY shell file into a new cache named after this build's version. Files under
+// - install:  put EVERY shell file into a new cache named after this build's version (the shell
+//             includes the field screens' module, which every user needs offline). Files under
 //             /assets/ are content-hashed: one already in an older cache is copied from there, so an
-//             update downloads only what changed. Lazy modules (the managers' screens) that an
+//             update downloads only what changed, and the others come from the HTTP cache when the
+//             page has just loaded them (a first visit downloads nothing twice; the page registers
+//             this worker once its first screen is up). Lazy modules (the managers' screens) that an
 //             older cache holds come along too: copied when unchanged, fetched anew when changed
 //             (same name before the hash). If one file fails, the install fails and the old
 //             worker (with its complete cache) stays.
@@ -59,9 +62,11 @@ async function hasStem(olds, url) {
 }
 
 async function fetchOk(url) {
-  // `reload` bypasses the HTTP cache so an index.html from an older deploy is never stored
-  // under a newer version.
-  const response = await fetch(new Request(url, { cache: 'reload' }));
+  // A content-hashed file may come from the HTTP cache (its name changes with its content). The
+  // rest bypasses it (`reload`), so an index.html from an older deploy is never stored under a
+  // newer version.
+  const cache = url.startsWith('/assets/') ? 'default' : 'reload';
+  const response = await fetch(new Request(url, { cache }));
   if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
   return response;
 }
