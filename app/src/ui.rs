@@ -1,9 +1,9 @@
 //! The screens. They render from the local database (re-read whenever `SyncSignals::version`
 //! bumps) and write only through `Client::commit`: the network is never in the way.
 //!
-//! This file is the shell every load starts with: the header, the sign-in and the sync panel. The
-//! signed-in routes (`routes.rs`, the field screens) and the managers' screens are split modules
-//! loaded by `lazy.rs`.
+//! This file is the shell every load starts with: the header with the sync badge, and the
+//! sign-in. The signed-in routes (`routes.rs`: the field screens and the sync panel), the sync
+//! engine and the managers' screens are split modules loaded by `lazy.rs`.
 
 mod activities;
 mod admin;
@@ -28,13 +28,13 @@ mod visits;
 use browser::local_storage;
 use context::{ctx, t, Ctx};
 use format::role_label;
-use lazy::{Chunk, Deferred};
+use lazy::{Chunk, Deferred, StartFailed};
 use login::Login;
-use sync_panel::{SyncBadge, SyncPanel};
+use sync_panel::SyncBadge;
 
 use crate::i18n::{tr, trf, Lang, STORAGE_KEY};
 use crate::sync::badge::Local;
-use crate::sync::{clear_session, client, load_session, sign_out_remote, Client, Session, SyncSignals};
+use crate::sync::{clear_session, client, load_session, sign_out_remote, Session, SyncSignals};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::Router;
@@ -79,11 +79,15 @@ pub fn App() -> impl IntoView {
     // A stored session opens that user's local database and starts sync with no network at all.
     spawn_local(async move {
         if let Some(s) = load_session().await {
-            // The screens load while the local database opens.
-            lazy::preload_field();
-            match Client::start(sig, s.clone()).await {
-                Ok(_) => session.set(Some(s)),
-                Err(e) => failed.set(Some(e.to_string())),
+            // The sync engine is in the field screens' module: loading it starts both.
+            match lazy::start_sync(sig, s.clone()).await {
+                Ok(()) => session.set(Some(s)),
+                Err(StartFailed::Storage(e)) => {
+                    failed.set(Some(trf(lang.get_untracked(), "error.storage", &[("e", &e)])));
+                }
+                Err(StartFailed::Unavailable) => {
+                    failed.set(Some(tr(lang.get_untracked(), "screen.unavailable")));
+                }
             }
         } else {
             // The sign-in screen: no user, nothing to sync (never "up to date").
@@ -133,7 +137,7 @@ pub fn App() -> impl IntoView {
                 <main class="content">
                     {move || {
                         if let Some(e) = failed.get() {
-                            view! { <p class="error" role="alert">{trf(lang.get(), "error.storage", &[("e", &e)])}</p> }.into_any()
+                            view! { <p class="error" role="alert">{e}</p> }.into_any()
                         } else if !ready.get() {
                             view! { <p class="muted">{t("loading")}</p> }.into_any()
                         } else if !signed_in.get() {
@@ -145,7 +149,6 @@ pub fn App() -> impl IntoView {
                         }
                     }}
                 </main>
-                <SyncPanel/>
             </div>
         </Router>
     }

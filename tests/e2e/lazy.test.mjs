@@ -137,7 +137,7 @@ test('a screen never opened online says so offline, and loads on retry', async (
 /** Each field screen, and an element that only the loaded screen renders. */
 const FIELD_SCREENS = [
   { path: '/', ready: '[data-testid=today]' },
-  { path: '/cases', ready: '[data-testid=cases-count]' },
+  { path: '/cases', ready: 'form.filters' },
   { path: '/cases/new', ready: 'form [name=title]' },
   { path: '/visits', ready: '[data-testid=visit-item]' },
   { path: '/visits/new', ready: '[data-testid=visit-form]' },

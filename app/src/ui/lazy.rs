@@ -25,12 +25,16 @@
 //! under `ui/`, a split function and a [`Chunk`] variant here, and a route in `routes.rs` that
 //! renders `<Deferred chunk=…/>`.
 
+use std::future::Future;
+use std::pin::Pin;
+
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos::wasm_split::{wasm_split, SplitLoaderError};
 use tongxin_shared::case::Role;
 
 use super::context::t;
+use crate::sync::{Client, Session, SyncSignals};
 
 /// A screen's constructor; its code lives in the split module.
 type Screen = fn() -> AnyView;
@@ -52,6 +56,43 @@ impl From<SplitLoaderError> for LoadFailed {
 #[wasm_split(field, wasm_split_path = ::leptos::wasm_split, fallible, preload(preload_field_module))]
 fn field_screens() -> Result<Screen, LoadFailed> {
     Ok(|| view! { <super::routes::SignedInRoutes/> }.into_any())
+}
+
+/// Starting the sync engine (the outbox, the rounds, pull and push, the live stream): it has
+/// nothing to do before a sign-in, so its code is in the field module too, not in the first load.
+type SyncStart = Pin<Box<dyn Future<Output = Result<(), String>>>>;
+
+#[allow(
+    clippy::unnecessary_wraps,
+    reason = "`fallible` split functions return a Result"
+)]
+#[wasm_split(field, wasm_split_path = ::leptos::wasm_split, fallible)]
+fn sync_start(sig: SyncSignals, session: Session) -> Result<SyncStart, LoadFailed> {
+    Ok(Box::pin(async move {
+        Client::start(sig, session)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }))
+}
+
+/// Opens the signed-in user's local database and starts syncing ([`Client::start`]), once the
+/// field module has loaded (from the service worker's cache offline). `Err` says why not: the
+/// module could not be fetched, or the local database could not be opened.
+pub(super) async fn start_sync(sig: SyncSignals, session: Session) -> Result<(), StartFailed> {
+    let start = sync_start(sig, session)
+        .await
+        .map_err(|LoadFailed| StartFailed::Unavailable)?;
+    start.await.map_err(StartFailed::Storage)
+}
+
+/// Why [`start_sync`] failed.
+#[derive(Debug, Clone)]
+pub(super) enum StartFailed {
+    /// The field module could not be fetched.
+    Unavailable,
+    /// The local database: the error in words.
+    Storage(String),
 }
 
 #[allow(
@@ -149,16 +190,9 @@ pub(super) fn prefetch_for(role: Role) {
     });
 }
 
-/// Fetches and instantiates the field screens' module in the background (a signed-in start: it
-/// loads while the local database opens). A failure only means the route retries.
-pub(super) fn preload_field() {
-    spawn_local(async {
-        let _ = Chunk::Field.preload().await;
-    });
-}
-
-/// [`preload_field`] once the current frame has been painted: on the sign-in screen, the field
-/// module's bytes start after the sign-in is usable and load while the password is typed.
+/// Fetches and instantiates the field module once the current frame has been painted: on the
+/// sign-in screen, its bytes start after the sign-in is usable and load while the password is
+/// typed. A failure only means the route retries after the sign-in.
 pub(super) fn preload_field_after_paint() {
     spawn_local(async {
         after_next_paint().await;

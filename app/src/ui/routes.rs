@@ -1,5 +1,6 @@
 //! The signed-in app's routes: the field screens (home, cases, visits, activities, with their
-//! photos and forms) and the managers' screens, which load on first use (`<Deferred/>`).
+//! photos and forms) and the managers' screens, which load on first use (`<Deferred/>`); and the
+//! sync panel the header's badge opens.
 //!
 //! This component and everything only it reaches are the `field` split module (see `lazy`): a
 //! warden's first load holds the shell and the sign-in only, and fetches this module while the
@@ -13,6 +14,7 @@ use super::activities::{ActivityList, ActivityNew};
 use super::cases::{CaseDetail, CaseList, CaseNew};
 use super::home::Home;
 use super::lazy::{Chunk, Deferred};
+use super::sync_panel::SyncPanel;
 use super::visits::{VisitList, VisitNew};
 use super::login::Login;
 use leptos::prelude::*;
@@ -38,5 +40,7 @@ pub(super) fn SignedInRoutes() -> impl IntoView {
             <Route path=path!("/cases/new") view=|| view! { <CaseNew/> }.into_any()/>
             <Route path=path!("/cases/:id") view=|| view! { <CaseDetail/> }.into_any()/>
         </Routes>
+        // The sync panel (opened by the header's badge) has something to say once signed in.
+        <SyncPanel/>
     }
 }
