@@ -61,11 +61,17 @@ async function hasStem(olds, url) {
   return false;
 }
 
+// How the install fetches a file: a content-hashed one may come from the HTTP cache (its name
+// changes with its content); index.html bypasses it (`reload`), so an index.html from an older
+// deploy is never stored under a newer version; the icons and the manifest are revalidated (a
+// 304 when unchanged, instead of their bytes on every update).
+function cacheMode(url) {
+  if (url.startsWith('/assets/')) return 'default';
+  return url === SHELL ? 'reload' : 'no-cache';
+}
+
 async function fetchOk(url) {
-  // A content-hashed file may come from the HTTP cache (its name changes with its content). The
-  // rest bypasses it (`reload`), so an index.html from an older deploy is never stored under a
-  // newer version.
-  const cache = url.startsWith('/assets/') ? 'default' : 'reload';
+  const cache = cacheMode(url);
   const response = await fetch(new Request(url, { cache }));
   if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
   return response;

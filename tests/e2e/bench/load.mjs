@@ -4,15 +4,16 @@
 // For each network profile, a fresh browser profile (empty HTTP cache, no service worker) opens
 // the app and we wait until the sign-in is usable: the wasm app has rendered the login form and
 // its submit button is enabled. Measured:
+// - time from the navigation's start to the usable sign-in: `performance.now()` in the first
+//   animation frame after a mutation observer (installed before any page script) saw the
+//   enabled, visible button (the page's clock starts at the navigation);
 // - bytes over the wire: CDP `Network.loadingFinished.encodedDataLength` (headers and compressed
-//   body) of every request the page *started* before the sign-in was usable (the request's
-//   `wallTime` against the page's `performance.timeOrigin + now()` at that frame), whenever it
-//   finished, and which files they were;
-// - time from the navigation's start to the usable sign-in (`performance.now()` at the first
-//   animation frame that shows it; the page's clock starts at the navigation);
+//   body) of the document and of every resource the page started (Resource Timing `startTime`,
+//   on the page's clock) before the observer saw the sign-in, whenever it finished, and which
+//   files they were;
 // - then the field screens' module (`split_field`, fetched once the sign-in is usable, while the
-//   warden types): its bytes and when it had arrived (CDP's monotonic clock, from the navigation
-//   request), i.e. from when on a sign-in opens the home screen without waiting.
+//   warden types): its bytes and when it had arrived (CDP's clock, from the navigation request),
+//   i.e. from when on a sign-in opens the home screen without waiting for it.
 import { launchBrowser, startServer } from '../harness.mjs';
 
 const RUNS = Number(process.env.TONGXIN_BENCH_RUNS || 3);
@@ -29,6 +30,18 @@ const t = { after: (fn) => cleanups.push(fn) };
 async function firstLoad(browser, url, conditions) {
   const context = await browser.newContext();
   const page = await context.newPage();
+  await page.addInitScript(() => {
+    const seen = () => {
+      const button = document.querySelector('[data-testid=login-submit]');
+      if (window.__usableAt === undefined && button && !button.disabled && button.offsetParent !== null) {
+        window.__usableAt = performance.now();
+        requestAnimationFrame(() => {
+          window.__paintedAt = performance.now();
+        });
+      }
+    };
+    new MutationObserver(seen).observe(document, { subtree: true, childList: true, attributes: true });
+  });
   const cdp = await context.newCDPSession(page);
   await cdp.send('Network.enable');
   await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
@@ -39,7 +52,7 @@ async function firstLoad(browser, url, conditions) {
   let navigationStart;
   cdp.on('Network.requestWillBeSent', (e) => {
     navigationStart ??= e.timestamp;
-    requests.set(e.requestId, { path: new URL(e.request.url).pathname, sentAtMs: e.wallTime * 1000 });
+    requests.set(e.requestId, { path: new URL(e.request.url).pathname, type: e.type });
   });
   cdp.on('Network.responseReceived', (e) => {
     const encoding = e.response.headers['content-encoding'] || e.response.headers['Content-Encoding'] || '';
@@ -52,27 +65,21 @@ async function firstLoad(browser, url, conditions) {
     if (request) finished.push({ ...request, bytes: e.encodedDataLength, doneMs: (e.timestamp - navigationStart) * 1000 });
   });
   await page.goto(`${url}/`, { waitUntil: 'commit' });
-  const usable = await page.waitForFunction(
-    () => {
-      const button = document.querySelector('[data-testid=login-submit]');
-      if (button && !button.disabled && button.offsetParent !== null) {
-        window.__usableAt ??= performance.now();
-        return { ms: window.__usableAt, epochMs: performance.timeOrigin + window.__usableAt };
-      }
-      return false;
-    },
-    undefined,
-    { timeout: 120000, polling: 'raf' },
-  );
-  const { ms: time, epochMs } = await usable.jsonValue();
+  await page.waitForFunction(() => window.__paintedAt !== undefined, undefined, { timeout: 120000, polling: 100 });
   // The field module arrives while the warden types.
   const deadline = Date.now() + 120000;
   let field;
   while (!(field = finished.find((f) => /^\/assets\/split_field\./.test(f.path))) && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  // Requests started before the sign-in was usable (the clocks are the same machine's).
-  const loaded = finished.filter((f) => f.sentAtMs <= epochMs);
+  const { time, before } = await page.evaluate(() => ({
+    time: window.__paintedAt,
+    before: performance
+      .getEntriesByType('resource')
+      .filter((e) => e.startTime <= window.__usableAt)
+      .map((e) => new URL(e.name).pathname),
+  }));
+  const loaded = finished.filter((f) => f.type === 'Document' || before.includes(f.path));
   const bytes = loaded.reduce((sum, f) => sum + f.bytes, 0);
   await context.close();
   return { time, bytes, loaded, field };
