@@ -83,7 +83,11 @@ pub fn App() -> impl IntoView {
             match lazy::start_sync(sig, s.clone()).await {
                 Ok(()) => session.set(Some(s)),
                 Err(StartFailed::Storage(e)) => {
-                    failed.set(Some(trf(lang.get_untracked(), "error.storage", &[("e", &e)])));
+                    failed.set(Some(trf(
+                        lang.get_untracked(),
+                        "error.storage",
+                        &[("e", &e)],
+                    )));
                 }
                 Err(StartFailed::Unavailable) => {
                     failed.set(Some(tr(lang.get_untracked(), "screen.unavailable")));

@@ -343,7 +343,10 @@ fn insert_glue_and_lazy_modules(
         let splits = needed_by
             .get(stem)
             .with_context(|| format!("{}: no loader for {rel}", loader_path.display()))?;
-        if !splits.iter().any(|s| PRECACHED_SPLITS.contains(&s.as_str())) {
+        if !splits
+            .iter()
+            .any(|s| PRECACHED_SPLITS.contains(&s.as_str()))
+        {
             lazy.push(url);
         }
     }

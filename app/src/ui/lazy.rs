@@ -176,7 +176,10 @@ const PREFETCH_DELAY_MS: u32 = 2_000;
 /// offline later (the service worker keeps what was fetched). Called once a manager or
 /// administrator is signed in and online; a failure only means the screen loads when opened.
 pub(super) fn prefetch_for(role: Role) {
-    let chunks: Vec<Chunk> = Chunk::MANAGERS.into_iter().filter(|c| c.used_by(role)).collect();
+    let chunks: Vec<Chunk> = Chunk::MANAGERS
+        .into_iter()
+        .filter(|c| c.used_by(role))
+        .collect();
     if chunks.is_empty() {
         return;
     }
