@@ -4,6 +4,9 @@
 import init from '{{app.js}}';
 
 const wasmUrl = '{{app.wasm}}';
+// The split modules' hashed files, by name, for wasm-split's loader (read when a module loads):
+// a changed module renames only itself and this script, not the glue and the loader.
+globalThis.__tongxinSplitModules = {{split.modules}};
 
 // The service worker makes the app load offline. It is registered once the app shows its first
 // screen (`#app[data-ready=true]`): installing it fetches the whole shell, including the field

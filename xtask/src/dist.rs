@@ -13,10 +13,11 @@
 //! Layout produced:
 //! ```text
 //! dist/index.html                      from public/index.html ({{app.css}}, {{boot.js}}, … filled)
-//! dist/sw.js                           from public/sw.js ({{version}}, {{precache}}, {{lazy}} filled)
+//! dist/sw.js                           from public/sw.js ({{version}}, {{precache}}, {{lazy}},
+//!                                      {{hashes}} filled)
 //! dist/assets/app.<hash8>.js           wasm-bindgen JS glue (imports split.<hash8>.js)
-//! dist/assets/split.<hash8>.js         wasm-split's loader for the lazy modules (imports app.js)
-//! dist/assets/app.<hash8>.wasm         the app's main module: shell and field screens
+//! dist/assets/split.<hash8>.js         wasm-split's loader for the split modules (imports app.js)
+//! dist/assets/app.<hash8>.wasm         the app's main module: the shell and the sign-in
 //! dist/assets/<chunk>.<hash8>.wasm     a split module (one per split point, plus shared chunks):
 //!                                      the field screens' precached, the managers' lazy
 //! dist/assets/app.<hash8>.css          app/style/app.css (fallback public/app.css)
@@ -25,7 +26,9 @@
 //! dist/<everything else in public/>    manifest.webmanifest, icons/…
 //! dist/**/<file>.br, <file>.gz         precompressed copies (not precached: the browser decodes)
 //! ```
-//! app.js and split.js import each other, so they share one hash, taken over both.
+//! app.js and split.js import each other, so they share one hash, taken over both. The loader
+//! finds the split modules' hashed names in a table the boot script sets (`{{split.modules}}`),
+//! so a changed module changes the boot script only, not the glue and the loader.
 //! `dist/` is assembled in `target/xtask/dist.tmp/` and swapped in at the end, so a running server never
 //! serves a half-written tree.
 
@@ -128,10 +131,18 @@ pub fn build_dist() -> Result<PathBuf> {
         .map(|rel| format!("/{rel}"))
         .filter(|url| !lazy.contains(url))
         .collect();
+    // Files without a content hash in their name (icons, the manifest): their hash, so that an
+    // update copies an unchanged one from the old cache instead of downloading it again.
+    let hashes: BTreeMap<String, String> = files
+        .iter()
+        .filter(|(rel, _)| !rel.starts_with("assets/") && rel.as_str() != "index.html")
+        .map(|(rel, bytes)| (format!("/{rel}"), hex(&Sha256::digest(bytes))[..16].to_owned()))
+        .collect();
     let mut sw_names: BTreeMap<&str, String> = BTreeMap::new();
     sw_names.insert("version", version.clone());
     sw_names.insert("precache", serde_json::to_string(&precache)?);
     sw_names.insert("lazy", serde_json::to_string(&lazy)?);
+    sw_names.insert("hashes", serde_json::to_string(&hashes)?);
     let sw = fill(
         &read_string(&public.join("sw.js"))?,
         &sw_names,
@@ -295,6 +306,10 @@ fn run_wasm_split(wasm: &Path) -> Result<PathBuf> {
     Ok(out)
 }
 
+/// The global the boot script sets (`{{split.modules}}`: each split module's stem → its hashed
+/// file, relative to the loader) and the loader reads.
+const MODULE_TABLE: &str = "globalThis.__tongxinSplitModules";
+
 /// The split points whose modules every user needs: precached by the service worker with the
 /// shell (and fetched by the page as soon as the sign-in is shown), not loaded on first use.
 const PRECACHED_SPLITS: [&str; 1] = ["field"];
@@ -323,11 +338,13 @@ fn insert_glue_and_lazy_modules(
         let url = insert_hashed(files, "app", "js", glue.into_bytes());
         names.insert("split.js", url.clone());
         names.insert("app.js", url);
+        names.insert("split.modules", "{}".to_owned());
         return Ok(Vec::new());
     }
     let mut loader = read_string(&loader_path)?;
     let needed_by = split_modules_needed_by(&loader);
     let mut lazy = Vec::new();
+    let mut modules = BTreeMap::new();
     for (rel, bytes) in walk(split)? {
         let Some(stem) = rel.strip_suffix(".wasm").filter(|s| *s != "main") else {
             continue;
@@ -338,8 +355,12 @@ fn insert_glue_and_lazy_modules(
         if !loader.contains(&old) {
             bail!("{}: no reference to {old}", loader_path.display());
         }
+        // The loader names a module by its stem and finds its hashed file in a table the boot
+        // script sets: a module's new content renames it and changes the boot script (1 KB), not
+        // the loader nor the glue importing it.
+        loader = loader.replace(&old, &format!("{MODULE_TABLE}[\"{stem}\"]"));
         let hashed = url.trim_start_matches("/assets/");
-        loader = loader.replace(&old, &format!("\"./{hashed}\""));
+        modules.insert(stem.to_owned(), format!("./{hashed}"));
         let splits = needed_by
             .get(stem)
             .with_context(|| format!("{}: no loader for {rel}", loader_path.display()))?;
@@ -370,6 +391,7 @@ fn insert_glue_and_lazy_modules(
     files.insert(format!("assets/{loader_name}"), loader.into_bytes());
     names.insert("app.js", format!("/assets/{glue_name}"));
     names.insert("split.js", format!("/assets/{loader_name}"));
+    names.insert("split.modules", serde_json::to_string(&modules)?);
     Ok(lazy)
 }
 
