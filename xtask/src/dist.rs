@@ -136,7 +136,12 @@ pub fn build_dist() -> Result<PathBuf> {
     let hashes: BTreeMap<String, String> = files
         .iter()
         .filter(|(rel, _)| !rel.starts_with("assets/") && rel.as_str() != "index.html")
-        .map(|(rel, bytes)| (format!("/{rel}"), hex(&Sha256::digest(bytes))[..16].to_owned()))
+        .map(|(rel, bytes)| {
+            (
+                format!("/{rel}"),
+                hex(&Sha256::digest(bytes))[..16].to_owned(),
+            )
+        })
         .collect();
     let mut sw_names: BTreeMap<&str, String> = BTreeMap::new();
     sw_names.insert("version", version.clone());
