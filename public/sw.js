@@ -3,9 +3,13 @@
 //
 // Promise: once the app has loaded online, it loads offline, every screen opened once online opens
 // offline, and an update never leaves it unavailable offline.
-// - install:  put EVERY shell file into a new cache named after this build's version. Files under
+// - install:  put EVERY shell file into a new cache named after this build's version (the shell
+//             includes the field screens' module, which every user needs offline). Files under
 //             /assets/ are content-hashed: one already in an older cache is copied from there, so an
-//             update downloads only what changed. Lazy modules (the managers' screens) that an
+//             update downloads only what changed (so are the icons and the manifest whose hash in
+//             HASHES is the one their cached copy carries), and the others come from the HTTP cache when the
+//             page has just loaded them (a first visit downloads nothing twice; the page registers
+//             this worker once its first screen is up). Lazy modules (the managers' screens) that an
 //             older cache holds come along too: copied when unchanged, fetched anew when changed
 //             (same name before the hash). If one file fails, the install fails and the old
 //             worker (with its complete cache) stays.
@@ -20,6 +24,10 @@ const CACHE_PREFIX = 'tongxin-';
 const CACHE = `${CACHE_PREFIX}${VERSION}`;
 const PRECACHE = {{precache}};
 const LAZY = {{lazy}};
+// The content hash of each precached file whose name has none (icons, manifest): kept with the
+// cached copy (HASH_HEADER), so that an update copies an unchanged one instead of fetching it.
+const HASHES = {{hashes}};
+const HASH_HEADER = 'x-tongxin-hash';
 const PRECACHED = new Set(PRECACHE);
 const LAZY_SET = new Set(LAZY);
 const SHELL = '/index.html';
@@ -58,12 +66,28 @@ async function hasStem(olds, url) {
   return false;
 }
 
+// How the install fetches a file: a content-hashed one may come from the HTTP cache (its name
+// changes with its content); index.html bypasses it (`reload`), so an index.html from an older
+// deploy is never stored under a newer version; the icons and the manifest are revalidated (they
+// are fetched only when their hash in HASHES changed, or on a first install).
+function cacheMode(url) {
+  if (url.startsWith('/assets/')) return 'default';
+  return url === SHELL ? 'reload' : 'no-cache';
+}
+
 async function fetchOk(url) {
-  // `reload` bypasses the HTTP cache so an index.html from an older deploy is never stored
-  // under a newer version.
-  const response = await fetch(new Request(url, { cache: 'reload' }));
+  const cache = cacheMode(url);
+  const response = await fetch(new Request(url, { cache }));
   if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
   return response;
+}
+
+// A fetched file with no hash in its name, carrying the hash this version expects of it.
+async function tagged(url, response) {
+  if (!HASHES[url]) return response;
+  const headers = new Headers(response.headers);
+  headers.set(HASH_HEADER, HASHES[url]);
+  return new Response(await response.blob(), { status: response.status, statusText: response.statusText, headers });
 }
 
 self.addEventListener('install', (event) => {
@@ -72,8 +96,9 @@ self.addEventListener('install', (event) => {
       const olds = await oldCaches();
       const entries = [];
       for (const url of PRECACHE) {
-        const kept = url.startsWith('/assets/') ? await findIn(olds, url) : undefined;
-        entries.push([url, kept || fetchOk(url)]);
+        const kept = url.startsWith('/assets/') || HASHES[url] ? await findIn(olds, url) : undefined;
+        const same = kept && (url.startsWith('/assets/') || kept.headers.get(HASH_HEADER) === HASHES[url]);
+        entries.push([url, same ? kept : fetchOk(url).then((response) => tagged(url, response))]);
       }
       for (const url of LAZY) {
         const kept = await findIn(olds, url);

@@ -1,5 +1,9 @@
 //! The screens. They render from the local database (re-read whenever `SyncSignals::version`
 //! bumps) and write only through `Client::commit`: the network is never in the way.
+//!
+//! This file is the shell every load starts with: the header with the sync badge, and the
+//! sign-in. The signed-in routes (`routes.rs`: the field screens and the sync panel), the sync
+//! engine and the managers' screens are split modules loaded by `lazy.rs`.
 
 mod activities;
 mod admin;
@@ -11,40 +15,33 @@ mod dashboard;
 mod format;
 mod forms;
 mod grid_panel;
+mod home;
 mod import;
 mod lazy;
+mod login;
 mod map;
 mod names;
 mod photos;
+mod routes;
 mod staff;
 mod sync_panel;
 mod user_import;
 mod visits;
 
-use activities::{ActivityList, ActivityNew};
 use browser::local_storage;
-use cases::{case_deadline, case_status, CaseDetail, CaseList, CaseNew};
 use context::{ctx, t, Ctx};
-use format::{now_ms, role_label};
-use lazy::{Chunk, Deferred};
-use sync_panel::{SyncBadge, SyncPanel};
-use visits::{VisitList, VisitNew};
+use format::role_label;
+use lazy::{Chunk, Deferred, StartFailed};
+use login::Login;
+use sync_panel::SyncBadge;
 
 use crate::i18n::{tr, trf, Lang, STORAGE_KEY};
-use crate::store::LocalStore;
 use crate::sync::badge::Local;
-use crate::sync::{
-    clear_session, client, load_session, sign_in, sign_out_remote, Client, LoginError, Session,
-    SyncSignals,
-};
+use crate::sync::{clear_session, client, load_session, sign_out_remote, Session, SyncSignals};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::components::{Route, Router, Routes};
-use leptos_router::hooks::use_navigate;
-use leptos_router::path;
-use leptos_router::NavigateOptions;
-use tongxin_shared::case::{is_overdue, Role};
-use tongxin_shared::Collection;
+use leptos_router::components::Router;
+use tongxin_shared::case::Role;
 
 fn initial_lang() -> Lang {
     local_storage()
@@ -79,16 +76,34 @@ pub fn App() -> impl IntoView {
     });
     let ready = RwSignal::new(false);
     let failed = RwSignal::new(None::<String>);
+    // Whether the field screens' module has loaded (or could not be): until then a signed-in
+    // page is not ready.
+    let field_settled = RwSignal::new(false);
     // A stored session opens that user's local database and starts sync with no network at all.
     spawn_local(async move {
         if let Some(s) = load_session().await {
-            match Client::start(sig, s.clone()).await {
-                Ok(_) => session.set(Some(s)),
-                Err(e) => failed.set(Some(e.to_string())),
+            // The sync engine is in the field screens' module: loading it starts both.
+            match lazy::start_sync(sig, s.clone()).await {
+                Ok(()) => session.set(Some(s)),
+                Err(StartFailed::Storage(e)) => {
+                    failed.set(Some(trf(
+                        lang.get_untracked(),
+                        "error.storage",
+                        &[("e", &e)],
+                    )));
+                }
+                Err(StartFailed::Unavailable) => {
+                    failed.set(Some(tr(lang.get_untracked(), "screen.unavailable")));
+                }
             }
         } else {
             // The sign-in screen: no user, nothing to sync (never "up to date").
             sig.local.set(Local::NoUser);
+            ready.set(true);
+            // The field screens load while the password is typed, once the sign-in has been
+            // painted (their bytes never delay it).
+            lazy::preload_field_after_paint();
+            return;
         }
         ready.set(true);
     });
@@ -121,39 +136,26 @@ pub fn App() -> impl IntoView {
     let signed_in = Memo::new(move |_| session.with(Option::is_some));
     view! {
         <Router>
-            <div id="app" data-ready=move || ready.get().to_string()>
+            <div id="app" data-ready=move || {
+                let screen = failed.with(Option::is_some) || !signed_in.get() || field_settled.get();
+                (ready.get() && screen).to_string()
+            }>
                 <Header/>
                 <main class="content">
                     {move || {
                         if let Some(e) = failed.get() {
-                            view! { <p class="error" role="alert">{trf(lang.get(), "error.storage", &[("e", &e)])}</p> }.into_any()
+                            view! { <p class="error" role="alert">{e}</p> }.into_any()
                         } else if !ready.get() {
                             view! { <p class="muted">{t("loading")}</p> }.into_any()
                         } else if !signed_in.get() {
                             view! { <Login/> }.into_any()
                         } else {
-                            view! {
-                                // Every route's view is erased to `AnyView`: the router's
-                                // `EitherOf12` then handles one type instead of twelve.
-                                <Routes fallback=|| view! { <Home/> }.into_any()>
-                                    <Route path=path!("/") view=|| view! { <Home/> }.into_any()/>
-                                    <Route path=path!("/login") view=|| view! { <Login/> }.into_any()/>
-                                    <Route path=path!("/admin") view=|| view! { <Deferred chunk=Chunk::Admin/> }.into_any()/>
-                                    <Route path=path!("/visits") view=|| view! { <VisitList/> }.into_any()/>
-                                    <Route path=path!("/visits/new") view=|| view! { <VisitNew/> }.into_any()/>
-                                    <Route path=path!("/activities") view=|| view! { <ActivityList/> }.into_any()/>
-                                    <Route path=path!("/map") view=|| view! { <Deferred chunk=Chunk::Map/> }.into_any()/>
-                                    <Route path=path!("/dashboard") view=|| view! { <Deferred chunk=Chunk::Dashboard/> }.into_any()/>
-                                    <Route path=path!("/activities/new") view=|| view! { <ActivityNew/> }.into_any()/>
-                                    <Route path=path!("/cases") view=|| view! { <CaseList/> }.into_any()/>
-                                    <Route path=path!("/cases/new") view=|| view! { <CaseNew/> }.into_any()/>
-                                    <Route path=path!("/cases/:id") view=|| view! { <CaseDetail/> }.into_any()/>
-                                </Routes>
-                            }.into_any()
+                            // The field screens' module: fetched while the sign-in was shown,
+                            // from the service worker's cache on a signed-in reload.
+                            view! { <Deferred chunk=Chunk::Field settled=field_settled/> }.into_any()
                         }
                     }}
                 </main>
-                <SyncPanel/>
             </div>
         </Router>
     }
@@ -282,181 +284,5 @@ fn Header() -> impl IntoView {
                 <button type="button" on:click=move |_| { sync_then_out.set(false); warn.set(false); }>{t("auth.logout.cancel")}</button>
             </div>
         </Show>
-    }
-}
-
-/// Sign-in. Shown whenever nobody is signed in, and at /login to sign in again after a session
-/// ended (the same user resumes syncing; another user gets their own local database).
-#[component]
-fn Login() -> impl IntoView {
-    let Ctx { lang, session, .. } = ctx();
-    let navigate = use_navigate();
-    let username = RwSignal::new(
-        session
-            .get_untracked()
-            .map(|s| s.me.username)
-            .unwrap_or_default(),
-    );
-    let password = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
-    let busy = RwSignal::new(false);
-    let submit = move || {
-        let (u, p) = (username.get_untracked(), password.get_untracked());
-        let l = lang.get_untracked();
-        if u.trim().is_empty() || p.is_empty() {
-            error.set(Some(tr(l, "auth.error.missing")));
-            return;
-        }
-        busy.set(true);
-        error.set(None);
-        let navigate = navigate.clone();
-        spawn_local(async move {
-            let result = sign_in(&u, &p).await;
-            busy.set(false);
-            match result {
-                Ok(s) => {
-                    let same = client().is_some_and(|c| c.me().username == s.me.username);
-                    if same {
-                        if let Some(c) = client() {
-                            c.resume(s.clone());
-                        }
-                        session.set(Some(s));
-                        navigate("/", NavigateOptions::default());
-                    } else {
-                        // Another user signs in on this device: the previous user's tabs stop
-                        // and their token is revoked (their unsent ops wait in their database).
-                        if let Some(c) = client() {
-                            c.close_live();
-                            c.announce_sign_out();
-                        }
-                        if let Some(old) = session.get_untracked() {
-                            sign_out_remote(&old.token).await;
-                        }
-                        // A fresh page starts this user's own database and sync loop.
-                        if let Some(w) = web_sys::window() {
-                            let _ = w.location().set_href("/");
-                        }
-                    }
-                }
-                Err(e) => {
-                    password.set(String::new());
-                    let key = match e {
-                        LoginError::BadCredentials => "auth.error.bad_credentials",
-                        LoginError::RateLimited => "auth.error.rate_limited",
-                        LoginError::Offline => "auth.error.offline",
-                        LoginError::Other(m) => {
-                            error.set(Some(trf(l, "auth.error.other", &[("e", &m)])));
-                            return;
-                        }
-                    };
-                    error.set(Some(tr(l, key)));
-                }
-            }
-        });
-    };
-    view! {
-        <section class="card login">
-            <h1>{t("auth.title")}</h1>
-            <form class="form" data-testid="login-form" on:submit=move |ev| { ev.prevent_default(); submit(); }>
-                <label>
-                    <span>{t("auth.username")}</span>
-                    <input name="username" type="text" autocomplete="username" autocapitalize="none" required
-                        prop:value=move || username.get()
-                        on:input=move |ev| username.set(event_target_value(&ev))/>
-                </label>
-                <label>
-                    <span>{t("auth.password")}</span>
-                    <input name="password" type="password" autocomplete="current-password" required
-                        prop:value=move || password.get()
-                        on:input=move |ev| password.set(event_target_value(&ev))/>
-                </label>
-                {move || error.get().map(|m| view! { <p class="field-error" role="alert" data-testid="login-error">{m}</p> })}
-                <button type="submit" class="primary" data-testid="login-submit" disabled=move || busy.get()>{t("auth.sign_in")}</button>
-            </form>
-            <p class="muted small">{t("auth.offline_note")}</p>
-        </section>
-    }
-}
-
-#[component]
-fn Home() -> impl IntoView {
-    let Ctx {
-        lang, sig, session, ..
-    } = ctx();
-    let count = LocalResource::new(move || {
-        sig.version.get();
-        async move {
-            match client() {
-                Some(c) => c.store.count(Collection::Cases).await.unwrap_or(0),
-                None => 0,
-            }
-        }
-    });
-    // What needs me today: open cases in my area that are mine (reported or assigned), due
-    // within a day, or overdue; and my grids by name. Read from the local database, offline.
-    let today = LocalResource::new(move || {
-        sig.version.get();
-        async move {
-            let Some(c) = client() else {
-                return (Vec::new(), 0, 0, 0);
-            };
-            let me = c.me();
-            let cases = c.store.list(Collection::Cases).await.unwrap_or_default();
-            let now = now_ms();
-            let (mut mine, mut soon, mut late) = (0, 0, 0);
-            for r in cases.iter().filter(|r| !r.is_deleted()) {
-                let Some(st) = case_status(r).filter(|s| s.is_open()) else {
-                    continue;
-                };
-                if r.str("reporter") == Some(me.username.as_str())
-                    || r.str("assignee") == Some(me.username.as_str())
-                {
-                    mine += 1;
-                }
-                match case_deadline(r) {
-                    Some(d) if is_overdue(st, d, now) => late += 1,
-                    Some(d) if d <= now + tongxin_shared::case::DAY_MS => soon += 1,
-                    _ => {}
-                }
-            }
-            let grids = c.store.list(Collection::Grids).await.unwrap_or_default();
-            let names: Vec<String> = me
-                .grids
-                .iter()
-                .map(|g| {
-                    grids
-                        .iter()
-                        .find(|r| r.id == *g)
-                        .and_then(|r| r.str("name"))
-                        .map_or_else(|| g.to_string(), ToOwned::to_owned)
-                })
-                .collect();
-            (names, mine, soon, late)
-        }
-    });
-    let role = move || session.with(|s| s.as_ref().map(|s| s.me.role));
-    view! {
-        <section class="card">
-            <p>{t("home.welcome")}</p>
-            <p class="muted">{move || count.get().map(|n| trf(lang.get(), "home.cases_count", &[("n", &n.to_string())]))}</p>
-            <p class="muted small">{t("home.synthetic")}</p>
-        </section>
-        {move || today.get().map(|(names, mine, soon, late)| view! {
-            <section class="card" data-testid="today">
-                <h2>{t("home.today")}</h2>
-                {(!names.is_empty()).then(|| view! { <p data-testid="my-grids">{move || trf(lang.get(), "home.my_grids", &[("g", &names.join("、"))])}</p> })}
-                <ul class="figures">
-                    <li><a href="/cases" data-testid="today-mine" data-n=mine.to_string()><strong>{mine}</strong><span>{t("home.mine")}</span></a></li>
-                    <li><a href="/cases" data-testid="today-soon" data-n=soon.to_string()><strong>{soon}</strong><span>{t("home.due_soon")}</span></a></li>
-                    <li><a href="/cases" class={if late > 0 { "late" } else { "" }} data-testid="today-overdue" data-n=late.to_string()><strong>{late}</strong><span>{t("home.overdue")}</span></a></li>
-                </ul>
-                <div class="actions">
-                    <a class="button primary" href="/cases/new">{t("nav.new_case")}</a>
-                    {move || matches!(role(), Some(Role::Warden | Role::GridLeader)).then(|| view! {
-                        <a class="button" href="/visits/new">{t("visits.new")}</a>
-                    })}
-                </div>
-            </section>
-        })}
     }
 }

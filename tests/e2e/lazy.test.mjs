@@ -1,7 +1,10 @@
-// The managers' screens load on first use (issue 13): a warden's first load does not fetch them
-// (nor does the service worker), a manager's first visit prefetches them, and every manager screen
-// opened once online opens again with the server stopped. A screen never opened online says so
-// offline (no crash, no blank page) and loads on retry once the network is back.
+// The split modules (issue 13). The field screens (everything behind the sign-in) are a module of
+// their own: a first load fetches it only once the sign-in is usable, while the password is typed,
+// and after one online visit every field screen opens with the server stopped. The managers'
+// screens load on first use: a warden's first load does not fetch them (nor does the service
+// worker), a manager's first visit prefetches them, and every manager screen opened once online
+// opens again with the server stopped. A screen never opened online says so offline (no crash, no
+// blank page) and loads on retry once the network is back.
 
 import test from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,6 +21,16 @@ async function lazyModules() {
   assert.ok(line, 'dist/sw.js lists the lazy modules');
   const list = JSON.parse(line.slice('const LAZY = '.length).replace(/;$/, ''));
   assert.ok(list.length >= 3, `one module per manager screen at least: ${list}`);
+  return list;
+}
+
+/** The field screens' modules (the `field` split and the chunks it needs), precached with the shell. */
+async function fieldModules() {
+  const sw = await readFile(path.join(process.env.TONGXIN_DIST, 'sw.js'), 'utf8');
+  const line = sw.split('\n').find((l) => l.startsWith('const PRECACHE = '));
+  assert.ok(line, 'dist/sw.js lists the precached shell');
+  const list = JSON.parse(line.slice('const PRECACHE = '.length).replace(/;$/, '')).filter((u) => /^\/assets\/(split|chunk)_/.test(u));
+  assert.ok(list.some((u) => /^\/assets\/split_field\.[0-9a-f]{8}\.wasm$/.test(u)), `the field module is precached: ${list}`);
   return list;
 }
 
@@ -119,4 +132,77 @@ test('a screen never opened online says so offline, and loads on retry', async (
   // The admin module loads; for a warden it only says the screen is not theirs.
   await waitFor(page, 'the admin module', () => document.querySelector('[data-testid=admin-forbidden]') !== null);
   assert.equal(await page.locator('[data-testid=screen-unavailable]').count(), 0);
+});
+
+/** Each field screen, and an element that only the loaded screen renders. */
+const FIELD_SCREENS = [
+  { path: '/', ready: '[data-testid=today]' },
+  { path: '/cases', ready: 'form.filters' },
+  { path: '/cases/new', ready: 'form [name=title]' },
+  { path: '/visits', ready: '[data-testid=visit-item]' },
+  { path: '/visits/new', ready: '[data-testid=visit-form]' },
+  { path: '/activities', ready: 'a[href="/activities/new"], [data-testid=activity-item]' },
+  { path: '/activities/new', ready: '[data-testid=activity-form]' },
+];
+
+test('a first load fetches the field screens only after the sign-in is usable; offline after one visit', async (t) => {
+  const field = await fieldModules();
+  const server = await startServer(t);
+  await setupCity(server);
+  const browser = await launchBrowser(t);
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  const page = await context.newPage();
+  // The moment the sign-in became usable (its button in the page and enabled), on the page's
+  // clock: a mutation observer's callback runs before any task the app could start after it.
+  await page.addInitScript(() => {
+    const usable = () => {
+      const button = document.querySelector('[data-testid=login-submit]');
+      if (button && !button.disabled && window.__signInUsableAt === undefined) {
+        window.__signInUsableAt = performance.now();
+      }
+    };
+    new MutationObserver(usable).observe(document, { subtree: true, childList: true, attributes: true });
+  });
+
+  await page.goto(`${server.url}/`);
+  await waitReady(page);
+  await waitFor(page, 'the sign-in', () => window.__signInUsableAt !== undefined);
+  // Nobody signed in yet: the field module is fetched in the background (the prefetch), and every
+  // byte of it was asked for after the sign-in was usable.
+  const timing = await eventually('the field modules prefetched', () =>
+    page.evaluate((urls) => {
+      const entries = performance.getEntriesByType('resource').map((e) => ({ url: new URL(e.name).pathname, start: e.startTime }));
+      const fetched = entries.filter((e) => urls.includes(e.url));
+      return fetched.length === urls.length ? { fetched, entries, usableAt: window.__signInUsableAt } : null;
+    }, field));
+  for (const { url, start } of timing.fetched) {
+    assert.ok(start >= timing.usableAt, `${url} was requested at ${start} ms, before the sign-in was usable at ${timing.usableAt} ms`);
+  }
+  const main = timing.entries.find((e) => /^\/assets\/app\.[0-9a-f]{8}\.wasm$/.test(e.url));
+  assert.ok(main && main.start < timing.usableAt, 'the check sees the main module, fetched before the sign-in');
+
+  // One online visit: signed in, the service worker has precached the field modules.
+  await signIn(page, server.url, 'wa');
+  await ensureControlled(page);
+  await waitAttr(page, '[data-testid=sync-badge]', 'data-state', 'synced');
+  const { cached } = await fetchedAndCached(page);
+  for (const url of field) assert.ok(cached.includes(url), `the service worker cached ${url}`);
+  // A visit, so that the visit list has an item to show offline.
+  await page.goto(`${server.url}/visits/new`);
+  await waitReady(page);
+  await page.locator('[data-testid=visit-form] [name=notes]').fill('一切正常');
+  await page.locator('[data-testid=save]').click();
+  await waitFor(page, 'the visit listed', () => document.querySelector('[data-testid=visit-item]') !== null);
+
+  // No network at all: the server is gone. A reload and every field screen come from the cache.
+  await server.stop();
+  await page.reload();
+  await waitReady(page);
+  await waitAttr(page, '[data-testid=whoami]', 'data-username', 'wa');
+  for (const screen of FIELD_SCREENS) {
+    await page.goto(`${server.url}${screen.path}`);
+    await waitReady(page);
+    await waitFor(page, `the ${screen.path} screen offline`, (s) => document.querySelector(s) !== null, screen.ready);
+    assert.equal(await page.locator('[data-testid=screen-unavailable]').count(), 0, `${screen.path} loaded`);
+  }
 });

@@ -231,8 +231,8 @@ fn browser_bench_with(script: &str, release: bool) -> Result<()> {
 }
 
 /// Builds `dist/` and prints every served file's raw, gzip and brotli size (the precompressed
-/// copies `cargo xtask dist` wrote), then the totals a warden's first load and the lazy modules
-/// come to.
+/// copies `cargo xtask dist` wrote), then the totals a warden's first load (before the sign-in),
+/// the field screens' modules and the lazy modules come to.
 fn size_bench() -> Result<()> {
     crate::tools::ensure_wasm_target()?;
     crate::tools::ensure_wasm_bindgen()?;
@@ -276,8 +276,21 @@ fn size_bench() -> Result<()> {
         warden = (warden.0 + raw, warden.1 + gz, warden.2 + br);
     }
     println!(
-        "size: warden's first load (index.html, app glue, loader, wasm, css, boot): {} raw, {} gzip, {} brotli",
+        "size: warden's first load before the sign-in (index.html, app glue, loader, wasm, css, boot): {} raw, {} gzip, {} brotli",
         warden.0, warden.1, warden.2
+    );
+    // The field screens: split modules the service worker precaches with the shell.
+    let mut field = (0, 0, 0);
+    for url in precache
+        .iter()
+        .filter(|u| u.starts_with("/assets/split_") || u.starts_with("/assets/chunk_"))
+    {
+        let (raw, gz, br) = sizes(url);
+        field = (field.0 + raw, field.1 + gz, field.2 + br);
+    }
+    println!(
+        "size: field screens, fetched once the sign-in is usable (split_field and its chunks): {} raw, {} gzip, {} brotli",
+        field.0, field.1, field.2
     );
     println!(
         "size: precached shell {} raw, {} gzip, {} brotli; lazy modules ({}) {} raw, {} gzip, {} brotli",

@@ -1,8 +1,8 @@
 //! `cargo xtask dist`: build the app into `dist/`.
 //!
 //! cargo build (wasm32, profile `wasm-release`, linked with `--emit-relocs`) → `wasm-split-cli`
-//! (the managers' screens, marked `#[wasm_split]` in `app/src/ui/lazy.rs`, become modules of their
-//! own) → wasm-bindgen on the main module (`--target web`, `--keep-lld-exports` for the split
+//! (the field screens and the managers' screens, marked `#[wasm_split]` in `app/src/ui/lazy.rs`,
+//! become modules of their own) → wasm-bindgen on the main module (`--target web`, `--keep-lld-exports` for the split
 //! modules, name and producers sections stripped) → content-hashed assets → `index.html`, the
 //! boot script and `sw.js` filled in from their templates in `public/` → brotli (quality 11) and
 //! gzip (level 9) copies of every compressible file next to it, served by the server as they are.
@@ -13,18 +13,22 @@
 //! Layout produced:
 //! ```text
 //! dist/index.html                      from public/index.html ({{app.css}}, {{boot.js}}, … filled)
-//! dist/sw.js                           from public/sw.js ({{version}}, {{precache}}, {{lazy}} filled)
+//! dist/sw.js                           from public/sw.js ({{version}}, {{precache}}, {{lazy}},
+//!                                      {{hashes}} filled)
 //! dist/assets/app.<hash8>.js           wasm-bindgen JS glue (imports split.<hash8>.js)
-//! dist/assets/split.<hash8>.js         wasm-split's loader for the lazy modules (imports app.js)
-//! dist/assets/app.<hash8>.wasm         the app's main module: shell and field screens
-//! dist/assets/<chunk>.<hash8>.wasm     a lazy module (one per split point, plus shared chunks)
+//! dist/assets/split.<hash8>.js         wasm-split's loader for the split modules (imports app.js)
+//! dist/assets/app.<hash8>.wasm         the app's main module: the shell and the sign-in
+//! dist/assets/<chunk>.<hash8>.wasm     a split module (one per split point, plus shared chunks):
+//!                                      the field screens' precached, the managers' lazy
 //! dist/assets/app.<hash8>.css          app/style/app.css (fallback public/app.css)
 //! dist/assets/boot.<hash8>.js          from public/boot.js ({{app.js}}, {{app.wasm}} filled)
 //! dist/assets/snippets/…               wasm-bindgen inline JS snippets, if any crate has them
 //! dist/<everything else in public/>    manifest.webmanifest, icons/…
 //! dist/**/<file>.br, <file>.gz         precompressed copies (not precached: the browser decodes)
 //! ```
-//! app.js and split.js import each other, so they share one hash, taken over both.
+//! app.js and split.js import each other, so they share one hash, taken over both. The loader
+//! finds the split modules' hashed names in a table the boot script sets (`{{split.modules}}`),
+//! so a changed module changes the boot script only, not the glue and the loader.
 //! `dist/` is assembled in `target/xtask/dist.tmp/` and swapped in at the end, so a running server never
 //! serves a half-written tree.
 
@@ -127,10 +131,23 @@ pub fn build_dist() -> Result<PathBuf> {
         .map(|rel| format!("/{rel}"))
         .filter(|url| !lazy.contains(url))
         .collect();
+    // Files without a content hash in their name (icons, the manifest): their hash, so that an
+    // update copies an unchanged one from the old cache instead of downloading it again.
+    let hashes: BTreeMap<String, String> = files
+        .iter()
+        .filter(|(rel, _)| !rel.starts_with("assets/") && rel.as_str() != "index.html")
+        .map(|(rel, bytes)| {
+            (
+                format!("/{rel}"),
+                hex(&Sha256::digest(bytes))[..16].to_owned(),
+            )
+        })
+        .collect();
     let mut sw_names: BTreeMap<&str, String> = BTreeMap::new();
     sw_names.insert("version", version.clone());
     sw_names.insert("precache", serde_json::to_string(&precache)?);
     sw_names.insert("lazy", serde_json::to_string(&lazy)?);
+    sw_names.insert("hashes", serde_json::to_string(&hashes)?);
     let sw = fill(
         &read_string(&public.join("sw.js"))?,
         &sw_names,
@@ -294,9 +311,18 @@ fn run_wasm_split(wasm: &Path) -> Result<PathBuf> {
     Ok(out)
 }
 
+/// The global the boot script sets (`{{split.modules}}`: each split module's stem → its hashed
+/// file, relative to the loader) and the loader reads.
+const MODULE_TABLE: &str = "globalThis.__tongxinSplitModules";
+
+/// The split points whose modules every user needs: precached by the service worker with the
+/// shell (and fetched by the page as soon as the sign-in is shown), not loaded on first use.
+const PRECACHED_SPLITS: [&str; 1] = ["field"];
+
 /// The wasm-bindgen glue and wasm-split's loader (they import each other, so both are named
-/// after one hash over the two), and the lazy modules, each under its own content hash, their
-/// names rewritten in the loader. Returns the lazy modules' URLs.
+/// after one hash over the two), and the split modules, each under its own content hash, their
+/// names rewritten in the loader. Returns the URLs of the modules loaded on first use (those not
+/// needed by a [`PRECACHED_SPLITS`] split point).
 fn insert_glue_and_lazy_modules(
     files: &mut BTreeMap<String, Vec<u8>>,
     names: &mut BTreeMap<&str, String>,
@@ -317,10 +343,13 @@ fn insert_glue_and_lazy_modules(
         let url = insert_hashed(files, "app", "js", glue.into_bytes());
         names.insert("split.js", url.clone());
         names.insert("app.js", url);
+        names.insert("split.modules", "{}".to_owned());
         return Ok(Vec::new());
     }
     let mut loader = read_string(&loader_path)?;
+    let needed_by = split_modules_needed_by(&loader);
     let mut lazy = Vec::new();
+    let mut modules = BTreeMap::new();
     for (rel, bytes) in walk(split)? {
         let Some(stem) = rel.strip_suffix(".wasm").filter(|s| *s != "main") else {
             continue;
@@ -331,9 +360,21 @@ fn insert_glue_and_lazy_modules(
         if !loader.contains(&old) {
             bail!("{}: no reference to {old}", loader_path.display());
         }
+        // The loader names a module by its stem and finds its hashed file in a table the boot
+        // script sets: a module's new content renames it and changes the boot script (1 KB), not
+        // the loader nor the glue importing it.
+        loader = loader.replace(&old, &format!("{MODULE_TABLE}[\"{stem}\"]"));
         let hashed = url.trim_start_matches("/assets/");
-        loader = loader.replace(&old, &format!("\"./{hashed}\""));
-        lazy.push(url);
+        modules.insert(stem.to_owned(), format!("./{hashed}"));
+        let splits = needed_by
+            .get(stem)
+            .with_context(|| format!("{}: no loader for {rel}", loader_path.display()))?;
+        if !splits
+            .iter()
+            .any(|s| PRECACHED_SPLITS.contains(&s.as_str()))
+        {
+            lazy.push(url);
+        }
     }
     for (text, import, what) in [
         (&glue, LOADER_IMPORT, "the glue"),
@@ -355,7 +396,39 @@ fn insert_glue_and_lazy_modules(
     files.insert(format!("assets/{loader_name}"), loader.into_bytes());
     names.insert("app.js", format!("/assets/{glue_name}"));
     names.insert("split.js", format!("/assets/{loader_name}"));
+    names.insert("split.modules", serde_json::to_string(&modules)?);
     Ok(lazy)
+}
+
+/// Which split points need each module of wasm-split's loader: `split_<name>` by `<name>`, and a
+/// shared `chunk_<n>` by the split points its `/* a, b */` comment names (the line before its
+/// `const __chunk_<n> = …`).
+fn split_modules_needed_by(loader: &str) -> BTreeMap<String, Vec<String>> {
+    let mut out = BTreeMap::new();
+    let mut comment: Option<Vec<String>> = None;
+    for line in loader.lines() {
+        let line = line.trim();
+        if let Some(chunk) = line
+            .strip_prefix("const __chunk_")
+            .and_then(|rest| rest.split_once(' '))
+            .map(|(n, _)| format!("chunk_{n}"))
+        {
+            if let Some(splits) = comment.take() {
+                out.insert(chunk, splits);
+            }
+        } else if let Some(split) = line
+            .strip_prefix("export const __wasm_split_load_")
+            .and_then(|rest| rest.split_once(' '))
+            .map(|(name, _)| name.to_owned())
+        {
+            out.insert(format!("split_{split}"), vec![split]);
+        }
+        comment = line
+            .strip_prefix("/*")
+            .and_then(|rest| rest.strip_suffix("*/"))
+            .map(|names| names.split(',').map(|n| n.trim().to_owned()).collect());
+    }
+    out
 }
 
 /// A wasm module without its custom sections (id 0: `name`, `producers`, `target_features`, …),
@@ -545,6 +618,38 @@ mod tests {
             "{a}"
         );
         assert_eq!(a, insert_hashed(&mut files, "app", "js", b"one".to_vec()));
+    }
+
+    #[test]
+    fn split_modules_are_attributed_to_the_split_points_that_need_them() {
+        // The shape wasm-split-cli 0.2.4 writes.
+        let loader = r#"import { initSync } from "./main.js";
+/* field, map */
+const __chunk_3 = makeLoad(() => {
+    const src = fetch(new URL("./chunk_3.wasm", import.meta.url));
+    src.catch(() => {});
+    return async (imports) => (WebAssembly.instantiateStreaming(src, imports));
+}
+, []);
+/* admin, dashboard */
+const __chunk_4 = makeLoad(() => {
+    const src = fetch(new URL("./chunk_4.wasm", import.meta.url));
+}
+, []);
+export const __wasm_split_load_map = wrapAsyncCb(makeLoad(() => {
+    const src = fetch(new URL("./split_map.wasm", import.meta.url));
+}
+, [__chunk_3]));
+export const __wasm_split_load_field = wrapAsyncCb(makeLoad(() => {
+}, [__chunk_3]));
+"#;
+        let needed = split_modules_needed_by(loader);
+        let names = |m: &str| needed[m].join(",");
+        assert_eq!(names("chunk_3"), "field,map");
+        assert_eq!(names("chunk_4"), "admin,dashboard");
+        assert_eq!(names("split_map"), "map");
+        assert_eq!(names("split_field"), "field");
+        assert_eq!(needed.len(), 4);
     }
 
     #[test]

@@ -93,8 +93,8 @@ fn templates_use_only_placeholders_xtask_fills() {
             "index.html",
             &["app.css", "app.js", "app.wasm", "boot.js", "split.js"][..],
         ),
-        ("boot.js", &["app.js", "app.wasm"][..]),
-        ("sw.js", &["version", "precache", "lazy"][..]),
+        ("boot.js", &["app.js", "app.wasm", "split.modules"][..]),
+        ("sw.js", &["version", "precache", "lazy", "hashes"][..]),
     ] {
         let text = std::fs::read_to_string(public.join(file)).unwrap();
         for (i, _) in text.match_indices("{{") {
