@@ -3,6 +3,7 @@
 //!
 //! - `csv`: CSV exports that Excel opens (BOM, quoting).
 //! - `i18n`: zh-CN and English strings (`app/locales/*.json`).
+//! - `listing`: lists at city scale, the pure part (rows, search, sort, pages).
 //! - `settings`: the deployment's settings (case deadlines), fetched and kept offline.
 //! - `store`: the `LocalStore` trait, the in-memory backend and the suite both backends pass.
 //! - `idb` (wasm): the IndexedDB backend.
@@ -14,6 +15,7 @@
 
 pub mod csv;
 pub mod i18n;
+pub mod listing;
 pub mod settings;
 pub mod store;
 

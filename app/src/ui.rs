@@ -11,7 +11,9 @@ mod format;
 mod forms;
 mod grid_panel;
 mod import;
+mod layout;
 mod lazy;
+mod list;
 mod map;
 mod photos;
 mod staff;
@@ -74,6 +76,8 @@ pub fn App() -> impl IntoView {
         panel: RwSignal::new(false),
         session,
     });
+    // The long lists' rows follow the device's changes in the background (`list::index`).
+    list::index::keep_warm(sig);
     let ready = RwSignal::new(false);
     let failed = RwSignal::new(None::<String>);
     // A stored session opens that user's local database and starts sync with no network at all.

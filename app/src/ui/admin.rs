@@ -204,36 +204,18 @@ pub(super) fn AdminUsers() -> impl IntoView {
                     <button type="button" on:click=move |_| clear()>{t("auth.logout.cancel")}</button>
                 </Show>
             </form>
-            <ul class="list" data-testid="admin-users">
-                {move || users.get().into_iter().map(|u| {
-                    let name = u.username.clone();
-                    let for_edit = u.clone();
-                    let for_reset = u.username.clone();
-                    let user_role = u.role;
-                    view! {
-                        <li class="item" data-testid="admin-user" data-username=name.clone()>
-                            <span class="item-title">{format!("{} · {}", u.username, u.display_name)}</span>
-                            <span class="item-meta">
-                                {move || role_label(lang.get(), user_role)}
-                                {move || trf(lang.get(), "admin.area", &[("g", &u.grids.len().to_string()), ("c", &u.communities.len().to_string()), ("s", &u.subdistricts.len().to_string())])}
-                                {u.disabled.then(|| view! { <span class="tag">{t("admin.disabled")}</span> })}
-                            </span>
-                            <button type="button" on:click=move |_| {
-                                let u = for_edit.clone();
-                                editing.set(true);
-                                username.set(u.username);
-                                display_name.set(u.display_name);
-                                role.set(u.role.as_str().to_owned());
-                                grids.set(join_ids(&u.grids));
-                                communities.set(join_ids(&u.communities));
-                                subdistricts.set(join_ids(&u.subdistricts));
-                                disabled.set(u.disabled);
-                            }>{t("admin.edit")}</button>
-                            <button type="button" on:click=move |_| reset_password(for_reset.clone())>{t("admin.reset_password")}</button>
-                        </li>
-                    }
-                }).collect_view()}
-            </ul>
+            <super::list::users::UserList users
+                edit=Callback::new(move |u: UserSummary| {
+                    editing.set(true);
+                    username.set(u.username);
+                    display_name.set(u.display_name);
+                    role.set(u.role.as_str().to_owned());
+                    grids.set(join_ids(&u.grids));
+                    communities.set(join_ids(&u.communities));
+                    subdistricts.set(join_ids(&u.subdistricts));
+                    disabled.set(u.disabled);
+                })
+                reset=Callback::new(reset_password)/>
         </section>
     }
 }
