@@ -30,7 +30,7 @@ async function search(page, text) {
   await page.locator('[data-testid=list-search]').fill(text);
 }
 
-test('the city manager pages, searches and sorts the city\'s cases and visits; the admin its users', { timeout: 25 * 60 * 1000 }, async (t) => {
+test('the city manager pages, searches and sorts the city\'s cases and visits; a wide window gets the wide layout', { timeout: 25 * 60 * 1000 }, async (t) => {
   const { server, cityToken } = await historyCity(t, MONTHS);
   const recs = await cityRecords(server, cityToken);
   const cases = recs.cases;

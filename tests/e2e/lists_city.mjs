@@ -17,7 +17,9 @@ export async function historyCity(t, months) {
   const dataDir = await tempDir(t, 'city');
   const started = Date.now();
   execFileSync(bin, ['demo-city', '--seed', '1', '--months', String(months), '--data-dir', dataDir], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+    // Its progress lines are many; only errors are kept.
+    stdio: ['ignore', 'ignore', 'pipe'],
+    maxBuffer: 64 * 1024 * 1024,
     env: { ...process.env, RUST_LOG: 'warn' },
   });
   const seededMs = Date.now() - started;

@@ -136,7 +136,7 @@ impl Names {
             return;
         };
         let shown = if label.is_empty() { key } else { label };
-        self.labels[i] = shown.to_owned();
+        shown.clone_into(&mut self.labels[i]);
         let mut hay = format!("{shown}\n{key}");
         for a in also {
             hay.push('\n');

@@ -52,7 +52,9 @@ impl UserRow {
             let key = id.to_string();
             match area_name(&key) {
                 Some((name, code)) => {
-                    hay.push_str(&format!("\n{name}\n{code}"));
+                    for part in ["\n", &name, "\n", &code] {
+                        hay.push_str(part);
+                    }
                     shown.push(name);
                 }
                 None => shown.push(key.clone()),

@@ -135,13 +135,13 @@ pub(super) fn CaseList() -> impl IntoView {
         let Some(ids) = selected.with_untracked(|s| {
             s.as_ref().map(|(epoch, pos, _)| {
                 list::index::with(|ix| {
-                    (ix.epoch == *epoch)
-                        .then(|| {
-                            pos.iter()
-                                .filter_map(|i| ix.cases.rows.get(*i as usize).map(|r| r.id))
-                                .collect::<Vec<_>>()
-                        })
-                        .unwrap_or_default()
+                    if ix.epoch == *epoch {
+                        pos.iter()
+                            .filter_map(|i| ix.cases.rows.get(*i as usize).map(|r| r.id))
+                            .collect::<Vec<_>>()
+                    } else {
+                        Vec::new()
+                    }
                 })
             })
         }) else {

@@ -132,7 +132,7 @@ fn CaseTable(
                     {rows.into_iter().map(|Shown { row, grid }| {
                         let id = row.id.to_string();
                         let late = row.overdue(now);
-                        let (category, status) = (row.category.clone(), row.status.map(|s| s.as_str()).unwrap_or_default());
+                        let (category, status) = (row.category.clone(), row.status.map(tongxin_shared::case::Status::as_str).unwrap_or_default());
                         let grid_attr = grid.clone();
                         view! {
                             <tr data-testid="case-item" data-id=id.clone() data-reported=row.reported_at.to_string()
@@ -163,7 +163,7 @@ fn CaseCards(rows: Vec<Shown>) -> impl IntoView {
             {rows.into_iter().map(|Shown { row, .. }| {
                 let id = row.id.to_string();
                 let late = row.overdue(now);
-                let (category, status) = (row.category.clone(), row.status.map(|s| s.as_str()).unwrap_or_default());
+                let (category, status) = (row.category.clone(), row.status.map(tongxin_shared::case::Status::as_str).unwrap_or_default());
                 view! {
                     <li>
                         <a class="item" href=format!("/cases/{id}") data-testid="case-item" data-id=id.clone()

@@ -138,7 +138,7 @@ pub(crate) fn Pager(
                     <span class="small" data-testid="page-at" data-page=move || (current() + 1).to_string()>
                         {move || trf(lang.get(), "list.page", &[("p", &(current() + 1).to_string()), ("of", &group(pages()))])}
                     </span>
-                    <button type="button" data-testid="page-next" disabled=move || current() + 1 >= pages()
+                    <button type="button" data-testid="page-next" disabled=move || { current() + 1 >= pages() }
                         on:click=move |_| go(current() + 1)>{t("list.next")}</button>
                 </nav>
             </Show>
@@ -151,7 +151,7 @@ pub(crate) fn group(n: usize) -> String {
     let s = n.to_string();
     let mut out = String::with_capacity(s.len() + s.len() / 3);
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
