@@ -165,6 +165,18 @@ impl Names {
             .map_or("", String::as_str)
     }
 
+    /// Every (key, label), in label order (a filter's options).
+    pub fn entries(&self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = self
+            .keys
+            .iter()
+            .cloned()
+            .zip(self.labels.iter().cloned())
+            .collect();
+        out.sort_by(|a, b| a.1.cmp(&b.1));
+        out
+    }
+
     /// Each name's place in label order (`NONE` last), for sorting rows by a place or person.
     pub fn ranks(&self) -> Vec<u32> {
         let mut order: Vec<usize> = (0..self.labels.len()).collect();

@@ -56,7 +56,8 @@ pub(super) fn password_ok(p: &str) -> bool {
 #[component]
 pub(super) fn AdminUsers() -> impl IntoView {
     let Ctx { lang, .. } = ctx();
-    let users = RwSignal::new(Vec::<UserSummary>::new());
+    // The list fetched last time shows at once; the fetch below refreshes it.
+    let users = RwSignal::new(super::list::users::remembered());
     let error = RwSignal::new(None::<String>);
     let notice = RwSignal::new(None::<String>);
     let editing = RwSignal::new(false);
@@ -75,7 +76,10 @@ pub(super) fn AdminUsers() -> impl IntoView {
                 Err(e) => Err(e),
             };
             match listed {
-                Ok(list) => users.set(list),
+                Ok(list) => {
+                    super::list::users::remember(&list);
+                    users.set(list);
+                }
                 Err(e) => error.set(Some(e)),
             }
         });

@@ -9,7 +9,9 @@ use crate::ui::context::{ctx, live_records, t, Ctx};
 use crate::ui::format::role_label;
 use crate::ui::layout::use_wide;
 use leptos::prelude::*;
+use std::cell::RefCell;
 use std::collections::HashMap;
+use std::rc::Rc;
 use tongxin_shared::wire::UserSummary;
 use tongxin_shared::Collection;
 
@@ -38,8 +40,43 @@ const PHONE_SORTS: [(Sort<UserSort>, &str); 4] = [
     ),
 ];
 
+type AreaNames = HashMap<String, (String, String)>;
+
+thread_local! {
+    /// The last user list fetched, shown at once when the screen opens again (then refreshed).
+    static USERS: RefCell<Vec<UserSummary>> = const { RefCell::new(Vec::new()) };
+    /// The place names as of a `places_version` (reading 1,200 grids with their boundaries
+    /// from IndexedDB on every visit cost seconds).
+    static AREAS: RefCell<Option<(u64, Rc<AreaNames>)>> = const { RefCell::new(None) };
+}
+
+/// The user list last fetched in this session (empty before the first fetch).
+pub(crate) fn remembered() -> Vec<UserSummary> {
+    USERS.with(|u| u.borrow().clone())
+}
+
+/// Keeps the user list just fetched for the next visit to the screen.
+pub(crate) fn remember(list: &[UserSummary]) {
+    USERS.with(|u| *u.borrow_mut() = list.to_vec());
+}
+
+/// The place names at `version`, read once per version.
+async fn area_names_at(version: u64) -> Rc<AreaNames> {
+    if let Some(names) = AREAS.with(|a| {
+        a.borrow()
+            .as_ref()
+            .filter(|(v, _)| *v == version)
+            .map(|(_, n)| Rc::clone(n))
+    }) {
+        return names;
+    }
+    let names = Rc::new(area_names().await);
+    AREAS.with(|a| *a.borrow_mut() = Some((version, Rc::clone(&names))));
+    names
+}
+
 /// The names and codes of the subdistricts, communities and grids on this device, by id.
-async fn area_names() -> HashMap<String, (String, String)> {
+async fn area_names() -> AreaNames {
     let mut out = HashMap::new();
     for c in [
         Collection::Subdistricts,
@@ -68,13 +105,11 @@ pub(crate) fn UserList(
     let sort = RwSignal::new(BY_USERNAME);
     let page = RwSignal::new(0usize);
     // Named once the hierarchy is on the device (an admin's first sync brings it).
-    let areas = LocalResource::new(move || {
-        sig.places_version.track();
-        area_names()
-    });
+    let areas = LocalResource::new(move || area_names_at(sig.places_version.get()));
     // Rows are rebuilt when the users or the place names change, not per keystroke.
     let rows = Memo::new(move |_| {
         let names = areas.get().unwrap_or_default();
+        let names: &AreaNames = &names;
         users.with(|list| {
             list.iter()
                 .cloned()
