@@ -3,6 +3,7 @@
 //!
 //! - `csv`: CSV exports that Excel opens (BOM, quoting).
 //! - `i18n`: zh-CN and English strings (`app/locales/*.json`).
+//! - `listing`: lists at city scale, the pure part (rows, search, sort, pages).
 //! - `settings`: the deployment's settings (case deadlines), fetched and kept offline.
 //! - `people`: the people directory (names instead of login ids), fetched and kept offline.
 //! - `store`: the `LocalStore` trait and the in-memory backend (their suite: `tests/store_suite.rs`).
@@ -15,6 +16,7 @@
 
 pub mod csv;
 pub mod i18n;
+pub mod listing;
 pub mod people;
 pub mod settings;
 pub mod store;

@@ -17,7 +17,9 @@ mod forms;
 mod grid_panel;
 mod home;
 mod import;
+mod layout;
 mod lazy;
+mod list;
 mod login;
 mod map;
 mod names;
@@ -74,6 +76,8 @@ pub fn App() -> impl IntoView {
         panel: RwSignal::new(false),
         session,
     });
+    // The long lists' rows follow the device's changes in the background (`list::index`).
+    list::index::keep_warm(sig);
     let ready = RwSignal::new(false);
     let failed = RwSignal::new(None::<String>);
     // Whether the field screens' module has loaded (or could not be): until then a signed-in

@@ -63,7 +63,7 @@ export async function workOffline(page, url, plan) {
     }
     await form.locator('[name=notes]').fill(`第 ${i} 次走访：情况正常`);
     await page.locator(sel.save).click();
-    await waitFor(page, `visit ${i} listed`, (n) => document.querySelectorAll('[data-testid=visit-item]').length === n, i);
+    await waitFor(page, `visit ${i} listed`, (n) => document.querySelector('[data-testid=visits-count]')?.dataset.total === String(n), i);
   }
   const caseIds = [];
   for (let i = 1; i <= cases; i++) {

@@ -55,7 +55,7 @@ test('a demo warden works a day offline; everything syncs by itself; the communi
     }
     await page.locator('[data-testid=visit-form] [name=notes]').fill(`第 ${i} 次走访：情况正常`);
     await page.locator(sel.save).click();
-    await waitFor(page, `visit ${i} listed`, (n) => document.querySelectorAll('[data-testid=visit-item]').length === n, i);
+    await waitFor(page, `visit ${i} listed`, (n) => document.querySelector('[data-testid=visits-count]')?.dataset.total === String(n), i);
   }
   const caseIds = [];
   for (let i = 1; i <= CASES; i++) {

@@ -75,6 +75,11 @@ const BENCHES: &[Bench] = &[
         run: map_bench,
     },
     Bench {
+        name: "lists",
+        about: "the city manager's case and visit lists and the admin's users on the demo city with history (TONGXIN_BENCH_MONTHS, default 12): navigation -> first rows, search, paging, scrolling",
+        run: || browser_bench_with("bench/lists.mjs", true),
+    },
+    Bench {
         name: "lossy",
         about: "a week offline (200 visits, 61 households, 30 cases, 60 photos) reconnecting, CPU 4x: clean link vs 30% faulted",
         run: lossy_bench,

@@ -54,7 +54,8 @@ pub(super) fn password_ok(p: &str) -> bool {
 #[component]
 pub(super) fn AdminUsers() -> impl IntoView {
     let Ctx { lang, .. } = ctx();
-    let users = RwSignal::new(Vec::<UserSummary>::new());
+    // The list fetched last time shows at once; the fetch below refreshes it.
+    let users = RwSignal::new(super::list::users::remembered());
     let error = RwSignal::new(None::<String>);
     let notice = RwSignal::new(None::<String>);
     let editing = RwSignal::new(false);
@@ -73,7 +74,10 @@ pub(super) fn AdminUsers() -> impl IntoView {
                 Err(e) => Err(e),
             };
             match listed {
-                Ok(list) => users.set(list),
+                Ok(list) => {
+                    super::list::users::remember(&list);
+                    users.set(list);
+                }
                 Err(e) => error.set(Some(e)),
             }
         });
@@ -200,34 +204,16 @@ pub(super) fn AdminUsers() -> impl IntoView {
                     <button type="button" on:click=move |_| clear()>{t("auth.logout.cancel")}</button>
                 </Show>
             </form>
-            <ul class="list" data-testid="admin-users">
-                {move || users.get().into_iter().map(|u| {
-                    let name = u.username.clone();
-                    let for_edit = u.clone();
-                    let for_reset = u.username.clone();
-                    let user_role = u.role;
-                    view! {
-                        <li class="item" data-testid="admin-user" data-username=name.clone()>
-                            <span class="item-title">{format!("{} · {}", u.username, u.display_name)}</span>
-                            <span class="item-meta">
-                                {move || role_label(lang.get(), user_role)}
-                                {move || trf(lang.get(), "admin.area", &[("g", &u.grids.len().to_string()), ("c", &u.communities.len().to_string()), ("s", &u.subdistricts.len().to_string())])}
-                                {u.disabled.then(|| view! { <span class="tag">{t("admin.disabled")}</span> })}
-                            </span>
-                            <button type="button" on:click=move |_| {
-                                let u = for_edit.clone();
-                                area.set(area_of(&u));
-                                editing.set(true);
-                                username.set(u.username);
-                                display_name.set(u.display_name);
-                                role.set(u.role.as_str().to_owned());
-                                disabled.set(u.disabled);
-                            }>{t("admin.edit")}</button>
-                            <button type="button" on:click=move |_| reset_password(for_reset.clone())>{t("admin.reset_password")}</button>
-                        </li>
-                    }
-                }).collect_view()}
-            </ul>
+            <super::list::users::UserList users
+                edit=Callback::new(move |u: UserSummary| {
+                    area.set(area_of(&u));
+                    editing.set(true);
+                    username.set(u.username);
+                    display_name.set(u.display_name);
+                    role.set(u.role.as_str().to_owned());
+                    disabled.set(u.disabled);
+                })
+                reset=Callback::new(reset_password)/>
         </section>
     }
 }

@@ -5,8 +5,11 @@ use super::browser::download;
 use super::context::{ctx, t, Ctx};
 use super::format::{level_label, now_ms, when};
 use super::forms::{clear_draft, field_error, keep_draft, number_notice, save_failed, Draft};
+use super::list;
 use super::photos::{Gallery, PhotoPicker};
 use crate::i18n::{tr, trf, Lang};
+use crate::listing::cases::{select, CaseQuery, NEWEST};
+use crate::listing::Terms;
 use crate::store::LocalStore;
 use crate::sync::client;
 use leptos::prelude::*;
@@ -18,7 +21,6 @@ use tongxin_shared::case::{
     allowed_actions, is_overdue, owner_level, recorded_escalation, supervision_level, Action,
     Deadlines, Level, Status, ESCALATE,
 };
-use tongxin_shared::query::CaseFilter;
 use tongxin_shared::schema::{validate_op, CASE_CATEGORIES};
 use tongxin_shared::{Collection, OpBody, Record, RecordId};
 
@@ -43,20 +45,15 @@ pub(super) fn CaseList() -> impl IntoView {
     let Ctx {
         lang, sig, session, ..
     } = ctx();
-    let cases = LocalResource::new(move || {
-        sig.version.get();
-        async move {
-            let Some(c) = client() else { return Vec::new() };
-            c.store.list(Collection::Cases).await.unwrap_or_default()
-        }
-    });
-    // Filters, applied offline to the local records (shared::query::CaseFilter).
+    // Filters, applied offline to the rows kept in memory (`listing::cases`, `ui::list::index`).
     let status = RwSignal::new(String::new());
     let overdue = RwSignal::new(false);
     let mine = RwSignal::new(false);
     let text = RwSignal::new(String::new());
     let category = RwSignal::new(String::new());
     let grid = RwSignal::new(String::new());
+    let sort = RwSignal::new(NEWEST);
+    let page = RwSignal::new(0usize);
     // Links from the map open the list filtered: /cases?grid=<id>&overdue=1.
     let query = leptos_router::hooks::use_query_map();
     query.with_untracked(|q| {
@@ -76,32 +73,18 @@ pub(super) fn CaseList() -> impl IntoView {
                 .map(|s| s.me.role.level())
         })
     };
-    // The grids on the device (a manager's area has many), for the grid filter.
-    let grids = LocalResource::new(move || async move {
-        let Some(c) = client() else { return Vec::new() };
-        let mut list: Vec<(String, String)> = c
-            .store
-            .list(Collection::Grids)
-            .await
-            .unwrap_or_default()
-            .iter()
-            .filter(|r| !r.is_deleted())
-            .map(|r| {
-                (
-                    r.id.to_string(),
-                    super::names::code_and_name(
-                        r.str("code").unwrap_or_default(),
-                        r.str("name").unwrap_or_default(),
-                    ),
-                )
-            })
-            .collect();
-        list.sort_by(|a, b| a.1.cmp(&b.1));
-        list
+    // The grids on the device (a manager's area has many), for the grid filter: from the rows'
+    // index, which has their names already (reading 1,200 grids with their boundaries from
+    // IndexedDB on every visit cost more than the list itself).
+    list::index::refresh();
+    let ready = list::index::ready();
+    let grids = Memo::new(move |_| {
+        ready.track();
+        list::index::with(|ix| ix.grids.entries())
     });
-    let filtered = move || {
+    let filter = Memo::new(move |_| {
         let some = |v: String| (!v.is_empty()).then_some(v);
-        let filter = CaseFilter {
+        CaseQuery {
             status: Status::parse(&status.get()),
             grid: some(grid.get()),
             category: some(category.get()),
@@ -110,32 +93,69 @@ pub(super) fn CaseList() -> impl IntoView {
                 .get()
                 .then(|| session.with(|s| s.as_ref().map(|s| s.me.username.clone())))
                 .flatten(),
-            text: text.get(),
-        };
-        cases.get().map(|all| {
-            let total = all.iter().filter(|r| !r.is_deleted()).count();
-            let now = now_ms();
-            let queue = escalated.get().then(my_level).flatten();
-            // The deployment's escalation steps (and the levels recorded by the server).
-            let deadlines = sig.deadlines.get();
-            let shown: Vec<Record> = filter
-                .apply(all.iter(), now)
-                .into_iter()
-                .filter(|r| {
-                    queue.is_none_or(|level| supervision_level(&deadlines, r, now) == Some(level))
-                })
-                .cloned()
-                .collect();
-            (total, shown)
+            queue: escalated.get().then(my_level).flatten(),
+            terms: Terms::parse(&text.get()),
+        }
+    });
+    // A changed filter starts again at the first page.
+    Effect::new(move |prev: Option<CaseQuery>| {
+        let now = filter.get();
+        if prev.is_some_and(|p| p != now) {
+            page.set(0);
+        }
+        now
+    });
+    let selected = Memo::new(move |_| {
+        if ready.get() == 0 {
+            return None;
+        }
+        let (q, s) = (filter.get(), sort.get());
+        sig.deadlines.with(|d| {
+            list::index::with(|ix| {
+                let ids = select(&ix.cases.rows, &ix.grids, &ix.people, d, &q, s, now_ms());
+                Some((ix.epoch, ids, ix.live_cases))
+            })
         })
+    });
+    // The CSV holds every matching case (not only the page shown), read from the device.
+    let export = move |_| {
+        let Some(ids) = selected.with_untracked(|s| {
+            s.as_ref().map(|(epoch, pos, _)| {
+                list::index::with(|ix| {
+                    if ix.epoch == *epoch {
+                        pos.iter()
+                            .filter_map(|i| ix.cases.rows.get(*i as usize).map(|r| r.id))
+                            .collect::<Vec<_>>()
+                    } else {
+                        Vec::new()
+                    }
+                })
+            })
+        }) else {
+            return;
+        };
+        spawn_local(async move {
+            let Some(c) = client() else { return };
+            let mut by_id: std::collections::HashMap<RecordId, Record> = c
+                .store
+                .list(Collection::Cases)
+                .await
+                .unwrap_or_default()
+                .into_iter()
+                .map(|r| (r.id, r))
+                .collect();
+            let rows: Vec<Record> = ids.iter().filter_map(|id| by_id.remove(id)).collect();
+            export_cases(lang.get_untracked(), sig.deadlines.get_untracked(), rows);
+        });
     };
+    // Which of loading / empty / the list to show (re-drawn only when that changes, so the
+    // search box keeps its focus while the rows change under it).
+    let state = Memo::new(move |_| selected.with(|s| s.as_ref().map(|s| s.2 > 0)));
     view! {
-        <section>
+        <section class="list-screen">
             <h1>{t("cases.title")}</h1>
             <form class="filters" role="search" on:submit=|ev| ev.prevent_default()>
-                <input name="q" type="search" aria-label=move || tr(lang.get(), "cases.search")
-                    placeholder=move || tr(lang.get(), "cases.search")
-                    prop:value=move || text.get() on:input=move |ev| text.set(event_target_value(&ev))/>
+                <list::SearchBox query=text page label="cases.search"/>
                 <select name="status" aria-label=move || tr(lang.get(), "case.status")
                     on:change=move |ev| status.set(event_target_value(&ev))>
                     <option value="">{t("cases.all_states")}</option>
@@ -152,11 +172,14 @@ pub(super) fn CaseList() -> impl IntoView {
                         view! { <option value=c>{move || category_label(lang.get(), c)}</option> }
                     }).collect_view()}
                 </select>
-                {move || grids.get().filter(|g| g.len() > 1).map(|list| view! {
+                {move || Some(grids.get()).filter(|g| g.len() > 1).map(|list| view! {
                     <select name="grid" aria-label=move || tr(lang.get(), "case.grid")
                         on:change=move |ev| grid.set(event_target_value(&ev))>
                         <option value="">{t("cases.all_grids")}</option>
-                        {list.into_iter().map(|(id, name)| view! { <option value=id>{name}</option> }).collect_view()}
+                        {list.into_iter().map(|(id, name)| {
+                            let this = id.clone();
+                            view! { <option value=id selected=move || grid.get() == this>{name}</option> }
+                        }).collect_view()}
                     </select>
                 })}
                 <label class="check"><input name="overdue" type="checkbox" prop:checked=move || overdue.get()
@@ -168,49 +191,13 @@ pub(super) fn CaseList() -> impl IntoView {
                         on:change=move |ev| escalated.set(event_target_checked(&ev))/><span>{t("cases.escalated")}</span></label>
                 })}
             </form>
-            {move || match filtered() {
-                None => view! { <p class="muted">{t("cases.loading")}</p> }.into_any(),
-                Some((0, _)) => view! { <p class="muted">{t("cases.empty")}</p> }.into_any(),
-                Some((total, list)) => {
-                    let shown_n = list.len().to_string();
-                    let shown_attr = shown_n.clone();
-                    view! {
-                    <p class="muted small" data-testid="cases-count" data-shown=shown_attr>{move || trf(lang.get(), "cases.count", &[("n", &shown_n), ("total", &total.to_string())])}</p>
-                    {
-                        let rows = list.clone();
-                        view! {
-                            <button type="button" data-testid="export-csv"
-                                on:click=move |_| export_cases(lang.get_untracked(), sig.deadlines.get_untracked(), rows.clone())>
-                                {t("cases.export")}
-                            </button>
-                        }
-                    }
-                    <ul class="list">
-                        {list.into_iter().map(|r| {
-                            let id = r.id.to_string();
-                            let title = r.str("title").unwrap_or_default().to_owned();
-                            let category = r.str("category").unwrap_or_default().to_owned();
-                            let status = r.str("status").unwrap_or_default().to_owned();
-                            let synthetic = r.get("synthetic").and_then(serde_json::Value::as_bool).unwrap_or(false);
-                            let late = matches!((case_status(&r), case_deadline(&r)), (Some(st), Some(d)) if is_overdue(st, d, now_ms()));
-                            view! {
-                                <li>
-                                    <a class="item" href=format!("/cases/{id}") data-testid="case-item" data-id=id.clone()>
-                                        <span class="item-title">{title}</span>
-                                        <span class="item-meta">
-                                            {move || category_label(lang.get(), &category)}
-                                            " · "
-                                            {move || status_label(lang.get(), &status)}
-                                            {synthetic.then(|| view! { <span class="tag">{t("case.synthetic")}</span> })}
-                                            {late.then(|| view! { <span class="tag tag-late" data-testid="overdue">{t("cases.overdue")}</span> })}
-                                        </span>
-                                    </a>
-                                </li>
-                            }
-                        }).collect_view()}
-                    </ul>
-                    }.into_any()
-                }
+            {move || match state.get() {
+                None => view! { <p class="muted" role="status" data-testid="list-loading">{t("cases.loading")}</p> }.into_any(),
+                Some(false) => view! { <p class="muted">{t("cases.empty")}</p> }.into_any(),
+                Some(true) => view! {
+                    <button type="button" data-testid="export-csv" on:click=export>{t("cases.export")}</button>
+                    <list::cases::CasePage selected page sort/>
+                }.into_any(),
             }}
         </section>
     }

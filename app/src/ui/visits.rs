@@ -2,79 +2,59 @@
 //! device or added on the spot).
 
 use super::context::{ctx, live_records, t, Ctx};
-use super::format::{now_ms, when};
+use super::format::now_ms;
 use super::forms::{field_error, keep_draft, number_notice, save_new, Draft};
+use super::list;
 use crate::i18n::tr;
+use crate::listing::visits::{select, VisitNames, NEWEST};
+use crate::listing::Terms;
 use crate::sync::client;
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 use std::collections::BTreeMap;
 use tongxin_shared::{Collection, OpBody, RecordId};
 
-/// My visits and patrols (走访/巡查), newest first.
+/// The visits and patrols on the device (a warden's own; a manager's whole area), newest first;
+/// searched by compound, grid and warden, one page at a time.
 #[component]
 pub(super) fn VisitList() -> impl IntoView {
-    let Ctx { lang, sig, .. } = ctx();
-    let visits = LocalResource::new(move || {
-        sig.version.get();
-        async move {
-            let mut list = live_records(Collection::Visits).await;
-            list.sort_by_key(|r| {
-                std::cmp::Reverse(
-                    r.get("visited_at")
-                        .and_then(serde_json::Value::as_u64)
-                        .unwrap_or(0),
-                )
-            });
-            let homes: BTreeMap<String, String> = households_on_device()
-                .await
-                .into_iter()
-                .map(|(id, _, _, addr, _)| (id, addr))
-                .collect();
-            (list, homes)
+    let text = RwSignal::new(String::new());
+    let sort = RwSignal::new(NEWEST);
+    let page = RwSignal::new(0usize);
+    list::index::refresh();
+    let ready = list::index::ready();
+    let selected = Memo::new(move |_| {
+        if ready.get() == 0 {
+            return None;
         }
+        let (terms, s) = (Terms::parse(&text.get()), sort.get());
+        list::index::with(|ix| {
+            let names = VisitNames {
+                grids: &ix.grids,
+                compounds: &ix.compounds,
+                people: &ix.people,
+            };
+            let ids = select(&ix.visits.rows, &names, &terms, s);
+            Some((ix.epoch, ids, ix.live_visits))
+        })
     });
+    // Which of loading / empty / the list to show (re-drawn only when that changes, so the
+    // search box keeps its focus while the rows change under it).
+    let state = Memo::new(move |_| selected.with(|s| s.as_ref().map(|s| s.2 > 0)));
     view! {
-        <section>
+        <section class="list-screen">
             <h1>{t("visits.title")}</h1>
             <a class="button primary" href="/visits/new">{t("visits.new")}</a>
-            {move || visits.get().map(|(list, homes)| {
-                if list.is_empty() {
-                    return view! { <p class="muted">{t("visits.empty")}</p> }.into_any();
-                }
-                view! {
-                    <ul class="list">
-                        {list.into_iter().map(|r| {
-                            let kind = r.str("kind").unwrap_or_default().to_owned();
-                            let at = r.get("visited_at").and_then(serde_json::Value::as_u64).unwrap_or(0);
-                            let notes = r.str("notes").unwrap_or_default().to_owned();
-                            let home = r.str("household").and_then(|h| homes.get(h)).cloned();
-                            let appeals: Vec<String> = r.get("appeals").and_then(|v| v.as_array()).map(|a| a.iter().filter_map(|x| x.as_str().map(ToOwned::to_owned)).collect()).unwrap_or_default();
-                            let id = r.id;
-                            view! {
-                                <li class="item" data-testid="visit-item" data-id=id.to_string()>
-                                    <span class="item-title">{move || tr(lang.get(), &format!("visit.kind.{kind}"))} " · " {when(at)}</span>
-                                    {home.map(|h| view! { <span class="item-meta" data-testid="visit-household">{h}</span> })}
-                                    <span class="item-meta pre">{notes}</span>
-                                    {(!appeals.is_empty()).then(|| view! {
-                                        <ul class="appeals">
-                                            {appeals.into_iter().map(|a| {
-                                                let href = format!("/cases/new?title={}&visit={id}", js_sys::encode_uri_component(&a));
-                                                view! {
-                                                    <li data-testid="appeal">
-                                                        <span>{a}</span>
-                                                        <a class="button" href=href data-testid="appeal-to-case">{t("visits.to_case")}</a>
-                                                    </li>
-                                                }
-                                            }).collect_view()}
-                                        </ul>
-                                    })}
-                                </li>
-                            }
-                        }).collect_view()}
-                    </ul>
-                }.into_any()
-            })}
+            {move || match state.get() {
+                None => view! { <p class="muted" role="status" data-testid="list-loading">{t("cases.loading")}</p> }.into_any(),
+                Some(false) => view! { <p class="muted">{t("visits.empty")}</p> }.into_any(),
+                Some(true) => view! {
+                    <form class="filters" role="search" on:submit=|ev| ev.prevent_default()>
+                        <list::SearchBox query=text page label="visits.search"/>
+                    </form>
+                    <list::visits::VisitPage selected page sort/>
+                }.into_any(),
+            }}
         </section>
     }
 }

@@ -1,0 +1,281 @@
+//! The rows of the long lists (cases, visits), kept in memory for the whole session and updated
+//! record by record as sync and the user change them.
+//!
+//! Reading and decoding a city's 8,405 cases and 46,801 visits from IndexedDB takes seconds; a
+//! list screen must show its first rows in a fraction of that. So the rows are built once — in
+//! the background when sync goes quiet, or when a list opens first — and after that only the
+//! records a change names are read again (`SyncSignals::changes`, as the map's grid states do).
+//! A change the index cannot follow (another tab, an area reset, a missed bump, a very large
+//! pull) marks it stale and the next refresh rebuilds it.
+//!
+//! Rows are never removed (a deleted record's row is marked deleted), so a position in the row
+//! table stays valid until a rebuild, which starts a new `epoch`.
+
+use crate::listing::cases::CaseRow;
+use crate::listing::visits::VisitRow;
+use crate::listing::Names;
+use crate::store::LocalStore;
+use crate::sync::{client, SyncSignals};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap};
+use tongxin_shared::{Collection, Record, RecordId};
+
+/// Beyond this many changed records a refresh rebuilds instead of reading them one by one.
+const MAX_INCREMENTAL: usize = 2_000;
+
+/// A table of rows with their positions by record id.
+pub(crate) struct Rows<R> {
+    pub rows: Vec<R>,
+    pos: HashMap<RecordId, usize>,
+}
+
+impl<R> Default for Rows<R> {
+    fn default() -> Self {
+        Self {
+            rows: Vec::new(),
+            pos: HashMap::new(),
+        }
+    }
+}
+
+impl<R> Rows<R> {
+    fn upsert(&mut self, id: RecordId, row: R) {
+        if let Some(i) = self.pos.get(&id) {
+            self.rows[*i] = row;
+        } else {
+            self.pos.insert(id, self.rows.len());
+            self.rows.push(row);
+        }
+    }
+}
+
+/// The rows of the long lists and the names they refer to.
+#[derive(Default)]
+pub(crate) struct ListIndex {
+    pub grids: Names,
+    pub compounds: Names,
+    pub people: Names,
+    pub cases: Rows<CaseRow>,
+    pub visits: Rows<VisitRow>,
+    /// How many live cases and visits the device holds.
+    pub live_cases: usize,
+    pub live_visits: usize,
+    /// Bumped by every rebuild (positions from an older epoch are void).
+    pub epoch: u64,
+}
+
+impl ListIndex {
+    fn name_place(&mut self, r: &Record) {
+        let names = match r.collection {
+            Collection::Grids => &mut self.grids,
+            Collection::Compounds => &mut self.compounds,
+            _ => return,
+        };
+        let s = |f: &str| r.str(f).unwrap_or_default();
+        // Grids read as "G0101 第一网格" (code and name), compounds by name; both found by either.
+        let shown = match r.collection {
+            Collection::Grids => crate::ui::names::code_and_name(s("code"), s("name")),
+            _ => s("name").to_owned(),
+        };
+        names.label(&r.id.to_string(), &shown, &[s("code"), s("name")]);
+    }
+
+    fn put(&mut self, r: &Record) {
+        match r.collection {
+            Collection::Cases => {
+                let row = CaseRow::new(r, &mut self.grids, &mut self.people);
+                self.cases.upsert(r.id, row);
+            }
+            Collection::Visits => {
+                let row = VisitRow::new(r, &mut self.grids, &mut self.compounds, &mut self.people);
+                self.visits.upsert(r.id, row);
+            }
+            _ => self.name_place(r),
+        }
+    }
+
+    /// A record that is no longer on the device.
+    fn gone(&mut self, c: Collection, id: RecordId) {
+        match c {
+            Collection::Cases => {
+                if let Some(i) = self.cases.pos.get(&id) {
+                    self.cases.rows[*i].deleted = true;
+                }
+            }
+            Collection::Visits => {
+                if let Some(i) = self.visits.pos.get(&id) {
+                    self.visits.rows[*i].deleted = true;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn recount(&mut self) {
+        self.live_cases = self.cases.rows.iter().filter(|r| !r.deleted).count();
+        self.live_visits = self.visits.rows.iter().filter(|r| !r.deleted).count();
+    }
+}
+
+/// What the index is waiting for.
+#[derive(Default)]
+struct State {
+    built: bool,
+    stale: bool,
+    running: bool,
+    pending: BTreeSet<(Collection, RecordId)>,
+    seen_version: u64,
+}
+
+thread_local! {
+    static INDEX: RefCell<ListIndex> = RefCell::default();
+    static STATE: RefCell<State> = RefCell::default();
+    static READY: ArcRwSignal<u64> = ArcRwSignal::new(0);
+}
+
+/// Reads the index (never across an `.await`).
+pub(crate) fn with<T>(f: impl FnOnce(&ListIndex) -> T) -> T {
+    INDEX.with(|ix| f(&ix.borrow()))
+}
+
+/// Bumped whenever the rows changed; 0 until they are first built. Screens re-select on it.
+pub(crate) fn ready() -> Signal<u64> {
+    READY.with(|r| Signal::from(r.clone()))
+}
+
+fn relevant(c: Collection) -> bool {
+    matches!(
+        c,
+        Collection::Cases | Collection::Visits | Collection::Grids | Collection::Compounds
+    )
+}
+
+/// Follows the device's changes for the lifetime of the app (called once by `App`): every
+/// change is noted, and when sync is quiet the rows are brought up to date (built the first
+/// time), so a list opens from memory.
+pub(crate) fn keep_warm(sig: SyncSignals) {
+    Effect::new(move |_| {
+        let version = sig.version.get();
+        let changes = sig.changes.get_value();
+        STATE.with(|s| {
+            let mut s = s.borrow_mut();
+            let followed = changes.version == version && s.seen_version + 1 == version;
+            match changes.records.filter(|_| followed) {
+                Some(records) => s
+                    .pending
+                    .extend(records.into_iter().filter(|(c, _)| relevant(*c))),
+                None => s.stale = true,
+            }
+            if s.pending.len() > MAX_INCREMENTAL {
+                s.pending.clear();
+                s.stale = true;
+            }
+            s.seen_version = version;
+        });
+    });
+    // Not while a round pulls (a long first pull would mark the rows stale page after page):
+    // once it ends, and after every local change.
+    Effect::new(move |_| {
+        let quiet = !sig.syncing.get();
+        sig.version.track();
+        if quiet {
+            refresh();
+        }
+    });
+}
+
+/// Brings the rows up to date, in the background (one refresh at a time; one that finds more
+/// work when done goes round again).
+pub(crate) fn refresh() {
+    let start = STATE.with(|s| {
+        let mut s = s.borrow_mut();
+        let needed = !s.built || s.stale || !s.pending.is_empty();
+        let go = needed && !s.running;
+        if go {
+            s.running = true;
+        }
+        go
+    });
+    if start {
+        spawn_local(run());
+    }
+}
+
+async fn run() {
+    let Some(c) = client() else {
+        STATE.with(|s| s.borrow_mut().running = false);
+        return;
+    };
+    loop {
+        let (rebuild, pending) = STATE.with(|s| {
+            let mut s = s.borrow_mut();
+            let rebuild = !s.built || s.stale;
+            s.stale = false;
+            (rebuild, std::mem::take(&mut s.pending))
+        });
+        if rebuild {
+            let mut fresh = ListIndex::default();
+            // Places first: rows then find their grid's name already labelled.
+            for coll in [
+                Collection::Grids,
+                Collection::Compounds,
+                Collection::Cases,
+                Collection::Visits,
+            ] {
+                for r in c.store.list(coll).await.unwrap_or_default() {
+                    fresh.put(&r);
+                }
+            }
+            fresh.recount();
+            INDEX.with(|ix| {
+                fresh.epoch = ix.borrow().epoch + 1;
+                *ix.borrow_mut() = fresh;
+            });
+            spawn_local(name_people());
+        } else if !pending.is_empty() {
+            let mut read = Vec::with_capacity(pending.len());
+            for (coll, id) in pending {
+                read.push((coll, id, c.store.get(coll, id).await.ok().flatten()));
+            }
+            INDEX.with(|ix| {
+                let mut ix = ix.borrow_mut();
+                for (coll, id, r) in read {
+                    match r {
+                        Some(r) => ix.put(&r),
+                        None => ix.gone(coll, id),
+                    }
+                }
+                ix.recount();
+            });
+        }
+        let again = STATE.with(|s| {
+            let mut s = s.borrow_mut();
+            s.built = true;
+            let again = s.stale || !s.pending.is_empty();
+            s.running = again;
+            again
+        });
+        READY.with(|r| r.update(|v| *v += 1));
+        if !again {
+            return;
+        }
+    }
+}
+
+/// Wardens and managers by name instead of login (the staff list of the user's area: fetched
+/// when online, else the last one kept).
+async fn name_people() {
+    let staff = crate::ui::staff::staff().await;
+    if staff.is_empty() {
+        return;
+    }
+    INDEX.with(|ix| {
+        let mut ix = ix.borrow_mut();
+        for m in &staff {
+            ix.people.label(&m.username, &m.display_name, &[]);
+        }
+    });
+    READY.with(|r| r.update(|v| *v += 1));
+}

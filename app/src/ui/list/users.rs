@@ -1,0 +1,215 @@
+//! The administrator's user list: searched by name, username, role and area, sorted by those,
+//! one page at a time; a table on a wide screen, cards on a phone.
+
+use super::{Pager, SearchBox, SortSelect, SortTh};
+use crate::i18n::trf;
+use crate::listing::users::{select, UserRow, UserSort, BY_USERNAME};
+use crate::listing::{page_range, Sort, Terms};
+use crate::ui::context::{ctx, live_records, t, Ctx};
+use crate::ui::format::role_label;
+use crate::ui::layout::use_wide;
+use leptos::prelude::*;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use tongxin_shared::wire::UserSummary;
+use tongxin_shared::Collection;
+
+const PHONE_SORTS: [(Sort<UserSort>, &str); 4] = [
+    (BY_USERNAME, "list.sort.username"),
+    (
+        Sort {
+            key: UserSort::Name,
+            desc: false,
+        },
+        "list.sort.name",
+    ),
+    (
+        Sort {
+            key: UserSort::Role,
+            desc: false,
+        },
+        "list.sort.role",
+    ),
+    (
+        Sort {
+            key: UserSort::Area,
+            desc: false,
+        },
+        "list.sort.area",
+    ),
+];
+
+type AreaNames = HashMap<String, (String, String)>;
+
+thread_local! {
+    /// The last user list fetched, shown at once when the screen opens again (then refreshed).
+    static USERS: RefCell<Vec<UserSummary>> = const { RefCell::new(Vec::new()) };
+    /// The place names as of a `places_version` (reading 1,200 grids with their boundaries
+    /// from IndexedDB on every visit cost seconds).
+    static AREAS: RefCell<Option<(u64, Rc<AreaNames>)>> = const { RefCell::new(None) };
+}
+
+/// The user list last fetched in this session (empty before the first fetch).
+pub(crate) fn remembered() -> Vec<UserSummary> {
+    USERS.with(|u| u.borrow().clone())
+}
+
+/// Keeps the user list just fetched for the next visit to the screen.
+pub(crate) fn remember(list: &[UserSummary]) {
+    USERS.with(|u| *u.borrow_mut() = list.to_vec());
+}
+
+/// The place names at `version`, read once per version.
+async fn area_names_at(version: u64) -> Rc<AreaNames> {
+    if let Some(names) = AREAS.with(|a| {
+        a.borrow()
+            .as_ref()
+            .filter(|(v, _)| *v == version)
+            .map(|(_, n)| Rc::clone(n))
+    }) {
+        return names;
+    }
+    let names = Rc::new(area_names().await);
+    AREAS.with(|a| *a.borrow_mut() = Some((version, Rc::clone(&names))));
+    names
+}
+
+/// The names and codes of the subdistricts, communities and grids on this device, by id.
+async fn area_names() -> AreaNames {
+    let mut out = HashMap::new();
+    for c in [
+        Collection::Subdistricts,
+        Collection::Communities,
+        Collection::Grids,
+    ] {
+        for r in live_records(c).await {
+            let s = |f: &str| r.str(f).unwrap_or_default().to_owned();
+            out.insert(r.id.to_string(), (s("name"), s("code")));
+        }
+    }
+    out
+}
+
+/// The list of `users` with its search, sort and pages. `edit` and `reset` are the row's
+/// buttons (change role and area; set the password typed above).
+#[component]
+pub(crate) fn UserList(
+    users: RwSignal<Vec<UserSummary>>,
+    edit: Callback<UserSummary>,
+    reset: Callback<String>,
+) -> impl IntoView {
+    let Ctx { lang, sig, .. } = ctx();
+    let wide = use_wide();
+    let text = RwSignal::new(String::new());
+    let sort = RwSignal::new(BY_USERNAME);
+    let page = RwSignal::new(0usize);
+    // Named once the hierarchy is on the device (an admin's first sync brings it).
+    let areas = LocalResource::new(move || area_names_at(sig.places_version.get()));
+    // Rows are rebuilt when the users or the place names change, not per keystroke.
+    let rows = Memo::new(move |_| {
+        let names = areas.get().unwrap_or_default();
+        let names: &AreaNames = &names;
+        users.with(|list| {
+            list.iter()
+                .cloned()
+                .map(|u| UserRow::new(u, |id| names.get(id).cloned()))
+                .collect::<Vec<_>>()
+        })
+    });
+    let selected = Memo::new(move |_| {
+        let (terms, s) = (Terms::parse(&text.get()), sort.get());
+        rows.with(|r| select(r, &terms, s))
+    });
+    let matched = Signal::derive(move || selected.with(Vec::len));
+    let total = Signal::derive(move || rows.with(Vec::len));
+    let shown = move || {
+        let range = page_range(matched.get(), page.get());
+        selected.with(|ids| {
+            rows.with(|r| {
+                ids[range]
+                    .iter()
+                    .filter_map(|i| r.get(*i as usize).cloned())
+                    .collect::<Vec<_>>()
+            })
+        })
+    };
+    let row_view = move |row: UserRow, in_table: bool| {
+        let UserRow { user, area, .. } = row;
+        let name = user.username.clone();
+        let for_edit = user.clone();
+        let for_reset = user.username.clone();
+        let role = user.role;
+        let counts = (
+            user.grids.len(),
+            user.communities.len(),
+            user.subdistricts.len(),
+        );
+        let buttons = view! {
+            <button type="button" data-testid="admin-edit" on:click=move |_| edit.run(for_edit.clone())>{t("admin.edit")}</button>
+            <button type="button" on:click=move |_| reset.run(for_reset.clone())>{t("admin.reset_password")}</button>
+        };
+        let disabled = user
+            .disabled
+            .then(|| view! { <span class="tag">{t("admin.disabled")}</span> });
+        if in_table {
+            view! {
+                <tr data-testid="admin-user" data-username=name.clone() data-role=role.as_str()>
+                    <td class="nowrap">{user.username}</td>
+                    <td class="nowrap">{user.display_name}</td>
+                    <td class="nowrap">{move || role_label(lang.get(), role)}</td>
+                    <td class="area" data-testid="admin-user-area">{area}</td>
+                    <td class="nowrap">{disabled}</td>
+                    <td class="nowrap actions-cell">{buttons}</td>
+                </tr>
+            }
+            .into_any()
+        } else {
+            view! {
+                <li class="item" data-testid="admin-user" data-username=name data-role=role.as_str()>
+                    <span class="item-title">{format!("{} · {}", user.username, user.display_name)}</span>
+                    <span class="item-meta">
+                        {move || role_label(lang.get(), role)}
+                        {move || trf(lang.get(), "admin.area", &[("g", &counts.0.to_string()), ("c", &counts.1.to_string()), ("s", &counts.2.to_string())])}
+                        {disabled}
+                    </span>
+                    <span class="item-meta" data-testid="admin-user-area">{area}</span>
+                    {buttons}
+                </li>
+            }
+            .into_any()
+        }
+    };
+    view! {
+        <div class="list-screen" data-testid="admin-users">
+            <form class="filters" role="search" on:submit=|ev| ev.prevent_default()>
+                <SearchBox query=text page label="admin.search"/>
+            </form>
+            <Pager page matched total testid="users-count"/>
+            {move || if wide.get() {
+                view! {
+                    <div class="table-wrap">
+                        <table class="table list-table" data-testid="users-table">
+                            <thead>
+                                <tr>
+                                    <SortTh sort page column=UserSort::Username natural_desc=false label="auth.username" name="username"/>
+                                    <SortTh sort page column=UserSort::Name natural_desc=false label="admin.display_name" name="name"/>
+                                    <SortTh sort page column=UserSort::Role natural_desc=false label="admin.role" name="role"/>
+                                    <SortTh sort page column=UserSort::Area natural_desc=false label="list.col.area" name="area"/>
+                                    <th scope="col">{t("list.col.state")}</th>
+                                    <th scope="col">{t("list.col.actions")}</th>
+                                </tr>
+                            </thead>
+                            <tbody>{shown().into_iter().map(|r| row_view(r, true)).collect_view()}</tbody>
+                        </table>
+                    </div>
+                }.into_any()
+            } else {
+                view! {
+                    <SortSelect sort page options=&PHONE_SORTS/>
+                    <ul class="list">{shown().into_iter().map(|r| row_view(r, false)).collect_view()}</ul>
+                }.into_any()
+            }}
+        </div>
+    }
+}
