@@ -3,32 +3,44 @@
 
 mod activities;
 mod admin;
+mod assignee_picker;
 mod browser;
+mod case_detail;
+mod case_form;
+mod case_place;
 mod cases;
 mod context;
 mod dashboard;
 mod format;
 mod forms;
 mod grid_panel;
+mod home;
 mod import;
 mod lazy;
+mod lifecycle;
 mod map;
+mod nav;
 mod photos;
 mod staff;
+mod supervision;
 mod sync_panel;
 mod visits;
 
 use activities::{ActivityList, ActivityNew};
 use browser::local_storage;
-use cases::{case_deadline, case_status, CaseDetail, CaseList, CaseNew};
+use case_detail::CaseDetail;
+use case_form::CaseNew;
+use cases::CaseList;
 use context::{ctx, t, Ctx};
-use format::{now_ms, role_label};
+use format::role_label;
+use home::Home;
 use lazy::{Chunk, Deferred};
+use nav::Nav;
+use supervision::Supervision;
 use sync_panel::{SyncBadge, SyncPanel};
 use visits::{VisitList, VisitNew};
 
 use crate::i18n::{tr, trf, Lang, STORAGE_KEY};
-use crate::store::LocalStore;
 use crate::sync::badge::Local;
 use crate::sync::{
     clear_session, client, load_session, sign_in, sign_out_remote, Client, LoginError, Session,
@@ -40,8 +52,6 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::hooks::use_navigate;
 use leptos_router::path;
 use leptos_router::NavigateOptions;
-use tongxin_shared::case::{is_overdue, Role};
-use tongxin_shared::Collection;
 
 fn initial_lang() -> Lang {
     local_storage()
@@ -145,6 +155,7 @@ pub fn App() -> impl IntoView {
                                     <Route path=path!("/cases") view=|| view! { <CaseList/> }.into_any()/>
                                     <Route path=path!("/cases/new") view=|| view! { <CaseNew/> }.into_any()/>
                                     <Route path=path!("/cases/:id") view=|| view! { <CaseDetail/> }.into_any()/>
+                                    <Route path=path!("/supervision") view=|| view! { <Supervision/> }.into_any()/>
                                 </Routes>
                             }.into_any()
                         }
@@ -231,7 +242,6 @@ fn Header() -> impl IntoView {
             </div>
         </header>
         {move || session.get().map(|s| {
-            let is_admin = s.me.role == Role::Admin;
             let role = s.me.role;
             view! {
                 <div class="who">
@@ -240,15 +250,7 @@ fn Header() -> impl IntoView {
                     </span>
                     <button type="button" class="link" data-testid="logout" on:click=logout>{t("auth.logout")}</button>
                 </div>
-                <nav class="tabs" aria-label="main">
-                    <a href="/">{t("nav.home")}</a>
-                    <a href="/cases">{t("nav.cases")}</a>
-                    <a href="/visits">{t("nav.visits")}</a>
-                    <a href="/activities">{t("nav.activities")}</a>
-                    <a href="/cases/new" class="primary">{t("nav.new_case")}</a>
-                    {role.is_manager().then(|| view! { <a href="/map">{t("nav.map")}</a> <a href="/dashboard">{t("nav.dashboard")}</a> })}
-                    {is_admin.then(|| view! { <a href="/admin">{t("nav.admin")}</a> })}
-                </nav>
+                <Nav role=role/>
             }
         })}
         <Show when=move || sig.signed_out.get()>
@@ -372,88 +374,5 @@ fn Login() -> impl IntoView {
             </form>
             <p class="muted small">{t("auth.offline_note")}</p>
         </section>
-    }
-}
-
-#[component]
-fn Home() -> impl IntoView {
-    let Ctx {
-        lang, sig, session, ..
-    } = ctx();
-    let count = LocalResource::new(move || {
-        sig.version.get();
-        async move {
-            match client() {
-                Some(c) => c.store.count(Collection::Cases).await.unwrap_or(0),
-                None => 0,
-            }
-        }
-    });
-    // What needs me today: open cases in my area that are mine (reported or assigned), due
-    // within a day, or overdue; and my grids by name. Read from the local database, offline.
-    let today = LocalResource::new(move || {
-        sig.version.get();
-        async move {
-            let Some(c) = client() else {
-                return (Vec::new(), 0, 0, 0);
-            };
-            let me = c.me();
-            let cases = c.store.list(Collection::Cases).await.unwrap_or_default();
-            let now = now_ms();
-            let (mut mine, mut soon, mut late) = (0, 0, 0);
-            for r in cases.iter().filter(|r| !r.is_deleted()) {
-                let Some(st) = case_status(r).filter(|s| s.is_open()) else {
-                    continue;
-                };
-                if r.str("reporter") == Some(me.username.as_str())
-                    || r.str("assignee") == Some(me.username.as_str())
-                {
-                    mine += 1;
-                }
-                match case_deadline(r) {
-                    Some(d) if is_overdue(st, d, now) => late += 1,
-                    Some(d) if d <= now + tongxin_shared::case::DAY_MS => soon += 1,
-                    _ => {}
-                }
-            }
-            let grids = c.store.list(Collection::Grids).await.unwrap_or_default();
-            let names: Vec<String> = me
-                .grids
-                .iter()
-                .map(|g| {
-                    grids
-                        .iter()
-                        .find(|r| r.id == *g)
-                        .and_then(|r| r.str("name"))
-                        .map_or_else(|| g.to_string(), ToOwned::to_owned)
-                })
-                .collect();
-            (names, mine, soon, late)
-        }
-    });
-    let role = move || session.with(|s| s.as_ref().map(|s| s.me.role));
-    view! {
-        <section class="card">
-            <p>{t("home.welcome")}</p>
-            <p class="muted">{move || count.get().map(|n| trf(lang.get(), "home.cases_count", &[("n", &n.to_string())]))}</p>
-            <p class="muted small">{t("home.synthetic")}</p>
-        </section>
-        {move || today.get().map(|(names, mine, soon, late)| view! {
-            <section class="card" data-testid="today">
-                <h2>{t("home.today")}</h2>
-                {(!names.is_empty()).then(|| view! { <p data-testid="my-grids">{move || trf(lang.get(), "home.my_grids", &[("g", &names.join("、"))])}</p> })}
-                <ul class="figures">
-                    <li><a href="/cases" data-testid="today-mine" data-n=mine.to_string()><strong>{mine}</strong><span>{t("home.mine")}</span></a></li>
-                    <li><a href="/cases" data-testid="today-soon" data-n=soon.to_string()><strong>{soon}</strong><span>{t("home.due_soon")}</span></a></li>
-                    <li><a href="/cases" class={if late > 0 { "late" } else { "" }} data-testid="today-overdue" data-n=late.to_string()><strong>{late}</strong><span>{t("home.overdue")}</span></a></li>
-                </ul>
-                <div class="actions">
-                    <a class="button primary" href="/cases/new">{t("nav.new_case")}</a>
-                    {move || matches!(role(), Some(Role::Warden | Role::GridLeader)).then(|| view! {
-                        <a class="button" href="/visits/new">{t("visits.new")}</a>
-                    })}
-                </div>
-            </section>
-        })}
     }
 }
