@@ -84,7 +84,7 @@ fn place_text(r: &Record, compound: Option<&str>) -> String {
 #[component]
 fn Summary(record: RwSignal<Option<Record>>, place: Signal<Option<CasePlace>>) -> impl IntoView {
     let Ctx { lang, sig, .. } = ctx();
-    let names = LocalResource::new(|| Names::load());
+    let names = LocalResource::new(Names::load);
     let compounds = LocalResource::new(move || {
         sig.version.get();
         live_records(Collection::Compounds)

@@ -115,7 +115,7 @@ pub(super) fn Lifecycle(
         };
         let body = actions::remind(&r, &me_name(), &note.get_untracked(), uuid::Uuid::now_v7());
         commit(lang.get_untracked(), &r, vec![body], error, move || {
-            note.set(String::new())
+            note.set(String::new());
         });
     };
     let step = move |action: Action, assignee: Option<String>| {

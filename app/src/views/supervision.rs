@@ -112,7 +112,7 @@ mod tests {
         assert_eq!(titles, vec!["two days", "one day"]);
         assert_eq!(community[0].days, 2);
         assert_eq!(community[0].grid, "grid g1");
-        let subdistrict = queue(&dl, &cases, Level::Subdistrict, now, |g| g.to_owned());
+        let subdistrict = queue(&dl, &cases, Level::Subdistrict, now, ToOwned::to_owned);
         let titles: Vec<&str> = subdistrict.iter().map(|r| r.title.as_str()).collect();
         assert_eq!(titles, vec!["five days", "recorded"]);
         assert_eq!(

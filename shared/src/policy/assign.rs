@@ -61,11 +61,11 @@ pub fn may_assign(role: Role, owner: Level) -> bool {
 pub fn works_at(who: &Assignable, place: &Place) -> bool {
     let has = |ids: &[RecordId], id: Option<RecordId>| id.is_some_and(|id| ids.contains(&id));
     match who {
-        Assignable::Person { role, grids, .. }
-            if matches!(role, Role::Warden | Role::GridLeader) =>
-        {
-            has(grids, place.grid)
-        }
+        Assignable::Person {
+            role: Role::Warden | Role::GridLeader,
+            grids,
+            ..
+        } => has(grids, place.grid),
         Assignable::Person {
             role: Role::CommunityManager,
             communities,
