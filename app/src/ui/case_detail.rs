@@ -22,13 +22,14 @@ use tongxin_shared::{Collection, Record, RecordId};
 /// The fields the edit form writes: edit is offered when the user may change any of them.
 const EDITABLE: [&str; 4] = ["title", "description", "category", "photos"];
 
-/// People's and units' names by the value a case stores (`reporter`, `assignee`).
+/// People's and units' names by the value a case stores (`reporter`, `assignee`): the staff list
+/// kept on the device (fetched once), the units on the device, and the signed-in user.
 #[derive(Clone, Debug, Default, PartialEq)]
 struct Names(Vec<(String, String)>);
 
 impl Names {
     async fn load() -> Self {
-        let staff = super::staff::staff().await;
+        let staff = super::staff::staff_kept().await;
         let mut out: Vec<(String, String)> = staff
             .into_iter()
             .map(|m| (m.username, m.display_name))
