@@ -12,6 +12,8 @@
 //! - `api` (wasm): the one typed HTTP client (token, protocol header, typed errors).
 //! - `sync`: outbox push, pull, photo upload, live stream, the sync status (the pure parts —
 //!   badge, backoff, pull page reading — also natively, for tests).
+//! - `views`: the pure parts of the screens (tabs, home tiles, assignee candidates, the
+//!   supervision queue), tested natively.
 //! - `ui` (wasm): the screens.
 
 pub mod csv;
@@ -30,6 +32,7 @@ pub mod photo;
 pub mod sync;
 #[cfg(target_arch = "wasm32")]
 pub mod ui;
+pub mod views;
 
 #[cfg(target_arch = "wasm32")]
 pub use ui::App;

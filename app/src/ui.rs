@@ -8,7 +8,11 @@
 mod activities;
 mod admin;
 mod area_picker;
+mod assignee_picker;
 mod browser;
+mod case_detail;
+mod case_form;
+mod case_place;
 mod cases;
 mod context;
 mod dashboard;
@@ -19,13 +23,16 @@ mod home;
 mod import;
 mod layout;
 mod lazy;
+mod lifecycle;
 mod list;
 mod login;
 mod map;
 mod names;
+mod nav;
 mod photos;
 mod routes;
 mod staff;
+mod supervision;
 mod sync_panel;
 mod user_import;
 mod visits;
@@ -35,6 +42,7 @@ use context::{ctx, t, Ctx};
 use format::role_label;
 use lazy::{Chunk, Deferred, StartFailed};
 use login::Login;
+use nav::Nav;
 use sync_panel::SyncBadge;
 
 use crate::i18n::{tr, trf, Lang, STORAGE_KEY};
@@ -43,7 +51,6 @@ use crate::sync::{clear_session, client, load_session, sign_out_remote, Session,
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::Router;
-use tongxin_shared::case::Role;
 
 fn initial_lang() -> Lang {
     local_storage()
@@ -240,7 +247,6 @@ fn Header() -> impl IntoView {
             </div>
         </header>
         {move || session.get().map(|s| {
-            let is_admin = s.me.role == Role::Admin;
             let role = s.me.role;
             view! {
                 <div class="who">
@@ -249,15 +255,7 @@ fn Header() -> impl IntoView {
                     </span>
                     <button type="button" class="link" data-testid="logout" on:click=logout>{t("auth.logout")}</button>
                 </div>
-                <nav class="tabs" aria-label="main">
-                    <a href="/">{t("nav.home")}</a>
-                    <a href="/cases">{t("nav.cases")}</a>
-                    <a href="/visits">{t("nav.visits")}</a>
-                    <a href="/activities">{t("nav.activities")}</a>
-                    <a href="/cases/new" class="primary">{t("nav.new_case")}</a>
-                    {role.is_manager().then(|| view! { <a href="/map">{t("nav.map")}</a> <a href="/dashboard">{t("nav.dashboard")}</a> })}
-                    {is_admin.then(|| view! { <a href="/admin">{t("nav.admin")}</a> })}
-                </nav>
+                <Nav role=role/>
             }
         })}
         <Show when=move || sig.signed_out.get()>

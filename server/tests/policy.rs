@@ -12,7 +12,7 @@ use proptest::prelude::*;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use tongxin_server::store::{AnyStore, Scope};
+use tongxin_server::store::{AnyStore, Scope, UserRow};
 use tongxin_shared::authz::{can_read, Principal};
 use tongxin_shared::case::Deadlines;
 use tongxin_shared::policy::testkit::{
@@ -60,6 +60,21 @@ fn verdicts(slots: &[OpSlot]) -> Vec<String> {
 /// The model's city and two reported cases, committed into the store and the model alike.
 async fn seeded(db: &TestDb) -> (Arc<AnyStore>, World) {
     let store = AnyStore::open(&db.url).await.unwrap();
+    // The model's people are the store's accounts: assignees are looked up among them.
+    let accounts: Vec<UserRow> = people()
+        .iter()
+        .map(|p| UserRow {
+            username: p.username.clone(),
+            display_name: p.username.clone(),
+            role: p.role,
+            grids: p.grids.clone(),
+            communities: p.communities.clone(),
+            subdistricts: p.subdistricts.clone(),
+            password_hash: "x".into(),
+            disabled: false,
+        })
+        .collect();
+    store.insert_users(&accounts, T0).await.unwrap();
     let mut world = World::default();
     let ops = city_ops();
     commit(&*store, &ops, None).await;

@@ -76,6 +76,10 @@ pub enum Denied {
     OpIdConflict,
     #[error("this device id belongs to another user; sign in again on this device")]
     ForgedActor,
+    #[error("'{value}' is not a known case source")]
+    UnknownSource { value: String },
+    #[error("'{assignee}' is not a person or unit working where this case sits; pick one of the case's grid or community")]
+    Assignee { assignee: String },
     #[error("{}", .0.message)]
     Invalid(crate::schema::Invalid),
     /// Stamped more than [`crate::MAX_CLOCK_SKEW_MS`] ahead of the server's clock, by
@@ -118,6 +122,8 @@ impl Denied {
             Self::EntryConflict => "entry_conflict",
             Self::OpIdConflict => "op_id_conflict",
             Self::ForgedActor => "forged_actor",
+            Self::UnknownSource { .. } => "unknown_source",
+            Self::Assignee { .. } => "bad_assignee",
             Self::Invalid(i) => i.code.as_str(),
             Self::ClockAhead { .. } => "clock_ahead",
         }

@@ -227,6 +227,9 @@ pub struct CaseFigures {
     pub closed: u32,
     pub open: u32,
     pub overdue: u32,
+    /// Open cases nobody has been assigned yet (待派单).
+    #[serde(default)]
+    pub unassigned: u32,
     /// closed / reported, 0 when nothing was reported.
     pub closure_rate: f64,
     /// Median hours from report to close (销号), over the closed cases.
@@ -270,6 +273,9 @@ pub fn case_figures<'a>(
         }
         if st.is_open() {
             f.open += 1;
+            if r.str("assignee").is_none_or(str::is_empty) {
+                f.unassigned += 1;
+            }
             if u64_field(r, "deadline").is_some_and(|d| is_overdue(st, d, now_ms)) {
                 f.overdue += 1;
             }
@@ -551,6 +557,14 @@ mod tests {
         ];
         let f = case_figures(&recs, 0, 400 * H, 50 * H);
         assert_eq!((f.reported, f.closed, f.open, f.overdue), (4, 2, 1, 1));
+        assert_eq!(f.unassigned, 1, "the open case has no assignee");
+        let assigned = rec(
+            Collection::Cases,
+            3,
+            json!({"grid": g, "status": "in_progress", "reported_at": H, "deadline": 2 * H, "assignee": "w1"}),
+        );
+        let with = [recs[0].clone(), assigned];
+        assert_eq!(case_figures(&with, 0, 400 * H, 50 * H).unassigned, 0);
         assert!((f.closure_rate - 0.5).abs() < 1e-9);
         assert_eq!(f.median_hours_to_close, Some(20.0));
         assert_eq!(f.by_category["safety"], 2);

@@ -19,7 +19,16 @@ pub struct CaseFilter {
     pub mine: Option<String>,
     /// Search terms, separated by spaces.
     pub text: String,
+    /// Only cases still open (not resolved or closed): the home screen's "mine" tile.
+    #[serde(default)]
+    pub open_only: bool,
+    /// Only open cases due within a day and not yet overdue: the home screen's "due" tile.
+    #[serde(default)]
+    pub due_soon: bool,
 }
+
+/// How far ahead "due soon" looks.
+pub const DUE_SOON_MS: u64 = crate::case::DAY_MS;
 
 impl CaseFilter {
     /// Whether a record passes the filter at time `now_ms`.
@@ -44,6 +53,16 @@ impl CaseFilter {
             .is_some_and(|c| r.str("category") != Some(c))
         {
             return false;
+        }
+        let open = status.is_some_and(Status::is_open);
+        if (self.open_only || self.due_soon) && !open {
+            return false;
+        }
+        if self.due_soon {
+            let deadline = r.get("deadline").and_then(Value::as_u64);
+            if !deadline.is_some_and(|d| d >= now_ms && d <= now_ms + DUE_SOON_MS) {
+                return false;
+            }
         }
         if self.overdue_only {
             let deadline = r.get("deadline").and_then(Value::as_u64);
@@ -170,6 +189,23 @@ mod tests {
                 ..Default::default()
             }),
             vec![2, 1]
+        );
+        // The home tiles: my open cases; open cases due within a day (case 2: deadline 1000,
+        // seen at 100, is due within a day; case 1 is already late, case 3 closed).
+        assert_eq!(
+            ids(&CaseFilter {
+                mine: Some("w1".into()),
+                open_only: true,
+                ..Default::default()
+            }),
+            vec![2, 1]
+        );
+        assert_eq!(
+            ids(&CaseFilter {
+                due_soon: true,
+                ..Default::default()
+            }),
+            vec![2]
         );
         assert_eq!(
             ids(&CaseFilter {

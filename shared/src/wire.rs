@@ -88,6 +88,8 @@ pub const REFUSAL_CODES: &[&str] = &[
     "entry_conflict",
     "op_id_conflict",
     "forged_actor",
+    "unknown_source",
+    "bad_assignee",
     // What every device must be able to decode (`schema`).
     "too_deep",
     "too_many_entries",

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use tongxin_shared::authz::{in_write_area, writable, Denied, Place, Principal};
 use tongxin_shared::case::{escalation_op, Action, Deadlines, Level, Status, SYSTEM_ACTOR};
 use tongxin_shared::policy::testkit::*;
-use tongxin_shared::policy::{actions, place_of, plan, Committed, Key, OpSlot};
+use tongxin_shared::policy::{actions, assign, place_of, plan, Committed, Key, OpSlot};
 use tongxin_shared::{ActorId, Collection, Op, OpBody, Record};
 use uuid::Uuid;
 
@@ -433,6 +433,148 @@ fn item5_a_record_never_grows_past_what_devices_decode() {
     assert!(denied(&w.commit(&edit, Some(who("c11")))).is_empty());
 }
 
+/// Issue 14 item 4: a case's source is one of the known ones, fixed at the report.
+#[test]
+fn item14_a_case_source_is_known_and_fixed() {
+    let mut w = city();
+    let mut fields = BTreeMap::new();
+    fields.insert("grid".into(), json!(id(G111).to_string()));
+    fields.insert("title".into(), json!("热线转办"));
+    fields.insert("category".into(), json!("safety"));
+    fields.insert("source".into(), json!("hotline_12345"));
+    let ops: Vec<Op> = actions::report(
+        fields.clone(),
+        "w1",
+        T0,
+        &Deadlines::default(),
+        Uuid::now_v7(),
+    )
+    .into_iter()
+    .map(|b| op(Collection::Cases, id(900), T0, 0, b))
+    .collect();
+    assert!(denied(&w.commit(&as_device_of(&ops, &who("w1")), Some(who("w1")))).is_empty());
+    assert_eq!(case(&w, 900).str("source"), Some("hotline_12345"));
+    // Changing it afterwards: refused, for the reporter and the community alike.
+    for by in ["w1", "c11"] {
+        let change = as_device_of(
+            &[set(
+                Collection::Cases,
+                id(900),
+                T0 + HOUR,
+                json!({"source": "red_checkup"}),
+            )],
+            &who(by),
+        );
+        assert_eq!(
+            denied(&w.commit(&change, Some(who(by)))),
+            vec!["immutable_field".to_owned()]
+        );
+    }
+    // A source nobody knows: refused by the policy itself (not only by the schema).
+    fields.insert("source".into(), json!("rumour"));
+    let ops: Vec<Op> = actions::report(fields, "w1", T0, &Deadlines::default(), Uuid::now_v7())
+        .into_iter()
+        .map(|b| op(Collection::Cases, id(901), T0, 0, b))
+        .collect();
+    // (Its first timeline entry then has no case to sit in: refused as well.)
+    let out = denied(&w.commit(&as_device_of(&ops, &who("w1")), Some(who("w1"))));
+    assert_eq!(
+        out.first().map(String::as_str),
+        Some("unknown_source"),
+        "{out:?}"
+    );
+    assert!(!w.records.contains_key(&(Collection::Cases, id(901))));
+}
+
+/// Accepting with an assignee (受理派单) through the typed builder, as `by`.
+fn accept(w: &mut World, case_n: u128, by: &str, assignee: &str, at: u64) -> Vec<String> {
+    let from = case(w, case_n).str("status").and_then(Status::parse);
+    let ops: Vec<Op> = actions::step(
+        from,
+        Action::Accept,
+        by,
+        Some(assignee),
+        at,
+        "",
+        Uuid::now_v7(),
+    )
+    .into_iter()
+    .map(|b| op(Collection::Cases, id(case_n), at, 0, b))
+    .collect();
+    denied(&w.commit(&as_device_of(&ops, &who(by)), Some(who(by))))
+}
+
+/// Issue 14 item 4: the accepting level picks an assignee who works where the case sits.
+#[test]
+fn item14_a_case_is_assigned_by_its_owning_level_to_someone_of_its_area() {
+    let mut w = city();
+    assert!(denied(&report(&mut w, 900, G111, "w1", T0)).is_empty());
+    // Nobody of another grid or community, nobody unknown, no unpaired unit.
+    let unit2 = assign::unit_value(id(UNIT2));
+    for (by, to, code) in [
+        ("c11", "c21", "bad_assignee"),
+        ("c11", "nobody", "bad_assignee"),
+        ("c11", "s1", "bad_assignee"),
+        ("c11", "unit:not-an-id", "bad_assignee"),
+        ("c11", unit2.as_str(), "bad_assignee"),
+        ("w1", "w1", "forbidden_field"),
+    ] {
+        // The state and assignee op is refused (the timeline entry is judged on its own).
+        let out = accept(&mut w, 900, by, to, T0 + HOUR);
+        assert_eq!(out.first().map(String::as_str), Some(code), "{by} -> {to}");
+    }
+    assert_eq!(case(&w, 900).str("status"), Some("reported"));
+    // The community assigns the grid's warden.
+    assert!(accept(&mut w, 900, "c11", "gl1", T0 + HOUR).is_empty());
+    assert_eq!(case(&w, 900).str("assignee"), Some("gl1"));
+    // A warden may not reassign; the community may, to a paired unit.
+    let re = |to: serde_json::Value, by: &str, at: u64| {
+        as_device_of(
+            &[set(Collection::Cases, id(900), at, json!({"assignee": to}))],
+            &who(by),
+        )
+    };
+    let out = w.commit(&re(json!("w1"), "w1", T0 + 2 * HOUR), Some(who("w1")));
+    assert_eq!(denied(&out), vec!["forbidden_field".to_owned()]);
+    let unit1 = assign::unit_value(id(UNIT1));
+    let out = w.commit(&re(json!(unit1), "c11", T0 + 3 * HOUR), Some(who("c11")));
+    assert!(denied(&out).is_empty());
+    assert_eq!(case(&w, 900).str("assignee"), Some(unit1.as_str()));
+    // Escalated to the subdistrict: the community no longer reassigns; the subdistrict does.
+    let esc = escalation_op(
+        &Deadlines::default(),
+        id(900),
+        Level::Subdistrict,
+        Status::Accepted,
+        T0 + 100 * HOUR,
+    );
+    w.commit(&[esc], None);
+    let out = w.commit(&re(json!("w1"), "c11", T0 + 101 * HOUR), Some(who("c11")));
+    assert_eq!(denied(&out), vec!["not_owner".to_owned()]);
+    let out = w.commit(&re(json!("gl1"), "gl1", T0 + 101 * HOUR), Some(who("gl1")));
+    assert_eq!(denied(&out), vec!["not_owner".to_owned()]);
+    let out = w.commit(&re(json!("w1"), "s1", T0 + 102 * HOUR), Some(who("s1")));
+    assert!(denied(&out).is_empty());
+    assert_eq!(case(&w, 900).str("assignee"), Some("w1"));
+}
+
+/// The states `role` can bring a case to from `from` by legal steps, one or more.
+fn reachable(from: Status, role: tongxin_shared::case::Role, owner: Level) -> Vec<Status> {
+    let mut seen = vec![from];
+    let mut out = Vec::new();
+    while let Some(s) = seen.pop() {
+        for a in Action::ALL {
+            if let Ok(t) = tongxin_shared::case::transition(s, a, role, owner) {
+                if !out.contains(&t) {
+                    out.push(t);
+                    seen.push(t);
+                }
+            }
+        }
+    }
+    out
+}
+
 fn write_area_ok(p: &Principal, c: Collection, place: &Place) -> bool {
     writable(p.role, c) && in_write_area(p, c, place)
 }
@@ -482,11 +624,25 @@ proptest! {
                         if old.str("status") != after.str("status") {
                             let from = old.str("status").and_then(Status::parse);
                             let to = after.str("status").and_then(Status::parse);
-                            let legal = matches!((from, to), (Some(f), Some(t)) if Action::ALL.iter().any(|a| a.target() == t && a.valid_sources().contains(&f)
-                                && tongxin_shared::case::transition(f, *a, author.role, owner).is_ok()));
+                            // One batch may take several legal steps (reported → in_progress → resolved).
+                            let legal = matches!((from, to), (Some(f), Some(t)) if reachable(f, author.role, owner).contains(&t));
                             prop_assert!(legal, "{} moved a case {from:?} -> {to:?}", author.username);
                         }
-                        for f in ["reported_at", "reporter"] {
+                        if old.get("assignee") != after.get("assignee") {
+                            prop_assert!(assign::may_assign(author.role, owner), "{} assigned a case owned by {owner:?}", author.username);
+                            // (A case moved to another grid in the same batch keeps its
+                            // assignee: the move is judged as a move, not as an assignment.)
+                            let moved = ops.iter().any(|o| {
+                                o.record == key.1
+                                    && matches!(&o.body, OpBody::Set { fields } if fields.contains_key("grid"))
+                            });
+                            if let Some(name) = after.str("assignee").filter(|_| !moved) {
+                                let directory = assignees_for(&ops, before.records.values().map(|(_, r)| r));
+                                prop_assert!(directory.get(name).is_some_and(|a| assign::works_at(a, &place_after)),
+                                    "{} assigned a case to {name}, who does not work there", author.username);
+                            }
+                        }
+                        for f in ["reported_at", "reporter", "source"] {
                             if old.get(f).is_some() {
                                 prop_assert_eq!(old.get(f), after.get(f));
                             }

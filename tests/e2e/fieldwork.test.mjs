@@ -77,7 +77,11 @@ test('visit → appeal → case offline, then the lifecycle to 销号 across rol
   await waitText(manager, sel.caseTitle, '楼道灯坏了，晚上看不见');
   await manager.locator('[data-testid=lifecycle] [name=note]').fill('请网格员今天处理');
   await act(manager, 'accept');
+  // 受理派单: the picker offers the grid's people, the reporter chosen first; confirming assigns.
+  await waitFor(manager, 'the reporter preselected', () => document.querySelector('[data-testid=assign-option][value=wa]')?.checked === true);
+  await manager.locator('[data-testid=assign-confirm]').click();
   await timelineIs(manager, ['report', 'accept']);
+  await waitAttr(manager, '[data-testid=case-assignee]', 'data-value', 'wa');
 
   // … the warden starts and resolves …
   await timelineIs(warden, ['report', 'accept']);

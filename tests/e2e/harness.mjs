@@ -340,8 +340,14 @@ export const sel = {
   save: '[data-testid=save]',
 };
 
-/** Fill the case form on the current page and save it. Fields left undefined are not touched. */
+/**
+ * Fill the case form on the current page and save it. Fields left undefined are not touched.
+ * On a case's page the form opens on demand: its edit button is pressed first.
+ */
 export async function fillCase(page, { title, description, category }) {
+  const edit = page.locator('[data-testid=edit-case]');
+  await page.locator('form [name=title], [data-testid=edit-case]').first().waitFor();
+  if (await edit.count()) await edit.click();
   if (title !== undefined) await page.locator('form [name=title]').fill(title);
   if (description !== undefined) await page.locator('form [name=description]').fill(description);
   if (category !== undefined) await page.locator('form [name=category]').selectOption(category);

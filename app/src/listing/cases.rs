@@ -78,6 +78,10 @@ pub struct CaseQuery {
     pub mine: Option<String>,
     /// Only overdue cases in this level's supervision queue.
     pub queue: Option<Level>,
+    /// Only cases still open (the home screen's "mine" tile).
+    pub open_only: bool,
+    /// Only open cases due within a day and not yet overdue (the home screen's "due" tile).
+    pub due_soon: bool,
     pub terms: Terms,
 }
 
@@ -130,6 +134,11 @@ pub fn select(
             && grid.is_none_or(|g| g != NONE && r.grid == g)
             && q.category.as_deref().is_none_or(|c| r.category == c)
             && (!q.overdue_only || r.overdue(now_ms))
+            && (!(q.open_only || q.due_soon) || r.status.is_some_and(Status::is_open))
+            && (!q.due_soon
+                || r.deadline.is_some_and(|d| {
+                    d >= now_ms && d <= now_ms + tongxin_shared::query::DUE_SOON_MS
+                }))
             && mine.is_none_or(|m| m != NONE && (r.reporter == m || r.assignee == m))
             && q.queue
                 .is_none_or(|l| r.supervision(deadlines, now_ms) == Some(l))

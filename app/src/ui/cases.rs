@@ -1,12 +1,11 @@
-//! Cases (事件/诉求): the list with its offline filters, a case with its lifecycle and timeline,
-//! the report form (grid by GPS or by hand, photos), and the case CSV.
+//! Cases (事件/诉求): the list with its offline filters, the timeline, the labels and deadline
+//! helpers the case screens share, and the case CSV. The report and edit form is `case_form`,
+//! a case's page `case_detail`, its lifecycle buttons `lifecycle`.
 
 use super::browser::download;
 use super::context::{ctx, t, Ctx};
 use super::format::{level_label, now_ms, when};
-use super::forms::{clear_draft, field_error, keep_draft, number_notice, save_failed, Draft};
 use super::list;
-use super::photos::{Gallery, PhotoPicker};
 use crate::i18n::{tr, trf, Lang};
 use crate::listing::cases::{select, CaseQuery, NEWEST};
 use crate::listing::Terms;
@@ -14,15 +13,11 @@ use crate::store::LocalStore;
 use crate::sync::client;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::hooks::{use_navigate, use_params_map};
-use leptos_router::NavigateOptions;
-use std::collections::BTreeMap;
 use tongxin_shared::case::{
-    allowed_actions, is_overdue, owner_level, recorded_escalation, supervision_level, Action,
-    Deadlines, Level, Status, ESCALATE,
+    is_overdue, recorded_escalation, supervision_level, Deadlines, Level, Status, ESCALATE,
 };
-use tongxin_shared::schema::{validate_op, CASE_CATEGORIES};
-use tongxin_shared::{Collection, OpBody, Record, RecordId};
+use tongxin_shared::schema::CASE_CATEGORIES;
+use tongxin_shared::{Collection, Record, RecordId};
 
 pub(super) fn category_label(lang: Lang, c: &str) -> String {
     if c.is_empty() {
@@ -54,15 +49,21 @@ pub(super) fn CaseList() -> impl IntoView {
     let grid = RwSignal::new(String::new());
     let sort = RwSignal::new(NEWEST);
     let page = RwSignal::new(0usize);
-    // Links from the map open the list filtered: /cases?grid=<id>&overdue=1.
+    // The home tiles (my open cases, due within a day; see `home`).
+    let open_only = RwSignal::new(false);
+    let due_soon = RwSignal::new(false);
+    // Links from the map and the home tiles open the list filtered:
+    // /cases?grid=<id>&overdue=1, /cases?mine=1&open=1, /cases?due=soon.
     let query = leptos_router::hooks::use_query_map();
     query.with_untracked(|q| {
         if let Some(g) = q.get("grid") {
             grid.set(g);
         }
-        if q.get("overdue").is_some_and(|v| v == "1") {
-            overdue.set(true);
-        }
+        let on = |k: &str, v: &str| q.get(k).is_some_and(|x| x == v);
+        overdue.set(on("overdue", "1"));
+        mine.set(on("mine", "1"));
+        open_only.set(on("open", "1"));
+        due_soon.set(on("due", "soon"));
     });
     // The supervision queue: overdue cases escalated to the user's level (managers).
     let escalated = RwSignal::new(false);
@@ -94,6 +95,8 @@ pub(super) fn CaseList() -> impl IntoView {
                 .then(|| session.with(|s| s.as_ref().map(|s| s.me.username.clone())))
                 .flatten(),
             queue: escalated.get().then(my_level).flatten(),
+            open_only: open_only.get(),
+            due_soon: due_soon.get(),
             terms: Terms::parse(&text.get()),
         }
     });
@@ -186,6 +189,7 @@ pub(super) fn CaseList() -> impl IntoView {
                     on:change=move |ev| overdue.set(event_target_checked(&ev))/><span>{t("cases.overdue_only")}</span></label>
                 <label class="check"><input name="mine" type="checkbox" prop:checked=move || mine.get()
                     on:change=move |ev| mine.set(event_target_checked(&ev))/><span>{t("cases.mine")}</span></label>
+                <ListChips open_only=open_only due_soon=due_soon/>
                 {move || my_level().map(|_| view! {
                     <label class="check"><input name="escalated" type="checkbox" prop:checked=move || escalated.get()
                         on:change=move |ev| escalated.set(event_target_checked(&ev))/><span>{t("cases.escalated")}</span></label>
@@ -195,11 +199,33 @@ pub(super) fn CaseList() -> impl IntoView {
                 None => view! { <p class="muted" role="status" data-testid="list-loading">{t("cases.loading")}</p> }.into_any(),
                 Some(false) => view! { <p class="muted">{t("cases.empty")}</p> }.into_any(),
                 Some(true) => view! {
-                    <button type="button" data-testid="export-csv" on:click=export>{t("cases.export")}</button>
+                    // CSV export is a manager's report (wardens are not offered it).
+                    {session.with(|s| s.as_ref().is_some_and(|s| s.me.role.is_manager())).then(|| view! {
+                        <button type="button" data-testid="export-csv" on:click=export>{t("cases.export")}</button>
+                    })}
                     <list::cases::CasePage selected page sort/>
                 }.into_any(),
             }}
         </section>
+    }
+}
+
+/// The filters a home tile set that have no control of their own: shown as chips that clear them.
+#[component]
+fn ListChips(open_only: RwSignal<bool>, due_soon: RwSignal<bool>) -> impl IntoView {
+    let chip = move |on: RwSignal<bool>, key: &'static str, testid: &'static str| {
+        move || {
+            on.get().then(|| {
+                view! {
+                    <button type="button" class="chip" data-testid=testid aria-pressed="true"
+                        on:click=move |_| on.set(false)>{t(key)}" ×"</button>
+                }
+            })
+        }
+    };
+    view! {
+        {chip(open_only, "cases.filter.open", "filter-open")}
+        {chip(due_soon, "cases.filter.due_soon", "filter-due-soon")}
     }
 }
 
@@ -220,126 +246,6 @@ pub(super) fn deadline_text(lang: Lang, r: Option<&Record>) -> String {
         trf(lang, "case.overdue", &[("d", &when(d))])
     } else {
         when(d)
-    }
-}
-
-/// The lifecycle buttons the signed-in role may use now (上报 → 受理 → 处置中 → 已办结 → 销号,
-/// or 退回), with an optional note. A step is one local commit: the new status and a timeline
-/// entry (who, from, to, note; when is the entry's stamp).
-#[component]
-pub(super) fn Lifecycle(record: RwSignal<Option<Record>>) -> impl IntoView {
-    let Ctx {
-        lang, sig, session, ..
-    } = ctx();
-    let note = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
-    let actions = move || {
-        let role = session.with(|s| s.as_ref().map(|s| s.me.role))?;
-        record.with(|r| {
-            let r = r.as_ref()?;
-            let status = case_status(r)?;
-            // Closing (销号) and returning belong to the level the case has escalated to.
-            let owner = sig.deadlines.with(|d| owner_level(d, r, now_ms()));
-            Some(allowed_actions(status, role, owner))
-        })
-    };
-    // 督办: a manager at or above the level an overdue case has escalated to records a reminder
-    // on its timeline (the case stays where it is).
-    let can_remind = move || {
-        let role = session.with(|s| s.as_ref().map(|s| s.me.role))?;
-        record.with(|r| {
-            let r = r.as_ref()?;
-            let level = sig.deadlines.with(|d| supervision_level(d, r, now_ms()))?;
-            Some(role.is_manager() && role.level() >= level)
-        })
-    };
-    let remind = move || {
-        error.set(None);
-        let (Some(c), Some(r)) = (client(), record.get_untracked()) else {
-            return;
-        };
-        let body = tongxin_shared::policy::actions::remind(
-            &r,
-            &c.me().username,
-            &note.get_untracked(),
-            uuid::Uuid::now_v7(),
-        );
-        let op = c.op(Collection::Cases, r.id, body);
-        let l = lang.get_untracked();
-        spawn_local(async move {
-            match c.commit(vec![op]).await {
-                Ok(()) => note.set(String::new()),
-                Err(e) => error.set(Some(save_failed(l, &e))),
-            }
-        });
-    };
-    let act = move |action: Action| {
-        error.set(None);
-        let (Some(c), Some(r)) = (client(), record.get_untracked()) else {
-            return;
-        };
-        let me = c.me();
-        // Accepting assigns the case to its reporter unless it already has an assignee.
-        let assignee = r
-            .str("assignee")
-            .or_else(|| r.str("reporter"))
-            .unwrap_or(&me.username)
-            .to_owned();
-        let bodies = tongxin_shared::policy::actions::step(
-            case_status(&r),
-            action,
-            &me.username,
-            (r.str("assignee").is_none()).then_some(assignee.as_str()),
-            now_ms(),
-            &note.get_untracked(),
-            uuid::Uuid::now_v7(),
-        );
-        let ops: Vec<_> = bodies
-            .into_iter()
-            .map(|b| c.op(Collection::Cases, r.id, b))
-            .collect();
-        for op in &ops {
-            if let Err(e) = validate_op(op) {
-                error.set(Some(e.message));
-                return;
-            }
-        }
-        let l = lang.get_untracked();
-        spawn_local(async move {
-            match c.commit(ops).await {
-                Ok(()) => note.set(String::new()),
-                Err(e) => error.set(Some(save_failed(l, &e))),
-            }
-        });
-    };
-    view! {
-        {move || {
-            let list = actions().unwrap_or_default();
-            let reminds = can_remind().unwrap_or(false);
-            (reminds || !list.is_empty()).then_some((list, reminds))
-        }.map(|(list, reminds)| view! {
-            <div class="lifecycle" data-testid="lifecycle">
-                <label>
-                    <span>{t("case.step_note")}</span>
-                    <textarea name="note" rows="2" maxlength="500"
-                        prop:value=move || note.get()
-                        on:input=move |ev| note.set(event_target_value(&ev))></textarea>
-                </label>
-                {number_notice("note", move || Some(note.get()))}
-                <div class="actions">
-                    {list.into_iter().map(|a| view! {
-                        <button type="button" class=if matches!(a, Action::Close | Action::Resolve) { "primary" } else { "" }
-                            data-testid="case-action" data-action=a.as_str()
-                            on:click=move |_| act(a)>{move || tr(lang.get(), &format!("action.{}", a.as_str()))}</button>
-                    }).collect_view()}
-                    {reminds.then(|| view! {
-                        <button type="button" data-testid="case-action" data-action="remind"
-                            on:click=move |_| remind()>{move || tr(lang.get(), "action.remind")}</button>
-                    })}
-                </div>
-                {move || error.get().map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
-            </div>
-        })}
     }
 }
 
@@ -394,422 +300,6 @@ pub(super) fn Timeline(record: RwSignal<Option<Record>>) -> impl IntoView {
                 }
             }).collect_view()}
         </ol>
-    }
-}
-
-#[component]
-pub(super) fn CaseNew() -> impl IntoView {
-    let record = RwSignal::new(None::<Record>);
-    // From a visit's appeal (一键转事件): the appeal is the title, the source a resident appeal.
-    let query = leptos_router::hooks::use_query_map();
-    let prefill = query.with_untracked(|q| q.get("title"));
-    let from_appeal = query.with_untracked(|q| q.get("visit").is_some());
-    view! {
-        <section>
-            <h1>{t("cases.new")}</h1>
-            <CaseForm record=record id=None prefill=prefill.unwrap_or_default() from_appeal=from_appeal/>
-        </section>
-    }
-}
-
-#[component]
-pub(super) fn CaseDetail() -> impl IntoView {
-    let Ctx { lang, sig, .. } = ctx();
-    let params = use_params_map();
-    let id = move || {
-        params
-            .read()
-            .get("id")
-            .and_then(|s| RecordId::parse(&s).ok())
-    };
-    let record = RwSignal::new(None::<Record>);
-    let loaded = RwSignal::new(false);
-    // Re-read on every change; a slower, older read never overwrites a newer one.
-    Effect::new(move |_| {
-        let v = sig.version.get();
-        let id = id();
-        spawn_local(async move {
-            let r = match (client(), id) {
-                (Some(c), Some(id)) => c.store.get(Collection::Cases, id).await.ok().flatten(),
-                _ => None,
-            };
-            if sig.version.get_untracked() == v {
-                record.set(r);
-                loaded.set(true);
-            }
-        });
-    });
-    let field = move |name: &'static str| {
-        move || {
-            record.with(|r| {
-                r.as_ref()
-                    .and_then(|r| r.str(name))
-                    .unwrap_or_default()
-                    .to_owned()
-            })
-        }
-    };
-    view! {
-        <section>
-            <Show
-                when=move || record.with(Option::is_some)
-                fallback=move || view! { <p class="muted">{move || if loaded.get() { tr(lang.get(), "cases.not_found") } else { tr(lang.get(), "cases.loading") }}</p> }
-            >
-                <h1 data-testid="case-title">{field("title")}</h1>
-                <dl class="facts">
-                    <dt>{t("case.category")}</dt>
-                    <dd data-testid="case-category" data-value=field("category")>{move || category_label(lang.get(), &field("category")())}</dd>
-                    <dt>{t("case.status")}</dt>
-                    <dd data-testid="case-status" data-value=field("status")>{move || status_label(lang.get(), &field("status")())}</dd>
-                    <dt>{t("case.description")}</dt>
-                    <dd data-testid="case-description" class="pre">{field("description")}</dd>
-                    <dt>{t("case.deadline")}</dt>
-                    <dd data-testid="case-deadline">{move || record.with(|r| deadline_text(lang.get(), r.as_ref()))}</dd>
-                </dl>
-                {move || {
-                    let shas: Vec<String> = record.with(|r| r.as_ref().and_then(|r| r.get("photos")).and_then(serde_json::Value::as_array)
-                        .map(|a| a.iter().filter_map(|v| v.as_str().map(ToOwned::to_owned)).collect()).unwrap_or_default());
-                    view! { <Gallery shas=shas/> }
-                }}
-                <Lifecycle record=record/>
-                <Timeline record=record/>
-                <h2>{t("case.edit")}</h2>
-                <CaseForm record=record id=id()/>
-            </Show>
-        </section>
-    }
-}
-
-/// The case form. Inputs show the record's current values until the user edits them; only the
-/// fields the user changed are written (so a background sync never gets overwritten by stale
-/// form values).
-#[component]
-pub(super) fn CaseForm(
-    record: RwSignal<Option<Record>>,
-    id: Option<RecordId>,
-    #[prop(optional, into)] prefill: Option<String>,
-    #[prop(optional)] from_appeal: bool,
-) -> impl IntoView {
-    let Ctx { lang, sig, .. } = ctx();
-    let navigate = use_navigate();
-    let title = RwSignal::new(prefill.filter(|p| !p.is_empty()));
-    let description = RwSignal::new(None::<String>);
-    let category = RwSignal::new(None::<String>);
-    let grid = RwSignal::new(None::<String>);
-    let photos = RwSignal::new(Vec::<String>::new());
-    let position = RwSignal::new(None::<crate::photo::Fix>);
-    let located = RwSignal::new(None::<String>);
-    if id.is_none() {
-        keep_draft(
-            "case",
-            vec![
-                ("title", Draft::Opt(title)),
-                ("description", Draft::Opt(description)),
-                ("category", Draft::Opt(category)),
-                ("photos", Draft::List(photos)),
-            ],
-        );
-    }
-    let error = RwSignal::new(None::<(&'static str, String)>);
-    let saved = RwSignal::new(false);
-    // The grids a new case may be reported in: the user's own, or (managers) those on the device.
-    let grids = LocalResource::new(move || async move {
-        let Some(c) = client() else {
-            return Vec::new();
-        };
-        let local = c.store.list(Collection::Grids).await.unwrap_or_default();
-        let name = |r: &Record| {
-            super::names::code_and_name(
-                r.str("code").unwrap_or_default(),
-                r.str("name").unwrap_or_default(),
-            )
-        };
-        let mine = c.me().grids;
-        if mine.is_empty() {
-            local
-                .iter()
-                .filter(|r| !r.is_deleted())
-                .map(|r| (r.id.to_string(), name(r)))
-                .collect::<Vec<_>>()
-        } else {
-            mine.iter()
-                .map(|g| {
-                    let label = local
-                        .iter()
-                        .find(|r| r.id == *g)
-                        .map_or_else(|| g.to_string(), name);
-                    (g.to_string(), label)
-                })
-                .collect()
-        }
-    });
-    let current = move |name: &'static str| {
-        record.with_untracked(|r| {
-            r.as_ref()
-                .and_then(|r| r.str(name))
-                .unwrap_or_default()
-                .to_owned()
-        })
-    };
-    let shown = move |dirty: RwSignal<Option<String>>, name: &'static str| {
-        move || {
-            dirty.get().unwrap_or_else(|| {
-                record.with(|r| {
-                    r.as_ref()
-                        .and_then(|r| r.str(name))
-                        .unwrap_or_default()
-                        .to_owned()
-                })
-            })
-        }
-    };
-    let save = move || {
-        error.set(None);
-        saved.set(false);
-        let l = lang.get_untracked();
-        let mut fields: BTreeMap<String, serde_json::Value> = BTreeMap::new();
-        // Set when this save reports a new case (上报), to the report time.
-        let mut report_at: Option<u64> = None;
-        for (sig, name) in [
-            (title, "title"),
-            (description, "description"),
-            (category, "category"),
-        ] {
-            if let Some(v) = sig.get_untracked() {
-                if id.is_none() || v != current(name) {
-                    fields.insert(
-                        name.to_owned(),
-                        serde_json::Value::String(v.trim().to_owned()),
-                    );
-                }
-            }
-        }
-        let added = photos.get_untracked();
-        if !added.is_empty() {
-            let mut all: Vec<String> = record.with_untracked(|r| {
-                r.as_ref()
-                    .and_then(|r| r.get("photos"))
-                    .and_then(serde_json::Value::as_array)
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|v| v.as_str().map(ToOwned::to_owned))
-                            .collect()
-                    })
-                    .unwrap_or_default()
-            });
-            for sha in added {
-                if !all.contains(&sha) {
-                    all.push(sha);
-                }
-            }
-            if all.len() > 9 {
-                error.set(Some(("photos", tr(l, "photo.error.too_many"))));
-                return;
-            }
-            fields.insert("photos".into(), all.into());
-        }
-        if id.is_none() {
-            let title_v = title.get_untracked().unwrap_or_default();
-            if title_v.trim().is_empty() {
-                error.set(Some(("title", tr(l, "case.error.title_required"))));
-                return;
-            }
-            let cat = category.get_untracked().unwrap_or_default();
-            if cat.is_empty() {
-                error.set(Some(("category", tr(l, "case.error.category_required"))));
-                return;
-            }
-            let chosen = grid.get_untracked().or_else(|| {
-                grids
-                    .get_untracked()
-                    .and_then(|g| g.first().map(|(id, _)| id.clone()))
-            });
-            let Some(chosen) = chosen else {
-                error.set(Some(("grid", tr(l, "case.error.grid_required"))));
-                return;
-            };
-            let now = now_ms();
-            fields.insert("grid".into(), chosen.into());
-            if let Some(f) = position.get_untracked() {
-                fields.insert(
-                    "position".into(),
-                    serde_json::json!([f.lon, f.lat, f.accuracy_m.min(100_000.0).round()]),
-                );
-            }
-            fields.insert(
-                "source".into(),
-                if from_appeal {
-                    "resident_appeal"
-                } else {
-                    "patrol"
-                }
-                .into(),
-            );
-            // The reporter, state, report time and the deadline for the category (the
-            // deployment's hours as last fetched) are the builder's: `policy::actions::report`.
-            report_at = Some(now);
-        } else if fields
-            .get("title")
-            .is_some_and(|v| v.as_str().is_some_and(str::is_empty))
-        {
-            error.set(Some(("title", tr(l, "case.error.title_required"))));
-            return;
-        }
-        if fields.is_empty() {
-            saved.set(true);
-            return;
-        }
-        let Some(c) = client() else { return };
-        let record_id = id.unwrap_or_else(|| RecordId(uuid::Uuid::now_v7()));
-        let bodies = match report_at {
-            // 上报: the case and its first timeline entry.
-            Some(now) => sig.deadlines.with_untracked(|d| {
-                tongxin_shared::policy::actions::report(
-                    fields,
-                    &c.me().username,
-                    now,
-                    d,
-                    uuid::Uuid::now_v7(),
-                )
-            }),
-            None => vec![OpBody::Set { fields }],
-        };
-        let ops: Vec<_> = bodies
-            .into_iter()
-            .map(|b| c.op(Collection::Cases, record_id, b))
-            .collect();
-        if let Some(e) = ops.iter().find_map(|op| validate_op(op).err()) {
-            error.set(Some(("form", e.message)));
-            return;
-        }
-        let navigate = navigate.clone();
-        spawn_local(async move {
-            match c.commit(ops).await {
-                Ok(()) => {
-                    title.set(None);
-                    description.set(None);
-                    category.set(None);
-                    photos.set(Vec::new());
-                    saved.set(true);
-                    if id.is_none() {
-                        clear_draft("case");
-                        navigate(&format!("/cases/{record_id}"), NavigateOptions::default());
-                    }
-                }
-                Err(e) => error.set(Some(("form", save_failed(l, &e)))),
-            }
-        });
-    };
-    // GPS → the grid by point-in-polygon over the grids on this device, offline. A poor fix or a
-    // position outside every grid leaves the choice to the user, with the reason shown.
-    let locate = move |_| {
-        let l = lang.get_untracked();
-        located.set(Some(tr(l, "geo.locating")));
-        spawn_local(async move {
-            let fix = match crate::photo::locate().await {
-                Ok(f) => f,
-                Err(e) => {
-                    located.set(Some(trf(l, "geo.failed", &[("e", &e)])));
-                    return;
-                }
-            };
-            position.set(Some(fix));
-            let acc = format!("{:.0}", fix.accuracy_m);
-            if fix.accuracy_m > crate::photo::POOR_ACCURACY_M {
-                located.set(Some(trf(l, "geo.poor", &[("m", &acc)])));
-                return;
-            }
-            let Some(c) = client() else { return };
-            let local = c.store.list(Collection::Grids).await.unwrap_or_default();
-            let (index, _) = tongxin_shared::geo::GridIndex::build(local.iter().filter_map(|r| {
-                Some((r.id, r.str("code").unwrap_or_default(), r.get("boundary")?))
-            }));
-            let allowed = grids.get_untracked().unwrap_or_default();
-            match index.locate(fix.lon, fix.lat) {
-                Some(g) if allowed.iter().any(|(id, _)| *id == g.to_string()) => {
-                    let name = allowed
-                        .iter()
-                        .find(|(id, _)| *id == g.to_string())
-                        .map(|(_, n)| n.clone())
-                        .unwrap_or_default();
-                    grid.set(Some(g.to_string()));
-                    located.set(Some(trf(l, "geo.in_grid", &[("g", &name), ("m", &acc)])));
-                }
-                Some(_) => located.set(Some(trf(l, "geo.other_grid", &[("m", &acc)]))),
-                None => located.set(Some(trf(l, "geo.outside", &[("m", &acc)]))),
-            }
-        });
-    };
-    let err_for = move |field: &'static str| field_error(error, field);
-    let shown_category = shown(category, "category");
-    view! {
-        <form class="form" on:submit=move |ev| { ev.prevent_default(); save(); }>
-            <label>
-                <span>{t("case.title")}</span>
-                <input name="title" type="text" maxlength="200" required=id.is_none()
-                    prop:value=shown(title, "title")
-                    on:input=move |ev| title.set(Some(event_target_value(&ev)))/>
-            </label>
-            {number_notice("title", move || title.get())}
-            {err_for("title")}
-            <label>
-                <span>{t("case.description")}</span>
-                <textarea name="description" rows="4" maxlength="4000"
-                    prop:value=shown(description, "description")
-                    on:input=move |ev| description.set(Some(event_target_value(&ev)))></textarea>
-            </label>
-            {number_notice("description", move || description.get())}
-            <label>
-                <span>{t("case.category")}</span>
-                <select name="category"
-                    on:change=move |ev| category.set(Some(event_target_value(&ev)))>
-                    <option value="" selected=move || shown_category().is_empty()>{t("category.choose")}</option>
-                    {CASE_CATEGORIES.iter().map(|c| {
-                        let c = *c;
-                        view! { <option value=c selected=move || shown_category() == c>{move || category_label(lang.get(), c)}</option> }
-                    }).collect_view()}
-                </select>
-            </label>
-            {err_for("category")}
-            // A new case's time limit for the chosen category, as this deployment configures it.
-            {id.is_none().then(|| view! {
-                {move || {
-                    let cat = shown_category();
-                    (!cat.is_empty()).then(|| {
-                        let hours = sig.deadlines.with(|d| d.hours_for(&cat)).to_string();
-                        let attr = hours.clone();
-                        view! {
-                            <p class="muted small" data-testid="deadline-hint" data-hours=attr>
-                                {move || trf(lang.get(), "case.deadline_hint", &[("h", &hours)])}
-                            </p>
-                        }
-                    })
-                }}
-            })}
-            {id.is_none().then(|| view! {
-                <div class="locate">
-                    <button type="button" data-testid="locate" on:click=locate>{t("geo.locate")}</button>
-                    {move || located.get().map(|m| view! { <p class="muted small" role="status" data-testid="located">{m}</p> })}
-                </div>
-                <label>
-                    <span>{t("case.grid")}</span>
-                    <select name="grid" on:change=move |ev| grid.set(Some(event_target_value(&ev)))>
-                        {move || grids.get().unwrap_or_default().into_iter().map(|(gid, label)| {
-                            let value = gid.clone();
-                            view! { <option value=value selected=move || grid.get().as_deref() == Some(gid.as_str())>{label}</option> }
-                        }).collect_view()}
-                    </select>
-                </label>
-            })}
-            {err_for("grid")}
-            <PhotoPicker added=photos/>
-            {err_for("photos")}
-            {err_for("form")}
-            <button type="submit" class="primary" data-testid="save">{t("case.save")}</button>
-            <Show when=move || saved.get()>
-                <p class="ok" role="status">{t("case.saved")}</p>
-            </Show>
-        </form>
     }
 }
 

@@ -108,7 +108,9 @@ pub(super) fn PhotoPicker(added: RwSignal<Vec<String>>) -> impl IntoView {
         });
     };
     view! {
-        <label class="photos-input">
+        // A camera button: the file input (the back camera on a phone, the gallery too) hidden
+        // inside a label that looks and works like a button.
+        <label class="photos-input" data-testid="camera-button">
             <span>{t("photo.add")}</span>
             <input name="photos" type="file" accept="image/*" capture="environment" multiple on:change=on_change/>
         </label>

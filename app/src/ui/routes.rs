@@ -11,10 +11,13 @@
 //! rendering `<Deferred chunk=…/>`, with its split point in `lazy.rs`.
 
 use super::activities::{ActivityList, ActivityNew};
-use super::cases::{CaseDetail, CaseList, CaseNew};
+use super::case_detail::CaseDetail;
+use super::case_form::CaseNew;
+use super::cases::CaseList;
 use super::home::Home;
 use super::lazy::{Chunk, Deferred};
 use super::login::Login;
+use super::supervision::Supervision;
 use super::sync_panel::SyncPanel;
 use super::visits::{VisitList, VisitNew};
 use leptos::prelude::*;
@@ -39,6 +42,7 @@ pub(super) fn SignedInRoutes() -> impl IntoView {
             <Route path=path!("/cases") view=|| view! { <CaseList/> }.into_any()/>
             <Route path=path!("/cases/new") view=|| view! { <CaseNew/> }.into_any()/>
             <Route path=path!("/cases/:id") view=|| view! { <CaseDetail/> }.into_any()/>
+            <Route path=path!("/supervision") view=|| view! { <Supervision/> }.into_any()/>
         </Routes>
         // The sync panel (opened by the header's badge) has something to say once signed in.
         <SyncPanel/>

@@ -31,6 +31,25 @@ pub(super) async fn staff() -> Vec<StaffMember> {
         .unwrap_or_default()
 }
 
+/// The staff list kept on the device, fetched only when none is kept yet: for showing names,
+/// where a city manager's list (thousands of people) is not worth downloading on every page.
+pub(super) async fn staff_kept() -> Vec<StaffMember> {
+    let Some(c) = client() else {
+        return Vec::new();
+    };
+    let kept: Option<Vec<StaffMember>> = c
+        .store
+        .meta_get(META_KEY)
+        .await
+        .ok()
+        .flatten()
+        .and_then(|t: String| serde_json::from_str(&t).ok());
+    match kept {
+        Some(list) => list,
+        None => staff().await,
+    }
+}
+
 /// Display names of the staff by grid.
 pub(super) fn by_grid(list: &[StaffMember]) -> BTreeMap<RecordId, Vec<String>> {
     let mut out: BTreeMap<RecordId, Vec<String>> = BTreeMap::new();

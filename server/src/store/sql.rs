@@ -15,6 +15,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use tongxin_shared::authz::{Place, Principal};
 use tongxin_shared::case::{Deadlines, Role};
+use tongxin_shared::policy::assign::{self, Assignable, AssigneeRef, Assignees};
 use tongxin_shared::policy::place::{descendant_column, op_parent_ref, parent_ref};
 use tongxin_shared::policy::plan::moved_place;
 use tongxin_shared::policy::{
@@ -182,6 +183,7 @@ where
             .chain(ops.iter().filter_map(op_parent_ref))
             .collect();
         committed.hierarchy = Self::load_places(conn, &refs).await?;
+        committed.assignees = Self::load_assignees(conn, ops).await?;
         let plan = plan(ops, authors, &mut committed, deadlines, now_ms);
         // What sits below a moved grid or community takes its new place (new seqs, so the users
         // who gained it pull it; those who lost it reset, see `Store::hierarchy_moves`).
@@ -264,6 +266,66 @@ where
                 let actor: String = row.try_get(0)?;
                 let actor = ActorId(uuid::Uuid::parse_str(&actor).map_err(corrupt)?);
                 out.insert(actor, row.try_get(1)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The people and units the batch's case ops name as assignees: the accounts (not
+    /// disabled) by username, and each named unit's pairings from the alliance records.
+    async fn load_assignees(
+        conn: &mut <B::Db as Database>::Connection,
+        ops: &[Op],
+    ) -> Result<Assignees, StoreError> {
+        let names = assign::named_in(ops);
+        let mut out = Assignees::new();
+        let mut units = Vec::new();
+        let mut people = Vec::new();
+        for name in &names {
+            match assign::parse(name) {
+                Some(AssigneeRef::Unit(unit)) => units.push((name, unit)),
+                Some(AssigneeRef::Person(user)) => people.push(user.to_owned()),
+                None => {}
+            }
+        }
+        for chunk in people.chunks(CHUNK) {
+            let mut qb = Sql::new(format!(
+                "SELECT {USER_COLUMNS} FROM users WHERE disabled = 0 AND username IN ("
+            ));
+            let mut sep = qb.separated();
+            for u in chunk {
+                sep.bind(u.clone());
+            }
+            qb.push(")");
+            for row in qb.query::<B::Db>().fetch_all(&mut *conn).await? {
+                let u = user_from_row(&row, 0)?;
+                out.insert(
+                    u.username,
+                    Assignable::Person {
+                        role: u.role,
+                        grids: u.grids,
+                        communities: u.communities,
+                    },
+                );
+            }
+        }
+        if !units.is_empty() {
+            // The city's alliances are a few hundred small records.
+            let mut qb = Sql::new("SELECT body FROM records WHERE collection = ");
+            qb.bind(Collection::Alliances.as_str().to_owned());
+            let mut alliances = Vec::new();
+            for row in qb.query::<B::Db>().fetch_all(&mut *conn).await? {
+                let body: String = row.try_get(0)?;
+                alliances.push(serde_json::from_str::<Record>(&body).map_err(corrupt)?);
+            }
+            let pairings = assign::unit_pairings(&alliances);
+            for (name, unit) in units {
+                out.insert(
+                    name.clone(),
+                    Assignable::Unit {
+                        communities: pairings.get(&unit).cloned().unwrap_or_default(),
+                    },
+                );
             }
         }
         Ok(out)

@@ -95,6 +95,26 @@ pub fn step(
     ]
 }
 
+/// Handing a case that is already accepted to someone else (改派) by a level that may assign:
+/// the new assignee, then a note on the timeline naming them (the rules judge the assignee).
+pub fn reassign(
+    case: &Record,
+    by: &str,
+    assignee: &str,
+    note: &str,
+    entry_id: Uuid,
+) -> Vec<OpBody> {
+    let status = case
+        .str("status")
+        .and_then(Status::parse)
+        .unwrap_or(Status::Reported);
+    let mut fields = BTreeMap::new();
+    fields.insert("assignee".into(), assignee.into());
+    let mut data = entry(super::rules::NOTE, Some(status), status, by, note);
+    data.insert("assignee".into(), assignee.into());
+    vec![OpBody::Set { fields }, append(entry_id, data)]
+}
+
 /// A reminder (督办) on an overdue case.
 pub fn remind(case: &Record, by: &str, note: &str, entry_id: Uuid) -> OpBody {
     let status = case

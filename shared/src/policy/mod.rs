@@ -7,10 +7,12 @@
 //! - [`rules`]: the field table — every field of every collection with its rule.
 //! - [`plan`](mod@plan): judging and folding a batch; op-id conflicts; hierarchy moves.
 //! - [`actions`]: typed builders of what each case action writes.
+//! - [`assign`]: routing a case (受理派单) — who may assign, and to which people and units.
 //!
 //! Who may read what, and who sees personal data, is [`crate::authz`].
 
 pub mod actions;
+pub mod assign;
 pub mod place;
 pub mod plan;
 pub mod rules;

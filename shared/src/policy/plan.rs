@@ -2,6 +2,7 @@
 //! pure. The server's store loads what a batch touches ([`Committed`]), calls [`plan`], and
 //! writes what it says; the property tests call it directly.
 
+use super::assign::Assignees;
 use super::place::{is_hierarchy, place_of, replace_under, Hierarchy, Key};
 use super::rules::{check_entry, check_field, Change};
 use crate::authz::{in_write_area, writable, Denied, Place, Principal};
@@ -39,6 +40,9 @@ pub struct Committed {
     /// The users the batch's actors (device installs) are bound to: an actor id belongs to the
     /// first user who pushed under it.
     pub actors: HashMap<ActorId, String>,
+    /// The people and units the batch's case ops name as `assignee` (see [`super::assign`]);
+    /// a name missing here is no one the case may be assigned to.
+    pub assignees: Assignees,
 }
 
 /// The verdict on one op.
@@ -115,6 +119,7 @@ pub fn judge(
     op: &Op,
     before: Option<&Record>,
     hierarchy: &Hierarchy,
+    assignees: &Assignees,
     deadlines: &Deadlines,
 ) -> Result<Record, Denied> {
     if system_only(op) {
@@ -160,6 +165,7 @@ pub fn judge(
                 place: &place,
                 op_wall_ms: op.hlc.wall_ms,
                 deadlines,
+                assignees,
             };
             for name in fields.keys() {
                 let old = before.and_then(|r| r.get(name));
@@ -271,7 +277,16 @@ pub fn plan(
         let did_change = if let Some(author) = author {
             let stored = committed.records.get(&key).map(|(_, r)| r);
             let verdict = check_clock(op, now_ms)
-                .and_then(|()| judge(author, op, stored, &committed.hierarchy, deadlines))
+                .and_then(|()| {
+                    judge(
+                        author,
+                        op,
+                        stored,
+                        &committed.hierarchy,
+                        &committed.assignees,
+                        deadlines,
+                    )
+                })
                 .and_then(|after| match committed.actors.get(&op.actor) {
                     Some(owner) if *owner != author.username => Err(Denied::ForgedActor),
                     _ => Ok(after),

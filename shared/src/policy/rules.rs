@@ -5,10 +5,11 @@
 //! [`RULES`] lists every field explicitly (a test checks that no schema field is missing); the
 //! app asks [`may_set`] to offer only what the server will accept.
 
+use super::assign::{self, Assignees};
 use crate::authz::{sees_personal, Denied, Place, Principal};
 use crate::case::{self, Action, Deadlines, Level, Role, Status};
 use crate::record::Record;
-use crate::schema::Collection;
+use crate::schema::{Collection, CASE_SOURCES};
 use serde_json::Value;
 
 /// Who may write a field, and under which condition.
@@ -37,8 +38,13 @@ pub enum Rule {
     ReportedAt,
     /// When a case was closed: only with the close transition (销号), by the owning level.
     ClosedAt,
-    /// Who handles a case: those who may assign (受理派单).
+    /// Who handles a case (受理派单): set by a role that may assign at the level that owns the
+    /// case ([`assign::may_assign`]), to a person or unit working where the case sits
+    /// ([`assign::works_at`]), or cleared.
     Assignee,
+    /// Where a case came from (巡查发现, 群众诉求, 红色体检, 12345, 协商议事): one of
+    /// [`CASE_SOURCES`], set when the case is created, never changed afterwards.
+    CaseSource,
     /// The tombstone. Cases: the owning level's managers only (deleting is a closing path);
     /// other collections: like [`Rule::Area`].
     Deleted,
@@ -79,7 +85,7 @@ pub const RULES: &[(Collection, &str, Rule)] = &[
     (Collection::Cases, "title", Rule::Area),
     (Collection::Cases, "description", Rule::Area),
     (Collection::Cases, "category", Rule::Area),
-    (Collection::Cases, "source", Rule::OnCreate),
+    (Collection::Cases, "source", Rule::CaseSource),
     (Collection::Cases, "status", Rule::CaseStatus),
     (Collection::Cases, "reporter", Rule::Author),
     (Collection::Cases, "assignee", Rule::Assignee),
@@ -158,6 +164,8 @@ pub struct Change<'a> {
     pub place: &'a Place,
     pub op_wall_ms: u64,
     pub deadlines: &'a Deadlines,
+    /// The people and units the batch names as assignees.
+    pub assignees: &'a Assignees,
 }
 
 impl Change<'_> {
@@ -254,11 +262,24 @@ pub fn check_field(c: &Change<'_>, field: &str) -> Result<(), Denied> {
                 Ok(())
             }
         }
-        Rule::Assignee => {
-            if Action::Accept.roles_include(role) {
-                Ok(())
-            } else {
-                Err(c.forbidden(field))
+        Rule::Assignee => check_assignee(c),
+        Rule::CaseSource => {
+            if !(c.creating() || c.old(field).is_none()) {
+                return Err(Denied::Immutable {
+                    field: field.to_owned(),
+                });
+            }
+            match c.new_value(field) {
+                None | Some(Value::Null) => Ok(()),
+                Some(Value::String(s)) if CASE_SOURCES.contains(&s.as_str()) => Ok(()),
+                Some(other) => Err(Denied::UnknownSource {
+                    value: other
+                        .as_str()
+                        .unwrap_or_default()
+                        .chars()
+                        .take(64)
+                        .collect(),
+                }),
             }
         }
         Rule::Deleted => {
@@ -324,6 +345,34 @@ fn check_status(c: &Change<'_>) -> Result<(), Denied> {
                 }
             }
         })
+}
+
+fn check_assignee(c: &Change<'_>) -> Result<(), Denied> {
+    let role = c.p.role;
+    if !assign::may_assign(role, c.owner()) {
+        return Err(if Action::Accept.roles_include(role) {
+            Denied::NotOwner {
+                owner: c.owner().as_str(),
+            }
+        } else {
+            c.forbidden("assignee")
+        });
+    }
+    let value = match c.new_value("assignee") {
+        None | Some(Value::Null) => return Ok(()),
+        Some(Value::String(s)) => s.as_str(),
+        Some(_) => return Err(c.forbidden("assignee")),
+    };
+    let works_here = assign::parse(value)
+        .and_then(|_| c.assignees.get(value))
+        .is_some_and(|who| assign::works_at(who, c.place));
+    if works_here {
+        Ok(())
+    } else {
+        Err(Denied::Assignee {
+            assignee: value.chars().take(64).collect(),
+        })
+    }
 }
 
 fn check_deadline(c: &Change<'_>) -> Result<(), Denied> {
@@ -453,7 +502,7 @@ pub fn may_set(p: &Principal, record: &Record, place: &Place, field: &str) -> bo
     !frozen
         && match rule {
             Rule::Area | Rule::Parent => true,
-            Rule::OnCreate | Rule::Author | Rule::ReportedAt => {
+            Rule::OnCreate | Rule::Author | Rule::ReportedAt | Rule::CaseSource => {
                 !exists || record.get(field).is_none()
             }
             Rule::Personal => sees_personal(p, place),
@@ -463,13 +512,22 @@ pub fn may_set(p: &Principal, record: &Record, place: &Place, field: &str) -> bo
                 .is_some_and(|s| !case::allowed_actions(s, role, owner).is_empty()),
             Rule::CaseDeadline => !exists || (role.is_manager() && role.level() >= owner),
             Rule::ClosedAt => Action::Close.roles_include(role) && role.level() >= owner,
-            Rule::Assignee => Action::Accept.roles_include(role),
+            Rule::Assignee => assign::may_assign(role, owner),
             Rule::Deleted => {
                 record.collection != Collection::Cases
                     || (role.is_manager() && role.level() >= owner)
             }
             Rule::System => role == Role::Admin,
         }
+}
+
+/// Whether the principal may change `field` of `record` at `place`, its area included: what the
+/// app asks before it offers an edit, a picker or a button (the server judges every op by the
+/// same rules, so what is offered passes).
+pub fn may_write(p: &Principal, record: &Record, place: &Place, field: &str) -> bool {
+    crate::authz::writable(p.role, record.collection)
+        && crate::authz::in_write_area(p, record.collection, place)
+        && may_set(p, record, place, field)
 }
 
 /// Whether a role's area rules let it write the collection at all (admins and the city write
@@ -481,6 +539,64 @@ pub fn role_writes(role: Role, c: Collection) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn what_the_app_offers_follows_role_area_and_state() {
+        use crate::ids::RecordId;
+        use uuid::Uuid;
+        let id = |n: u128| RecordId(Uuid::from_u128(n));
+        let place = Place {
+            subdistrict: Some(id(1)),
+            community: Some(id(10)),
+            grid: Some(id(100)),
+        };
+        let person = |role: Role, grids: &[u128], communities: &[u128]| Principal {
+            username: "x".into(),
+            role,
+            grids: grids.iter().map(|n| id(*n)).collect(),
+            communities: communities.iter().map(|n| id(*n)).collect(),
+            subdistricts: vec![],
+        };
+        let case = |status: &str| {
+            crate::record::test_record(
+                Collection::Cases,
+                7,
+                &serde_json::json!({"status": status, "grid": id(100).to_string(), "source": "patrol"}),
+            )
+        };
+        let warden = person(Role::Warden, &[100], &[10]);
+        let other_warden = person(Role::Warden, &[101], &[10]);
+        let manager = person(Role::CommunityManager, &[], &[10]);
+        let liaison = person(Role::UnitLiaison, &[], &[10]);
+        let open = case("in_progress");
+        assert!(may_write(&warden, &open, &place, "title"));
+        assert!(
+            !may_write(&other_warden, &open, &place, "title"),
+            "another grid"
+        );
+        assert!(
+            !may_write(&liaison, &open, &place, "title"),
+            "units do not edit cases"
+        );
+        assert!(
+            !may_write(&warden, &open, &place, "assignee"),
+            "wardens do not assign"
+        );
+        assert!(may_write(&manager, &open, &place, "assignee"));
+        assert!(
+            !may_write(&manager, &open, &place, "source"),
+            "fixed at the report"
+        );
+        let closed = case("closed");
+        assert!(
+            !may_write(&warden, &closed, &place, "title"),
+            "closed: frozen"
+        );
+        assert!(
+            may_write(&manager, &closed, &place, "title"),
+            "the owning level"
+        );
+    }
 
     #[test]
     fn every_schema_field_has_an_explicit_rule() {

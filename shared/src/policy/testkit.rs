@@ -4,6 +4,7 @@
 //! property tests, so both judge the same batches.
 #![allow(clippy::missing_panics_doc, clippy::unwrap_used, clippy::expect_used)]
 
+use super::assign::{self, Assignable, AssigneeRef, Assignees};
 use super::{actions, op_digest, place_of, plan, Committed, Hierarchy, Key, KnownOp, OpSlot};
 use crate::authz::{Place, Principal};
 use crate::case::{Deadlines, Role};
@@ -26,6 +27,9 @@ pub const G111: u128 = 111;
 pub const G112: u128 = 112;
 pub const G121: u128 = 121;
 pub const G211: u128 = 211;
+/// An alliance unit paired with community C11, and one paired with none.
+pub const UNIT1: u128 = 950;
+pub const UNIT2: u128 = 951;
 pub const T0: u64 = 1_800_000_000_000;
 pub const HOUR: u64 = 3_600_000;
 /// The server's clock in the test city: later than every stamp the generators make (a year
@@ -67,6 +71,32 @@ pub fn who(name: &str) -> Arc<Principal> {
         .into_iter()
         .find(|p| p.username == name)
         .expect("known person")
+}
+
+/// The people and units `ops` name as assignees, as a store knows them: the accounts of
+/// [`people`] and the unit pairings of the alliance records in `records`.
+pub fn assignees_for<'a>(ops: &[Op], records: impl IntoIterator<Item = &'a Record>) -> Assignees {
+    let pairings = assign::unit_pairings(records);
+    let everyone = people();
+    assign::named_in(ops)
+        .into_iter()
+        .filter_map(|name| {
+            let who = match assign::parse(&name)? {
+                AssigneeRef::Unit(unit) => Assignable::Unit {
+                    communities: pairings.get(&unit).cloned().unwrap_or_default(),
+                },
+                AssigneeRef::Person(user) => {
+                    let p = everyone.iter().find(|p| p.username == user)?;
+                    Assignable::Person {
+                        role: p.role,
+                        grids: p.grids.clone(),
+                        communities: p.communities.clone(),
+                    }
+                }
+            };
+            Some((name, who))
+        })
+        .collect()
 }
 
 pub fn op(c: Collection, record: RecordId, wall: u64, actor: u128, body: OpBody) -> Op {
@@ -164,6 +194,7 @@ impl World {
             records: self.records.clone(),
             hierarchy: self.hierarchy(),
             actors: self.actors.clone(),
+            assignees: assignees_for(ops, self.records.values().map(|(_, r)| r)),
         };
         let authors = vec![author.clone(); ops.len()];
         let plan = plan(ops, &authors, &mut committed, &Deadlines::default(), now_ms);
@@ -236,6 +267,20 @@ pub fn city_ops() -> Vec<Op> {
             json!({"name": "网格", "community": id(c).to_string()}),
         ));
     }
+    for unit in [UNIT1, UNIT2] {
+        ops.push(set(
+            Collection::Units,
+            id(unit),
+            T0,
+            json!({"name": "联盟单位", "kind": "agency"}),
+        ));
+    }
+    ops.push(set(
+        Collection::Alliances,
+        id(960),
+        T0,
+        json!({"community": id(C11).to_string(), "unit": id(UNIT1).to_string()}),
+    ));
     ops
 }
 
@@ -288,7 +333,25 @@ pub fn arb_value(field: &'static str) -> BoxedStrategy<Value> {
         "deadline" | "reported_at" | "closed_at" => {
             (0u64..60).prop_map(|h| json!(T0 + h * HOUR)).boxed()
         }
-        "reporter" | "warden" | "assignee" => prop::sample::select(vec!["w1", "c11", "s1", "city"])
+        "reporter" | "warden" => prop::sample::select(vec!["w1", "c11", "s1", "city"])
+            .prop_map(|s| json!(s))
+            .boxed(),
+        // People of every role and area, units paired and not, someone unknown, a clearing.
+        "assignee" => prop::sample::select(vec![
+            json!("w1"),
+            json!("gl1"),
+            json!("c11"),
+            json!("c21"),
+            json!("s1"),
+            json!("city"),
+            json!("nobody"),
+            json!(assign::unit_value(id(UNIT1))),
+            json!(assign::unit_value(id(UNIT2))),
+            json!("unit:not-an-id"),
+            Value::Null,
+        ])
+        .boxed(),
+        "source" => prop::sample::select(vec!["patrol", "hotline_12345", "red_checkup", "rumour"])
             .prop_map(|s| json!(s))
             .boxed(),
         "category" => prop::sample::select(vec!["safety", "environment", "other"])
@@ -312,6 +375,7 @@ pub fn arb_set(collection: Collection) -> BoxedStrategy<OpBody> {
             "closed_at",
             "reporter",
             "assignee",
+            "source",
             "category",
             "resident_phone",
         ],

@@ -1,0 +1,154 @@
+//! Whom a case may be assigned to (受理派单): the candidates the picker (`ui::assignee_picker`)
+//! offers, chosen by the policy's own test (`shared::policy::assign::works_at`).
+
+use crate::i18n::{tr, Lang};
+use tongxin_shared::case::Role;
+use tongxin_shared::policy::assign::{self, Assignable};
+use tongxin_shared::wire::StaffMember;
+use tongxin_shared::Record;
+
+/// Someone the case may be assigned to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Candidate {
+    /// The `assignee` value: a username, or `unit:<id>`.
+    pub value: String,
+    pub name: String,
+    /// A person's role; `None` for a unit.
+    pub role: Option<Role>,
+}
+
+impl Candidate {
+    /// The tag shown beside the name: the person's role, or "alliance unit".
+    pub fn kind(&self, lang: Lang) -> String {
+        self.role.map_or_else(
+            || tr(lang, "assign.unit"),
+            |r| tr(lang, &format!("role.{}", r.as_str())),
+        )
+    }
+
+    /// Whether the search text finds this candidate (name or value, case-folded).
+    pub fn matches(&self, text: &str) -> bool {
+        let text = text.trim().to_lowercase();
+        text.is_empty()
+            || self.name.to_lowercase().contains(&text)
+            || self.value.to_lowercase().contains(&text)
+    }
+}
+
+/// The candidates for a case at `place`: staff who work its grid, units paired with its
+/// community (by the policy's own test), people first, each group by name.
+pub fn candidates(
+    staff: &[StaffMember],
+    units: &[Record],
+    alliances: &[Record],
+    place: &tongxin_shared::authz::Place,
+) -> Vec<Candidate> {
+    let mut people: Vec<Candidate> = staff
+        .iter()
+        .filter(|m| {
+            assign::works_at(
+                &Assignable::Person {
+                    role: m.role,
+                    grids: m.grids.clone(),
+                    communities: Vec::new(),
+                },
+                place,
+            )
+        })
+        .map(|m| Candidate {
+            value: m.username.clone(),
+            name: m.display_name.clone(),
+            role: Some(m.role),
+        })
+        .collect();
+    people.sort_by(|a, b| a.name.cmp(&b.name));
+    let pairings = assign::unit_pairings(alliances);
+    let mut paired: Vec<Candidate> = units
+        .iter()
+        .filter(|u| !u.is_deleted())
+        .filter(|u| {
+            assign::works_at(
+                &Assignable::Unit {
+                    communities: pairings.get(&u.id).cloned().unwrap_or_default(),
+                },
+                place,
+            )
+        })
+        .map(|u| Candidate {
+            value: assign::unit_value(u.id),
+            name: u.str("name").unwrap_or_default().to_owned(),
+            role: None,
+        })
+        .collect();
+    paired.sort_by(|a, b| a.name.cmp(&b.name));
+    people.extend(paired);
+    people
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use std::collections::BTreeMap;
+    use tongxin_shared::authz::Place;
+    use tongxin_shared::{Collection, FieldValue, Hlc, RecordId, Stamp};
+    use uuid::Uuid;
+
+    fn id(n: u128) -> RecordId {
+        RecordId(Uuid::from_u128(n))
+    }
+
+    fn record(c: Collection, n: u128, fields: serde_json::Value) -> Record {
+        let stamp = Stamp {
+            hlc: Hlc::new(1, 0),
+            actor: tongxin_shared::ActorId(Uuid::from_u128(1)),
+        };
+        let mut r = Record::new(c, id(n));
+        let serde_json::Value::Object(m) = fields else {
+            panic!("fields")
+        };
+        r.fields = m
+            .into_iter()
+            .map(|(k, value)| (k, FieldValue { value, stamp }))
+            .collect::<BTreeMap<_, _>>();
+        r
+    }
+
+    #[test]
+    fn candidates_are_the_grids_staff_and_the_communitys_units() {
+        let place = Place {
+            subdistrict: Some(id(1)),
+            community: Some(id(10)),
+            grid: Some(id(100)),
+        };
+        let staff = |u: &str, role, g: u128| StaffMember {
+            username: u.into(),
+            display_name: format!("{u} name"),
+            role,
+            grids: vec![id(g)],
+        };
+        let list = candidates(
+            &[
+                staff("wb", Role::Warden, 101),
+                staff("wa", Role::Warden, 100),
+                staff("gl", Role::GridLeader, 100),
+            ],
+            &[
+                record(Collection::Units, 50, json!({"name": "医院"})),
+                record(Collection::Units, 51, json!({"name": "学校"})),
+            ],
+            &[record(
+                Collection::Alliances,
+                60,
+                json!({"community": id(10).to_string(), "unit": id(50).to_string()}),
+            )],
+            &place,
+        );
+        let values: Vec<&str> = list.iter().map(|c| c.value.as_str()).collect();
+        let unit = assign::unit_value(id(50));
+        assert_eq!(values, vec!["gl", "wa", unit.as_str()]);
+        assert!(list[1].matches("WA"));
+        assert!(!list[1].matches("医院"));
+        assert!(list[2].matches("医院"));
+    }
+}
