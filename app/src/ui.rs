@@ -16,6 +16,7 @@ mod map;
 mod photos;
 mod staff;
 mod sync_panel;
+mod table;
 mod visits;
 
 use activities::{ActivityList, ActivityNew};
