@@ -5,6 +5,7 @@
 //! - `dist`  builds the app only: wasm → wasm-bindgen → content-hashed assets → `sw.js`.
 //! - `test`  everything CI runs, in order, failing fast, with a timing summary.
 //! - `bench` the benchmarks (never part of `test`).
+//! - `shots` screenshots of every screen at phone and desktop size (target/shots).
 //!
 //! Every step prints the command it runs, so a failure can be reproduced by hand.
 
@@ -13,6 +14,7 @@ mod compress;
 mod dist;
 mod run;
 mod sh;
+mod shots;
 mod test;
 #[cfg(test)]
 mod tidy;
@@ -39,6 +41,8 @@ enum Command {
     Test(test::TestArgs),
     /// Run the benchmarks (`cargo xtask bench --list` shows them).
     Bench(bench::BenchArgs),
+    /// Screenshot every screen at 390×844 and 1,280×900 on the demo city (into target/shots).
+    Shots(shots::ShotsArgs),
 }
 
 fn main() {
@@ -49,6 +53,7 @@ fn main() {
         Command::Dist(args) => dist::dist_command(&args),
         Command::Test(args) => test::test(&args),
         Command::Bench(args) => bench::bench(&args),
+        Command::Shots(args) => shots::shots(&args),
     };
     if let Err(err) = result {
         eprintln!("xtask: error: {err:#}");
