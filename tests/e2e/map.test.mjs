@@ -25,6 +25,8 @@ test('the city map shows every grid and recolours live when a warden pushes', as
   await waitAttr(manager, '[data-testid=map-live]', 'data-live', 'true');
   const shape = `[data-testid=grid-shape][data-id="${grid}"]`;
   await waitAttr(manager, shape, 'data-value', '0');
+  // The whole city in view: the five subdistrict names.
+  await waitFor(manager, 'the subdistrict names', () => document.querySelectorAll('[data-testid=map-label][data-kind=subdistrict]').length === 5);
   const before = await manager.getAttribute(shape, 'data-colour');
   assert.ok((await manager.locator('[data-testid=legend] li').count()) >= 4, 'a legend');
 
@@ -77,7 +79,7 @@ test('the city map shows every grid and recolours live when a warden pushes', as
   // Community and subdistrict outlines with their names over the grids.
   assert.equal(await manager.locator('[data-testid=area][data-level=community]').count(), 44);
   assert.equal(await manager.locator('[data-testid=area][data-level=subdistrict]').count(), 5);
-  await waitFor(manager, 'the subdistrict names', () => document.querySelectorAll('[data-testid=map-label][data-kind=subdistrict]').length === 5);
+  // (The five subdistrict names were on the whole-city view; zoomed in, some are off screen.)
   // Zoomed in on one community, names never overlap one another (lower-priority ones move
   // aside or wait for more room).
   const overlapping = () => manager.evaluate(() => {
@@ -165,14 +167,21 @@ test('the map shows grids as loading, never a false colour, until their states a
   });
   let release;
   const gate = new Promise((resolve) => { release = resolve; });
+  let secondPull;
+  const firstPageStored = new Promise((resolve) => { secondPull = resolve; });
   let pulls = 0;
   await context.route('**/api/v1/sync/pull**', async (route) => {
     pulls += 1;
-    if (pulls > 1) await gate;
+    if (pulls > 1) {
+      // The app asks for the second page once the first is stored on the device.
+      secondPull();
+      await gate;
+    }
     await route.continue().catch(() => {}); // the app may have given up on it meanwhile
   });
   const page = await context.newPage();
   await signIn(page, server.url, 'city', DEMO_PASSWORD);
+  await firstPageStored;
   await page.locator('nav a[href="/map"]').click();
   await waitFor(page, 'grids from the first page drawn', () => document.querySelectorAll('[data-testid=grid-shape]').length > 0);
   await waitFor(page, 'the loading line', () => document.querySelector('[data-testid=map-loading]') !== null);

@@ -188,12 +188,6 @@ pub(crate) fn MapCanvas(
                 aria-label=move || tr(lang.get(), "map.aria")
                 on:pointerdown=on_down on:pointermove=on_move on:pointerup=on_up on:pointercancel=on_up on:pointerleave=on_up
                 on:wheel=on_wheel on:keydown=on_key>
-                <defs>
-                    <pattern id="grid-loading" width="8" height="8" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">
-                        <rect width="8" height="8" fill="#eceff1"></rect>
-                        <line x1="0" y1="0" x2="0" y2="8" stroke="#b0bec5" stroke-width="3"></line>
-                    </pattern>
-                </defs>
                 <g transform=move || view_port.get().map(|v| v.svg_transform()).unwrap_or_default()>
                     // The raster base layer, under everything; tiles are keyed so panning keeps
                     // the images already loaded.
@@ -217,6 +211,13 @@ pub(crate) fn MapCanvas(
                     {centre_layer(data, view_port, show_reach)}
                     {label_layer(data, view_port)}
                 </g>
+                // After the drawing: the map's first group is the transformed one.
+                <defs>
+                    <pattern id="grid-loading" width="8" height="8" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">
+                        <rect width="8" height="8" fill="#eceff1"></rect>
+                        <line x1="0" y1="0" x2="0" y2="8" stroke="#b0bec5" stroke-width="3"></line>
+                    </pattern>
+                </defs>
             </svg>
             <Show when=loading>
                 <p class="map-loading" role="status" data-testid="map-loading">
