@@ -77,17 +77,29 @@ mod tests {
         let community = label(100.0, 100.0, "龙龛社区", 12.0, 2);
         let subdistrict = label(102.0, 101.0, "下关街道", 15.0, 0);
         let placed = place_labels(&[community, subdistrict]);
-        assert_eq!(placed[1], Some((102.0, 101.0)), "the subdistrict keeps its spot");
+        assert_eq!(
+            placed[1],
+            Some((102.0, 101.0)),
+            "the subdistrict keeps its spot"
+        );
         let c = placed[0].expect("the community moves above or below");
         assert!((c.1 - 100.0).abs() > 10.0, "{c:?}");
         // Six labels on one spot: five spots exist, so the least important is hidden.
-        let crowd: Vec<LabelBox> = (0..6).map(|i| label(100.0, 100.0, "太和社区", 12.0, 1 + i)).collect();
+        let crowd: Vec<LabelBox> = (0..6)
+            .map(|i| label(100.0, 100.0, "太和社区", 12.0, 1 + i))
+            .collect();
         let placed = place_labels(&crowd);
         assert_eq!(placed.iter().filter(|p| p.is_some()).count(), 5);
         assert_eq!(placed[5], None, "the least important is the one hidden");
         // Labels far apart all stay where they are.
-        let apart = [label(0.0, 0.0, "甲", 12.0, 0), label(200.0, 0.0, "乙", 12.0, 0)];
-        assert_eq!(place_labels(&apart), vec![Some((0.0, 0.0)), Some((200.0, 0.0))]);
+        let apart = [
+            label(0.0, 0.0, "甲", 12.0, 0),
+            label(200.0, 0.0, "乙", 12.0, 0),
+        ];
+        assert_eq!(
+            place_labels(&apart),
+            vec![Some((0.0, 0.0)), Some((200.0, 0.0))]
+        );
     }
 
     #[test]
@@ -99,7 +111,15 @@ mod tests {
             (seed >> 33) as f64 / f64::from(1u32 << 31)
         };
         let labels: Vec<LabelBox> = (0..200)
-            .map(|i| label(next() * 640.0, next() * 520.0, "某某社区", 12.0, (i % 4) as u8))
+            .map(|i| {
+                label(
+                    next() * 640.0,
+                    next() * 520.0,
+                    "某某社区",
+                    12.0,
+                    (i % 4) as u8,
+                )
+            })
             .collect();
         let placed = place_labels(&labels);
         let boxes: Vec<((f64, f64), (f64, f64))> = placed

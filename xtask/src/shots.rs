@@ -56,7 +56,9 @@ pub fn shots(args: &ShotsArgs) -> Result<()> {
             .env("TONGXIN_DIST", dist::dist_dir())
             .env("TONGXIN_CHROMIUM", tools::CHROMIUM)
             .env("TONGXIN_SHOTS_DIR", &out)
-            .env("TONGXIN_SHOTS_MONTHS", args.months.to_string()),
+            .env("TONGXIN_SHOTS_MONTHS", args.months.to_string())
+            // A city manager's first sync of months of history takes longer than a test waits.
+            .env("TONGXIN_E2E_WAIT_MS", "600000"),
     )?;
     eprintln!("xtask: screenshots in {}", out.display());
     Ok(())

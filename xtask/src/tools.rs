@@ -200,7 +200,11 @@ pub fn ensure_node_modules() -> Result<()> {
         _ => false,
     };
     let modules = dir.join("node_modules");
-    if fresh && ["playwright-core", "axe-core"].iter().all(|m| modules.join(m).is_dir()) {
+    if fresh
+        && ["playwright-core", "axe-core"]
+            .iter()
+            .all(|m| modules.join(m).is_dir())
+    {
         return Ok(());
     }
     sh::run(

@@ -84,7 +84,11 @@ fn page(d: &Data, days: u64, sorts: Sorts) -> impl IntoView {
     };
     let (from, to) = b.visits.window_dates();
     let weeks = format!("{:.1}", b.visits.weeks);
-    let window = trf(l, "dash.visit_window", &[("from", &from), ("to", &to), ("weeks", &weeks)]);
+    let window = trf(
+        l,
+        "dash.visit_window",
+        &[("from", &from), ("to", &to), ("weeks", &weeks)],
+    );
     // The exact number of weeks, for tests and tools (the text rounds it).
     let weeks = format!("{:.4}", b.visits.weeks);
     view! {

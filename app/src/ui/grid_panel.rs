@@ -79,7 +79,12 @@ async fn load(
                     .get("reported_at")
                     .and_then(serde_json::Value::as_u64)
                     .unwrap_or(0);
-                (r.id, r.str("title").unwrap_or_default().to_owned(), late, at)
+                (
+                    r.id,
+                    r.str("title").unwrap_or_default().to_owned(),
+                    late,
+                    at,
+                )
             })
         })
         .collect();
@@ -175,7 +180,11 @@ pub(super) fn GridPanel(
     });
     let cases_link = format!("/cases?grid={grid}");
     let overdue_link = format!("/cases?grid={grid}&overdue=1");
-    let heading = if code.is_empty() { name } else { format!("{code} {name}") };
+    let heading = if code.is_empty() {
+        name
+    } else {
+        format!("{code} {name}")
+    };
     view! {
         <section class="card grid-panel" data-testid="grid-panel" data-id=grid.to_string() aria-labelledby="grid-panel-title">
             <div class="panel-head">

@@ -24,9 +24,9 @@ use super::context::{ctx, t, Ctx};
 use crate::i18n::tr;
 use canvas::MapCanvas;
 use data::use_map_data;
+use legend::MapLegend;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use legend::MapLegend;
 use picker::GridPicker;
 use reach::OutsideReach;
 use tongxin_map::colour::Measure;
@@ -58,7 +58,11 @@ pub(super) fn MapView() -> impl IntoView {
                 else {
                     return;
                 };
-                let fold = w.inner_height().ok().and_then(|h| h.as_f64()).unwrap_or(0.0);
+                let fold = w
+                    .inner_height()
+                    .ok()
+                    .and_then(|h| h.as_f64())
+                    .unwrap_or(0.0);
                 if el.get_bounding_client_rect().top() > fold - 80.0 {
                     el.scroll_into_view();
                 }

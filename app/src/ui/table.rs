@@ -165,7 +165,11 @@ mod tests {
         let col = |s: Option<(usize, bool)>, c: usize| -> Vec<String> {
             sorted(&t, s).into_iter().map(|r| r[c].clone()).collect()
         };
-        assert_eq!(col(Some((1, false)), 1), ["2", "9", "10"], "10 after 9, not before");
+        assert_eq!(
+            col(Some((1, false)), 1),
+            ["2", "9", "10"],
+            "10 after 9, not before"
+        );
         assert_eq!(col(Some((2, true)), 2), ["100%", "25%", "5%"]);
         assert_eq!(col(Some((3, false)), 3), ["3.5", "12.0", "—"]);
         assert_eq!(col(Some((3, true)), 3), ["12.0", "3.5", "—"]);

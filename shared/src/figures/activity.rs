@@ -191,7 +191,10 @@ mod tests {
         assert_eq!(year.visits, 4);
         assert!((year.per_warden["w1"] - 1.5).abs() < 1e-9);
         assert!((year.per_warden["w2"] - 0.5).abs() < 1e-9);
-        assert!(year.per_warden["w3"].abs() < 1e-12, "a warden without visits counts as 0");
+        assert!(
+            year.per_warden["w3"].abs() < 1e-12,
+            "a warden without visits counts as 0"
+        );
         assert!((year.average() - 2.0 / 3.0).abs() < 1e-9);
         assert_eq!(
             year.window_dates(),

@@ -85,9 +85,6 @@ mod tests {
         assert_eq!((by[&b].reported, by[&b].open), (1, 1));
         assert_eq!(by[&empty], CaseFigures::default());
         let whole = case_figures(&recs[..3], 0, 100, 50);
-        assert_eq!(
-            by.values().map(|f| f.reported).sum::<u32>(),
-            whole.reported
-        );
+        assert_eq!(by.values().map(|f| f.reported).sum::<u32>(), whole.reported);
     }
 }

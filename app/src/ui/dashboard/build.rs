@@ -8,8 +8,8 @@ use crate::i18n::{tr, Lang};
 use std::collections::{BTreeMap, BTreeSet};
 use tongxin_shared::case::{Role, DAY_MS};
 use tongxin_shared::figures::{
-    cadence, case_figures, case_figures_by_area, date_from_days, visit_rate, weekly_trend,
-    CaseFigures, Cadence, VisitRate, WeekCounts,
+    cadence, case_figures, case_figures_by_area, date_from_days, visit_rate, weekly_trend, Cadence,
+    CaseFigures, VisitRate, WeekCounts,
 };
 use tongxin_shared::wire::StaffMember;
 use tongxin_shared::{Record, RecordId};
@@ -58,7 +58,13 @@ pub(super) fn median(f: &CaseFigures) -> String {
         .map_or_else(|| "—".to_owned(), |h| format!("{h:.1}"))
 }
 
-fn counts(l: Lang, testid: &'static str, title: &str, first: &str, rows: &[(String, u32)]) -> Table {
+fn counts(
+    l: Lang,
+    testid: &'static str,
+    title: &str,
+    first: &str,
+    rows: &[(String, u32)],
+) -> Table {
     Table::new(
         testid,
         tr(l, title),
@@ -146,8 +152,14 @@ pub(super) fn build(d: &Data, l: Lang, days: u64, now: u64) -> Built {
     let community_ids: Vec<RecordId> = d.communities.iter().map(|c| c.id).collect();
     let subdistrict_ids: Vec<RecordId> = d.subdistricts.iter().map(|s| s.id).collect();
     let per_c = case_figures_by_area(d.cases.iter(), &community_of, &community_ids, from, to, now);
-    let per_s =
-        case_figures_by_area(d.cases.iter(), &subdistrict_of, &subdistrict_ids, from, to, now);
+    let per_s = case_figures_by_area(
+        d.cases.iter(),
+        &subdistrict_of,
+        &subdistrict_ids,
+        from,
+        to,
+        now,
+    );
     // Grids and wardens per area (a warden of two grids counts once per area).
     let mut grids_in: BTreeMap<RecordId, usize> = BTreeMap::new();
     for (g, c) in &community_of {
@@ -159,8 +171,14 @@ pub(super) fn build(d: &Data, l: Lang, days: u64, now: u64) -> Built {
     let mut wardens_in: BTreeMap<RecordId, BTreeSet<&str>> = BTreeMap::new();
     for m in &wardens {
         for g in &m.grids {
-            for area in [community_of.get(g), subdistrict_of.get(g)].into_iter().flatten() {
-                wardens_in.entry(*area).or_default().insert(m.username.as_str());
+            for area in [community_of.get(g), subdistrict_of.get(g)]
+                .into_iter()
+                .flatten()
+            {
+                wardens_in
+                    .entry(*area)
+                    .or_default()
+                    .insert(m.username.as_str());
             }
         }
     }
@@ -170,12 +188,37 @@ pub(super) fn build(d: &Data, l: Lang, days: u64, now: u64) -> Built {
     let per_subdistrict = Table::new(
         "per-subdistrict",
         tr(l, "dash.per_subdistrict"),
-        header(l, &["dash.subdistrict", "dash.communities", "dash.grids", "dash.wardens", "dash.reported", "dash.closed", "dash.open", "dash.overdue", "dash.closure_rate", "dash.median_close"]),
+        header(
+            l,
+            &[
+                "dash.subdistrict",
+                "dash.communities",
+                "dash.grids",
+                "dash.wardens",
+                "dash.reported",
+                "dash.closed",
+                "dash.open",
+                "dash.overdue",
+                "dash.closure_rate",
+                "dash.median_close",
+            ],
+        ),
         d.subdistricts
             .iter()
+            // Only the subdistricts of the user's area: a community manager's device knows
+            // the other subdistricts by name only.
+            .filter(|s| grids_in.contains_key(&s.id))
             .map(|s| {
-                let communities = subdistrict_of_community.values().filter(|x| **x == s.id).count();
-                let mut row = vec![name_of(s), communities.to_string(), n_grids(&s.id), n_wardens(&s.id)];
+                let communities = subdistrict_of_community
+                    .values()
+                    .filter(|x| **x == s.id)
+                    .count();
+                let mut row = vec![
+                    name_of(s),
+                    communities.to_string(),
+                    n_grids(&s.id),
+                    n_wardens(&s.id),
+                ];
                 row.extend(case_cells(&per_s[&s.id]));
                 row
             })
@@ -184,7 +227,20 @@ pub(super) fn build(d: &Data, l: Lang, days: u64, now: u64) -> Built {
     let per_community = Table::new(
         "per-community",
         tr(l, "dash.per_community"),
-        header(l, &["dash.community", "dash.grids", "dash.wardens", "dash.reported", "dash.closed", "dash.open", "dash.overdue", "dash.closure_rate", "dash.median_close"]),
+        header(
+            l,
+            &[
+                "dash.community",
+                "dash.grids",
+                "dash.wardens",
+                "dash.reported",
+                "dash.closed",
+                "dash.open",
+                "dash.overdue",
+                "dash.closure_rate",
+                "dash.median_close",
+            ],
+        ),
         d.communities
             .iter()
             .map(|c| {
@@ -202,13 +258,29 @@ pub(super) fn build(d: &Data, l: Lang, days: u64, now: u64) -> Built {
         &date_from_days(today - days as i64),
         &date_from_days(today),
     );
-    let names: BTreeMap<RecordId, String> = d.communities.iter().map(|c| (c.id, name_of(c))).collect();
+    let names: BTreeMap<RecordId, String> =
+        d.communities.iter().map(|c| (c.id, name_of(c))).collect();
     let name = |id: &RecordId| names.get(id).cloned().unwrap_or_default();
-    let missing = cad.iter().filter(|(_, c)| !c.meets()).map(|(id, _)| name(id)).collect();
+    let missing = cad
+        .iter()
+        .filter(|(_, c)| !c.meets())
+        .map(|(id, _)| name(id))
+        .collect();
     let cadence_table = Table::new(
         "cadence",
         tr(l, "dash.cadence"),
-        header(l, &["dash.community", "dash.activities", "dash.specials", "dash.meets", "dash.weeks_missed", "dash.months_missed", "dash.units"]),
+        header(
+            l,
+            &[
+                "dash.community",
+                "dash.activities",
+                "dash.specials",
+                "dash.meets",
+                "dash.weeks_missed",
+                "dash.months_missed",
+                "dash.units",
+            ],
+        ),
         cad.iter()
             .map(|(id, c)| {
                 // Alliance units paired with the community (同心圆).
@@ -222,8 +294,11 @@ pub(super) fn build(d: &Data, l: Lang, days: u64, now: u64) -> Built {
             .collect(),
     );
 
-    let by_category: Vec<(String, u32)> =
-        f.by_category.iter().map(|(k, n)| (category_label(l, k), *n)).collect();
+    let by_category: Vec<(String, u32)> = f
+        .by_category
+        .iter()
+        .map(|(k, n)| (category_label(l, k), *n))
+        .collect();
     let by_source: Vec<(String, u32)> = f
         .by_source
         .iter()
@@ -245,7 +320,9 @@ pub(super) fn build(d: &Data, l: Lang, days: u64, now: u64) -> Built {
         "per-warden",
         tr(l, "dash.per_warden"),
         header(l, &["dash.warden", "dash.visits_per_week"]),
-        per.into_iter().map(|(w, n)| vec![w.clone(), format!("{n:.1}")]).collect(),
+        per.into_iter()
+            .map(|(w, n)| vec![w.clone(), format!("{n:.1}")])
+            .collect(),
     );
     let summary = Table::new(
         "summary",
@@ -260,11 +337,20 @@ pub(super) fn build(d: &Data, l: Lang, days: u64, now: u64) -> Built {
             vec![tr(l, "dash.overdue"), f.overdue.to_string()],
             vec![tr(l, "dash.closure_rate"), rate(&f)],
             vec![tr(l, "dash.median_close"), median(&f)],
-            vec![tr(l, "dash.visits_per_week"), format!("{:.1}", visits.average())],
+            vec![
+                tr(l, "dash.visits_per_week"),
+                format!("{:.1}", visits.average()),
+            ],
         ],
     );
     Built {
-        by_category_table: counts(l, "by-category", "dash.by_category", "csv.category", &by_category),
+        by_category_table: counts(
+            l,
+            "by-category",
+            "dash.by_category",
+            "csv.category",
+            &by_category,
+        ),
         by_source_table: counts(l, "by-source", "dash.by_source", "csv.source", &by_source),
         figures: f,
         grids: d.grids.len(),

@@ -3,10 +3,10 @@
 //! states, with whether those states can be trusted yet.
 
 use super::timing::{mark, measure};
-use crate::ui::context::{ctx, live_records, Ctx};
-use crate::ui::format::now_ms;
 use crate::store::LocalStore;
 use crate::sync::client;
+use crate::ui::context::{ctx, live_records, Ctx};
+use crate::ui::format::now_ms;
 use leptos::prelude::*;
 use std::collections::BTreeMap;
 use tongxin_map::Shape;
@@ -77,7 +77,12 @@ async fn grids() -> Vec<GridPlace> {
     let communities: BTreeMap<String, String> = live_records(Collection::Communities)
         .await
         .iter()
-        .map(|c| (c.id.to_string(), c.str("name").unwrap_or_default().to_owned()))
+        .map(|c| {
+            (
+                c.id.to_string(),
+                c.str("name").unwrap_or_default().to_owned(),
+            )
+        })
         .collect();
     live_records(Collection::Grids)
         .await
@@ -147,7 +152,9 @@ async fn outside() -> Vec<(RecordId, String, f64)> {
         .map(|g| (g.id, g.str("name").unwrap_or_default().to_owned()))
         .collect();
     let mut out = tongxin_shared::service::grids_outside_reach(
-        grids.iter().filter_map(|g| Some((g.id, g.get("boundary")?))),
+        grids
+            .iter()
+            .filter_map(|g| Some((g.id, g.get("boundary")?))),
         &community_centres,
     )
     .into_iter()

@@ -163,7 +163,9 @@ pub(crate) fn label_layer(data: MapData, view_port: RwSignal<Option<Viewport>>) 
         let Some(vp) = view_port.get() else {
             return Vec::new();
         };
-        let on_screen = |p: (f64, f64)| p.0 >= -40.0 && p.0 <= vp.width + 40.0 && p.1 >= -20.0 && p.1 <= vp.height + 20.0;
+        let on_screen = |p: (f64, f64)| {
+            p.0 >= -40.0 && p.0 <= vp.width + 40.0 && p.1 >= -20.0 && p.1 <= vp.height + 20.0
+        };
         let mut names: Vec<Name> = Vec::new();
         data.areas.with(|areas| {
             for a in areas.iter().flatten() {
@@ -175,7 +177,11 @@ pub(crate) fn label_layer(data: MapData, view_port: RwSignal<Option<Viewport>>) 
                 if on_screen(at) {
                     names.push(Name {
                         text: a.name.clone(),
-                        class: if sub { "area-label area-label-subdistrict" } else { "area-label area-label-community" },
+                        class: if sub {
+                            "area-label area-label-subdistrict"
+                        } else {
+                            "area-label area-label-community"
+                        },
                         kind: if sub { "subdistrict" } else { "community" },
                         px: if sub { 15.0 } else { 12.0 },
                         priority: if sub { 0 } else { 2 },
@@ -207,7 +213,11 @@ pub(crate) fn label_layer(data: MapData, view_port: RwSignal<Option<Viewport>>) 
         });
         let boxes: Vec<LabelBox> = names
             .iter()
-            .map(|n| LabelBox { at: n.at, size: text_size(&n.text, n.px), priority: n.priority })
+            .map(|n| LabelBox {
+                at: n.at,
+                size: text_size(&n.text, n.px),
+                priority: n.priority,
+            })
             .collect();
         let placed = place_labels(&boxes);
         names
