@@ -151,6 +151,21 @@ struct Name {
     at: (f64, f64),
 }
 
+/// How many of the map's viewBox units make one CSS pixel on this screen (about 2 on a phone,
+/// where the 640-unit map is drawn ~310 px wide): names are sized so they read the same on
+/// every screen, and placed by the room they really take.
+fn units_per_css_px() -> f64 {
+    let width = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.query_selector("[data-testid=map]").ok().flatten())
+        .map_or(0.0, |el| el.get_bounding_client_rect().width());
+    if width > 0.0 {
+        (super::W / width).clamp(1.0, 3.0)
+    } else {
+        1.0
+    }
+}
+
 /// From this zoom on, community centres are named too (below it their dots are close together).
 const CENTRE_NAMES_ZOOM: f64 = 14.0;
 
@@ -163,6 +178,7 @@ pub(crate) fn label_layer(data: MapData, view_port: RwSignal<Option<Viewport>>) 
         let Some(vp) = view_port.get() else {
             return Vec::new();
         };
+        let unit = units_per_css_px();
         let on_screen = |p: (f64, f64)| {
             p.0 >= -40.0 && p.0 <= vp.width + 40.0 && p.1 >= -20.0 && p.1 <= vp.height + 20.0
         };
@@ -170,7 +186,7 @@ pub(crate) fn label_layer(data: MapData, view_port: RwSignal<Option<Viewport>>) 
         data.areas.with(|areas| {
             for a in areas.iter().flatten() {
                 let sub = a.level == "subdistrict";
-                if !sub && !vp.fits_label(a.shape.min, a.shape.max, 90.0) {
+                if !sub && !vp.fits_label(a.shape.min, a.shape.max, 90.0 * unit) {
                     continue;
                 }
                 let at = vp.to_screen(a.shape.label_at);
@@ -183,7 +199,7 @@ pub(crate) fn label_layer(data: MapData, view_port: RwSignal<Option<Viewport>>) 
                             "area-label area-label-community"
                         },
                         kind: if sub { "subdistrict" } else { "community" },
-                        px: if sub { 15.0 } else { 12.0 },
+                        px: if sub { 15.0 } else { 12.0 } * unit,
                         priority: if sub { 0 } else { 2 },
                         at,
                     });
@@ -198,13 +214,13 @@ pub(crate) fn label_layer(data: MapData, view_port: RwSignal<Option<Viewport>>) 
                 }
                 let (x, y) = vp.to_screen(tongxin_map::project(c.lon, c.lat));
                 // Under the dot.
-                let at = (x, y + 12.0);
+                let at = (x, y + 12.0 * unit);
                 if on_screen(at) {
                     names.push(Name {
                         text: c.name.clone(),
                         class: "centre-label",
                         kind: "centre",
-                        px: 11.0,
+                        px: 11.0 * unit,
                         priority: if community { 3 } else { 1 },
                         at,
                     });
