@@ -7,7 +7,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import {
-  DEMO_PASSWORD, api, fieldValues, fillCase, pullAll, launchBrowser, login, signIn, startServer, waitAttr, waitFor, waitReady, waitText,
+  DEMO_PASSWORD, WAIT_MS, api, fieldValues, fillCase, pullAll, launchBrowser, login, signIn, startServer, waitAttr, waitFor, waitReady, waitText,
 } from './harness.mjs';
 
 test('the city map shows every grid and recolours live when a warden pushes', async (t) => {
@@ -204,7 +204,8 @@ test('the map shows grids as loading, never a false colour, until their states a
 
   // The pulls go through: every grid is drawn with its real state, and the loading is gone.
   release();
-  await waitFor(page, 'all 1,200 grids', () => document.querySelectorAll('[data-testid=grid-shape]').length === 1200);
+  // The rest of the city's pull (a few thousand records into IndexedDB) on a busy machine.
+  await waitFor(page, 'all 1,200 grids', () => document.querySelectorAll('[data-testid=grid-shape]').length === 1200, undefined, 4 * WAIT_MS);
   await waitFor(page, 'the loading line gone', () => document.querySelector('[data-testid=map-loading]') === null);
   await waitFor(page, 'every grid coloured', () => [...document.querySelectorAll('[data-testid=grid-shape]')].every((g) => g.dataset.colour !== 'loading' && g.dataset.value === '0'));
   assert.equal(await page.locator('[data-testid=legend-loading]').count(), 0);
