@@ -4,6 +4,7 @@
 //! - `csv`: CSV exports that Excel opens (BOM, quoting).
 //! - `i18n`: zh-CN and English strings (`app/locales/*.json`).
 //! - `settings`: the deployment's settings (case deadlines), fetched and kept offline.
+//! - `sort`: ordering a table's rows by a column (numbers by value, blanks last).
 //! - `store`: the `LocalStore` trait, the in-memory backend and the suite both backends pass.
 //! - `idb` (wasm): the IndexedDB backend.
 //! - `photo` (wasm): photos resized and hashed in the browser.
@@ -15,6 +16,7 @@
 pub mod csv;
 pub mod i18n;
 pub mod settings;
+pub mod sort;
 pub mod store;
 
 #[cfg(target_arch = "wasm32")]

@@ -1,9 +1,9 @@
 //! A table of text with sortable columns (click a header; again to reverse), as the dashboards
-//! show it. The same rows go into the CSV export unsorted. The ordering is pure
-//! ([`compare_cells`]) and tested natively.
+//! show it. The same rows go into the CSV export unsorted. The ordering is `crate::sort` (pure,
+//! tested natively).
 
+use crate::sort::{number, sorted};
 use leptos::prelude::*;
-use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 /// Which column each table on a screen is sorted by (`(column, descending)`), by test id, kept
@@ -14,47 +14,6 @@ pub(crate) type Sorts = RwSignal<BTreeMap<&'static str, (usize, bool)>>;
 pub(crate) struct Table {
     pub testid: &'static str,
     pub data: crate::csv::Table,
-}
-
-/// A cell's number: digits with an optional `%` (a rate) or a unit after a space; `—` and text
-/// are not numbers.
-fn number(cell: &str) -> Option<f64> {
-    let head = cell.split_whitespace().next()?;
-    head.trim_end_matches('%').parse::<f64>().ok()
-}
-
-/// The order of two cells of a column: numbers by value, before text and blanks (`—`), text by
-/// its characters.
-pub(crate) fn compare_cells(a: &str, b: &str) -> Ordering {
-    match (number(a), number(b)) {
-        (Some(x), Some(y)) => x.total_cmp(&y),
-        (Some(_), None) => Ordering::Less,
-        (None, Some(_)) => Ordering::Greater,
-        (None, None) => a.cmp(b),
-    }
-}
-
-/// The rows in the order a sort asks for (stable: equal cells keep their order; blanks last
-/// either way).
-pub(crate) fn sorted(rows: &[Vec<String>], sort: Option<(usize, bool)>) -> Vec<Vec<String>> {
-    let mut out = rows.to_vec();
-    if let Some((col, desc)) = sort {
-        out.sort_by(|a, b| {
-            let (x, y) = (
-                a.get(col).map_or("", String::as_str),
-                b.get(col).map_or("", String::as_str),
-            );
-            let blank = |s: &str| s.is_empty() || s == "—";
-            match (blank(x), blank(y)) {
-                (true, true) => Ordering::Equal,
-                (true, false) => Ordering::Greater,
-                (false, true) => Ordering::Less,
-                (false, false) if desc => compare_cells(y, x),
-                (false, false) => compare_cells(x, y),
-            }
-        });
-    }
-    out
 }
 
 impl Table {
@@ -142,39 +101,4 @@ impl Table {
 pub(crate) fn tables_csv(tables: &[&Table]) -> String {
     let parts: Vec<&crate::csv::Table> = tables.iter().map(|t| &t.data).collect();
     crate::csv::tables(&parts)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn rows(cells: &[&[&str]]) -> Vec<Vec<String>> {
-        cells
-            .iter()
-            .map(|r| r.iter().map(|c| (*c).to_owned()).collect())
-            .collect()
-    }
-
-    #[test]
-    fn numbers_sort_by_value_rates_included_and_blanks_last() {
-        let t = rows(&[
-            &["甲", "9", "100%", "—"],
-            &["乙", "10", "25%", "3.5"],
-            &["丙", "2", "5%", "12.0"],
-        ]);
-        let col = |s: Option<(usize, bool)>, c: usize| -> Vec<String> {
-            sorted(&t, s).into_iter().map(|r| r[c].clone()).collect()
-        };
-        assert_eq!(
-            col(Some((1, false)), 1),
-            ["2", "9", "10"],
-            "10 after 9, not before"
-        );
-        assert_eq!(col(Some((2, true)), 2), ["100%", "25%", "5%"]);
-        assert_eq!(col(Some((3, false)), 3), ["3.5", "12.0", "—"]);
-        assert_eq!(col(Some((3, true)), 3), ["12.0", "3.5", "—"]);
-        assert_eq!(col(None, 0), ["甲", "乙", "丙"], "unsorted keeps the order");
-        assert_eq!(compare_cells("1.4 km", "12 km"), Ordering::Less);
-        assert_eq!(compare_cells("a", "b"), Ordering::Less);
-    }
 }
