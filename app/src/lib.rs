@@ -6,6 +6,7 @@
 //! - `listing`: lists at city scale, the pure part (rows, search, sort, pages).
 //! - `settings`: the deployment's settings (case deadlines), fetched and kept offline.
 //! - `people`: the people directory (names instead of login ids), fetched and kept offline.
+//! - `sort`: ordering a table's rows by a column (numbers by value, blanks last).
 //! - `store`: the `LocalStore` trait and the in-memory backend (their suite: `tests/store_suite.rs`).
 //! - `idb` (wasm): the IndexedDB backend.
 //! - `photo` (wasm): photos resized and hashed in the browser.
@@ -21,6 +22,7 @@ pub mod i18n;
 pub mod listing;
 pub mod people;
 pub mod settings;
+pub mod sort;
 pub mod store;
 
 #[cfg(target_arch = "wasm32")]

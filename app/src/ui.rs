@@ -34,6 +34,7 @@ mod routes;
 mod staff;
 mod supervision;
 mod sync_panel;
+mod table;
 mod user_import;
 mod visits;
 
@@ -239,7 +240,9 @@ fn Header() -> impl IntoView {
                     type="button"
                     class="lang"
                     data-testid="lang-toggle"
-                    aria-label=move || tr(lang.get(), "lang.toggle.label")
+                    // Named by its visible text, in the language it switches to.
+                    title=move || tr(lang.get(), "lang.toggle.label")
+                    lang=move || lang.get().other().code()
                     on:click=move |_| lang.update(|l| *l = l.other())
                 >
                     {t("lang.toggle")}

@@ -6,6 +6,7 @@
 //! Strokes use `vector-effect: non-scaling-stroke`; labels are placed in screen space per frame.
 
 pub mod colour;
+pub mod labels;
 
 use geo::{BoundingRect, Centroid, MultiPolygon};
 use std::fmt::Write as _;

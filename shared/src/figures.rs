@@ -10,6 +10,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
+mod activity;
+mod rollup;
+
+pub use activity::{visit_rate, weekly_trend, VisitRate, WeekCounts};
+pub use rollup::case_figures_by_area;
+
 /// A grid's state on the live map.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GridState {
@@ -199,6 +205,21 @@ impl GridStateIndex {
         }
     }
 
+    /// The cases and the visits the index holds in one grid (ids), so a screen can read just
+    /// those records instead of every case and visit on the device.
+    pub fn records_in(&self, grid: RecordId) -> (Vec<RecordId>, Vec<RecordId>) {
+        let mut cases = Vec::new();
+        let mut visits = Vec::new();
+        for (id, part) in &self.parts {
+            match part {
+                Part::Case { grid: g, .. } if *g == grid => cases.push(*id),
+                Part::Visit { grid: g, .. } if *g == grid => visits.push(*id),
+                _ => {}
+            }
+        }
+        (cases, visits)
+    }
+
     /// The state of one grid at `now_ms` (default when nothing is known of it).
     pub fn state(&self, grid: RecordId, now_ms: u64) -> GridState {
         self.grids
@@ -299,34 +320,6 @@ fn median(v: &mut [f64]) -> Option<f64> {
     } else {
         f64::midpoint(v[n / 2 - 1], v[n / 2])
     })
-}
-
-/// Visits per warden per week over `[from_ms, to_ms)`.
-pub fn visits_per_warden_week<'a>(
-    records: impl IntoIterator<Item = &'a Record>,
-    from_ms: u64,
-    to_ms: u64,
-) -> BTreeMap<String, f64> {
-    let weeks = ((to_ms.saturating_sub(from_ms)) as f64 / (7.0 * 86_400_000.0)).max(1.0);
-    let mut counts: BTreeMap<String, u32> = BTreeMap::new();
-    for r in records {
-        if r.collection != Collection::Visits || r.is_deleted() {
-            continue;
-        }
-        let Some(at) = u64_field(r, "visited_at") else {
-            continue;
-        };
-        if at < from_ms || at >= to_ms {
-            continue;
-        }
-        if let Some(w) = r.str("warden") {
-            *counts.entry(w.to_owned()).or_default() += 1;
-        }
-    }
-    counts
-        .into_iter()
-        .map(|(w, n)| (w, f64::from(n) / weeks))
-        .collect()
 }
 
 /// Whether a community meets "a special event every month, an activity every week"
@@ -511,6 +504,20 @@ mod tests {
                 fold_grid_state(&mut want, r, now * H);
             }
             proptest::prop_assert_eq!(ix.states(now * H), want.clone());
+            // Each grid's record ids are the final records of that grid (cases and visits apart).
+            for grid in grids {
+                let g = RecordId::parse(grid).unwrap();
+                let (cases, visits) = ix.records_in(g);
+                let of = |c: Collection| -> Vec<RecordId> {
+                    let mut v: Vec<RecordId> = last.values()
+                        .filter(|r| r.collection == c && GridStateIndex::part(r).is_some() && grid_of(r) == Some(g))
+                        .map(|r| r.id).collect();
+                    v.sort();
+                    v
+                };
+                proptest::prop_assert_eq!(cases, of(Collection::Cases));
+                proptest::prop_assert_eq!(visits, of(Collection::Visits));
+            }
             proptest::prop_assert_eq!(GridStateIndex::from_records(last.values()).states(now * H), want);
         }
     }

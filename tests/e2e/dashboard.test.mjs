@@ -1,7 +1,9 @@
-// Dashboards (issue 7): a community manager's figures, computed on the device, match a direct
-// count over the server's records of the same area (the test computes both); the cadence table
-// names the community that misses "an activity every week"; the case list exports as CSV that
-// Excel opens with the right Chinese text (UTF-8 with a BOM).
+// Dashboards (issues 7 and 14): a community manager's figures, computed on the device, match a
+// direct count over the server's records of the same area (the test computes both): wardens
+// without grid leaders, visits per week over the weeks the data covers, the subdistrict roll-up,
+// the weekly trend; tables sort by a column; the cadence table names the community that misses
+// "an activity every week" and the weeks it misses; the case list exports as CSV that Excel
+// opens with the right Chinese text (UTF-8 with a BOM).
 
 import test from 'node:test';
 import assert from 'node:assert/strict';
@@ -24,13 +26,13 @@ test('the dashboard counts match the database for the same area', async (t) => {
   const HOURS = { safety: 24, environment: 72, other: 168 };
   const actorOf = (username) => `00000000-0000-4000-a000-${Buffer.from(username).toString('hex').padStart(12, '0').slice(-12)}`;
   let n = 0;
-  const op = (username, record, at, fields) => {
+  const op = (username, record, at, fields, collection = 'cases') => {
     n += 1;
     return {
       id: `00000000-0000-4000-9d00-${String(n).padStart(12, '0')}`, // op ids of their own (setupCity uses 9000-…)
       actor: actorOf(username),
       hlc: `${String(at).padStart(15, '0')}-${String(n).padStart(6, '0')}`,
-      collection: 'cases',
+      collection,
       record,
       body: { kind: 'set', fields },
       schema: 1,
@@ -62,6 +64,17 @@ test('the dashboard counts match the database for the same area', async (t) => {
   await push('wb', caseOps('wb', CITY.g2, { status: 'reported', category: 'environment', source: 'hotline_12345', reported_at: now - 5 * HOUR }));
   // Another community's case: not in the manager's area.
   await push('root', caseOps('root', CITY.g3, { status: 'reported', category: 'environment', source: 'patrol', reported_at: now - HOUR }), server.adminToken);
+  // Visits: the first one on record is 10 days old, so a 30-day (or 365-day) period counts its
+  // visits per week over those 10 days, not over 30 (or 52 weeks).
+  let v = 0;
+  const visit = (username, grid, at) => {
+    v += 1;
+    return op(username, `00000000-0000-4000-8e00-${String(v).padStart(12, '0')}`, at, { grid, warden: username, kind: 'patrol', visited_at: at }, 'visits');
+  };
+  await push('wa', [visit('wa', CITY.g1, now - 10 * DAY), visit('wa', CITY.g1, now - 2 * DAY)]);
+  await push('wb', [visit('wb', CITY.g2, now - DAY)]);
+  // A grid leader (网格长) of G1: staff, but not a warden.
+  await api(server.url, server.adminToken, 'POST', '/api/v1/admin/users', { username: 'gl', display_name: '网格长甲', role: 'grid_leader', grids: [CITY.g1], password: PASSWORD });
   // The community closes (销号) one of A's cases after it was resolved.
   await push('cm', [op('cm', '00000000-0000-4000-8000-000000000003', now, { status: 'closed', closed_at: now - 4 * DAY + 6 * HOUR })]);
 
@@ -88,7 +101,49 @@ test('the dashboard counts match the database for the same area', async (t) => {
     await waitAttr(page, `[data-testid=${testid}]`, 'data-n', String(want));
   }
   await waitAttr(page, '[data-testid=fig-closure-rate]', 'data-n', '25%');
-  await waitAttr(page, '[data-testid=fig-wardens]', 'data-n', '2'); // wa and wb, from /api/v1/staff
+  await waitAttr(page, '[data-testid=fig-wardens]', 'data-n', '2'); // wa and wb, from /api/v1/staff; not the grid leader
+  // Visits per week over the weeks the data covers: from the first visit's day, not 30 days back.
+  const firstVisitDay = new Date(now - 10 * DAY).toISOString().slice(0, 10);
+  await waitAttr(page, '[data-testid=visit-window]', 'data-from', firstVisitDay);
+  const weeks = Number(await page.getAttribute('[data-testid=visit-window]', 'data-weeks'));
+  const WEEK = 7 * DAY;
+  const sinceFirstDay = (Date.now() - Date.parse(`${firstVisitDay}T00:00:00Z`)) / WEEK;
+  assert.ok(Math.abs(weeks - sinceFirstDay) < 0.01, `weeks since the first visit's day: ${weeks} vs ${sinceFirstDay}`);
+  const perWarden = await page.evaluate(() => [...document.querySelectorAll('[data-testid=per-warden] tbody tr')].map((tr) => Number(tr.cells[1].textContent)));
+  assert.equal(perWarden.length, 2, JSON.stringify(perWarden));
+  // wb made one visit, wa two (shown to one decimal).
+  const want = [1 / weeks, 2 / weeks];
+  perWarden.sort((a, b) => a - b).forEach((got, i) => assert.ok(Math.abs(got - want[i]) <= 0.051, `${got} vs ${want[i]}`));
+  // Sorting a column: by visits, descending on the second click.
+  const sortBy = async (table, col) => page.locator(`[data-testid=${table}] th button[data-col="${col}"]`).click();
+  const column = (table, col) => page.evaluate(([t, c]) => [...document.querySelectorAll(`[data-testid=${t}] tbody tr`)].map((tr) => Number(tr.cells[c].textContent)), [table, col]);
+  await sortBy('per-warden', 1);
+  await waitAttr(page, '[data-testid=per-warden] th:nth-child(2)', 'aria-sort', 'ascending');
+  let values = await column('per-warden', 1);
+  assert.ok(values[0] <= values[1], `${values}`);
+  await sortBy('per-warden', 1);
+  await waitAttr(page, '[data-testid=per-warden] th:nth-child(2)', 'aria-sort', 'descending');
+  values = await column('per-warden', 1);
+  assert.ok(values[0] >= values[1], `${values}`);
+  // The trend: every case reported in the period opened in one of its weeks; the one closure.
+  const trendOpened = await column('trend', 1);
+  const trendClosed = await column('trend', 2);
+  assert.equal(trendOpened.reduce((a, b) => a + b, 0), expected['fig-reported']);
+  assert.equal(trendClosed.reduce((a, b) => a + b, 0), 1);
+  assert.ok(trendOpened.length >= 5, 'every week of 30 days is listed');
+  // The subdistrict roll-up counts the same cases as the community (the manager's area).
+  const subdistrictRow = await page.evaluate(() => [...document.querySelectorAll('[data-testid=per-subdistrict] tbody tr')].map((tr) => [...tr.cells].map((c) => c.textContent)));
+  assert.equal(subdistrictRow.length, 1, JSON.stringify(subdistrictRow));
+  assert.deepEqual(subdistrictRow[0].slice(0, 1).concat(subdistrictRow[0].slice(3)), [
+    '下关街道', '2', String(expected['fig-reported']), String(expected['fig-closed']), String(expected['fig-open']), String(expected['fig-overdue']), '25%', '6.0',
+  ]);
+  // Why 一社区 misses the cadence: every whole week of the period lacks an activity.
+  const today = Math.floor(Date.now() / DAY);
+  const [d0, d1] = [today - 30, today];
+  const wholeWeeks = (Math.floor((d1 + 4) / 7) - 1) - Math.ceil((d0 + 3) / 7) + 1;
+  const cadenceRow = await page.evaluate(() => [...document.querySelector('[data-testid=cadence] tbody tr').cells].map((c) => c.textContent));
+  assert.equal(cadenceRow[0], '一社区');
+  assert.ok(cadenceRow[4].startsWith(`${wholeWeeks} · `), `${wholeWeeks} weeks missed: ${cadenceRow[4]}`);
   await waitAttr(page, '[data-testid=fig-median-close]', 'data-n', '6.0');
   await waitFor(page, 'the red checkup source row', () => document.querySelector('[data-testid=by-source]')?.textContent.includes('红色体检'));
   await waitFor(page, 'the cadence miss', () => document.querySelector('[data-testid=cadence-missing]')?.textContent.includes('一社区'));
@@ -105,9 +160,10 @@ test('the dashboard counts match the database for the same area', async (t) => {
   assert.equal(tableLines[at + 2], `一社区,2,2,${expected['fig-reported']},${expected['fig-closed']},${expected['fig-open']},${expected['fig-overdue']},25%,6.0`);
   assert.ok(tableLines.includes(`红色体检,1`), tableText);
 
-  // A wider period counts the old case too.
+  // A wider period counts the old case too; the visits' window still starts at the first visit.
   await page.locator('[name=period]').selectOption('365');
   await waitAttr(page, '[data-testid=fig-reported]', 'data-n', '5');
+  await waitAttr(page, '[data-testid=visit-window]', 'data-from', firstVisitDay);
 
   // CSV export of the case list: UTF-8 with a BOM, Chinese headers and titles intact.
   await page.goto(`${server.url}/cases`);

@@ -52,6 +52,7 @@ export async function tempDir(t, prefix) {
  * Start `tongxin --addr 127.0.0.1:0 --data-dir <fresh> --dist-dir <dist>`, wait for its
  * `tongxin listening on http://…` line, and stop it (SIGTERM, then SIGKILL) when the test ends.
  * `dist` overrides the app directory (a test that simulates a new deploy serves a copy);
+ * `demo` seeds the demo city first (`demoMonths` of history, default none);
  * `dataDir` restarts on an earlier server's data; `args` are more options (`--deadlines …`).
  */
 export async function startServer(
@@ -60,6 +61,7 @@ export async function startServer(
     dist = requiredEnv('TONGXIN_DIST'),
     log = process.env.RUST_LOG || 'info',
     demo = false,
+    demoMonths = 0,
     dataDir: reuse = undefined,
     args = [],
   } = {},
@@ -67,8 +69,9 @@ export async function startServer(
   const bin = requiredEnv('TONGXIN_BIN');
   const dataDir = reuse ?? (await tempDir(t, 'data'));
   if (demo) {
-    // The synthetic demo city's hierarchy and accounts (no history: fast), through the real CLI.
-    execFileSync(bin, ['demo-city', '--seed', '1', '--months', '0', '--data-dir', dataDir], {
+    // The synthetic demo city's hierarchy and accounts (by default no history: fast), through
+    // the real CLI.
+    execFileSync(bin, ['demo-city', '--seed', '1', '--months', String(demoMonths), '--data-dir', dataDir], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, RUST_LOG: 'warn' },
     });

@@ -7,6 +7,7 @@
 //! - `bench` the benchmarks (never part of `test`).
 //! - `fuzz`  the cargo-fuzz targets, each for a given time (never part of `test`, which replays
 //!   their kept corpus).
+//! - `shots` screenshots of every screen at phone and desktop size (target/shots).
 //!
 //! Every step prints the command it runs, so a failure can be reproduced by hand.
 
@@ -16,6 +17,7 @@ mod dist;
 mod fuzz;
 mod run;
 mod sh;
+mod shots;
 mod test;
 #[cfg(test)]
 mod tidy;
@@ -44,6 +46,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Run the cargo-fuzz targets, each for `--seconds` (`fuzz/`; executions and crashes printed).
     Fuzz(fuzz::FuzzArgs),
+    /// Screenshot every screen at 390×844 and 1,280×900 on the demo city (into target/shots).
+    Shots(shots::ShotsArgs),
 }
 
 fn main() {
@@ -55,6 +59,7 @@ fn main() {
         Command::Test(args) => test::test(&args),
         Command::Bench(args) => bench::bench(&args),
         Command::Fuzz(args) => fuzz::fuzz(&args),
+        Command::Shots(args) => shots::shots(&args),
     };
     if let Err(err) = result {
         eprintln!("xtask: error: {err:#}");

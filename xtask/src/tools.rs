@@ -1,6 +1,6 @@
 //! Installing what a fresh machine lacks: the wasm target, the matching wasm-bindgen-cli,
-//! wasm-split, Chromium with its driver, the e2e node modules; and checking that PostgreSQL
-//! answers.
+//! wasm-split, Chromium with its driver, the e2e node modules, a CJK font for screenshots; and
+//! checking that PostgreSQL answers.
 //!
 //! Everything here is idempotent and cheap when the tool is already present.
 
@@ -175,6 +175,36 @@ pub fn ensure_chromium() -> Result<()> {
     Ok(())
 }
 
+/// A font with Chinese glyphs (Noto Sans CJK), without which Chromium draws the app's Chinese
+/// text as boxes in screenshots.
+const CJK_FONT_DIR: &str = "/usr/share/fonts/opentype/noto";
+
+/// `apt-get install fonts-noto-cjk` unless a Noto CJK font is installed.
+pub fn ensure_cjk_font() -> Result<()> {
+    let have = std::fs::read_dir(CJK_FONT_DIR).is_ok_and(|entries| {
+        entries
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().contains("CJK"))
+    });
+    if have {
+        return Ok(());
+    }
+    if sh::which("apt-get").is_none() {
+        bail!("no CJK font in {CJK_FONT_DIR} and apt-get is not available: install Noto Sans CJK (fonts-noto-cjk)");
+    }
+    eprintln!("xtask: installing a CJK font (fonts-noto-cjk) with apt-get");
+    sh::run(
+        sh::cmd("apt-get")
+            .arg("update")
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+    )?;
+    sh::run(
+        sh::cmd("apt-get")
+            .args(["install", "-y", "--no-install-recommends", "fonts-noto-cjk"])
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+    )
+}
+
 /// The e2e suite's directory.
 pub fn e2e_dir() -> PathBuf {
     crate::project_root().join("tests").join("e2e")
@@ -192,7 +222,12 @@ pub fn ensure_node_modules() -> Result<()> {
         (Some(lock), Some(installed)) => installed >= lock,
         _ => false,
     };
-    if fresh && dir.join("node_modules").join("playwright-core").is_dir() {
+    let modules = dir.join("node_modules");
+    if fresh
+        && ["playwright-core", "axe-core"]
+            .iter()
+            .all(|m| modules.join(m).is_dir())
+    {
         return Ok(());
     }
     sh::run(

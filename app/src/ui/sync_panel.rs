@@ -51,7 +51,10 @@ pub(super) fn SyncBadge() -> impl IntoView {
             data-last-synced-ms=move || sig.last_round.get().map(|r| r.at_ms.to_string())
             data-cursor=move || sig.last_round.get().map(|r| r.cursor.to_string())
             title=title
-            aria-label=move || tr(lang.get(), "sync.panel.title")
+            // The visible state is the button's name (a screen reader reads what is seen); it
+            // opens the sync panel.
+            aria-haspopup="dialog"
+            aria-expanded=move || panel.get().to_string()
             on:click=move |_| panel.update(|p| *p = !*p)
         >
             {label}
