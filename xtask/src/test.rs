@@ -105,7 +105,16 @@ pub fn test(args: &TestArgs) -> Result<()> {
         Step::new("wasm tests", || {
             sh::run(
                 sh::cargo()
-                    .args(["test", "-p", "tongxin-app", "--target", tools::WASM_TARGET])
+                    // Without the split points (`app` feature `split`): a test binary is never
+                    // post-processed by wasm-split, so its loaders could not resolve.
+                    .args([
+                        "test",
+                        "-p",
+                        "tongxin-app",
+                        "--target",
+                        tools::WASM_TARGET,
+                        "--no-default-features",
+                    ])
                     .env("CHROMEDRIVER", tools::CHROMEDRIVER)
                     .env("WASM_BINDGEN_TEST_TIMEOUT", "300"),
             )

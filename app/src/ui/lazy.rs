@@ -18,7 +18,11 @@
 //! not a built view: the view is built by [`Deferred`] under its own reactive owner, so the
 //! screen sees the app's contexts like any other route.
 //!
-//! Outside a `cargo xtask dist` build (tests, clippy) the functions are ordinary calls.
+//! The split points exist with the `split` feature (on by default: `cargo xtask dist`, clippy,
+//! the e2e tests). The wasm tests build without it (`--no-default-features`): a test binary is
+//! never post-processed by `wasm-split`, so the loaders' imports (from the placeholder module
+//! `__wasm_split_placeholder__`) could not resolve and the test page would not load; there the
+//! functions below are ordinary async calls and preloading does nothing.
 //!
 //! Where a new screen goes: a field screen is a route in `routes.rs` (it joins the `field`
 //! module by being reached only from there); a manager screen gets its component in its own file
@@ -30,7 +34,9 @@ use std::pin::Pin;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos::wasm_split::{wasm_split, SplitLoaderError};
+#[cfg(feature = "split")]
+use leptos::wasm_split::wasm_split;
+use leptos::wasm_split::SplitLoaderError;
 use tongxin_shared::case::Role;
 
 use super::context::t;
@@ -49,31 +55,41 @@ impl From<SplitLoaderError> for LoadFailed {
     }
 }
 
+fn field_view() -> AnyView {
+    view! { <super::routes::SignedInRoutes/> }.into_any()
+}
+
+#[cfg(feature = "split")]
 #[allow(
     clippy::unnecessary_wraps,
     reason = "`fallible` split functions return a Result"
 )]
 #[wasm_split(field, wasm_split_path = ::leptos::wasm_split, fallible, preload(preload_field_module))]
 fn field_screens() -> Result<Screen, LoadFailed> {
-    Ok(|| view! { <super::routes::SignedInRoutes/> }.into_any())
+    Ok(field_view)
 }
 
 /// Starting the sync engine (the outbox, the rounds, pull and push, the live stream): it has
 /// nothing to do before a sign-in, so its code is in the field module too, not in the first load.
 type SyncStart = Pin<Box<dyn Future<Output = Result<(), String>>>>;
 
+fn sync_future(sig: SyncSignals, session: Session) -> SyncStart {
+    Box::pin(async move {
+        Client::start(sig, session)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    })
+}
+
+#[cfg(feature = "split")]
 #[allow(
     clippy::unnecessary_wraps,
     reason = "`fallible` split functions return a Result"
 )]
 #[wasm_split(field, wasm_split_path = ::leptos::wasm_split, fallible)]
 fn sync_start(sig: SyncSignals, session: Session) -> Result<SyncStart, LoadFailed> {
-    Ok(Box::pin(async move {
-        Client::start(sig, session)
-            .await
-            .map(|_| ())
-            .map_err(|e| e.to_string())
-    }))
+    Ok(sync_future(sig, session))
 }
 
 /// Opens the signed-in user's local database and starts syncing ([`Client::start`]), once the
@@ -95,32 +111,99 @@ pub(super) enum StartFailed {
     Storage(String),
 }
 
+fn map_view() -> AnyView {
+    view! { <super::map::MapView/> }.into_any()
+}
+
+#[cfg(feature = "split")]
 #[allow(
     clippy::unnecessary_wraps,
     reason = "`fallible` split functions return a Result"
 )]
 #[wasm_split(map, wasm_split_path = ::leptos::wasm_split, fallible, preload(preload_map))]
 fn map_screen() -> Result<Screen, LoadFailed> {
-    Ok(|| view! { <super::map::MapView/> }.into_any())
+    Ok(map_view)
 }
 
+fn dashboard_view() -> AnyView {
+    view! { <super::dashboard::Dashboard/> }.into_any()
+}
+
+#[cfg(feature = "split")]
 #[allow(
     clippy::unnecessary_wraps,
     reason = "`fallible` split functions return a Result"
 )]
 #[wasm_split(dashboard, wasm_split_path = ::leptos::wasm_split, fallible, preload(preload_dashboard))]
 fn dashboard_screen() -> Result<Screen, LoadFailed> {
-    Ok(|| view! { <super::dashboard::Dashboard/> }.into_any())
+    Ok(dashboard_view)
 }
 
+fn admin_view() -> AnyView {
+    view! { <super::admin::Admin/> }.into_any()
+}
+
+#[cfg(feature = "split")]
 #[allow(
     clippy::unnecessary_wraps,
     reason = "`fallible` split functions return a Result"
 )]
 #[wasm_split(admin, wasm_split_path = ::leptos::wasm_split, fallible, preload(preload_admin))]
 fn admin_screen() -> Result<Screen, LoadFailed> {
-    Ok(|| view! { <super::admin::Admin/> }.into_any())
+    Ok(admin_view)
 }
+
+/// Without the `split` feature (the wasm tests): the same functions as ordinary calls.
+#[cfg(not(feature = "split"))]
+#[allow(
+    clippy::unused_async,
+    clippy::unnecessary_wraps,
+    reason = "the same signatures as the split functions they stand for"
+)]
+mod unsplit {
+    use super::{
+        admin_view, dashboard_view, field_view, map_view, sync_future, LoadFailed, Screen,
+        SyncStart,
+    };
+    use crate::sync::{Session, SyncSignals};
+    use leptos::wasm_split::SplitLoaderError;
+
+    pub(super) async fn field_screens() -> Result<Screen, LoadFailed> {
+        Ok(field_view)
+    }
+    pub(super) async fn sync_start(
+        sig: SyncSignals,
+        session: Session,
+    ) -> Result<SyncStart, LoadFailed> {
+        Ok(sync_future(sig, session))
+    }
+    pub(super) async fn map_screen() -> Result<Screen, LoadFailed> {
+        Ok(map_view)
+    }
+    pub(super) async fn dashboard_screen() -> Result<Screen, LoadFailed> {
+        Ok(dashboard_view)
+    }
+    pub(super) async fn admin_screen() -> Result<Screen, LoadFailed> {
+        Ok(admin_view)
+    }
+    pub(super) async fn preload_field_module() -> Result<(), SplitLoaderError> {
+        Ok(())
+    }
+    pub(super) async fn preload_map() -> Result<(), SplitLoaderError> {
+        Ok(())
+    }
+    pub(super) async fn preload_dashboard() -> Result<(), SplitLoaderError> {
+        Ok(())
+    }
+    pub(super) async fn preload_admin() -> Result<(), SplitLoaderError> {
+        Ok(())
+    }
+}
+#[cfg(not(feature = "split"))]
+use unsplit::{
+    admin_screen, dashboard_screen, field_screens, map_screen, preload_admin, preload_dashboard,
+    preload_field_module, preload_map, sync_start,
+};
 
 /// The screens that load as split modules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
