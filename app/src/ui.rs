@@ -84,8 +84,6 @@ pub fn App() -> impl IntoView {
         panel: RwSignal::new(false),
         session,
     });
-    // The long lists' rows follow the device's changes in the background (`list::index`).
-    list::index::keep_warm(sig);
     let ready = RwSignal::new(false);
     let failed = RwSignal::new(None::<String>);
     // Whether the field screens' module has loaded (or could not be): until then a signed-in

@@ -311,7 +311,10 @@ export function waitReady(page) {
  * `clients.claim()` on activation must take over the page that installed it. (A reload here
  * would hide a worker that never claims its first page.)
  */
-export async function waitControlled(page, timeout = 20000) {
+// The worker registers only once the first screen is up (public/boot.js) and its install copies
+// every precached file (the field module included), so on a loaded 2-core machine it can take
+// well over 20 s: the deadline is generous, the wait ends as soon as the worker controls the page.
+export async function waitControlled(page, timeout = 60000) {
   await waitFor(page, 'the service worker to be ready', () => navigator.serviceWorker.ready.then(() => true), undefined, timeout);
   await waitFor(
     page,

@@ -26,6 +26,9 @@ use leptos_router::path;
 
 #[component]
 pub(super) fn SignedInRoutes() -> impl IntoView {
+    // The long lists' rows follow the device's changes in the background (`list::index`): here,
+    // not in the shell, so that their code stays out of the first load.
+    super::list::index::keep_warm(super::context::ctx().sig);
     view! {
         // Every route's view is erased to `AnyView`: the router's `EitherOf12` then handles one
         // type instead of twelve.
