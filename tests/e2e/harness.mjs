@@ -237,7 +237,10 @@ export async function signIn(page, baseUrl, username, password = PASSWORD) {
   await waitReady(page);
   await page.locator('[data-testid=login-form] [name=username]').fill(username);
   await page.locator('[data-testid=login-form] [name=password]').fill(password);
-  await page.locator('[data-testid=login-submit]').click();
+  // Submitted from the keyboard (Enter in the password field), as most people do: a click
+  // waits for the button to be "stable", which it is not while the field module arrives
+  // and the shell re-renders around it.
+  await page.locator('[data-testid=login-form] [name=password]').press('Enter');
   await waitAttr(page, '[data-testid=whoami]', 'data-username', username);
 }
 
