@@ -103,6 +103,7 @@ fn page(d: &Data, days: u64, sorts: Sorts) -> impl IntoView {
             {figure("dash.closed", "fig-closed", f.closed.to_string())}
             {figure("dash.open", "fig-open", f.open.to_string())}
             {figure("dash.overdue", "fig-overdue", f.overdue.to_string())}
+            {figure("dash.unassigned", "fig-unassigned", f.unassigned.to_string())}
             {figure("dash.closure_rate", "fig-closure-rate", rate(f))}
             {figure("dash.median_close", "fig-median-close", median(f))}
             {figure("dash.visits_per_week", "fig-visits-week", format!("{:.1}", b.visits.average()))}
