@@ -191,30 +191,6 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn record(n: u128, fields: &serde_json::Value) -> Record {
-        let mut r = Record::new(
-            tongxin_shared::Collection::Cases,
-            RecordId(uuid::Uuid::from_u128(n)),
-        );
-        let stamp = tongxin_shared::Stamp {
-            hlc: tongxin_shared::Hlc {
-                wall_ms: 1,
-                counter: 0,
-            },
-            actor: tongxin_shared::ActorId(uuid::Uuid::from_u128(9)),
-        };
-        for (k, v) in fields.as_object().into_iter().flatten() {
-            r.fields.insert(
-                k.clone(),
-                tongxin_shared::record::FieldValue {
-                    value: v.clone(),
-                    stamp,
-                },
-            );
-        }
-        r
-    }
-
     struct City {
         rows: Vec<CaseRow>,
         grids: Names,
@@ -236,7 +212,11 @@ mod tests {
             .enumerate()
             .map(|(i, f)| {
                 let n = u128::try_from(i).expect("small") + 1;
-                CaseRow::new(&record(n, f), &mut grids, &mut people)
+                CaseRow::new(
+                    &crate::listing::fixture(tongxin_shared::Collection::Cases, n, f),
+                    &mut grids,
+                    &mut people,
+                )
             })
             .collect();
         City {

@@ -205,6 +205,33 @@ pub fn term_in(hits: &[Vec<bool>], t: usize, id: NameId) -> bool {
         .unwrap_or(false)
 }
 
+/// A record with `fields` (one stamp for all), for the lists' tests.
+#[cfg(test)]
+fn fixture(
+    collection: tongxin_shared::Collection,
+    n: u128,
+    fields: &serde_json::Value,
+) -> tongxin_shared::Record {
+    let mut r = tongxin_shared::Record::new(
+        collection,
+        tongxin_shared::RecordId(uuid::Uuid::from_u128(n)),
+    );
+    let stamp = tongxin_shared::Stamp {
+        hlc: tongxin_shared::Hlc::new(1, 0),
+        actor: tongxin_shared::ActorId(uuid::Uuid::from_u128(9)),
+    };
+    for (k, v) in fields.as_object().into_iter().flatten() {
+        r.fields.insert(
+            k.clone(),
+            tongxin_shared::FieldValue {
+                value: v.clone(),
+                stamp,
+            },
+        );
+    }
+    r
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -140,30 +140,6 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn visit(n: u128, fields: &serde_json::Value) -> Record {
-        let mut r = Record::new(
-            tongxin_shared::Collection::Visits,
-            RecordId(uuid::Uuid::from_u128(n)),
-        );
-        let stamp = tongxin_shared::Stamp {
-            hlc: tongxin_shared::Hlc {
-                wall_ms: 1,
-                counter: 0,
-            },
-            actor: tongxin_shared::ActorId(uuid::Uuid::from_u128(9)),
-        };
-        for (k, v) in fields.as_object().into_iter().flatten() {
-            r.fields.insert(
-                k.clone(),
-                tongxin_shared::FieldValue {
-                    value: v.clone(),
-                    stamp,
-                },
-            );
-        }
-        r
-    }
-
     #[test]
     fn search_looks_in_compound_grid_and_warden_and_sorts() {
         let (mut grids, mut compounds, mut people) =
@@ -181,7 +157,7 @@ mod tests {
         .enumerate()
         .map(|(i, f)| {
             let n = u128::try_from(i).expect("small") + 1;
-            VisitRow::new(&visit(n, f), &mut grids, &mut compounds, &mut people)
+            VisitRow::new(&crate::listing::fixture(tongxin_shared::Collection::Visits, n, f), &mut grids, &mut compounds, &mut people)
         })
         .collect();
         assert_eq!(rows[1].household, Some(RecordId(uuid::Uuid::from_u128(7))));
