@@ -35,7 +35,7 @@ async function main() {
       for (const screen of role.screens) {
         await openScreen(page, server.url, screen, state);
         // From the top (a sticky header would otherwise sit mid-page in a full-page shot);
-        // animations (the loading pulse, flashes) are stilled so the shot is what stays.
+        // animations (flashes, spinners) are stilled so the shot is what stays.
         await page.evaluate(() => window.scrollTo(0, 0));
         const file = path.join(outDir, `${size.name}-${role.role}-${screen.name}.png`);
         // A very long page (a whole city's list) is cut at MAX_HEIGHT px.
