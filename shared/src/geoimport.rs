@@ -254,27 +254,13 @@ pub fn far_from_community(
     })
 }
 
-/// Fills `{name}` placeholders from `args`.
-pub fn fill(template: &str, args: &BTreeMap<String, String>) -> String {
-    args.iter().fold(template.to_owned(), |s, (k, v)| {
-        s.replace(&format!("{{{k}}}"), v)
-    })
-}
-
 /// A problem by its code (one of [`PROBLEM_TEXTS`]) and the values its text names.
 pub fn problem(index: Option<usize>, code: &'static str, args: &[(&str, String)]) -> Problem {
-    let args: BTreeMap<String, String> = args
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), v.clone()))
-        .collect();
-    let template = PROBLEM_TEXTS
-        .iter()
-        .find(|(c, _)| *c == code)
-        .map_or(code, |(_, t)| *t);
+    let (args, message) = crate::problem_text::render(PROBLEM_TEXTS, code, args);
     Problem {
         index,
         code: code.to_owned(),
-        message: fill(template, &args),
+        message,
         args,
     }
 }
@@ -613,7 +599,7 @@ mod tests {
                 .find(|(c, _)| *c == p.code)
                 .map(|(_, t)| *t);
             assert_eq!(
-                template.map(|t| fill(t, &p.args)),
+                template.map(|t| crate::problem_text::fill(t, &p.args)),
                 Some(p.message.clone()),
                 "{p:?}"
             );

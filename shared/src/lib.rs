@@ -22,6 +22,7 @@ pub mod mask;
 pub mod merge;
 pub mod op;
 pub mod policy;
+pub mod problem_text;
 pub mod pull_page;
 pub mod query;
 pub mod record;

@@ -158,18 +158,11 @@ pub fn problem(
     code: &'static str,
     args: &[(&str, String)],
 ) -> UserImportProblem {
-    let args: BTreeMap<String, String> = args
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), v.clone()))
-        .collect();
-    let template = PROBLEM_TEXTS
-        .iter()
-        .find(|(c, _)| *c == code)
-        .map_or(code, |(_, t)| *t);
+    let (args, message) = crate::problem_text::render(PROBLEM_TEXTS, code, args);
     UserImportProblem {
         row,
         code: code.to_owned(),
-        message: crate::geoimport::fill(template, &args),
+        message,
         args,
     }
 }

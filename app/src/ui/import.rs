@@ -287,5 +287,5 @@ fn problem_text(lang: Lang, p: &Problem) -> String {
     if p.code.is_empty() || template == key {
         return p.message.clone();
     }
-    tongxin_shared::geoimport::fill(&template, &p.args)
+    tongxin_shared::problem_text::fill(&template, &p.args)
 }

@@ -59,7 +59,7 @@ fn problem_text(lang: Lang, p: &UserImportProblem) -> String {
     let m = if p.code.is_empty() || template == key {
         p.message.clone()
     } else {
-        tongxin_shared::geoimport::fill(&template, &p.args)
+        tongxin_shared::problem_text::fill(&template, &p.args)
     };
     match p.row {
         Some(row) => trf(
