@@ -17,6 +17,7 @@ import { readFile } from 'node:fs/promises';
 import {
   fillCase, fieldValues, launchBrowser, sel, serverCase, setupCity, signIn, startServer, waitAttr, waitFor, waitReady,
   waitText,
+  expectCase,
 } from './harness.mjs';
 import { waitSynced } from './badge.mjs';
 import { deviceState, sql } from './lossy_day.mjs';
@@ -63,12 +64,6 @@ async function clockNotice(page) {
   const notice = page.locator('[data-testid=clock-offset]');
   await notice.waitFor();
   return { text: (await notice.textContent()).trim(), offset: Number(await notice.getAttribute('data-offset-ms')) };
-}
-
-async function expectCase(page, { title, description, category }) {
-  if (title !== undefined) await waitText(page, sel.caseTitle, title);
-  if (description !== undefined) await waitText(page, sel.caseDescription, description);
-  if (category !== undefined) await waitAttr(page, sel.caseCategory, 'data-value', category);
 }
 
 test('phones days ahead and behind record the server\'s time, are told, and converge', async (t) => {

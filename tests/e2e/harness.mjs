@@ -349,6 +349,13 @@ export const sel = {
   save: '[data-testid=save]',
 };
 
+/** Wait until the case page shows the given title, description and category (those defined). */
+export async function expectCase(page, { title, description, category }) {
+  if (title !== undefined) await waitText(page, sel.caseTitle, title);
+  if (description !== undefined) await waitText(page, sel.caseDescription, description);
+  if (category !== undefined) await waitAttr(page, sel.caseCategory, 'data-value', category);
+}
+
 /**
  * Fill the case form on the current page and save it. Fields left undefined are not touched.
  * On a case's page the form opens on demand: its edit button is pressed first.

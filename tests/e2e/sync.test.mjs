@@ -7,14 +7,9 @@ import assert from 'node:assert/strict';
 import {
   caseIdByTitle, fillCase, launchBrowser, sel, serverCase, setupCity, signIn, startServer, waitAttr, waitFor, waitReady,
   waitText,
+  expectCase,
 } from './harness.mjs';
 import { waitSynced } from './badge.mjs';
-
-async function expectCase(page, { title, description, category }) {
-  if (title !== undefined) await waitText(page, sel.caseTitle, title);
-  if (description !== undefined) await waitText(page, sel.caseDescription, description);
-  if (category !== undefined) await waitAttr(page, sel.caseCategory, 'data-value', category);
-}
 
 test('two devices converge after one edits offline and the other online', async (t) => {
   const server = await startServer(t);
