@@ -610,3 +610,83 @@ every_behaviour!(
         .await
         .expect("open a fresh database")
 );
+
+/// A database written by the version before the rows (2: records without rows) gets them on its
+/// first `list_rows`, equal to the rows of its records; writes after that keep them.
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen_test::wasm_bindgen_test]
+async fn a_version_2_database_gets_its_rows_on_the_first_list() {
+    use indexed_db_futures::database::Database;
+    use indexed_db_futures::prelude::*;
+    use indexed_db_futures::transaction::TransactionMode;
+    let name = format!("tongxin-suite-v2-{}", Uuid::new_v4());
+    let mut case = Record::new(Collection::Cases, rid(100));
+    apply(
+        &mut case,
+        &op(
+            1,
+            100,
+            10,
+            json!({"title": "旧库里的诉求", "status": "reported", "reported_at": 10}),
+        ),
+    );
+    let mut grid = Record::new(Collection::Grids, rid(500));
+    apply(
+        &mut grid,
+        &op_in(
+            Collection::Grids,
+            2,
+            500,
+            10,
+            json!({"code": "G01", "name": "第一网格"}),
+        ),
+    );
+    {
+        let db = Database::open(&name)
+            .with_version(2u8)
+            .with_on_upgrade_needed(|_, db| {
+                for store in [
+                    "records",
+                    "outbox",
+                    "rejected",
+                    "meta",
+                    "blobs",
+                    "blobs_pending",
+                ] {
+                    db.create_object_store(store).build()?;
+                }
+                Ok(())
+            })
+            .await
+            .expect("a version 2 database");
+        let stores: &[&str] = &["records"];
+        let tx = db
+            .transaction(stores)
+            .with_mode(TransactionMode::Readwrite)
+            .build()
+            .expect("tx");
+        let records = tx.object_store("records").expect("records");
+        for (key, r) in [("cases", &case), ("grids", &grid)] {
+            records
+                .put(serde_json::to_string(r).expect("json"))
+                .with_key(format!("{key}/{}", r.id))
+                .primitive()
+                .expect("put")
+                .await
+                .expect("stored");
+        }
+        tx.commit().await.expect("commit");
+        db.close();
+    }
+    let s = tongxin_app::idb::IdbStore::open(&name)
+        .await
+        .expect("upgraded to the current version");
+    let (kept, decoded) = rows_and_decoded(&s).await;
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    assert_eq!(kept, decoded);
+    s.commit_local(&[op(3, 100, 11, json!({"status": "accepted"}))])
+        .await
+        .expect("edit");
+    let (kept, decoded) = rows_and_decoded(&s).await;
+    assert_eq!(kept, decoded);
+}
