@@ -3,6 +3,7 @@
 //! transaction that is committed explicitly: indexed_db_futures rolls back a transaction that is
 //! dropped without `commit()`, so an error half-way leaves nothing behind.
 
+use crate::listing::rows::{ListRow, ROW_COLLECTIONS};
 use crate::store::{
     outbox_key, record_key, restamp_record, restamped, validate_all, LocalBlob, LocalStore,
     RejectedOp, StoreError, StoredBlob, META_CURSOR,
@@ -23,8 +24,11 @@ const META: &str = "meta";
 /// Photos by SHA-256 (a JSON `StoredBlob`), and the hashes still to upload.
 const BLOBS: &str = "blobs";
 const BLOBS_PENDING: &str = "blobs_pending";
+/// The compact list row of each record of `ROW_COLLECTIONS`, under the record's key, written in
+/// the same transaction as the record (`crate::listing::rows`).
+const ROWS: &str = "rows";
 /// Schema version of the local database; `upgrade` migrates from any older one.
-const VERSION: u8 = 2;
+const VERSION: u8 = 3;
 
 thread_local! {
     /// A write failed for lack of space since a database last opened. Chromium then closes the
@@ -81,6 +85,22 @@ fn decode<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, StoreError> {
 
 fn encode<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
     serde_json::to_string(v).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// The stored form of `r`'s list row (`None`: its collection has none).
+fn row_text(r: &Record) -> Result<Option<String>, StoreError> {
+    ListRow::of(r).map(|row| encode(&row)).transpose()
+}
+
+/// The key range of collection `c` in `records` and `rows` (keys are "collection/id"; '0'
+/// follows '/').
+fn range_of(c: Collection) -> KeyRange<String> {
+    KeyRange::Bound(
+        format!("{}/", c.as_str()),
+        false,
+        format!("{}0", c.as_str()),
+        true,
+    )
 }
 
 /// Puts a string value under a string key and waits for the request.
@@ -141,6 +161,12 @@ async fn open_db(name: &str) -> Result<Database, StoreError> {
                 for store in [BLOBS, BLOBS_PENDING] {
                     db.create_object_store(store).build()?;
                 }
+            }
+            // Version 3: the list rows. A device upgraded from 2 has records without rows; the
+            // first `list_rows` finds fewer rows than records and builds them once (lazily: an
+            // upgrade callback cannot await a read of every record).
+            if event.old_version() < 3.0 {
+                db.create_object_store(ROWS).build()?;
             }
             Ok(())
         })
@@ -258,13 +284,53 @@ impl IdbStore {
     }
 }
 
+impl IdbStore {
+    /// Writes the row of every record that has one, in one transaction with the records read
+    /// (no write can come between the read and the rows), and returns them. A device upgraded
+    /// from version 2 does this once: it decodes every record, as the lists did before rows.
+    async fn build_rows(&self) -> Result<Vec<ListRow>, StoreError> {
+        let db = self.db().await?;
+        let tx = self.tx(&db, &[RECORDS, ROWS], true)?;
+        let records = tx.object_store(RECORDS).map_err(backend)?;
+        let rows = tx.object_store(ROWS).map_err(backend)?;
+        rows.clear().map_err(backend)?.await.map_err(backend)?;
+        let mut out = Vec::new();
+        for c in ROW_COLLECTIONS {
+            let texts = records
+                .get_all::<String>()
+                .with_query::<String, KeyRange<String>>(range_of(c))
+                .primitive()
+                .map_err(backend)?
+                .await
+                .map_err(backend)?
+                .map(|r| r.map_err(backend))
+                .collect::<Result<Vec<String>, _>>()?;
+            for text in texts {
+                let r: Record = decode(&text)?;
+                if let Some(row) = ListRow::of(&r) {
+                    drop(
+                        rows.put(encode(&row)?)
+                            .with_key(record_key(r.collection, r.id))
+                            .primitive()
+                            .map_err(backend)?,
+                    );
+                    out.push(row);
+                }
+            }
+        }
+        self.commit(tx).await?;
+        Ok(out)
+    }
+}
+
 impl LocalStore for IdbStore {
     async fn commit_local(&self, ops: &[Op]) -> Result<(), StoreError> {
         validate_all(ops)?;
         let db = self.db().await?;
-        let tx = self.tx(&db, &[RECORDS, OUTBOX], true)?;
+        let tx = self.tx(&db, &[RECORDS, OUTBOX, ROWS], true)?;
         let records = tx.object_store(RECORDS).map_err(backend)?;
         let outbox = tx.object_store(OUTBOX).map_err(backend)?;
+        let rows = tx.object_store(ROWS).map_err(backend)?;
         let mut touched: Vec<(String, Record)> = Vec::new();
         for op in ops {
             let key = record_key(op.collection, op.record);
@@ -290,6 +356,9 @@ impl LocalStore for IdbStore {
         }
         for (key, r) in &touched {
             put(&records, key.clone(), encode(r)?).await?;
+            if let Some(row) = row_text(r)? {
+                put(&rows, key.clone(), row).await?;
+            }
         }
         self.commit(tx).await
     }
@@ -368,8 +437,9 @@ impl LocalStore for IdbStore {
         let again = restamped(&entry.op, hlc);
         let key = record_key(entry.op.collection, entry.op.record);
         let db = self.db().await?;
-        let tx = self.tx(&db, &[RECORDS, OUTBOX, REJECTED], true)?;
+        let tx = self.tx(&db, &[RECORDS, OUTBOX, REJECTED, ROWS], true)?;
         let records = tx.object_store(RECORDS).map_err(backend)?;
+        let rows = tx.object_store(ROWS).map_err(backend)?;
         let outbox = tx.object_store(OUTBOX).map_err(backend)?;
         let rejected = tx.object_store(REJECTED).map_err(backend)?;
         let stored: Option<String> = records
@@ -381,6 +451,9 @@ impl LocalStore for IdbStore {
         if let Some(text) = stored {
             let mut record: Record = decode(&text)?;
             restamp_record(&mut record, &entry.op, again.stamp());
+            if let Some(row) = row_text(&record)? {
+                put(&rows, key.clone(), row).await?;
+            }
             put(&records, key, encode(&record)?).await?;
         }
         put(&outbox, outbox_key(&again), encode(&again)?).await?;
@@ -398,9 +471,10 @@ impl LocalStore for IdbStore {
 
     async fn apply_pull(&self, pulled: &[Record], cursor: u64) -> Result<(), StoreError> {
         let db = self.db().await?;
-        let tx = self.tx(&db, &[RECORDS, META], true)?;
+        let tx = self.tx(&db, &[RECORDS, META, ROWS], true)?;
         let records = tx.object_store(RECORDS).map_err(backend)?;
         let meta = tx.object_store(META).map_err(backend)?;
+        let rows = tx.object_store(ROWS).map_err(backend)?;
         // Pipelined: every read is issued before the first is awaited, and writes are not awaited
         // one by one (a failed write aborts the transaction, which `commit` then reports).
         let keys: Vec<String> = pulled
@@ -428,6 +502,14 @@ impl LocalStore for IdbStore {
                 }
                 None => r.clone(),
             };
+            if let Some(row) = row_text(&merged)? {
+                drop(
+                    rows.put(row)
+                        .with_key(key.clone())
+                        .primitive()
+                        .map_err(backend)?,
+                );
+            }
             drop(
                 records
                     .put(encode(&merged)?)
@@ -449,15 +531,9 @@ impl LocalStore for IdbStore {
         let db = self.db().await?;
         let tx = self.tx(&db, &[RECORDS], false)?;
         let s = tx.object_store(RECORDS).map_err(backend)?;
-        let range = KeyRange::Bound(
-            format!("{}/", c.as_str()),
-            false,
-            format!("{}0", c.as_str()),
-            true,
-        );
         let n = s
             .count()
-            .with_query::<String, KeyRange<String>>(range)
+            .with_query::<String, KeyRange<String>>(range_of(c))
             .primitive()
             .map_err(backend)?
             .await
@@ -468,10 +544,12 @@ impl LocalStore for IdbStore {
     async fn reset_pulled(&self) -> Result<(), StoreError> {
         let ops = self.outbox(usize::MAX).await?;
         let db = self.db().await?;
-        let tx = self.tx(&db, &[RECORDS, META], true)?;
+        let tx = self.tx(&db, &[RECORDS, META, ROWS], true)?;
         let records = tx.object_store(RECORDS).map_err(backend)?;
         let meta = tx.object_store(META).map_err(backend)?;
+        let rows = tx.object_store(ROWS).map_err(backend)?;
         records.clear().map_err(backend)?.await.map_err(backend)?;
+        rows.clear().map_err(backend)?.await.map_err(backend)?;
         delete(&meta, META_CURSOR).await?;
         let mut rebuilt: std::collections::BTreeMap<String, Record> =
             std::collections::BTreeMap::new();
@@ -482,6 +560,9 @@ impl LocalStore for IdbStore {
             apply(r, op);
         }
         for (key, r) in rebuilt {
+            if let Some(row) = row_text(&r)? {
+                put(&rows, key.clone(), row).await?;
+            }
             put(&records, key, encode(&r)?).await?;
         }
         self.commit(tx).await
@@ -502,6 +583,46 @@ impl LocalStore for IdbStore {
             .iter()
             .map(|s| decode(s))
             .collect()
+    }
+
+    async fn list_rows(&self) -> Result<Vec<ListRow>, StoreError> {
+        // One read transaction: every row with one getAll, and how many records should have one.
+        let (stored, expected) = {
+            let db = self.db().await?;
+            let tx = self.tx(&db, &[ROWS, RECORDS], false)?;
+            let rows = tx.object_store(ROWS).map_err(backend)?;
+            let records = tx.object_store(RECORDS).map_err(backend)?;
+            let all = rows.get_all::<String>().primitive().map_err(backend)?;
+            let counts = ROW_COLLECTIONS
+                .iter()
+                .map(|c| {
+                    records
+                        .count()
+                        .with_query::<String, KeyRange<String>>(range_of(*c))
+                        .primitive()
+                        .map_err(backend)
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let stored = all
+                .await
+                .map_err(backend)?
+                .map(|r| r.map_err(backend))
+                .collect::<Result<Vec<String>, _>>()?;
+            let mut expected = 0usize;
+            for n in futures::future::try_join_all(counts)
+                .await
+                .map_err(backend)?
+            {
+                expected += n as usize;
+            }
+            (stored, expected)
+        };
+        // Rows are written with their records, so the numbers differ only on a database
+        // upgraded from version 2 (records stored before rows existed): build them once.
+        if stored.len() == expected {
+            return stored.iter().map(|s| decode(s)).collect();
+        }
+        self.build_rows().await
     }
 
     async fn meta_get(&self, key: &str) -> Result<Option<String>, StoreError> {

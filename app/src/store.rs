@@ -5,8 +5,10 @@
 //! Stores: `records` (merged state, keyed `collection/id`), `outbox` (ops not yet acknowledged,
 //! keyed by HLC then op id, so they leave in the order they were made), `rejected` (ops the
 //! server refused, with the reason — never deleted unless the user says so), `meta` (cursor,
-//! clock, actor id).
+//! clock, actor id), `rows` (the compact list row of each case, visit and place record, keyed
+//! as the record and written with it: `crate::listing::rows`).
 
+use crate::listing::rows::{ListRow, ROW_COLLECTIONS};
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -150,6 +152,10 @@ pub trait LocalStore {
     /// How many records of a collection the device holds (tombstones included).
     async fn count(&self, c: Collection) -> Result<usize, StoreError>;
     async fn list(&self, c: Collection) -> Result<Vec<Record>, StoreError>;
+    /// The compact rows of every record of [`ROW_COLLECTIONS`] (what the long lists show, and
+    /// the places' names), in no particular order. Each equals [`ListRow::of`] the record as stored now:
+    /// the IndexedDB backend writes a record's row in the same transaction as the record.
+    async fn list_rows(&self) -> Result<Vec<ListRow>, StoreError>;
     async fn meta_get(&self, key: &str) -> Result<Option<String>, StoreError>;
     async fn meta_set(&self, key: &str, value: &str) -> Result<(), StoreError>;
     async fn meta_delete(&self, key: &str) -> Result<(), StoreError>;
@@ -342,6 +348,17 @@ impl LocalStore for MemoryStore {
             .range(prefix.clone()..)
             .take_while(|(k, _)| k.starts_with(&prefix))
             .map(|(_, r)| r.clone())
+            .collect())
+    }
+    async fn list_rows(&self) -> Result<Vec<ListRow>, StoreError> {
+        // In memory there is nothing to decode: the rows are made from the records on demand.
+        Ok(self
+            .inner
+            .borrow()
+            .records
+            .values()
+            .filter(|r| ROW_COLLECTIONS.contains(&r.collection))
+            .filter_map(ListRow::of)
             .collect())
     }
     async fn meta_get(&self, key: &str) -> Result<Option<String>, StoreError> {

@@ -5,6 +5,7 @@
 //! wasm32-unknown-unknown --test store_suite`), each test on a fresh database.
 
 use serde_json::json;
+use tongxin_app::listing::rows::{ListRow, ROW_COLLECTIONS};
 use tongxin_app::store::{LocalStore, StoreError, META_CURSOR, META_SCOPE};
 use tongxin_shared::merge::apply;
 use tongxin_shared::{
@@ -410,6 +411,142 @@ async fn a_reset_drops_pulled_state_but_keeps_unsent_and_refused_work<S: LocalSt
     );
 }
 
+/// Every row the store keeps, by key, next to the rows of its records decoded.
+async fn rows_and_decoded<S: LocalStore>(s: &S) -> (Vec<ListRow>, Vec<ListRow>) {
+    let mut kept = s.list_rows().await.expect("rows");
+    let mut decoded = Vec::new();
+    for c in ROW_COLLECTIONS {
+        for r in s.list(c).await.expect("list") {
+            decoded.extend(ListRow::of(&r));
+        }
+    }
+    let key = |r: &ListRow| (r.collection(), r.id());
+    kept.sort_by_key(key);
+    decoded.sort_by_key(key);
+    (kept, decoded)
+}
+
+async fn the_list_rows_equal_the_rows_of_the_records_after_edits_pulls_and_merges<S: LocalStore>(
+    s: &S,
+) {
+    let grid = Uuid::from_u128(500).to_string();
+    let case_id = 100;
+    s.commit_local(&[
+        op_in(
+            Collection::Grids,
+            1,
+            500,
+            10,
+            json!({"code": "G01", "name": "第一网格"}),
+        ),
+        op(
+            2,
+            case_id,
+            10,
+            json!({"title": "路灯不亮", "description": "三号楼 North Gate",
+            "status": "reported", "grid": grid, "reporter": "w0001", "reported_at": 10}),
+        ),
+        op_in(
+            Collection::Visits,
+            3,
+            200,
+            10,
+            json!({"kind": "patrol", "grid": grid,
+            "warden": "w0001", "visited_at": 10, "appeals": ["修路灯"]}),
+        ),
+        op_in(
+            Collection::Households,
+            4,
+            300,
+            10,
+            json!({"address": "一号"}),
+        ),
+    ])
+    .await
+    .expect("commit");
+    let (kept, decoded) = rows_and_decoded(s).await;
+    assert_eq!(
+        kept.len(),
+        3,
+        "a row per case, visit and grid, none for a household"
+    );
+    assert_eq!(kept, decoded);
+
+    // A local edit rewrites the row.
+    s.commit_local(&[op(
+        5,
+        case_id,
+        11,
+        json!({"status": "accepted", "assignee": "cm01"}),
+    )])
+    .await
+    .expect("edit");
+    let (kept, decoded) = rows_and_decoded(s).await;
+    assert_eq!(kept, decoded);
+    assert!(kept
+        .iter()
+        .any(|r| matches!(r, ListRow::Case(c) if c.status == "accepted")));
+
+    // A pull merges field by field: a newer title wins, an older status loses; a new visit and a
+    // renamed grid arrive.
+    let mut merged = pulled(6, case_id, 20, json!({"title": "路灯修好了"}));
+    apply(&mut merged, &op(7, case_id, 5, json!({"status": "closed"})));
+    let mut renamed = Record::new(Collection::Grids, rid(500));
+    apply(
+        &mut renamed,
+        &op_in(Collection::Grids, 8, 500, 30, json!({"name": "一网格"})),
+    );
+    let mut visit = Record::new(Collection::Visits, rid(201));
+    apply(
+        &mut visit,
+        &op_in(
+            Collection::Visits,
+            9,
+            201,
+            30,
+            json!({"kind": "household_visit",
+        "warden": "w0002", "visited_at": 30, "deleted": true}),
+        ),
+    );
+    s.apply_pull(&[merged, renamed, visit], 9)
+        .await
+        .expect("pull");
+    let (kept, decoded) = rows_and_decoded(s).await;
+    assert_eq!(kept, decoded);
+    let case_row = kept.iter().find_map(|r| match r {
+        ListRow::Case(c) => Some(c.clone()),
+        _ => None,
+    });
+    let case_row = case_row.expect("the case's row");
+    assert_eq!(
+        (case_row.title.as_str(), case_row.status.as_str()),
+        ("路灯修好了", "accepted")
+    );
+    assert!(kept
+        .iter()
+        .any(|r| matches!(r, ListRow::Place(p) if p.name == "一网格" && p.code == "G01")));
+
+    // An op refused for a clock ahead, sent again later: its times move, and so does the row.
+    let ahead = op(10, case_id, 40, json!({"reported_at": 40}));
+    s.commit_local(std::slice::from_ref(&ahead))
+        .await
+        .expect("ahead");
+    s.reject(&ahead, "clock_ahead", "ahead")
+        .await
+        .expect("reject");
+    s.restamp(ahead.id, Hlc::new(45, 0)).await.expect("restamp");
+    let (kept, decoded) = rows_and_decoded(s).await;
+    assert_eq!(kept, decoded);
+    assert!(kept
+        .iter()
+        .any(|r| matches!(r, ListRow::Case(c) if c.reported_at == 45)));
+
+    // A reset keeps the rows of what is still unsent, and only those.
+    s.reset_pulled().await.expect("reset");
+    let (kept, decoded) = rows_and_decoded(s).await;
+    assert_eq!(kept, decoded);
+}
+
 /// One test per behaviour and backend: `suite!(module, async store constructor; behaviours…)`.
 macro_rules! suite {
     ($backend:ident, $open:expr; $($name:ident),* $(,)?) => {
@@ -455,6 +592,7 @@ macro_rules! every_behaviour {
             a_photo_is_stored_once_and_pending_until_uploaded,
             meta_keys_are_set_read_and_deleted,
             a_reset_drops_pulled_state_but_keeps_unsent_and_refused_work,
+            the_list_rows_equal_the_rows_of_the_records_after_edits_pulls_and_merges,
         );
     };
 }
@@ -472,3 +610,83 @@ every_behaviour!(
         .await
         .expect("open a fresh database")
 );
+
+/// A database written by the version before the rows (2: records without rows) gets them on its
+/// first `list_rows`, equal to the rows of its records; writes after that keep them.
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen_test::wasm_bindgen_test]
+async fn a_version_2_database_gets_its_rows_on_the_first_list() {
+    use indexed_db_futures::database::Database;
+    use indexed_db_futures::prelude::*;
+    use indexed_db_futures::transaction::TransactionMode;
+    let name = format!("tongxin-suite-v2-{}", Uuid::new_v4());
+    let mut case = Record::new(Collection::Cases, rid(100));
+    apply(
+        &mut case,
+        &op(
+            1,
+            100,
+            10,
+            json!({"title": "旧库里的诉求", "status": "reported", "reported_at": 10}),
+        ),
+    );
+    let mut grid = Record::new(Collection::Grids, rid(500));
+    apply(
+        &mut grid,
+        &op_in(
+            Collection::Grids,
+            2,
+            500,
+            10,
+            json!({"code": "G01", "name": "第一网格"}),
+        ),
+    );
+    {
+        let db = Database::open(&name)
+            .with_version(2u8)
+            .with_on_upgrade_needed(|_, db| {
+                for store in [
+                    "records",
+                    "outbox",
+                    "rejected",
+                    "meta",
+                    "blobs",
+                    "blobs_pending",
+                ] {
+                    db.create_object_store(store).build()?;
+                }
+                Ok(())
+            })
+            .await
+            .expect("a version 2 database");
+        let stores: &[&str] = &["records"];
+        let tx = db
+            .transaction(stores)
+            .with_mode(TransactionMode::Readwrite)
+            .build()
+            .expect("tx");
+        let records = tx.object_store("records").expect("records");
+        for (key, r) in [("cases", &case), ("grids", &grid)] {
+            records
+                .put(serde_json::to_string(r).expect("json"))
+                .with_key(format!("{key}/{}", r.id))
+                .primitive()
+                .expect("put")
+                .await
+                .expect("stored");
+        }
+        tx.commit().await.expect("commit");
+        db.close();
+    }
+    let s = tongxin_app::idb::IdbStore::open(&name)
+        .await
+        .expect("upgraded to the current version");
+    let (kept, decoded) = rows_and_decoded(&s).await;
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    assert_eq!(kept, decoded);
+    s.commit_local(&[op(3, 100, 11, json!({"status": "accepted"}))])
+        .await
+        .expect("edit");
+    let (kept, decoded) = rows_and_decoded(&s).await;
+    assert_eq!(kept, decoded);
+}

@@ -1,9 +1,10 @@
 //! A case as a list row, the case list's filters (the same as `shared::query::CaseFilter`, over
 //! rows) and its sort orders.
 
+use super::rows::CaseCells;
 use super::{rank_of, term_in, NameId, Names, Sort, Terms, NONE};
 use std::cmp::Ordering;
-use tongxin_shared::case::{escalation_level, is_overdue, recorded_escalation, Deadlines};
+use tongxin_shared::case::{escalation_level, is_overdue, Deadlines};
 use tongxin_shared::case::{Level, Status};
 use tongxin_shared::{Record, RecordId};
 
@@ -31,28 +32,25 @@ pub struct CaseRow {
 impl CaseRow {
     /// The row of a case record; its grid and people are interned in `grids` and `people`.
     pub fn new(r: &Record, grids: &mut Names, people: &mut Names) -> Self {
-        let s = |f: &str| r.str(f).unwrap_or_default();
-        let title = s("title").to_owned();
+        Self::from_cells(&CaseCells::of(r), grids, people)
+    }
+
+    /// The row of a case's stored cells (what [`CaseRow::new`] makes of the record).
+    pub fn from_cells(c: &CaseCells, grids: &mut Names, people: &mut Names) -> Self {
         Self {
-            id: r.id,
-            hay: format!("{title}\n{}", s("description")).to_lowercase(),
-            title,
-            category: s("category").to_owned(),
-            status: Status::parse(s("status")),
-            grid: grids.intern(s("grid")),
-            reporter: people.intern(s("reporter")),
-            assignee: people.intern(s("assignee")),
-            reported_at: r
-                .get("reported_at")
-                .and_then(serde_json::Value::as_u64)
-                .unwrap_or(0),
-            deadline: r.get("deadline").and_then(serde_json::Value::as_u64),
-            synthetic: r
-                .get("synthetic")
-                .and_then(serde_json::Value::as_bool)
-                .unwrap_or(false),
-            escalated: recorded_escalation(r),
-            deleted: r.is_deleted(),
+            id: c.id,
+            title: c.title.clone(),
+            hay: c.hay.clone(),
+            category: c.category.clone(),
+            status: Status::parse(&c.status),
+            grid: grids.intern(&c.grid),
+            reporter: people.intern(&c.reporter),
+            assignee: people.intern(&c.assignee),
+            reported_at: c.reported_at,
+            deadline: c.deadline,
+            synthetic: c.synthetic,
+            escalated: c.escalated,
+            deleted: c.deleted,
         }
     }
 

@@ -9,6 +9,7 @@
 //! per row.
 
 pub mod cases;
+pub mod rows;
 pub mod users;
 pub mod visits;
 

@@ -1,5 +1,6 @@
 //! A visit or patrol as a list row, and the visit list's search and sort orders.
 
+use super::rows::VisitCells;
 use super::{rank_of, term_in, NameId, Names, Sort, Terms};
 use std::cmp::Ordering;
 use tongxin_shared::{Record, RecordId};
@@ -22,29 +23,27 @@ pub struct VisitRow {
 
 impl VisitRow {
     pub fn new(r: &Record, grids: &mut Names, compounds: &mut Names, people: &mut Names) -> Self {
-        let s = |f: &str| r.str(f).unwrap_or_default();
+        Self::from_cells(&VisitCells::of(r), grids, compounds, people)
+    }
+
+    /// The row of a visit's stored cells (what [`VisitRow::new`] makes of the record).
+    pub fn from_cells(
+        v: &VisitCells,
+        grids: &mut Names,
+        compounds: &mut Names,
+        people: &mut Names,
+    ) -> Self {
         Self {
-            id: r.id,
-            kind: s("kind").to_owned(),
-            visited_at: r
-                .get("visited_at")
-                .and_then(serde_json::Value::as_u64)
-                .unwrap_or(0),
-            grid: grids.intern(s("grid")),
-            compound: compounds.intern(s("compound")),
-            warden: people.intern(s("warden")),
-            household: r.str("household").and_then(|h| RecordId::parse(h).ok()),
-            notes: s("notes").to_owned(),
-            appeals: r
-                .get("appeals")
-                .and_then(serde_json::Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|x| x.as_str().map(ToOwned::to_owned))
-                        .collect()
-                })
-                .unwrap_or_default(),
-            deleted: r.is_deleted(),
+            id: v.id,
+            kind: v.kind.clone(),
+            visited_at: v.visited_at,
+            grid: grids.intern(&v.grid),
+            compound: compounds.intern(&v.compound),
+            warden: people.intern(&v.warden),
+            household: v.household,
+            notes: v.notes.clone(),
+            appeals: v.appeals.clone(),
+            deleted: v.deleted,
         }
     }
 }

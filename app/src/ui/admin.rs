@@ -54,8 +54,21 @@ pub(super) fn password_ok(p: &str) -> bool {
 #[component]
 pub(super) fn AdminUsers() -> impl IntoView {
     let Ctx { lang, .. } = ctx();
-    // The list fetched last time shows at once; the fetch below refreshes it.
-    let users = RwSignal::new(super::list::users::remembered());
+    // The list fetched last time (kept on the device) shows at once; the fetch below refreshes it.
+    let session_copy = super::list::users::in_session();
+    let from_device = session_copy.is_none();
+    let users = RwSignal::new(session_copy.unwrap_or_default());
+    let fetched = RwSignal::new(false);
+    spawn_local(async move {
+        if !from_device {
+            return;
+        }
+        let kept = super::list::users::remembered().await;
+        // Unless the fetch answered first.
+        if fetched.try_get_untracked() == Some(false) {
+            let _ = users.try_set(kept);
+        }
+    });
     let error = RwSignal::new(None::<String>);
     let notice = RwSignal::new(None::<String>);
     let editing = RwSignal::new(false);
@@ -75,8 +88,9 @@ pub(super) fn AdminUsers() -> impl IntoView {
             };
             match listed {
                 Ok(list) => {
-                    super::list::users::remember(&list);
-                    users.set(list);
+                    let _ = fetched.try_set(true);
+                    let _ = users.try_set(list.clone());
+                    super::list::users::remember(&list).await;
                 }
                 Err(e) => error.set(Some(e)),
             }

@@ -203,7 +203,7 @@ pub(super) fn CaseList() -> impl IntoView {
                     {session.with(|s| s.as_ref().is_some_and(|s| s.me.role.is_manager())).then(|| view! {
                         <button type="button" data-testid="export-csv" on:click=export>{t("cases.export")}</button>
                     })}
-                    <list::cases::CasePage selected page sort/>
+                    {list::page::paged::<list::cases::Cases>(selected, page, sort)}
                 }.into_any(),
             }}
         </section>

@@ -52,7 +52,7 @@ pub(super) fn VisitList() -> impl IntoView {
                     <form class="filters" role="search" on:submit=|ev| ev.prevent_default()>
                         <list::SearchBox query=text page label="visits.search"/>
                     </form>
-                    <list::visits::VisitPage selected page sort/>
+                    {list::page::paged::<list::visits::Visits>(selected, page, sort)}
                 }.into_any(),
             }}
         </section>

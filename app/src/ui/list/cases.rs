@@ -1,19 +1,15 @@
-//! One page of the case list: a table with sortable columns on a wide screen, today's cards on
-//! a phone; the count and the pager above.
+//! The case list's columns and cards, drawn one page at a time by `super::page::paged`: a
+//! table with sortable columns on a wide screen, cards on a phone.
 
-use super::index;
-use super::{Pager, SortSelect, SortTh};
+use super::index::ListIndex;
+use super::page::PagedRows;
+use super::SortTh;
 use crate::i18n::{tr, Lang};
 use crate::listing::cases::{CaseRow, CaseSort};
-use crate::listing::{page_range, Sort};
+use crate::listing::Sort;
 use crate::ui::context::{ctx, t, Ctx};
 use crate::ui::format::{now_ms, when};
-use crate::ui::layout::use_wide;
 use leptos::prelude::*;
-
-/// The cases a query selected: the index epoch the positions belong to, the positions in
-/// order, and how many live cases the device holds.
-pub(crate) type Selected = Option<(u64, Vec<u32>, usize)>;
 
 /// The orders a phone offers in its sort menu (a table sorts by its headers).
 pub(crate) const PHONE_SORTS: [(Sort<CaseSort>, &str); 5] = [
@@ -49,8 +45,8 @@ pub(crate) const PHONE_SORTS: [(Sort<CaseSort>, &str); 5] = [
 ];
 
 /// A row on screen: the row and its grid's name.
-#[derive(Clone)]
-struct Shown {
+#[derive(Clone, PartialEq)]
+pub(crate) struct Shown {
     row: CaseRow,
     grid: String,
 }
@@ -63,47 +59,32 @@ fn label(lang: Lang, prefix: &str, v: &str) -> String {
     }
 }
 
-/// The count, the pager and one page of the selected cases.
-#[component]
-pub(crate) fn CasePage(
-    selected: Memo<Selected>,
-    page: RwSignal<usize>,
-    sort: RwSignal<Sort<CaseSort>>,
-) -> impl IntoView {
-    let wide = use_wide();
-    let matched = Signal::derive(move || selected.with(|s| s.as_ref().map_or(0, |s| s.1.len())));
-    let total = Signal::derive(move || selected.with(|s| s.as_ref().map_or(0, |s| s.2)));
-    let rows = move || {
-        selected.with(|s| {
-            let Some((epoch, ids, _)) = s else {
-                return Vec::new();
-            };
-            let range = page_range(ids.len(), page.get());
-            index::with(|ix| {
-                if ix.epoch != *epoch {
-                    return Vec::new();
-                }
-                ids[range]
-                    .iter()
-                    .filter_map(|i| ix.cases.rows.get(*i as usize))
-                    .map(|row| Shown {
-                        grid: ix.grids.shown(row.grid).to_owned(),
-                        row: row.clone(),
-                    })
-                    .collect()
+/// The case list's page (`super::page::paged`).
+pub(crate) struct Cases;
+
+impl PagedRows for Cases {
+    type Shown = Shown;
+    type Key = CaseSort;
+    const COUNT_TESTID: &'static str = "cases-count";
+    const PHONE_SORTS: &'static [(Sort<CaseSort>, &'static str)] = &PHONE_SORTS;
+
+    fn shown(ix: &ListIndex, positions: &[u32]) -> Vec<Shown> {
+        positions
+            .iter()
+            .filter_map(|i| ix.cases.rows.get(*i as usize))
+            .map(|row| Shown {
+                grid: ix.grids.shown(row.grid).to_owned(),
+                row: row.clone(),
             })
-        })
-    };
-    view! {
-        <Pager page matched total testid="cases-count"/>
-        {move || if wide.get() {
-            view! { <CaseTable rows=rows() page sort/> }.into_any()
-        } else {
-            view! {
-                <SortSelect sort page options=&PHONE_SORTS/>
-                <CaseCards rows=rows()/>
-            }.into_any()
-        }}
+            .collect()
+    }
+
+    fn table(rows: Vec<Shown>, page: RwSignal<usize>, sort: RwSignal<Sort<CaseSort>>) -> AnyView {
+        view! { <CaseTable rows page sort/> }.into_any()
+    }
+
+    fn cards(rows: Vec<Shown>) -> AnyView {
+        view! { <CaseCards rows/> }.into_any()
     }
 }
 

@@ -1,10 +1,11 @@
 //! The rows of the long lists (cases, visits), kept in memory for the whole session and updated
 //! record by record as sync and the user change them.
 //!
-//! Reading and decoding a city's 8,405 cases and 46,801 visits from IndexedDB takes seconds; a
-//! list screen must show its first rows in a fraction of that. So the rows are built once — in
-//! the background when sync goes quiet, or when a list opens first — and after that only the
-//! records a change names are read again (`SyncSignals::changes`, as the map's grid states do).
+//! Decoding a city's 8,405 cases and 46,801 visits from IndexedDB took 18–22 s; a list screen
+//! must show its first rows in a fraction of that. So the device keeps each record's compact row
+//! next to it (`LocalStore::list_rows`, written in the record's own transaction), and the index
+//! is built from those with one read — in the background when sync goes quiet, or when a list
+//! opens first — and after that only the records a change names are read again (`SyncSignals::changes`, as the map's grid states do).
 //! A change the index cannot follow (another tab, an area reset, a missed bump, a very large
 //! pull) marks it stale and the next refresh rebuilds it.
 //!
@@ -12,6 +13,7 @@
 //! table stays valid until a rebuild, which starts a new `epoch`.
 
 use crate::listing::cases::CaseRow;
+use crate::listing::rows::{ListRow, PlaceCells};
 use crate::listing::visits::VisitRow;
 use crate::listing::Names;
 use crate::store::LocalStore;
@@ -59,6 +61,9 @@ pub(crate) struct ListIndex {
     pub people: Names,
     pub cases: Rows<CaseRow>,
     pub visits: Rows<VisitRow>,
+    /// Subdistricts, communities and grids by id: (name, code) — the admin's user list names
+    /// areas with them.
+    pub areas: HashMap<String, (String, String)>,
     /// How many live cases and visits the device holds.
     pub live_cases: usize,
     pub live_visits: usize,
@@ -67,33 +72,58 @@ pub(crate) struct ListIndex {
 }
 
 impl ListIndex {
-    fn name_place(&mut self, r: &Record) {
-        let names = match r.collection {
+    fn name_place(&mut self, p: &PlaceCells) {
+        let key = p.id.to_string();
+        let names = match p.collection {
             Collection::Grids => &mut self.grids,
             Collection::Compounds => &mut self.compounds,
-            _ => return,
+            _ => {
+                self.areas.insert(key, (p.name.clone(), p.code.clone()));
+                return;
+            }
         };
-        let s = |f: &str| r.str(f).unwrap_or_default();
         // Grids read as "G0101 第一网格" (code and name), compounds by name; both found by either.
-        let shown = match r.collection {
-            Collection::Grids => crate::ui::names::code_and_name(s("code"), s("name")),
-            _ => s("name").to_owned(),
+        let shown = match p.collection {
+            Collection::Grids => crate::ui::names::code_and_name(&p.code, &p.name),
+            _ => p.name.clone(),
         };
-        names.label(&r.id.to_string(), &shown, &[s("code"), s("name")]);
+        names.label(&key, &shown, &[&p.code, &p.name]);
+        if p.collection == Collection::Grids {
+            self.areas.insert(key, (p.name.clone(), p.code.clone()));
+        }
+    }
+
+    fn put_row(&mut self, row: &ListRow) {
+        match row {
+            ListRow::Case(c) => {
+                let row = CaseRow::from_cells(c, &mut self.grids, &mut self.people);
+                self.cases.upsert(c.id, row);
+            }
+            ListRow::Visit(v) => {
+                let row =
+                    VisitRow::from_cells(v, &mut self.grids, &mut self.compounds, &mut self.people);
+                self.visits.upsert(v.id, row);
+            }
+            ListRow::Place(p) => self.name_place(p),
+        }
     }
 
     fn put(&mut self, r: &Record) {
-        match r.collection {
-            Collection::Cases => {
-                let row = CaseRow::new(r, &mut self.grids, &mut self.people);
-                self.cases.upsert(r.id, row);
-            }
-            Collection::Visits => {
-                let row = VisitRow::new(r, &mut self.grids, &mut self.compounds, &mut self.people);
-                self.visits.upsert(r.id, row);
-            }
-            _ => self.name_place(r),
+        if let Some(row) = ListRow::of(r) {
+            self.put_row(&row);
         }
+    }
+
+    /// The index of `rows` (places first: rows then find their grid's name already labelled).
+    fn from_rows(rows: &[ListRow]) -> Self {
+        let mut ix = Self::default();
+        let (places, lists): (Vec<&ListRow>, Vec<&ListRow>) =
+            rows.iter().partition(|r| matches!(r, ListRow::Place(_)));
+        for r in places.into_iter().chain(lists) {
+            ix.put_row(r);
+        }
+        ix.recount();
+        ix
     }
 
     /// A record that is no longer on the device.
@@ -146,10 +176,7 @@ pub(crate) fn ready() -> Signal<u64> {
 }
 
 fn relevant(c: Collection) -> bool {
-    matches!(
-        c,
-        Collection::Cases | Collection::Visits | Collection::Grids | Collection::Compounds
-    )
+    crate::listing::rows::ROW_COLLECTIONS.contains(&c)
 }
 
 /// Follows the device's changes for the lifetime of the app (called once by `App`): every
@@ -216,19 +243,7 @@ async fn run() {
             (rebuild, std::mem::take(&mut s.pending))
         });
         if rebuild {
-            let mut fresh = ListIndex::default();
-            // Places first: rows then find their grid's name already labelled.
-            for coll in [
-                Collection::Grids,
-                Collection::Compounds,
-                Collection::Cases,
-                Collection::Visits,
-            ] {
-                for r in c.store.list(coll).await.unwrap_or_default() {
-                    fresh.put(&r);
-                }
-            }
-            fresh.recount();
+            let mut fresh = ListIndex::from_rows(&c.store.list_rows().await.unwrap_or_default());
             INDEX.with(|ix| {
                 fresh.epoch = ix.borrow().epoch + 1;
                 *ix.borrow_mut() = fresh;

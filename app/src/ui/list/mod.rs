@@ -1,11 +1,12 @@
 //! Lists at city scale, the screen part: the rows kept in memory ([`index`]), and the pieces
 //! every long list is made of — a search box that waits for the typing to pause, sortable column
-//! headers, the count with the page shown, and the pager. The case, visit and user lists
-//! ([`cases`], [`visits`], [`users`]) draw one page: cards on a phone, a table on a wide screen
-//! (`super::layout`). What matches and in what order is `crate::listing`'s (pure, tested natively).
+//! headers, the count with the page shown, and the pager. The case and visit lists are one paged
+//! list ([`page`]) with their own columns ([`cases`], [`visits`]); the user list ([`users`]) is
+//! the admin's. Each draws one page: cards on a phone, a table on a wide screen (`super::layout`). What matches and in what order is `crate::listing`'s (pure, tested natively).
 
 pub(crate) mod cases;
 pub(crate) mod index;
+pub(crate) mod page;
 pub(crate) mod users;
 pub(crate) mod visits;
 

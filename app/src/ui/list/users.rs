@@ -1,19 +1,18 @@
 //! The administrator's user list: searched by name, username, role and area, sorted by those,
 //! one page at a time; a table on a wide screen, cards on a phone.
 
-use super::{Pager, SearchBox, SortSelect, SortTh};
+use super::{index, Pager, SearchBox, SortSelect, SortTh};
 use crate::i18n::trf;
 use crate::listing::users::{select, UserRow, UserSort, BY_USERNAME};
 use crate::listing::{page_range, Sort, Terms};
-use crate::ui::context::{ctx, live_records, t, Ctx};
+use crate::store::LocalStore;
+use crate::sync::client;
+use crate::ui::context::{ctx, t, Ctx};
 use crate::ui::format::role_label;
 use crate::ui::layout::use_wide;
 use leptos::prelude::*;
 use std::cell::RefCell;
-use std::collections::HashMap;
-use std::rc::Rc;
 use tongxin_shared::wire::UserSummary;
-use tongxin_shared::Collection;
 
 const PHONE_SORTS: [(Sort<UserSort>, &str); 4] = [
     (BY_USERNAME, "list.sort.username"),
@@ -40,55 +39,44 @@ const PHONE_SORTS: [(Sort<UserSort>, &str); 4] = [
     ),
 ];
 
-type AreaNames = HashMap<String, (String, String)>;
+/// Where the device keeps the last user list fetched (the admin's own database, as the people
+/// directory): the screen shows it at once, even after a reload, while the fetch refreshes it.
+const META_USERS: &str = "admin_users";
 
 thread_local! {
-    /// The last user list fetched, shown at once when the screen opens again (then refreshed).
-    static USERS: RefCell<Vec<UserSummary>> = const { RefCell::new(Vec::new()) };
-    /// The place names as of a `places_version` (reading 1,200 grids with their boundaries
-    /// from IndexedDB on every visit cost seconds).
-    static AREAS: RefCell<Option<(u64, Rc<AreaNames>)>> = const { RefCell::new(None) };
+    /// The last user list fetched in this session (saves decoding the kept copy again).
+    static USERS: RefCell<Option<Vec<UserSummary>>> = const { RefCell::new(None) };
 }
 
-/// The user list last fetched in this session (empty before the first fetch).
-pub(crate) fn remembered() -> Vec<UserSummary> {
+/// The user list last fetched in this session, if any.
+pub(crate) fn in_session() -> Option<Vec<UserSummary>> {
     USERS.with(|u| u.borrow().clone())
 }
 
-/// Keeps the user list just fetched for the next visit to the screen.
-pub(crate) fn remember(list: &[UserSummary]) {
-    USERS.with(|u| *u.borrow_mut() = list.to_vec());
+/// The user list last fetched: this session's, else the copy kept on the device (empty before
+/// the first fetch on this device).
+pub(crate) async fn remembered() -> Vec<UserSummary> {
+    if let Some(list) = in_session() {
+        return list;
+    }
+    let Some(c) = client() else {
+        return Vec::new();
+    };
+    let kept = c.store.meta_get(META_USERS).await.ok().flatten();
+    let list: Vec<UserSummary> = kept
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or_default();
+    USERS.with(|u| *u.borrow_mut() = Some(list.clone()));
+    list
 }
 
-/// The place names at `version`, read once per version.
-async fn area_names_at(version: u64) -> Rc<AreaNames> {
-    if let Some(names) = AREAS.with(|a| {
-        a.borrow()
-            .as_ref()
-            .filter(|(v, _)| *v == version)
-            .map(|(_, n)| Rc::clone(n))
-    }) {
-        return names;
+/// Keeps the user list just fetched for the next visit to the screen (and the next session).
+pub(crate) async fn remember(list: &[UserSummary]) {
+    USERS.with(|u| *u.borrow_mut() = Some(list.to_vec()));
+    if let (Some(c), Ok(text)) = (client(), serde_json::to_string(list)) {
+        // A copy that could not be kept only costs the next visit a fetch.
+        let _ = c.store.meta_set(META_USERS, &text).await;
     }
-    let names = Rc::new(area_names().await);
-    AREAS.with(|a| *a.borrow_mut() = Some((version, Rc::clone(&names))));
-    names
-}
-
-/// The names and codes of the subdistricts, communities and grids on this device, by id.
-async fn area_names() -> AreaNames {
-    let mut out = HashMap::new();
-    for c in [
-        Collection::Subdistricts,
-        Collection::Communities,
-        Collection::Grids,
-    ] {
-        for r in live_records(c).await {
-            let s = |f: &str| r.str(f).unwrap_or_default().to_owned();
-            out.insert(r.id.to_string(), (s("name"), s("code")));
-        }
-    }
-    out
 }
 
 /// The list of `users` with its search, sort and pages. `edit` and `reset` are the row's
@@ -99,22 +87,25 @@ pub(crate) fn UserList(
     edit: Callback<UserSummary>,
     reset: Callback<String>,
 ) -> impl IntoView {
-    let Ctx { lang, sig, .. } = ctx();
+    let Ctx { lang, .. } = ctx();
     let wide = use_wide();
     let text = RwSignal::new(String::new());
     let sort = RwSignal::new(BY_USERNAME);
     let page = RwSignal::new(0usize);
-    // Named once the hierarchy is on the device (an admin's first sync brings it).
-    let areas = LocalResource::new(move || area_names_at(sig.places_version.get()));
+    // Areas are named from the places' rows kept in memory (`index`; an admin's first sync
+    // brings the hierarchy), never by decoding grids with their boundaries.
+    index::refresh();
+    let ready = index::ready();
     // Rows are rebuilt when the users or the place names change, not per keystroke.
     let rows = Memo::new(move |_| {
-        let names = areas.get().unwrap_or_default();
-        let names: &AreaNames = &names;
-        users.with(|list| {
-            list.iter()
-                .cloned()
-                .map(|u| UserRow::new(u, |id| names.get(id).cloned()))
-                .collect::<Vec<_>>()
+        ready.track();
+        index::with(|ix| {
+            users.with(|list| {
+                list.iter()
+                    .cloned()
+                    .map(|u| UserRow::new(u, |id| ix.areas.get(id).cloned()))
+                    .collect::<Vec<_>>()
+            })
         })
     });
     let selected = Memo::new(move |_| {

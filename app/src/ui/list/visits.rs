@@ -1,22 +1,20 @@
-//! One page of the visit list: a table on a wide screen, today's cards on a phone; the count and
-//! the pager above. The households' addresses are read for the rows on screen only.
+//! The visit list's columns and cards, drawn one page at a time by `super::page::paged`: a
+//! table on a wide screen, cards on a phone. The households' addresses are read for the rows on
+//! screen only.
 
-use super::index;
-use super::{Pager, SortSelect, SortTh};
+use super::index::ListIndex;
+use super::page::PagedRows;
+use super::SortTh;
 use crate::i18n::tr;
 use crate::listing::visits::{VisitRow, VisitSort};
-use crate::listing::{page_range, Sort};
+use crate::listing::Sort;
 use crate::store::LocalStore;
 use crate::sync::client;
 use crate::ui::context::{ctx, t, Ctx};
 use crate::ui::format::when;
-use crate::ui::layout::use_wide;
 use leptos::prelude::*;
 use std::collections::BTreeMap;
 use tongxin_shared::{Collection, RecordId};
-
-/// The visits a search selected: index epoch, positions in order, live visits on the device.
-pub(crate) type Selected = Option<(u64, Vec<u32>, usize)>;
 
 pub(crate) const PHONE_SORTS: [(Sort<VisitSort>, &str); 4] = [
     (crate::listing::visits::NEWEST, "list.sort.newest"),
@@ -45,50 +43,51 @@ pub(crate) const PHONE_SORTS: [(Sort<VisitSort>, &str); 4] = [
 
 /// A visit on screen with the names of its places and warden.
 #[derive(Clone, PartialEq)]
-struct Shown {
+pub(crate) struct Shown {
     row: VisitRow,
     grid: String,
     compound: String,
     warden: String,
 }
 
-/// The count, the pager and one page of the selected visits.
-#[component]
-pub(crate) fn VisitPage(
-    selected: Memo<Selected>,
-    page: RwSignal<usize>,
-    sort: RwSignal<Sort<VisitSort>>,
-) -> impl IntoView {
-    let wide = use_wide();
-    let matched = Signal::derive(move || selected.with(|s| s.as_ref().map_or(0, |s| s.1.len())));
-    let total = Signal::derive(move || selected.with(|s| s.as_ref().map_or(0, |s| s.2)));
-    let rows = Memo::new(move |_| {
-        selected.with(|s| {
-            let Some((epoch, ids, _)) = s else {
-                return Vec::new();
-            };
-            let range = page_range(ids.len(), page.get());
-            index::with(|ix| {
-                if ix.epoch != *epoch {
-                    return Vec::new();
-                }
-                ids[range]
-                    .iter()
-                    .filter_map(|i| ix.visits.rows.get(*i as usize))
-                    .map(|row| Shown {
-                        grid: ix.grids.shown(row.grid).to_owned(),
-                        compound: ix.compounds.shown(row.compound).to_owned(),
-                        warden: ix.people.shown(row.warden).to_owned(),
-                        row: row.clone(),
-                    })
-                    .collect::<Vec<_>>()
+/// The visit list's page (`super::page::paged`).
+pub(crate) struct Visits;
+
+impl PagedRows for Visits {
+    type Shown = Shown;
+    type Key = VisitSort;
+    const COUNT_TESTID: &'static str = "visits-count";
+    const PHONE_SORTS: &'static [(Sort<VisitSort>, &'static str)] = &PHONE_SORTS;
+
+    fn shown(ix: &ListIndex, positions: &[u32]) -> Vec<Shown> {
+        positions
+            .iter()
+            .filter_map(|i| ix.visits.rows.get(*i as usize))
+            .map(|row| Shown {
+                grid: ix.grids.shown(row.grid).to_owned(),
+                compound: ix.compounds.shown(row.compound).to_owned(),
+                warden: ix.people.shown(row.warden).to_owned(),
+                row: row.clone(),
             })
-        })
-    });
-    // The addresses of the households visited on this page.
-    let homes = LocalResource::new(move || {
-        let wanted: Vec<RecordId> =
-            rows.with(|r| r.iter().filter_map(|s| s.row.household).collect());
+            .collect()
+    }
+
+    fn table(rows: Vec<Shown>, page: RwSignal<usize>, sort: RwSignal<Sort<VisitSort>>) -> AnyView {
+        let homes = homes_of(&rows);
+        view! { <VisitTable rows page sort homes/> }.into_any()
+    }
+
+    fn cards(rows: Vec<Shown>) -> AnyView {
+        let homes = homes_of(&rows);
+        view! { <VisitCards rows homes/> }.into_any()
+    }
+}
+
+/// The addresses of the households visited on this page, read from the device.
+fn homes_of(rows: &[Shown]) -> LocalResource<Homes> {
+    let wanted: Vec<RecordId> = rows.iter().filter_map(|s| s.row.household).collect();
+    LocalResource::new(move || {
+        let wanted = wanted.clone();
         async move {
             let mut out = BTreeMap::new();
             let Some(c) = client() else { return out };
@@ -99,18 +98,7 @@ pub(crate) fn VisitPage(
             }
             out
         }
-    });
-    view! {
-        <Pager page matched total testid="visits-count"/>
-        {move || if wide.get() {
-            view! { <VisitTable rows=rows.get() page sort homes/> }.into_any()
-        } else {
-            view! {
-                <SortSelect sort page options=&PHONE_SORTS/>
-                <VisitCards rows=rows.get() homes/>
-            }.into_any()
-        }}
-    }
+    })
 }
 
 /// Addresses of the households visited on the page shown.
