@@ -40,8 +40,9 @@ pub struct Committed {
     /// The users the batch's actors (device installs) are bound to: an actor id belongs to the
     /// first user who pushed under it.
     pub actors: HashMap<ActorId, String>,
-    /// The people and units the batch's case ops name as `assignee` (see [`super::assign`]);
-    /// a name missing here is no one the case may be assigned to.
+    /// The people and units the batch's case ops name as `assignee`, and the assignees the
+    /// touched cases hold (see [`super::assign::named_in`]); a name missing here is no one the
+    /// case may be assigned to.
     pub assignees: Assignees,
 }
 
@@ -113,7 +114,8 @@ fn system_only(op: &Op) -> bool {
 
 /// Judges one op by a user against the record before it (`None`: not stored yet) and computes
 /// the record after it. Everything the op changes is checked: the collection, the area at the
-/// record's place before and after, every field that changes value, every new entry.
+/// record's place before and after, every field that changes value, every new entry, and a
+/// moved case's assignee at its new place.
 pub fn judge(
     p: &Principal,
     op: &Op,
@@ -176,6 +178,7 @@ pub fn judge(
         }
         OpBody::Append { entry } => check_entry(p, op.collection, before, &entry.data)?,
     }
+    super::assign::check_moved(&after, before_place.as_ref(), &place, assignees)?;
     check_size(before, &after)?;
     Ok(after)
 }
