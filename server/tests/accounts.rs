@@ -29,6 +29,8 @@ async fn status(res: reqwest::Response) -> (u16, Value) {
     (s, res.json().await.unwrap_or(Value::Null))
 }
 
+// reason: one sign-in and session scenario, read top to bottom
+#[allow(clippy::too_many_lines)]
 async fn sign_in_and_sessions(db: TestDb) {
     let app = TestApp::spawn(&db.url).await;
     small_city(&app).await;
@@ -143,6 +145,8 @@ async fn sign_in_and_sessions(db: TestDb) {
     login_token(&app.base, "w1", "another-password").await;
 }
 
+// reason: a table of forged ops with their expected refusals
+#[allow(clippy::too_many_lines)]
 async fn forged_ops_are_refused_and_change_nothing(db: TestDb) {
     let app = TestApp::spawn(&db.url).await;
     small_city(&app).await;
@@ -617,6 +621,8 @@ type AreaAndSight = (&'static str, Vec<u128>, Vec<u128>, Vec<u128>, Vec<u128>);
 /// The SQL scope filter and `authz::can_read` agree with a hand-written expectation, each role
 /// with its own area: the store's place columns are compared with the places the records were
 /// given here, and who sees what is a table written out below, not derived from either.
+// reason: one scenario comparing the SQL scope with can_read for every principal
+#[allow(clippy::too_many_lines)]
 async fn the_sql_scope_is_can_read(db: TestDb) {
     let app = TestApp::spawn(&db.url).await;
     small_city(&app).await;

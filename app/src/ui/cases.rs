@@ -37,6 +37,8 @@ pub(super) fn status_label(lang: Lang, s: &str) -> String {
 }
 
 #[component]
+// reason: not split yet (issue 13): the case list's filters, chips and export share the query signals
+#[allow(clippy::too_many_lines)]
 pub(super) fn CaseList() -> impl IntoView {
     let Ctx {
         lang, sig, session, ..
