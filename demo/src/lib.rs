@@ -197,20 +197,18 @@ struct GridInfo {
     wardens: Vec<String>,
 }
 
-/// Generates the city.
-pub fn generate(p: Params) -> DemoCity {
-    let mut g = Gen {
-        rng: ChaCha8Rng::seed_from_u64(p.seed),
-        actor: demo_actor(p.seed),
-        ops: Vec::new(),
-        serial: 0,
-    };
-    let start = p.now_ms.saturating_sub(u64::from(p.months) * 30 * DAY_MS);
-    let mut stats = Stats::default();
-    let mut users = Vec::new();
-    let mut showcase = BTreeMap::new();
+/// What the hierarchy is built as: the subdistricts' strip width, the communities (id,
+/// subdistrict index, centre), the grids and the subdistrict ids.
+struct Hierarchy {
+    strip: f64,
+    communities: Vec<(RecordId, usize, (f64, f64))>,
+    grids: Vec<GridInfo>,
+    sd_ids: Vec<RecordId>,
+}
 
-    // Hierarchy: subdistricts as vertical strips, communities as rows, grids as a jittered lattice.
+/// The hierarchy: subdistricts as vertical strips, communities as rows, grids as a jittered
+/// lattice.
+fn hierarchy(g: &mut Gen, start: u64, stats: &mut Stats) -> Hierarchy {
     let strip = WIDTH / COMMUNITIES.len() as f64;
     let mut communities: Vec<(RecordId, usize, (f64, f64))> = Vec::new();
     let mut grids: Vec<GridInfo> = Vec::new();
@@ -293,34 +291,24 @@ pub fn generate(p: Params) -> DemoCity {
         }
     }
 
-    // Compounds: 2–4 per grid, well inside the cell (the jitter moves edges by at most 20%).
-    for gi in &mut grids {
-        for k in 0..g.rng.random_range(2..=4) {
-            let id = g.id();
-            let pos = (
-                round6(gi.centre.0 + g.rng.random_range(-0.25..0.25) * gi.half.0),
-                round6(gi.centre.1 + g.rng.random_range(-0.25..0.25) * gi.half.1),
-            );
-            let kind = *["compound", "compound", "building", "street"]
-                .choose(&mut g.rng)
-                .unwrap_or(&"compound");
-            let property = *["property", "quasi_property", "none"]
-                .choose(&mut g.rng)
-                .unwrap_or(&"none");
-            let fields = json!({
-                "grid": gi.id.to_string(),
-                "name": names::compound(&mut g.rng, k),
-                "kind": kind,
-                "position": [pos.0, pos.1],
-                "households": g.rng.random_range(20..400),
-                "property": property,
-            });
-            g.set(Collection::Compounds, id, start, fields);
-            gi.compounds.push(id);
-            stats.compounds += 1;
-        }
+    Hierarchy {
+        strip,
+        communities,
+        grids,
+        sd_ids,
     }
+}
 
+/// The people: wardens spread over the grids (recorded on each grid), grid leaders, community
+/// and subdistrict managers, the city manager and the administrator.
+fn people(
+    g: &mut Gen,
+    grids: &mut [GridInfo],
+    communities: &[(RecordId, usize, (f64, f64))],
+    sd_ids: &[RecordId],
+    stats: &mut Stats,
+) -> Vec<DemoUser> {
+    let mut users = Vec::new();
     // Wardens: 6,135 spread over the grids (every grid has at least one); one in twelve covers a
     // second, neighbouring grid. One grid leader per grid is taken from its wardens' ranks.
     for n in 0..WARDENS {
@@ -390,10 +378,18 @@ pub fn generate(p: Params) -> DemoCity {
         community: None,
         subdistrict: None,
     });
-    for (role, username) in SHOWCASE {
-        showcase.insert(role, username.to_owned());
-    }
+    users
+}
 
+/// The alliance units, paired with communities (同心圆), and the service centres (1+5+44); the
+/// units of each community.
+fn units_and_centres(
+    g: &mut Gen,
+    start: u64,
+    communities: &[(RecordId, usize, (f64, f64))],
+    strip: f64,
+    stats: &mut Stats,
+) -> Vec<Vec<RecordId>> {
     // Alliance units, paired with communities (同心圆).
     let mut units_by_community: Vec<Vec<RecordId>> = vec![Vec::new(); communities.len()];
     for u in 0..UNITS {
@@ -419,7 +415,7 @@ pub fn generate(p: Params) -> DemoCity {
         g.set(Collection::ServiceCentres, id, start, fields);
     };
     centre(
-        &mut g,
+        g,
         communities[communities.len() / 2].0,
         "市级党群服务中心".into(),
         "city",
@@ -432,20 +428,20 @@ pub fn generate(p: Params) -> DemoCity {
             SOUTH + HEIGHT / 2.0 + 0.01,
         );
         centre(
-            &mut g,
+            g,
             communities[first].0,
             format!("{sd_name}党群服务中心"),
             "subdistrict",
             pos,
         );
     }
-    for (i, (cid, _, c)) in communities.clone().iter().enumerate() {
+    for (i, (cid, _, c)) in communities.iter().enumerate() {
         let pos = (
             c.0 + g.rng.random_range(-0.004..0.004),
             c.1 + g.rng.random_range(-0.003..0.003),
         );
         centre(
-            &mut g,
+            g,
             *cid,
             format!("{}党群服务中心", names::community(i)),
             "community",
@@ -453,6 +449,72 @@ pub fn generate(p: Params) -> DemoCity {
         );
     }
     stats.service_centres = 1 + 5 + communities.len();
+    units_by_community
+}
+
+/// Compounds: 2–4 per grid, well inside the cell (the jitter moves edges by at most 20%).
+fn compounds(g: &mut Gen, grids: &mut [GridInfo], start: u64, stats: &mut Stats) {
+    for gi in grids {
+        for k in 0..g.rng.random_range(2..=4) {
+            let id = g.id();
+            let pos = (
+                round6(gi.centre.0 + g.rng.random_range(-0.25..0.25) * gi.half.0),
+                round6(gi.centre.1 + g.rng.random_range(-0.25..0.25) * gi.half.1),
+            );
+            let kind = *["compound", "compound", "building", "street"]
+                .choose(&mut g.rng)
+                .unwrap_or(&"compound");
+            let property = *["property", "quasi_property", "none"]
+                .choose(&mut g.rng)
+                .unwrap_or(&"none");
+            let fields = json!({
+                "grid": gi.id.to_string(),
+                "name": names::compound(&mut g.rng, k),
+                "kind": kind,
+                "position": [pos.0, pos.1],
+                "households": g.rng.random_range(20..400),
+                "property": property,
+            });
+            g.set(Collection::Compounds, id, start, fields);
+            gi.compounds.push(id);
+            stats.compounds += 1;
+        }
+    }
+}
+
+/// Generates the city.
+pub fn generate(p: Params) -> DemoCity {
+    let mut g = Gen {
+        rng: ChaCha8Rng::seed_from_u64(p.seed),
+        actor: demo_actor(p.seed),
+        ops: Vec::new(),
+        serial: 0,
+    };
+    let start = p.now_ms.saturating_sub(u64::from(p.months) * 30 * DAY_MS);
+    let mut stats = Stats::default();
+    let mut users = Vec::new();
+    let mut showcase = BTreeMap::new();
+
+    let Hierarchy {
+        strip,
+        communities,
+        mut grids,
+        sd_ids,
+    } = hierarchy(&mut g, start, &mut stats);
+    compounds(&mut g, &mut grids, start, &mut stats);
+
+    users.extend(people(
+        &mut g,
+        &mut grids,
+        &communities,
+        &sd_ids,
+        &mut stats,
+    ));
+    for (role, username) in SHOWCASE {
+        showcase.insert(role, username.to_owned());
+    }
+
+    let units_by_community = units_and_centres(&mut g, start, &communities, strip, &mut stats);
 
     // History: visits (about three a grid a week), cases (about one a grid a fortnight),
     // activities (a special event a month and one a week per community; some communities lag).

@@ -221,6 +221,43 @@ fn resolve(
         .collect()
 }
 
+/// A row's username: well-formed, not on an earlier row (the first row of each is kept in
+/// `first_row`), not an existing account.
+fn check_new_username(
+    row: usize,
+    username: &str,
+    taken: &dyn Fn(&str) -> bool,
+    first_row: &mut HashMap<String, usize>,
+) -> Result<(), UserImportProblem> {
+    if check_username(username).is_err() {
+        Err(problem(
+            Some(row),
+            "bad_username",
+            &[("username", username.to_owned())],
+        ))
+    } else if let Some(first) = first_row.get(username) {
+        Err(problem(
+            Some(row),
+            "duplicate_username",
+            &[
+                ("username", username.to_owned()),
+                ("first", first.to_string()),
+            ],
+        ))
+    } else {
+        first_row.insert(username.to_owned(), row);
+        if taken(username) {
+            Err(problem(
+                Some(row),
+                "existing_username",
+                &[("username", username.to_owned())],
+            ))
+        } else {
+            Ok(())
+        }
+    }
+}
+
 fn check_row(
     row: usize,
     cell: &dyn Fn(&str) -> String,
@@ -230,27 +267,8 @@ fn check_row(
 ) -> Result<Planned, Vec<UserImportProblem>> {
     let mut problems = Vec::new();
     let username = cell("username");
-    if check_username(&username).is_err() {
-        problems.push(problem(
-            Some(row),
-            "bad_username",
-            &[("username", username.clone())],
-        ));
-    } else if let Some(first) = first_row.get(&username) {
-        problems.push(problem(
-            Some(row),
-            "duplicate_username",
-            &[("username", username.clone()), ("first", first.to_string())],
-        ));
-    } else {
-        first_row.insert(username.clone(), row);
-        if taken(&username) {
-            problems.push(problem(
-                Some(row),
-                "existing_username",
-                &[("username", username.clone())],
-            ));
-        }
+    if let Err(p) = check_new_username(row, &username, taken, first_row) {
+        problems.push(p);
     }
     let mut display_name = cell("display_name");
     if display_name.is_empty() {
@@ -372,21 +390,17 @@ fn refused(problems: Vec<UserImportProblem>) -> Response {
         .into_response()
 }
 
-/// `POST /api/v1/admin/import/users`: 200 with the preview, 201 with the created accounts and
-/// their passwords, 422 with every problem (nothing created), 403 for anyone but an admin.
-#[tracing::instrument(skip_all)]
-pub async fn import_users(
-    State(state): State<AppState>,
-    authed: Authed,
-    AppJson(req): AppJson<UserImportRequest>,
-) -> Result<Response, ApiError> {
-    require_admin(&authed)?;
+/// The request's file as a table: the XLSX (base64) when given, else the CSV text; too large
+/// or not base64 is an error, a file that does not read is its problems.
+async fn read_table(
+    req: &UserImportRequest,
+) -> Result<Result<Table, Vec<UserImportProblem>>, ApiError> {
     let too_large = || {
         ApiError::TooLarge(format!(
             "the file is larger than {MAX_IMPORT_CSV_BYTES} bytes"
         ))
     };
-    let table = match &req.xlsx_base64 {
+    Ok(match &req.xlsx_base64 {
         Some(b64) => {
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(b64.trim())
@@ -402,8 +416,19 @@ pub async fn import_users(
         }
         None if req.csv.len() > MAX_IMPORT_CSV_BYTES => return Err(too_large()),
         None => csv_table(&req.csv),
-    };
-    let table = match table {
+    })
+}
+
+/// `POST /api/v1/admin/import/users`: 200 with the preview, 201 with the created accounts and
+/// their passwords, 422 with every problem (nothing created), 403 for anyone but an admin.
+#[tracing::instrument(skip_all)]
+pub async fn import_users(
+    State(state): State<AppState>,
+    authed: Authed,
+    AppJson(req): AppJson<UserImportRequest>,
+) -> Result<Response, ApiError> {
+    require_admin(&authed)?;
+    let table = match read_table(&req).await? {
         Ok(t) => t,
         Err(problems) => return Ok(refused(problems)),
     };

@@ -29,6 +29,8 @@ async fn status(res: reqwest::Response) -> (u16, Value) {
     (s, res.json().await.unwrap_or(Value::Null))
 }
 
+// reason: one sign-in and session scenario, read top to bottom
+#[allow(clippy::too_many_lines)]
 async fn sign_in_and_sessions(db: TestDb) {
     let app = TestApp::spawn(&db.url).await;
     small_city(&app).await;
@@ -143,6 +145,8 @@ async fn sign_in_and_sessions(db: TestDb) {
     login_token(&app.base, "w1", "another-password").await;
 }
 
+// reason: a table of forged ops with their expected refusals
+#[allow(clippy::too_many_lines)]
 async fn forged_ops_are_refused_and_change_nothing(db: TestDb) {
     let app = TestApp::spawn(&db.url).await;
     small_city(&app).await;
@@ -617,6 +621,8 @@ type AreaAndSight = (&'static str, Vec<u128>, Vec<u128>, Vec<u128>, Vec<u128>);
 /// The SQL scope filter and `authz::can_read` agree with a hand-written expectation, each role
 /// with its own area: the store's place columns are compared with the places the records were
 /// given here, and who sees what is a table written out below, not derived from either.
+// reason: one scenario comparing the SQL scope with can_read for every principal
+#[allow(clippy::too_many_lines)]
 async fn the_sql_scope_is_can_read(db: TestDb) {
     let app = TestApp::spawn(&db.url).await;
     small_city(&app).await;
@@ -764,12 +770,14 @@ async fn the_sql_scope_is_can_read(db: TestDb) {
     }
 }
 
-/// `GET /api/v1/staff`: a manager sees the wardens working in their area with only the grids
-/// they may see; a city manager sees everyone; disabled accounts and other roles are left out.
+/// `GET /api/v1/staff`: a manager sees the wardens, grid leaders and community managers working
+/// in their area with only the grids or communities they may see; a warden sees their
+/// community's managers (whom a grid leader may assign a case to); a city manager sees everyone;
+/// disabled accounts and other roles are left out.
 async fn staff_follows_the_area(db: TestDb) {
     let app = TestApp::spawn(&db.url).await;
     small_city(&app).await;
-    app.user("w1", "warden", json!({"grids": [rid(G1)]})).await;
+    let (w1, _) = app.user("w1", "warden", json!({"grids": [rid(G1)]})).await;
     app.user("w3", "warden", json!({"grids": [rid(G3)]})).await;
     app.user("gl", "grid_leader", json!({"grids": [rid(G1), rid(G3)]}))
         .await;
@@ -787,41 +795,77 @@ async fn staff_follows_the_area(db: TestDb) {
     let (cm, _) = app
         .user("cm", "community_manager", json!({"communities": [rid(C1)]}))
         .await;
+    app.user(
+        "cm2",
+        "community_manager",
+        json!({"communities": [rid(C2)]}),
+    )
+    .await;
+    app.user(
+        "sm",
+        "subdistrict_manager",
+        json!({"subdistricts": [rid(SD)]}),
+    )
+    .await;
     let (city_mgr, _) = app.user("boss", "city_manager", json!({})).await;
     let staff = |client: reqwest::Client| {
         let url = format!("{}/api/v1/staff", app.base);
         async move {
             let (s, b) = status(client.get(url).send().await.unwrap()).await;
             assert_eq!(s, 200, "{b}");
+            let ids = |v: &serde_json::Value| -> Vec<String> {
+                v.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|g| g.as_str().unwrap().to_owned())
+                    .collect()
+            };
             b.as_array()
                 .unwrap()
                 .iter()
                 .map(|m| {
-                    let grids: Vec<String> = m["grids"]
-                        .as_array()
-                        .unwrap()
-                        .iter()
-                        .map(|g| g.as_str().unwrap().to_owned())
-                        .collect();
-                    (m["username"].as_str().unwrap().to_owned(), grids)
+                    (
+                        m["username"].as_str().unwrap().to_owned(),
+                        ids(&m["grids"]),
+                        ids(&m["communities"]),
+                    )
                 })
                 .collect::<Vec<_>>()
         }
     };
+    let entry = |u: &str, grids: &[u128], communities: &[u128]| {
+        (
+            u.to_owned(),
+            grids.iter().map(|g| rid(*g)).collect::<Vec<_>>(),
+            communities.iter().map(|c| rid(*c)).collect::<Vec<_>>(),
+        )
+    };
     assert_eq!(
         staff(cm).await,
         [
-            ("gl".to_owned(), vec![rid(G1)]),
-            ("w1".to_owned(), vec![rid(G1)])
+            entry("cm", &[], &[C1]),
+            entry("gl", &[G1], &[]),
+            entry("w1", &[G1], &[])
         ],
         "C1 only, and only C1's grids of the leader"
     );
     assert_eq!(
+        staff(w1).await,
+        [
+            entry("cm", &[], &[C1]),
+            entry("gl", &[G1], &[]),
+            entry("w1", &[G1], &[])
+        ],
+        "a warden's grid and the managers of their community"
+    );
+    assert_eq!(
         staff(city_mgr).await,
         [
-            ("gl".to_owned(), vec![rid(G1), rid(G3)]),
-            ("w1".to_owned(), vec![rid(G1)]),
-            ("w3".to_owned(), vec![rid(G3)]),
+            entry("cm", &[], &[C1]),
+            entry("cm2", &[], &[C2]),
+            entry("gl", &[G1, G3], &[]),
+            entry("w1", &[G1], &[]),
+            entry("w3", &[G3], &[]),
         ]
     );
     let res = reqwest::get(format!("{}/api/v1/staff", app.base))

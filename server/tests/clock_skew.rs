@@ -142,6 +142,8 @@ async fn the_case(url: &str, client: &reqwest::Client) -> Value {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+// reason: one skewed-clock scenario across devices and instances, read top to bottom
+#[allow(clippy::too_many_lines)]
 async fn skewed_devices_and_instances_converge_and_no_edit_is_lost_silently() {
     let db = TestDb::postgres().await;
     let dir = tempfile::tempdir().unwrap();

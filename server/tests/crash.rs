@@ -64,6 +64,8 @@ async fn postgres_sigkill_mid_push_loses_no_acknowledged_op_and_applies_none_twi
     sigkill_mid_push(&TestDb::postgres().await).await;
 }
 
+// reason: one crash scenario (push, SIGKILL, restart, compare), read top to bottom
+#[allow(clippy::too_many_lines)]
 async fn sigkill_mid_push(db: &TestDb) {
     let dir = tempfile::tempdir().unwrap();
     let t = now_ms();

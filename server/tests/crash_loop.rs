@@ -236,6 +236,8 @@ async fn hold_commit(dir: &Path, stage: &str) -> Vec<String> {
     }
 }
 
+// reason: one kill loop with its checks after every round, read top to bottom
+#[allow(clippy::too_many_lines)]
 async fn kill_loop(db: &TestDb, backend: &str) {
     let kills: usize = env_or("TONGXIN_KILLS", 10);
     let seed: u64 = env_or("TONGXIN_CRASH_SEED", 15);

@@ -115,6 +115,8 @@ async fn poked(stream: &mut Sse, seq: u64, within: Duration, what: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+// reason: one database-restart scenario (storm, outage, recovery, audit), read top to bottom
+#[allow(clippy::too_many_lines)]
 async fn postgres_gone_mid_storm_answers_503_recovers_and_loses_nothing() {
     let Some(cluster) = PrivateCluster::start_or_skip(
         "postgres_gone_mid_storm_answers_503_recovers_and_loses_nothing",

@@ -14,12 +14,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use tongxin_server::store::{AnyStore, Scope, UserRow};
 use tongxin_shared::authz::{can_read, Principal};
-use tongxin_shared::case::Deadlines;
+use tongxin_shared::case::{Action, Deadlines, Status};
 use tongxin_shared::policy::testkit::{
-    arb_op, as_device_of, city_ops, id, people, report_ops, set, who, World, C11, C12, C21, G111,
-    G112, G121, G211, HOUR, NOW, SD1, SD2, T0,
+    arb_op, as_device_of, city_ops, id, op, people, report_ops, set, who, World, C11, C12, C21,
+    G111, G112, G121, G211, HOUR, NOW, SD1, SD2, T0,
 };
-use tongxin_shared::policy::{place_of, Key, OpSlot};
+use tongxin_shared::policy::{actions, place_of, Key, OpSlot};
 use tongxin_shared::{Collection, Op, Record};
 
 /// Everything stored, with its place columns.
@@ -86,6 +86,27 @@ async fn seeded(db: &TestDb) -> (Arc<AnyStore>, World) {
             commit(&*store, &ops, who.clone()).await,
             verdicts(&world.commit(&ops, who))
         );
+    }
+    // Both cases accepted with an assignee, so that a move has an assignee to keep or lose (the
+    // store loads the assignee a moved case holds).
+    for (case, by, assignee) in [(900u128, "c11", "w1"), (901, "city", "c21")] {
+        let ops: Vec<Op> = actions::step(
+            Some(Status::Reported),
+            Action::Accept,
+            by,
+            Some(assignee),
+            T0 + HOUR,
+            "",
+            uuid::Uuid::now_v7(),
+        )
+        .into_iter()
+        .map(|b| op(Collection::Cases, id(case), T0 + HOUR, 0, b))
+        .collect();
+        let ops = as_device_of(&ops, &who(by));
+        let who = Some(who(by));
+        let real = commit(&*store, &ops, who.clone()).await;
+        assert_eq!(real, ["ok", "ok"]);
+        assert_eq!(real, verdicts(&world.commit(&ops, who)));
     }
     (store, world)
 }

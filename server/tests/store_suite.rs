@@ -153,6 +153,8 @@ async fn pull_pages_follow_the_cursor(db: TestDb) {
     assert_eq!(page.records[0].1.str("title"), Some("v9"));
 }
 
+// reason: one scope scenario over every collection and principal, read top to bottom
+#[allow(clippy::too_many_lines)]
 async fn scope_columns_make_pulls_scoped(db: TestDb) {
     let store = AnyStore::open(&db.url).await.unwrap();
     let t = now_ms();

@@ -285,13 +285,9 @@ const WGS84_NAMES: [&str; 4] = [
     "urn:ogc:def:crs:EPSG::4326",
 ];
 
-/// Parses and validates a GeoJSON FeatureCollection of grids. Returns every grid, or every
-/// problem found (not just the first).
-pub fn parse_grids(
-    text: &str,
-    crs: Crs,
-    props: &PropertyMap,
-) -> Result<Vec<ImportedGrid>, Vec<Problem>> {
+/// The features of a file that is a GeoJSON FeatureCollection in WGS84 lon/lat (or no `crs`
+/// member), at least one.
+fn read_features(text: &str) -> Result<Vec<geojson::Feature>, Vec<Problem>> {
     let raw: Value = serde_json::from_str(text)
         .map_err(|e| vec![problem(None, "not_json", &[("e", e.to_string())])])?;
     if let Some(name) = raw.pointer("/crs/properties/name").and_then(Value::as_str) {
@@ -311,6 +307,17 @@ pub fn parse_grids(
     if features.is_empty() {
         return Err(vec![problem(None, "no_features", &[])]);
     }
+    Ok(features)
+}
+
+/// Parses and validates a GeoJSON FeatureCollection of grids. Returns every grid, or every
+/// problem found (not just the first).
+pub fn parse_grids(
+    text: &str,
+    crs: Crs,
+    props: &PropertyMap,
+) -> Result<Vec<ImportedGrid>, Vec<Problem>> {
+    let features = read_features(text)?;
     let mut problems = Vec::new();
     let mut grids = Vec::new();
     let mut shapes: Vec<(usize, MultiPolygon<f64>)> = Vec::new();

@@ -659,37 +659,50 @@ pub fn validate_value(spec: &FieldSpec, value: &Value) -> Result<(), Invalid> {
         }
         FieldType::Point => check_point(spec, value)?,
         FieldType::Geometry(max) => check_geometry(spec, value, max)?,
-        FieldType::Photos(max) => {
-            let items = value
-                .as_array()
-                .ok_or_else(|| wrong(spec, "a list of photo hashes"))?;
-            check_len(spec, items.len(), max)?;
-            for item in items {
-                let ok = item.as_str().is_some_and(is_sha256_hex);
-                if !ok {
-                    return Err(wrong(spec, "a list of SHA-256 photo hashes"));
-                }
-            }
+        FieldType::Photos(max) => check_photos(spec, value, max)?,
+        FieldType::TextList(max, each) => check_text_list(spec, value, max, each)?,
+    }
+    Ok(())
+}
+
+/// A list of at most `max` photo hashes (SHA-256, hex).
+fn check_photos(spec: &FieldSpec, value: &Value, max: usize) -> Result<(), Invalid> {
+    let items = value
+        .as_array()
+        .ok_or_else(|| wrong(spec, "a list of photo hashes"))?;
+    check_len(spec, items.len(), max)?;
+    for item in items {
+        let ok = item.as_str().is_some_and(is_sha256_hex);
+        if !ok {
+            return Err(wrong(spec, "a list of SHA-256 photo hashes"));
         }
-        FieldType::TextList(max, each) => {
-            let items = value
-                .as_array()
-                .ok_or_else(|| wrong(spec, "a list of texts"))?;
-            check_len(spec, items.len(), max)?;
-            for item in items {
-                let s = item
-                    .as_str()
-                    .ok_or_else(|| wrong(spec, "a list of texts"))?;
-                if s.chars().count() > each {
-                    return Err(Invalid::new(
-                        "too_long",
-                        format!(
-                            "an item of '{}' is longer than {each} characters",
-                            spec.name
-                        ),
-                    ));
-                }
-            }
+    }
+    Ok(())
+}
+
+/// A list of at most `max` texts of at most `each` characters.
+fn check_text_list(
+    spec: &FieldSpec,
+    value: &Value,
+    max: usize,
+    each: usize,
+) -> Result<(), Invalid> {
+    let items = value
+        .as_array()
+        .ok_or_else(|| wrong(spec, "a list of texts"))?;
+    check_len(spec, items.len(), max)?;
+    for item in items {
+        let s = item
+            .as_str()
+            .ok_or_else(|| wrong(spec, "a list of texts"))?;
+        if s.chars().count() > each {
+            return Err(Invalid::new(
+                "too_long",
+                format!(
+                    "an item of '{}' is longer than {each} characters",
+                    spec.name
+                ),
+            ));
         }
     }
     Ok(())

@@ -247,14 +247,19 @@ pub struct PasswordReset {
 /// Shortest password a user may be given.
 pub const MIN_PASSWORD_CHARS: usize = 8;
 
-/// `GET /api/v1/staff`: a warden or grid leader working in the caller's area, with the grids of
-/// theirs the caller can see (the map's grid panel and the dashboards' warden counts).
+/// `GET /api/v1/staff`: a warden, grid leader or community manager working in the caller's area,
+/// with the grids (wardens, grid leaders) or communities (managers) of theirs the caller can see:
+/// the map's grid panel, the dashboards' warden counts and the assignee picker (受理派单).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StaffMember {
     pub username: String,
     pub display_name: String,
     pub role: crate::case::Role,
     pub grids: Vec<crate::ids::RecordId>,
+    /// A community manager's communities (empty for wardens and grid leaders; absent in lists
+    /// kept on a device before managers were listed).
+    #[serde(default)]
+    pub communities: Vec<crate::ids::RecordId>,
 }
 
 /// `GET /api/v1/people`: a colleague as the directory names them (`authz::sees_colleague`), so

@@ -558,6 +558,64 @@ fn item14_a_case_is_assigned_by_its_owning_level_to_someone_of_its_area() {
     assert_eq!(case(&w, 900).str("assignee"), Some("w1"));
 }
 
+/// Issue 14 item 4: a case moved to another grid keeps its assignee only if they work at its new
+/// place; otherwise the move reassigns or clears them in the same op, or it is refused.
+#[test]
+fn item14_a_moved_case_keeps_only_an_assignee_who_works_at_its_new_place() {
+    let mut w = city();
+    assert!(denied(&report(&mut w, 900, G111, "w1", T0)).is_empty());
+    assert!(accept(&mut w, 900, "c11", "w1", T0 + HOUR).is_empty());
+    let set_as = |w: &mut World, by: &str, at: u64, fields: serde_json::Value| {
+        let ops = as_device_of(&[set(Collection::Cases, id(900), at, fields)], &who(by));
+        denied(&w.commit(&ops, Some(who(by))))
+    };
+    let grid = |n: u128| json!(id(n).to_string());
+    // The grid leader of both grids moves it to G112: w1 works G111 only.
+    let out = set_as(&mut w, "gl1", T0 + 2 * HOUR, json!({"grid": grid(G112)}));
+    assert_eq!(out, vec!["bad_assignee".to_owned()]);
+    assert_eq!(
+        case(&w, 900).str("grid"),
+        Some(id(G111).to_string().as_str())
+    );
+    assert_eq!(case(&w, 900).str("assignee"), Some("w1"));
+    // Moving and reassigning to someone of the new grid in one op.
+    let out = set_as(
+        &mut w,
+        "gl1",
+        T0 + 3 * HOUR,
+        json!({"grid": grid(G112), "assignee": "gl1"}),
+    );
+    assert!(out.is_empty(), "{out:?}");
+    assert_eq!(
+        case(&w, 900).str("grid"),
+        Some(id(G112).to_string().as_str())
+    );
+    // A community manager assignee stays through a move within the community.
+    assert!(set_as(&mut w, "c11", T0 + 4 * HOUR, json!({"assignee": "c11"})).is_empty());
+    assert!(set_as(&mut w, "c11", T0 + 5 * HOUR, json!({"grid": grid(G111)})).is_empty());
+    assert_eq!(case(&w, 900).str("assignee"), Some("c11"));
+    // Out of the community: the subdistrict moves it to G121 (C12), where neither the manager
+    // of C11 nor a unit paired with C11 works; clearing the assignee lets it go.
+    let out = set_as(&mut w, "s1", T0 + 6 * HOUR, json!({"grid": grid(G121)}));
+    assert_eq!(out, vec!["bad_assignee".to_owned()]);
+    let unit1 = assign::unit_value(id(UNIT1));
+    assert!(set_as(&mut w, "c11", T0 + 7 * HOUR, json!({"assignee": unit1})).is_empty());
+    let out = set_as(&mut w, "s1", T0 + 8 * HOUR, json!({"grid": grid(G121)}));
+    assert_eq!(out, vec!["bad_assignee".to_owned()]);
+    let out = set_as(
+        &mut w,
+        "s1",
+        T0 + 9 * HOUR,
+        json!({"grid": grid(G121), "assignee": null}),
+    );
+    assert!(out.is_empty(), "{out:?}");
+    assert_eq!(
+        case(&w, 900).str("grid"),
+        Some(id(G121).to_string().as_str())
+    );
+    assert_eq!(case(&w, 900).str("assignee"), None);
+}
+
 /// The states `role` can bring a case to from `from` by legal steps, one or more.
 fn reachable(from: Status, role: tongxin_shared::case::Role, owner: Level) -> Vec<Status> {
     let mut seen = vec![from];
@@ -592,6 +650,9 @@ proptest! {
         let mut world = city();
         report(&mut world, 900, G111, "w1", T0);
         report(&mut world, 901, G211, "city", T0);
+        // Both cases start assigned, so that a move has an assignee to keep or lose.
+        prop_assert!(accept(&mut world, 900, "c11", "w1", T0 + HOUR).is_empty());
+        prop_assert!(accept(&mut world, 901, "city", "c21", T0 + HOUR).is_empty());
         let mut sent: Vec<Op> = Vec::new();
         for (who_i, ops, replay) in batches {
             let author = people()[who_i].clone();
@@ -628,18 +689,20 @@ proptest! {
                             let legal = matches!((from, to), (Some(f), Some(t)) if reachable(f, author.role, owner).contains(&t));
                             prop_assert!(legal, "{} moved a case {from:?} -> {to:?}", author.username);
                         }
-                        if old.get("assignee") != after.get("assignee") {
+                        let assigned = old.get("assignee") != after.get("assignee");
+                        if assigned {
                             prop_assert!(assign::may_assign(author.role, owner), "{} assigned a case owned by {owner:?}", author.username);
-                            // (A case moved to another grid in the same batch keeps its
-                            // assignee: the move is judged as a move, not as an assignment.)
-                            let moved = ops.iter().any(|o| {
-                                o.record == key.1
-                                    && matches!(&o.body, OpBody::Set { fields } if fields.contains_key("grid"))
-                            });
-                            if let Some(name) = after.str("assignee").filter(|_| !moved) {
+                        }
+                        // Assigned or moved to another grid: whoever it is assigned to works at
+                        // its place (judged at the hierarchy of the batch's end, so only when the
+                        // batch moved no grid or community; a hierarchy move re-places what is
+                        // below it and is judged as a move).
+                        let moved = old.get("grid") != after.get("grid");
+                        if (assigned || moved) && h_before == h_after {
+                            if let Some(name) = after.str("assignee") {
                                 let directory = assignees_for(&ops, before.records.values().map(|(_, r)| r));
                                 prop_assert!(directory.get(name).is_some_and(|a| assign::works_at(a, &place_after)),
-                                    "{} assigned a case to {name}, who does not work there", author.username);
+                                    "{} left case {:?} with {name}, who does not work there (moved: {moved})", author.username, key.1);
                             }
                         }
                         for f in ["reported_at", "reporter", "source"] {

@@ -1,8 +1,9 @@
 // Routing cases (issue 14 item 4): the report form records where a case came from (12345 here),
 // the dashboard's count by source follows; the accepting manager picks the assignee among the
-// people of the case's grid (searchable), the assignee finds the case under "mine" from the home
-// tile, and the dashboard's "not yet assigned" count follows. The server's policy refuses an
-// assignee outside the case's area and a warden who tries to assign.
+// people of the case's grid and the managers of its community (searchable), the assignee finds
+// the case under "mine" from the home tile, and the dashboard's "not yet assigned" count follows;
+// a reassignment (改派) is named on the timeline. The server's policy refuses an assignee outside
+// the case's area, a warden who tries to assign, and a move to a grid the assignee does not work.
 
 import test from 'node:test';
 import assert from 'node:assert/strict';
@@ -26,6 +27,10 @@ function sourceCountIs(page, label, n) {
 test('a 12345 case is counted by source, assigned to a warden of its grid, and found under their "mine"', async (t) => {
   const server = await startServer(t);
   await setupCity(server);
+  // A manager of the other community: no candidate for a case of the first.
+  await api(server.url, server.adminToken, 'POST', '/api/v1/admin/users', {
+    username: 'cm2', display_name: '二社区管理员', role: 'community_manager', communities: [CITY.otherCommunity], password: PASSWORD,
+  });
   const browser = await launchBrowser(t);
   const manager = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
   await signIn(manager, server.url, 'cm');
@@ -54,14 +59,18 @@ test('a 12345 case is counted by source, assigned to a warden of its grid, and f
   await sourceCountIs(manager, '12345 热线', 1);
   await waitAttr(manager, '[data-testid=fig-unassigned]', 'data-n', '1');
 
-  // 受理派单: the picker lists only the people of the case's grid (wb, not wa of G1), by name.
+  // 受理派单: the picker lists the people of the case's grid (wb, not wa of G1) and the managers
+  // of its community (cm, not cm2 of C2), by name.
   await manager.goto(`${server.url}/cases/${id}`);
   await waitReady(manager);
   await manager.locator('[data-testid=case-action][data-action=accept]').click();
   const picker = manager.locator('[data-testid=assignee-picker]');
   await waitFor(manager, 'the candidates', () => document.querySelectorAll('[data-testid=assign-option]').length > 0);
-  assert.deepEqual(await picker.locator('[data-testid=assign-option]').evaluateAll((els) => els.map((e) => e.value)), ['wb']);
-  assert.ok(await picker.locator('[data-testid=assign-confirm]').isDisabled(), 'nothing chosen yet (the reporter is no candidate)');
+  assert.deepEqual(await picker.locator('[data-testid=assign-option]').evaluateAll((els) => els.map((e) => e.value)), ['cm', 'wb']);
+  const cmOption = picker.locator('label.check', { has: manager.locator('[value=cm]') });
+  assert.equal(await cmOption.locator('span').first().textContent(), '社区管理员', 'by name');
+  assert.equal(await cmOption.locator('.tag').textContent(), '社区管理员', 'tagged with the role');
+  await waitFor(manager, 'the reporter, a candidate, chosen at first', () => document.querySelector('[data-testid=assign-option][value=cm]')?.checked);
   await picker.locator('[name=assignee-search]').fill('甲');
   await waitFor(manager, 'nobody called 甲 in this grid', () => document.querySelectorAll('[data-testid=assign-option]').length === 0);
   await picker.locator('[name=assignee-search]').fill('乙');
@@ -92,7 +101,13 @@ test('a 12345 case is counted by source, assigned to a warden of its grid, and f
     protocol: 1, actor: '00000000-0000-4000-a000-0000000b0b01', ops: [set('00000000-0000-4000-a000-0000000b0b01', { assignee: 'wa' })],
   });
   assert.equal(byWarden.results[0].rejected?.code, 'forbidden_field', JSON.stringify(byWarden));
-  await serverCase(server, { id, assignee: 'wb' });
+  // Moving the case to G1 would leave it with wb, who works G2 only: refused unless the move
+  // reassigns it.
+  const moved = await api(server.url, cmToken, 'POST', '/api/v1/sync/push', {
+    protocol: 1, actor: '00000000-0000-4000-a000-0000000c0c01', ops: [set('00000000-0000-4000-a000-0000000c0c01', { grid: CITY.g1 })],
+  });
+  assert.equal(moved.results[0].rejected?.code, 'bad_assignee', JSON.stringify(moved));
+  await serverCase(server, { id, assignee: 'wb', grid: CITY.g2 });
 
   // The assignee signs in on a phone: the "mine" tile counts it and opens the list filtered to it.
   const warden = await (await browser.newContext({ viewport: { width: 390, height: 844 } })).newPage();
@@ -113,6 +128,16 @@ test('a 12345 case is counted by source, assigned to a warden of its grid, and f
   await waitReady(manager);
   await waitAttr(manager, '[data-testid=fig-unassigned]', 'data-n', '0');
   await sourceCountIs(manager, '12345 热线', 1);
+
+  // 改派: the manager hands the case to themselves; the timeline names whom it went to.
+  await manager.goto(`${server.url}/cases/${id}`);
+  await waitReady(manager);
+  await manager.locator('[data-testid=case-action][data-action=reassign]').click();
+  await picker.locator('[data-testid=assign-option][value=cm]').check();
+  await picker.locator('[data-testid=assign-confirm]').click();
+  await waitAttr(manager, '[data-testid=case-assignee]', 'data-value', 'cm');
+  await waitText(manager, '[data-testid=timeline-entry][data-assignee=cm] strong', '改派给 社区管理员');
+  await serverCase(server, { id, assignee: 'cm' });
 });
 
 test('a case from a visit starts as a resident appeal; an unknown source is refused by the server', async (t) => {

@@ -66,6 +66,8 @@ pub(super) fn ActivityList() -> impl IntoView {
 /// Records a joint activity: theme, date, place, organising units, volunteers, residents
 /// served, photos. It belongs to the user's community.
 #[component]
+// reason: not split yet (issue 13): the activity form's fields, units, draft and save share every signal
+#[allow(clippy::too_many_lines)]
 pub(super) fn ActivityNew() -> impl IntoView {
     let Ctx {
         lang, session, sig, ..

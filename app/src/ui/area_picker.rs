@@ -116,6 +116,28 @@ fn cascade_select(
     }
 }
 
+/// The places picked, each with a button to remove it.
+#[component]
+fn AreaChips(tree: Tree, level: Signal<Level>, selected: RwSignal<Vec<RecordId>>) -> impl IntoView {
+    let Ctx { lang, .. } = ctx();
+    view! {
+        <ul class="chips" data-testid="area-chips">
+            {move || selected.get().into_iter().map(|id| {
+                let label = tree.label(level.get(), id);
+                let remove_label = label.clone();
+                view! {
+                    <li class="chip" data-testid="area-chip" data-id=id.to_string()>
+                        <span data-testid="area-chip-label">{label}</span>
+                        <button type="button" class="link"
+                            aria-label=move || format!("{} {remove_label}", tr(lang.get(), "area.remove"))
+                            on:click=move |_| selected.update(|s| s.retain(|x| *x != id))>"×"</button>
+                    </li>
+                }
+            }).collect_view()}
+        </ul>
+    }
+}
+
 /// Picks places at `level` (grids for a warden, a community for a community manager …) into
 /// `selected`.
 #[component]
@@ -162,20 +184,7 @@ pub(super) fn AreaPicker(
                     let chips_tree = tree.clone();
                     let matches_tree = tree.clone();
                     view! {
-                        <ul class="chips" data-testid="area-chips">
-                            {move || selected.get().into_iter().map(|id| {
-                                let label = chips_tree.label(level.get(), id);
-                                let remove_label = label.clone();
-                                view! {
-                                    <li class="chip" data-testid="area-chip" data-id=id.to_string()>
-                                        <span data-testid="area-chip-label">{label}</span>
-                                        <button type="button" class="link"
-                                            aria-label=move || format!("{} {remove_label}", tr(lang.get(), "area.remove"))
-                                            on:click=move |_| selected.update(|s| s.retain(|x| *x != id))>"×"</button>
-                                    </li>
-                                }
-                            }).collect_view()}
-                        </ul>
+                        <AreaChips tree=chips_tree level=level selected=selected/>
                         <input type="search" name="area_search" data-testid="area-search"
                             aria-label=move || tr(lang.get(), "area.search") placeholder=move || tr(lang.get(), "area.search")
                             prop:value=move || query.get() on:input=move |ev| query.set(event_target_value(&ev))/>

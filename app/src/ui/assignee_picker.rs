@@ -1,8 +1,8 @@
-//! Picking who handles a case (受理派单): the wardens and grid leaders of the case's grid and the
-//! alliance units paired with its community, searchable by name. The candidates are those
-//! `shared::policy::assign::works_at` accepts for the case's place, so what is offered is what
-//! the server lets through (`crate::views::assign`). Staff come from `GET /api/v1/staff` (kept for offline use), units
-//! and pairings from the records on the device.
+//! Picking who handles a case (受理派单): the wardens and grid leaders of the case's grid, the
+//! managers of its community and the alliance units paired with it, searchable by name. The
+//! candidates are those `shared::policy::assign::works_at` accepts for the case's place, so what
+//! is offered is what the server lets through (`crate::views::assign`). Staff come from
+//! `GET /api/v1/staff` (kept for offline use), units and pairings from the records on the device.
 
 use super::case_place::CasePlace;
 use super::context::{ctx, live_records, t, Ctx};

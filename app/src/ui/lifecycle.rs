@@ -53,68 +53,54 @@ fn commit(
     });
 }
 
-/// The lifecycle panel of a case at `place` (None while the place is being read).
-#[component]
-pub(super) fn Lifecycle(
+/// The panel's state, and what its buttons write (each one local commit, the note cleared after).
+#[derive(Clone, Copy)]
+struct Panel {
     record: RwSignal<Option<Record>>,
-    place: Signal<Option<CasePlace>>,
-) -> impl IntoView {
-    let Ctx {
-        lang, sig, session, ..
-    } = ctx();
-    let note = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
-    let picking = RwSignal::new(None::<Picking>);
-    let actions_now = move || {
-        let role = session.with(|s| s.as_ref().map(|s| s.me.role))?;
-        record.with(|r| {
-            let r = r.as_ref()?;
-            let status = case_status(r)?;
-            // Closing (销号) and returning belong to the level the case has escalated to.
-            let owner = sig.deadlines.with(|d| owner_level(d, r, now_ms()));
-            Some(allowed_actions(status, role, owner))
-        })
-    };
-    // Whether the user may set the assignee here (the policy's own answer).
-    let may_assign = move || {
-        let me = session.with(|s| s.as_ref().map(|s| principal(&s.me)))?;
-        let place = place.get()?;
-        record.with(|r| {
-            r.as_ref()
-                .map(|r| may_write(&me, r, &place.place, "assignee"))
-        })
-    };
-    // 改派: an accepted, open case whose assignee the user may change.
-    let may_reassign = move || {
-        may_assign().unwrap_or(false)
-            && record.with(|r| {
-                r.as_ref()
-                    .and_then(case_status)
-                    .is_some_and(|s| s.is_open() && s != Status::Reported)
-            })
-    };
-    // 督办: a manager at or above the level an overdue case has escalated to records a reminder
-    // on its timeline (the case stays where it is).
-    let can_remind = move || {
-        let role = session.with(|s| s.as_ref().map(|s| s.me.role))?;
-        record.with(|r| {
-            let r = r.as_ref()?;
-            let level = sig.deadlines.with(|d| supervision_level(d, r, now_ms()))?;
-            Some(role.is_manager() && role.level() >= level)
-        })
-    };
-    let me_name = move || client().map(|c| c.me().username).unwrap_or_default();
-    let remind = move || {
+    note: RwSignal<String>,
+    error: RwSignal<Option<String>>,
+    picking: RwSignal<Option<Picking>>,
+    lang: RwSignal<Lang>,
+}
+
+impl Panel {
+    fn me_name() -> String {
+        client().map(|c| c.me().username).unwrap_or_default()
+    }
+
+    /// 督办: a reminder on the timeline.
+    fn remind(self) {
+        let Self {
+            record,
+            note,
+            error,
+            lang,
+            ..
+        } = self;
         error.set(None);
         let Some(r) = record.get_untracked() else {
             return;
         };
-        let body = actions::remind(&r, &me_name(), &note.get_untracked(), uuid::Uuid::now_v7());
+        let body = actions::remind(
+            &r,
+            &Self::me_name(),
+            &note.get_untracked(),
+            uuid::Uuid::now_v7(),
+        );
         commit(lang.get_untracked(), &r, vec![body], error, move || {
             note.set(String::new());
         });
-    };
-    let step = move |action: Action, assignee: Option<String>| {
+    }
+
+    /// A lifecycle step (with the assignee when accepting), closing the picker.
+    fn step(self, action: Action, assignee: Option<String>) {
+        let Self {
+            record,
+            note,
+            error,
+            picking,
+            lang,
+        } = self;
         error.set(None);
         let Some(r) = record.get_untracked() else {
             return;
@@ -122,7 +108,7 @@ pub(super) fn Lifecycle(
         let bodies = actions::step(
             case_status(&r),
             action,
-            &me_name(),
+            &Self::me_name(),
             assignee.as_deref(),
             now_ms(),
             &note.get_untracked(),
@@ -132,34 +118,65 @@ pub(super) fn Lifecycle(
             note.set(String::new());
             picking.set(None);
         });
+    }
+
+    /// 改派: the case to `value`, closing the picker.
+    fn reassign(self, value: &str) {
+        let Self {
+            record,
+            note,
+            error,
+            picking,
+            lang,
+        } = self;
+        error.set(None);
+        let Some(r) = record.get_untracked() else {
+            return;
+        };
+        let bodies = actions::reassign(
+            &r,
+            &Self::me_name(),
+            value,
+            &note.get_untracked(),
+            uuid::Uuid::now_v7(),
+        );
+        commit(lang.get_untracked(), &r, bodies, error, move || {
+            note.set(String::new());
+            picking.set(None);
+        });
+    }
+}
+
+/// The lifecycle panel of a case at `place` (None while the place is being read).
+#[component]
+pub(super) fn Lifecycle(
+    record: RwSignal<Option<Record>>,
+    place: Signal<Option<CasePlace>>,
+) -> impl IntoView {
+    let Ctx { lang, .. } = ctx();
+    let note = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let picking = RwSignal::new(None::<Picking>);
+    let may_assign = may_assign(record, place);
+    let panel = Panel {
+        record,
+        note,
+        error,
+        picking,
+        lang,
     };
+    let remind = move || panel.remind();
     // Accepting asks whom to assign when the user may assign; otherwise it only accepts.
     let act = move |action: Action| {
         if action == Action::Accept && may_assign().unwrap_or(false) {
             picking.set(Some(Picking::Accept));
         } else {
-            step(action, None);
+            panel.step(action, None);
         }
     };
     let picked = Callback::new(move |value: String| match picking.get_untracked() {
-        Some(Picking::Accept) => step(Action::Accept, Some(value)),
-        Some(Picking::Reassign) => {
-            error.set(None);
-            let Some(r) = record.get_untracked() else {
-                return;
-            };
-            let bodies = actions::reassign(
-                &r,
-                &me_name(),
-                &value,
-                &note.get_untracked(),
-                uuid::Uuid::now_v7(),
-            );
-            commit(lang.get_untracked(), &r, bodies, error, move || {
-                note.set(String::new());
-                picking.set(None);
-            });
-        }
+        Some(Picking::Accept) => panel.step(Action::Accept, Some(value)),
+        Some(Picking::Reassign) => panel.reassign(&value),
         None => {}
     });
     let cancel = Callback::new(move |()| picking.set(None));
@@ -172,14 +189,7 @@ pub(super) fn Lifecycle(
             })
         })
     };
-    // What the panel offers, as a memo: a sync that re-reads the same case does not redraw the
-    // panel (an open picker keeps its choice).
-    let offered = Memo::new(move |_| {
-        let list = actions_now().unwrap_or_default();
-        let reminds = can_remind().unwrap_or(false);
-        let reassign = may_reassign();
-        (reminds || reassign || !list.is_empty()).then_some((list, reminds, reassign))
-    });
+    let offered = offered(record, may_assign);
     view! {
         {move || offered.get().map(|(list, reminds, reassign)| view! {
             <div class="lifecycle" data-testid="lifecycle">
@@ -219,4 +229,67 @@ pub(super) fn Lifecycle(
             </div>
         })}
     }
+}
+
+/// Whether the user may set the assignee of the case at `place` (the policy's own answer); `None`
+/// while the session or the place is not known.
+fn may_assign(
+    record: RwSignal<Option<Record>>,
+    place: Signal<Option<CasePlace>>,
+) -> impl Fn() -> Option<bool> + Copy + Send + Sync + 'static {
+    let Ctx { session, .. } = ctx();
+    move || {
+        let me = session.with(|s| s.as_ref().map(|s| principal(&s.me)))?;
+        let place = place.get()?;
+        record.with(|r| {
+            r.as_ref()
+                .map(|r| may_write(&me, r, &place.place, "assignee"))
+        })
+    }
+}
+
+/// What the panel offers, as a memo: the steps the signed-in role may take now, whether it may
+/// remind (督办), whether it may reassign (改派); `None` when nothing.
+fn offered(
+    record: RwSignal<Option<Record>>,
+    may_assign: impl Fn() -> Option<bool> + Copy + Send + Sync + 'static,
+) -> Memo<Option<(Vec<Action>, bool, bool)>> {
+    let Ctx { sig, session, .. } = ctx();
+    let actions_now = move || {
+        let role = session.with(|s| s.as_ref().map(|s| s.me.role))?;
+        record.with(|r| {
+            let r = r.as_ref()?;
+            let status = case_status(r)?;
+            // Closing (销号) and returning belong to the level the case has escalated to.
+            let owner = sig.deadlines.with(|d| owner_level(d, r, now_ms()));
+            Some(allowed_actions(status, role, owner))
+        })
+    };
+    // 改派: an accepted, open case whose assignee the user may change.
+    let may_reassign = move || {
+        may_assign().unwrap_or(false)
+            && record.with(|r| {
+                r.as_ref()
+                    .and_then(case_status)
+                    .is_some_and(|s| s.is_open() && s != Status::Reported)
+            })
+    };
+    // 督办: a manager at or above the level an overdue case has escalated to records a reminder
+    // on its timeline (the case stays where it is).
+    let can_remind = move || {
+        let role = session.with(|s| s.as_ref().map(|s| s.me.role))?;
+        record.with(|r| {
+            let r = r.as_ref()?;
+            let level = sig.deadlines.with(|d| supervision_level(d, r, now_ms()))?;
+            Some(role.is_manager() && role.level() >= level)
+        })
+    };
+    // What the panel offers, as a memo: a sync that re-reads the same case does not redraw the
+    // panel (an open picker keeps its choice).
+    Memo::new(move |_| {
+        let list = actions_now().unwrap_or_default();
+        let reminds = can_remind().unwrap_or(false);
+        let reassign = may_reassign();
+        (reminds || reassign || !list.is_empty()).then_some((list, reminds, reassign))
+    })
 }

@@ -7,6 +7,7 @@ use super::context::live_records;
 use crate::people::{decode, Directory, META_PEOPLE};
 use crate::store::LocalStore;
 use crate::sync::client;
+use crate::views::assign::AssigneeNames;
 use std::collections::HashMap;
 use tongxin_shared::Collection;
 
@@ -20,6 +21,13 @@ pub(crate) async fn people() -> Directory {
         .and_then(|t| decode(&t))
         .map(|s| Directory::new(&s.people))
         .unwrap_or_default()
+}
+
+/// People and alliance units by the value a case's `assignee` holds (a timeline's 改派 names
+/// them): the directory and the units on the device.
+pub(crate) async fn assignee_names() -> AssigneeNames {
+    let units = live_records(Collection::Units).await;
+    AssigneeNames::new(people().await, &units)
 }
 
 /// "G0101 第一网格": a place's code and name (either may be missing).

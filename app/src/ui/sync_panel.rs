@@ -62,6 +62,38 @@ pub(super) fn SyncBadge() -> impl IntoView {
     }
 }
 
+/// The panel's status line: failed (if so) · when the last round completed (or not yet).
+fn status_line(l: Lang, failed: bool, last_at_ms: Option<u64>, now_ms: u64) -> String {
+    let mut parts = Vec::new();
+    if failed {
+        parts.push(tr(l, "sync.failed"));
+    }
+    match last_at_ms {
+        Some(at) => parts.push(last_synced(l, at, now_ms)),
+        None => parts.push(tr(l, "sync.not_yet")),
+    }
+    parts.join(" · ")
+}
+
+/// The ops the server refused, as kept on the device.
+async fn rejected_ops() -> Vec<RejectedOp> {
+    match client() {
+        Some(c) => c.store.rejected().await.unwrap_or_default(),
+        None => Vec::new(),
+    }
+}
+
+/// What this origin uses of what the browser grants it, in MB.
+async fn storage_estimate() -> Option<(u64, u64)> {
+    let promise = web_sys::window()?.navigator().storage().estimate().ok()?;
+    let estimate: web_sys::StorageEstimate = wasm_bindgen_futures::JsFuture::from(promise)
+        .await
+        .ok()?
+        .into();
+    let mb = |v: Option<f64>| (v.unwrap_or(0.0) / 1_048_576.0).round() as u64;
+    Some((mb(estimate.get_usage()), mb(estimate.get_quota())))
+}
+
 #[component]
 pub(super) fn SyncPanel() -> impl IntoView {
     let Ctx {
@@ -71,25 +103,12 @@ pub(super) fn SyncPanel() -> impl IntoView {
     // The storage meter: what this origin uses of what the browser grants it.
     let storage = LocalResource::new(move || {
         panel.get();
-        async move {
-            let promise = web_sys::window()?.navigator().storage().estimate().ok()?;
-            let estimate: web_sys::StorageEstimate = wasm_bindgen_futures::JsFuture::from(promise)
-                .await
-                .ok()?
-                .into();
-            let mb = |v: Option<f64>| (v.unwrap_or(0.0) / 1_048_576.0).round() as u64;
-            Some((mb(estimate.get_usage()), mb(estimate.get_quota())))
-        }
+        storage_estimate()
     });
     let rejected = LocalResource::new(move || {
         sig.version.get();
         panel.get();
-        async move {
-            match client() {
-                Some(c) => c.store.rejected().await.unwrap_or_default(),
-                None => Vec::new(),
-            }
-        }
+        rejected_ops()
     });
     let skipped = LocalResource::new(move || {
         sig.version.get();
@@ -102,18 +121,12 @@ pub(super) fn SyncPanel() -> impl IntoView {
         }
     });
     let status = move || {
-        let l = lang.get();
-        let last = sig.last_round.get();
-        let failed = sig.failed.get();
-        let mut parts = Vec::new();
-        if failed {
-            parts.push(tr(l, "sync.failed"));
-        }
-        match last {
-            Some(r) => parts.push(last_synced(l, r.at_ms, now.get())),
-            None => parts.push(tr(l, "sync.not_yet")),
-        }
-        parts.join(" · ")
+        status_line(
+            lang.get(),
+            sig.failed.get(),
+            sig.last_round.get().map(|r| r.at_ms),
+            now.get(),
+        )
     };
     view! {
         <Show when=move || panel.get()>

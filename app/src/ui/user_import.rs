@@ -13,7 +13,7 @@ use crate::i18n::{tr, trf, Lang};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use tongxin_shared::userimport::{
-    CreatedUser, UserImportProblem, UserImportRequest, UserImportRow,
+    CreatedUser, UserImportProblem, UserImportReport, UserImportRequest, UserImportRow,
 };
 
 /// A template with the columns the server reads (Chinese headers; English ones work too).
@@ -149,6 +149,19 @@ fn created_table(created: Vec<CreatedUser>) -> impl IntoView {
     }
 }
 
+/// The file to the server: a preview, or (`apply`) the accounts created.
+async fn send_upload(upload: Upload, apply: bool) -> Result<UserImportReport, ApiError> {
+    let req = UserImportRequest {
+        csv: upload.csv,
+        xlsx_base64: upload.xlsx_base64,
+        apply,
+    };
+    match token() {
+        Ok(t) => api::import_users(&t, &req).await,
+        Err(e) => Err(ApiError::Network(e)),
+    }
+}
+
 #[component]
 pub(super) fn UserImport() -> impl IntoView {
     let Ctx { lang, .. } = ctx();
@@ -173,16 +186,7 @@ pub(super) fn UserImport() -> impl IntoView {
         reset();
         busy.set(true);
         spawn_local(async move {
-            let req = UserImportRequest {
-                csv: upload.csv,
-                xlsx_base64: upload.xlsx_base64,
-                apply,
-            };
-            let answer = match token() {
-                Ok(t) => api::import_users(&t, &req).await,
-                Err(e) => Err(ApiError::Network(e)),
-            };
-            match answer {
+            match send_upload(upload, apply).await {
                 Ok(report) if report.applied => {
                     problems.set(report.problems);
                     created.set(Some(report.created));

@@ -89,6 +89,8 @@ pub(super) const NEW_HOUSEHOLD: &str = "new";
 /// device or added on the spot), what kind, notes, and the residents' appeals heard (one per
 /// line; each can become a case in one tap from the list). What is typed is kept as a draft.
 #[component]
+// reason: not split yet (issue 13): the visit form's place, household, notes, draft and save share every signal
+#[allow(clippy::too_many_lines)]
 pub(super) fn VisitNew() -> impl IntoView {
     let Ctx { lang, session, .. } = ctx();
     let navigate = use_navigate();

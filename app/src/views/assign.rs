@@ -1,7 +1,10 @@
 //! Whom a case may be assigned to (受理派单): the candidates the picker (`ui::assignee_picker`)
-//! offers, chosen by the policy's own test (`shared::policy::assign::works_at`).
+//! offers — the wardens and grid leaders of the case's grid, the managers of its community, the
+//! units paired with it — chosen by the policy's own test (`shared::policy::assign::works_at`).
 
 use crate::i18n::{tr, Lang};
+use crate::people::Directory;
+use std::collections::HashMap;
 use tongxin_shared::case::Role;
 use tongxin_shared::policy::assign::{self, Assignable};
 use tongxin_shared::wire::StaffMember;
@@ -35,8 +38,8 @@ impl Candidate {
     }
 }
 
-/// The candidates for a case at `place`: staff who work its grid, units paired with its
-/// community (by the policy's own test), people first, each group by name.
+/// The candidates for a case at `place`: staff who work its grid, managers of its community,
+/// units paired with its community (by the policy's own test), people first, each group by name.
 pub fn candidates(
     staff: &[StaffMember],
     units: &[Record],
@@ -50,7 +53,7 @@ pub fn candidates(
                 &Assignable::Person {
                     role: m.role,
                     grids: m.grids.clone(),
-                    communities: Vec::new(),
+                    communities: m.communities.clone(),
                 },
                 place,
             )
@@ -83,6 +86,46 @@ pub fn candidates(
     paired.sort_by(|a, b| a.name.cmp(&b.name));
     people.extend(paired);
     people
+}
+
+/// Who a case is (re)assigned to, by the value its `assignee` or a timeline entry holds: people
+/// by the directory on the device, alliance units (`unit:<id>`) by their records; the value
+/// itself for someone or something the device does not know (nothing hidden).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AssigneeNames {
+    pub people: Directory,
+    units: HashMap<String, String>,
+}
+
+impl AssigneeNames {
+    pub fn new(people: Directory, units: &[Record]) -> Self {
+        let units = units
+            .iter()
+            .filter(|u| !u.is_deleted())
+            .filter_map(|u| Some((assign::unit_value(u.id), u.str("name")?.to_owned())))
+            .collect();
+        Self { people, units }
+    }
+
+    pub fn name(&self, value: &str) -> String {
+        match assign::parse(value) {
+            Some(assign::AssigneeRef::Person(p)) => self.people.name(p).to_owned(),
+            Some(assign::AssigneeRef::Unit(_)) | None => self
+                .units
+                .get(value)
+                .cloned()
+                .unwrap_or_else(|| value.to_owned()),
+        }
+    }
+}
+
+/// The assignee a timeline entry hands the case to (改派: `policy::actions::reassign` writes
+/// it on a note), if it names one.
+pub fn reassigned_to(entry: &serde_json::Map<String, serde_json::Value>) -> Option<&str> {
+    entry
+        .get("assignee")
+        .and_then(serde_json::Value::as_str)
+        .filter(|a| !a.is_empty())
 }
 
 #[cfg(test)]
@@ -126,12 +169,22 @@ mod tests {
             display_name: format!("{u} name"),
             role,
             grids: vec![id(g)],
+            communities: Vec::new(),
+        };
+        let manager = |u: &str, c: u128| StaffMember {
+            username: u.into(),
+            display_name: format!("{u} name"),
+            role: Role::CommunityManager,
+            grids: Vec::new(),
+            communities: vec![id(c)],
         };
         let list = candidates(
             &[
                 staff("wb", Role::Warden, 101),
                 staff("wa", Role::Warden, 100),
                 staff("gl", Role::GridLeader, 100),
+                manager("cm", 10),
+                manager("cx", 11),
             ],
             &[
                 record(Collection::Units, 50, json!({"name": "医院"})),
@@ -146,9 +199,49 @@ mod tests {
         );
         let values: Vec<&str> = list.iter().map(|c| c.value.as_str()).collect();
         let unit = assign::unit_value(id(50));
-        assert_eq!(values, vec!["gl", "wa", unit.as_str()]);
-        assert!(list[1].matches("WA"));
-        assert!(!list[1].matches("医院"));
-        assert!(list[2].matches("医院"));
+        assert_eq!(
+            values,
+            vec!["cm", "gl", "wa", unit.as_str()],
+            "the community's manager too, not another community's"
+        );
+        assert!(list[2].matches("WA"));
+        assert!(!list[2].matches("医院"));
+        assert!(list[3].matches("医院"));
+        assert_eq!(list[0].role, Some(Role::CommunityManager));
+    }
+
+    #[test]
+    fn a_reassignment_names_the_person_or_unit() {
+        let people = Directory::new(&[tongxin_shared::wire::Person {
+            username: "wb".into(),
+            display_name: "网格员乙".into(),
+            role: Role::Warden,
+        }]);
+        let names = AssigneeNames::new(
+            people,
+            &[record(Collection::Units, 50, json!({"name": "医院"}))],
+        );
+        let unit = assign::unit_value(id(50));
+        assert_eq!(names.name("wb"), "网格员乙");
+        assert_eq!(names.name(&unit), "医院");
+        assert_eq!(
+            names.name("ghost"),
+            "ghost",
+            "unknown people keep their login"
+        );
+        let other = assign::unit_value(id(51));
+        assert_eq!(names.name(&other), other);
+        let entry = tongxin_shared::policy::actions::reassign(
+            &record(Collection::Cases, 1, json!({"status": "accepted"})),
+            "cm",
+            &unit,
+            "",
+            Uuid::from_u128(9),
+        );
+        let tongxin_shared::OpBody::Append { entry } = &entry[1] else {
+            panic!("the timeline entry")
+        };
+        assert_eq!(reassigned_to(&entry.data), Some(unit.as_str()));
+        assert_eq!(reassigned_to(&serde_json::Map::new()), None);
     }
 }

@@ -183,7 +183,8 @@ where
             .chain(ops.iter().filter_map(op_parent_ref))
             .collect();
         committed.hierarchy = Self::load_places(conn, &refs).await?;
-        committed.assignees = Self::load_assignees(conn, ops).await?;
+        let names = assign::named_in(ops, committed.records.values().map(|(_, r)| r));
+        committed.assignees = Self::load_assignees(conn, &names).await?;
         let plan = plan(ops, authors, &mut committed, deadlines, now_ms);
         // What sits below a moved grid or community takes its new place (new seqs, so the users
         // who gained it pull it; those who lost it reset, see `Store::hierarchy_moves`).
@@ -271,17 +272,17 @@ where
         Ok(out)
     }
 
-    /// The people and units the batch's case ops name as assignees: the accounts (not
-    /// disabled) by username, and each named unit's pairings from the alliance records.
+    /// The people and units the batch's case ops name as assignees and those its cases hold
+    /// (`assign::named_in`): the accounts (not disabled) by username, and each named unit's
+    /// pairings from the alliance records.
     async fn load_assignees(
         conn: &mut <B::Db as Database>::Connection,
-        ops: &[Op],
+        names: &[String],
     ) -> Result<Assignees, StoreError> {
-        let names = assign::named_in(ops);
         let mut out = Assignees::new();
         let mut units = Vec::new();
         let mut people = Vec::new();
-        for name in &names {
+        for name in names {
             match assign::parse(name) {
                 Some(AssigneeRef::Unit(unit)) => units.push((name, unit)),
                 Some(AssigneeRef::Person(user)) => people.push(user.to_owned()),

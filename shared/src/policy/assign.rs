@@ -96,10 +96,21 @@ pub fn unit_pairings<'a>(
     out
 }
 
-/// The `assignee` values a batch of case ops sets (to look up before judging it).
-pub fn named_in<'a>(ops: impl IntoIterator<Item = &'a crate::Op>) -> Vec<String> {
-    let mut out: Vec<String> = ops
-        .into_iter()
+/// The `assignee` values a batch's judgement needs (to look up before judging it): those its
+/// case ops set, and those the cases it touches already hold (a case moved to another grid keeps
+/// its assignee only if they work there too, see [`check_moved`]). `stored` may hold more records
+/// than the batch touches; only the touched cases' assignees are taken.
+pub fn named_in<'a>(
+    ops: &'a [crate::Op],
+    stored: impl IntoIterator<Item = &'a Record>,
+) -> Vec<String> {
+    let cases: Vec<RecordId> = ops
+        .iter()
+        .filter(|o| o.collection == Collection::Cases)
+        .map(|o| o.record)
+        .collect();
+    let set = ops
+        .iter()
         .filter(|o| o.collection == Collection::Cases)
         .filter_map(|o| match &o.body {
             crate::OpBody::Set { fields } => fields
@@ -107,11 +118,41 @@ pub fn named_in<'a>(ops: impl IntoIterator<Item = &'a crate::Op>) -> Vec<String>
                 .and_then(serde_json::Value::as_str)
                 .map(ToOwned::to_owned),
             crate::OpBody::Append { .. } => None,
-        })
-        .collect();
+        });
+    let held = stored
+        .into_iter()
+        .filter(|r| r.collection == Collection::Cases && cases.contains(&r.id))
+        .filter_map(|r| r.str("assignee").map(ToOwned::to_owned));
+    let mut out: Vec<String> = set.chain(held).collect();
     out.sort();
     out.dedup();
     out
+}
+
+/// A case that moved (its place before is not its place after) keeps its assignee only if they
+/// work at the new place: a warden of the old grid could not even read it there. The move must
+/// reassign or clear the assignee in the same op (which [`super::rules`] judges as an
+/// assignment); a move that leaves them is refused as a bad assignee. Also true of a move that
+/// does not change the assignee field at all.
+pub fn check_moved(
+    after: &Record,
+    before_place: Option<&Place>,
+    place: &Place,
+    assignees: &Assignees,
+) -> Result<(), crate::authz::Denied> {
+    if after.collection != Collection::Cases || before_place.is_none_or(|b| b == place) {
+        return Ok(());
+    }
+    let Some(value) = after.str("assignee").filter(|v| !v.is_empty()) else {
+        return Ok(());
+    };
+    if assignees.get(value).is_some_and(|who| works_at(who, place)) {
+        Ok(())
+    } else {
+        Err(crate::authz::Denied::Assignee {
+            assignee: value.chars().take(64).collect(),
+        })
+    }
 }
 
 #[cfg(test)]

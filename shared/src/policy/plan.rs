@@ -40,8 +40,9 @@ pub struct Committed {
     /// The users the batch's actors (device installs) are bound to: an actor id belongs to the
     /// first user who pushed under it.
     pub actors: HashMap<ActorId, String>,
-    /// The people and units the batch's case ops name as `assignee` (see [`super::assign`]);
-    /// a name missing here is no one the case may be assigned to.
+    /// The people and units the batch's case ops name as `assignee`, and the assignees the
+    /// touched cases hold (see [`super::assign::named_in`]); a name missing here is no one the
+    /// case may be assigned to.
     pub assignees: Assignees,
 }
 
@@ -113,7 +114,8 @@ fn system_only(op: &Op) -> bool {
 
 /// Judges one op by a user against the record before it (`None`: not stored yet) and computes
 /// the record after it. Everything the op changes is checked: the collection, the area at the
-/// record's place before and after, every field that changes value, every new entry.
+/// record's place before and after, every field that changes value, every new entry, and a
+/// moved case's assignee at its new place.
 pub fn judge(
     p: &Principal,
     op: &Op,
@@ -176,6 +178,7 @@ pub fn judge(
         }
         OpBody::Append { entry } => check_entry(p, op.collection, before, &entry.data)?,
     }
+    super::assign::check_moved(&after, before_place.as_ref(), &place, assignees)?;
     check_size(before, &after)?;
     Ok(after)
 }
@@ -230,46 +233,19 @@ pub fn plan(
     let mut seen: HashMap<OpId, (usize, String)> = HashMap::new();
     let mut index: HashMap<Key, usize> = HashMap::new();
     let mut changed: Vec<bool> = Vec::new();
-    // The stored hierarchy records the batch writes, placed as they stand (higher levels
-    // first), to tell which of them the batch moves.
-    let mut stored_hierarchy: Vec<(Key, Record)> = committed
-        .records
-        .iter()
-        .filter(|(k, (seq, _))| is_hierarchy(k.0) && *seq > 0)
-        .map(|(k, (_, r))| (*k, r.clone()))
-        .collect();
-    stored_hierarchy.sort_by_key(|(k, _)| *k);
-    for (key, r) in &stored_hierarchy {
-        let place = place_of(r, &committed.hierarchy);
-        committed.hierarchy.insert(key.0, key.1, place);
-    }
-    let loaded_hierarchy = committed.hierarchy.clone();
+    let loaded_hierarchy = place_stored_hierarchy(committed);
     for (i, op) in ops.iter().enumerate() {
         let author = authors.get(i).and_then(Option::as_ref);
         let author_name = author.map(|a| a.username.clone());
         let digest = op_digest(op);
-        if let Some(known) = committed.known.get(&op.id) {
-            let same =
-                known.author == author_name && known.digest.as_ref().is_none_or(|d| *d == digest);
-            p.per_op.push(if same {
-                OpSlot::Known(known.seq)
-            } else {
-                OpSlot::Denied(Denied::OpIdConflict)
-            });
-            continue;
-        }
-        if let Some((first, first_digest)) = seen.get(&op.id) {
-            let same = *first_digest == digest
-                && authors
-                    .get(*first)
-                    .and_then(Option::as_ref)
-                    .map(|a| &a.username)
-                    == author_name.as_ref();
-            p.per_op.push(if same {
-                p.per_op[*first].clone()
-            } else {
-                OpSlot::Denied(Denied::OpIdConflict)
-            });
+        let earlier = Earlier {
+            known: &committed.known,
+            seen: &seen,
+            authors,
+            per_op: &p.per_op,
+        };
+        if let Some(slot) = earlier.verdict(op, author_name.as_deref(), &digest) {
+            p.per_op.push(slot);
             continue;
         }
         seen.insert(op.id, (i, digest));
@@ -335,6 +311,72 @@ pub fn plan(
         p.new_ops.push(i);
         changed[slot] |= did_change;
     }
+    collect_writes(&mut p, &changed, committed, &loaded_hierarchy);
+    p
+}
+
+/// Places the stored hierarchy records the batch writes as they stand (higher levels first), to
+/// tell which of them the batch moves; the hierarchy as loaded and so placed.
+fn place_stored_hierarchy(committed: &mut Committed) -> Hierarchy {
+    let mut stored_hierarchy: Vec<(Key, Record)> = committed
+        .records
+        .iter()
+        .filter(|(k, (seq, _))| is_hierarchy(k.0) && *seq > 0)
+        .map(|(k, (_, r))| (*k, r.clone()))
+        .collect();
+    stored_hierarchy.sort_by_key(|(k, _)| *k);
+    for (key, r) in &stored_hierarchy {
+        let place = place_of(r, &committed.hierarchy);
+        committed.hierarchy.insert(key.0, key.1, place);
+    }
+    committed.hierarchy.clone()
+}
+
+/// What an op id was answered with before: in the op log, or earlier in the batch.
+struct Earlier<'a> {
+    known: &'a HashMap<OpId, KnownOp>,
+    seen: &'a HashMap<OpId, (usize, String)>,
+    authors: &'a [Option<Arc<Principal>>],
+    per_op: &'a [OpSlot],
+}
+
+impl Earlier<'_> {
+    /// An op id seen before is answered as then when it is the same op by the same author
+    /// (`digest`, `author_name`), and refused (`op_id_conflict`) otherwise; `None` for a new op.
+    fn verdict(&self, op: &Op, author_name: Option<&str>, digest: &str) -> Option<OpSlot> {
+        if let Some(known) = self.known.get(&op.id) {
+            let same = known.author.as_deref() == author_name
+                && known.digest.as_ref().is_none_or(|d| *d == digest);
+            return Some(if same {
+                OpSlot::Known(known.seq)
+            } else {
+                OpSlot::Denied(Denied::OpIdConflict)
+            });
+        }
+        let (first, first_digest) = self.seen.get(&op.id)?;
+        let same = *first_digest == digest
+            && self
+                .authors
+                .get(*first)
+                .and_then(Option::as_ref)
+                .map(|a| a.username.as_str())
+                == author_name;
+        Some(if same {
+            self.per_op[*first].clone()
+        } else {
+            OpSlot::Denied(Denied::OpIdConflict)
+        })
+    }
+}
+
+/// The writes of a planned batch: every touched record that changed, with its place after the
+/// batch, and the stored hierarchy records whose place moved.
+fn collect_writes(
+    p: &mut Plan,
+    changed: &[bool],
+    committed: &Committed,
+    loaded_hierarchy: &Hierarchy,
+) {
     for (slot, key) in p.touched.iter().enumerate() {
         if !changed[slot] {
             continue;
@@ -362,7 +404,6 @@ pub fn plan(
             place,
         });
     }
-    p
 }
 
 /// The place of a record below a moved hierarchy record (see [`replace_under`]).

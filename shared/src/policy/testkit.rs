@@ -73,12 +73,14 @@ pub fn who(name: &str) -> Arc<Principal> {
         .expect("known person")
 }
 
-/// The people and units `ops` name as assignees, as a store knows them: the accounts of
-/// [`people`] and the unit pairings of the alliance records in `records`.
+/// The people and units `ops` name as assignees and those the cases they touch hold, as a store
+/// knows them: the accounts of [`people`] and the unit pairings of the alliance records in
+/// `records`.
 pub fn assignees_for<'a>(ops: &[Op], records: impl IntoIterator<Item = &'a Record>) -> Assignees {
-    let pairings = assign::unit_pairings(records);
+    let records: Vec<&Record> = records.into_iter().collect();
+    let pairings = assign::unit_pairings(records.iter().copied());
     let everyone = people();
-    assign::named_in(ops)
+    assign::named_in(ops, records.iter().copied())
         .into_iter()
         .filter_map(|name| {
             let who = match assign::parse(&name)? {

@@ -126,16 +126,48 @@ fn header(l: Lang, keys: &[&str]) -> Vec<String> {
     keys.iter().map(|k| tr(l, k)).collect()
 }
 
-/// The figures over the period of `days` days ending now.
-pub(super) fn build(d: &Data, l: Lang, days: u64, now: u64) -> Built {
-    let from = now.saturating_sub(days * DAY_MS);
-    let to = now + 1;
-    let f = case_figures(d.cases.iter(), from, to, now);
-    let wardens: Vec<&StaffMember> = d.staff.iter().filter(|m| m.role == Role::Warden).collect();
-    let warden_names: Vec<String> = wardens.iter().map(|m| m.username.clone()).collect();
-    let visits = visit_rate(d.visits.iter(), &warden_names, from, to);
-    let trend = weekly_trend(d.cases.iter(), from, to);
+/// Grids and wardens per area, community and subdistrict (a warden of two grids counts once per
+/// area).
+fn per_area<'a>(
+    wardens: &[&'a StaffMember],
+    community_of: &BTreeMap<RecordId, RecordId>,
+    subdistrict_of: &BTreeMap<RecordId, RecordId>,
+) -> (
+    BTreeMap<RecordId, usize>,
+    BTreeMap<RecordId, BTreeSet<&'a str>>,
+) {
+    let mut grids_in: BTreeMap<RecordId, usize> = BTreeMap::new();
+    for (g, c) in community_of {
+        *grids_in.entry(*c).or_default() += 1;
+        if let Some(s) = subdistrict_of.get(g) {
+            *grids_in.entry(*s).or_default() += 1;
+        }
+    }
+    let mut wardens_in: BTreeMap<RecordId, BTreeSet<&'a str>> = BTreeMap::new();
+    for m in wardens {
+        for g in &m.grids {
+            for area in [community_of.get(g), subdistrict_of.get(g)]
+                .into_iter()
+                .flatten()
+            {
+                wardens_in
+                    .entry(*area)
+                    .or_default()
+                    .insert(m.username.as_str());
+            }
+        }
+    }
+    (grids_in, wardens_in)
+}
 
+/// The tables per subdistrict and per community (grids, wardens and case figures of each), and
+/// the communities' ids. `(from, to, now)`: the period and the clock.
+fn area_tables(
+    d: &Data,
+    l: Lang,
+    wardens: &[&StaffMember],
+    (from, to, now): (u64, u64, u64),
+) -> (Table, Table, Vec<RecordId>) {
     // The hierarchy: grid → community → subdistrict.
     let community_of: BTreeMap<RecordId, RecordId> = d
         .grids
@@ -162,28 +194,7 @@ pub(super) fn build(d: &Data, l: Lang, days: u64, now: u64) -> Built {
         to,
         now,
     );
-    // Grids and wardens per area (a warden of two grids counts once per area).
-    let mut grids_in: BTreeMap<RecordId, usize> = BTreeMap::new();
-    for (g, c) in &community_of {
-        *grids_in.entry(*c).or_default() += 1;
-        if let Some(s) = subdistrict_of.get(g) {
-            *grids_in.entry(*s).or_default() += 1;
-        }
-    }
-    let mut wardens_in: BTreeMap<RecordId, BTreeSet<&str>> = BTreeMap::new();
-    for m in &wardens {
-        for g in &m.grids {
-            for area in [community_of.get(g), subdistrict_of.get(g)]
-                .into_iter()
-                .flatten()
-            {
-                wardens_in
-                    .entry(*area)
-                    .or_default()
-                    .insert(m.username.as_str());
-            }
-        }
-    }
+    let (grids_in, wardens_in) = per_area(wardens, &community_of, &subdistrict_of);
     let n_wardens = |a: &RecordId| wardens_in.get(a).map_or(0, BTreeSet::len).to_string();
     let n_grids = |a: &RecordId| grids_in.get(a).copied().unwrap_or(0).to_string();
 
@@ -252,11 +263,21 @@ pub(super) fn build(d: &Data, l: Lang, days: u64, now: u64) -> Built {
             })
             .collect(),
     );
+    (per_subdistrict, per_community, community_ids)
+}
 
+/// The cadence table (月月有专场、周周有活动) over the period, and the communities missing it.
+fn cadence_tables(
+    d: &Data,
+    l: Lang,
+    days: u64,
+    now: u64,
+    community_ids: &[RecordId],
+) -> (Table, Vec<String>) {
     let today = (now / DAY_MS) as i64;
     let cad = cadence(
         d.activities.iter(),
-        &community_ids,
+        community_ids,
         &date_from_days(today - days as i64),
         &date_from_days(today),
     );
@@ -295,6 +316,46 @@ pub(super) fn build(d: &Data, l: Lang, days: u64, now: u64) -> Built {
             })
             .collect(),
     );
+    (cadence_table, missing)
+}
+
+/// The summary: the period's headline figures.
+fn summary_table(d: &Data, l: Lang, wardens: usize, f: &CaseFigures, visits: &VisitRate) -> Table {
+    Table::new(
+        "summary",
+        tr(l, "dash.summary"),
+        header(l, &["dash.figure", "dash.value"]),
+        vec![
+            vec![tr(l, "dash.grids"), d.grids.len().to_string()],
+            vec![tr(l, "dash.wardens"), wardens.to_string()],
+            vec![tr(l, "dash.reported"), f.reported.to_string()],
+            vec![tr(l, "dash.closed"), f.closed.to_string()],
+            vec![tr(l, "dash.open"), f.open.to_string()],
+            vec![tr(l, "dash.overdue"), f.overdue.to_string()],
+            vec![tr(l, "dash.closure_rate"), rate(f)],
+            vec![tr(l, "dash.median_close"), median(f)],
+            vec![
+                tr(l, "dash.visits_per_week"),
+                format!("{:.1}", visits.average()),
+            ],
+        ],
+    )
+}
+
+/// The figures over the period of `days` days ending now.
+pub(super) fn build(d: &Data, l: Lang, days: u64, now: u64) -> Built {
+    let from = now.saturating_sub(days * DAY_MS);
+    let to = now + 1;
+    let f = case_figures(d.cases.iter(), from, to, now);
+    let wardens: Vec<&StaffMember> = d.staff.iter().filter(|m| m.role == Role::Warden).collect();
+    let warden_names: Vec<String> = wardens.iter().map(|m| m.username.clone()).collect();
+    let visits = visit_rate(d.visits.iter(), &warden_names, from, to);
+    let trend = weekly_trend(d.cases.iter(), from, to);
+
+    let (per_subdistrict, per_community, community_ids) =
+        area_tables(d, l, &wardens, (from, to, now));
+
+    let (cadence_table, missing) = cadence_tables(d, l, days, now, &community_ids);
 
     let by_category: Vec<(String, u32)> = f
         .by_category
@@ -326,25 +387,7 @@ pub(super) fn build(d: &Data, l: Lang, days: u64, now: u64) -> Built {
             .map(|(w, n)| vec![d.people.name(w).to_owned(), format!("{n:.1}")])
             .collect(),
     );
-    let summary = Table::new(
-        "summary",
-        tr(l, "dash.summary"),
-        header(l, &["dash.figure", "dash.value"]),
-        vec![
-            vec![tr(l, "dash.grids"), d.grids.len().to_string()],
-            vec![tr(l, "dash.wardens"), wardens.len().to_string()],
-            vec![tr(l, "dash.reported"), f.reported.to_string()],
-            vec![tr(l, "dash.closed"), f.closed.to_string()],
-            vec![tr(l, "dash.open"), f.open.to_string()],
-            vec![tr(l, "dash.overdue"), f.overdue.to_string()],
-            vec![tr(l, "dash.closure_rate"), rate(&f)],
-            vec![tr(l, "dash.median_close"), median(&f)],
-            vec![
-                tr(l, "dash.visits_per_week"),
-                format!("{:.1}", visits.average()),
-            ],
-        ],
-    );
+    let summary = summary_table(d, l, wardens.len(), &f, &visits);
     Built {
         by_category_table: counts(
             l,

@@ -82,6 +82,8 @@ pub(crate) async fn remember(list: &[UserSummary]) {
 /// The list of `users` with its search, sort and pages. `edit` and `reset` are the row's
 /// buttons (change role and area; set the password typed above).
 #[component]
+// reason: this file belongs to the list work in progress; split there (issue 13)
+#[allow(clippy::too_many_lines)]
 pub(crate) fn UserList(
     users: RwSignal<Vec<UserSummary>>,
     edit: Callback<UserSummary>,

@@ -102,6 +102,40 @@ fn recolour(
     });
 }
 
+/// What a key does to the view: the arrows pan, + and - zoom at the centre.
+fn key_move(key: &str) -> Option<Box<dyn Fn(Viewport) -> Viewport>> {
+    let step = 60.0;
+    let centre = (W / 2.0, H / 2.0);
+    match key {
+        "ArrowLeft" => Some(Box::new(move |v: Viewport| v.pan(step, 0.0))),
+        "ArrowRight" => Some(Box::new(move |v: Viewport| v.pan(-step, 0.0))),
+        "ArrowUp" => Some(Box::new(move |v: Viewport| v.pan(0.0, step))),
+        "ArrowDown" => Some(Box::new(move |v: Viewport| v.pan(0.0, -step))),
+        "+" | "=" => Some(Box::new(move |v: Viewport| v.zoom_at(1.25, centre))),
+        "-" => Some(Box::new(move |v: Viewport| v.zoom_at(0.8, centre))),
+        _ => None,
+    }
+}
+
+/// The loading line over the map: how many records have arrived so far.
+#[component]
+fn MapLoading() -> impl IntoView {
+    let Ctx { lang, sig, .. } = ctx();
+    view! {
+        <p class="map-loading" role="status" data-testid="map-loading">
+            <span class="spinner" aria-hidden="true"></span>
+            {move || {
+                let n = sig.received.get();
+                if n > 0 {
+                    trf(lang.get(), "map.loading.received", &[("n", &n.to_string())])
+                } else {
+                    tr(lang.get(), "map.loading")
+                }
+            }}
+        </p>
+    }
+}
+
 #[component]
 pub(crate) fn MapCanvas(
     data: MapData,
@@ -165,18 +199,7 @@ pub(crate) fn MapCanvas(
         view_port.update(|v| *v = v.map(|v| v.zoom_at(factor, at)));
     };
     let on_key = move |ev: leptos::ev::KeyboardEvent| {
-        let step = 60.0;
-        let centre = (W / 2.0, H / 2.0);
-        let f: Option<Box<dyn Fn(Viewport) -> Viewport>> = match ev.key().as_str() {
-            "ArrowLeft" => Some(Box::new(move |v: Viewport| v.pan(step, 0.0))),
-            "ArrowRight" => Some(Box::new(move |v: Viewport| v.pan(-step, 0.0))),
-            "ArrowUp" => Some(Box::new(move |v: Viewport| v.pan(0.0, step))),
-            "ArrowDown" => Some(Box::new(move |v: Viewport| v.pan(0.0, -step))),
-            "+" | "=" => Some(Box::new(move |v: Viewport| v.zoom_at(1.25, centre))),
-            "-" => Some(Box::new(move |v: Viewport| v.zoom_at(0.8, centre))),
-            _ => None,
-        };
-        if let Some(f) = f {
+        if let Some(f) = key_move(&ev.key()) {
             ev.prevent_default();
             view_port.update(|v| *v = v.map(&f));
         }
@@ -220,17 +243,7 @@ pub(crate) fn MapCanvas(
                 </defs>
             </svg>
             <Show when=loading>
-                <p class="map-loading" role="status" data-testid="map-loading">
-                    <span class="spinner" aria-hidden="true"></span>
-                    {move || {
-                        let n = sig.received.get();
-                        if n > 0 {
-                            trf(lang.get(), "map.loading.received", &[("n", &n.to_string())])
-                        } else {
-                            tr(lang.get(), "map.loading")
-                        }
-                    }}
-                </p>
+                <MapLoading/>
             </Show>
             {move || tile_layer().filter(|l| !l.attribution.is_empty()).map(|l| view! {
                 <span class="tile-attribution" data-testid="tile-attribution">{l.attribution}</span>
