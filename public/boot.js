@@ -22,6 +22,11 @@ function registerWorker() {
   registered = true;
   navigator.serviceWorker
     .register('/sw.js', { scope: '/', updateViaCache: 'none' })
+    .then(() => navigator.serviceWorker.ready)
+    .then((reg) => {
+      // Active but not in control of this page (it missed the worker's claim): ask again.
+      if (!navigator.serviceWorker.controller && reg.active) reg.active.postMessage({ type: 'claim' });
+    })
     .catch((err) => console.warn('tongxin: service worker registration failed', err));
 }
 const shown = new MutationObserver(() => {

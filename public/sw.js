@@ -128,6 +128,13 @@ self.addEventListener('activate', (event) => {
   );
 });
 
+// A page that is still not controlled once this worker is active asks to be claimed: a page whose
+// document was being committed while `activate` ran its claim is left out by it (the spec's race),
+// and would otherwise stay uncontrolled (no offline reload) until its next navigation.
+self.addEventListener('message', (event) => {
+  if (event.data && event.data.type === 'claim') event.waitUntil(self.clients.claim());
+});
+
 self.addEventListener('fetch', (event) => {
   const request = event.request;
   if (request.method !== 'GET') return;

@@ -426,6 +426,8 @@ async fn rows_and_decoded<S: LocalStore>(s: &S) -> (Vec<ListRow>, Vec<ListRow>) 
     (kept, decoded)
 }
 
+// reason: one scenario of five steps, each checked against the decoded records in turn
+#[allow(clippy::too_many_lines)]
 async fn the_list_rows_equal_the_rows_of_the_records_after_edits_pulls_and_merges<S: LocalStore>(
     s: &S,
 ) {

@@ -349,6 +349,21 @@ export const sel = {
   save: '[data-testid=save]',
 };
 
+/**
+ * Set a checkbox from the keyboard (focus, then Space), as a keyboard or screen-reader user does.
+ * A pointer click first waits for the box to hold still over two animation frames, and on the
+ * city map with its raster tiles headless Chromium's software raster was seen producing no frame
+ * for seconds (0 animation frames in 3 s with nothing animating); the keyboard needs no frame.
+ */
+export async function setChecked(page, selector, checked) {
+  const box = page.locator(selector);
+  if ((await box.isChecked()) !== checked) {
+    await box.focus();
+    await page.keyboard.press('Space');
+  }
+  await waitFor(page, `${selector} ${checked ? 'checked' : 'unchecked'}`, ([s, c]) => document.querySelector(s)?.checked === c, [selector, checked]);
+}
+
 /** Wait until the case page shows the given title, description and category (those defined). */
 export async function expectCase(page, { title, description, category }) {
   if (title !== undefined) await waitText(page, sel.caseTitle, title);

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import {
   DEMO_PASSWORD, WAIT_MS, api, fieldValues, fillCase, pullAll, launchBrowser, login, signIn, startServer, waitAttr, waitFor, waitReady, waitText,
+  setChecked,
 } from './harness.mjs';
 
 test('the city map shows every grid and recolours live when a warden pushes', async (t) => {
@@ -104,7 +105,7 @@ test('the city map shows every grid and recolours live when a warden pushes', as
   // Their legend, and the names of the city and subdistrict centres on the map.
   assert.equal(await manager.locator('[data-testid=centre-legend] li[data-level]').count(), 3);
   assert.ok(await manager.locator('[data-testid=map-label][data-kind=centre]').count() >= 1, 'centres are named');
-  await manager.locator('[name=reach]').check();
+  await setChecked(manager, '[name=reach]', true);
   await waitFor(manager, '44 reach circles', () => document.querySelectorAll('[data-testid=centre] .reach').length === 44);
   await waitFor(manager, 'the grids beyond reach', () => Number(document.querySelector('[data-testid=outside-count]')?.dataset.n) > 0);
   await waitFor(manager, 'the reach in the legend', () => document.querySelector('[data-testid=legend-reach]') !== null);

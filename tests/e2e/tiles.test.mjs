@@ -6,7 +6,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { DEMO_PASSWORD, eventually, launchBrowser, signIn, startServer, waitFor, waitReady } from './harness.mjs';
+import { DEMO_PASSWORD, eventually, launchBrowser, setChecked, signIn, startServer, waitFor, waitReady } from './harness.mjs';
 
 /** A 1×1 PNG (a grey pixel). */
 const PNG = Buffer.from(
@@ -67,7 +67,7 @@ test('a configured tile layer is drawn under the grids, attributed, and can be s
   assert.equal(await page.locator('[data-testid=tile-attribution]').textContent(), '© 测试底图');
 
   // Switched off: no tiles, no attribution; the grids stay.
-  await page.locator('[name=tiles]').uncheck();
+  await setChecked(page, '[name=tiles]', false);
   await waitFor(page, 'no tiles', () => document.querySelectorAll('[data-testid=tile]').length === 0);
   assert.equal(await page.locator('[data-testid=tile-attribution]').count(), 0);
   assert.equal(await page.locator('[data-testid=grid-shape]').count(), 1200);
