@@ -11,6 +11,9 @@
 //   delay           the request waits (delayMs) before it is forwarded
 //   duplicate       the request is forwarded twice, one after the other; the client gets the
 //                   second answer (an op or a photo the server already has)
+//   reorder         the request is held until one that arrived after it has reached the server
+//                   and been answered (or for delayMs if none comes): the server sees them in the
+//                   opposite order (with the app's concurrent requests: photos, pulls, pushes)
 //   status_502/503/504  an error status with a short text body, nothing forwarded
 //   truncate        forwarded; the answer's headers announce the whole body but only part of it
 //                   is sent before the connection is destroyed
@@ -28,6 +31,7 @@ export const FAULT_KINDS = {
   drop_after: 3,
   delay: 2,
   duplicate: 2,
+  reorder: 2,
   status_502: 1,
   status_503: 1,
   status_504: 1,
@@ -154,6 +158,15 @@ export async function startFaultProxy(t, upstream, options = {}) {
     }
   };
 
+  // Requests held back by `reorder`, by their arrival number: each is let through once a request
+  // that arrived after it has reached the server and been answered (or after its delay if none
+  // comes), so the server sees the two in the opposite order.
+  const held = new Map();
+  let arrivals = 0;
+  const releaseBefore = (arrival) => {
+    for (const [release, at] of held) if (at < arrival) release();
+  };
+
   const sockets = new Set();
   const streams = new Set();
   const server = http.createServer(async (req, res) => {
@@ -162,6 +175,8 @@ export async function startFaultProxy(t, upstream, options = {}) {
     const body = Buffer.concat(chunks);
     const key = pathKey(req.method, req.url);
     const mayFault = eligible(req.method, req.url);
+    arrivals += 1;
+    const arrival = arrivals;
     stats.exchanges += 1;
     if (mayFault) stats.eligible += 1;
     count(key);
@@ -189,6 +204,18 @@ export async function startFaultProxy(t, upstream, options = {}) {
           count(key, kind);
           await new Promise((resolve) => setTimeout(resolve, between(delayMs)));
           break;
+        case 'reorder':
+          count(key, kind);
+          await new Promise((resolve) => {
+            const release = () => {
+              clearTimeout(timer);
+              held.delete(release);
+              resolve();
+            };
+            const timer = setTimeout(release, between(delayMs));
+            held.set(release, arrival);
+          });
+          break;
         default:
           break;
       }
@@ -198,6 +225,7 @@ export async function startFaultProxy(t, upstream, options = {}) {
         if (first.stream) first.stream.destroy();
       }
       const answer = await forward(req, body);
+      releaseBefore(arrival);
       if (answer.stream) {
         // The live stream: passed through; cut after a while if this exchange is faulted (any
         // kind that makes sense for a stream becomes a cut).
@@ -210,7 +238,7 @@ export async function startFaultProxy(t, upstream, options = {}) {
         };
         res.on('close', done);
         answer.stream.on('close', () => res.destroy());
-        if (kind && kind !== 'delay' && kind !== 'duplicate') {
+        if (kind && kind !== 'delay' && kind !== 'duplicate' && kind !== 'reorder') {
           // The chosen kind is not counted for a stream: it is a cut.
           setTimeout(() => {
             count(key, 'cut_stream');

@@ -10,8 +10,10 @@ import { startFaultProxy } from './faultproxy.mjs';
 /** An upstream that counts requests per path, answers JSON, and streams events on /api/live. */
 async function upstream(t) {
   const seen = {};
+  const order = [];
   const server = http.createServer((req, res) => {
     seen[req.url] = (seen[req.url] ?? 0) + 1;
+    order.push(req.url);
     if (req.url === '/api/live') {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       const timer = setInterval(() => res.write('event: poke\ndata: {}\n\n'), 50);
@@ -29,7 +31,7 @@ async function upstream(t) {
     server.closeAllConnections();
     return new Promise((resolve) => server.close(resolve));
   });
-  return { url: `http://127.0.0.1:${server.address().port}`, seen };
+  return { url: `http://127.0.0.1:${server.address().port}`, seen, order };
 }
 
 /** The outcome of one exchange: `{ status, text }` (the whole body read) or `{ error }`. */
@@ -77,6 +79,21 @@ test('each fault kind does what it says', async (t) => {
   r = await only('delay', '/api/f');
   assert.equal(r.out.status, 200);
   assert.ok(r.elapsed >= 290, `delayed ${r.elapsed} ms`);
+
+  // reorder: the first request is held until a later one has reached the server and been
+  // answered, well before its 5 s delay runs out; the server sees them in the opposite order.
+  const proxy = await startFaultProxy(t, up.url, { rate: 1e-9, first: { 'POST /api/g': 'reorder' }, delayMs: [5000, 5000] });
+  const started = Date.now();
+  const first = exchange(`${proxy.url}/api/g`, { method: 'POST', body: '{"op":1}' });
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const second = await exchange(`${proxy.url}/api/h`, { method: 'POST', body: '{"op":2}' });
+  const held = await first;
+  assert.equal(second.status, 200);
+  assert.equal(held.status, 200, 'the held request is answered too');
+  assert.ok(Date.now() - started < 4000, 'released by the later request, not by its delay');
+  const seenOrder = up.order.filter((u) => u === '/api/g' || u === '/api/h');
+  assert.deepEqual(seenOrder, ['/api/h', '/api/g'], 'the server saw the later request first');
+  assert.equal(proxy.stats.kinds.reorder, 1);
 
   // Outside `eligible` nothing is faulted.
   r = await only('drop_before', '/static.js');

@@ -17,12 +17,15 @@ test('an overdue case is in the community queue and gets a reminder the warden s
   const now = Date.now();
   const token = await login(server.url, 'wa', PASSWORD);
   const record = '00000000-0000-4000-8000-0000000ca5e1';
-  const op = (n, body) => ({
+  // A second case in the same grid, reported today and far from its deadline: the queue's filter
+  // must leave it out (with one case in the area, a filter that kept everything would pass).
+  const fresh = '00000000-0000-4000-8000-0000000ca5e2';
+  const op = (n, body, rec = record) => ({
     id: `00000000-0000-4000-9000-0000000ca5e${n}`,
     actor: '00000000-0000-4000-a000-0000000000a1',
     hlc: `${String(now).padStart(15, '0')}-00000${n}`,
     collection: 'cases',
-    record,
+    record: rec,
     body,
     schema: 1,
   });
@@ -32,6 +35,8 @@ test('an overdue case is in the community queue and gets a reminder the warden s
     ops: [
       op(1, { kind: 'set', fields: { grid: CITY.g1, title: '逾期未处理的垃圾点', category: 'environment', status: 'reported', reporter: 'wa', reported_at: now - 5 * DAY, deadline: now - 5 * DAY + 72 * 3_600_000 } }), // environment: 72 hours
       op(2, { kind: 'append', entry: { id: '00000000-0000-4000-b000-0000000ca5e1', data: { action: 'report', from: null, to: 'reported', by: 'wa' } } }),
+      op(3, { kind: 'set', fields: { grid: CITY.g1, title: '今天上报的路灯不亮', category: 'environment', status: 'reported', reporter: 'wa', reported_at: now, deadline: now + 72 * 3_600_000 } }, fresh),
+      op(4, { kind: 'append', entry: { id: '00000000-0000-4000-b000-0000000ca5e2', data: { action: 'report', from: null, to: 'reported', by: 'wa' } } }, fresh),
     ],
   });
   assert.ok(pushed.results.every((r) => 'seq' in r), JSON.stringify(pushed));
@@ -47,8 +52,12 @@ test('an overdue case is in the community queue and gets a reminder the warden s
   await waitReady(manager);
   const id = await caseIdByTitle(manager, '逾期未处理的垃圾点');
   await waitFor(manager, 'the overdue flag', () => document.querySelector('[data-testid=case-item] [data-testid=overdue]') !== null);
+  await caseIdByTitle(manager, '今天上报的路灯不亮');
+  await waitAttr(manager, '[data-testid=cases-count]', 'data-shown', '2');
   await manager.locator('.filters [name=escalated]').check();
   await waitAttr(manager, '[data-testid=cases-count]', 'data-shown', '1');
+  assert.equal(await manager.locator('[data-testid=case-item]').count(), 1);
+  assert.ok((await manager.locator('[data-testid=case-item]').textContent()).includes('逾期未处理的垃圾点'), 'the overdue case is the one kept');
 
   // 督办: a reminder with a note lands on the timeline; the case keeps its state.
   await manager.goto(`${server.url}/cases/${id}`);
