@@ -96,12 +96,18 @@ test('the badge: loading, not signed in, up to date after a round, failed and re
   const pictures = [await picture(page, 900, 600, 3), await picture(page, 700, 500, 4)];
   await page.goto(`${server.url}/cases/new`);
   await waitReady(page);
+  // Taken offline, as in a compound without signal: both photos wait together, so the round that
+  // follows the return online uploads two (online, the first photo may go alone in a round that
+  // starts while the second is still being attached).
+  await context.setOffline(true);
+  await waitAttr(page, sel.net, 'data-online', 'false');
   await page.locator('form input[name=photos]').setInputFiles(
     pictures.map((buffer, i) => ({ name: `p${i}.png`, mimeType: 'image/png', buffer })),
   );
   await waitFor(page, 'two photos in the form', () => document.querySelectorAll('form [data-testid=photo]').length === 2);
   const beforeSave = await roundOf(page);
   await fillCase(page, { title: '井盖松动（两张照片）', category: 'safety' });
+  await context.setOffline(false);
   // Records first: the case reaches the server; the photos follow, their progress recorded in
   // the badge's history (asserted below; waiting for the short-lived state itself raced it).
   await serverCase(server, { title: '井盖松动（两张照片）' });
