@@ -383,6 +383,17 @@ export async function fillCase(page, { title, description, category }) {
   if (description !== undefined) await page.locator('form [name=description]').fill(description);
   if (category !== undefined) await page.locator('form [name=category]').selectOption(category);
   await page.locator(sel.save).click();
+  // The save is written to IndexedDB asynchronously; a test that navigates before it has
+  // finished aborts the write (as a person would not: the form closes, or a new case opens on
+  // its own page, once it is stored). Wait for that, and fail with the form's own error.
+  const outcome = await waitFor(page, 'the case form to save', () => {
+    const form = document.querySelector('[data-testid=case-form]');
+    if (!form) return 'saved';
+    const err = form.querySelector('.field-error');
+    return err ? `error: ${err.textContent}` : null;
+  });
+  const result = await outcome.jsonValue();
+  if (result !== 'saved') throw new Error(`the case form did not save: ${result}`);
 }
 
 /** The id (`data-id`) of the case list item whose text contains `title`, once it is listed. */
