@@ -61,6 +61,14 @@ pub struct Stats {
     pub ops: usize,
 }
 
+/// The generated city, without its ops (handed to the sink of [`generate_chunked`]).
+pub struct DemoPeople {
+    pub users: Vec<DemoUser>,
+    pub stats: Stats,
+    /// Usernames of one account per role, to print as demo accounts.
+    pub showcase: BTreeMap<Role, String>,
+}
+
 /// The generated city.
 pub struct DemoCity {
     pub ops: Vec<Op>,
@@ -99,14 +107,19 @@ const WARDENS: usize = 6135;
 /// Alliance units, as in the seed document.
 const UNITS: usize = 403;
 
-struct Gen {
+struct Gen<'s> {
     rng: ChaCha8Rng,
     actor: ActorId,
     ops: Vec<Op>,
     serial: u64,
+    /// Ops generated so far, all chunks together.
+    total: usize,
+    /// Ops per chunk handed to `sink`.
+    chunk: usize,
+    sink: &'s mut dyn FnMut(Vec<Op>),
 }
 
-impl Gen {
+impl Gen<'_> {
     fn uuid(&mut self) -> Uuid {
         let bytes: [u8; 16] = self.rng.random();
         uuid::Builder::from_random_bytes(bytes).into_uuid()
@@ -177,6 +190,10 @@ impl Gen {
             body,
             schema: SCHEMA_VERSION,
         });
+        self.total += 1;
+        if self.ops.len() >= self.chunk {
+            (self.sink)(std::mem::take(&mut self.ops));
+        }
     }
 }
 
@@ -482,13 +499,30 @@ fn compounds(g: &mut Gen, grids: &mut [GridInfo], start: u64, stats: &mut Stats)
     }
 }
 
-/// Generates the city.
+/// Generates the city, its ops all in memory (a year of the city is ~500,000 ops: to write it
+/// somewhere, [`generate_chunked`] keeps memory bounded).
 pub fn generate(p: Params) -> DemoCity {
+    let mut ops = Vec::new();
+    let people = generate_chunked(p, usize::MAX, |chunk| ops.extend(chunk));
+    DemoCity {
+        ops,
+        users: people.users,
+        stats: people.stats,
+        showcase: people.showcase,
+    }
+}
+
+/// Generates the city, handing its ops to `sink` in order, `chunk` at a time (the last chunk
+/// may be shorter): the same ops as [`generate`], never more than a chunk of them in memory.
+pub fn generate_chunked(p: Params, chunk: usize, mut sink: impl FnMut(Vec<Op>)) -> DemoPeople {
     let mut g = Gen {
         rng: ChaCha8Rng::seed_from_u64(p.seed),
         actor: demo_actor(p.seed),
         ops: Vec::new(),
         serial: 0,
+        total: 0,
+        chunk: chunk.max(1),
+        sink: &mut sink,
     };
     let start = p.now_ms.saturating_sub(u64::from(p.months) * 30 * DAY_MS);
     let mut stats = Stats::default();
@@ -563,9 +597,11 @@ pub fn generate(p: Params) -> DemoCity {
             stats.activities += 1;
         }
     }
-    stats.ops = g.ops.len();
-    DemoCity {
-        ops: g.ops,
+    stats.ops = g.total;
+    if !g.ops.is_empty() {
+        (g.sink)(std::mem::take(&mut g.ops));
+    }
+    DemoPeople {
         users,
         stats,
         showcase,

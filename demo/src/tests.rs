@@ -133,3 +133,27 @@ fn cases_come_in_every_state_with_timelines() {
     }
     assert!(overdue > 0);
 }
+
+#[test]
+fn chunked_generation_hands_over_the_same_ops_in_order_a_chunk_at_a_time() {
+    let whole = city(1);
+    let mut chunks: Vec<Vec<Op>> = Vec::new();
+    let people = generate_chunked(
+        Params {
+            seed: 7,
+            months: 1,
+            now_ms: NOW,
+        },
+        5000,
+        |c| chunks.push(c),
+    );
+    assert!(chunks.len() > 2, "{} chunks", chunks.len());
+    let (last, full) = chunks.split_last().unwrap();
+    assert!(full.iter().all(|c| c.len() == 5000));
+    assert!(!last.is_empty() && last.len() <= 5000);
+    let streamed: Vec<Op> = chunks.into_iter().flatten().collect();
+    assert_eq!(streamed.len(), whole.ops.len());
+    assert_eq!(people.stats.ops, whole.stats.ops);
+    assert!(streamed == whole.ops, "the same ops in the same order");
+    assert_eq!(people.users.len(), whole.users.len());
+}

@@ -14,6 +14,12 @@ use tongxin_server::AppState;
 use tongxin_shared::case::Role;
 use tongxin_shared::RecordId;
 
+/// mimalloc instead of glibc's malloc: after a burst (the demo seeding, a city pull) glibc kept
+/// the freed memory in its per-thread arenas (RSS ~220 MB with ~20 MB in use); mimalloc gives
+/// freed pages back to the OS.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
