@@ -80,6 +80,11 @@ const BENCHES: &[Bench] = &[
         run: || browser_bench_with("bench/lists.mjs", true),
     },
     Bench {
+        name: "memory",
+        about: "the release server's resident memory: --demo-city start, seeding a year (TONGXIN_BENCH_MONTHS, default 12), the city manager's full pull",
+        run: || browser_bench_with("bench/memory.mjs", true),
+    },
+    Bench {
         name: "lossy",
         about: "a week offline (200 visits, 61 households, 30 cases, 60 photos) reconnecting, CPU 4x: clean link vs 30% faulted",
         run: lossy_bench,
