@@ -62,7 +62,14 @@ fn main() {
         .unwrap();
     for (name, backend) in [("sqlite", Backend::Sqlite), ("postgres", Backend::Postgres)] {
         if wants(name) {
-            let report = clients.block_on(run::run(backend, cfg, server.handle(), "storm-client"));
+            // Spawned, so the scenario itself runs on the client threads, not on this one.
+            let handle = server.handle().clone();
+            let report =
+                clients
+                    .block_on(clients.spawn(async move {
+                        run::run(backend, cfg, &handle, "storm-client").await
+                    }))
+                    .unwrap();
             run::print(&report);
         }
     }

@@ -45,7 +45,7 @@ const SEED: u64 = 1;
 /// The window the storm compresses.
 pub const WINDOW_MINUTES: f64 = 30.0;
 /// How long managers may still wait for their records after the last push.
-pub const DELIVERY_TIMEOUT: Duration = Duration::from_secs(60);
+pub const DELIVERY_TIMEOUT: Duration = Duration::from_mins(1);
 /// A photo of the app's size (`app/src/photo.rs`: about 300 KB).
 pub const PHOTO_BYTES: usize = 300 * 1024;
 /// Pull page size, as the app asks.
@@ -360,9 +360,7 @@ fn clock_tick() -> f64 {
 
 /// (process CPU s, CPU s of the threads named `client_prefix`, PostgreSQL processes' CPU s).
 fn cpu_now(tick: f64, client_prefix: &str) -> (f64, f64, f64) {
-    let process = std::fs::read_to_string("/proc/self/stat")
-        .map(|s| stat_cpu(&s, tick).1)
-        .unwrap_or(0.0);
+    let process = std::fs::read_to_string("/proc/self/stat").map_or(0.0, |s| stat_cpu(&s, tick).1);
     let mut client = 0.0;
     if let Ok(dir) = std::fs::read_dir("/proc/self/task") {
         for t in dir.flatten() {
@@ -558,19 +556,19 @@ pub async fn run(backend: Backend, cfg: Config, server: &Handle, client_threads:
         .collect();
 
     // Sessions, stored directly (not measured: see the module's doc).
-    let tokens: Vec<String> = futures_util::stream::iter(
-        wardens
-            .iter()
-            .map(|u| u.username.clone())
-            .chain(managers_rows.iter().map(|m| m.username.clone())),
-    )
-    .map(|name| {
-        let app = apps[0].clone();
-        async move { session(&app, &name).await }
-    })
-    .buffered(16)
-    .collect()
-    .await;
+    let names: Vec<String> = wardens
+        .iter()
+        .map(|u| u.username.clone())
+        .chain(managers_rows.iter().map(|m| m.username.clone()))
+        .collect();
+    let tokens: Vec<String> = futures_util::stream::iter(names)
+        .map(|name| {
+            let app = apps[0].clone();
+            async move { session(&app, &name).await }
+        })
+        .buffered(16)
+        .collect()
+        .await;
 
     progress(&format!("{} sessions stored", tokens.len()));
     // The wardens' days, built before the storm.
@@ -687,7 +685,7 @@ pub async fn run(backend: Backend, cfg: Config, server: &Handle, client_threads:
                     let done = storm_done.wait_for(Option::is_some).await.map(|d| *d);
                     match done {
                         Ok(Some(at)) => {
-                            tokio::time::sleep_until((at + DELIVERY_TIMEOUT).into()).await
+                            tokio::time::sleep_until((at + DELIVERY_TIMEOUT).into()).await;
                         }
                         _ => std::future::pending().await,
                     }
