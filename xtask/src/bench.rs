@@ -65,6 +65,18 @@ const BENCHES: &[Bench] = &[
         },
     },
     Bench {
+        name: "storm",
+        about: "the morning storm: 6,135 wardens push their day (visits, cases, photos) while 200 managers hold live streams; SQLite and PostgreSQL with 2 instances; latency, errors, pokes, RSS, CPU",
+        run: || {
+            crate::tools::ensure_postgres(crate::is_ci())?;
+            sh::run(
+                sh::cargo()
+                    .args(["bench", "-p", "tongxin-server", "--bench", "storm"])
+                    .env("TONGXIN_TEST_PG_URL", crate::tools::test_pg_url()),
+            )
+        },
+    },
+    Bench {
         name: "pull",
         about: "a warden's first sign-in pulling 10,000 full cases into IndexedDB, headless Chromium",
         run: pull_bench,
