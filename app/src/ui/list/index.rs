@@ -27,6 +27,11 @@ use tongxin_shared::{Collection, Record, RecordId};
 /// Beyond this many changed records a refresh rebuilds instead of reading them one by one.
 const MAX_INCREMENTAL: usize = 2_000;
 
+/// Rows put into the index between two yields to the event loop while it is built (a city's
+/// 55,000 rows in one go would hold the main thread — clicks, scrolling, the first page being
+/// drawn — for as long as they take).
+const SLICE: usize = 4_000;
+
 /// A table of rows with their positions by record id.
 pub(crate) struct Rows<R> {
     pub rows: Vec<R>,
@@ -114,13 +119,31 @@ impl ListIndex {
         }
     }
 
-    /// The index of `rows` (places first: rows then find their grid's name already labelled).
+    /// The index of `rows` (places first: rows then find their grid's name already labelled),
+    /// the others in their order.
     fn from_rows(rows: &[ListRow]) -> Self {
         let mut ix = Self::default();
         let (places, lists): (Vec<&ListRow>, Vec<&ListRow>) =
             rows.iter().partition(|r| matches!(r, ListRow::Place(_)));
         for r in places.into_iter().chain(lists) {
             ix.put_row(r);
+        }
+        ix.recount();
+        ix
+    }
+
+    /// [`ListIndex::from_rows`] in slices of [`SLICE`] rows, yielding to the event loop between
+    /// them.
+    async fn from_rows_sliced(rows: &[ListRow]) -> Self {
+        let mut ix = Self::default();
+        let (places, lists): (Vec<&ListRow>, Vec<&ListRow>) =
+            rows.iter().partition(|r| matches!(r, ListRow::Place(_)));
+        let all: Vec<&ListRow> = places.into_iter().chain(lists).collect();
+        for slice in all.chunks(SLICE) {
+            for r in slice {
+                ix.put_row(r);
+            }
+            gloo_timers::future::TimeoutFuture::new(0).await;
         }
         ix.recount();
         ix
@@ -243,7 +266,13 @@ async fn run() {
             (rebuild, std::mem::take(&mut s.pending))
         });
         if rebuild {
-            let mut fresh = ListIndex::from_rows(&c.store.list_rows().await.unwrap_or_default());
+            mark("tongxin:list-rows");
+            let rows = c.store.list_rows().await.unwrap_or_default();
+            measure("tongxin:list-rows-read", "tongxin:list-rows");
+            mark("tongxin:list-rows-read");
+            let mut fresh = ListIndex::from_rows_sliced(&rows).await;
+            drop(rows);
+            measure("tongxin:list-rows-index", "tongxin:list-rows-read");
             INDEX.with(|ix| {
                 fresh.epoch = ix.borrow().epoch + 1;
                 *ix.borrow_mut() = fresh;
@@ -276,6 +305,40 @@ async fn run() {
         if !again {
             return;
         }
+    }
+}
+
+/// The first page of the list of `c` (cases, visits) in its default order, read straight from
+/// the device while the index is not built yet (`LocalStore::first_rows`): a small index of
+/// those rows (at positions 0.., in order, with the names of their places) and how many live
+/// records the list has. `None` when the device cannot tell yet.
+pub(crate) async fn first_page(c: Collection) -> Option<(ListIndex, usize)> {
+    let client = client()?;
+    mark("tongxin:list-first");
+    let first = client
+        .store
+        .first_rows(c, crate::listing::PAGE_SIZE)
+        .await
+        .ok()
+        .flatten()?;
+    let mut rows = first.places;
+    rows.extend(first.rows);
+    let ix = ListIndex::from_rows(&rows);
+    measure("tongxin:list-first-read", "tongxin:list-first");
+    Some((ix, first.total))
+}
+
+/// A User Timing mark (read by `cargo xtask bench lists`; shown in the browser's profiler).
+fn mark(name: &str) {
+    if let Some(p) = web_sys::window().and_then(|w| w.performance()) {
+        let _ = p.mark(name);
+    }
+}
+
+/// A User Timing measure from the mark `start` to now.
+fn measure(name: &str, start: &str) {
+    if let Some(p) = web_sys::window().and_then(|w| w.performance()) {
+        let _ = p.measure_with_start_mark(name, start);
     }
 }
 
