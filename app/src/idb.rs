@@ -585,6 +585,9 @@ impl LocalStore for IdbStore {
         let stored = futures::future::try_join_all(reads)
             .await
             .map_err(backend)?;
+        // The rows written so far (a record twice in one batch moves from its first row).
+        let mut written: std::collections::HashMap<String, ListRow> =
+            std::collections::HashMap::new();
         for ((r, key), old) in pulled.iter().zip(keys).zip(stored) {
             let (merged, before) = match old {
                 Some(s) => {
@@ -596,6 +599,7 @@ impl LocalStore for IdbStore {
                 None => (r.clone(), None),
             };
             if let Some(row) = ListRow::of(&merged) {
+                let before = written.remove(&key).or(before);
                 reorder(&order, &key, before.as_ref(), Some(&row))?;
                 drop(
                     rows.put(encode(&row)?)
@@ -603,6 +607,7 @@ impl LocalStore for IdbStore {
                         .primitive()
                         .map_err(backend)?,
                 );
+                written.insert(key.clone(), row);
             }
             drop(
                 records
@@ -686,7 +691,7 @@ impl LocalStore for IdbStore {
         // One read transaction: every row with one getAll, and how many records should have one.
         let (stored, expected, ordered) = {
             let db = self.db().await?;
-            let tx = self.tx(&db, &[ROWS, RECORDS], false)?;
+            let tx = self.tx(&db, &[ROWS, RECORDS, ORDER], false)?;
             let rows = tx.object_store(ROWS).map_err(backend)?;
             let records = tx.object_store(RECORDS).map_err(backend)?;
             let all = rows.get_all::<String>().primitive().map_err(backend)?;
