@@ -33,6 +33,8 @@ const ROWS: &str = "rows";
 /// with the row (`crate::listing::rows::order_key`). The first page of a list and its count are
 /// read from here without reading every row.
 const ORDER: &str = "order";
+/// Rows read by one request of `list_rows`.
+const ROWS_SLICE: u32 = 2_000;
 /// Schema version of the local database; `upgrade` migrates from any older one.
 const VERSION: u8 = 4;
 
@@ -688,13 +690,14 @@ impl LocalStore for IdbStore {
     }
 
     async fn list_rows(&self) -> Result<Vec<ListRow>, StoreError> {
-        // One read transaction: every row with one getAll, and how many records should have one.
+        // One read transaction: how many records should have a row, and every row, read in
+        // slices (one `getAll` of a city's 55,000 rows held IndexedDB and then the main thread
+        // for over a second, and a list's first page asked for meanwhile waited behind it).
         let (stored, expected, ordered) = {
             let db = self.db().await?;
             let tx = self.tx(&db, &[ROWS, RECORDS, ORDER], false)?;
             let rows = tx.object_store(ROWS).map_err(backend)?;
             let records = tx.object_store(RECORDS).map_err(backend)?;
-            let all = rows.get_all::<String>().primitive().map_err(backend)?;
             let ordered = tx
                 .object_store(ORDER)
                 .map_err(backend)?
@@ -711,11 +714,37 @@ impl LocalStore for IdbStore {
                         .map_err(backend)
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            let stored = all
-                .await
-                .map_err(backend)?
-                .map(|r| r.map_err(backend))
-                .collect::<Result<Vec<String>, _>>()?;
+            let slice = |after: Option<String>| {
+                let range = match after {
+                    Some(key) => KeyRange::LowerBound(key, true),
+                    None => KeyRange::LowerBound(String::new(), false),
+                };
+                rows.get_all::<String>()
+                    .with_query::<String, KeyRange<String>>(range)
+                    .with_limit(ROWS_SLICE)
+                    .primitive()
+                    .map_err(backend)
+            };
+            let mut stored: Vec<ListRow> = Vec::new();
+            let mut next = Some(slice(None)?);
+            while let Some(request) = next.take() {
+                let texts = request
+                    .await
+                    .map_err(backend)?
+                    .map(|r| r.map_err(backend))
+                    .collect::<Result<Vec<String>, _>>()?;
+                // The next slice is asked for (after this one's last key) before this one is
+                // decoded.
+                if texts.len() == ROWS_SLICE as usize {
+                    if let Some(last) = texts.last() {
+                        let last: ListRow = decode(last)?;
+                        next = Some(slice(Some(record_key(last.collection(), last.id())))?);
+                    }
+                }
+                for text in &texts {
+                    stored.push(decode(text)?);
+                }
+            }
             let mut expected = 0usize;
             for n in futures::future::try_join_all(counts)
                 .await
@@ -731,15 +760,11 @@ impl LocalStore for IdbStore {
         if stored.len() != expected {
             return self.build_rows().await;
         }
-        let rows = stored
-            .iter()
-            .map(|s| decode(s))
-            .collect::<Result<Vec<ListRow>, _>>()?;
         // Order keys likewise, on a database upgraded from version 3.
-        if ordered != rows.iter().filter(|r| order_key(r).is_some()).count() {
+        if ordered != stored.iter().filter(|r| order_key(r).is_some()).count() {
             self.build_order().await?;
         }
-        Ok(rows)
+        Ok(stored)
     }
 
     async fn first_rows(

@@ -6,6 +6,8 @@
 //! next to it (`LocalStore::list_rows`, written in the record's own transaction), and the index
 //! is built from those with one read — in the background when sync goes quiet, or when a list
 //! opens first — and after that only the records a change names are read again (`SyncSignals::changes`, as the map's grid states do).
+//! Built in slices that yield to the event loop; until it is, a list in its default order shows
+//! its first page read from the device's list order ([`first_page`]).
 //! A change the index cannot follow (another tab, an area reset, a missed bump, a very large
 //! pull) marks it stale and the next refresh rebuilds it.
 //!
@@ -30,7 +32,7 @@ const MAX_INCREMENTAL: usize = 2_000;
 /// Rows put into the index between two yields to the event loop while it is built (a city's
 /// 55,000 rows in one go would hold the main thread — clicks, scrolling, the first page being
 /// drawn — for as long as they take).
-const SLICE: usize = 4_000;
+const SLICE: usize = 2_000;
 
 /// A table of rows with their positions by record id.
 pub(crate) struct Rows<R> {
