@@ -80,9 +80,9 @@ pub(super) fn CaseList() -> impl IntoView {
     // The grids on the device (a manager's area has many), for the grid filter: from the rows'
     // index, which has their names already (reading 1,200 grids with their boundaries from
     // IndexedDB on every visit cost more than the list itself).
-    // Until the index is built, the newest cases are read straight from the device (first).
+    // Until the index is built, the newest cases are read straight from the device (first),
+    // then the index is brought up to date.
     let first = list::page::first_page::<list::cases::Cases>();
-    list::index::refresh();
     let ready = list::index::ready();
     let grids = Memo::new(move |_| {
         ready.track();

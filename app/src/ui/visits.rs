@@ -21,9 +21,9 @@ pub(super) fn VisitList() -> impl IntoView {
     let text = RwSignal::new(String::new());
     let sort = RwSignal::new(NEWEST);
     let page = RwSignal::new(0usize);
-    // Until the index is built, the newest visits are read straight from the device (first).
+    // Until the index is built, the newest visits are read straight from the device (first),
+    // then the index is brought up to date.
     let first = list::page::first_page::<list::visits::Visits>();
-    list::index::refresh();
     let ready = list::index::ready();
     let selected = Memo::new(move |_| {
         if ready.get() == 0 {

@@ -228,11 +228,15 @@ pub(crate) fn keep_warm(sig: SyncSignals) {
         });
     });
     // Not while a round pulls (a long first pull would mark the rows stale page after page):
-    // once it ends, and after every local change.
+    // once it ends, and after every local change. Built the first time only once this page has
+    // completed a round: building at start competed with whatever the user opened first (a
+    // list's first page waited behind it for a second); a list opened before then asks for it
+    // itself, after drawing its first page (`page::first_page`).
     Effect::new(move |_| {
         let quiet = !sig.syncing.get();
         sig.version.track();
-        if quiet {
+        let warm = sig.rounds.get() > 0 || STATE.with(|s| s.borrow().built);
+        if quiet && warm {
             refresh();
         }
     });

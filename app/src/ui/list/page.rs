@@ -50,23 +50,24 @@ pub(crate) trait PagedRows: 'static {
     fn cards(rows: Vec<Self::Shown>) -> AnyView;
 }
 
-/// The first page of the list of kind `L`, read from the device when the index is not built
-/// yet (`None` until read, and for good once the index is built: the list then selects from it).
-/// Called before the screen asks for the index (`index::refresh`), so its few reads go first.
+/// Asks for the index to be brought up to date (`index::refresh`), and when it has not been
+/// built yet, first reads the first page of the list of kind `L` from the device (`None` until
+/// read, and for good once the index is built: the list then selects from it). The index is
+/// asked for after that page is read, so the page's few reads do not wait behind the rows.
 pub(crate) fn first_page<L: PagedRows>() -> RwSignal<First<L::Shown>> {
     let first = RwSignal::new(None);
     if index::ready().get_untracked() == 0 {
         spawn_local(async move {
-            if index::ready().get_untracked() != 0 {
-                return;
-            }
             if let Some((ix, total)) = index::first_page(L::COLLECTION).await {
                 let positions: Vec<u32> = (0..L::len(&ix))
                     .filter_map(|i| u32::try_from(i).ok())
                     .collect();
                 let _ = first.try_set(Some((L::shown(&ix, &positions), total)));
             }
+            index::refresh();
         });
+    } else {
+        index::refresh();
     }
     first
 }
