@@ -33,40 +33,6 @@ const ROWS: &str = "rows";
 /// with the row (`crate::listing::rows::order_key`). The first page of a list and its count are
 /// read from here without reading every row.
 const ORDER: &str = "order";
-/// In `meta`: how many live cases and visits the lists' order holds (a [`ListCounts`]), kept by
-/// every write that moves an order key, so a list's count is one read (IndexedDB's `count` walks
-/// every key of its range: 46,800 visits took most of a second). Written when the database is
-/// created, and by `build_order` on one upgraded from before the order; while it is missing
-/// `first_rows` cannot tell.
-const META_LIST_COUNTS: &str = "list_counts";
-
-/// The live cases and visits in the lists' order.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-struct ListCounts {
-    cases: i64,
-    visits: i64,
-}
-
-impl ListCounts {
-    fn is_zero(self) -> bool {
-        self == Self::default()
-    }
-
-    fn add(&mut self, other: Self) {
-        self.cases += other.cases;
-        self.visits += other.visits;
-    }
-
-    /// +1 for a live key of `c/` or `v/` (by its prefix), -1 with `sign` -1.
-    fn count(&mut self, key: &str, sign: i64) {
-        if key.starts_with("c/") {
-            self.cases += sign;
-        } else if key.starts_with("v/") {
-            self.visits += sign;
-        }
-    }
-}
-
 /// Rows read by one request of `list_rows`.
 const ROWS_SLICE: u32 = 2_000;
 /// Schema version of the local database; `upgrade` migrates from any older one.
@@ -131,24 +97,20 @@ fn encode<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
 
 /// Moves a record's key in the lists' order from its row before (`old`) to its row now (`new`);
 /// requests are not awaited (a failed one aborts the transaction, which `commit` reports).
-/// Returns how the live counts changed.
 fn reorder(
     order: &indexed_db_futures::object_store::ObjectStore<'_>,
     key: &str,
     old: Option<&ListRow>,
     new: Option<&ListRow>,
-) -> Result<ListCounts, StoreError> {
-    let mut delta = ListCounts::default();
+) -> Result<(), StoreError> {
     let (before, after) = (old.and_then(order_key), new.and_then(order_key));
     if before == after {
-        return Ok(delta);
+        return Ok(());
     }
     if let Some(k) = before {
-        delta.count(&k, -1);
         drop(order.delete(k).primitive().map_err(backend)?);
     }
     if let Some(k) = after {
-        delta.count(&k, 1);
         drop(
             order
                 .put(key.to_owned())
@@ -156,29 +118,6 @@ fn reorder(
                 .primitive()
                 .map_err(backend)?,
         );
-    }
-    Ok(delta)
-}
-
-/// Adds `delta` to the lists' live counts kept in `meta` (when they are kept: not on a database
-/// upgraded from before the order, until `build_order` writes them).
-async fn recount(
-    meta: &indexed_db_futures::object_store::ObjectStore<'_>,
-    delta: ListCounts,
-) -> Result<(), StoreError> {
-    if delta.is_zero() {
-        return Ok(());
-    }
-    let kept: Option<String> = meta
-        .get(META_LIST_COUNTS)
-        .primitive()
-        .map_err(backend)?
-        .await
-        .map_err(backend)?;
-    if let Some(text) = kept {
-        let mut counts: ListCounts = decode(&text)?;
-        counts.add(delta);
-        put(meta, META_LIST_COUNTS, encode(&counts)?).await?;
     }
     Ok(())
 }
@@ -243,16 +182,12 @@ pub struct IdbStore {
 }
 
 /// Opens (creating or upgrading) the database `name`.
-/// Opens (creating or upgrading) the database `name`; whether it was created.
-async fn open_db(name: &str) -> Result<(Database, bool), StoreError> {
-    let created = Rc::new(Cell::new(false));
-    let new = created.clone();
-    let db = Database::open(name)
+async fn open_db(name: &str) -> Result<Database, StoreError> {
+    Database::open(name)
         .with_version(VERSION)
-        .with_on_upgrade_needed(move |event, db| {
+        .with_on_upgrade_needed(|event, db| {
             // Versioned upgrades: each step runs once, from whatever version was stored.
             if event.old_version() < 1.0 {
-                new.set(true);
                 for store in [RECORDS, OUTBOX, REJECTED, META] {
                     db.create_object_store(store).build()?;
                 }
@@ -277,40 +212,25 @@ async fn open_db(name: &str) -> Result<(Database, bool), StoreError> {
             Ok(())
         })
         .await
-        .map_err(backend)?;
-    Ok((db, created.get()))
+        .map_err(backend)
 }
 
 impl IdbStore {
     /// Opens (creating or upgrading) the database `name`.
     pub async fn open(name: &str) -> Result<Self, StoreError> {
-        let (db, created) = open_db(name).await?;
-        let store = Self {
+        let db = open_db(name).await?;
+        Ok(Self {
             name: name.to_owned(),
             db: RefCell::new(Rc::new(db)),
             broken: Cell::new(false),
-        };
-        if created {
-            // Nothing listed yet, and every write keeps the counts from here on.
-            store.set_counts(ListCounts::default()).await?;
-        }
-        Ok(store)
-    }
-
-    /// Sets the lists' live counts (`META_LIST_COUNTS`).
-    async fn set_counts(&self, counts: ListCounts) -> Result<(), StoreError> {
-        let db = self.db().await?;
-        let tx = self.tx(&db, &[META], true)?;
-        let meta = tx.object_store(META).map_err(backend)?;
-        put(&meta, META_LIST_COUNTS, encode(&counts)?).await?;
-        self.commit(tx).await
+        })
     }
 
     /// The connection, opened again first if the last transaction failed (it fails again, and
     /// stays marked, while the disk is still full).
     async fn db(&self) -> Result<Rc<Database>, StoreError> {
         if self.broken.get() {
-            let (db, _) = open_db(&self.name).await?;
+            let db = open_db(&self.name).await?;
             *self.db.borrow_mut() = Rc::new(db);
             self.broken.set(false);
             DISK_FULL.with(|f| f.set(false));
@@ -411,14 +331,12 @@ impl IdbStore {
     /// from version 2 does this once: it decodes every record, as the lists did before rows.
     async fn build_rows(&self) -> Result<Vec<ListRow>, StoreError> {
         let db = self.db().await?;
-        let tx = self.tx(&db, &[RECORDS, ROWS, ORDER, META], true)?;
+        let tx = self.tx(&db, &[RECORDS, ROWS, ORDER], true)?;
         let records = tx.object_store(RECORDS).map_err(backend)?;
         let rows = tx.object_store(ROWS).map_err(backend)?;
         let order = tx.object_store(ORDER).map_err(backend)?;
-        let meta = tx.object_store(META).map_err(backend)?;
         rows.clear().map_err(backend)?.await.map_err(backend)?;
         order.clear().map_err(backend)?.await.map_err(backend)?;
-        let mut counts = ListCounts::default();
         let mut out = Vec::new();
         for c in ROW_COLLECTIONS {
             let texts = records
@@ -434,7 +352,7 @@ impl IdbStore {
                 let r: Record = decode(&text)?;
                 if let Some(row) = ListRow::of(&r) {
                     let key = record_key(r.collection, r.id);
-                    counts.add(reorder(&order, &key, None, Some(&row))?);
+                    reorder(&order, &key, None, Some(&row))?;
                     drop(
                         rows.put(encode(&row)?)
                             .with_key(key)
@@ -445,7 +363,6 @@ impl IdbStore {
                 }
             }
         }
-        put(&meta, META_LIST_COUNTS, encode(&counts)?).await?;
         self.commit(tx).await?;
         Ok(out)
     }
@@ -454,12 +371,10 @@ impl IdbStore {
     /// transaction. A device upgraded from version 3 does this once.
     async fn build_order(&self) -> Result<(), StoreError> {
         let db = self.db().await?;
-        let tx = self.tx(&db, &[ROWS, ORDER, META], true)?;
+        let tx = self.tx(&db, &[ROWS, ORDER], true)?;
         let rows = tx.object_store(ROWS).map_err(backend)?;
         let order = tx.object_store(ORDER).map_err(backend)?;
-        let meta = tx.object_store(META).map_err(backend)?;
         order.clear().map_err(backend)?.await.map_err(backend)?;
-        let mut counts = ListCounts::default();
         for c in [Collection::Cases, Collection::Visits] {
             let texts = rows
                 .get_all::<String>()
@@ -472,10 +387,9 @@ impl IdbStore {
                 .collect::<Result<Vec<String>, _>>()?;
             for text in texts {
                 let row: ListRow = decode(&text)?;
-                counts.add(reorder(&order, &record_key(c, row.id()), None, Some(&row))?);
+                reorder(&order, &record_key(c, row.id()), None, Some(&row))?;
             }
         }
-        put(&meta, META_LIST_COUNTS, encode(&counts)?).await?;
         self.commit(tx).await
     }
 }
@@ -501,12 +415,11 @@ impl LocalStore for IdbStore {
     async fn commit_local(&self, ops: &[Op]) -> Result<(), StoreError> {
         validate_all(ops)?;
         let db = self.db().await?;
-        let tx = self.tx(&db, &[RECORDS, OUTBOX, ROWS, ORDER, META], true)?;
+        let tx = self.tx(&db, &[RECORDS, OUTBOX, ROWS, ORDER], true)?;
         let records = tx.object_store(RECORDS).map_err(backend)?;
         let outbox = tx.object_store(OUTBOX).map_err(backend)?;
         let rows = tx.object_store(ROWS).map_err(backend)?;
         let order = tx.object_store(ORDER).map_err(backend)?;
-        let meta = tx.object_store(META).map_err(backend)?;
         // Each record touched, with its row before the batch.
         let mut touched: Vec<(String, Record, Option<ListRow>)> = Vec::new();
         for op in ops {
@@ -530,15 +443,13 @@ impl LocalStore for IdbStore {
             apply(&mut touched[idx].1, op);
             put(&outbox, outbox_key(op), encode(op)?).await?;
         }
-        let mut delta = ListCounts::default();
         for (key, r, before) in &touched {
             put(&records, key.clone(), encode(r)?).await?;
             if let Some(row) = ListRow::of(r) {
-                delta.add(reorder(&order, key, before.as_ref(), Some(&row))?);
+                reorder(&order, key, before.as_ref(), Some(&row))?;
                 put(&rows, key.clone(), encode(&row)?).await?;
             }
         }
-        recount(&meta, delta).await?;
         self.commit(tx).await
     }
 
@@ -616,11 +527,10 @@ impl LocalStore for IdbStore {
         let again = restamped(&entry.op, hlc);
         let key = record_key(entry.op.collection, entry.op.record);
         let db = self.db().await?;
-        let tx = self.tx(&db, &[RECORDS, OUTBOX, REJECTED, ROWS, ORDER, META], true)?;
+        let tx = self.tx(&db, &[RECORDS, OUTBOX, REJECTED, ROWS, ORDER], true)?;
         let records = tx.object_store(RECORDS).map_err(backend)?;
         let rows = tx.object_store(ROWS).map_err(backend)?;
         let order = tx.object_store(ORDER).map_err(backend)?;
-        let meta = tx.object_store(META).map_err(backend)?;
         let outbox = tx.object_store(OUTBOX).map_err(backend)?;
         let rejected = tx.object_store(REJECTED).map_err(backend)?;
         let stored: Option<String> = records
@@ -634,7 +544,7 @@ impl LocalStore for IdbStore {
             let before = ListRow::of(&record);
             restamp_record(&mut record, &entry.op, again.stamp());
             if let Some(row) = ListRow::of(&record) {
-                recount(&meta, reorder(&order, &key, before.as_ref(), Some(&row))?).await?;
+                reorder(&order, &key, before.as_ref(), Some(&row))?;
                 put(&rows, key.clone(), encode(&row)?).await?;
             }
             put(&records, key, encode(&record)?).await?;
@@ -680,7 +590,6 @@ impl LocalStore for IdbStore {
         // The rows written so far (a record twice in one batch moves from its first row).
         let mut written: std::collections::HashMap<String, ListRow> =
             std::collections::HashMap::new();
-        let mut delta = ListCounts::default();
         for ((r, key), old) in pulled.iter().zip(keys).zip(stored) {
             let (merged, before) = match old {
                 Some(s) => {
@@ -693,7 +602,7 @@ impl LocalStore for IdbStore {
             };
             if let Some(row) = ListRow::of(&merged) {
                 let before = written.remove(&key).or(before);
-                delta.add(reorder(&order, &key, before.as_ref(), Some(&row))?);
+                reorder(&order, &key, before.as_ref(), Some(&row))?;
                 drop(
                     rows.put(encode(&row)?)
                         .with_key(key.clone())
@@ -710,7 +619,6 @@ impl LocalStore for IdbStore {
                     .map_err(backend)?,
             );
         }
-        recount(&meta, delta).await?;
         drop(
             meta.put(cursor.to_string())
                 .with_key(META_CURSOR)
@@ -746,7 +654,6 @@ impl LocalStore for IdbStore {
         rows.clear().map_err(backend)?.await.map_err(backend)?;
         order.clear().map_err(backend)?.await.map_err(backend)?;
         delete(&meta, META_CURSOR).await?;
-        let mut counts = ListCounts::default();
         let mut rebuilt: std::collections::BTreeMap<String, Record> =
             std::collections::BTreeMap::new();
         for op in &ops {
@@ -757,12 +664,11 @@ impl LocalStore for IdbStore {
         }
         for (key, r) in rebuilt {
             if let Some(row) = ListRow::of(&r) {
-                counts.add(reorder(&order, &key, None, Some(&row))?);
+                reorder(&order, &key, None, Some(&row))?;
                 put(&rows, key.clone(), encode(&row)?).await?;
             }
             put(&records, key, encode(&r)?).await?;
         }
-        put(&meta, META_LIST_COUNTS, encode(&counts)?).await?;
         self.commit(tx).await
     }
 
@@ -787,17 +693,11 @@ impl LocalStore for IdbStore {
         // One read transaction: how many records should have a row, and every row, read in
         // slices (one `getAll` of a city's 55,000 rows held IndexedDB and then the main thread
         // for over a second, and a list's first page asked for meanwhile waited behind it).
-        let (stored, expected, ordered, kept) = {
+        let (stored, expected, ordered) = {
             let db = self.db().await?;
-            let tx = self.tx(&db, &[ROWS, RECORDS, ORDER, META], false)?;
+            let tx = self.tx(&db, &[ROWS, RECORDS, ORDER], false)?;
             let rows = tx.object_store(ROWS).map_err(backend)?;
             let records = tx.object_store(RECORDS).map_err(backend)?;
-            let kept = tx
-                .object_store(META)
-                .map_err(backend)?
-                .get::<String, _, _>(META_LIST_COUNTS)
-                .primitive()
-                .map_err(backend)?;
             let ordered = tx
                 .object_store(ORDER)
                 .map_err(backend)?
@@ -853,27 +753,15 @@ impl LocalStore for IdbStore {
                 expected += n as usize;
             }
             let ordered = usize::try_from(ordered.await.map_err(backend)?).unwrap_or(usize::MAX);
-            let kept = kept
-                .await
-                .map_err(backend)?
-                .map(|t| decode::<ListCounts>(&t))
-                .transpose()?;
-            (stored, expected, ordered, kept)
+            (stored, expected, ordered)
         };
         // Rows are written with their records, so the numbers differ only on a database
         // upgraded from version 2 (records stored before rows existed): build them once.
         if stored.len() != expected {
             return self.build_rows().await;
         }
-        // Order keys and their counts likewise, on a database upgraded from version 3 (and, should
-        // they ever disagree with the rows, again).
-        let mut live = ListCounts::default();
-        let mut keyed = 0;
-        for key in stored.iter().filter_map(order_key) {
-            keyed += 1;
-            live.count(&key, 1);
-        }
-        if ordered != keyed || kept != Some(live) {
+        // Order keys likewise, on a database upgraded from version 3.
+        if ordered != stored.iter().filter(|r| order_key(r).is_some()).count() {
             self.build_order().await?;
         }
         Ok(stored)
@@ -888,32 +776,42 @@ impl LocalStore for IdbStore {
             return Ok(None);
         };
         let db = self.db().await?;
-        let tx = self.tx(&db, &[ROWS, ORDER, META], false)?;
+        let tx = self.tx(&db, &[ROWS, ORDER], false)?;
         let rows = tx.object_store(ROWS).map_err(backend)?;
         let order = tx.object_store(ORDER).map_err(backend)?;
-        // The live counts, kept by every write once the order is complete (missing on a
-        // database upgraded from before it, until its first `list_rows`).
-        let counts = tx
-            .object_store(META)
-            .map_err(backend)?
-            .get::<String, _, _>(META_LIST_COUNTS)
-            .primitive()
-            .map_err(backend)?;
+        // Whether every case and visit row has its order key (not yet on a database upgraded
+        // from version 3, until its first `list_rows`): the counts of both stores tell.
+        let count = |s: &indexed_db_futures::object_store::ObjectStore<'_>,
+                     range: KeyRange<String>| {
+            s.count()
+                .with_query::<String, KeyRange<String>>(range)
+                .primitive()
+                .map_err(backend)
+        };
+        let counts = vec![
+            count(&rows, range_of(Collection::Cases))?,
+            count(&rows, range_of(Collection::Visits))?,
+            count(&order, prefix_range("c"))?,
+            count(&order, prefix_range("v"))?,
+            count(&order, prefix_range("d"))?,
+        ];
         let first = order
             .get_all::<String>()
             .with_query::<String, KeyRange<String>>(prefix_range(prefix))
             .with_limit(u32::try_from(limit).unwrap_or(u32::MAX))
             .primitive()
             .map_err(backend)?;
-        let Some(counts) = counts.await.map_err(backend)? else {
-            return Ok(None);
-        };
-        let counts: ListCounts = decode(&counts)?;
+        let n = futures::future::try_join_all(counts)
+            .await
+            .map_err(backend)?;
         let keys = first
             .await
             .map_err(backend)?
             .map(|r| r.map_err(backend))
             .collect::<Result<Vec<String>, _>>()?;
+        if n[0] + n[1] != n[2] + n[3] + n[4] {
+            return Ok(None);
+        }
         let texts = get_strings(&rows, &keys).await?;
         let listed = texts
             .iter()
@@ -932,12 +830,7 @@ impl LocalStore for IdbStore {
         Ok(Some(FirstRows {
             rows: listed,
             places,
-            total: usize::try_from(if prefix == "c" {
-                counts.cases
-            } else {
-                counts.visits
-            })
-            .unwrap_or(0),
+            total: usize::try_from(if prefix == "c" { n[2] } else { n[3] }).unwrap_or(usize::MAX),
         }))
     }
 
