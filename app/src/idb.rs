@@ -3,7 +3,9 @@
 //! transaction that is committed explicitly: indexed_db_futures rolls back a transaction that is
 //! dropped without `commit()`, so an error half-way leaves nothing behind.
 
-use crate::listing::rows::{ListRow, ROW_COLLECTIONS};
+use crate::listing::rows::{
+    named_places, order_key, order_prefix, FirstRows, ListRow, ROW_COLLECTIONS,
+};
 use crate::store::{
     outbox_key, record_key, restamp_record, restamped, validate_all, LocalBlob, LocalStore,
     RejectedOp, StoreError, StoredBlob, META_CURSOR,
@@ -27,8 +29,14 @@ const BLOBS_PENDING: &str = "blobs_pending";
 /// The compact list row of each record of `ROW_COLLECTIONS`, under the record's key, written in
 /// the same transaction as the record (`crate::listing::rows`).
 const ROWS: &str = "rows";
+/// The long lists' order: under each case and visit row's `order_key`, its record's key, written
+/// with the row (`crate::listing::rows::order_key`). The first page of a list and its count are
+/// read from here without reading every row.
+const ORDER: &str = "order";
+/// Rows read by one request of `list_rows`.
+const ROWS_SLICE: u32 = 2_000;
 /// Schema version of the local database; `upgrade` migrates from any older one.
-const VERSION: u8 = 3;
+const VERSION: u8 = 4;
 
 thread_local! {
     /// A write failed for lack of space since a database last opened. Chromium then closes the
@@ -87,9 +95,36 @@ fn encode<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
     serde_json::to_string(v).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-/// The stored form of `r`'s list row (`None`: its collection has none).
-fn row_text(r: &Record) -> Result<Option<String>, StoreError> {
-    ListRow::of(r).map(|row| encode(&row)).transpose()
+/// Moves a record's key in the lists' order from its row before (`old`) to its row now (`new`);
+/// requests are not awaited (a failed one aborts the transaction, which `commit` reports).
+fn reorder(
+    order: &indexed_db_futures::object_store::ObjectStore<'_>,
+    key: &str,
+    old: Option<&ListRow>,
+    new: Option<&ListRow>,
+) -> Result<(), StoreError> {
+    let (before, after) = (old.and_then(order_key), new.and_then(order_key));
+    if before == after {
+        return Ok(());
+    }
+    if let Some(k) = before {
+        drop(order.delete(k).primitive().map_err(backend)?);
+    }
+    if let Some(k) = after {
+        drop(
+            order
+                .put(key.to_owned())
+                .with_key(k)
+                .primitive()
+                .map_err(backend)?,
+        );
+    }
+    Ok(())
+}
+
+/// The key range of every key `prefix/…` ('0' follows '/').
+fn prefix_range(prefix: &str) -> KeyRange<String> {
+    KeyRange::Bound(format!("{prefix}/"), false, format!("{prefix}0"), true)
 }
 
 /// The key range of collection `c` in `records` and `rows` (keys are "collection/id"; '0'
@@ -167,6 +202,12 @@ async fn open_db(name: &str) -> Result<Database, StoreError> {
             // upgrade callback cannot await a read of every record).
             if event.old_version() < 3.0 {
                 db.create_object_store(ROWS).build()?;
+            }
+            // Version 4: the lists' order. A device upgraded from 3 has rows without order keys;
+            // the first `list_rows` finds fewer keys than case and visit rows and writes them once
+            // (until then `first_rows` says it cannot tell, and a list waits for its index).
+            if event.old_version() < 4.0 {
+                db.create_object_store(ORDER).build()?;
             }
             Ok(())
         })
@@ -290,10 +331,12 @@ impl IdbStore {
     /// from version 2 does this once: it decodes every record, as the lists did before rows.
     async fn build_rows(&self) -> Result<Vec<ListRow>, StoreError> {
         let db = self.db().await?;
-        let tx = self.tx(&db, &[RECORDS, ROWS], true)?;
+        let tx = self.tx(&db, &[RECORDS, ROWS, ORDER], true)?;
         let records = tx.object_store(RECORDS).map_err(backend)?;
         let rows = tx.object_store(ROWS).map_err(backend)?;
+        let order = tx.object_store(ORDER).map_err(backend)?;
         rows.clear().map_err(backend)?.await.map_err(backend)?;
+        order.clear().map_err(backend)?.await.map_err(backend)?;
         let mut out = Vec::new();
         for c in ROW_COLLECTIONS {
             let texts = records
@@ -308,9 +351,11 @@ impl IdbStore {
             for text in texts {
                 let r: Record = decode(&text)?;
                 if let Some(row) = ListRow::of(&r) {
+                    let key = record_key(r.collection, r.id);
+                    reorder(&order, &key, None, Some(&row))?;
                     drop(
                         rows.put(encode(&row)?)
-                            .with_key(record_key(r.collection, r.id))
+                            .with_key(key)
                             .primitive()
                             .map_err(backend)?,
                     );
@@ -321,20 +366,65 @@ impl IdbStore {
         self.commit(tx).await?;
         Ok(out)
     }
+
+    /// Writes the order key of every case and visit row again, from the rows, in one
+    /// transaction. A device upgraded from version 3 does this once.
+    async fn build_order(&self) -> Result<(), StoreError> {
+        let db = self.db().await?;
+        let tx = self.tx(&db, &[ROWS, ORDER], true)?;
+        let rows = tx.object_store(ROWS).map_err(backend)?;
+        let order = tx.object_store(ORDER).map_err(backend)?;
+        order.clear().map_err(backend)?.await.map_err(backend)?;
+        for c in [Collection::Cases, Collection::Visits] {
+            let texts = rows
+                .get_all::<String>()
+                .with_query::<String, KeyRange<String>>(range_of(c))
+                .primitive()
+                .map_err(backend)?
+                .await
+                .map_err(backend)?
+                .map(|r| r.map_err(backend))
+                .collect::<Result<Vec<String>, _>>()?;
+            for text in texts {
+                let row: ListRow = decode(&text)?;
+                reorder(&order, &record_key(c, row.id()), None, Some(&row))?;
+            }
+        }
+        self.commit(tx).await
+    }
+}
+
+/// The values under `keys` (all requests issued before the first is awaited).
+async fn get_strings(
+    store: &indexed_db_futures::object_store::ObjectStore<'_>,
+    keys: &[String],
+) -> Result<Vec<Option<String>>, StoreError> {
+    let reads = keys
+        .iter()
+        .map(|k| {
+            store
+                .get::<String, _, _>(k.as_str())
+                .primitive()
+                .map_err(backend)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    futures::future::try_join_all(reads).await.map_err(backend)
 }
 
 impl LocalStore for IdbStore {
     async fn commit_local(&self, ops: &[Op]) -> Result<(), StoreError> {
         validate_all(ops)?;
         let db = self.db().await?;
-        let tx = self.tx(&db, &[RECORDS, OUTBOX, ROWS], true)?;
+        let tx = self.tx(&db, &[RECORDS, OUTBOX, ROWS, ORDER], true)?;
         let records = tx.object_store(RECORDS).map_err(backend)?;
         let outbox = tx.object_store(OUTBOX).map_err(backend)?;
         let rows = tx.object_store(ROWS).map_err(backend)?;
-        let mut touched: Vec<(String, Record)> = Vec::new();
+        let order = tx.object_store(ORDER).map_err(backend)?;
+        // Each record touched, with its row before the batch.
+        let mut touched: Vec<(String, Record, Option<ListRow>)> = Vec::new();
         for op in ops {
             let key = record_key(op.collection, op.record);
-            let pos = touched.iter().position(|(k, _)| *k == key);
+            let pos = touched.iter().position(|(k, _, _)| *k == key);
             let idx = if let Some(i) = pos {
                 i
             } else {
@@ -344,20 +434,20 @@ impl LocalStore for IdbStore {
                     .map_err(backend)?
                     .await
                     .map_err(backend)?;
-                let r = match stored {
-                    Some(s) => decode(&s)?,
-                    None => Record::new(op.collection, op.record),
-                };
-                touched.push((key, r));
+                let stored: Option<Record> = stored.map(|s| decode(&s)).transpose()?;
+                let before = stored.as_ref().and_then(ListRow::of);
+                let r = stored.unwrap_or_else(|| Record::new(op.collection, op.record));
+                touched.push((key, r, before));
                 touched.len() - 1
             };
             apply(&mut touched[idx].1, op);
             put(&outbox, outbox_key(op), encode(op)?).await?;
         }
-        for (key, r) in &touched {
+        for (key, r, before) in &touched {
             put(&records, key.clone(), encode(r)?).await?;
-            if let Some(row) = row_text(r)? {
-                put(&rows, key.clone(), row).await?;
+            if let Some(row) = ListRow::of(r) {
+                reorder(&order, key, before.as_ref(), Some(&row))?;
+                put(&rows, key.clone(), encode(&row)?).await?;
             }
         }
         self.commit(tx).await
@@ -437,9 +527,10 @@ impl LocalStore for IdbStore {
         let again = restamped(&entry.op, hlc);
         let key = record_key(entry.op.collection, entry.op.record);
         let db = self.db().await?;
-        let tx = self.tx(&db, &[RECORDS, OUTBOX, REJECTED, ROWS], true)?;
+        let tx = self.tx(&db, &[RECORDS, OUTBOX, REJECTED, ROWS, ORDER], true)?;
         let records = tx.object_store(RECORDS).map_err(backend)?;
         let rows = tx.object_store(ROWS).map_err(backend)?;
+        let order = tx.object_store(ORDER).map_err(backend)?;
         let outbox = tx.object_store(OUTBOX).map_err(backend)?;
         let rejected = tx.object_store(REJECTED).map_err(backend)?;
         let stored: Option<String> = records
@@ -450,9 +541,11 @@ impl LocalStore for IdbStore {
             .map_err(backend)?;
         if let Some(text) = stored {
             let mut record: Record = decode(&text)?;
+            let before = ListRow::of(&record);
             restamp_record(&mut record, &entry.op, again.stamp());
-            if let Some(row) = row_text(&record)? {
-                put(&rows, key.clone(), row).await?;
+            if let Some(row) = ListRow::of(&record) {
+                reorder(&order, &key, before.as_ref(), Some(&row))?;
+                put(&rows, key.clone(), encode(&row)?).await?;
             }
             put(&records, key, encode(&record)?).await?;
         }
@@ -471,10 +564,11 @@ impl LocalStore for IdbStore {
 
     async fn apply_pull(&self, pulled: &[Record], cursor: u64) -> Result<(), StoreError> {
         let db = self.db().await?;
-        let tx = self.tx(&db, &[RECORDS, META, ROWS], true)?;
+        let tx = self.tx(&db, &[RECORDS, META, ROWS, ORDER], true)?;
         let records = tx.object_store(RECORDS).map_err(backend)?;
         let meta = tx.object_store(META).map_err(backend)?;
         let rows = tx.object_store(ROWS).map_err(backend)?;
+        let order = tx.object_store(ORDER).map_err(backend)?;
         // Pipelined: every read is issued before the first is awaited, and writes are not awaited
         // one by one (a failed write aborts the transaction, which `commit` then reports).
         let keys: Vec<String> = pulled
@@ -493,22 +587,29 @@ impl LocalStore for IdbStore {
         let stored = futures::future::try_join_all(reads)
             .await
             .map_err(backend)?;
+        // The rows written so far (a record twice in one batch moves from its first row).
+        let mut written: std::collections::HashMap<String, ListRow> =
+            std::collections::HashMap::new();
         for ((r, key), old) in pulled.iter().zip(keys).zip(stored) {
-            let merged = match old {
+            let (merged, before) = match old {
                 Some(s) => {
                     let mut mine: Record = decode(&s)?;
+                    let before = ListRow::of(&mine);
                     merge_record(&mut mine, r);
-                    mine
+                    (mine, before)
                 }
-                None => r.clone(),
+                None => (r.clone(), None),
             };
-            if let Some(row) = row_text(&merged)? {
+            if let Some(row) = ListRow::of(&merged) {
+                let before = written.remove(&key).or(before);
+                reorder(&order, &key, before.as_ref(), Some(&row))?;
                 drop(
-                    rows.put(row)
+                    rows.put(encode(&row)?)
                         .with_key(key.clone())
                         .primitive()
                         .map_err(backend)?,
                 );
+                written.insert(key.clone(), row);
             }
             drop(
                 records
@@ -544,12 +645,14 @@ impl LocalStore for IdbStore {
     async fn reset_pulled(&self) -> Result<(), StoreError> {
         let ops = self.outbox(usize::MAX).await?;
         let db = self.db().await?;
-        let tx = self.tx(&db, &[RECORDS, META, ROWS], true)?;
+        let tx = self.tx(&db, &[RECORDS, META, ROWS, ORDER], true)?;
         let records = tx.object_store(RECORDS).map_err(backend)?;
         let meta = tx.object_store(META).map_err(backend)?;
         let rows = tx.object_store(ROWS).map_err(backend)?;
+        let order = tx.object_store(ORDER).map_err(backend)?;
         records.clear().map_err(backend)?.await.map_err(backend)?;
         rows.clear().map_err(backend)?.await.map_err(backend)?;
+        order.clear().map_err(backend)?.await.map_err(backend)?;
         delete(&meta, META_CURSOR).await?;
         let mut rebuilt: std::collections::BTreeMap<String, Record> =
             std::collections::BTreeMap::new();
@@ -560,8 +663,9 @@ impl LocalStore for IdbStore {
             apply(r, op);
         }
         for (key, r) in rebuilt {
-            if let Some(row) = row_text(&r)? {
-                put(&rows, key.clone(), row).await?;
+            if let Some(row) = ListRow::of(&r) {
+                reorder(&order, &key, None, Some(&row))?;
+                put(&rows, key.clone(), encode(&row)?).await?;
             }
             put(&records, key, encode(&r)?).await?;
         }
@@ -586,13 +690,20 @@ impl LocalStore for IdbStore {
     }
 
     async fn list_rows(&self) -> Result<Vec<ListRow>, StoreError> {
-        // One read transaction: every row with one getAll, and how many records should have one.
-        let (stored, expected) = {
+        // One read transaction: how many records should have a row, and every row, read in
+        // slices (one `getAll` of a city's 55,000 rows held IndexedDB and then the main thread
+        // for over a second, and a list's first page asked for meanwhile waited behind it).
+        let (stored, expected, ordered) = {
             let db = self.db().await?;
-            let tx = self.tx(&db, &[ROWS, RECORDS], false)?;
+            let tx = self.tx(&db, &[ROWS, RECORDS, ORDER], false)?;
             let rows = tx.object_store(ROWS).map_err(backend)?;
             let records = tx.object_store(RECORDS).map_err(backend)?;
-            let all = rows.get_all::<String>().primitive().map_err(backend)?;
+            let ordered = tx
+                .object_store(ORDER)
+                .map_err(backend)?
+                .count()
+                .primitive()
+                .map_err(backend)?;
             let counts = ROW_COLLECTIONS
                 .iter()
                 .map(|c| {
@@ -603,11 +714,37 @@ impl LocalStore for IdbStore {
                         .map_err(backend)
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            let stored = all
-                .await
-                .map_err(backend)?
-                .map(|r| r.map_err(backend))
-                .collect::<Result<Vec<String>, _>>()?;
+            let slice = |after: Option<String>| {
+                let range = match after {
+                    Some(key) => KeyRange::LowerBound(key, true),
+                    None => KeyRange::LowerBound(String::new(), false),
+                };
+                rows.get_all::<String>()
+                    .with_query::<String, KeyRange<String>>(range)
+                    .with_limit(ROWS_SLICE)
+                    .primitive()
+                    .map_err(backend)
+            };
+            let mut stored: Vec<ListRow> = Vec::new();
+            let mut next = Some(slice(None)?);
+            while let Some(request) = next.take() {
+                let texts = request
+                    .await
+                    .map_err(backend)?
+                    .map(|r| r.map_err(backend))
+                    .collect::<Result<Vec<String>, _>>()?;
+                // The next slice is asked for (after this one's last key) before this one is
+                // decoded.
+                if texts.len() == ROWS_SLICE as usize {
+                    if let Some(last) = texts.last() {
+                        let last: ListRow = decode(last)?;
+                        next = Some(slice(Some(record_key(last.collection(), last.id())))?);
+                    }
+                }
+                for text in &texts {
+                    stored.push(decode(text)?);
+                }
+            }
             let mut expected = 0usize;
             for n in futures::future::try_join_all(counts)
                 .await
@@ -615,14 +752,86 @@ impl LocalStore for IdbStore {
             {
                 expected += n as usize;
             }
-            (stored, expected)
+            let ordered = usize::try_from(ordered.await.map_err(backend)?).unwrap_or(usize::MAX);
+            (stored, expected, ordered)
         };
         // Rows are written with their records, so the numbers differ only on a database
         // upgraded from version 2 (records stored before rows existed): build them once.
-        if stored.len() == expected {
-            return stored.iter().map(|s| decode(s)).collect();
+        if stored.len() != expected {
+            return self.build_rows().await;
         }
-        self.build_rows().await
+        // Order keys likewise, on a database upgraded from version 3.
+        if ordered != stored.iter().filter(|r| order_key(r).is_some()).count() {
+            self.build_order().await?;
+        }
+        Ok(stored)
+    }
+
+    async fn first_rows(
+        &self,
+        c: Collection,
+        limit: usize,
+    ) -> Result<Option<FirstRows>, StoreError> {
+        let Some(prefix) = order_prefix(c) else {
+            return Ok(None);
+        };
+        let db = self.db().await?;
+        let tx = self.tx(&db, &[ROWS, ORDER], false)?;
+        let rows = tx.object_store(ROWS).map_err(backend)?;
+        let order = tx.object_store(ORDER).map_err(backend)?;
+        // Whether every case and visit row has its order key (not yet on a database upgraded
+        // from version 3, until its first `list_rows`): the counts of both stores tell.
+        let count = |s: &indexed_db_futures::object_store::ObjectStore<'_>,
+                     range: KeyRange<String>| {
+            s.count()
+                .with_query::<String, KeyRange<String>>(range)
+                .primitive()
+                .map_err(backend)
+        };
+        let counts = vec![
+            count(&rows, range_of(Collection::Cases))?,
+            count(&rows, range_of(Collection::Visits))?,
+            count(&order, prefix_range("c"))?,
+            count(&order, prefix_range("v"))?,
+            count(&order, prefix_range("d"))?,
+        ];
+        let first = order
+            .get_all::<String>()
+            .with_query::<String, KeyRange<String>>(prefix_range(prefix))
+            .with_limit(u32::try_from(limit).unwrap_or(u32::MAX))
+            .primitive()
+            .map_err(backend)?;
+        let n = futures::future::try_join_all(counts)
+            .await
+            .map_err(backend)?;
+        let keys = first
+            .await
+            .map_err(backend)?
+            .map(|r| r.map_err(backend))
+            .collect::<Result<Vec<String>, _>>()?;
+        if n[0] + n[1] != n[2] + n[3] + n[4] {
+            return Ok(None);
+        }
+        let texts = get_strings(&rows, &keys).await?;
+        let listed = texts
+            .iter()
+            .flatten()
+            .map(|t| decode(t))
+            .collect::<Result<Vec<ListRow>, _>>()?;
+        let mut named: Vec<String> = listed.iter().flat_map(named_places).collect();
+        named.sort_unstable();
+        named.dedup();
+        let places = get_strings(&rows, &named)
+            .await?
+            .iter()
+            .flatten()
+            .map(|t| decode(t))
+            .collect::<Result<Vec<ListRow>, _>>()?;
+        Ok(Some(FirstRows {
+            rows: listed,
+            places,
+            total: usize::try_from(if prefix == "c" { n[2] } else { n[3] }).unwrap_or(usize::MAX),
+        }))
     }
 
     async fn meta_get(&self, key: &str) -> Result<Option<String>, StoreError> {

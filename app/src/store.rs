@@ -8,7 +8,9 @@
 //! clock, actor id), `rows` (the compact list row of each case, visit and place record, keyed
 //! as the record and written with it: `crate::listing::rows`).
 
-use crate::listing::rows::{ListRow, ROW_COLLECTIONS};
+use crate::listing::rows::{
+    named_places, order_key, order_prefix, FirstRows, ListRow, ROW_COLLECTIONS,
+};
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -156,6 +158,16 @@ pub trait LocalStore {
     /// the places' names), in no particular order. Each equals [`ListRow::of`] the record as stored now:
     /// the IndexedDB backend writes a record's row in the same transaction as the record.
     async fn list_rows(&self) -> Result<Vec<ListRow>, StoreError>;
+    /// The first `limit` live rows of the long list of `c` (cases, visits) in its default order,
+    /// newest first ([`order_key`]), the rows of the places they name, and how many live records
+    /// of `c` the device holds — without reading every row (the IndexedDB backend keeps the
+    /// order's keys with the rows). `None`: `c` has no list, or the device cannot tell yet (a
+    /// database upgraded from version 3 before its first [`LocalStore::list_rows`]).
+    async fn first_rows(
+        &self,
+        c: Collection,
+        limit: usize,
+    ) -> Result<Option<FirstRows>, StoreError>;
     async fn meta_get(&self, key: &str) -> Result<Option<String>, StoreError>;
     async fn meta_set(&self, key: &str, value: &str) -> Result<(), StoreError>;
     async fn meta_delete(&self, key: &str) -> Result<(), StoreError>;
@@ -360,6 +372,39 @@ impl LocalStore for MemoryStore {
             .filter(|r| ROW_COLLECTIONS.contains(&r.collection))
             .filter_map(ListRow::of)
             .collect())
+    }
+    async fn first_rows(
+        &self,
+        c: Collection,
+        limit: usize,
+    ) -> Result<Option<FirstRows>, StoreError> {
+        let Some(prefix) = order_prefix(c) else {
+            return Ok(None);
+        };
+        let mut live: Vec<(String, ListRow)> = self
+            .list_rows()
+            .await?
+            .into_iter()
+            .filter_map(|r| order_key(&r).map(|k| (k, r)))
+            .filter(|(k, _)| k.strip_prefix(prefix).is_some_and(|k| k.starts_with('/')))
+            .collect();
+        live.sort_by(|a, b| a.0.cmp(&b.0));
+        let total = live.len();
+        let rows: Vec<ListRow> = live.into_iter().take(limit).map(|(_, r)| r).collect();
+        let inner = self.inner.borrow();
+        let mut named: Vec<String> = rows.iter().flat_map(named_places).collect();
+        named.sort_unstable();
+        named.dedup();
+        let places = named
+            .iter()
+            .filter_map(|k| inner.records.get(k))
+            .filter_map(ListRow::of)
+            .collect();
+        Ok(Some(FirstRows {
+            rows,
+            places,
+            total,
+        }))
     }
     async fn meta_get(&self, key: &str) -> Result<Option<String>, StoreError> {
         Ok(self.inner.borrow().meta.get(key).cloned())

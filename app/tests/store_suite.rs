@@ -5,7 +5,7 @@
 //! wasm32-unknown-unknown --test store_suite`), each test on a fresh database.
 
 use serde_json::json;
-use tongxin_app::listing::rows::{ListRow, ROW_COLLECTIONS};
+use tongxin_app::listing::rows::{FirstRows, ListRow, ROW_COLLECTIONS};
 use tongxin_app::store::{LocalStore, StoreError, META_CURSOR, META_SCOPE};
 use tongxin_shared::merge::apply;
 use tongxin_shared::{
@@ -426,6 +426,123 @@ async fn rows_and_decoded<S: LocalStore>(s: &S) -> (Vec<ListRow>, Vec<ListRow>) 
     (kept, decoded)
 }
 
+/// The ids of a list's first rows, the ids of the places they name, and its live count.
+async fn first<S: LocalStore>(s: &S, c: Collection, limit: usize) -> (Vec<u128>, Vec<u128>, usize) {
+    let FirstRows {
+        rows,
+        places,
+        total,
+    } = s
+        .first_rows(c, limit)
+        .await
+        .expect("first rows")
+        .expect("the device can tell");
+    let ids = |rs: &[ListRow]| rs.iter().map(|r| r.id().0.as_u128()).collect::<Vec<_>>();
+    let mut named = ids(&places);
+    named.sort_unstable();
+    (ids(&rows), named, total)
+}
+
+// reason: one scenario, each step checked in turn
+#[allow(clippy::too_many_lines)]
+async fn the_first_rows_are_the_newest_live_ones_after_edits_deletes_pulls_and_resets<
+    S: LocalStore,
+>(
+    s: &S,
+) {
+    let grid = Uuid::from_u128(500).to_string();
+    let compound = Uuid::from_u128(600).to_string();
+    let case_at = |n: u128, record: u128, at: u64| {
+        op(
+            n,
+            record,
+            10,
+            json!({"title": "诉求", "grid": grid, "reported_at": at}),
+        )
+    };
+    s.commit_local(&[
+        op_in(
+            Collection::Grids,
+            1,
+            500,
+            10,
+            json!({"code": "G01", "name": "第一网格"}),
+        ),
+        op_in(
+            Collection::Grids,
+            2,
+            501,
+            10,
+            json!({"code": "G02", "name": "第二网格"}),
+        ),
+        op_in(
+            Collection::Compounds,
+            3,
+            600,
+            10,
+            json!({"name": "阳光小区"}),
+        ),
+        case_at(4, 100, 10),
+        case_at(5, 101, 30),
+        case_at(6, 102, 20),
+        // The same time as 102: the larger id comes first.
+        case_at(7, 103, 20),
+        op_in(
+            Collection::Visits,
+            8,
+            200,
+            10,
+            json!({"kind": "patrol", "grid": grid, "compound": compound, "visited_at": 5}),
+        ),
+    ])
+    .await
+    .expect("commit");
+    assert_eq!(
+        first(s, Collection::Cases, 3).await,
+        (vec![101, 103, 102], vec![500], 4)
+    );
+    assert_eq!(
+        first(s, Collection::Visits, 50).await,
+        (vec![200], vec![500, 600], 1)
+    );
+    assert_eq!(
+        s.first_rows(Collection::Grids, 3).await.expect("grids"),
+        None
+    );
+    // A local edit moves a case; a deleted one leaves the list and its count.
+    s.commit_local(&[
+        op(9, 100, 11, json!({"reported_at": 40})),
+        op(10, 101, 11, json!({"deleted": true})),
+    ])
+    .await
+    .expect("edit");
+    assert_eq!(
+        first(s, Collection::Cases, 2).await,
+        (vec![100, 103], vec![500], 3)
+    );
+    // Pulled: a new case, a moved one (to the other grid), one deleted elsewhere.
+    s.apply_pull(
+        &[
+            pulled(11, 104, 20, json!({"title": "新的", "reported_at": 50, "grid": Uuid::from_u128(501).to_string()})),
+            pulled(12, 102, 20, json!({"reported_at": 60})),
+            pulled(13, 103, 20, json!({"deleted": true})),
+        ],
+        7,
+    )
+    .await
+    .expect("pull");
+    assert_eq!(
+        first(s, Collection::Cases, 50).await,
+        (vec![102, 104, 100], vec![500, 501], 3)
+    );
+    // A reset keeps only the unsent work (every op above is still in the outbox).
+    s.reset_pulled().await.expect("reset");
+    assert_eq!(
+        first(s, Collection::Cases, 50).await,
+        (vec![100, 103, 102], vec![500], 3)
+    );
+}
+
 // reason: one scenario of five steps, each checked against the decoded records in turn
 #[allow(clippy::too_many_lines)]
 async fn the_list_rows_equal_the_rows_of_the_records_after_edits_pulls_and_merges<S: LocalStore>(
@@ -595,6 +712,7 @@ macro_rules! every_behaviour {
             meta_keys_are_set_read_and_deleted,
             a_reset_drops_pulled_state_but_keeps_unsent_and_refused_work,
             the_list_rows_equal_the_rows_of_the_records_after_edits_pulls_and_merges,
+            the_first_rows_are_the_newest_live_ones_after_edits_deletes_pulls_and_resets,
         );
     };
 }
@@ -691,4 +809,87 @@ async fn a_version_2_database_gets_its_rows_on_the_first_list() {
         .expect("edit");
     let (kept, decoded) = rows_and_decoded(&s).await;
     assert_eq!(kept, decoded);
+}
+
+/// A database written by version 3 (rows without the lists' order) cannot tell a list's first
+/// rows until its first `list_rows`, which writes the order; then it can, and writes keep it.
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen_test::wasm_bindgen_test]
+async fn a_version_3_database_gets_its_order_on_the_first_list() {
+    use indexed_db_futures::database::Database;
+    use indexed_db_futures::prelude::*;
+    use indexed_db_futures::transaction::TransactionMode;
+    let name = format!("tongxin-suite-v3-{}", Uuid::new_v4());
+    let mut case = Record::new(Collection::Cases, rid(100));
+    apply(
+        &mut case,
+        &op(
+            1,
+            100,
+            10,
+            json!({"title": "旧库里的诉求", "reported_at": 10}),
+        ),
+    );
+    {
+        let db = Database::open(&name)
+            .with_version(3u8)
+            .with_on_upgrade_needed(|_, db| {
+                for store in [
+                    "records",
+                    "outbox",
+                    "rejected",
+                    "meta",
+                    "blobs",
+                    "blobs_pending",
+                    "rows",
+                ] {
+                    db.create_object_store(store).build()?;
+                }
+                Ok(())
+            })
+            .await
+            .expect("a version 3 database");
+        let stores: &[&str] = &["records", "rows"];
+        let tx = db
+            .transaction(stores)
+            .with_mode(TransactionMode::Readwrite)
+            .build()
+            .expect("tx");
+        let key = format!("cases/{}", case.id);
+        let row = ListRow::of(&case).expect("a case has a row");
+        for (store, value) in [
+            ("records", serde_json::to_string(&case).expect("json")),
+            ("rows", serde_json::to_string(&row).expect("json")),
+        ] {
+            tx.object_store(store)
+                .expect(store)
+                .put(value)
+                .with_key(key.clone())
+                .primitive()
+                .expect("put")
+                .await
+                .expect("stored");
+        }
+        tx.commit().await.expect("commit");
+        db.close();
+    }
+    let s = tongxin_app::idb::IdbStore::open(&name)
+        .await
+        .expect("upgraded to the current version");
+    assert_eq!(
+        s.first_rows(Collection::Cases, 50).await.expect("first"),
+        None
+    );
+    assert_eq!(s.list_rows().await.expect("rows").len(), 1);
+    assert_eq!(
+        first(&s, Collection::Cases, 50).await,
+        (vec![100], vec![], 1)
+    );
+    s.commit_local(&[op(2, 101, 11, json!({"title": "新的", "reported_at": 20}))])
+        .await
+        .expect("edit");
+    assert_eq!(
+        first(&s, Collection::Cases, 50).await,
+        (vec![101, 100], vec![], 2)
+    );
 }

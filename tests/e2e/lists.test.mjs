@@ -6,7 +6,7 @@
 
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { ADMIN, DEMO_PASSWORD, api, launchBrowser, login, signIn, startServer, waitAttr, waitFor } from './harness.mjs';
+import { ADMIN, DEMO_PASSWORD, api, launchBrowser, login, signIn, startServer, waitAttr, waitFor, waitReady } from './harness.mjs';
 import { waitSynced } from './badge.mjs';
 import { cityRecords, historyCity, newestFirst, retitle, userHay } from './lists_city.mjs';
 
@@ -118,6 +118,21 @@ test('the city manager pages, searches and sorts the city\'s cases and visits; a
   const atCompound = visits.filter((v) => namedLike.has(v.compound) || gridsLike.has(v.grid));
   await search(page, compound.name);
   await waitAttr(page, '[data-testid=visits-count]', 'data-shown', String(atCompound.length));
+
+  // Right after a reload each list opens on its newest rows and the device's count (read from
+  // the device's list order while the rows' index is rebuilt), and pages on in the same order.
+  const newestVisits = [...visits].sort((a, b) => b.visited_at - a.visited_at || (b.id < a.id ? -1 : 1));
+  for (const [href, testid, item, all] of [['/cases', 'cases-count', 'case-item', newest], ['/visits', 'visits-count', 'visit-item', newestVisits]]) {
+    await page.goto(`${server.url}/`);
+    await waitReady(page);
+    await page.locator(`nav.tabs a[href="${href}"]`).click();
+    await waitAttr(page, `[data-testid=${testid}]`, 'data-total', String(all.length));
+    assert.deepEqual(await count(page, testid), { shown: all.length, total: all.length, from: 1, to: PAGE }, `${href} after a reload`);
+    assert.deepEqual((await rows(page, item, ['id'])).map((r) => r.id), all.slice(0, PAGE).map((r) => r.id), `${href}: newest first after a reload`);
+    await page.locator('[data-testid=page-next]').click();
+    await waitAttr(page, `[data-testid=${testid}]`, 'data-from', String(PAGE + 1));
+    assert.deepEqual((await rows(page, item, ['id'])).map((r) => r.id), all.slice(PAGE, 2 * PAGE).map((r) => r.id), `${href}: the next page after a reload`);
+  }
 
   // The wide layout: the map uses the width (the app was capped at 720 px).
   await page.locator('nav.tabs a[href="/map"]').click();

@@ -187,10 +187,116 @@ impl ListRow {
     }
 }
 
+/// The key of a row in the device's list order (IndexedDB store `order`, written with the row):
+/// a live case under `c/…`, a live visit under `v/…`, newest first (then the larger id, as the
+/// lists' default order `cases::NEWEST` and `visits::NEWEST`), so the first page of a list is
+/// the first keys of its prefix and how many live records it holds is the prefix's count. A
+/// deleted case or visit is kept under `d/` (so the store's count equals the case and visit rows'
+/// and a missing key is noticed); places have none.
+pub fn order_key(row: &ListRow) -> Option<String> {
+    let (prefix, time, id, deleted) = match row {
+        ListRow::Case(c) => ("c", c.reported_at, c.id, c.deleted),
+        ListRow::Visit(v) => ("v", v.visited_at, v.id, v.deleted),
+        ListRow::Place(_) => return None,
+    };
+    Some(if deleted {
+        format!("d/{prefix}/{id}")
+    } else {
+        // Inverted, fixed width: ascending keys are descending times, then descending ids
+        // (a UUID orders as its 128-bit number).
+        format!(
+            "{prefix}/{:016x}/{:032x}",
+            u64::MAX - time,
+            u128::MAX - id.0.as_u128()
+        )
+    })
+}
+
+/// The prefix (before the `/`) of `c`'s live rows in the list order (`None`: `c` is not a long
+/// list).
+pub fn order_prefix(c: Collection) -> Option<&'static str> {
+    match c {
+        Collection::Cases => Some("c"),
+        Collection::Visits => Some("v"),
+        _ => None,
+    }
+}
+
+/// What the device can show of a long list before its whole index is built: the first rows in
+/// the default order (newest first), the rows of the places they name, and how many live
+/// records of the list it holds.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FirstRows {
+    pub rows: Vec<ListRow>,
+    pub places: Vec<ListRow>,
+    pub total: usize,
+}
+
+/// The keys (`collection/id`, as the records') of the places a row names.
+pub fn named_places(row: &ListRow) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut add = |c: Collection, id: &str| {
+        if !id.is_empty() {
+            out.push(format!("{}/{id}", c.as_str()));
+        }
+    };
+    match row {
+        ListRow::Case(c) => add(Collection::Grids, &c.grid),
+        ListRow::Visit(v) => {
+            add(Collection::Grids, &v.grid);
+            add(Collection::Compounds, &v.compound);
+        }
+        ListRow::Place(_) => {}
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_order_keys_sort_newest_first_then_by_the_larger_id_and_set_deleted_rows_apart() {
+        let ids = [
+            0u128,
+            1,
+            7,
+            u128::from(u64::MAX) + 3,
+            u128::MAX - 1,
+            1 << 127,
+        ];
+        let times = [0u64, 5, 5, 1_700_000_000_000, u64::MAX];
+        let mut rows = Vec::new();
+        for (i, id) in ids.iter().enumerate() {
+            for (j, t) in times.iter().enumerate() {
+                let r = crate::listing::fixture(
+                    Collection::Cases,
+                    *id ^ u128::try_from(i * 8 + j).expect("small"),
+                    &json!({"reported_at": t}),
+                );
+                rows.push(ListRow::of(&r).expect("a case has a row"));
+            }
+        }
+        let mut by_key = rows.clone();
+        by_key.sort_by_key(|r| order_key(r).expect("a case has a key"));
+        let mut expected = rows;
+        let at = |r: &ListRow| match r {
+            ListRow::Case(c) => c.reported_at,
+            _ => unreachable!(),
+        };
+        expected.sort_by(|a, b| at(b).cmp(&at(a)).then(b.id().cmp(&a.id())));
+        assert_eq!(by_key, expected);
+        let visit = crate::listing::fixture(
+            Collection::Visits,
+            9,
+            &json!({"visited_at": 3, "deleted": true}),
+        );
+        let key = order_key(&ListRow::of(&visit).expect("a visit has a row")).expect("a key");
+        assert!(key.starts_with("d/v/"), "{key}");
+        assert_eq!(order_prefix(Collection::Visits), Some("v"));
+        assert_eq!(order_prefix(Collection::Grids), None);
+    }
 
     #[test]
     fn a_row_survives_its_stored_form_and_only_listed_collections_have_one() {

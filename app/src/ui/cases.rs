@@ -80,7 +80,9 @@ pub(super) fn CaseList() -> impl IntoView {
     // The grids on the device (a manager's area has many), for the grid filter: from the rows'
     // index, which has their names already (reading 1,200 grids with their boundaries from
     // IndexedDB on every visit cost more than the list itself).
-    list::index::refresh();
+    // Until the index is built, the newest cases are read straight from the device (first),
+    // then the index is brought up to date.
+    let first = list::page::first_page::<list::cases::Cases>();
     let ready = list::index::ready();
     let grids = Memo::new(move |_| {
         ready.track();
@@ -154,9 +156,13 @@ pub(super) fn CaseList() -> impl IntoView {
             export_cases(lang.get_untracked(), sig.deadlines.get_untracked(), rows);
         });
     };
+    // The list as it opens: newest first, nothing filtered (what the first page shows before
+    // the index is built).
+    let plain =
+        Signal::derive(move || filter.with(|q| *q == CaseQuery::default()) && sort.get() == NEWEST);
     // Which of loading / empty / the list to show (re-drawn only when that changes, so the
     // search box keeps its focus while the rows change under it).
-    let state = Memo::new(move |_| selected.with(|s| s.as_ref().map(|s| s.2 > 0)));
+    let state = Memo::new(move |_| list::page::live_total(selected, first).map(|n| n > 0));
     view! {
         <section class="list-screen">
             <h1>{t("cases.title")}</h1>
@@ -206,7 +212,7 @@ pub(super) fn CaseList() -> impl IntoView {
                     {session.with(|s| s.as_ref().is_some_and(|s| s.me.role.is_manager())).then(|| view! {
                         <button type="button" data-testid="export-csv" on:click=export>{t("cases.export")}</button>
                     })}
-                    {list::page::paged::<list::cases::Cases>(selected, page, sort)}
+                    {list::page::paged::<list::cases::Cases>(selected, first, plain, page, sort)}
                 }.into_any(),
             }}
         </section>

@@ -10,6 +10,7 @@ use crate::listing::Sort;
 use crate::ui::context::{ctx, t, Ctx};
 use crate::ui::format::{now_ms, when};
 use leptos::prelude::*;
+use tongxin_shared::Collection;
 
 /// The orders a phone offers in its sort menu (a table sorts by its headers).
 pub(crate) const PHONE_SORTS: [(Sort<CaseSort>, &str); 5] = [
@@ -66,6 +67,11 @@ impl PagedRows for Cases {
     type Shown = Shown;
     type Key = CaseSort;
     const COUNT_TESTID: &'static str = "cases-count";
+    const COLLECTION: Collection = Collection::Cases;
+
+    fn len(ix: &ListIndex) -> usize {
+        ix.cases.rows.len()
+    }
     const PHONE_SORTS: &'static [(Sort<CaseSort>, &'static str)] = &PHONE_SORTS;
 
     fn shown(ix: &ListIndex, positions: &[u32]) -> Vec<Shown> {

@@ -6,6 +6,8 @@
 //! next to it (`LocalStore::list_rows`, written in the record's own transaction), and the index
 //! is built from those with one read — in the background when sync goes quiet, or when a list
 //! opens first — and after that only the records a change names are read again (`SyncSignals::changes`, as the map's grid states do).
+//! Built in slices that yield to the event loop; until it is, a list in its default order shows
+//! its first page read from the device's list order ([`first_page`]).
 //! A change the index cannot follow (another tab, an area reset, a missed bump, a very large
 //! pull) marks it stale and the next refresh rebuilds it.
 //!
@@ -26,6 +28,11 @@ use tongxin_shared::{Collection, Record, RecordId};
 
 /// Beyond this many changed records a refresh rebuilds instead of reading them one by one.
 const MAX_INCREMENTAL: usize = 2_000;
+
+/// Rows put into the index between two yields to the event loop while it is built (a city's
+/// 55,000 rows in one go would hold the main thread — clicks, scrolling, the first page being
+/// drawn — for as long as they take).
+const SLICE: usize = 2_000;
 
 /// A table of rows with their positions by record id.
 pub(crate) struct Rows<R> {
@@ -114,13 +121,31 @@ impl ListIndex {
         }
     }
 
-    /// The index of `rows` (places first: rows then find their grid's name already labelled).
+    /// The index of `rows` (places first: rows then find their grid's name already labelled),
+    /// the others in their order.
     fn from_rows(rows: &[ListRow]) -> Self {
         let mut ix = Self::default();
         let (places, lists): (Vec<&ListRow>, Vec<&ListRow>) =
             rows.iter().partition(|r| matches!(r, ListRow::Place(_)));
         for r in places.into_iter().chain(lists) {
             ix.put_row(r);
+        }
+        ix.recount();
+        ix
+    }
+
+    /// [`ListIndex::from_rows`] in slices of [`SLICE`] rows, yielding to the event loop between
+    /// them.
+    async fn from_rows_sliced(rows: &[ListRow]) -> Self {
+        let mut ix = Self::default();
+        let (places, lists): (Vec<&ListRow>, Vec<&ListRow>) =
+            rows.iter().partition(|r| matches!(r, ListRow::Place(_)));
+        let all: Vec<&ListRow> = places.into_iter().chain(lists).collect();
+        for slice in all.chunks(SLICE) {
+            for r in slice {
+                ix.put_row(r);
+            }
+            gloo_timers::future::TimeoutFuture::new(0).await;
         }
         ix.recount();
         ix
@@ -203,11 +228,15 @@ pub(crate) fn keep_warm(sig: SyncSignals) {
         });
     });
     // Not while a round pulls (a long first pull would mark the rows stale page after page):
-    // once it ends, and after every local change.
+    // once it ends, and after every local change. Built the first time only once this page has
+    // completed a round: building at start competed with whatever the user opened first (a
+    // list's first page waited behind it for a second); a list opened before then asks for it
+    // itself, after drawing its first page (`page::first_page`).
     Effect::new(move |_| {
         let quiet = !sig.syncing.get();
         sig.version.track();
-        if quiet {
+        let warm = sig.rounds.get() > 0 || STATE.with(|s| s.borrow().built);
+        if quiet && warm {
             refresh();
         }
     });
@@ -243,7 +272,13 @@ async fn run() {
             (rebuild, std::mem::take(&mut s.pending))
         });
         if rebuild {
-            let mut fresh = ListIndex::from_rows(&c.store.list_rows().await.unwrap_or_default());
+            mark("tongxin:list-rows");
+            let rows = c.store.list_rows().await.unwrap_or_default();
+            measure("tongxin:list-rows-read", "tongxin:list-rows");
+            mark("tongxin:list-rows-read");
+            let mut fresh = ListIndex::from_rows_sliced(&rows).await;
+            drop(rows);
+            measure("tongxin:list-rows-index", "tongxin:list-rows-read");
             INDEX.with(|ix| {
                 fresh.epoch = ix.borrow().epoch + 1;
                 *ix.borrow_mut() = fresh;
@@ -276,6 +311,40 @@ async fn run() {
         if !again {
             return;
         }
+    }
+}
+
+/// The first page of the list of `c` (cases, visits) in its default order, read straight from
+/// the device while the index is not built yet (`LocalStore::first_rows`): a small index of
+/// those rows (at positions 0.., in order, with the names of their places) and how many live
+/// records the list has. `None` when the device cannot tell yet.
+pub(crate) async fn first_page(c: Collection) -> Option<(ListIndex, usize)> {
+    let client = client()?;
+    mark("tongxin:list-first");
+    let first = client
+        .store
+        .first_rows(c, crate::listing::PAGE_SIZE)
+        .await
+        .ok()
+        .flatten()?;
+    let mut rows = first.places;
+    rows.extend(first.rows);
+    let ix = ListIndex::from_rows(&rows);
+    measure("tongxin:list-first-read", "tongxin:list-first");
+    Some((ix, first.total))
+}
+
+/// A User Timing mark (read by `cargo xtask bench lists`; shown in the browser's profiler).
+fn mark(name: &str) {
+    if let Some(p) = web_sys::window().and_then(|w| w.performance()) {
+        let _ = p.mark(name);
+    }
+}
+
+/// A User Timing measure from the mark `start` to now.
+fn measure(name: &str, start: &str) {
+    if let Some(p) = web_sys::window().and_then(|w| w.performance()) {
+        let _ = p.measure_with_start_mark(name, start);
     }
 }
 

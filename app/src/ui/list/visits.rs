@@ -57,6 +57,11 @@ impl PagedRows for Visits {
     type Shown = Shown;
     type Key = VisitSort;
     const COUNT_TESTID: &'static str = "visits-count";
+    const COLLECTION: Collection = Collection::Visits;
+
+    fn len(ix: &ListIndex) -> usize {
+        ix.visits.rows.len()
+    }
     const PHONE_SORTS: &'static [(Sort<VisitSort>, &'static str)] = &PHONE_SORTS;
 
     fn shown(ix: &ListIndex, positions: &[u32]) -> Vec<Shown> {

@@ -22,7 +22,9 @@ pub(super) fn VisitList() -> impl IntoView {
     let text = RwSignal::new(String::new());
     let sort = RwSignal::new(NEWEST);
     let page = RwSignal::new(0usize);
-    list::index::refresh();
+    // Until the index is built, the newest visits are read straight from the device (first),
+    // then the index is brought up to date.
+    let first = list::page::first_page::<list::visits::Visits>();
     let ready = list::index::ready();
     let selected = Memo::new(move |_| {
         if ready.get() == 0 {
@@ -41,7 +43,11 @@ pub(super) fn VisitList() -> impl IntoView {
     });
     // Which of loading / empty / the list to show (re-drawn only when that changes, so the
     // search box keeps its focus while the rows change under it).
-    let state = Memo::new(move |_| selected.with(|s| s.as_ref().map(|s| s.2 > 0)));
+    let state = Memo::new(move |_| list::page::live_total(selected, first).map(|n| n > 0));
+    // The list as it opens: newest first, no search (what the first page shows before the
+    // index is built).
+    let plain =
+        Signal::derive(move || text.with(|q| Terms::parse(q).is_empty()) && sort.get() == NEWEST);
     view! {
         <section class="list-screen">
             <h1>{t("visits.title")}</h1>
@@ -53,7 +59,7 @@ pub(super) fn VisitList() -> impl IntoView {
                     <form class="filters" role="search" on:submit=|ev| ev.prevent_default()>
                         <list::SearchBox query=text page label="visits.search"/>
                     </form>
-                    {list::page::paged::<list::visits::Visits>(selected, page, sort)}
+                    {list::page::paged::<list::visits::Visits>(selected, first, plain, page, sort)}
                 }.into_any(),
             }}
         </section>
