@@ -15,7 +15,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import {
-  fillCase, fieldValues, launchBrowser, sel, serverCase, setupCity, signIn, startServer, waitAttr, waitFor, waitReady,
+  ensureControlled, fillCase, fieldValues, launchBrowser, sel, serverCase, setupCity, signIn, startServer, waitAttr, waitFor, waitReady,
   waitText,
   expectCase,
 } from './harness.mjs';
@@ -242,13 +242,16 @@ test('the phone\'s time set back 2 days while the app is open offline: times and
   await fillCase(a, original);
   const { id } = await serverCase(server, original);
   await waitSynced(a);
+
+  // A goes offline and opens the case's page from the service worker: a page that never hears
+  // the server, so its clock runs from the one kept on the device. B, online, retitles the case;
+  // only then does A's phone time go back 2 days (the page stays open: no reload) and A retitles
+  // it too, and reports a new case.
+  await ensureControlled(a);
+  await ctxA.setOffline(true);
   await a.goto(`${server.url}/cases/${id}`);
   await waitReady(a);
   await expectCase(a, original);
-
-  // A goes offline. B, online, retitles the case; only then does A's phone time go back 2 days
-  // (the app stays open: no reload) and A retitles it too, and reports a new case.
-  await ctxA.setOffline(true);
   await waitAttr(a, sel.net, 'data-online', 'false');
   await b.goto(`${server.url}/cases/${id}`);
   await waitReady(b);

@@ -373,9 +373,10 @@ export async function expectCase(page, { title, description, category }) {
 
 /**
  * Fill the case form on the current page and save it. Fields left undefined are not touched.
- * On a case's page the form opens on demand: its edit button is pressed first.
+ * On a case's page the form opens on demand: its edit button is pressed first. Waits until the
+ * case is stored, unless `refused` (a test of a save that must fail reads the form's error).
  */
-export async function fillCase(page, { title, description, category }) {
+export async function fillCase(page, { title, description, category }, { refused = false } = {}) {
   const edit = page.locator('[data-testid=edit-case]');
   await page.locator('form [name=title], [data-testid=edit-case]').first().waitFor();
   if (await edit.count()) await edit.click();
@@ -383,6 +384,7 @@ export async function fillCase(page, { title, description, category }) {
   if (description !== undefined) await page.locator('form [name=description]').fill(description);
   if (category !== undefined) await page.locator('form [name=category]').selectOption(category);
   await page.locator(sel.save).click();
+  if (refused) return;
   // The save is written to IndexedDB asynchronously; a test that navigates before it has
   // finished aborts the write (as a person would not: the form closes, or a new case opens on
   // its own page, once it is stored). Wait for that, and fail with the form's own error.

@@ -125,7 +125,7 @@ test('a full device offline: the warden is told, nothing stored is lost, entry r
     await page.goto(`${origin}/cases/new`);
     await waitReady(page);
     await disk.fill();
-    await fillCase(page, second);
+    await fillCase(page, second, { refused: true });
     await alertSays(page, zh['error.storage_full'], 'the storage-full message on the form');
     assert.equal(new URL(page.url()).pathname, '/cases/new', 'still on the form');
     assert.equal(await page.locator('form [name=title]').inputValue(), second.title);

@@ -34,8 +34,9 @@ pub struct Client {
     pub(crate) clock: RefCell<HlcClock>,
     /// The offset to the server's clock was learnt in this page (clock_ahead ops may go again).
     pub(crate) clock_learned: Cell<bool>,
-    /// The server's time last learnt in this page and the page's monotonic clock then
-    /// (`sync::clock`): the corrected clock runs from it, whatever the phone's clock does.
+    /// The server's time last learnt in this page (before any answer, the clock kept on the
+    /// device at the page's start) and the page's monotonic clock then (`sync::clock`): the
+    /// corrected clock runs from it, whatever the phone's clock does.
     pub(crate) anchor: Cell<Option<(u64, f64)>>,
     pub(crate) kick_tx: mpsc::UnboundedSender<()>,
     pub(crate) channel: Option<web_sys::BroadcastChannel>,
@@ -84,6 +85,7 @@ impl Client {
             a
         };
         let clock = crate::sync::clock::load(&store).await?;
+        let anchor = crate::sync::clock::start_anchor(&clock);
         sig.clock_offset_ms.set(clock.offset_ms);
         let (kick_tx, rx) = mpsc::unbounded();
         let channel = web_sys::BroadcastChannel::new(&format!("tongxin-{username}")).ok();
@@ -94,7 +96,7 @@ impl Client {
             session: RefCell::new(session),
             clock: RefCell::new(clock),
             clock_learned: Cell::new(false),
-            anchor: Cell::new(None),
+            anchor: Cell::new(anchor),
             kick_tx,
             channel,
             live: RefCell::new(None),

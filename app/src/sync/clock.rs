@@ -5,7 +5,8 @@
 //! anchored to the server's time and the page's monotonic clock (`performance.now()`, which a
 //! change of the phone's time does not move). A phone whose time is set back or forward while
 //! the app is open — offline, with no server to ask — still stamps and records the right times;
-//! the offset kept on the device follows, so a reload on the same wrong clock is right too.
+//! the offset kept on the device follows, so a reload on the same wrong clock is right too. A
+//! page opened offline anchors to the clock kept on the device until a server answers.
 
 use crate::idb::IdbStore;
 use crate::store::{LocalStore, StoreError, META_CLOCK};
@@ -26,6 +27,14 @@ pub async fn load(store: &IdbStore) -> Result<HlcClock, StoreError> {
 /// The page's monotonic clock (ms since the page started), if the browser has one.
 fn monotonic_ms() -> Option<f64> {
     web_sys::window()?.performance().map(|p| p.now())
+}
+
+/// The anchor a page starts with, before any server answer: the clock kept on the device (the
+/// phone's time plus the offset learnt before) at the page's monotonic time now. A page opened
+/// offline then follows the monotonic clock too, so a change of the phone's time while it is
+/// open changes nothing; the first server answer replaces it ([`Client::learn`]).
+pub(crate) fn start_anchor(clock: &HlcClock) -> Option<(u64, f64)> {
+    monotonic_ms().map(|mono| (clock.corrected(now_ms()), mono))
 }
 
 impl Client {
