@@ -123,6 +123,22 @@ fn reorder(
 }
 
 /// The key range of every key `prefix/…` ('0' follows '/').
+/// Every value (a JSON text) of `store` in `range`, in key order.
+async fn texts_in(
+    store: &indexed_db_futures::object_store::ObjectStore<'_>,
+    range: KeyRange<String>,
+) -> Result<Vec<String>, StoreError> {
+    store
+        .get_all::<String>()
+        .with_query::<String, KeyRange<String>>(range)
+        .primitive()
+        .map_err(backend)?
+        .await
+        .map_err(backend)?
+        .map(|r| r.map_err(backend))
+        .collect()
+}
+
 fn prefix_range(prefix: &str) -> KeyRange<String> {
     KeyRange::Bound(format!("{prefix}/"), false, format!("{prefix}0"), true)
 }
@@ -310,18 +326,17 @@ impl IdbStore {
         let db = self.db().await?;
         let tx = self.tx(&db, &[store], false)?;
         let s = tx.object_store(store).map_err(backend)?;
-        let iter = match range {
-            Some((lo, hi)) => {
-                s.get_all::<String>()
-                    .with_query::<String, KeyRange<String>>(KeyRange::Bound(lo, false, hi, true))
-                    .primitive()
-                    .map_err(backend)?
-                    .await
-            }
-            None => s.get_all::<String>().primitive().map_err(backend)?.await,
+        match range {
+            Some((lo, hi)) => texts_in(&s, KeyRange::Bound(lo, false, hi, true)).await,
+            None => s
+                .get_all::<String>()
+                .primitive()
+                .map_err(backend)?
+                .await
+                .map_err(backend)?
+                .map(|r| r.map_err(backend))
+                .collect(),
         }
-        .map_err(backend)?;
-        iter.map(|r| r.map_err(backend)).collect()
     }
 }
 
@@ -339,16 +354,7 @@ impl IdbStore {
         order.clear().map_err(backend)?.await.map_err(backend)?;
         let mut out = Vec::new();
         for c in ROW_COLLECTIONS {
-            let texts = records
-                .get_all::<String>()
-                .with_query::<String, KeyRange<String>>(range_of(c))
-                .primitive()
-                .map_err(backend)?
-                .await
-                .map_err(backend)?
-                .map(|r| r.map_err(backend))
-                .collect::<Result<Vec<String>, _>>()?;
-            for text in texts {
+            for text in texts_in(&records, range_of(c)).await? {
                 let r: Record = decode(&text)?;
                 if let Some(row) = ListRow::of(&r) {
                     let key = record_key(r.collection, r.id);
@@ -376,16 +382,7 @@ impl IdbStore {
         let order = tx.object_store(ORDER).map_err(backend)?;
         order.clear().map_err(backend)?.await.map_err(backend)?;
         for c in [Collection::Cases, Collection::Visits] {
-            let texts = rows
-                .get_all::<String>()
-                .with_query::<String, KeyRange<String>>(range_of(c))
-                .primitive()
-                .map_err(backend)?
-                .await
-                .map_err(backend)?
-                .map(|r| r.map_err(backend))
-                .collect::<Result<Vec<String>, _>>()?;
-            for text in texts {
+            for text in texts_in(&rows, range_of(c)).await? {
                 let row: ListRow = decode(&text)?;
                 reorder(&order, &record_key(c, row.id()), None, Some(&row))?;
             }
