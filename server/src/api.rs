@@ -24,8 +24,9 @@ fn check_protocol(v: u16) -> Result<(), ApiError> {
     }
 }
 
-/// Middleware on `/api`: a protocol version the server does not speak gets 426. A request
-/// without the header is taken as version 1 (the first app release).
+/// Middleware on `/api`: a protocol version the server does not speak gets 426 (every app
+/// release sends the header; protocol 1 apps read records with a stamp per field and must
+/// update). A request without the header (a person with curl) is let through.
 pub async fn protocol(req: Request, next: Next) -> Response {
     if let Some(v) = req.headers().get(PROTOCOL_HEADER) {
         let parsed = v.to_str().ok().and_then(|s| s.trim().parse::<u16>().ok());

@@ -142,7 +142,7 @@ async fn item2_a_moved_grid_takes_its_records(db: TestDb) {
         .as_array()
         .unwrap()
         .iter()
-        .any(|r| r["id"] == rid(0x901)));
+        .any(|r| r["i"] == rid(0x901)));
     let (cursor, scope) = (
         first["cursor"].as_u64().unwrap(),
         first["scope"].as_str().unwrap().to_owned(),

@@ -90,7 +90,7 @@ async fn push(
 ) -> (Vec<Result<u64, (String, String)>>, u64) {
     let v: Value = client
         .post(format!("{url}/api/v1/sync/push"))
-        .json(&json!({"protocol": 1, "actor": ops[0].actor, "ops": ops}))
+        .json(&json!({"protocol": 2, "actor": ops[0].actor, "ops": ops}))
         .send()
         .await
         .unwrap()
@@ -130,15 +130,13 @@ async fn the_case(url: &str, client: &reqwest::Client) -> Value {
         .json()
         .await
         .unwrap();
-    let mut r = v["records"]
+    let r = v["records"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|r| r["id"] == RecordId(uuid(CASE)).to_string())
-        .unwrap()
-        .clone();
-    r.as_object_mut().unwrap().remove("seq");
-    r
+        .find(|r| r["i"] == RecordId(uuid(CASE)).to_string())
+        .unwrap();
+    tongxin_shared::compact::readable(&serde_json::from_value(r.clone()).unwrap())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -32,7 +32,7 @@ fn batch(b: u128, t: u64) -> Vec<Op> {
 }
 
 async fn push(client: &reqwest::Client, url: &str, ops: &[Op]) -> Option<Vec<(String, u64)>> {
-    let body = json!({"protocol": 1, "actor": uuid(7), "ops": ops});
+    let body = json!({"protocol": 2, "actor": uuid(7), "ops": ops});
     let res = client
         .post(format!("{url}/api/v1/sync/push"))
         .json(&body)
@@ -201,7 +201,11 @@ impl TestAppView<'_> {
                 .await
                 .unwrap();
             for r in v["records"].as_array().unwrap() {
-                out.insert(r["id"].as_str().unwrap().to_owned(), r.clone());
+                let record: tongxin_shared::Record = serde_json::from_value(r.clone()).unwrap();
+                out.insert(
+                    record.id.to_string(),
+                    tongxin_shared::compact::readable(&record),
+                );
             }
             cursor = v["cursor"].as_u64().unwrap();
             if !v["more"].as_bool().unwrap() {

@@ -113,7 +113,7 @@ impl Pusher {
 
     /// Sends the outbox; `Err` when the server is gone (the outbox is kept).
     async fn flush(&mut self, url: &str) -> Result<(), reqwest::Error> {
-        let body = json!({"protocol": 1, "actor": self.actor(), "ops": self.outbox});
+        let body = json!({"protocol": 2, "actor": self.actor(), "ops": self.outbox});
         let res = self
             .client
             .post(format!("{url}/api/v1/sync/push"))
@@ -170,7 +170,7 @@ impl Puller {
             .json()
             .await?;
         for r in v["records"].as_array().unwrap() {
-            let id = r["id"].as_str().unwrap().to_owned();
+            let id = r["i"].as_str().unwrap().to_owned();
             let seq = r["seq"].as_u64().unwrap();
             if seq <= self.cursor {
                 self.wrong.push(format!(

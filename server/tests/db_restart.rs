@@ -25,7 +25,7 @@ struct Storm {
 }
 
 async fn push_once(app: &TestApp, ops: &[Op]) -> Result<Vec<(String, u64)>, (u16, String, String)> {
-    let body = json!({"protocol": 1, "actor": uuid(ROOT_DEVICE), "ops": ops});
+    let body = json!({"protocol": 2, "actor": uuid(ROOT_DEVICE), "ops": ops});
     let res = app
         .client
         .post(format!("{}/api/v1/sync/push", app.base))

@@ -94,7 +94,7 @@ async fn push(app: &TestApp, ops: &[Op]) -> (u16, Value) {
     let res = app
         .client
         .post(format!("{}/api/v1/sync/push", app.base))
-        .json(&json!({"protocol": 1, "actor": uuid(ROOT_DEVICE), "ops": ops}))
+        .json(&json!({"protocol": 2, "actor": uuid(ROOT_DEVICE), "ops": ops}))
         .send()
         .await
         .unwrap();

@@ -32,7 +32,7 @@ async fn push_judges_each_op_and_rejections_change_nothing(db: TestDb) {
         json!({"title": "from the future"}),
     );
     let oversized = set_case(5, 1, 100, Hlc::new(t, 3), json!({"title": "x".repeat(201)}));
-    let mut body = json!({"protocol": 1, "actor": uuid(1), "ops": [good, unknown_field, wrong_type, future, oversized]});
+    let mut body = json!({"protocol": 2, "actor": uuid(1), "ops": [good, unknown_field, wrong_type, future, oversized]});
     body["ops"]
         .as_array_mut()
         .unwrap()
@@ -101,7 +101,7 @@ async fn bad_requests_get_json_errors(db: TestDb) {
     assert_eq!(v["error"]["code"], "malformed_json");
     let r = c
         .post(&push)
-        .json(&json!({"protocol": 1, "actor": uuid(1), "ops": vec![json!({}); 1001]}))
+        .json(&json!({"protocol": 2, "actor": uuid(1), "ops": vec![json!({}); 1001]}))
         .send()
         .await
         .unwrap();
@@ -117,13 +117,29 @@ async fn bad_requests_get_json_errors(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(r.status(), 426);
+    // Protocol 1 apps (records with a stamp per field) must update before they pull or push.
+    for old in ["0", "1"] {
+        let r = c
+            .get(format!("{}/api/v1/sync/pull", app.base))
+            .header("x-tongxin-protocol", old)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 426, "protocol {old}");
+    }
     let r = c
-        .get(format!("{}/api/v1/sync/pull", app.base))
-        .header("x-tongxin-protocol", "0")
+        .post(&push)
+        .json(&json!({"protocol": 1, "actor": uuid(1), "ops": []}))
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 426);
+    let r = c
+        .get(format!("{}/api/v1/sync/pull", app.base))
+        .header("x-tongxin-protocol", "1")
+        .send()
+        .await
+        .unwrap();
     assert!(r.json::<Value>().await.unwrap()["error"]["message"]
         .as_str()
         .unwrap()
@@ -301,7 +317,7 @@ async fn a_failed_commit_is_a_503_that_applies_nothing(db: TestDb) {
         sqlx::query(drop_ops).execute(&pool).await.unwrap();
         pool.close().await;
     }
-    let body = json!({"protocol": 1, "actor": uuid(1), "ops": [set_case(1, 1, 100, Hlc::new(now_ms(), 0), json!({"title": "a"}))]});
+    let body = json!({"protocol": 2, "actor": uuid(1), "ops": [set_case(1, 1, 100, Hlc::new(now_ms(), 0), json!({"title": "a"}))]});
     let r = app
         .client
         .post(format!("{}/api/v1/sync/push", app.base))
@@ -445,7 +461,7 @@ async fn api_answers_are_not_stored_by_caches(db: TestDb) {
     let push = app
         .client
         .post(format!("{}/api/v1/sync/push", app.base))
-        .json(&json!({"protocol": 1, "actor": uuid(1), "ops": []}))
+        .json(&json!({"protocol": 2, "actor": uuid(1), "ops": []}))
         .send()
         .await
         .unwrap();

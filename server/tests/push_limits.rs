@@ -321,7 +321,7 @@ async fn push_and_check(
         .collect();
     let res = client
         .post(format!("{}/api/v1/sync/push", app.base))
-        .json(&json!({"protocol": 1, "actor": actor, "ops": ops}))
+        .json(&json!({"protocol": 2, "actor": actor, "ops": ops}))
         .send()
         .await
         .unwrap();

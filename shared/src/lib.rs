@@ -7,6 +7,7 @@
 
 pub mod authz;
 pub mod case;
+pub mod compact;
 #[cfg(feature = "testkit")]
 pub mod convergence;
 pub mod deadlines;
@@ -40,10 +41,10 @@ pub use schema::Collection;
 
 /// Version of the sync protocol spoken between the app and the server. Sent by the app in the
 /// `x-tongxin-protocol` header and in every push body; a server that cannot speak it answers 426.
-pub const PROTOCOL_VERSION: u16 = 1;
+pub const PROTOCOL_VERSION: u16 = 2;
 
 /// The oldest protocol version this build still accepts.
-pub const MIN_PROTOCOL_VERSION: u16 = 1;
+pub const MIN_PROTOCOL_VERSION: u16 = 2;
 
 /// Version of the record schema an op was written against (the `schema` field of an op).
 pub const SCHEMA_VERSION: u16 = 1;

@@ -23,14 +23,13 @@ pub struct LogEntry {
 }
 
 /// The merged state of one record. Maps are ordered, so two equal records serialise to the same
-/// bytes (the convergence tests compare bytes).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// bytes (the convergence tests compare bytes). Its serde form is the compact encoding of
+/// [`crate::compact`].
+#[derive(Clone, Debug, PartialEq)]
 pub struct Record {
     pub collection: Collection,
     pub id: RecordId,
-    #[serde(default)]
     pub fields: BTreeMap<String, FieldValue>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub log: BTreeMap<Uuid, LogEntry>,
 }
 

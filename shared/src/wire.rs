@@ -117,12 +117,29 @@ pub struct PullQuery {
     pub scope: Option<String>,
 }
 
-/// A record as pulled: whole, with the sequence number of its last change.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// A record as pulled: whole, with the sequence number of its last change, in one object
+/// (`{"seq":…,"c":…,…}`, the record in its compact encoding, [`crate::compact`]).
+#[derive(Clone, Debug, PartialEq)]
 pub struct PulledRecord {
     pub seq: u64,
-    #[serde(flatten)]
     pub record: Record,
+}
+
+impl Serialize for PulledRecord {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("seq", &self.seq)?;
+        crate::compact::serialize_entries(&self.record, &mut map)?;
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for PulledRecord {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let (seq, record) = crate::compact::deserialize_pulled(d)?;
+        Ok(Self { seq, record })
+    }
 }
 
 /// Answer to a pull. `reset` tells the app to drop its pulled state and pull again from zero

@@ -88,7 +88,7 @@ test('scoped sync: each warden sees their grid, the manager both; moving resets,
   const idNumber = '532901198001011234';
   const token = await login(server.url, 'wb', PASSWORD);
   const pushed = await api(server.url, token, 'POST', '/api/v1/sync/push', {
-    protocol: 1,
+    protocol: 2,
     actor: '00000000-0000-4000-a000-0000000000b2',
     ops: [{
       id: '00000000-0000-4000-9000-0000000b0001',

@@ -207,7 +207,7 @@ test('the live stream is reopened after the server restarts behind a gateway ans
   const now = Date.now();
   const title = '重启后别处上报的事件';
   await api(second.url, second.adminToken, 'POST', '/api/v1/sync/push', {
-    protocol: 1,
+    protocol: 2,
     actor: '00000000-0000-4000-a000-00000000beef',
     ops: [{
       id: '00000000-0000-4000-9e00-000000000001',

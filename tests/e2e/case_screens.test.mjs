@@ -39,7 +39,7 @@ async function seedCases(server) {
   };
   const push = async (username, actor, ops) => {
     const token = await login(server.url, username, PASSWORD);
-    const res = await api(server.url, token, 'POST', '/api/v1/sync/push', { protocol: 1, actor, ops });
+    const res = await api(server.url, token, 'POST', '/api/v1/sync/push', { protocol: 2, actor, ops });
     assert.ok(res.results.every((r) => 'seq' in r), JSON.stringify(res));
   };
   const wa = '00000000-0000-4000-a000-00000000aa01';

@@ -52,7 +52,7 @@ test('the dashboard counts match the database for the same area', async (t) => {
   };
   const push = async (username, ops, token) => {
     token ??= await login(server.url, username, PASSWORD);
-    const res = await api(server.url, token, 'POST', '/api/v1/sync/push', { protocol: 1, actor: ops[0].actor, ops });
+    const res = await api(server.url, token, 'POST', '/api/v1/sync/push', { protocol: 2, actor: ops[0].actor, ops });
     assert.ok(res.results.every((r) => 'seq' in r), JSON.stringify(res));
   };
   await push('wa', [

@@ -38,7 +38,7 @@ test('configured deadlines reach the app offline, and escalations show in the ti
     schema: 1,
   });
   const pushed = await api(first.url, token, 'POST', '/api/v1/sync/push', {
-    protocol: 1,
+    protocol: 2,
     actor: '00000000-0000-4000-a000-0000000000a1',
     ops: [
       op(1, { kind: 'set', fields: { grid: CITY.g1, title: '河道垃圾未清理', category: 'environment', status: 'reported', reporter: 'wa', reported_at: now - 5 * DAY, deadline: now - 36 * HOUR } }),

@@ -144,7 +144,7 @@ export async function login(baseUrl, username, password) {
 export async function api(baseUrl, token, method, path, body) {
   const res = await fetch(`${baseUrl}${path}`, {
     method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'x-tongxin-protocol': '1' },
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'x-tongxin-protocol': '2' },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
@@ -205,7 +205,7 @@ export async function setupCity(server) {
     op(6, 'grids', CITY.g3, { name: '第三网格', code: 'G3', community: CITY.otherCommunity, boundary: rect(100.22, 25.60) }),
   ];
   const pushed = await api(server.url, server.adminToken, 'POST', '/api/v1/sync/push', {
-    protocol: 1,
+    protocol: 2,
     actor: '00000000-0000-4000-a000-000000000001',
     ops,
   });
@@ -417,11 +417,11 @@ export async function pullAll(server, token = server.adminToken) {
   let cursor = 0;
   for (;;) {
     const res = await fetch(`${server.url}/api/v1/sync/pull?cursor=${cursor}&limit=500`, {
-      headers: { 'x-tongxin-protocol': '1', authorization: `Bearer ${token}` },
+      headers: { 'x-tongxin-protocol': '2', authorization: `Bearer ${token}` },
     });
     if (!res.ok) throw new Error(`pull failed: ${res.status} ${await res.text()}`);
     const page = await res.json();
-    records.push(...page.records);
+    records.push(...page.records.map(readable));
     cursor = page.cursor;
     if (!page.more) return records;
   }
@@ -446,6 +446,29 @@ export async function eventually(what, check, timeout = WAIT_MS) {
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/**
+ * A record in the readable shape (`{ seq?, collection, id, fields: { f: { value, stamp: { hlc,
+ * actor } } }, log }`) from its compact encoding (`shared/src/compact.rs`: `c`, `i`, the actor
+ * table `a`, the stamp table `s` of `[wall_ms, counter, actor]`, fields `f` and log `l` as
+ * `[value, stamp index]`). A record already readable is returned as it is.
+ */
+export function readable(r) {
+  if (!('c' in r)) return r;
+  const stamp = (i) => {
+    const [wall, counter, actor] = r.s[i];
+    return { hlc: `${String(wall).padStart(15, '0')}-${String(counter).padStart(6, '0')}`, actor: r.a[actor] };
+  };
+  const entries = (o, f) => Object.fromEntries(Object.entries(o || {}).map(([k, [v, i]]) => [k, f(v, stamp(i))]));
+  const out = {
+    collection: r.c,
+    id: r.i,
+    fields: entries(r.f, (value, s) => ({ value, stamp: s })),
+    log: entries(r.l, (data, s) => ({ stamp: s, data })),
+  };
+  if ('seq' in r) out.seq = r.seq;
+  return out;
 }
 
 /** The plain field values of a pulled record: `{ title: '…', … }`. */

@@ -61,7 +61,7 @@ export async function retitle(server, token, caseId, title) {
   const now = Date.now();
   const actor = '00000000-0000-4000-a000-0000000011e5';
   const res = await api(server.url, token, 'POST', '/api/v1/sync/push', {
-    protocol: 1,
+    protocol: 2,
     actor,
     ops: [{
       id: `00000000-0000-4000-9000-${String(now % 1e12).padStart(12, '0')}`,

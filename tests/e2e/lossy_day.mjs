@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { sel, waitAttr, waitFor, waitReady, waitText } from './harness.mjs';
+import { readable, sel, waitAttr, waitFor, waitReady, waitText } from './harness.mjs';
 
 /**
  * A busy test picture (PNG bytes) of `w`×`h`: at 1600×1200 the app's JPEG of it is ~160 KB, the
@@ -173,10 +173,10 @@ export function assertNothingLost(server, before, after) {
   assert.deepEqual(after.pendingBlobs, [], 'no photo waits');
 
   const touched = new Set(before.outbox.map((op) => `${op.collection}/${op.record}`));
-  const local = new Map(before.records.map((r) => [`${r.collection}/${r.id}`, r]));
+  const local = new Map(before.records.map(readable).map((r) => [`${r.collection}/${r.id}`, r]));
   const touchedIds = [...new Set(before.outbox.map((op) => `'${op.record}'`))].join(', ');
   const rows = sql(server, `SELECT collection, id, body FROM records WHERE id IN (${touchedIds})`);
-  const remote = new Map(rows.map((r) => [`${r.collection}/${r.id}`, JSON.parse(r.body)]));
+  const remote = new Map(rows.map((r) => [`${r.collection}/${r.id}`, readable(JSON.parse(r.body))]));
   for (const key of touched) {
     const mine = local.get(key);
     const theirs = remote.get(key);

@@ -93,18 +93,18 @@ test('a 12345 case is counted by source, assigned to a warden of its grid, and f
   });
   const cmToken = await login(server.url, 'cm', PASSWORD);
   const outside = await api(server.url, cmToken, 'POST', '/api/v1/sync/push', {
-    protocol: 1, actor: '00000000-0000-4000-a000-0000000c0c01', ops: [set('00000000-0000-4000-a000-0000000c0c01', { assignee: 'wa' })],
+    protocol: 2, actor: '00000000-0000-4000-a000-0000000c0c01', ops: [set('00000000-0000-4000-a000-0000000c0c01', { assignee: 'wa' })],
   });
   assert.equal(outside.results[0].rejected?.code, 'bad_assignee', JSON.stringify(outside));
   const wbToken = await login(server.url, 'wb', PASSWORD);
   const byWarden = await api(server.url, wbToken, 'POST', '/api/v1/sync/push', {
-    protocol: 1, actor: '00000000-0000-4000-a000-0000000b0b01', ops: [set('00000000-0000-4000-a000-0000000b0b01', { assignee: 'wa' })],
+    protocol: 2, actor: '00000000-0000-4000-a000-0000000b0b01', ops: [set('00000000-0000-4000-a000-0000000b0b01', { assignee: 'wa' })],
   });
   assert.equal(byWarden.results[0].rejected?.code, 'forbidden_field', JSON.stringify(byWarden));
   // Moving the case to G1 would leave it with wb, who works G2 only: refused unless the move
   // reassigns it.
   const moved = await api(server.url, cmToken, 'POST', '/api/v1/sync/push', {
-    protocol: 1, actor: '00000000-0000-4000-a000-0000000c0c01', ops: [set('00000000-0000-4000-a000-0000000c0c01', { grid: CITY.g1 })],
+    protocol: 2, actor: '00000000-0000-4000-a000-0000000c0c01', ops: [set('00000000-0000-4000-a000-0000000c0c01', { grid: CITY.g1 })],
   });
   assert.equal(moved.results[0].rejected?.code, 'bad_assignee', JSON.stringify(moved));
   await serverCase(server, { id, assignee: 'wb', grid: CITY.g2 });
@@ -154,7 +154,7 @@ test('a case from a visit starts as a resident appeal; an unknown source is refu
   const token = await login(server.url, 'wa', PASSWORD);
   const now = Date.now();
   const pushed = await api(server.url, token, 'POST', '/api/v1/sync/push', {
-    protocol: 1,
+    protocol: 2,
     actor: '00000000-0000-4000-a000-0000000a0a01',
     ops: [{
       id: '00000000-0000-4000-9e00-000000000a01',

@@ -30,7 +30,7 @@ test('an overdue case is in the community queue and gets a reminder the warden s
     schema: 1,
   });
   const pushed = await api(server.url, token, 'POST', '/api/v1/sync/push', {
-    protocol: 1,
+    protocol: 2,
     actor: '00000000-0000-4000-a000-0000000000a1',
     ops: [
       op(1, { kind: 'set', fields: { grid: CITY.g1, title: '逾期未处理的垃圾点', category: 'environment', status: 'reported', reporter: 'wa', reported_at: now - 5 * DAY, deadline: now - 5 * DAY + 72 * 3_600_000 } }), // environment: 72 hours

@@ -31,13 +31,13 @@ impl Client {
         let mut resets = 0;
         let mut places = false;
         let mut changed: Option<Vec<(Collection, RecordId)>> = Some(Vec::new());
+        // The next page's answer, asked for while the current page was written.
+        let mut prefetched: Option<String> = None;
         loop {
-            let text = self
-                .request(|token| {
-                    let scope = scope.clone();
-                    async move { api::pull_text(&token, cursor, limit, &scope).await }
-                })
-                .await?;
+            let text = match prefetched.take() {
+                Some(text) => text,
+                None => self.fetch(cursor, limit, &scope).await?,
+            };
             let (page, next_limit) = match page::judge(&text, limit) {
                 Step::Apply { page, next_limit } => (page, next_limit),
                 Step::Shrink { limit: smaller } => {
@@ -102,7 +102,18 @@ impl Client {
                     }
                 }
                 self.sig.received.set(received);
-                self.store.apply_pull(&records, page.cursor).await?;
+                let apply = self.store.apply_pull(&records, page.cursor);
+                if page.more {
+                    // The network and the server work on the next page while IndexedDB writes
+                    // this one: the same request the next turn would make, and its error
+                    // (after this page is stored) is the one that turn would return.
+                    let next = self.fetch(page.cursor, limit, &scope);
+                    let (applied, next) = futures::future::join(apply, next).await;
+                    applied?;
+                    prefetched = Some(next?);
+                } else {
+                    apply.await?;
+                }
             }
             cursor = page.cursor;
             if !page.more {
@@ -115,6 +126,15 @@ impl Client {
             self.changed_places(places, changed).await;
         }
         Ok(cursor)
+    }
+
+    /// One pull request (retried on a lossy link): the answer's text.
+    async fn fetch(&self, cursor: u64, limit: u32, scope: &str) -> Result<String, SyncError> {
+        self.request(|token| {
+            let scope = scope.to_owned();
+            async move { api::pull_text(&token, cursor, limit, &scope).await }
+        })
+        .await
     }
 
     /// Keeps a skipped record for the sync panel (newest last, bounded) and tells the views.

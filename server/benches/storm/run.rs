@@ -456,7 +456,7 @@ async fn pull_to_end(
         let page: Value = res.json().await.map_err(|e| format!("pull body: {e}"))?;
         for r in page["records"].as_array().into_iter().flatten() {
             records += 1;
-            if r["id"].as_str().is_some_and(|id| storm.contains(id)) {
+            if r["i"].as_str().is_some_and(|id| storm.contains(id)) {
                 mine += 1;
             }
         }
@@ -597,7 +597,7 @@ pub async fn run(backend: Backend, cfg: Config, server: &Handle, client_threads:
         report.ops += ops.len();
         report.photos += usize::from(photo.is_some());
         let body =
-            serde_json::to_vec(&json!({"protocol": 1, "actor": ops[0].actor, "ops": ops})).unwrap();
+            serde_json::to_vec(&json!({"protocol": 2, "actor": ops[0].actor, "ops": ops})).unwrap();
         days.push(Day {
             token: tokens[k].clone(),
             instance: k % instances,

@@ -148,7 +148,72 @@ where
     pub async fn start(backend: B) -> Result<Self, StoreError> {
         let store = Self { backend };
         store.backfill_blob_refs().await?;
+        store.compact_bodies().await?;
         Ok(store)
+    }
+
+    /// Rewrites records stored in protocol 1's shape in the compact encoding
+    /// (`tongxin_shared::compact`), once: in batches of [`CHUNK`] by seq, each in its own
+    /// transaction under the commit lock, with the progress (`meta('body_compacted_seq')`)
+    /// written in the same transaction, so a crash resumes where it stopped and a commit of
+    /// another instance never interleaves with a batch. `meta('body_format') = 2` marks it done.
+    /// Records are read in either shape meanwhile, so nothing waits for it to be correct.
+    async fn compact_bodies(&self) -> Result<(), StoreError> {
+        let mut total = 0usize;
+        loop {
+            let mut tx = self.backend.pool().begin().await?;
+            sqlx::query("UPDATE meta SET value = value WHERE key = 'seq'")
+                .execute(&mut *tx)
+                .await?;
+            let format: Option<i64> =
+                sqlx::query_scalar("SELECT value FROM meta WHERE key = 'body_format'")
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if format.is_some_and(|f| f >= 2) {
+                return Ok(());
+            }
+            let after: Option<i64> =
+                sqlx::query_scalar("SELECT value FROM meta WHERE key = 'body_compacted_seq'")
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let mut qb = Sql::new("SELECT seq, body FROM records WHERE seq > ");
+            qb.bind(after.unwrap_or(0))
+                .push(" ORDER BY seq LIMIT ")
+                .bind(to_i64(CHUNK as u64));
+            let rows = qb.query::<B::Db>().fetch_all(&mut *tx).await?;
+            let Some(last) = rows.last() else {
+                sqlx::query(
+                    "INSERT INTO meta (key, value) VALUES ('body_format', 2) \
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                )
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                if total > 0 {
+                    tracing::info!(records = total, "stored records rewritten compact");
+                }
+                return Ok(());
+            };
+            let last: i64 = last.try_get(0)?;
+            for row in &rows {
+                let body: String = row.try_get(1)?;
+                if body.starts_with("{\"c\":") {
+                    continue;
+                }
+                let seq: i64 = row.try_get(0)?;
+                let record: Record = serde_json::from_str(&body).map_err(corrupt)?;
+                let compact = serde_json::to_string(&record).map_err(corrupt)?;
+                let mut qb = Sql::new("UPDATE records SET body = ");
+                qb.bind(compact).push(" WHERE seq = ").bind(seq);
+                qb.query::<B::Db>().execute(&mut *tx).await?;
+                total += 1;
+            }
+            let mut qb = Sql::new("INSERT INTO meta (key, value) VALUES ('body_compacted_seq', ");
+            qb.bind(last)
+                .push(") ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+            qb.query::<B::Db>().execute(&mut *tx).await?;
+            tx.commit().await?;
+        }
     }
 
     /// The commit's one call into the pure policy, and the loading of what it needs: the op

@@ -15,6 +15,7 @@ use tokio::sync::oneshot;
 use tongxin_server::store::UserRow;
 use tongxin_server::AppState;
 use tongxin_shared::case::Role;
+use tongxin_shared::wire::PullResponse;
 use tongxin_shared::{ActorId, Collection, Entry, Hlc, Op, OpBody, OpId, RecordId, SCHEMA_VERSION};
 use uuid::Uuid;
 
@@ -220,7 +221,7 @@ impl TestApp {
 
     /// Pushes as the client given; returns the response body.
     pub async fn push_as(&self, client: &reqwest::Client, ops: &[Op]) -> Value {
-        let body = json!({"protocol": 1, "actor": ActorId::NIL, "ops": ops});
+        let body = json!({"protocol": 2, "actor": ActorId::NIL, "ops": ops});
         let res = client
             .post(format!("{}/api/v1/sync/push", self.base))
             .json(&body)
@@ -231,7 +232,8 @@ impl TestApp {
         res.json().await.expect("push json")
     }
 
-    /// Every record the client's pull returns, by id.
+    /// Every record the client's pull returns, by id, in the readable shape
+    /// (`tongxin_shared::compact::readable`) with its `seq`.
     pub async fn pull_as(&self, client: &reqwest::Client) -> BTreeMap<String, (u64, Value)> {
         let mut out = BTreeMap::new();
         let mut cursor = 0;
@@ -245,15 +247,14 @@ impl TestApp {
                 .await
                 .expect("pull");
             assert_eq!(res.status(), 200, "pull failed");
-            let page: Value = res.json().await.expect("pull json");
-            for r in page["records"].as_array().expect("records") {
-                out.insert(
-                    r["id"].as_str().unwrap_or_default().to_owned(),
-                    (r["seq"].as_u64().unwrap_or(0), r.clone()),
-                );
+            let page: PullResponse = res.json().await.expect("pull json");
+            for r in page.records {
+                let mut readable = tongxin_shared::compact::readable(&r.record);
+                readable["seq"] = json!(r.seq);
+                out.insert(r.record.id.to_string(), (r.seq, readable));
             }
-            cursor = page["cursor"].as_u64().expect("cursor");
-            if !page["more"].as_bool().unwrap_or(false) {
+            cursor = page.cursor;
+            if !page.more {
                 return out;
             }
         }

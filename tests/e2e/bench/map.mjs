@@ -24,7 +24,7 @@ const pct = (xs, p) => {
 };
 const CLIENTS = Number(process.env.TONGXIN_BENCH_MANAGERS || 199);
 const PUSHES = Number(process.env.TONGXIN_BENCH_PUSHES || 100);
-const HEADERS = (token) => ({ 'x-tongxin-protocol': '1', authorization: `Bearer ${token}` });
+const HEADERS = (token) => ({ 'x-tongxin-protocol': '2', authorization: `Bearer ${token}` });
 
 /** A manager's live stream and pulls, as the app does them, timing when each seq arrives. */
 class StreamClient {
@@ -155,7 +155,7 @@ try {
     const now = Date.now();
     const started = performance.now();
     const res = await api(server.url, token, 'POST', '/api/v1/sync/push', {
-      protocol: 1,
+      protocol: 2,
       actor: '00000000-0000-4000-a000-00000000beef',
       ops: [{
         id: `00000000-0000-4000-9000-${String(i).padStart(12, '0')}`,

@@ -91,7 +91,7 @@ async function cityPull(url) {
   let records = 0;
   for (;;) {
     const res = await fetch(`${url}/api/v1/sync/pull?cursor=${cursor}&limit=1000`, {
-      headers: { 'x-tongxin-protocol': '1', authorization: `Bearer ${token}` },
+      headers: { 'x-tongxin-protocol': '2', authorization: `Bearer ${token}` },
     });
     if (!res.ok) throw new Error(`pull failed: ${res.status} ${await res.text()}`);
     const page = await res.json();

@@ -35,8 +35,8 @@ const HOUR = 3600 * 1000;
 async function push(url, token, ops) {
   const res = await fetch(`${url}/api/v1/sync/push`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-tongxin-protocol': '1', authorization: `Bearer ${token}` },
-    body: JSON.stringify({ protocol: 1, actor: uuid(2), ops }),
+    headers: { 'content-type': 'application/json', 'x-tongxin-protocol': '2', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ protocol: 2, actor: uuid(2), ops }),
   });
   if (!res.ok) throw new Error(`seeding failed: ${res.status}`);
   const body = await res.json();
