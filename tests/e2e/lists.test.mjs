@@ -158,7 +158,7 @@ test('the city manager pages, searches and sorts the city\'s cases and visits; a
   assert.ok(appWidth <= 390, 'the phone layout');
 });
 
-test('the admin searches, sorts and pages the city\'s accounts on the server by username, role and area', { timeout: 10 * 60 * 1000 }, async (t) => {
+test('the admin searches, filters, sorts and pages the city\'s accounts on the server by username, role and area', { timeout: 10 * 60 * 1000 }, async (t) => {
   const server = await startServer(t, { demo: true, log: 'warn' });
   const cityToken = await login(server.url, 'city', DEMO_PASSWORD);
   const recs = await cityRecords(server, cityToken);
@@ -210,6 +210,14 @@ test('the admin searches, sorts and pages the city\'s accounts on the server by 
   await admin.locator('button[data-sort=role]').click();
   await waitAttr(admin, 'button[data-sort=role]', 'data-state', 'ascending');
   await waitFor(admin, 'wardens first', () => document.querySelector('[data-testid=admin-user]')?.dataset.role === 'warden');
+  // Only the grid leaders, still by role then username: the count is theirs.
+  const leaders = users.filter((u) => u.role === 'grid_leader').map((u) => u.username).sort();
+  await admin.locator('[data-testid=users-role]').selectOption('grid_leader');
+  await waitAttr(admin, '[data-testid=users-count]', 'data-shown', String(leaders.length));
+  await waitAttr(admin, '[data-testid=admin-users]', 'aria-busy', 'false');
+  assert.deepEqual((await rows(admin, 'admin-user', ['username'])).map((r) => r.username), leaders.slice(0, PAGE));
+  await admin.locator('[data-testid=users-role]').selectOption('');
+  await waitAttr(admin, '[data-testid=users-count]', 'data-shown', String(users.length));
   // And the other way: the administrators first.
   await admin.locator('button[data-sort=role]').click();
   await waitAttr(admin, 'button[data-sort=role]', 'data-state', 'descending');

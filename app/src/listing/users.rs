@@ -4,6 +4,7 @@
 
 use super::{Sort, PAGE_SIZE};
 use std::collections::HashMap;
+use tongxin_shared::case::Role;
 use tongxin_shared::userlist::{search_terms, UserPage, UserQuery, MAX_TERMS};
 use tongxin_shared::wire::UserSummary;
 
@@ -51,17 +52,17 @@ impl UserRow {
 }
 
 /// The server query for what the list shows: the text searched (its first [`MAX_TERMS`]
-/// words), the order, and page `page` of [`PAGE_SIZE`] users.
-pub fn query(text: &str, sort: Sort<UserSort>, page: usize) -> UserQuery {
+/// words), the role picked, the order, and page `page` of [`PAGE_SIZE`] users.
+pub fn query(text: &str, role: Option<Role>, sort: Sort<UserSort>, page: usize) -> UserQuery {
     let mut terms = search_terms(text);
     terms.truncate(MAX_TERMS);
     UserQuery {
         terms,
+        role,
         sort: sort.key,
         desc: sort.desc,
         limit: u32::try_from(PAGE_SIZE).unwrap_or(50),
         offset: (page * PAGE_SIZE) as u64,
-        ..UserQuery::default()
     }
 }
 
@@ -69,7 +70,6 @@ pub fn query(text: &str, sort: Sort<UserSort>, page: usize) -> UserQuery {
 mod tests {
     use super::*;
     use crate::i18n::{tr, Lang};
-    use tongxin_shared::case::Role;
     use tongxin_shared::userlist::{AreaName, ROLE_WORDS};
     use tongxin_shared::RecordId;
 
@@ -112,6 +112,7 @@ mod tests {
     fn the_query_asks_for_the_page_shown() {
         let q = query(
             "  W0001  第一网格 ",
+            Some(Role::Warden),
             Sort {
                 key: UserSort::Area,
                 desc: true,
@@ -119,12 +120,15 @@ mod tests {
             2,
         );
         assert_eq!(q.terms, ["w0001", "第一网格"]);
+        assert_eq!(q.role, Some(Role::Warden));
         assert_eq!(
             (q.sort, q.desc, q.limit, q.offset),
             (UserSort::Area, true, 50, 100)
         );
         assert_eq!(
-            query("a b c d e f g h i j", BY_USERNAME, 0).terms.len(),
+            query("a b c d e f g h i j", None, BY_USERNAME, 0)
+                .terms
+                .len(),
             MAX_TERMS
         );
     }

@@ -1,4 +1,5 @@
-//! The administrator's user list: searched by name, username, role and area, sorted by those,
+//! The administrator's user list: searched by name, username, role and area, filtered by role,
+//! sorted by name, username, role and area,
 //! one page at a time — all of it by the server (`GET /api/v1/admin/users`, through
 //! `api::users`), so the first page shows as soon as one page arrives, however many users there
 //! are; a table on a wide screen, cards on a phone. The first page of the unsearched list is
@@ -6,7 +7,7 @@
 
 use super::{Pager, SearchBox, SortSelect, SortTh};
 use crate::api;
-use crate::i18n::trf;
+use crate::i18n::{tr, trf};
 use crate::listing::users::{query, UserRow, UserSort, BY_USERNAME};
 use crate::listing::Sort;
 use crate::store::LocalStore;
@@ -18,6 +19,7 @@ use crate::ui::layout::use_wide;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::cell::RefCell;
+use tongxin_shared::case::Role;
 use tongxin_shared::userlist::{UserPage, UserQuery};
 use tongxin_shared::wire::UserSummary;
 
@@ -95,6 +97,7 @@ pub(crate) fn UserList(
     let state = UserListState::new(reload, error);
     let UserListState {
         text,
+        role,
         page,
         matched,
         total,
@@ -109,6 +112,7 @@ pub(crate) fn UserList(
             data-q=move || answered.get()>
             <form class="filters" role="search" on:submit=|ev| ev.prevent_default()>
                 <SearchBox query=text page label="admin.search"/>
+                <RoleFilter role page/>
             </form>
             <Pager page matched total testid="users-count"/>
             {move || {
@@ -123,11 +127,28 @@ pub(crate) fn UserList(
     }
 }
 
-/// What the user list's pieces share: the search, sort and page asked for, and the server's
-/// answer to the latest of them.
+/// Only the users of one role (or all).
+#[component]
+fn RoleFilter(role: RwSignal<Option<Role>>, page: RwSignal<usize>) -> impl IntoView {
+    let Ctx { lang, .. } = ctx();
+    view! {
+        <select name="role" data-testid="users-role" aria-label=move || tr(lang.get(), "admin.role")
+            on:change=move |ev| { role.set(Role::parse(&event_target_value(&ev))); page.set(0); }>
+            <option value="">{t("admin.all_roles")}</option>
+            {Role::ALL.iter().map(|r| {
+                let r = *r;
+                view! { <option value=r.as_str()>{move || role_label(lang.get(), r)}</option> }
+            }).collect_view()}
+        </select>
+    }
+}
+
+/// What the user list's pieces share: the search, role, sort and page asked for, and the
+/// server's answer to the latest of them.
 #[derive(Clone, Copy)]
 struct UserListState {
     text: RwSignal<String>,
+    role: RwSignal<Option<Role>>,
     sort: RwSignal<Sort<UserSort>>,
     page: RwSignal<usize>,
     /// The page shown (the kept first page until the server answers).
@@ -162,6 +183,7 @@ impl UserListState {
         };
         let state = Self {
             text: RwSignal::new(String::new()),
+            role: RwSignal::new(None),
             sort: RwSignal::new(BY_USERNAME),
             page: RwSignal::new(0usize),
             answer,
@@ -182,6 +204,7 @@ impl UserListState {
     fn follow(self, reload: RwSignal<u64>, error: RwSignal<Option<String>>) {
         let Self {
             text,
+            role,
             sort,
             page,
             answer,
@@ -193,7 +216,7 @@ impl UserListState {
         Effect::new(move |_| {
             reload.track();
             let searched = text.get();
-            let q = query(&searched, sort.get(), page.get());
+            let q = query(&searched, role.get(), sort.get(), page.get());
             let n = asked.get_value() + 1;
             asked.set_value(n);
             busy.set(true);
