@@ -4,8 +4,9 @@
 //!
 //! ## Shape (after atuin's server database)
 //! - `backend.rs`: the [`Backend`] trait — the sqlx database type and its pool, the dialect
-//!   differences sqlx leaves to us (rows affected, code-point text order), and commit notification as an explicit
-//!   capability (`announce` inside a commit, `follow_commits` to hear every instance's commits).
+//!   differences sqlx leaves to us (rows affected, code-point text order), and commit
+//!   notification as an explicit capability (`announce` inside a commit, `follow_commits` to
+//!   hear every instance's commits).
 //! - `sql.rs`: [`SqlStore<B>`], every query written once, generic over the backend's sqlx
 //!   database (both speak `INSERT … ON CONFLICT … DO UPDATE` and `UPDATE … RETURNING`);
 //!   `stmt.rs` builds the statements (text with `$n` placeholders and owned values);

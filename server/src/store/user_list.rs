@@ -11,8 +11,8 @@
 //!
 //! `place_names` is written by the commit (`write_place_names`, in the transaction that writes
 //! the subdistrict, community or grid); `users.folded` and `user_places` with the user
-//! (`insert_users`, `update_user`, with `write_user_places`). A database from before these tables gets them filled once
-//! at start (`backfill_user_list`, flagged in `meta`).
+//! (`insert_users`, `update_user`, with `write_user_places`). A database from before these
+//! tables gets them filled once at start (`backfill_user_list`, flagged in `meta`).
 
 use super::backend::Backend;
 use super::sql::{corrupt, to_i64, user_from_row, SqlStore, CHUNK, USER_COLUMNS};
@@ -110,7 +110,8 @@ fn order_by(q: &UserQuery, text_order: &str) -> String {
         format!(
             "COALESCE((SELECT COALESCE(n.name, up.place) FROM user_places up \
              LEFT JOIN place_names n ON n.id = up.place \
-             WHERE up.username = u.username AND up.level = {level} ORDER BY up.idx LIMIT 1), ''){text_order}{dir}"
+             WHERE up.username = u.username AND up.level = {level} ORDER BY up.idx LIMIT 1), '')\
+             {text_order}{dir}"
         )
     };
     match q.sort {
@@ -125,7 +126,8 @@ fn order_by(q: &UserQuery, text_order: &str) -> String {
         }
         // Users without an area last, as the app shows them.
         UserSort::Area => format!(
-            " ORDER BY CASE WHEN EXISTS (SELECT 1 FROM user_places up WHERE up.username = u.username) \
+            " ORDER BY CASE WHEN EXISTS \
+             (SELECT 1 FROM user_places up WHERE up.username = u.username) \
              THEN 0 ELSE 1 END{dir}, {}, {}, {}, {username}",
             first_place(0),
             first_place(1),
