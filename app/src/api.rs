@@ -8,9 +8,10 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tongxin_shared::geoimport::{GridImportReport, GridImportRequest};
 use tongxin_shared::userimport::{UserImportReport, UserImportRequest};
+use tongxin_shared::userlist::{UserPage, UserQuery};
 use tongxin_shared::wire::{
     ErrorBody, LoginRequest, LoginResponse, Me, Person, PushRequest, PushResponse, StaffMember,
-    UserSummary, UserUpsert, PROTOCOL_HEADER,
+    UserUpsert, PROTOCOL_HEADER,
 };
 use tongxin_shared::PROTOCOL_VERSION;
 
@@ -255,9 +256,13 @@ async fn report<B: Serialize, R: DeserializeOwned>(
     Err(ApiError::from_answer(status, &text))
 }
 
-/// `GET /api/v1/admin/users`.
-pub async fn users(token: &str) -> Result<Vec<UserSummary>, ApiError> {
-    get(token, "/api/v1/admin/users").await
+/// `GET /api/v1/admin/users?…`: one page of the users matching `query`, with the counts and
+/// the names of the page's places.
+pub async fn users(token: &str, query: &UserQuery) -> Result<UserPage, ApiError> {
+    let request = headers(Request::get("/api/v1/admin/users"), Some(token))
+        .query(query.params())
+        .build();
+    json(send(request).await?).await
 }
 
 /// `POST /api/v1/admin/users` (create) or `PUT /api/v1/admin/users/{name}` (update).

@@ -5,7 +5,7 @@
 //! `tongxin_shared::authz`, applied to every op inside the commit (`store::plan`).
 
 use crate::error::ApiError;
-use crate::extract::AppJson;
+use crate::extract::{AppJson, AppQuery};
 use crate::login_limits::MAX_LOGIN_USERNAME_CHARS;
 use crate::store::{SessionRow, Store, StoreError, UserRow};
 use crate::AppState;
@@ -23,6 +23,7 @@ use std::sync::Arc;
 use subtle::ConstantTimeEq;
 use tongxin_shared::authz::Principal;
 use tongxin_shared::case::Role;
+use tongxin_shared::userlist::{UserListParams, UserPage, UserQuery};
 use tongxin_shared::wire::{
     LoginRequest, LoginResponse, Me, PasswordReset, UserSummary, UserUpsert, MIN_PASSWORD_CHARS,
 };
@@ -451,14 +452,24 @@ fn row_from(up: UserUpsert, password_hash: String) -> UserRow {
     }
 }
 
-/// `GET /api/v1/admin/users`.
+/// `GET /api/v1/admin/users?q=&role=&sort=&limit=&offset=`: one page of the users matching
+/// the search (`tongxin_shared::userlist`), how many match and how many there are, and the names
+/// of the page's places. Bad parameters are a 400 saying what is wrong.
+#[tracing::instrument(skip_all)]
 pub async fn list_users(
     State(state): State<AppState>,
     authed: Authed,
-) -> Result<Json<Vec<UserSummary>>, ApiError> {
+    AppQuery(params): AppQuery<UserListParams>,
+) -> Result<Json<UserPage>, ApiError> {
     require_admin(&authed)?;
-    let users = state.store.users().await?;
-    Ok(Json(users.iter().map(UserRow::summary).collect()))
+    let query = UserQuery::parse(&params).map_err(|m| ApiError::bad("bad_query", m))?;
+    let found = state.store.user_list(&query).await?;
+    Ok(Json(UserPage {
+        users: found.users.iter().map(UserRow::summary).collect(),
+        total: found.total,
+        all: found.all,
+        places: found.places,
+    }))
 }
 
 /// `POST /api/v1/admin/users`.

@@ -183,14 +183,15 @@ async fn post_import(
 async fn usernames(app: &TestApp) -> Vec<String> {
     let (s, body) = status(
         app.client
-            .get(format!("{}/api/v1/admin/users", app.base))
+            .get(format!("{}/api/v1/admin/users?limit=500", app.base))
             .send()
             .await
             .unwrap(),
     )
     .await;
     assert_eq!(s, 200);
-    body.as_array()
+    body["users"]
+        .as_array()
         .unwrap()
         .iter()
         .map(|u| u["username"].as_str().unwrap().to_owned())

@@ -31,6 +31,7 @@ pub mod redact;
 pub mod schema;
 pub mod service;
 pub mod userimport;
+pub mod userlist;
 pub mod wire;
 
 pub use hlc::{Hlc, HlcClock, Stamp};

@@ -152,6 +152,18 @@ export async function api(baseUrl, token, method, path, body) {
   return text ? JSON.parse(text) : null;
 }
 
+/** Every user, through the admin API's pages (`GET /api/v1/admin/users`, 500 at a time), by
+ * username; `query` adds parameters (`{ role: 'warden' }`). */
+export async function allUsers(server, query = {}) {
+  const users = [];
+  for (;;) {
+    const params = new URLSearchParams({ ...query, limit: '500', offset: String(users.length) });
+    const page = await api(server.url, server.adminToken, 'GET', `/api/v1/admin/users?${params}`);
+    users.push(...page.users);
+    if (page.users.length === 0 || users.length >= page.total) return users;
+  }
+}
+
 /** Fixed ids of the small test city (the last 12 hex digits tell what they are). */
 export const CITY = {
   subdistrict: '00000000-0000-4000-8000-00000000005d',

@@ -6,7 +6,7 @@
 
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { ADMIN, DEMO_PASSWORD, api, launchBrowser, login, signIn, startServer, waitAttr, waitFor, waitReady } from './harness.mjs';
+import { ADMIN, DEMO_PASSWORD, allUsers, launchBrowser, login, signIn, startServer, waitAttr, waitFor, waitReady } from './harness.mjs';
 import { waitSynced } from './badge.mjs';
 import { cityRecords, historyCity, newestFirst, retitle, userHay } from './lists_city.mjs';
 
@@ -158,38 +158,68 @@ test('the city manager pages, searches and sorts the city\'s cases and visits; a
   assert.ok(appWidth <= 390, 'the phone layout');
 });
 
-test('the admin searches and sorts the city\'s accounts by username, role and area', { timeout: 10 * 60 * 1000 }, async (t) => {
+test('the admin searches, filters, sorts and pages the city\'s accounts on the server by username, role and area', { timeout: 10 * 60 * 1000 }, async (t) => {
   const server = await startServer(t, { demo: true, log: 'warn' });
   const cityToken = await login(server.url, 'city', DEMO_PASSWORD);
   const recs = await cityRecords(server, cityToken);
   const grid = recs.grids[Math.floor(recs.grids.length / 3)];
   const browser = await launchBrowser(t);
   // The admin's users: one page of thousands; search by username, role and area.
-  const users = await api(server.url, server.adminToken, 'GET', '/api/v1/admin/users');
+  const users = await allUsers(server);
   const places = new Map([...recs.subdistricts, ...recs.communities, ...recs.grids].map((p) => [p.id, p]));
   const admin = await (await browser.newContext(WIDE)).newPage();
   await signIn(admin, server.url, ADMIN.username, ADMIN.password);
-  // The hierarchy is on the admin's device (area names to search by).
-  await waitSynced(admin, { timeout: SYNC_MS });
+  // The first page comes from the server with its areas named: no need for the device to have
+  // synced the hierarchy first.
   await admin.locator('nav.tabs a[href="/admin"]').click();
   await waitAttr(admin, '[data-testid=users-count]', 'data-total', String(users.length));
   assert.ok(users.length > 6000, `a city's accounts (${users.length})`);
   assert.equal(await admin.locator('[data-testid=admin-user]').count(), PAGE);
+  const areas = await admin.locator('[data-testid=admin-user-area]').allTextContents();
+  assert.ok(areas.some((a) => a.trim() !== ''), 'someone on the first page has an area');
+  assert.ok(!areas.some((a) => /[0-9a-f]{8}-[0-9a-f]{4}-/.test(a)), `areas by name, not id: ${areas.join(' | ')}`);
   const expect = (q) => {
     const terms = q.toLowerCase().split(/\s+/).filter(Boolean);
     return users.filter((u) => terms.every((t) => userHay(u, places).includes(t))).map((u) => u.username).sort();
   };
-  for (const q of ['w0001', 'community_manager', grid.code, `${grid.name} warden`]) {
+  const answered = async (q) => {
+    await waitAttr(admin, '[data-testid=admin-users]', 'data-q', q);
+    await waitAttr(admin, '[data-testid=admin-users]', 'aria-busy', 'false');
+  };
+  for (const q of ['w0001', 'community_manager', grid.code, `${grid.name} warden`, '网格长']) {
     const want = expect(q);
     assert.ok(want.length > 0, `someone matches ${q}`);
     await search(admin, q);
-    await waitAttr(admin, '[data-testid=users-count]', 'data-shown', String(want.length));
+    await answered(q);
+    assert.equal(await admin.getAttribute('[data-testid=users-count]', 'data-shown'), String(want.length), `the count of ${q}`);
     const got = (await rows(admin, 'admin-user', ['username'])).map((r) => r.username);
     assert.deepEqual(got, want.slice(0, PAGE), `users matching ${q}, by username`);
   }
+  // The next page of a search continues its order.
+  const wardens = expect('warden');
+  await search(admin, 'warden');
+  await answered('warden');
+  await admin.locator('[data-testid=page-next]').click();
+  await waitFor(admin, 'the second page', (first) => document.querySelector('[data-testid=admin-user]')?.dataset.username === first, wardens[PAGE]);
+  await waitAttr(admin, '[data-testid=admin-users]', 'aria-busy', 'false');
+  assert.deepEqual((await rows(admin, 'admin-user', ['username'])).map((r) => r.username), wardens.slice(PAGE, 2 * PAGE));
+  assert.equal((await count(admin, 'users-count')).from, PAGE + 1);
   // Sorted by role: the first role of the hierarchy first.
   await search(admin, '');
+  await answered('');
   await admin.locator('button[data-sort=role]').click();
   await waitAttr(admin, 'button[data-sort=role]', 'data-state', 'ascending');
   await waitFor(admin, 'wardens first', () => document.querySelector('[data-testid=admin-user]')?.dataset.role === 'warden');
+  // Only the grid leaders, still by role then username: the count is theirs.
+  const leaders = users.filter((u) => u.role === 'grid_leader').map((u) => u.username).sort();
+  await admin.locator('[data-testid=users-role]').selectOption('grid_leader');
+  await waitAttr(admin, '[data-testid=users-count]', 'data-shown', String(leaders.length));
+  await waitAttr(admin, '[data-testid=admin-users]', 'aria-busy', 'false');
+  assert.deepEqual((await rows(admin, 'admin-user', ['username'])).map((r) => r.username), leaders.slice(0, PAGE));
+  await admin.locator('[data-testid=users-role]').selectOption('');
+  await waitAttr(admin, '[data-testid=users-count]', 'data-shown', String(users.length));
+  // And the other way: the administrators first.
+  await admin.locator('button[data-sort=role]').click();
+  await waitAttr(admin, 'button[data-sort=role]', 'data-state', 'descending');
+  await waitFor(admin, 'administrators first', () => document.querySelector('[data-testid=admin-user]')?.dataset.role === 'admin');
 });

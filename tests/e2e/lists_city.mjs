@@ -44,7 +44,7 @@ export function newestFirst(a, b) {
   return (b.reported_at ?? 0) - (a.reported_at ?? 0) || (b.id < a.id ? -1 : b.id > a.id ? 1 : 0);
 }
 
-/** What the admin's user search looks in (as `app/src/listing/users.rs` builds it). */
+/** What the admin's user search looks in (as the server's, `server/src/store/user_list.rs`, matches). */
 export function userHay(user, places) {
   const role = user.role;
   const parts = [user.username, user.display_name, role, ...locales.map((l) => l[`role.${role}`])];

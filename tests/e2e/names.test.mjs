@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 import {
-  ADMIN, CITY, api, caseIdByTitle, fillCase, launchBrowser, login, sel, setupCity, signIn, startServer,
+  ADMIN, CITY, allUsers, api, caseIdByTitle, fillCase, launchBrowser, login, sel, setupCity, signIn, startServer,
   waitAttr, waitFor, waitReady, waitText,
 } from './harness.mjs';
 import { waitSynced } from './badge.mjs';
@@ -212,7 +212,7 @@ test('the admin picks a warden\'s grids from the hierarchy and imports users in 
   assert.deepEqual(chips, ['G2 第二网格', 'G3 第三网格']);
   await form.locator('button[type=submit]').click();
   await waitFor(page, 'the user listed', () => document.querySelector('[data-testid=admin-user][data-username=wnew]'));
-  const users = await api(server.url, server.adminToken, 'GET', '/api/v1/admin/users');
+  const users = await allUsers(server);
   const wnew = users.find((u) => u.username === 'wnew');
   assert.deepEqual(wnew.grids, [CITY.g2, CITY.g3]);
   assert.equal(wnew.display_name, '新网格员');
@@ -234,7 +234,7 @@ test('the admin picks a warden\'s grids from the hierarchy and imports users in 
   await waitFor(page, 'the check button', () => !document.querySelector('[data-testid=users-import-check]').disabled);
   await importer.locator('[data-testid=users-import-check]').click();
   await waitAttr(page, '[data-testid=users-import-preview]', 'data-rows', '3');
-  const before = await api(server.url, server.adminToken, 'GET', '/api/v1/admin/users');
+  const before = await allUsers(server);
   assert.ok(!before.some((u) => u.username === 'w101'), 'a preview creates nothing');
   await importer.locator('[data-testid=users-import-apply]').click();
   await waitAttr(page, '[data-testid=users-created]', 'data-n', '3');
@@ -270,6 +270,6 @@ test('the admin picks a warden\'s grids from the hierarchy and imports users in 
   await waitAttr(page, '[data-testid=users-import-preview]', 'data-rows', '1');
   await importer.locator('[data-testid=users-import-apply]').click();
   await waitAttr(page, '[data-testid=users-created]', 'data-n', '1');
-  const w103 = (await api(server.url, server.adminToken, 'GET', '/api/v1/admin/users')).find((u) => u.username === 'w103');
+  const w103 = (await allUsers(server)).find((u) => u.username === 'w103');
   assert.deepEqual(w103?.grids, [CITY.g1]);
 });

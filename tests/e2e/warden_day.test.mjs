@@ -7,7 +7,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  DEMO_PASSWORD, api, ensureControlled, eventually, fieldValues, launchBrowser, launchPersistent, login, picture,
+  DEMO_PASSWORD, allUsers, api, ensureControlled, eventually, fieldValues, launchBrowser, launchPersistent, login, picture,
   pullAll, sel, signIn, startServer, tempDir, waitAttr, waitFor, waitReady, waitText,
 } from './harness.mjs';
 import { waitSynced } from './badge.mjs';
@@ -31,7 +31,7 @@ test('a demo warden works a day offline; everything syncs by itself; the communi
   // The community manager of w0001's community, from the admin API.
   const token = await login(server.url, warden, DEMO_PASSWORD);
   const me = await api(server.url, token, 'GET', '/api/v1/auth/me');
-  const users = await api(server.url, server.adminToken, 'GET', '/api/v1/admin/users');
+  const users = await allUsers(server, { role: 'community_manager' });
   const manager = users.find((u) => u.role === 'community_manager' && u.communities.includes(me.communities[0])).username;
 
   const profile = await tempDir(t, 'profile');

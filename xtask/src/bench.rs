@@ -92,6 +92,13 @@ const BENCHES: &[Bench] = &[
         run: || browser_bench_with("bench/lists.mjs", true),
     },
     Bench {
+        name: "admin-users",
+        about: "the admin's user list on the demo city (6,357 accounts): a new device's first page, again, search, next page, after a reload",
+        // What is timed is the server's paged answer and the page drawn: the debug build
+        // (which `cargo xtask test` keeps warm) is the one the figures came from.
+        run: || browser_bench_with("bench/admin_users.mjs", false),
+    },
+    Bench {
         name: "memory",
         about: "the release server's resident memory: --demo-city start, seeding a year (TONGXIN_BENCH_MONTHS, default 12), the city manager's full pull",
         run: || browser_bench_with("bench/memory.mjs", true),

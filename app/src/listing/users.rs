@@ -1,174 +1,148 @@
-//! An account as a row of the administrator's user list: search by name, username, role and
-//! area; sort by those.
+//! An account as a row of the administrator's user list, and the query a list's search, sort
+//! and page make. The search, sort and paging themselves are the server's
+//! (`GET /api/v1/admin/users`, `tongxin_shared::userlist`): the device never holds every user.
 
-use super::{Sort, Terms};
-use crate::i18n::{tr, Lang};
-use std::cmp::Ordering;
+use super::{Sort, PAGE_SIZE};
+use std::collections::HashMap;
 use tongxin_shared::case::Role;
+use tongxin_shared::userlist::{search_terms, UserPage, UserQuery, MAX_TERMS};
 use tongxin_shared::wire::UserSummary;
 
-/// The columns the user list sorts by.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum UserSort {
-    Username,
-    Name,
-    Role,
-    Area,
-}
+pub use tongxin_shared::userlist::UserSort;
 
 pub const BY_USERNAME: Sort<UserSort> = Sort {
     key: UserSort::Username,
     desc: false,
 };
 
-/// A user with what the list searches in: username, display name, role (the code and its words
-/// in both languages) and the names and codes of their area, case-folded.
+/// A user with their area as shown: the names of their subdistricts, communities and grids.
 #[derive(Clone, Debug, PartialEq)]
 pub struct UserRow {
     pub user: UserSummary,
-    /// The area as shown: the names of the grids, communities and subdistricts.
+    /// The names of the area's places, joined ("、"); a place the server could not name (its
+    /// record is gone) by its id.
     pub area: String,
-    pub hay: String,
 }
 
 impl UserRow {
-    /// `area_name` gives a place's name and code by id (`None`: not on this device).
-    pub fn new(user: UserSummary, area_name: impl Fn(&str) -> Option<(String, String)>) -> Self {
-        let mut shown = Vec::new();
-        let mut hay = format!(
-            "{}\n{}\n{}\n{}\n{}",
-            user.username,
-            user.display_name,
-            user.role.as_str(),
-            tr(Lang::ZhCn, &format!("role.{}", user.role.as_str())),
-            tr(Lang::En, &format!("role.{}", user.role.as_str())),
-        );
-        for id in user
-            .subdistricts
+    /// The rows of a page, their areas named from the page's places.
+    pub fn of_page(page: &UserPage) -> Vec<Self> {
+        let names: HashMap<_, _> = page.places.iter().map(|p| (p.id, &p.name)).collect();
+        page.users
             .iter()
-            .chain(&user.communities)
-            .chain(&user.grids)
-        {
-            let key = id.to_string();
-            match area_name(&key) {
-                Some((name, code)) => {
-                    for part in ["\n", &name, "\n", &code] {
-                        hay.push_str(part);
-                    }
-                    shown.push(name);
+            .map(|u| {
+                let area: Vec<String> = u
+                    .subdistricts
+                    .iter()
+                    .chain(&u.communities)
+                    .chain(&u.grids)
+                    .map(|id| {
+                        names
+                            .get(id)
+                            .map_or_else(|| id.to_string(), |n| (*n).clone())
+                    })
+                    .collect();
+                Self {
+                    user: u.clone(),
+                    area: area.join("、"),
                 }
-                None => shown.push(key.clone()),
-            }
-            hay.push('\n');
-            hay.push_str(&key);
-        }
-        Self {
-            area: shown.join("、"),
-            hay: hay.to_lowercase(),
-            user,
-        }
+            })
+            .collect()
     }
 }
 
-fn role_rank(r: Role) -> usize {
-    Role::ALL.iter().position(|x| *x == r).unwrap_or(usize::MAX)
-}
-
-/// The positions of the users holding every term, in `sort` order (ties: username).
-pub fn select(rows: &[UserRow], terms: &Terms, sort: Sort<UserSort>) -> Vec<u32> {
-    let mut out: Vec<u32> = rows
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| terms.iter().all(|t| r.hay.contains(t)))
-        .filter_map(|(i, _)| u32::try_from(i).ok())
-        .collect();
-    out.sort_by(|a, b| {
-        let (x, y) = (&rows[*a as usize], &rows[*b as usize]);
-        let primary = match sort.key {
-            UserSort::Username => Ordering::Equal,
-            UserSort::Name => x.user.display_name.cmp(&y.user.display_name),
-            UserSort::Role => role_rank(x.user.role).cmp(&role_rank(y.user.role)),
-            // Users without an area last.
-            UserSort::Area => (x.area.is_empty(), &x.area).cmp(&(y.area.is_empty(), &y.area)),
-        };
-        sort.apply(primary.then_with(|| x.user.username.cmp(&y.user.username)))
-    });
-    out
+/// The server query for what the list shows: the text searched (its first [`MAX_TERMS`]
+/// words), the role picked, the order, and page `page` of [`PAGE_SIZE`] users.
+pub fn query(text: &str, role: Option<Role>, sort: Sort<UserSort>, page: usize) -> UserQuery {
+    let mut terms = search_terms(text);
+    terms.truncate(MAX_TERMS);
+    UserQuery {
+        terms,
+        role,
+        sort: sort.key,
+        desc: sort.desc,
+        limit: u32::try_from(PAGE_SIZE).unwrap_or(50),
+        offset: (page * PAGE_SIZE) as u64,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::i18n::{tr, Lang};
+    use tongxin_shared::userlist::{AreaName, ROLE_WORDS};
+    use tongxin_shared::RecordId;
 
-    fn user(username: &str, name: &str, role: Role, grids: &[u128]) -> UserSummary {
-        UserSummary {
-            username: username.into(),
-            display_name: name.into(),
-            role,
-            grids: grids
-                .iter()
-                .map(|g| tongxin_shared::RecordId(uuid::Uuid::from_u128(*g)))
-                .collect(),
-            communities: Vec::new(),
-            subdistricts: Vec::new(),
-            disabled: false,
-        }
+    fn id(n: u128) -> RecordId {
+        RecordId(uuid::Uuid::from_u128(n))
     }
 
-    fn rows() -> Vec<UserRow> {
-        let area = |id: &str| {
-            (id == uuid::Uuid::from_u128(1).to_string())
-                .then(|| ("第一网格".to_owned(), "S1-C01-G01".to_owned()))
+    #[test]
+    fn areas_are_named_from_the_page_and_by_id_when_unknown() {
+        let page = UserPage {
+            users: vec![UserSummary {
+                username: "w0001".into(),
+                display_name: "张三".into(),
+                role: Role::Warden,
+                grids: vec![id(1), id(2)],
+                communities: vec![id(3)],
+                subdistricts: Vec::new(),
+                disabled: false,
+            }],
+            total: 1,
+            all: 1,
+            places: vec![
+                AreaName {
+                    id: id(1),
+                    name: "第一网格".into(),
+                    code: "G01".into(),
+                },
+                AreaName {
+                    id: id(3),
+                    name: "一社区".into(),
+                    code: "C01".into(),
+                },
+            ],
         };
-        vec![
-            UserRow::new(user("w0002", "李四", Role::Warden, &[1]), area),
-            UserRow::new(user("cm01", "王五", Role::CommunityManager, &[]), area),
-            UserRow::new(user("w0001", "张三", Role::Warden, &[2]), area),
-        ]
-    }
-
-    fn names(rows: &[UserRow], q: &str, sort: Sort<UserSort>) -> Vec<String> {
-        select(rows, &Terms::parse(q), sort)
-            .into_iter()
-            .map(|i| rows[i as usize].user.username.clone())
-            .collect()
+        let rows = UserRow::of_page(&page);
+        assert_eq!(rows[0].area, format!("一社区、第一网格、{}", id(2)));
     }
 
     #[test]
-    fn searches_username_name_role_in_both_languages_and_area() {
-        let r = rows();
-        assert_eq!(names(&r, "W000", BY_USERNAME), ["w0001", "w0002"]);
-        assert_eq!(names(&r, "王五", BY_USERNAME), ["cm01"]);
-        assert_eq!(names(&r, "warden", BY_USERNAME), ["w0001", "w0002"]);
-        assert_eq!(
-            names(&r, &tr(Lang::ZhCn, "role.community_manager"), BY_USERNAME),
-            ["cm01"]
+    fn the_query_asks_for_the_page_shown() {
+        let q = query(
+            "  W0001  第一网格 ",
+            Some(Role::Warden),
+            Sort {
+                key: UserSort::Area,
+                desc: true,
+            },
+            2,
         );
-        assert_eq!(names(&r, "第一网格", BY_USERNAME), ["w0002"]);
-        assert_eq!(names(&r, "s1-c01-g01 李四", BY_USERNAME), ["w0002"]);
-        assert!(names(&r, "第一网格 张三", BY_USERNAME).is_empty());
-        assert_eq!(r[0].area, "第一网格");
+        assert_eq!(q.terms, ["w0001", "第一网格"]);
+        assert_eq!(q.role, Some(Role::Warden));
+        assert_eq!(
+            (q.sort, q.desc, q.limit, q.offset),
+            (UserSort::Area, true, 50, 100)
+        );
+        assert_eq!(
+            query("a b c d e f g h i j", None, BY_USERNAME, 0)
+                .terms
+                .len(),
+            MAX_TERMS
+        );
     }
 
+    /// The server finds roles by the words the app shows them with.
     #[test]
-    fn sorts_by_role_name_and_area() {
-        let r = rows();
-        let by = |key, desc| Sort { key, desc };
-        assert_eq!(
-            names(&r, "", by(UserSort::Username, true)),
-            ["w0002", "w0001", "cm01"]
-        );
-        assert_eq!(names(&r, "", by(UserSort::Role, false))[0], "w0001");
-        assert_eq!(
-            names(&r, "", by(UserSort::Area, false))
-                .last()
-                .map(String::as_str),
-            Some("cm01")
-        );
-        // By code point: 张 (U+5F20) < 李 (U+674E) < 王 (U+738B).
-        assert_eq!(
-            names(&r, "", by(UserSort::Name, false)),
-            ["w0001", "w0002", "cm01"]
-        );
+    fn the_servers_role_words_are_the_apps() {
+        for (role, zh, en) in ROLE_WORDS {
+            let key = format!("role.{}", role.as_str());
+            assert_eq!(
+                (tr(Lang::ZhCn, &key), tr(Lang::En, &key)),
+                (zh.to_owned(), en.to_owned())
+            );
+        }
+        assert_eq!(ROLE_WORDS.map(|(r, ..)| r), Role::ALL);
     }
 }

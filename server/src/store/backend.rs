@@ -19,6 +19,10 @@ pub trait Backend: Send + Sync + 'static {
     /// The backend's name, for logs.
     const KIND: &'static str;
 
+    /// Appended to a text expression in `ORDER BY` so that it sorts by code point, as Rust's
+    /// `str` does (PostgreSQL's default collation follows the locale; SQLite's is binary).
+    const BYTE_ORDER: &'static str;
+
     fn pool(&self) -> &Pool<Self::Db>;
 
     /// Rows changed by a statement (sqlx has no trait method for it).

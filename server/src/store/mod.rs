@@ -3,12 +3,15 @@
 //! (`server/tests/store_suite.rs`).
 //!
 //! ## Shape (after atuin's server database)
-//! - `backend.rs`: the [`Backend`] trait — the sqlx database type and its pool, the one dialect
-//!   difference sqlx leaves to us (rows affected), and commit notification as an explicit
-//!   capability (`announce` inside a commit, `follow_commits` to hear every instance's commits).
+//! - `backend.rs`: the [`Backend`] trait — the sqlx database type and its pool, the dialect
+//!   differences sqlx leaves to us (rows affected, code-point text order), and commit
+//!   notification as an explicit capability (`announce` inside a commit, `follow_commits` to
+//!   hear every instance's commits).
 //! - `sql.rs`: [`SqlStore<B>`], every query written once, generic over the backend's sqlx
 //!   database (both speak `INSERT … ON CONFLICT … DO UPDATE` and `UPDATE … RETURNING`);
-//!   `stmt.rs` builds the statements (text with `$n` placeholders and owned values).
+//!   `stmt.rs` builds the statements (text with `$n` placeholders and owned values);
+//!   `user_list.rs` the admin's user list (search, sort and page in SQL) and the tables that
+//!   keep its search true.
 //! - `sqlite.rs`, `postgres.rs`: connect, configure and migrate; PostgreSQL's NOTIFY payload.
 //!
 //! The server holds the store as `Arc<dyn Store>` ([`AnyStore`]), chosen from the URL by
@@ -44,6 +47,7 @@ mod postgres;
 mod sql;
 mod sqlite;
 mod stmt;
+mod user_list;
 
 pub use backend::{Backend, OnCommit};
 pub use postgres::{decode_notify, encode_notify, Postgres};
@@ -56,6 +60,7 @@ use std::sync::Arc;
 use tongxin_shared::authz::{Denied, Place, Principal};
 use tongxin_shared::case::{Deadlines, Role};
 use tongxin_shared::schema::FieldType;
+use tongxin_shared::userlist::{AreaName, UserQuery};
 use tongxin_shared::wire::UserSummary;
 use tongxin_shared::{Collection, Op, Record, RecordId};
 
@@ -140,6 +145,17 @@ impl UserRow {
             disabled: self.disabled,
         }
     }
+}
+
+/// A page of the admin's user list, as [`Store::user_list`] finds it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserListing {
+    pub users: Vec<UserRow>,
+    /// Users matching the query.
+    pub total: u64,
+    /// Users in all.
+    pub all: u64,
+    pub places: Vec<AreaName>,
 }
 
 /// A session looked up by its token hash.
@@ -268,9 +284,13 @@ pub type AnyStore = dyn Store;
 /// Opens (and migrates) the store named by `url`: `sqlite://PATH` or `postgres://…`.
 pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
     if url.starts_with("sqlite:") {
-        Ok(Arc::new(SqlStore::start(Sqlite::open(url).await?).await?))
+        let store = SqlStore::start(Sqlite::open(url).await?).await?;
+        store.backfill_user_list().await?;
+        Ok(Arc::new(store))
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        Ok(Arc::new(SqlStore::start(Postgres::open(url).await?).await?))
+        let store = SqlStore::start(Postgres::open(url).await?).await?;
+        store.backfill_user_list().await?;
+        Ok(Arc::new(store))
     } else {
         Err(StoreError::UnsupportedUrl(crate::config::redact_url(url)))
     }
@@ -381,6 +401,9 @@ pub trait Store: Send + Sync + 'static {
     fn user<'a>(&'a self, username: &'a str) -> StoreFuture<'a, Option<UserRow>>;
     /// Every user, by username.
     fn users(&self) -> StoreFuture<'_, Vec<UserRow>>;
+    /// One page of the admin's user list: the users matching `q` in its order, how many match,
+    /// how many there are, and the names of the page's users' places (`store/user_list.rs`).
+    fn user_list<'a>(&'a self, q: &'a UserQuery) -> StoreFuture<'a, UserListing>;
     /// Stores a new session (its token only as a hash).
     fn create_session<'a>(
         &'a self,

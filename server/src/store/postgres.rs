@@ -45,6 +45,7 @@ impl Postgres {
 impl Backend for Postgres {
     type Db = sqlx::Postgres;
     const KIND: &'static str = "postgres";
+    const BYTE_ORDER: &'static str = " COLLATE \"C\"";
 
     fn pool(&self) -> &PgPool {
         &self.pool

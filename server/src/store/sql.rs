@@ -7,7 +7,7 @@ use crate::store::backend::{Backend, OnCommit};
 use crate::store::stmt::Sql;
 use crate::store::{
     has_photos, photos_of, poke_places, Blob, Commit, HierarchyMove, NewBlob, OpOutcome, PullPage,
-    PutBlob, Scope, SessionRow, Store, StoreError, StoreFuture, UploadQuota, UserRow,
+    PutBlob, Scope, SessionRow, Store, StoreError, StoreFuture, UploadQuota, UserListing, UserRow,
     PULL_PAGE_BYTES,
 };
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Row, Type};
@@ -21,10 +21,11 @@ use tongxin_shared::policy::plan::moved_place;
 use tongxin_shared::policy::{
     due_at, op_digest, plan, Committed, Hierarchy, Key, KnownOp, OpSlot, Plan, Write,
 };
+use tongxin_shared::userlist::{user_hay, UserQuery};
 use tongxin_shared::{ActorId, Collection, Op, OpId, Record, RecordId};
 
 /// Rows per multi-row statement (9 binds a row stays far below both databases' limits).
-const CHUNK: usize = 500;
+pub(super) const CHUNK: usize = 500;
 
 /// The store over one SQL backend.
 pub struct SqlStore<B> {
@@ -38,11 +39,11 @@ impl<B: Backend> SqlStore<B> {
     }
 }
 
-fn corrupt(e: impl std::fmt::Display) -> StoreError {
+pub(super) fn corrupt(e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(e.to_string())
 }
 
-fn to_i64(n: u64) -> i64 {
+pub(super) fn to_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
@@ -64,11 +65,11 @@ where
     })
 }
 
-const USER_COLUMNS: &str =
+pub(super) const USER_COLUMNS: &str =
     "username, display_name, role, grids, communities, subdistricts, password_hash, disabled";
 
 /// Reads a user row (the columns of [`USER_COLUMNS`]) starting at column `at`.
-fn user_from_row<'r, R: Row>(row: &'r R, at: usize) -> Result<UserRow, StoreError>
+pub(super) fn user_from_row<'r, R: Row>(row: &'r R, at: usize) -> Result<UserRow, StoreError>
 where
     usize: ColumnIndex<R>,
     String: Decode<'r, R::Database> + Type<R::Database>,
@@ -729,6 +730,7 @@ where
         };
         let written = Self::write_records(&mut tx, &plan.writes, first_seq).await?;
         Self::write_blob_refs(&mut tx, &plan.writes, &existing).await?;
+        Self::write_place_names(&mut tx, &plan.writes).await?;
         Self::write_moves(
             &mut tx,
             &replaced,
@@ -1070,7 +1072,7 @@ where
             for chunk in users.chunks(CHUNK / 2) {
                 let mut qb = Sql::new(
                     "INSERT INTO users (username, display_name, role, grids, communities, \
-                     subdistricts, password_hash, disabled, created_at, updated_at) ",
+                     subdistricts, password_hash, disabled, created_at, updated_at, folded) ",
                 );
                 qb.values(chunk, |b, u| {
                     b.bind(u.username.clone())
@@ -1082,10 +1084,22 @@ where
                         .bind(u.password_hash.clone())
                         .bind(i64::from(u.disabled))
                         .bind(to_i64(now_ms))
-                        .bind(to_i64(now_ms));
+                        .bind(to_i64(now_ms))
+                        .bind(user_hay(&u.username, &u.display_name));
                 });
-                qb.push(" ON CONFLICT (username) DO NOTHING");
-                created += B::rows_affected(&qb.query::<B::Db>().execute(&mut *tx).await?);
+                // Only the users created get their area's rows (an existing one keeps theirs).
+                qb.push(" ON CONFLICT (username) DO NOTHING RETURNING username");
+                let new: BTreeSet<String> = qb
+                    .query::<B::Db>()
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .iter()
+                    .map(|r| r.try_get(0))
+                    .collect::<Result<_, _>>()?;
+                created += new.len() as u64;
+                let new: Vec<&UserRow> =
+                    chunk.iter().filter(|u| new.contains(&u.username)).collect();
+                Self::write_user_places(&mut tx, &new).await?;
             }
             tx.commit().await?;
             Ok(created)
@@ -1094,6 +1108,7 @@ where
 
     fn update_user<'a>(&'a self, u: &'a UserRow, now_ms: u64) -> StoreFuture<'a, bool> {
         Box::pin(async move {
+            let mut tx = self.backend.pool().begin().await?;
             let mut qb = Sql::new("UPDATE users SET display_name = ");
             qb.bind(u.display_name.clone())
                 .push(", role = ")
@@ -1108,10 +1123,17 @@ where
                 .bind(i64::from(u.disabled))
                 .push(", updated_at = ")
                 .bind(to_i64(now_ms))
+                .push(", folded = ")
+                .bind(user_hay(&u.username, &u.display_name))
                 .push(" WHERE username = ")
                 .bind(u.username.clone());
-            let done = qb.query::<B::Db>().execute(self.backend.pool()).await?;
-            Ok(B::rows_affected(&done) == 1)
+            let done = qb.query::<B::Db>().execute(&mut *tx).await?;
+            let found = B::rows_affected(&done) == 1;
+            if found {
+                Self::write_user_places(&mut tx, &[u]).await?;
+            }
+            tx.commit().await?;
+            Ok(found)
         })
     }
 
@@ -1160,6 +1182,10 @@ where
             let rows = sqlx::query(&sql).fetch_all(self.backend.pool()).await?;
             rows.iter().map(|r| user_from_row(r, 0)).collect()
         })
+    }
+
+    fn user_list<'a>(&'a self, q: &'a UserQuery) -> StoreFuture<'a, UserListing> {
+        Box::pin(self.user_list_inner(q))
     }
 
     fn create_session<'a>(

@@ -78,6 +78,7 @@ fn make_private(_path: &Path) -> std::io::Result<()> {
 impl Backend for Sqlite {
     type Db = sqlx::Sqlite;
     const KIND: &'static str = "sqlite";
+    const BYTE_ORDER: &'static str = "";
 
     fn pool(&self) -> &SqlitePool {
         &self.pool

@@ -1,12 +1,8 @@
-//! What the users' section shares (`UsersState`: the list, the form's fields, its messages) and
-//! what changes it as a whole: the list refetched (`reload`), the form cleared or filled from a
-//! user (`clear`, `edit`).
+//! What the users' section shares (`UsersState`: the list's reload, the form's fields, its
+//! messages) and what changes it as a whole: the list asked for again (`reload`), the form
+//! cleared or filled from a user (`clear`, `edit`).
 
-use super::token::token;
-use crate::api;
-use crate::ui::list::users::remember;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use tongxin_shared::case::{Level, Role};
 use tongxin_shared::wire::{UserSummary, MIN_PASSWORD_CHARS};
 use tongxin_shared::RecordId;
@@ -14,9 +10,8 @@ use tongxin_shared::RecordId;
 /// The users' section's signals, handed to each piece (a `Copy` of signals).
 #[derive(Clone, Copy)]
 pub(super) struct UsersState {
-    pub(super) users: RwSignal<Vec<UserSummary>>,
-    /// The server's list has arrived (the one kept on the device then no longer replaces it).
-    pub(super) fetched: RwSignal<bool>,
+    /// Bumped to ask the server for the list again (after a save).
+    pub(super) reload: RwSignal<u64>,
     pub(super) error: RwSignal<Option<String>>,
     pub(super) notice: RwSignal<Option<String>>,
     /// The form edits an existing user (else it creates one).
@@ -33,12 +28,11 @@ pub(super) struct UsersState {
 }
 
 impl UsersState {
-    /// The form empty (a new warden), the list `users` until the server's arrives.
-    pub(super) fn new(users: Vec<UserSummary>) -> Self {
+    /// The form empty (a new warden).
+    pub(super) fn new() -> Self {
         let role = RwSignal::new("warden".to_owned());
         Self {
-            users: RwSignal::new(users),
-            fetched: RwSignal::new(false),
+            reload: RwSignal::new(0),
             error: RwSignal::new(None),
             notice: RwSignal::new(None),
             editing: RwSignal::new(false),
@@ -54,28 +48,9 @@ impl UsersState {
         }
     }
 
-    /// Fetches the users (and keeps the list on the device), or shows why it could not.
+    /// Asks the server for the list shown again.
     pub(super) fn reload(self) {
-        let Self {
-            users,
-            fetched,
-            error,
-            ..
-        } = self;
-        spawn_local(async move {
-            let listed = match token() {
-                Ok(t) => api::users(&t).await.map_err(|e| e.to_string()),
-                Err(e) => Err(e),
-            };
-            match listed {
-                Ok(list) => {
-                    let _ = fetched.try_set(true);
-                    let _ = users.try_set(list.clone());
-                    remember(&list).await;
-                }
-                Err(e) => error.set(Some(e)),
-            }
-        });
+        self.reload.update(|n| *n += 1);
     }
 
     /// Empties the form: a new warden again.

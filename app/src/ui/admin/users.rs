@@ -1,6 +1,6 @@
-//! The users' section (`AdminUsers`): the form (`UserForm`) above the list of users, which
-//! shows the list kept on the device at once and the server's when it arrives; a row's reset
-//! sets the password typed in the form (`reset_password`).
+//! The users' section (`AdminUsers`): the form (`UserForm`) above the list of users (one page
+//! at a time from the server, `ui::list::users`); a row's reset sets the password typed in the
+//! form (`reset_password`).
 
 use super::state::{password_ok, UsersState};
 use super::token::token;
@@ -8,7 +8,7 @@ use super::user_form::UserForm;
 use crate::api;
 use crate::i18n::{trf, Lang};
 use crate::ui::context::{ctx, t, Ctx};
-use crate::ui::list::users::{in_session, remembered, UserList};
+use crate::ui::list::users::UserList;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use tongxin_shared::wire::UserSummary;
@@ -16,27 +16,12 @@ use tongxin_shared::wire::UserSummary;
 #[component]
 pub(super) fn AdminUsers() -> impl IntoView {
     let Ctx { lang, .. } = ctx();
-    // The list fetched last time (kept on the device) shows at once; the fetch below refreshes it.
-    let session_copy = in_session();
-    let from_device = session_copy.is_none();
-    let state = UsersState::new(session_copy.unwrap_or_default());
-    let UsersState { users, fetched, .. } = state;
-    spawn_local(async move {
-        if !from_device {
-            return;
-        }
-        let kept = remembered().await;
-        // Unless the fetch answered first.
-        if fetched.try_get_untracked() == Some(false) {
-            let _ = users.try_set(kept);
-        }
-    });
-    state.reload();
+    let state = UsersState::new();
     view! {
         <section>
             <h1>{t("admin.title")}</h1>
             <UserForm state=state/>
-            <UserList users
+            <UserList reload=state.reload error=state.error
                 edit=Callback::new(move |u: UserSummary| state.edit(u))
                 reset=Callback::new(move |u: String| reset_password(state, u, lang.get_untracked()))/>
         </section>

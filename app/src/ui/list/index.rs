@@ -68,9 +68,6 @@ pub(crate) struct ListIndex {
     pub people: Names,
     pub cases: Rows<CaseRow>,
     pub visits: Rows<VisitRow>,
-    /// Subdistricts, communities and grids by id: (name, code) — the admin's user list names
-    /// areas with them.
-    pub areas: HashMap<String, (String, String)>,
     /// How many live cases and visits the device holds.
     pub live_cases: usize,
     pub live_visits: usize,
@@ -84,10 +81,7 @@ impl ListIndex {
         let names = match p.collection {
             Collection::Grids => &mut self.grids,
             Collection::Compounds => &mut self.compounds,
-            _ => {
-                self.areas.insert(key, (p.name.clone(), p.code.clone()));
-                return;
-            }
+            _ => return,
         };
         // Grids read as "G0101 第一网格" (code and name), compounds by name; both found by either.
         let shown = match p.collection {
@@ -95,9 +89,6 @@ impl ListIndex {
             _ => p.name.clone(),
         };
         names.label(&key, &shown, &[&p.code, &p.name]);
-        if p.collection == Collection::Grids {
-            self.areas.insert(key, (p.name.clone(), p.code.clone()));
-        }
     }
 
     fn put_row(&mut self, row: &ListRow) {

@@ -1,17 +1,26 @@
-//! The administrator's user list: searched by name, username, role and area, sorted by those,
-//! one page at a time; a table on a wide screen, cards on a phone.
+//! The administrator's user list: searched by name, username, role and area, filtered by role,
+//! sorted by name, username, role and area,
+//! one page at a time — all of it by the server (`GET /api/v1/admin/users`, through
+//! `api::users`), so the first page shows as soon as one page arrives, however many users there
+//! are; a table on a wide screen, cards on a phone. The first page of the unsearched list is
+//! kept on the device and shown at once on the next visit, while the server's answer is awaited.
 
-use super::{index, Pager, SearchBox, SortSelect, SortTh};
-use crate::i18n::trf;
-use crate::listing::users::{select, UserRow, UserSort, BY_USERNAME};
-use crate::listing::{page_range, Sort, Terms};
+use super::{Pager, SearchBox, SortSelect, SortTh};
+use crate::api;
+use crate::i18n::{tr, trf};
+use crate::listing::users::{query, UserRow, UserSort, BY_USERNAME};
+use crate::listing::Sort;
 use crate::store::LocalStore;
 use crate::sync::client;
+use crate::ui::admin::token;
 use crate::ui::context::{ctx, t, Ctx};
 use crate::ui::format::role_label;
 use crate::ui::layout::use_wide;
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 use std::cell::RefCell;
+use tongxin_shared::case::Role;
+use tongxin_shared::userlist::{UserPage, UserQuery};
 use tongxin_shared::wire::UserSummary;
 
 const PHONE_SORTS: [(Sort<UserSort>, &str); 4] = [
@@ -39,72 +48,75 @@ const PHONE_SORTS: [(Sort<UserSort>, &str); 4] = [
     ),
 ];
 
-/// Where the device keeps the last user list fetched (the admin's own database, as the people
-/// directory): the screen shows it at once, even after a reload, while the fetch refreshes it.
-const META_USERS: &str = "admin_users";
+/// Where the device keeps the first page of the unsearched list (the admin's own database, as
+/// the people directory): the screen shows it at once, even after a reload, while the server
+/// is asked again.
+const META_USERS: &str = "admin_users_page";
 
 thread_local! {
-    /// The last user list fetched in this session (saves decoding the kept copy again).
-    static USERS: RefCell<Option<Vec<UserSummary>>> = const { RefCell::new(None) };
+    /// The first page last fetched in this session (saves decoding the kept copy again).
+    static FIRST_PAGE: RefCell<Option<UserPage>> = const { RefCell::new(None) };
 }
 
-/// The user list last fetched in this session, if any.
-pub(crate) fn in_session() -> Option<Vec<UserSummary>> {
-    USERS.with(|u| u.borrow().clone())
+/// The first page last fetched in this session, if any.
+fn in_session() -> Option<UserPage> {
+    FIRST_PAGE.with(|u| u.borrow().clone())
 }
 
-/// The user list last fetched: this session's, else the copy kept on the device (empty before
-/// the first fetch on this device).
-pub(crate) async fn remembered() -> Vec<UserSummary> {
-    if let Some(list) = in_session() {
-        return list;
+/// The first page last fetched: this session's, else the copy kept on the device.
+async fn remembered() -> Option<UserPage> {
+    if let Some(page) = in_session() {
+        return Some(page);
     }
-    let Some(c) = client() else {
-        return Vec::new();
-    };
-    let kept = c.store.meta_get(META_USERS).await.ok().flatten();
-    let list: Vec<UserSummary> = kept
-        .and_then(|text| serde_json::from_str(&text).ok())
-        .unwrap_or_default();
-    USERS.with(|u| *u.borrow_mut() = Some(list.clone()));
-    list
+    let text = client()?.store.meta_get(META_USERS).await.ok().flatten()?;
+    let page: UserPage = serde_json::from_str(&text).ok()?;
+    FIRST_PAGE.with(|u| *u.borrow_mut() = Some(page.clone()));
+    Some(page)
 }
 
-/// Keeps the user list just fetched for the next visit to the screen (and the next session).
-pub(crate) async fn remember(list: &[UserSummary]) {
-    USERS.with(|u| *u.borrow_mut() = Some(list.to_vec()));
-    if let (Some(c), Ok(text)) = (client(), serde_json::to_string(list)) {
-        // A copy that could not be kept only costs the next visit a fetch.
+/// Keeps the first page just fetched for the next visit to the screen (and the next session).
+async fn remember(page: &UserPage) {
+    FIRST_PAGE.with(|u| *u.borrow_mut() = Some(page.clone()));
+    if let (Some(c), Ok(text)) = (client(), serde_json::to_string(page)) {
+        // A copy that could not be kept only costs the next visit a wait.
         let _ = c.store.meta_set(META_USERS, &text).await;
     }
 }
 
-/// The list of `users` with its search, sort and pages. `edit` and `reset` are the row's
-/// buttons (change role and area; set the password typed above).
+/// The list with its search, sort and pages. `reload` asks the server again (after a save);
+/// `error` shows why it could not be asked; `edit` and `reset` are the row's buttons (change
+/// role and area; set the password typed above).
 #[component]
 pub(crate) fn UserList(
-    users: RwSignal<Vec<UserSummary>>,
+    reload: RwSignal<u64>,
+    error: RwSignal<Option<String>>,
     edit: Callback<UserSummary>,
     reset: Callback<String>,
 ) -> impl IntoView {
     let wide = use_wide();
-    let state = UserListState::new(users);
+    let state = UserListState::new(reload, error);
     let UserListState {
         text,
+        role,
         page,
         matched,
         total,
+        busy,
+        answered,
+        rows,
         ..
     } = state;
     let actions = RowActions { edit, reset };
     view! {
-        <div class="list-screen" data-testid="admin-users">
+        <div class="list-screen" data-testid="admin-users" aria-busy=move || busy.get().to_string()
+            data-q=move || answered.get()>
             <form class="filters" role="search" on:submit=|ev| ev.prevent_default()>
                 <SearchBox query=text page label="admin.search"/>
+                <RoleFilter role page/>
             </form>
             <Pager page matched total testid="users-count"/>
             {move || {
-                let rows = state.shown();
+                let rows = rows.get();
                 if wide.get() {
                     view! { <UserTable state rows actions/> }.into_any()
                 } else {
@@ -115,67 +127,123 @@ pub(crate) fn UserList(
     }
 }
 
-/// What the user list's pieces share: the search, sort and page, and the rows they select.
+/// Only the users of one role (or all).
+#[component]
+fn RoleFilter(role: RwSignal<Option<Role>>, page: RwSignal<usize>) -> impl IntoView {
+    let Ctx { lang, .. } = ctx();
+    view! {
+        <select name="role" data-testid="users-role" aria-label=move || tr(lang.get(), "admin.role")
+            on:change=move |ev| { role.set(Role::parse(&event_target_value(&ev))); page.set(0); }>
+            <option value="">{t("admin.all_roles")}</option>
+            {Role::ALL.iter().map(|r| {
+                let r = *r;
+                view! { <option value=r.as_str()>{move || role_label(lang.get(), r)}</option> }
+            }).collect_view()}
+        </select>
+    }
+}
+
+/// What the user list's pieces share: the search, role, sort and page asked for, and the
+/// server's answer to the latest of them.
 #[derive(Clone, Copy)]
 struct UserListState {
     text: RwSignal<String>,
+    role: RwSignal<Option<Role>>,
     sort: RwSignal<Sort<UserSort>>,
     page: RwSignal<usize>,
-    /// A row per user, with their area named.
+    /// The page shown (the kept first page until the server answers).
+    answer: RwSignal<Option<UserPage>>,
+    /// The search text of the answer shown (`data-q`, for tests).
+    answered: RwSignal<String>,
+    /// A query is on its way.
+    busy: RwSignal<bool>,
+    /// The rows of the page shown, their areas named.
     rows: Memo<Vec<UserRow>>,
-    /// The positions of the rows that match, in order.
-    selected: Memo<Vec<u32>>,
+    /// Users matching the search; users in all.
     matched: Signal<usize>,
     total: Signal<usize>,
 }
 
 impl UserListState {
-    fn new(users: RwSignal<Vec<UserSummary>>) -> Self {
-        let text = RwSignal::new(String::new());
-        let sort = RwSignal::new(BY_USERNAME);
-        let page = RwSignal::new(0usize);
-        // Areas are named from the places' rows kept in memory (`index`; an admin's first sync
-        // brings the hierarchy), never by decoding grids with their boundaries.
-        index::refresh();
-        let ready = index::ready();
-        // Rows are rebuilt when the users or the place names change, not per keystroke.
-        let rows = Memo::new(move |_| {
-            ready.track();
-            index::with(|ix| {
-                users.with(|list| {
-                    list.iter()
-                        .cloned()
-                        .map(|u| UserRow::new(u, |id| ix.areas.get(id).cloned()))
-                        .collect::<Vec<_>>()
-                })
-            })
-        });
-        let selected = Memo::new(move |_| {
-            let (terms, s) = (Terms::parse(&text.get()), sort.get());
-            rows.with(|r| select(r, &terms, s))
-        });
-        Self {
-            text,
-            sort,
-            page,
-            rows,
-            selected,
-            matched: Signal::derive(move || selected.with(Vec::len)),
-            total: Signal::derive(move || rows.with(Vec::len)),
+    fn new(reload: RwSignal<u64>, error: RwSignal<Option<String>>) -> Self {
+        let answer = RwSignal::new(in_session());
+        if answer.with_untracked(Option::is_none) {
+            spawn_local(async move {
+                let kept = remembered().await;
+                // Unless the server answered first.
+                if answer.try_with_untracked(Option::is_none) == Some(true) {
+                    let _ = answer.try_set(kept);
+                }
+            });
         }
+        let count = move |f: fn(&UserPage) -> u64| {
+            Signal::derive(move || {
+                answer.with(|a| a.as_ref().map_or(0, |p| usize::try_from(f(p)).unwrap_or(0)))
+            })
+        };
+        let state = Self {
+            text: RwSignal::new(String::new()),
+            role: RwSignal::new(None),
+            sort: RwSignal::new(BY_USERNAME),
+            page: RwSignal::new(0usize),
+            answer,
+            answered: RwSignal::new(String::new()),
+            busy: RwSignal::new(true),
+            rows: Memo::new(move |_| {
+                answer.with(|a| a.as_ref().map(UserRow::of_page).unwrap_or_default())
+            }),
+            matched: count(|p| p.total),
+            total: count(|p| p.all),
+        };
+        state.follow(reload, error);
+        state
     }
 
-    /// The rows of the page shown (tracked: drawn again when they change).
-    fn shown(self) -> Vec<UserRow> {
-        let range = page_range(self.matched.get(), self.page.get());
-        self.selected.with(|ids| {
-            self.rows.with(|r| {
-                ids[range]
-                    .iter()
-                    .filter_map(|i| r.get(*i as usize).cloned())
-                    .collect::<Vec<_>>()
-            })
-        })
+    /// Asks the server for the page the search, sort and page say (again when `reload`
+    /// changes); an answer to a query since replaced is dropped.
+    fn follow(self, reload: RwSignal<u64>, error: RwSignal<Option<String>>) {
+        let Self {
+            text,
+            role,
+            sort,
+            page,
+            answer,
+            answered,
+            busy,
+            ..
+        } = self;
+        let asked = StoredValue::new(0u64);
+        Effect::new(move |_| {
+            reload.track();
+            let searched = text.get();
+            let q = query(&searched, role.get(), sort.get(), page.get());
+            let n = asked.get_value() + 1;
+            asked.set_value(n);
+            busy.set(true);
+            spawn_local(async move {
+                let got = match token() {
+                    Ok(t) => api::users(&t, &q).await.map_err(|e| e.to_string()),
+                    Err(e) => Err(e),
+                };
+                if asked.try_get_value() != Some(n) {
+                    return;
+                }
+                let _ = busy.try_set(false);
+                match got {
+                    Ok(found) => {
+                        let keep = (q == UserQuery::default()).then(|| found.clone());
+                        let _ = answered.try_set(searched);
+                        let _ = answer.try_set(Some(found));
+                        if let Some(first) = keep {
+                            remember(&first).await;
+                        }
+                    }
+                    Err(e) => {
+                        let _ = error.try_set(Some(e));
+                    }
+                }
+            });
+        });
     }
 }
 
