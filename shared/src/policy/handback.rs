@@ -63,7 +63,7 @@ pub fn held_assignee(case: &Record) -> Option<&str> {
     let open = case
         .str("status")
         .and_then(Status::parse)
-        .is_some_and(|s| s.is_open());
+        .is_some_and(Status::is_open);
     (case.collection == Collection::Cases && !case.is_deleted() && open)
         .then(|| case.str("assignee"))
         .flatten()
