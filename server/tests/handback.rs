@@ -2,15 +2,16 @@
 //! someone who no longer works where it sits — their area or role changed or their account was
 //! disabled through the admin API, or its grid moved to another community — loses its assignee,
 //! is `reported` again with an `unassign` entry by the system, and the community's manager may
-//! dispatch it again; cases whose assignee still qualifies are untouched, and a second run
-//! writes nothing.
+//! dispatch it again; cases whose assignee still qualifies are untouched, a second run (or two
+//! at once) writes nothing more, and the background sweep runs at start.
 #![allow(clippy::unwrap_used)] // a failing unwrap is a failing test
 
 mod common;
 
 use common::*;
 use serde_json::{json, Value};
-use tongxin_server::handback::{run, HandedBack};
+use std::time::Duration;
+use tongxin_server::handback::run;
 use tongxin_shared::case::{Action, Status, DAY_MS, SYSTEM_ACTOR};
 use tongxin_shared::policy::actions;
 use tongxin_shared::policy::handback::Only;
@@ -219,10 +220,47 @@ async fn the_sweep_hands_back_what_no_trigger_saw(db: TestDb) {
     let mut w1 = app.state.store.user("w1").await.unwrap().unwrap();
     w1.grids = vec![RecordId(uuid(G2))];
     app.state.store.update_user(&w1, now_ms()).await.unwrap();
-    let done = run(&app.state, Only::All, now_ms()).await.unwrap();
-    assert_eq!(done, HandedBack { open: 1, cases: 1 });
+    // Two runs at once (as two instances would): the second reads the case before or after the
+    // first's commit; either way it ends with one hand-back, applied once.
+    let (a, b) = tokio::join!(
+        run(&app.state, Only::All, now_ms()),
+        run(&app.state, Only::All, now_ms() + 1)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!((a.open, b.open), (1, 1));
+    assert!(a.cases + b.cases >= 1, "{a:?} {b:?}");
     assert_handed_back(&app, &manager, 1, "w1").await;
     assert_nothing_more(&app).await;
+}
+
+async fn the_background_sweep_runs_at_start(db: TestDb) {
+    let app = TestApp::spawn(&db.url).await;
+    small_city(&app).await;
+    let (manager, _) = app
+        .user("m1", "community_manager", json!({"communities": [rid(C1)]}))
+        .await;
+    app.user("w1", "warden", json!({"grids": [rid(G1)]})).await;
+    assert_all_acked(&app.seed(&[case(1, G1)]).await);
+    assert_all_acked(&app.push_as(&manager, &accept(1, "m1", 0xA1, "w1")).await);
+    let mut w1 = app.state.store.user("w1").await.unwrap().unwrap();
+    w1.disabled = true;
+    app.state.store.update_user(&w1, now_ms()).await.unwrap();
+    // An hour between sweeps: only the one at start can write within the test.
+    let task = tongxin_server::handback::spawn(app.state.clone(), Duration::from_hours(1));
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while field(&pulled(&app, &manager, 1).await, "assignee") != &Value::Null {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no hand-back within 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_handed_back(&app, &manager, 1, "w1").await;
+    app.state.close();
+    tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .expect("the sweep stops when the server closes")
+        .unwrap();
 }
 
 macro_rules! both_backends {
@@ -236,4 +274,5 @@ both_backends!(
     a_warden_moved_to_another_community_hands_their_cases_back,
     a_grid_moved_to_another_community_hands_back_the_community_s_assignees,
     the_sweep_hands_back_what_no_trigger_saw,
+    the_background_sweep_runs_at_start,
 );
