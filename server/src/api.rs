@@ -98,10 +98,13 @@ pub async fn push(
         }
     }
     let ids: Vec<OpId> = accepted.iter().map(|o| o.id).collect();
+    let parents: Vec<_> = accepted.iter().map(crate::handback::parent_set).collect();
     let outcomes = state
         .writer
         .submit(accepted, Some(authed.principal.clone()))
         .await?;
+    // A moved grid or community: its cases' assignees may no longer work there.
+    crate::handback::after_commit(&state, &parents, &outcomes).await;
     for ((slot, op_id), outcome) in slots.into_iter().zip(ids).zip(outcomes) {
         results[slot] = Some(match outcome {
             Ok(seq) => OpResult::Acked { op_id, seq },

@@ -23,6 +23,7 @@ use std::sync::Arc;
 use subtle::ConstantTimeEq;
 use tongxin_shared::authz::Principal;
 use tongxin_shared::case::Role;
+use tongxin_shared::policy::handback::Only;
 use tongxin_shared::userlist::{UserListParams, UserPage, UserQuery};
 use tongxin_shared::wire::{
     LoginRequest, LoginResponse, Me, PasswordReset, UserSummary, UserUpsert, MIN_PASSWORD_CHARS,
@@ -528,6 +529,15 @@ pub async fn update_user(
     // reconnects with the new area, or is refused.
     state.streams.end_user(&row.username);
     tracing::info!(role = %row.role, "user updated");
+    // Their open cases where they no longer work (or all of them, disabled) go back to be
+    // dispatched again.
+    let moved = existing.role != row.role
+        || existing.grids != row.grids
+        || existing.communities != row.communities
+        || existing.disabled != row.disabled;
+    if moved {
+        crate::handback::run_logged(&state, Only::AssignedTo(&row.username)).await;
+    }
     Ok(Json(row.summary()))
 }
 

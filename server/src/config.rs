@@ -128,7 +128,8 @@ pub struct ServeArgs {
     /// overdue, city after 7). A file that cannot be read or has a bad value stops the start.
     #[arg(long, env = "TONGXIN_DEADLINES")]
     pub deadlines: Option<PathBuf>,
-    /// Minutes between two escalation sweeps (one also runs at start).
+    /// Minutes between two escalation sweeps (one also runs at start); the hand-back sweep
+    /// (`handback`) runs on the same interval.
     #[arg(
         long,
         env = "TONGXIN_ESCALATION_MINUTES",

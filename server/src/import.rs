@@ -276,10 +276,13 @@ pub async fn import_grids(
         )
             .into_response());
     }
+    let parents: Vec<_> = ops.iter().map(crate::handback::parent_set).collect();
     let outcomes = state
         .writer
         .submit(ops, Some(authed.principal.clone()))
         .await?;
+    // Grids moved to another community: their cases' assignees may no longer work there.
+    crate::handback::after_commit(&state, &parents, &outcomes).await;
     let denied: Vec<Problem> = outcomes
         .iter()
         .zip(&planned)

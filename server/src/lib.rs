@@ -12,6 +12,7 @@ pub mod error;
 pub mod escalation;
 pub mod extract;
 pub mod fault;
+pub mod handback;
 pub mod import;
 pub mod live;
 pub mod login_limits;

@@ -91,10 +91,10 @@ async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if args.demo_city {
         demo_on_first_start(&*state.store).await?;
     }
-    tongxin_server::escalation::spawn(
-        state.clone(),
-        std::time::Duration::from_secs(u64::from(args.escalation_minutes) * 60),
-    );
+    let sweep_every = std::time::Duration::from_secs(u64::from(args.escalation_minutes) * 60);
+    tongxin_server::escalation::spawn(state.clone(), sweep_every);
+    // The hand-backs' safety net runs on the same interval.
+    tongxin_server::handback::spawn(state.clone(), sweep_every);
     tongxin_server::blobs::spawn_cleanup(state.clone());
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await

@@ -759,6 +759,142 @@ async fn overdue_cases_are_the_open_ones_past_their_deadline(db: TestDb) {
     );
 }
 
+/// A subdistrict, community C1 with grid G1; unit 0x70 paired with C1, unit 0x71's only
+/// alliance deleted.
+fn assignee_city(t: u64) -> Vec<tongxin_shared::Op> {
+    let h = |c: u32| Hlc::new(t, c);
+    vec![
+        set(Collection::Subdistricts, 1, SD, h(1), json!({"name": "S"})),
+        set(
+            Collection::Communities,
+            2,
+            C1,
+            h(2),
+            json!({"name": "C1", "subdistrict": rid(SD)}),
+        ),
+        set(
+            Collection::Grids,
+            3,
+            G1,
+            h(3),
+            json!({"name": "G1", "community": rid(C1)}),
+        ),
+        set(
+            Collection::Alliances,
+            4,
+            0x80,
+            h(4),
+            json!({"community": rid(C1), "unit": rid(0x70)}),
+        ),
+        set(
+            Collection::Alliances,
+            5,
+            0x81,
+            h(5),
+            json!({"community": rid(C1), "unit": rid(0x71), "deleted": true}),
+        ),
+    ]
+}
+
+async fn open_cases_are_paged_with_their_places(db: TestDb) {
+    let store = AnyStore::open(&db.url).await.unwrap();
+    let t = now_ms();
+    let mut ops = assignee_city(t);
+    // Open cases with deadlines t+2, t+1, t+1 (paged by deadline, then id); resolved and closed
+    // ones are not open.
+    for (i, (status, due)) in [
+        ("reported", 2),
+        ("accepted", 1),
+        ("in_progress", 1),
+        ("resolved", 0),
+        ("closed", 0),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let i = i as u128;
+        ops.push(set_case(
+            10 + i,
+            1,
+            100 + i,
+            Hlc::new(t, 10),
+            json!({"grid": rid(G1), "status": status, "deadline": t + due, "assignee": "w1"}),
+        ));
+    }
+    store.commit(&ops, t).await.unwrap();
+    let first = store.open_cases(None, 2).await.unwrap();
+    let ids = |page: &[(u64, tongxin_shared::authz::Place, tongxin_shared::Record)]| {
+        page.iter()
+            .map(|(_, _, r)| r.id.0.as_u128())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids(&first), [101, 102]);
+    let place = &first[0].1;
+    assert_eq!(
+        (place.grid, place.community, place.subdistrict),
+        (
+            Some(RecordId(uuid(G1))),
+            Some(RecordId(uuid(C1))),
+            Some(RecordId(uuid(SD)))
+        )
+    );
+    let after = first.last().map(|(d, _, r)| (*d, r.id));
+    assert_eq!(ids(&store.open_cases(after, 2).await.unwrap()), [100]);
+}
+
+async fn assignees_are_loaded_as_a_commit_sees_them(db: TestDb) {
+    use tongxin_shared::policy::assign::Assignable;
+    let store = AnyStore::open(&db.url).await.unwrap();
+    let t = now_ms();
+    store.commit(&assignee_city(t), t).await.unwrap();
+    let user = |name: &str, disabled: bool| tongxin_server::store::UserRow {
+        username: name.into(),
+        display_name: name.into(),
+        role: tongxin_shared::case::Role::Warden,
+        grids: vec![RecordId(uuid(G1))],
+        communities: vec![],
+        subdistricts: vec![],
+        password_hash: "x".into(),
+        disabled,
+    };
+    store
+        .insert_users(&[user("w1", false), user("w2", true)], t)
+        .await
+        .unwrap();
+    let unit = |n: u128| tongxin_shared::policy::assign::unit_value(RecordId(uuid(n)));
+    let names: Vec<String> = vec![
+        "w1".into(),
+        "w2".into(),
+        "ghost".into(),
+        unit(0x70),
+        unit(0x71),
+    ];
+    let found = store.assignees(&names).await.unwrap();
+    assert_eq!(
+        found.get("w1"),
+        Some(&Assignable::Person {
+            role: tongxin_shared::case::Role::Warden,
+            grids: vec![RecordId(uuid(G1))],
+            communities: vec![],
+        })
+    );
+    assert!(!found.contains_key("w2"), "disabled");
+    assert!(!found.contains_key("ghost"));
+    assert_eq!(
+        found.get(&unit(0x70)),
+        Some(&Assignable::Unit {
+            communities: vec![RecordId(uuid(C1))]
+        })
+    );
+    assert_eq!(
+        found.get(&unit(0x71)),
+        Some(&Assignable::Unit {
+            communities: vec![]
+        }),
+        "its alliance was deleted"
+    );
+}
+
 /// Item 9 of issue 12: an ack means durable. Every connection of the SQLite store syncs the WAL
 /// at each commit (`synchronous = FULL`, 2), not only at checkpoints (`NORMAL`, 1).
 #[tokio::test]
@@ -849,4 +985,6 @@ suite!(
     item7_photo_references_are_backfilled,
     demo_city_seeds_with_scope_and_idempotently,
     overdue_cases_are_the_open_ones_past_their_deadline,
+    open_cases_are_paged_with_their_places,
+    assignees_are_loaded_as_a_commit_sees_them,
 );

@@ -4,12 +4,14 @@
 // the case under "mine" from the home tile, and the dashboard's "not yet assigned" count follows;
 // a reassignment (改派) is named on the timeline. The server's policy refuses an assignee outside
 // the case's area, a warden who tries to assign, and a move to a grid the assignee does not work.
+// When the administrator moves the assignee elsewhere, the server hands the case back (退回待派):
+// the manager sees it to dispatch again, the timeline says why, by the system.
 
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  CITY, PASSWORD, api, launchBrowser, login, sel, serverCase, setupCity, signIn, startServer, waitAttr, waitFor,
-  waitReady, waitText,
+  CITY, PASSWORD, api, launchBrowser, login, sel, serverCase, setGrids, setupCity, signIn, startServer, waitAttr,
+  waitFor, waitReady, waitText,
 } from './harness.mjs';
 import { waitSynced } from './badge.mjs';
 
@@ -168,4 +170,45 @@ test('a case from a visit starts as a resident appeal; an unknown source is refu
   });
   assert.ok(pushed.results[0].rejected, JSON.stringify(pushed));
   assert.ok(['unknown_source', 'bad_value'].includes(pushed.results[0].rejected.code), JSON.stringify(pushed));
+});
+
+test('a case whose assignee is moved to another community goes back to the manager to dispatch', async (t) => {
+  const server = await startServer(t);
+  await setupCity(server);
+  const browser = await launchBrowser(t);
+  const manager = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+  await signIn(manager, server.url, 'cm');
+  await waitSynced(manager);
+  await manager.goto(`${server.url}/cases/new`);
+  await waitReady(manager);
+  const form = manager.locator('[data-testid=case-form]');
+  await form.locator('[name=title]').fill('井盖松动');
+  await form.locator('[name=category]').selectOption('infrastructure');
+  await form.locator('[name=grid]').selectOption(CITY.g2);
+  await manager.locator(sel.save).click();
+  await waitText(manager, sel.caseTitle, '井盖松动');
+  const { id } = await serverCase(server, { title: '井盖松动', grid: CITY.g2 });
+  await manager.goto(`${server.url}/cases/${id}`);
+  await waitReady(manager);
+  await manager.locator('[data-testid=case-action][data-action=accept]').click();
+  const picker = manager.locator('[data-testid=assignee-picker]');
+  await picker.locator('[data-testid=assign-option][value=wb]').check();
+  await picker.locator('[data-testid=assign-confirm]').click();
+  await waitAttr(manager, '[data-testid=case-assignee]', 'data-value', 'wb');
+  await serverCase(server, { id, status: 'accepted', assignee: 'wb' });
+
+  // wb now works in the other community's grid: the case goes back, by the system.
+  await setGrids(server, 'wb', 'warden', [CITY.g3]);
+  await serverCase(server, { id, status: 'reported', assignee: null });
+  await waitAttr(manager, '[data-testid=case-status]', 'data-value', 'reported');
+  await waitAttr(manager, '[data-testid=case-assignee]', 'data-value', '');
+  const entry = manager.locator('[data-testid=timeline-entry][data-action=unassign]');
+  await waitText(manager, '[data-testid=timeline-entry][data-action=unassign] strong', '退回待派：网格员乙 已不在此处任职');
+  assert.equal(await entry.locator('[data-testid=timeline-by]').textContent(), '系统');
+  // The accepting manager may dispatch it again.
+  await manager.locator('[data-testid=case-action][data-action=accept]').click();
+  await picker.locator('[data-testid=assign-option][value=cm]').check();
+  await picker.locator('[data-testid=assign-confirm]').click();
+  await waitAttr(manager, '[data-testid=case-assignee]', 'data-value', 'cm');
+  await serverCase(server, { id, status: 'accepted', assignee: 'cm' });
 });

@@ -7,6 +7,7 @@ use crate::people::Directory;
 use std::collections::HashMap;
 use tongxin_shared::case::Role;
 use tongxin_shared::policy::assign::{self, Assignable};
+use tongxin_shared::policy::handback;
 use tongxin_shared::wire::StaffMember;
 use tongxin_shared::Record;
 
@@ -128,6 +129,14 @@ pub fn reassigned_to(entry: &serde_json::Map<String, serde_json::Value>) -> Opti
         .filter(|a| !a.is_empty())
 }
 
+/// Whom a hand-back entry took the case from (退回待派: the server's
+/// `policy::handback::handback_ops` writes it when they no longer work where the case sits).
+pub fn handed_back_from(entry: &serde_json::Map<String, serde_json::Value>) -> Option<&str> {
+    (entry.get("action").and_then(serde_json::Value::as_str) == Some(handback::UNASSIGN))
+        .then(|| entry.get("former").and_then(serde_json::Value::as_str))
+        .flatten()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -243,5 +252,23 @@ mod tests {
         };
         assert_eq!(reassigned_to(&entry.data), Some(unit.as_str()));
         assert_eq!(reassigned_to(&serde_json::Map::new()), None);
+    }
+
+    #[test]
+    fn a_hand_back_names_whom_the_case_was_taken_from() {
+        let case = record(
+            Collection::Cases,
+            1,
+            json!({"status": "accepted", "assignee": "wa"}),
+        );
+        let ops = handback::handback_ops(&case, 5);
+        let tongxin_shared::OpBody::Append { entry } = &ops[1].body else {
+            panic!("the timeline entry")
+        };
+        assert_eq!(handed_back_from(&entry.data), Some("wa"));
+        assert_eq!(reassigned_to(&entry.data), None, "not a reassignment");
+        let mut note = entry.data.clone();
+        note.insert("action".into(), json!("note"));
+        assert_eq!(handed_back_from(&note), None);
     }
 }

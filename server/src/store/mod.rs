@@ -59,6 +59,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use tongxin_shared::authz::{Denied, Place, Principal};
 use tongxin_shared::case::{Deadlines, Role};
+use tongxin_shared::policy::assign::Assignees;
 use tongxin_shared::schema::FieldType;
 use tongxin_shared::userlist::{AreaName, UserQuery};
 use tongxin_shared::wire::UserSummary;
@@ -387,6 +388,17 @@ pub trait Store: Send + Sync + 'static {
         after: Option<(u64, RecordId)>,
         limit: u32,
     ) -> StoreFuture<'_, Vec<(u64, Record)>>;
+    /// Open cases (reported, accepted, in progress: those with a `due_at`) with their deadline
+    /// and stored place, ordered by `(deadline, id)` and starting after `after`, at most
+    /// `limit`: the hand-back runs' pages (`crate::handback`).
+    fn open_cases(
+        &self,
+        after: Option<(u64, RecordId)>,
+        limit: u32,
+    ) -> StoreFuture<'_, Vec<(u64, Place, Record)>>;
+    /// The people and units these `assignee` values name, as a commit judges them
+    /// (`assign::Assignees`: accounts that are not disabled, units with their pairings).
+    fn assignees<'a>(&'a self, names: &'a [String]) -> StoreFuture<'a, Assignees>;
     /// Inserts users that do not exist yet; returns how many were created.
     fn insert_users<'a>(&'a self, users: &'a [UserRow], now_ms: u64) -> StoreFuture<'a, u64>;
     /// Changes a user's name, role, area and disabled flag (not the password); false if unknown.

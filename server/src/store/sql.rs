@@ -1065,6 +1065,47 @@ where
         })
     }
 
+    fn open_cases(
+        &self,
+        after: Option<(u64, RecordId)>,
+        limit: u32,
+    ) -> StoreFuture<'_, Vec<(u64, Place, Record)>> {
+        Box::pin(async move {
+            let mut qb = Sql::new(
+                "SELECT due_at, subdistrict, community, grid, body FROM records \
+                 WHERE due_at IS NOT NULL",
+            );
+            if let Some((due, id)) = after {
+                qb.push(" AND (due_at > ")
+                    .bind(to_i64(due))
+                    .push(" OR (due_at = ")
+                    .bind(to_i64(due))
+                    .push(" AND id > ")
+                    .bind(id.to_string())
+                    .push("))");
+            }
+            qb.push(" ORDER BY due_at, id LIMIT ")
+                .bind(i64::from(limit));
+            let rows = qb.query::<B::Db>().fetch_all(self.backend.pool()).await?;
+            rows.iter()
+                .map(|row| {
+                    let due: i64 = row.try_get(0)?;
+                    let place = place_from_row(row, 1)?;
+                    let body: String = row.try_get(4)?;
+                    let record = serde_json::from_str(&body).map_err(corrupt)?;
+                    Ok((due as u64, place, record))
+                })
+                .collect()
+        })
+    }
+
+    fn assignees<'a>(&'a self, names: &'a [String]) -> StoreFuture<'a, Assignees> {
+        Box::pin(async move {
+            let mut conn = self.backend.pool().acquire().await?;
+            Self::load_assignees(&mut conn, names).await
+        })
+    }
+
     fn insert_users<'a>(&'a self, users: &'a [UserRow], now_ms: u64) -> StoreFuture<'a, u64> {
         Box::pin(async move {
             let mut created = 0;

@@ -8,11 +8,13 @@
 //! - [`plan`](mod@plan): judging and folding a batch; op-id conflicts; hierarchy moves.
 //! - [`actions`]: typed builders of what each case action writes.
 //! - [`assign`]: routing a case (受理派单) — who may assign, and to which people and units.
+//! - [`handback`]: handing a case back when its assignee no longer works where it sits.
 //!
 //! Who may read what, and who sees personal data, is [`crate::authz`].
 
 pub mod actions;
 pub mod assign;
+pub mod handback;
 pub mod place;
 pub mod plan;
 pub mod rules;

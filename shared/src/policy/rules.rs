@@ -429,7 +429,7 @@ pub const REPORT: &str = "report";
 
 /// Judges a new timeline entry: its author is the signed-in user, and its action is one the
 /// author's role may record (lifecycle steps by the roles that may take them; a reminder by a
-/// manager; an extension by the owning level; escalations by the system only).
+/// manager; an extension by the owning level; escalations and hand-backs by the system only).
 pub fn check_entry(
     p: &Principal,
     collection: Collection,
@@ -465,7 +465,7 @@ pub fn check_entry(
             role,
             status: "supervision",
         }),
-        case::ESCALATE => Err(Denied::SystemOnly),
+        case::ESCALATE | super::handback::UNASSIGN => Err(Denied::SystemOnly),
         other => match Action::parse(other) {
             Some(a) if a.roles_include(role) => {
                 if matches!(a, Action::Close | Action::Return) && role.level() < owner {
