@@ -258,6 +258,40 @@ async fn renamed_places_and_moved_users_are_found_by_their_new_names(db: TestDb)
     assert!(places.contains(&json!({"id": rid(G1), "name": "龙山网格", "code": "S1-C01-G01"})));
 }
 
+/// Ids are chosen by devices: a grid and a community with the same id in one batch are both
+/// stored (their names are kept once per id; PostgreSQL refuses an upsert touching a row twice).
+async fn places_sharing_an_id_in_one_batch_are_stored(db: TestDb) {
+    let app = TestApp::spawn(&db.url).await;
+    let t = now_ms();
+    let res = app
+        .seed(&[
+            set(
+                Collection::Communities,
+                0x301,
+                0x3FF,
+                Hlc::new(t, 1),
+                json!({"name": "甲社区"}),
+            ),
+            set(
+                Collection::Grids,
+                0x302,
+                0x3FF,
+                Hlc::new(t, 2),
+                json!({"name": "乙网格"}),
+            ),
+            set(
+                Collection::Grids,
+                0x303,
+                0x3FE,
+                Hlc::new(t, 3),
+                json!({"name": "丙网格", "deleted": true}),
+            ),
+        ])
+        .await;
+    let seqs = res["results"].as_array().unwrap();
+    assert!(seqs.iter().all(|r| r["seq"].is_u64()), "{res}");
+}
+
 /// Runs `statements` on the database directly (what a database from before the search tables
 /// looks like).
 async fn run_sql(db: &TestDb, statements: &[&str]) {
@@ -357,4 +391,5 @@ both_backends!(
     renamed_places_and_moved_users_are_found_by_their_new_names,
     a_database_from_before_the_search_tables_gets_them_at_start,
     bad_parameters_are_refused_with_a_message,
+    places_sharing_an_id_in_one_batch_are_stored,
 );

@@ -225,10 +225,19 @@ where
         conn: &mut <B::Db as Database>::Connection,
         records: &[&Record],
     ) -> Result<(), StoreError> {
-        let (named, gone): (Vec<_>, Vec<_>) = records
-            .iter()
-            .map(|r| (r.id, place_name(r)))
-            .partition(|(_, n)| n.is_some());
+        // One row per id: ids are chosen by devices, so a grid and a community may share one,
+        // and one INSERT … ON CONFLICT may not touch a row twice (PostgreSQL refuses it). A
+        // named record wins over a deleted one with the same id.
+        let mut by_id: std::collections::BTreeMap<RecordId, Option<(String, String)>> =
+            std::collections::BTreeMap::new();
+        for r in records {
+            let name = place_name(r);
+            let slot = by_id.entry(r.id).or_default();
+            if name.is_some() || slot.is_none() {
+                *slot = name;
+            }
+        }
+        let (named, gone): (Vec<_>, Vec<_>) = by_id.into_iter().partition(|(_, n)| n.is_some());
         let gone: Vec<RecordId> = gone.into_iter().map(|(id, _)| id).collect();
         for chunk in gone.chunks(CHUNK) {
             let mut qb = Sql::new("DELETE FROM place_names WHERE ");
