@@ -35,9 +35,9 @@ const ROWS: &str = "rows";
 /// keys each list has (`LiveCounts`), kept by the same writes. The first page of a list and its
 /// count are read from here without reading every row or counting keys. The counts are there
 /// exactly when every case and visit row has its key: written with zeros when the database is
-/// created, from scratch by whatever rewrites the keys (`build_rows`, `build_order`,
-/// `reset_pulled`), and moved by every other write in its own transaction; a database upgraded
-/// from before them has none until its first `list_rows`.
+/// created, from scratch by whatever rewrites the keys (`repair`, `reset_pulled`), and moved by
+/// every other write in its own transaction; a database upgraded from before them has none
+/// until its first `list_rows`.
 const ORDER: &str = "order";
 /// Rows read by one request of `list_rows`.
 const ROWS_SLICE: u32 = 2_000;
@@ -276,15 +276,15 @@ async fn open_db(name: &str) -> Result<Database, StoreError> {
                     db.create_object_store(store).build()?;
                 }
             }
-            // Version 3: the list rows. A device upgraded from 2 has records without rows; the
-            // first `list_rows` finds fewer rows than records and builds them once (lazily: an
-            // upgrade callback cannot await a read of every record).
+            // Version 3: the list rows. A device upgraded from 2 has records without rows (and no
+            // live counts); its first `list_rows` finds fewer rows than records and builds them
+            // once (lazily: an upgrade callback cannot await a read of every record).
             if event.old_version() < 3.0 {
                 db.create_object_store(ROWS).build()?;
             }
-            // Version 4: the lists' order. A device upgraded from 3 has rows without order keys;
-            // the first `list_rows` finds fewer keys than case and visit rows and writes them once
-            // (until then `first_rows` says it cannot tell, and a list waits for its index).
+            // Version 4: the lists' order. A device upgraded from 3 has rows without order keys
+            // (and no live counts); its first `list_rows` writes them once (until then
+            // `first_rows` says it cannot tell, and a list waits for its index).
             if event.old_version() < 4.0 {
                 let order = db.create_object_store(ORDER).build()?;
                 // A new database lists nothing yet, so its counts are known: zero. (One upgraded
@@ -409,64 +409,67 @@ impl IdbStore {
 }
 
 impl IdbStore {
-    /// Writes the row of every record that has one, in one transaction with the records read
-    /// (no write can come between the read and the rows), and returns them. A device upgraded
-    /// from version 2 does this once: it decodes every record, as the lists did before rows.
-    async fn build_rows(&self) -> Result<Vec<ListRow>, StoreError> {
+    /// Makes the rows, the lists' order and its live counts complete again, in one read-write
+    /// transaction (no write can come between what is read and what is written), and returns
+    /// the rows. A database upgraded from version 2 (records without rows: fewer rows than
+    /// records) gets its rows from its records — it decodes every record once, as the lists did
+    /// before rows; one upgraded from version 3 or 4 (rows without order keys, or without
+    /// counts) gets its keys and counts from its rows.
+    async fn repair(&self) -> Result<Vec<ListRow>, StoreError> {
         let db = self.db().await?;
         let tx = self.tx(&db, &[RECORDS, ROWS, ORDER], true)?;
         let records = tx.object_store(RECORDS).map_err(backend)?;
         let rows = tx.object_store(ROWS).map_err(backend)?;
         let order = tx.object_store(ORDER).map_err(backend)?;
-        rows.clear().map_err(backend)?.await.map_err(backend)?;
+        let mut expected = 0u32;
+        for c in ROW_COLLECTIONS {
+            expected += records
+                .count()
+                .with_query::<String, KeyRange<String>>(range_of(c))
+                .primitive()
+                .map_err(backend)?
+                .await
+                .map_err(backend)?;
+        }
+        let kept = rows
+            .count()
+            .primitive()
+            .map_err(backend)?
+            .await
+            .map_err(backend)?;
         order.clear().map_err(backend)?.await.map_err(backend)?;
         let mut counts = LiveCounts::default();
         let mut out = Vec::new();
-        for c in ROW_COLLECTIONS {
-            for text in texts_in(&records, range_of(c)).await? {
-                let r: Record = decode(&text)?;
-                if let Some(row) = ListRow::of(&r) {
-                    let key = record_key(r.collection, r.id);
-                    reorder(&order, &key, None, Some(&row), &mut counts)?;
-                    drop(
-                        rows.put(encode(&row)?)
-                            .with_key(key)
-                            .primitive()
-                            .map_err(backend)?,
-                    );
-                    out.push(row);
+        if kept == expected {
+            let all = KeyRange::LowerBound(String::new(), false);
+            for text in texts_in(&rows, all).await? {
+                let row: ListRow = decode(&text)?;
+                let key = record_key(row.collection(), row.id());
+                reorder(&order, &key, None, Some(&row), &mut counts)?;
+                out.push(row);
+            }
+        } else {
+            rows.clear().map_err(backend)?.await.map_err(backend)?;
+            for c in ROW_COLLECTIONS {
+                for text in texts_in(&records, range_of(c)).await? {
+                    let r: Record = decode(&text)?;
+                    if let Some(row) = ListRow::of(&r) {
+                        let key = record_key(r.collection, r.id);
+                        reorder(&order, &key, None, Some(&row), &mut counts)?;
+                        drop(
+                            rows.put(encode(&row)?)
+                                .with_key(key)
+                                .primitive()
+                                .map_err(backend)?,
+                        );
+                        out.push(row);
+                    }
                 }
             }
         }
         write_counts(&order, counts)?;
         self.commit(tx).await?;
         Ok(out)
-    }
-
-    /// Writes the order key of every case and visit row again, from the rows, and the live
-    /// counts, in one transaction. A device upgraded from version 3 does this once, and one from
-    /// before the counts.
-    async fn build_order(&self) -> Result<(), StoreError> {
-        let db = self.db().await?;
-        let tx = self.tx(&db, &[ROWS, ORDER], true)?;
-        let rows = tx.object_store(ROWS).map_err(backend)?;
-        let order = tx.object_store(ORDER).map_err(backend)?;
-        order.clear().map_err(backend)?.await.map_err(backend)?;
-        let mut counts = LiveCounts::default();
-        for c in [Collection::Cases, Collection::Visits] {
-            for text in texts_in(&rows, range_of(c)).await? {
-                let row: ListRow = decode(&text)?;
-                reorder(
-                    &order,
-                    &record_key(c, row.id()),
-                    None,
-                    Some(&row),
-                    &mut counts,
-                )?;
-            }
-        }
-        write_counts(&order, counts)?;
-        self.commit(tx).await
     }
 }
 
@@ -780,30 +783,22 @@ impl LocalStore for IdbStore {
     }
 
     async fn list_rows(&self) -> Result<Vec<ListRow>, StoreError> {
-        // One read transaction: how many records should have a row, and every row, read in
-        // slices (one `getAll` of a city's 55,000 rows held IndexedDB and then the main thread
-        // for over a second, and a list's first page asked for meanwhile waited behind it).
-        let (stored, expected, ordered, kept) = {
+        // One read transaction: every row, read in slices (one `getAll` of a city's 55,000 rows
+        // held IndexedDB and then the main thread for over a second, and a list's first page
+        // asked for meanwhile waited behind it), and the lists' live counts. Those are kept only
+        // while every row and order key is (see `ORDER`), so counts equal to the rows' own say
+        // that rows and order are complete — without counting records or keys, which walks
+        // every key of the range (seconds for a year of a city, holding IndexedDB meanwhile).
+        let (stored, kept) = {
             let db = self.db().await?;
-            let tx = self.tx(&db, &[ROWS, RECORDS, ORDER], false)?;
+            let tx = self.tx(&db, &[ROWS, ORDER], false)?;
             let rows = tx.object_store(ROWS).map_err(backend)?;
-            let records = tx.object_store(RECORDS).map_err(backend)?;
-            let order = tx.object_store(ORDER).map_err(backend)?;
-            let ordered = order.count().primitive().map_err(backend)?;
-            let kept = order
+            let kept = tx
+                .object_store(ORDER)
+                .map_err(backend)?
                 .get::<String, _, _>(LIVE_COUNTS_KEY)
                 .primitive()
                 .map_err(backend)?;
-            let counts = ROW_COLLECTIONS
-                .iter()
-                .map(|c| {
-                    records
-                        .count()
-                        .with_query::<String, KeyRange<String>>(range_of(*c))
-                        .primitive()
-                        .map_err(backend)
-                })
-                .collect::<Result<Vec<_>, _>>()?;
             let slice = |after: Option<String>| {
                 let range = match after {
                     Some(key) => KeyRange::LowerBound(key, true),
@@ -835,32 +830,15 @@ impl LocalStore for IdbStore {
                     stored.push(decode(text)?);
                 }
             }
-            let mut expected = 0usize;
-            for n in futures::future::try_join_all(counts)
-                .await
-                .map_err(backend)?
-            {
-                expected += n as usize;
-            }
-            let ordered = usize::try_from(ordered.await.map_err(backend)?).unwrap_or(usize::MAX);
             let kept: Option<String> = kept.await.map_err(backend)?;
-            let kept = kept.map(|t| decode::<LiveCounts>(&t)).transpose()?;
-            (stored, expected, ordered, kept)
+            (stored, kept.map(|t| decode::<LiveCounts>(&t)).transpose()?)
         };
-        // Rows are written with their records, so the numbers differ only on a database
-        // upgraded from version 2 (records stored before rows existed): build them once.
-        if stored.len() != expected {
-            return self.build_rows().await;
+        if kept == Some(LiveCounts::of(&stored)) {
+            return Ok(stored);
         }
-        // Order keys and their live counts likewise, on a database upgraded from version 3 or
-        // from before the counts (and were they ever to disagree with the rows, again): read in
-        // one transaction with the rows, so they are compared with the rows as of then.
-        let keyed = stored.iter().filter(|r| order_key(r).is_some()).count();
-        let ordered = ordered - usize::from(kept.is_some());
-        if ordered != keyed || kept != Some(LiveCounts::of(&stored)) {
-            self.build_order().await?;
-        }
-        Ok(stored)
+        // No counts (a database upgraded from before them, or from before the rows or the
+        // order) or wrong ones: checked against the records and rebuilt, once.
+        self.repair().await
     }
 
     async fn first_rows(
