@@ -1,13 +1,14 @@
 // Benchmark (issue 14), the lists' first rows after a reload, on a city seeded and synced once
 // and kept: `bench/lists.mjs` seeds the city and pulls it into a new browser on every run (for
-// 12 months of history that is most of an hour on two cores); this measures only what a change
-// to the app's start or the lists' first read changes, against the same device again and again.
+// 12 months of history ten minutes and more on two cores); this measures only what a change to
+// the app's start or the lists' first read changes, against the same device again and again.
 //
-//   TONGXIN_BIN=… TONGXIN_DIST=… TONGXIN_BENCH_KEEP=/tmp/city12 TONGXIN_BENCH_MONTHS=12 \
-//     node bench/lists_reload.mjs
+//   cargo xtask bench lists-reload     (or, in tests/e2e: TONGXIN_BIN=… TONGXIN_DIST=…
+//   TONGXIN_BENCH_KEEP=/tmp/city12 TONGXIN_BENCH_MONTHS=12 node bench/lists_reload.mjs)
 //
-// The first run seeds `$KEEP/data` (`tongxin demo-city --months N`) and syncs the city manager
-// into the Chromium profile `$KEEP/profile`; later runs (any dist: the server is started on the
+// TONGXIN_BENCH_KEEP defaults to target/bench/lists-<months>m. The first run seeds `$KEEP/data`
+// (`tongxin demo-city --months N`) and syncs the city manager into the Chromium profile
+// `$KEEP/profile`; later runs (any dist: the server is started on the
 // same port, so the page's origin and its IndexedDB stay) sign in nowhere and pull nothing new.
 // For each list, TONGXIN_BENCH_RUNS times (default 5): the list opened by its address (page load
 // → first rows, the home screen never drawn); the page reloaded on `/` and the tab clicked at
@@ -18,12 +19,14 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { DEMO_PASSWORD, launchPersistent, signIn, waitReady } from '../harness.mjs';
 import { waitSynced } from '../badge.mjs';
 
-const KEEP = process.env.TONGXIN_BENCH_KEEP;
-if (!KEEP) throw new Error('TONGXIN_BENCH_KEEP: the directory the seeded city and the profile are kept in');
 const MONTHS = Number(process.env.TONGXIN_BENCH_MONTHS || 12);
+/** Where the seeded city and the profile are kept (default: target/bench/lists-<months>m). */
+const KEEP = process.env.TONGXIN_BENCH_KEEP
+  || path.join(path.dirname(fileURLToPath(import.meta.url)), '../../../target/bench', `lists-${MONTHS}m`);
 const RUNS = Number(process.env.TONGXIN_BENCH_RUNS || 5);
 const PORT = Number(process.env.TONGXIN_BENCH_PORT || 18431);
 const BIN = process.env.TONGXIN_BIN;
