@@ -15,9 +15,10 @@ use tongxin_shared::case::Role;
 use tongxin_shared::RecordId;
 
 /// How long the home screen leaves the rows' index to the page's first sync round (which builds
-/// it once done, `index::keep_warm`) before asking for it itself: in a tab that does not sync
-/// (another tab does) or offline no round comes. Not asked for at once: building it right after
-/// a reload competed with a list opened at once (its first page waited behind the build).
+/// it once done, `index::keep_warm`) before asking for it itself (`index::want`: built when sync
+/// is quiet, never while a round pulls): in a tab that does not sync (another tab does) or
+/// offline no round comes. Not asked for at once: building it right after a reload competed
+/// with a list opened at once (its first page waited behind the build).
 const ASK_AFTER_MS: u32 = 3_000;
 
 /// My grids by name (their ids when not on the device).
@@ -44,7 +45,7 @@ pub(super) fn Home() -> impl IntoView {
     // change held a city manager's page for seconds, and a list opened from here waited.)
     let ready = index::ready();
     if ready.get_untracked() == 0 {
-        let asked = gloo_timers::callback::Timeout::new(ASK_AFTER_MS, index::refresh);
+        let asked = gloo_timers::callback::Timeout::new(ASK_AFTER_MS, index::want);
         // Dropped with the screen (a timeout dropped is cancelled).
         let asked = StoredValue::new_local(Some(asked));
         on_cleanup(move || asked.set_value(None));
