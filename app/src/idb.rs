@@ -4,7 +4,8 @@
 //! dropped without `commit()`, so an error half-way leaves nothing behind.
 
 use crate::listing::rows::{
-    named_places, order_key, order_prefix, FirstRows, ListRow, ROW_COLLECTIONS,
+    named_places, order_key, order_prefix, FirstRows, ListRow, LiveCounts, LIVE_COUNTS_KEY,
+    ROW_COLLECTIONS,
 };
 use crate::store::{
     outbox_key, record_key, restamp_record, restamped, validate_all, LocalBlob, LocalStore,
@@ -30,11 +31,18 @@ const BLOBS_PENDING: &str = "blobs_pending";
 /// the same transaction as the record (`crate::listing::rows`).
 const ROWS: &str = "rows";
 /// The long lists' order: under each case and visit row's `order_key`, its record's key, written
-/// with the row (`crate::listing::rows::order_key`). The first page of a list and its count are
-/// read from here without reading every row.
+/// with the row (`crate::listing::rows::order_key`), and under `LIVE_COUNTS_KEY` how many live
+/// keys each list has (`LiveCounts`), kept by the same writes. The first page of a list and its
+/// count are read from here without reading every row or counting keys. The counts are there
+/// exactly when every case and visit row has its key: written with zeros when the database is
+/// created, from scratch by whatever rewrites the keys (`repair`, `reset_pulled`), and moved by
+/// every other write in its own transaction; a database upgraded from before them has none
+/// until its first `list_rows`.
 const ORDER: &str = "order";
-/// Rows read by one request of `list_rows`.
-const ROWS_SLICE: u32 = 2_000;
+/// Rows read by one request of `list_rows` (a list's first page, asked for while the index is
+/// built, waits for at most one slice per request: 2,000 rows held it for ~50 ms per request
+/// on a loaded machine).
+const ROWS_SLICE: u32 = 500;
 /// Schema version of the local database; `upgrade` migrates from any older one.
 const VERSION: u8 = 4;
 
@@ -95,18 +103,21 @@ fn encode<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
     serde_json::to_string(v).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-/// Moves a record's key in the lists' order from its row before (`old`) to its row now (`new`);
-/// requests are not awaited (a failed one aborts the transaction, which `commit` reports).
+/// Moves a record's key in the lists' order from its row before (`old`) to its row now (`new`),
+/// and in `counts`; requests are not awaited (a failed one aborts the transaction, which `commit`
+/// reports).
 fn reorder(
     order: &indexed_db_futures::object_store::ObjectStore<'_>,
     key: &str,
     old: Option<&ListRow>,
     new: Option<&ListRow>,
+    counts: &mut LiveCounts,
 ) -> Result<(), StoreError> {
     let (before, after) = (old.and_then(order_key), new.and_then(order_key));
     if before == after {
         return Ok(());
     }
+    counts.moved(before.as_deref(), after.as_deref());
     if let Some(k) = before {
         drop(order.delete(k).primitive().map_err(backend)?);
     }
@@ -122,7 +133,60 @@ fn reorder(
     Ok(())
 }
 
-/// The key range of every key `prefix/…` ('0' follows '/').
+/// The live counts kept in the lists' order (`None`: not kept, the order is not complete).
+async fn read_counts(
+    order: &indexed_db_futures::object_store::ObjectStore<'_>,
+) -> Result<Option<LiveCounts>, StoreError> {
+    let text: Option<String> = order
+        .get(LIVE_COUNTS_KEY)
+        .primitive()
+        .map_err(backend)?
+        .await
+        .map_err(backend)?;
+    text.map(|t| decode(&t)).transpose()
+}
+
+/// Writes the live counts into the lists' order (not awaited, as `reorder`'s requests).
+fn write_counts(
+    order: &indexed_db_futures::object_store::ObjectStore<'_>,
+    counts: LiveCounts,
+) -> Result<(), StoreError> {
+    drop(
+        order
+            .put(encode(&counts)?)
+            .with_key(LIVE_COUNTS_KEY)
+            .primitive()
+            .map_err(backend)?,
+    );
+    Ok(())
+}
+
+/// A write transaction's live counts: those kept when it started (`None`: not kept), moved by
+/// its `reorder`s, and written back at its end when kept and changed.
+struct Moved {
+    kept: Option<LiveCounts>,
+    now: LiveCounts,
+}
+
+impl Moved {
+    fn new(kept: Option<LiveCounts>) -> Self {
+        Self {
+            kept,
+            now: kept.unwrap_or_default(),
+        }
+    }
+
+    fn write(
+        self,
+        order: &indexed_db_futures::object_store::ObjectStore<'_>,
+    ) -> Result<(), StoreError> {
+        match self.kept {
+            Some(kept) if kept != self.now => write_counts(order, self.now),
+            _ => Ok(()),
+        }
+    }
+}
+
 /// Every value (a JSON text) of `store` in `range`, in key order.
 async fn texts_in(
     store: &indexed_db_futures::object_store::ObjectStore<'_>,
@@ -199,9 +263,10 @@ pub struct IdbStore {
 
 /// Opens (creating or upgrading) the database `name`.
 async fn open_db(name: &str) -> Result<Database, StoreError> {
+    let zero = encode(&LiveCounts::default())?;
     Database::open(name)
         .with_version(VERSION)
-        .with_on_upgrade_needed(|event, db| {
+        .with_on_upgrade_needed(move |event, db| {
             // Versioned upgrades: each step runs once, from whatever version was stored.
             if event.old_version() < 1.0 {
                 for store in [RECORDS, OUTBOX, REJECTED, META] {
@@ -213,17 +278,22 @@ async fn open_db(name: &str) -> Result<Database, StoreError> {
                     db.create_object_store(store).build()?;
                 }
             }
-            // Version 3: the list rows. A device upgraded from 2 has records without rows; the
-            // first `list_rows` finds fewer rows than records and builds them once (lazily: an
-            // upgrade callback cannot await a read of every record).
+            // Version 3: the list rows. A device upgraded from 2 has records without rows (and no
+            // live counts); its first `list_rows` finds fewer rows than records and builds them
+            // once (lazily: an upgrade callback cannot await a read of every record).
             if event.old_version() < 3.0 {
                 db.create_object_store(ROWS).build()?;
             }
-            // Version 4: the lists' order. A device upgraded from 3 has rows without order keys;
-            // the first `list_rows` finds fewer keys than case and visit rows and writes them once
-            // (until then `first_rows` says it cannot tell, and a list waits for its index).
+            // Version 4: the lists' order. A device upgraded from 3 has rows without order keys
+            // (and no live counts); its first `list_rows` writes them once (until then
+            // `first_rows` says it cannot tell, and a list waits for its index).
             if event.old_version() < 4.0 {
-                db.create_object_store(ORDER).build()?;
+                let order = db.create_object_store(ORDER).build()?;
+                // A new database lists nothing yet, so its counts are known: zero. (One upgraded
+                // from 2 or 3 gets its keys and counts with its first `list_rows`.)
+                if event.old_version() < 1.0 {
+                    drop(order.put(zero).with_key(LIVE_COUNTS_KEY).primitive()?);
+                }
             }
             Ok(())
         })
@@ -341,53 +411,85 @@ impl IdbStore {
 }
 
 impl IdbStore {
-    /// Writes the row of every record that has one, in one transaction with the records read
-    /// (no write can come between the read and the rows), and returns them. A device upgraded
-    /// from version 2 does this once: it decodes every record, as the lists did before rows.
-    async fn build_rows(&self) -> Result<Vec<ListRow>, StoreError> {
+    /// Makes the rows, the lists' order and its live counts complete again, in one read-write
+    /// transaction (no write can come between what is read and what is written), and returns
+    /// the rows. A database upgraded from version 2 (records without rows: fewer rows than
+    /// records) gets its rows from its records — it decodes every record once, as the lists did
+    /// before rows; one upgraded from version 3 (rows without order keys) gets its keys and
+    /// counts from its rows; one from version 4 before the counts (as many keys as case and
+    /// visit rows) only its counts.
+    async fn repair(&self) -> Result<Vec<ListRow>, StoreError> {
         let db = self.db().await?;
         let tx = self.tx(&db, &[RECORDS, ROWS, ORDER], true)?;
         let records = tx.object_store(RECORDS).map_err(backend)?;
         let rows = tx.object_store(ROWS).map_err(backend)?;
         let order = tx.object_store(ORDER).map_err(backend)?;
-        rows.clear().map_err(backend)?.await.map_err(backend)?;
-        order.clear().map_err(backend)?.await.map_err(backend)?;
-        let mut out = Vec::new();
+        let mut expected = 0u32;
         for c in ROW_COLLECTIONS {
-            for text in texts_in(&records, range_of(c)).await? {
-                let r: Record = decode(&text)?;
-                if let Some(row) = ListRow::of(&r) {
-                    let key = record_key(r.collection, r.id);
-                    reorder(&order, &key, None, Some(&row))?;
-                    drop(
-                        rows.put(encode(&row)?)
-                            .with_key(key)
-                            .primitive()
-                            .map_err(backend)?,
-                    );
-                    out.push(row);
+            expected += records
+                .count()
+                .with_query::<String, KeyRange<String>>(range_of(c))
+                .primitive()
+                .map_err(backend)?
+                .await
+                .map_err(backend)?;
+        }
+        let kept = rows
+            .count()
+            .primitive()
+            .map_err(backend)?
+            .await
+            .map_err(backend)?;
+        let mut counts = LiveCounts::default();
+        let mut out = Vec::new();
+        if kept == expected {
+            let all = KeyRange::LowerBound(String::new(), false);
+            for text in texts_in(&rows, all).await? {
+                out.push(decode::<ListRow>(&text)?);
+            }
+            // Keys for every case and visit row already (a database from version 4 before the
+            // counts): only the counts are missing. Else every key is written again.
+            let ordered = order
+                .count()
+                .primitive()
+                .map_err(backend)?
+                .await
+                .map_err(backend)?;
+            let kept_counts = read_counts(&order).await?.is_some();
+            let keyed = out.iter().filter(|r| order_key(r).is_some()).count();
+            let ordered = usize::try_from(ordered).unwrap_or(usize::MAX);
+            if ordered.checked_sub(usize::from(kept_counts)) == Some(keyed) {
+                counts = LiveCounts::of(&out);
+            } else {
+                order.clear().map_err(backend)?.await.map_err(backend)?;
+                for row in &out {
+                    let key = record_key(row.collection(), row.id());
+                    reorder(&order, &key, None, Some(row), &mut counts)?;
+                }
+            }
+        } else {
+            order.clear().map_err(backend)?.await.map_err(backend)?;
+            rows.clear().map_err(backend)?.await.map_err(backend)?;
+            for c in ROW_COLLECTIONS {
+                for text in texts_in(&records, range_of(c)).await? {
+                    let r: Record = decode(&text)?;
+                    if let Some(row) = ListRow::of(&r) {
+                        let key = record_key(r.collection, r.id);
+                        reorder(&order, &key, None, Some(&row), &mut counts)?;
+                        drop(
+                            rows.put(encode(&row)?)
+                                .with_key(key)
+                                .primitive()
+                                .map_err(backend)?,
+                        );
+                        out.push(row);
+                    }
                 }
             }
         }
+        write_counts(&order, counts)?;
         self.commit(tx).await?;
         Ok(out)
-    }
-
-    /// Writes the order key of every case and visit row again, from the rows, in one
-    /// transaction. A device upgraded from version 3 does this once.
-    async fn build_order(&self) -> Result<(), StoreError> {
-        let db = self.db().await?;
-        let tx = self.tx(&db, &[ROWS, ORDER], true)?;
-        let rows = tx.object_store(ROWS).map_err(backend)?;
-        let order = tx.object_store(ORDER).map_err(backend)?;
-        order.clear().map_err(backend)?.await.map_err(backend)?;
-        for c in [Collection::Cases, Collection::Visits] {
-            for text in texts_in(&rows, range_of(c)).await? {
-                let row: ListRow = decode(&text)?;
-                reorder(&order, &record_key(c, row.id()), None, Some(&row))?;
-            }
-        }
-        self.commit(tx).await
     }
 }
 
@@ -417,6 +519,7 @@ impl LocalStore for IdbStore {
         let outbox = tx.object_store(OUTBOX).map_err(backend)?;
         let rows = tx.object_store(ROWS).map_err(backend)?;
         let order = tx.object_store(ORDER).map_err(backend)?;
+        let mut counts = Moved::new(read_counts(&order).await?);
         // Each record touched, with its row before the batch.
         let mut touched: Vec<(String, Record, Option<ListRow>)> = Vec::new();
         for op in ops {
@@ -443,10 +546,11 @@ impl LocalStore for IdbStore {
         for (key, r, before) in &touched {
             put(&records, key.clone(), encode(r)?).await?;
             if let Some(row) = ListRow::of(r) {
-                reorder(&order, key, before.as_ref(), Some(&row))?;
+                reorder(&order, key, before.as_ref(), Some(&row), &mut counts.now)?;
                 put(&rows, key.clone(), encode(&row)?).await?;
             }
         }
+        counts.write(&order)?;
         self.commit(tx).await
     }
 
@@ -541,7 +645,9 @@ impl LocalStore for IdbStore {
             let before = ListRow::of(&record);
             restamp_record(&mut record, &entry.op, again.stamp());
             if let Some(row) = ListRow::of(&record) {
-                reorder(&order, &key, before.as_ref(), Some(&row))?;
+                let mut counts = Moved::new(read_counts(&order).await?);
+                reorder(&order, &key, before.as_ref(), Some(&row), &mut counts.now)?;
+                counts.write(&order)?;
                 put(&rows, key.clone(), encode(&row)?).await?;
             }
             put(&records, key, encode(&record)?).await?;
@@ -572,6 +678,10 @@ impl LocalStore for IdbStore {
             .iter()
             .map(|r| record_key(r.collection, r.id))
             .collect();
+        let kept = order
+            .get::<String, _, _>(LIVE_COUNTS_KEY)
+            .primitive()
+            .map_err(backend)?;
         let reads = keys
             .iter()
             .map(|k| {
@@ -584,6 +694,8 @@ impl LocalStore for IdbStore {
         let stored = futures::future::try_join_all(reads)
             .await
             .map_err(backend)?;
+        let kept: Option<String> = kept.await.map_err(backend)?;
+        let mut counts = Moved::new(kept.map(|t| decode(&t)).transpose()?);
         // The rows written so far (a record twice in one batch moves from its first row).
         let mut written: std::collections::HashMap<String, ListRow> =
             std::collections::HashMap::new();
@@ -599,7 +711,7 @@ impl LocalStore for IdbStore {
             };
             if let Some(row) = ListRow::of(&merged) {
                 let before = written.remove(&key).or(before);
-                reorder(&order, &key, before.as_ref(), Some(&row))?;
+                reorder(&order, &key, before.as_ref(), Some(&row), &mut counts.now)?;
                 drop(
                     rows.put(encode(&row)?)
                         .with_key(key.clone())
@@ -616,6 +728,7 @@ impl LocalStore for IdbStore {
                     .map_err(backend)?,
             );
         }
+        counts.write(&order)?;
         drop(
             meta.put(cursor.to_string())
                 .with_key(META_CURSOR)
@@ -659,13 +772,16 @@ impl LocalStore for IdbStore {
                 .or_insert_with(|| Record::new(op.collection, op.record));
             apply(r, op);
         }
+        // Every key written again from nothing: the counts are known again too.
+        let mut counts = LiveCounts::default();
         for (key, r) in rebuilt {
             if let Some(row) = ListRow::of(&r) {
-                reorder(&order, &key, None, Some(&row))?;
+                reorder(&order, &key, None, Some(&row), &mut counts)?;
                 put(&rows, key.clone(), encode(&row)?).await?;
             }
             put(&records, key, encode(&r)?).await?;
         }
+        write_counts(&order, counts)?;
         self.commit(tx).await
     }
 
@@ -687,30 +803,22 @@ impl LocalStore for IdbStore {
     }
 
     async fn list_rows(&self) -> Result<Vec<ListRow>, StoreError> {
-        // One read transaction: how many records should have a row, and every row, read in
-        // slices (one `getAll` of a city's 55,000 rows held IndexedDB and then the main thread
-        // for over a second, and a list's first page asked for meanwhile waited behind it).
-        let (stored, expected, ordered) = {
+        // One read transaction: every row, read in slices (one `getAll` of a city's 55,000 rows
+        // held IndexedDB and then the main thread for over a second, and a list's first page
+        // asked for meanwhile waited behind it), and the lists' live counts. Those are kept only
+        // while every row and order key is (see `ORDER`), so counts equal to the rows' own say
+        // that rows and order are complete — without counting records or keys, which walks
+        // every key of the range (seconds for a year of a city, holding IndexedDB meanwhile).
+        let (stored, kept) = {
             let db = self.db().await?;
-            let tx = self.tx(&db, &[ROWS, RECORDS, ORDER], false)?;
+            let tx = self.tx(&db, &[ROWS, ORDER], false)?;
             let rows = tx.object_store(ROWS).map_err(backend)?;
-            let records = tx.object_store(RECORDS).map_err(backend)?;
-            let ordered = tx
+            let kept = tx
                 .object_store(ORDER)
                 .map_err(backend)?
-                .count()
+                .get::<String, _, _>(LIVE_COUNTS_KEY)
                 .primitive()
                 .map_err(backend)?;
-            let counts = ROW_COLLECTIONS
-                .iter()
-                .map(|c| {
-                    records
-                        .count()
-                        .with_query::<String, KeyRange<String>>(range_of(*c))
-                        .primitive()
-                        .map_err(backend)
-                })
-                .collect::<Result<Vec<_>, _>>()?;
             let slice = |after: Option<String>| {
                 let range = match after {
                     Some(key) => KeyRange::LowerBound(key, true),
@@ -742,26 +850,15 @@ impl LocalStore for IdbStore {
                     stored.push(decode(text)?);
                 }
             }
-            let mut expected = 0usize;
-            for n in futures::future::try_join_all(counts)
-                .await
-                .map_err(backend)?
-            {
-                expected += n as usize;
-            }
-            let ordered = usize::try_from(ordered.await.map_err(backend)?).unwrap_or(usize::MAX);
-            (stored, expected, ordered)
+            let kept: Option<String> = kept.await.map_err(backend)?;
+            (stored, kept.map(|t| decode::<LiveCounts>(&t)).transpose()?)
         };
-        // Rows are written with their records, so the numbers differ only on a database
-        // upgraded from version 2 (records stored before rows existed): build them once.
-        if stored.len() != expected {
-            return self.build_rows().await;
+        if kept == Some(LiveCounts::of(&stored)) {
+            return Ok(stored);
         }
-        // Order keys likewise, on a database upgraded from version 3.
-        if ordered != stored.iter().filter(|r| order_key(r).is_some()).count() {
-            self.build_order().await?;
-        }
-        Ok(stored)
+        // No counts (a database upgraded from before them, or from before the rows or the
+        // order) or wrong ones: checked against the records and rebuilt, once.
+        self.repair().await
     }
 
     async fn first_rows(
@@ -776,39 +873,27 @@ impl LocalStore for IdbStore {
         let tx = self.tx(&db, &[ROWS, ORDER], false)?;
         let rows = tx.object_store(ROWS).map_err(backend)?;
         let order = tx.object_store(ORDER).map_err(backend)?;
-        // Whether every case and visit row has its order key (not yet on a database upgraded
-        // from version 3, until its first `list_rows`): the counts of both stores tell.
-        let count = |s: &indexed_db_futures::object_store::ObjectStore<'_>,
-                     range: KeyRange<String>| {
-            s.count()
-                .with_query::<String, KeyRange<String>>(range)
-                .primitive()
-                .map_err(backend)
-        };
-        let counts = vec![
-            count(&rows, range_of(Collection::Cases))?,
-            count(&rows, range_of(Collection::Visits))?,
-            count(&order, prefix_range("c"))?,
-            count(&order, prefix_range("v"))?,
-            count(&order, prefix_range("d"))?,
-        ];
+        // The live counts are kept only while every case and visit row has its order key (not
+        // yet on a database upgraded from before them, until its first `list_rows`).
+        let kept = order
+            .get::<String, _, _>(LIVE_COUNTS_KEY)
+            .primitive()
+            .map_err(backend)?;
         let first = order
             .get_all::<String>()
             .with_query::<String, KeyRange<String>>(prefix_range(prefix))
             .with_limit(u32::try_from(limit).unwrap_or(u32::MAX))
             .primitive()
             .map_err(backend)?;
-        let n = futures::future::try_join_all(counts)
-            .await
-            .map_err(backend)?;
+        let kept: Option<String> = kept.await.map_err(backend)?;
         let keys = first
             .await
             .map_err(backend)?
             .map(|r| r.map_err(backend))
             .collect::<Result<Vec<String>, _>>()?;
-        if n[0] + n[1] != n[2] + n[3] + n[4] {
+        let Some(counts) = kept.map(|t| decode::<LiveCounts>(&t)).transpose()? else {
             return Ok(None);
-        }
+        };
         let texts = get_strings(&rows, &keys).await?;
         let listed = texts
             .iter()
@@ -827,7 +912,7 @@ impl LocalStore for IdbStore {
         Ok(Some(FirstRows {
             rows: listed,
             places,
-            total: usize::try_from(if prefix == "c" { n[2] } else { n[3] }).unwrap_or(usize::MAX),
+            total: usize::try_from(counts.of_prefix(prefix)).unwrap_or(usize::MAX),
         }))
     }
 

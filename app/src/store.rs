@@ -160,9 +160,10 @@ pub trait LocalStore {
     async fn list_rows(&self) -> Result<Vec<ListRow>, StoreError>;
     /// The first `limit` live rows of the long list of `c` (cases, visits) in its default order,
     /// newest first ([`order_key`]), the rows of the places they name, and how many live records
-    /// of `c` the device holds — without reading every row (the IndexedDB backend keeps the
-    /// order's keys with the rows). `None`: `c` has no list, or the device cannot tell yet (a
-    /// database upgraded from version 3 before its first [`LocalStore::list_rows`]).
+    /// of `c` the device holds — without reading every row or counting (the IndexedDB backend
+    /// keeps the order's keys and their live counts with the rows). `None`: `c` has no list, or
+    /// the device cannot tell yet (a database upgraded from version 3, or from version 4 before
+    /// the counts, until its first [`LocalStore::list_rows`]).
     async fn first_rows(
         &self,
         c: Collection,

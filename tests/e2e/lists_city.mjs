@@ -57,7 +57,12 @@ export function userHay(user, places) {
 }
 
 /** Gives one case a title nobody else has, as the city manager, through the sync API. */
-export async function retitle(server, token, caseId, title) {
+export function retitle(server, token, caseId, title) {
+  return setFields(server, token, 'cases', caseId, { title });
+}
+
+/** Sets fields of one record, as the user of `token`, through the sync API (from elsewhere). */
+export async function setFields(server, token, collection, id, fields) {
   const now = Date.now();
   const actor = '00000000-0000-4000-a000-0000000011e5';
   const res = await api(server.url, token, 'POST', '/api/v1/sync/push', {
@@ -67,12 +72,12 @@ export async function retitle(server, token, caseId, title) {
       id: `00000000-0000-4000-9000-${String(now % 1e12).padStart(12, '0')}`,
       actor,
       hlc: `${String(now).padStart(15, '0')}-000000`,
-      collection: 'cases',
-      record: caseId,
-      body: { kind: 'set', fields: { title } },
+      collection,
+      record: id,
+      body: { kind: 'set', fields },
       schema: 1,
     }],
   });
   const refused = res.results.filter((r) => r.rejected);
-  if (refused.length) throw new Error(`retitle refused: ${JSON.stringify(refused)}`);
+  if (refused.length) throw new Error(`set ${collection} ${id} refused: ${JSON.stringify(refused)}`);
 }

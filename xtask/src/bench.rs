@@ -99,6 +99,11 @@ const BENCHES: &[Bench] = &[
         run: || browser_bench_with("bench/admin_users.mjs", false),
     },
     Bench {
+        name: "lists-reload",
+        about: "the case and visit lists right after a reload, on a city seeded and synced once and kept (target/bench/lists-<months>m; TONGXIN_BENCH_MONTHS, default 12): at once from home, by address, from memory, with the lists' User Timing",
+        run: || browser_bench_with("bench/lists_reload.mjs", true),
+    },
+    Bench {
         name: "memory",
         about: "the release server's resident memory: --demo-city start, seeding a year (TONGXIN_BENCH_MONTHS, default 12), the city manager's full pull",
         run: || browser_bench_with("bench/memory.mjs", true),

@@ -83,6 +83,24 @@ pub struct CaseQuery {
     pub terms: Terms,
 }
 
+impl CaseQuery {
+    /// The list's query of a shared case filter (the home tiles' filters: `views::home::Tile`),
+    /// so a tile counts what the list it opens shows.
+    pub fn of_filter(f: &tongxin_shared::query::CaseFilter) -> Self {
+        Self {
+            status: f.status,
+            grid: f.grid.clone(),
+            category: f.category.clone(),
+            overdue_only: f.overdue_only,
+            mine: f.mine.clone(),
+            queue: None,
+            open_only: f.open_only,
+            due_soon: f.due_soon,
+            terms: Terms::parse(&f.text),
+        }
+    }
+}
+
 /// The columns the case list sorts by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CaseSort {
@@ -280,6 +298,73 @@ mod tests {
             ..CaseQuery::default()
         };
         assert_eq!(titles(&c, &grid, NEWEST, 0), ["楼道堆物"]);
+    }
+
+    #[test]
+    fn a_shared_filter_selects_the_rows_of_the_records_it_matches() {
+        use tongxin_shared::query::CaseFilter;
+        let cases = [
+            json!({"title": "楼道堆物", "status": "reported", "grid": "g1", "reporter": "w1", "reported_at": 300, "deadline": 1000}),
+            json!({"title": "路灯不亮", "status": "closed", "grid": "g2", "reporter": "w2", "assignee": "w1", "reported_at": 100, "deadline": 50}),
+            json!({"title": "噪音扰民", "status": "in_progress", "grid": "g2", "reporter": "w2", "assignee": "w1", "reported_at": 200, "deadline": 400}),
+            json!({"title": "井盖缺失", "status": "accepted", "grid": "g1", "reporter": "w1", "reported_at": 250, "deadline": 560}),
+            json!({"title": "已删除", "status": "reported", "reporter": "w1", "reported_at": 260, "deadline": 520, "deleted": true}),
+        ];
+        let records: Vec<Record> = cases
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let n = u128::try_from(i).expect("small") + 1;
+                crate::listing::fixture(tongxin_shared::Collection::Cases, n, f)
+            })
+            .collect();
+        let (mut grids, mut people) = (Names::default(), Names::default());
+        let rows: Vec<CaseRow> = records
+            .iter()
+            .map(|r| CaseRow::new(r, &mut grids, &mut people))
+            .collect();
+        let filters = [
+            CaseFilter {
+                mine: Some("w1".into()),
+                open_only: true,
+                ..CaseFilter::default()
+            },
+            CaseFilter {
+                due_soon: true,
+                ..CaseFilter::default()
+            },
+            CaseFilter {
+                overdue_only: true,
+                ..CaseFilter::default()
+            },
+            CaseFilter {
+                grid: Some("g1".into()),
+                text: "井盖".into(),
+                ..CaseFilter::default()
+            },
+        ];
+        for now in [0, 450, 500, 990, 2_000] {
+            for f in &filters {
+                let q = CaseQuery::of_filter(f);
+                let mut by_rows: Vec<RecordId> = select(
+                    &rows,
+                    &grids,
+                    &people,
+                    &Deadlines::default(),
+                    &q,
+                    NEWEST,
+                    now,
+                )
+                .into_iter()
+                .map(|i| rows[i as usize].id)
+                .collect();
+                let mut by_records: Vec<RecordId> =
+                    f.apply(&records, now).into_iter().map(|r| r.id).collect();
+                by_rows.sort_unstable();
+                by_records.sort_unstable();
+                assert_eq!(by_rows, by_records, "{f:?} at {now}");
+            }
+        }
     }
 
     #[test]

@@ -179,11 +179,18 @@ thread_local! {
     static INDEX: RefCell<ListIndex> = RefCell::default();
     static STATE: RefCell<State> = RefCell::default();
     static READY: ArcRwSignal<u64> = ArcRwSignal::new(0);
+    static WANTED: ArcRwSignal<bool> = ArcRwSignal::new(false);
 }
 
 /// Reads the index (never across an `.await`).
 pub(crate) fn with<T>(f: impl FnOnce(&ListIndex) -> T) -> T {
     INDEX.with(|ix| f(&ix.borrow()))
+}
+
+/// Asks for the rows to be built as soon as sync is quiet, even before the page has completed a
+/// sync round (a tab that does not sync, offline): what `keep_warm` otherwise waits for.
+pub(crate) fn want() {
+    WANTED.with(|w| w.set(true));
 }
 
 /// Bumped whenever the rows changed; 0 until they are first built. Screens re-select on it.
@@ -223,10 +230,11 @@ pub(crate) fn keep_warm(sig: SyncSignals) {
     // completed a round: building at start competed with whatever the user opened first (a
     // list's first page waited behind it for a second); a list opened before then asks for it
     // itself, after drawing its first page (`page::first_page`).
+    let wanted: Signal<bool> = WANTED.with(|w| Signal::from(w.clone()));
     Effect::new(move |_| {
         let quiet = !sig.syncing.get();
         sig.version.track();
-        let warm = sig.rounds.get() > 0 || STATE.with(|s| s.borrow().built);
+        let warm = sig.rounds.get() > 0 || wanted.get() || STATE.with(|s| s.borrow().built);
         if quiet && warm {
             refresh();
         }

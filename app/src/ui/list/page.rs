@@ -53,7 +53,8 @@ pub(crate) trait PagedRows: 'static {
 /// Asks for the index to be brought up to date (`index::refresh`), and when it has not been
 /// built yet, first reads the first page of the list of kind `L` from the device (`None` until
 /// read, and for good once the index is built: the list then selects from it). The index is
-/// asked for after that page is read, so the page's few reads do not wait behind the rows.
+/// asked for after that page is read and painted, so neither the page's few reads nor its
+/// drawing wait behind the rows.
 pub(crate) fn first_page<L: PagedRows>() -> RwSignal<First<L::Shown>> {
     let first = RwSignal::new(None);
     if index::ready().get_untracked() == 0 {
@@ -62,7 +63,12 @@ pub(crate) fn first_page<L: PagedRows>() -> RwSignal<First<L::Shown>> {
                 let positions: Vec<u32> = (0..L::len(&ix))
                     .filter_map(|i| u32::try_from(i).ok())
                     .collect();
-                let _ = first.try_set(Some((L::shown(&ix, &positions), total)));
+                if first
+                    .try_set(Some((L::shown(&ix, &positions), total)))
+                    .is_none()
+                {
+                    after_paint().await;
+                }
             }
             index::refresh();
         });
@@ -70,6 +76,18 @@ pub(crate) fn first_page<L: PagedRows>() -> RwSignal<First<L::Shown>> {
         index::refresh();
     }
     first
+}
+
+/// Until the next frame has been painted (at most 100 ms: no frames come in a hidden tab).
+async fn after_paint() {
+    let (painted, frame) = futures::channel::oneshot::channel::<()>();
+    request_animation_frame(move || {
+        let _ = painted.send(());
+    });
+    let limit = gloo_timers::future::TimeoutFuture::new(100);
+    futures::future::select(frame, limit).await;
+    // The frame's callbacks run before its paint; a task queued from them runs after it.
+    gloo_timers::future::TimeoutFuture::new(0).await;
 }
 
 /// How many live records the list shows: from the index once built, else from the first page.
