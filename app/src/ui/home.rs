@@ -21,15 +21,17 @@ use tongxin_shared::RecordId;
 /// with a list opened at once (its first page waited behind the build).
 const ASK_AFTER_MS: u32 = 3_000;
 
-/// My grids by name (their ids when not on the device).
+/// My grids as the lists show them, code and name (their ids when not on the device).
 fn grid_names(mine: &[RecordId], ix: &index::ListIndex) -> Vec<String> {
     mine.iter()
         .map(|g| {
             let id = g.to_string();
-            ix.areas
-                .get(&id)
-                .filter(|(name, _)| !name.is_empty())
-                .map_or(id.clone(), |(name, _)| name.clone())
+            let shown = ix.grids.shown(ix.grids.get(&id));
+            if shown.is_empty() {
+                id
+            } else {
+                shown.to_owned()
+            }
         })
         .collect()
 }

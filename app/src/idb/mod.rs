@@ -20,233 +20,17 @@ use std::rc::Rc;
 use tongxin_shared::merge::{apply, merge_record};
 use tongxin_shared::{Collection, Hlc, Op, OpId, Record, RecordId};
 
-const RECORDS: &str = "records";
-const OUTBOX: &str = "outbox";
-const REJECTED: &str = "rejected";
-const META: &str = "meta";
-/// Photos by SHA-256 (a JSON `StoredBlob`), and the hashes still to upload.
-const BLOBS: &str = "blobs";
-const BLOBS_PENDING: &str = "blobs_pending";
-/// The compact list row of each record of `ROW_COLLECTIONS`, under the record's key, written in
-/// the same transaction as the record (`crate::listing::rows`).
-const ROWS: &str = "rows";
-/// The long lists' order: under each case and visit row's `order_key`, its record's key, written
-/// with the row (`crate::listing::rows::order_key`), and under `LIVE_COUNTS_KEY` how many live
-/// keys each list has (`LiveCounts`), kept by the same writes. The first page of a list and its
-/// count are read from here without reading every row or counting keys. The counts are there
-/// exactly when every case and visit row has its key: written with zeros when the database is
-/// created, from scratch by whatever rewrites the keys (`repair`, `reset_pulled`), and moved by
-/// every other write in its own transaction; a database upgraded from before them has none
-/// until its first `list_rows`.
-const ORDER: &str = "order";
-/// Rows read by one request of `list_rows` (a list's first page, asked for while the index is
-/// built, waits for at most one slice per request: 2,000 rows held it for ~50 ms per request
-/// on a loaded machine).
-const ROWS_SLICE: u32 = 500;
-/// Schema version of the local database; `upgrade` migrates from any older one.
-const VERSION: u8 = 4;
+mod access;
+mod codec;
+mod order;
+mod schema;
 
-thread_local! {
-    /// A write failed for lack of space since a database last opened. Chromium then closes the
-    /// connection and refuses to open the database until there is space, with errors that do
-    /// not say why ("The database connection is closing", "Internal error opening backing
-    /// store"): those are reported as [`StoreError::Full`] too while this is set.
-    static DISK_FULL: Cell<bool> = const { Cell::new(false) };
-}
-
-fn classify(text: String) -> StoreError {
-    if is_full(&text) {
-        DISK_FULL.with(|f| f.set(true));
-        StoreError::Full
-    } else if DISK_FULL.with(Cell::get) {
-        StoreError::Full
-    } else {
-        StoreError::Backend(text)
-    }
-}
-
-fn backend(e: impl std::fmt::Display) -> StoreError {
-    classify(e.to_string())
-}
-
-/// A DOMException of a failed transaction as a store error.
-fn dom_error(name: &str, message: &str) -> StoreError {
-    classify(format!("{name}: {message}"))
-}
-
-/// Whether a browser's storage error means "no room": the origin's quota is used up
-/// (`QuotaExceededError`, every browser), or the disk itself is full — which Chromium reports as
-/// an `UnknownError` naming `FILE_ERROR_NO_SPACE` (a small write) or a `DataError` "Failed to
-/// write blobs (IOError)" (a large value, such as a photo, kept in a file of its own). One
-/// failing write closes every connection of the origin (the session's database shares the
-/// backing store), so this app may first see only what follows: "The database connection is
-/// closing", then "Internal error opening backing store" until there is space. Chromium says
-/// those after an IO error, and on a phone that is a full disk; the advice shown (sync, free
-/// space) is the right one for any of them.
-fn is_full(text: &str) -> bool {
-    [
-        "QuotaExceededError",
-        "NO_SPACE",
-        "Failed to write blobs",
-        "connection is closing",
-        "Internal error opening backing store",
-    ]
-    .iter()
-    .any(|needle| text.contains(needle))
-}
-
-fn decode<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, StoreError> {
-    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(e.to_string()))
-}
-
-fn encode<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
-    serde_json::to_string(v).map_err(|e| StoreError::Corrupt(e.to_string()))
-}
-
-/// Moves a record's key in the lists' order from its row before (`old`) to its row now (`new`),
-/// and in `counts`; requests are not awaited (a failed one aborts the transaction, which `commit`
-/// reports).
-fn reorder(
-    order: &indexed_db_futures::object_store::ObjectStore<'_>,
-    key: &str,
-    old: Option<&ListRow>,
-    new: Option<&ListRow>,
-    counts: &mut LiveCounts,
-) -> Result<(), StoreError> {
-    let (before, after) = (old.and_then(order_key), new.and_then(order_key));
-    if before == after {
-        return Ok(());
-    }
-    counts.moved(before.as_deref(), after.as_deref());
-    if let Some(k) = before {
-        drop(order.delete(k).primitive().map_err(backend)?);
-    }
-    if let Some(k) = after {
-        drop(
-            order
-                .put(key.to_owned())
-                .with_key(k)
-                .primitive()
-                .map_err(backend)?,
-        );
-    }
-    Ok(())
-}
-
-/// The live counts kept in the lists' order (`None`: not kept, the order is not complete).
-async fn read_counts(
-    order: &indexed_db_futures::object_store::ObjectStore<'_>,
-) -> Result<Option<LiveCounts>, StoreError> {
-    let text: Option<String> = order
-        .get(LIVE_COUNTS_KEY)
-        .primitive()
-        .map_err(backend)?
-        .await
-        .map_err(backend)?;
-    text.map(|t| decode(&t)).transpose()
-}
-
-/// Writes the live counts into the lists' order (not awaited, as `reorder`'s requests).
-fn write_counts(
-    order: &indexed_db_futures::object_store::ObjectStore<'_>,
-    counts: LiveCounts,
-) -> Result<(), StoreError> {
-    drop(
-        order
-            .put(encode(&counts)?)
-            .with_key(LIVE_COUNTS_KEY)
-            .primitive()
-            .map_err(backend)?,
-    );
-    Ok(())
-}
-
-/// A write transaction's live counts: those kept when it started (`None`: not kept), moved by
-/// its `reorder`s, and written back at its end when kept and changed.
-struct Moved {
-    kept: Option<LiveCounts>,
-    now: LiveCounts,
-}
-
-impl Moved {
-    fn new(kept: Option<LiveCounts>) -> Self {
-        Self {
-            kept,
-            now: kept.unwrap_or_default(),
-        }
-    }
-
-    fn write(
-        self,
-        order: &indexed_db_futures::object_store::ObjectStore<'_>,
-    ) -> Result<(), StoreError> {
-        match self.kept {
-            Some(kept) if kept != self.now => write_counts(order, self.now),
-            _ => Ok(()),
-        }
-    }
-}
-
-/// Every value (a JSON text) of `store` in `range`, in key order.
-async fn texts_in(
-    store: &indexed_db_futures::object_store::ObjectStore<'_>,
-    range: KeyRange<String>,
-) -> Result<Vec<String>, StoreError> {
-    store
-        .get_all::<String>()
-        .with_query::<String, KeyRange<String>>(range)
-        .primitive()
-        .map_err(backend)?
-        .await
-        .map_err(backend)?
-        .map(|r| r.map_err(backend))
-        .collect()
-}
-
-fn prefix_range(prefix: &str) -> KeyRange<String> {
-    KeyRange::Bound(format!("{prefix}/"), false, format!("{prefix}0"), true)
-}
-
-/// The key range of collection `c` in `records` and `rows` (keys are "collection/id"; '0'
-/// follows '/').
-fn range_of(c: Collection) -> KeyRange<String> {
-    KeyRange::Bound(
-        format!("{}/", c.as_str()),
-        false,
-        format!("{}0", c.as_str()),
-        true,
-    )
-}
-
-/// Puts a string value under a string key and waits for the request.
-async fn put(
-    store: &indexed_db_futures::object_store::ObjectStore<'_>,
-    key: impl Into<String>,
-    value: String,
-) -> Result<(), StoreError> {
-    store
-        .put(value)
-        .with_key(key.into())
-        .primitive()
-        .map_err(backend)?
-        .await
-        .map_err(backend)?;
-    Ok(())
-}
-
-/// Deletes a key and waits for the request.
-async fn delete(
-    store: &indexed_db_futures::object_store::ObjectStore<'_>,
-    key: impl Into<String>,
-) -> Result<(), StoreError> {
-    store
-        .delete(key.into())
-        .primitive()
-        .map_err(backend)?
-        .await
-        .map_err(backend)?;
-    Ok(())
-}
+use access::{delete, get_strings, prefix_range, put, range_of, texts_in};
+use codec::{backend, decode, dom_error, encode, DISK_FULL};
+use order::{read_counts, reorder, write_counts, Moved};
+use schema::{
+    open_db, BLOBS, BLOBS_PENDING, META, ORDER, OUTBOX, RECORDS, REJECTED, ROWS, ROWS_SLICE,
+};
 
 /// The device's IndexedDB database.
 ///
@@ -259,46 +43,6 @@ pub struct IdbStore {
     /// A transaction could not start or commit: the connection may be closed; the next use
     /// opens it again.
     broken: Cell<bool>,
-}
-
-/// Opens (creating or upgrading) the database `name`.
-async fn open_db(name: &str) -> Result<Database, StoreError> {
-    let zero = encode(&LiveCounts::default())?;
-    Database::open(name)
-        .with_version(VERSION)
-        .with_on_upgrade_needed(move |event, db| {
-            // Versioned upgrades: each step runs once, from whatever version was stored.
-            if event.old_version() < 1.0 {
-                for store in [RECORDS, OUTBOX, REJECTED, META] {
-                    db.create_object_store(store).build()?;
-                }
-            }
-            if event.old_version() < 2.0 {
-                for store in [BLOBS, BLOBS_PENDING] {
-                    db.create_object_store(store).build()?;
-                }
-            }
-            // Version 3: the list rows. A device upgraded from 2 has records without rows (and no
-            // live counts); its first `list_rows` finds fewer rows than records and builds them
-            // once (lazily: an upgrade callback cannot await a read of every record).
-            if event.old_version() < 3.0 {
-                db.create_object_store(ROWS).build()?;
-            }
-            // Version 4: the lists' order. A device upgraded from 3 has rows without order keys
-            // (and no live counts); its first `list_rows` writes them once (until then
-            // `first_rows` says it cannot tell, and a list waits for its index).
-            if event.old_version() < 4.0 {
-                let order = db.create_object_store(ORDER).build()?;
-                // A new database lists nothing yet, so its counts are known: zero. (One upgraded
-                // from 2 or 3 gets its keys and counts with its first `list_rows`.)
-                if event.old_version() < 1.0 {
-                    drop(order.put(zero).with_key(LIVE_COUNTS_KEY).primitive()?);
-                }
-            }
-            Ok(())
-        })
-        .await
-        .map_err(backend)
 }
 
 impl IdbStore {
@@ -491,23 +235,6 @@ impl IdbStore {
         self.commit(tx).await?;
         Ok(out)
     }
-}
-
-/// The values under `keys` (all requests issued before the first is awaited).
-async fn get_strings(
-    store: &indexed_db_futures::object_store::ObjectStore<'_>,
-    keys: &[String],
-) -> Result<Vec<Option<String>>, StoreError> {
-    let reads = keys
-        .iter()
-        .map(|k| {
-            store
-                .get::<String, _, _>(k.as_str())
-                .primitive()
-                .map_err(backend)
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    futures::future::try_join_all(reads).await.map_err(backend)
 }
 
 impl LocalStore for IdbStore {
