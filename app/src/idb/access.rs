@@ -84,3 +84,18 @@ pub(crate) async fn get_strings(
         .collect::<Result<Vec<_>, _>>()?;
     futures::future::try_join_all(reads).await.map_err(backend)
 }
+
+/// How many keys `store` holds in `range` (all of them for `None`).
+pub(crate) async fn count_in(
+    store: &indexed_db_futures::object_store::ObjectStore<'_>,
+    range: Option<KeyRange<String>>,
+) -> Result<u32, StoreError> {
+    let request = match range {
+        Some(range) => store
+            .count()
+            .with_query::<String, KeyRange<String>>(range)
+            .primitive(),
+        None => store.count().primitive(),
+    };
+    request.map_err(backend)?.await.map_err(backend)
+}

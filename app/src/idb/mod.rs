@@ -25,7 +25,7 @@ mod codec;
 mod order;
 mod schema;
 
-use access::{delete, get_strings, prefix_range, put, range_of, texts_in};
+use access::{count_in, delete, get_strings, prefix_range, put, range_of, texts_in};
 use codec::{backend, decode, dom_error, encode, DISK_FULL};
 use order::{read_counts, reorder, write_counts, Moved};
 use schema::{
@@ -170,20 +170,9 @@ impl IdbStore {
         let order = tx.object_store(ORDER).map_err(backend)?;
         let mut expected = 0u32;
         for c in ROW_COLLECTIONS {
-            expected += records
-                .count()
-                .with_query::<String, KeyRange<String>>(range_of(c))
-                .primitive()
-                .map_err(backend)?
-                .await
-                .map_err(backend)?;
+            expected += count_in(&records, Some(range_of(c))).await?;
         }
-        let kept = rows
-            .count()
-            .primitive()
-            .map_err(backend)?
-            .await
-            .map_err(backend)?;
+        let kept = count_in(&rows, None).await?;
         let mut counts = LiveCounts::default();
         let mut out = Vec::new();
         if kept == expected {
@@ -193,12 +182,7 @@ impl IdbStore {
             }
             // Keys for every case and visit row already (a database from version 4 before the
             // counts): only the counts are missing. Else every key is written again.
-            let ordered = order
-                .count()
-                .primitive()
-                .map_err(backend)?
-                .await
-                .map_err(backend)?;
+            let ordered = count_in(&order, None).await?;
             let kept_counts = read_counts(&order).await?.is_some();
             let keyed = out.iter().filter(|r| order_key(r).is_some()).count();
             let ordered = usize::try_from(ordered).unwrap_or(usize::MAX);
@@ -290,13 +274,7 @@ impl LocalStore for IdbStore {
         let db = self.db().await?;
         let tx = self.tx(&db, &[OUTBOX], false)?;
         let s = tx.object_store(OUTBOX).map_err(backend)?;
-        let n = s
-            .count()
-            .primitive()
-            .map_err(backend)?
-            .await
-            .map_err(backend)?;
-        Ok(n as usize)
+        Ok(count_in(&s, None).await? as usize)
     }
 
     async fn ack(&self, ids: &[OpId]) -> Result<(), StoreError> {
@@ -469,14 +447,7 @@ impl LocalStore for IdbStore {
         let db = self.db().await?;
         let tx = self.tx(&db, &[RECORDS], false)?;
         let s = tx.object_store(RECORDS).map_err(backend)?;
-        let n = s
-            .count()
-            .with_query::<String, KeyRange<String>>(range_of(c))
-            .primitive()
-            .map_err(backend)?
-            .await
-            .map_err(backend)?;
-        Ok(n as usize)
+        Ok(count_in(&s, Some(range_of(c))).await? as usize)
     }
 
     async fn reset_pulled(&self) -> Result<(), StoreError> {

@@ -43,6 +43,21 @@ pub(super) fn corrupt(e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(e.to_string())
 }
 
+/// Keyset paging of cases by `(due_at, id)`: what comes after `after`, `limit` of them.
+fn push_due_page(qb: &mut Sql, after: Option<(u64, RecordId)>, limit: u32) {
+    if let Some((due, id)) = after {
+        qb.push(" AND (due_at > ")
+            .bind(to_i64(due))
+            .push(" OR (due_at = ")
+            .bind(to_i64(due))
+            .push(" AND id > ")
+            .bind(id.to_string())
+            .push("))");
+    }
+    qb.push(" ORDER BY due_at, id LIMIT ")
+        .bind(i64::from(limit));
+}
+
 pub(super) fn to_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
@@ -1043,17 +1058,7 @@ where
             let mut qb =
                 Sql::new("SELECT due_at, body FROM records WHERE due_at IS NOT NULL AND due_at < ");
             qb.bind(to_i64(now_ms));
-            if let Some((due, id)) = after {
-                qb.push(" AND (due_at > ")
-                    .bind(to_i64(due))
-                    .push(" OR (due_at = ")
-                    .bind(to_i64(due))
-                    .push(" AND id > ")
-                    .bind(id.to_string())
-                    .push("))");
-            }
-            qb.push(" ORDER BY due_at, id LIMIT ")
-                .bind(i64::from(limit));
+            push_due_page(&mut qb, after, limit);
             let rows = qb.query::<B::Db>().fetch_all(self.backend.pool()).await?;
             rows.iter()
                 .map(|row| {
@@ -1075,17 +1080,7 @@ where
                 "SELECT due_at, subdistrict, community, grid, body FROM records \
                  WHERE due_at IS NOT NULL",
             );
-            if let Some((due, id)) = after {
-                qb.push(" AND (due_at > ")
-                    .bind(to_i64(due))
-                    .push(" OR (due_at = ")
-                    .bind(to_i64(due))
-                    .push(" AND id > ")
-                    .bind(id.to_string())
-                    .push("))");
-            }
-            qb.push(" ORDER BY due_at, id LIMIT ")
-                .bind(i64::from(limit));
+            push_due_page(&mut qb, after, limit);
             let rows = qb.query::<B::Db>().fetch_all(self.backend.pool()).await?;
             rows.iter()
                 .map(|row| {
