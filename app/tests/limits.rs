@@ -161,6 +161,7 @@ fn pull_body(records: &[Record]) -> String {
         cursor: records.len() as u64,
         more: false,
         reset: false,
+        dropped: Vec::new(),
         scope: "test".into(),
         server_time_ms: 1_764_000_000_000,
     };

@@ -24,11 +24,13 @@ pub enum Collection {
     Alliances,
     ServiceCentres,
     Projects,
+    /// Derived per (grid, month) by the server (`crate::summary`); no op may write them.
+    Summaries,
 }
 
 impl Collection {
     /// Every collection, in a stable order.
-    pub const ALL: [Collection; 12] = [
+    pub const ALL: [Collection; 13] = [
         Self::Subdistricts,
         Self::Communities,
         Self::Grids,
@@ -41,6 +43,7 @@ impl Collection {
         Self::Alliances,
         Self::ServiceCentres,
         Self::Projects,
+        Self::Summaries,
     ];
 
     /// The wire and database name.
@@ -58,6 +61,7 @@ impl Collection {
             Self::Alliances => "alliances",
             Self::ServiceCentres => "service_centres",
             Self::Projects => "projects",
+            Self::Summaries => "summaries",
         }
     }
 
@@ -81,6 +85,7 @@ impl Collection {
             Self::Alliances => ALLIANCE,
             Self::ServiceCentres => SERVICE_CENTRE,
             Self::Projects => PROJECT,
+            Self::Summaries => &[],
         }
     }
 
@@ -95,7 +100,11 @@ impl Collection {
             Self::Subdistricts => ScopeRule::SelfSubdistrict,
             Self::Communities => ScopeRule::SelfCommunity,
             Self::Grids => ScopeRule::SelfGrid,
-            Self::Compounds | Self::Households | Self::Cases | Self::Visits => {
+            Self::Compounds
+            | Self::Households
+            | Self::Cases
+            | Self::Visits
+            | Self::Summaries => {
                 ScopeRule::Grid("grid")
             }
             Self::Activities | Self::Alliances | Self::ServiceCentres | Self::Projects => {

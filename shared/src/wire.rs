@@ -1,7 +1,8 @@
 //! Wire types of the sync protocol (`/api/v1/…`). JSON via serde; the shapes are snapshot-tested
 //! (`tests/wire_snapshots.rs`) so that a protocol change shows up as a visible diff.
 
-use crate::ids::{ActorId, OpId};
+use crate::ids::{ActorId, OpId, RecordId};
+use crate::schema::Collection;
 use crate::op::Op;
 use crate::record::Record;
 use serde::{Deserialize, Serialize};
@@ -150,6 +151,10 @@ pub struct PullResponse {
     pub cursor: u64,
     pub more: bool,
     pub reset: bool,
+    /// Records the device's profile no longer keeps (`crate::profile`): the device drops its
+    /// copies (a record with an op still waiting in its outbox stays).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dropped: Vec<(Collection, RecordId)>,
     /// The area fingerprint of this answer: the app stores it with its cursor.
     #[serde(default)]
     pub scope: String,

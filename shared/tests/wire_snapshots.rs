@@ -91,6 +91,7 @@ fn pull_response() {
         cursor: 42,
         more: false,
         reset: false,
+        dropped: vec![(Collection::Visits, RecordId(Uuid::from_u128(7)))],
         scope: "3f2a9c0d41b7e6a85c19d2f0".into(),
         server_time_ms: 1_732_500_000_500,
     };
