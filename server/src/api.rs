@@ -4,6 +4,7 @@ use crate::auth::{scope_fingerprint, Authed};
 use crate::error::ApiError;
 use crate::extract::{AppJson, AppQuery};
 use crate::store::Scope;
+use tongxin_shared::profile::Profile;
 use crate::AppState;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
@@ -154,13 +155,16 @@ pub async fn pull(
             cursor: 0,
             more: true,
             reset: true,
+            dropped: Vec::new(),
             scope,
             server_time_ms: crate::now_ms(),
         }));
     }
+    let now = crate::now_ms();
+    let profile = Profile::of(principal.role);
     let page = state
         .store
-        .pull(&Scope::of(principal), q.cursor, limit)
+        .pull_as(&Scope::of(principal), profile, now, q.cursor, limit)
         .await?;
     let records = page
         .records
@@ -178,8 +182,9 @@ pub async fn pull(
         cursor: page.cursor,
         more: page.more,
         reset: false,
+        dropped: page.dropped,
         scope,
-        server_time_ms: crate::now_ms(),
+        server_time_ms: now,
     }))
 }
 

@@ -47,6 +47,7 @@ mod postgres;
 mod sql;
 mod sqlite;
 mod stmt;
+mod summaries;
 mod user_list;
 
 pub use backend::{Backend, OnCommit};
@@ -60,6 +61,7 @@ use std::sync::Arc;
 use tongxin_shared::authz::{Denied, Place, Principal};
 use tongxin_shared::case::{Deadlines, Role};
 use tongxin_shared::policy::assign::Assignees;
+use tongxin_shared::profile::Profile;
 use tongxin_shared::schema::FieldType;
 use tongxin_shared::userlist::{AreaName, UserQuery};
 use tongxin_shared::wire::UserSummary;
@@ -106,6 +108,9 @@ pub struct PullPage {
     pub places: Vec<Place>,
     pub cursor: u64,
     pub more: bool,
+    /// Records past the cursor the profile no longer keeps (aged out since the device's last
+    /// pull): the device drops its copies. Only for a summary profile's later pulls.
+    pub dropped: Vec<(Collection, RecordId)>,
 }
 
 /// A user account as stored.
@@ -348,8 +353,21 @@ pub trait Store: Send + Sync + 'static {
     /// such fan-out (SQLite: one process per file).
     fn follow_commits(&self, on_commit: OnCommit) -> StoreFuture<'_, bool>;
     /// Records in scope with `seq > cursor`, ordered by seq: at most `limit`, and no more once
-    /// their stored JSON reaches [`PULL_PAGE_BYTES`] (at least one, however big).
-    fn pull<'a>(&'a self, scope: &'a Scope, cursor: u64, limit: u32) -> StoreFuture<'a, PullPage>;
+    /// their stored JSON reaches [`PULL_PAGE_BYTES`] (at least one, however big). The full
+    /// profile's page: every record but the summaries.
+    fn pull<'a>(&'a self, scope: &'a Scope, cursor: u64, limit: u32) -> StoreFuture<'a, PullPage> {
+        self.pull_as(scope, Profile::Full, 0, cursor, limit)
+    }
+    /// A page for a device of `profile` at the server's clock `now_ms` (which records the
+    /// summary profile keeps depends on it, `tongxin_shared::profile`).
+    fn pull_as<'a>(
+        &'a self,
+        scope: &'a Scope,
+        profile: Profile,
+        now_ms: u64,
+        cursor: u64,
+        limit: u32,
+    ) -> StoreFuture<'a, PullPage>;
     /// The highest committed seq.
     fn max_seq(&self) -> StoreFuture<'_, u64>;
     /// Stores a photo uploaded by `blob.uploader`, unless it is stored already (by anyone:

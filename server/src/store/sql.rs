@@ -22,9 +22,18 @@ use tongxin_shared::policy::{
     due_at, op_digest, plan, Committed, Hierarchy, Key, KnownOp, OpSlot, Plan, Write,
 };
 use tongxin_shared::userlist::{user_hay, UserQuery};
+use super::summaries::summarised;
+use tongxin_shared::profile::{self, Profile};
 use tongxin_shared::{ActorId, Collection, Op, OpId, Record, RecordId};
 
-/// Rows per multi-row statement (9 binds a row stays far below both databases' limits).
+/// The `keep_until` column of a record written at `now_ms`: until when the summary profile's
+/// pull sends it (`profile::kept_until`, its last change being the later of its stamps and the
+/// commit, so a late-pushed change still reaches the devices that hold the record).
+fn keep_until(r: &Record, now_ms: u64) -> Option<u64> {
+    profile::kept_until(r, profile::changed_ms(r).max(now_ms))
+}
+
+/// Rows per multi-row statement (10 binds a row stays far below both databases' limits).
 pub(super) const CHUNK: usize = 500;
 
 /// The store over one SQL backend.
@@ -165,6 +174,7 @@ where
         let store = Self { backend };
         store.backfill_blob_refs().await?;
         store.compact_bodies().await?;
+        store.backfill_summaries(crate::now_ms()).await?;
         Ok(store)
     }
 
@@ -266,7 +276,17 @@ where
         committed.hierarchy = Self::load_places(conn, &refs).await?;
         let names = assign::named_in(ops, committed.records.values().map(|(_, r)| r));
         committed.assignees = Self::load_assignees(conn, &names).await?;
-        let plan = plan(ops, authors, &mut committed, deadlines, now_ms);
+        let before: HashMap<Key, (u64, Record)> = committed
+            .records
+            .iter()
+            .filter(|(k, _)| summarised(k.0))
+            .map(|(k, v)| (*k, v.clone()))
+            .collect();
+        let mut plan = plan(ops, authors, &mut committed, deadlines, now_ms);
+        let summaries =
+            Self::summary_writes(conn, &before, &plan.writes, &committed.hierarchy, now_ms)
+                .await?;
+        plan.writes.extend(summaries);
         // What sits below a moved grid or community takes its new place (new seqs, so the users
         // who gained it pull it; those who lost it reset, see `Store::hierarchy_moves`).
         let written: BTreeSet<Key> = plan.writes.iter().map(|w| w.key).collect();
@@ -413,7 +433,7 @@ where
         Ok(out)
     }
 
-    async fn load_records(
+    pub(super) async fn load_records(
         conn: &mut <B::Db as Database>::Connection,
         keys: &BTreeSet<Key>,
     ) -> Result<HashMap<Key, (u64, Record)>, StoreError> {
@@ -438,7 +458,7 @@ where
         Ok(out)
     }
 
-    async fn load_places(
+    pub(super) async fn load_places(
         conn: &mut <B::Db as Database>::Connection,
         refs: &BTreeSet<(Collection, RecordId)>,
     ) -> Result<Hierarchy, StoreError> {
@@ -474,10 +494,11 @@ where
     }
 
     /// Writes the planned records with seqs from `first_seq` on; returns the seq of each key.
-    async fn write_records(
+    pub(super) async fn write_records(
         conn: &mut <B::Db as Database>::Connection,
         writes: &[Write],
         first_seq: u64,
+        now_ms: u64,
     ) -> Result<HashMap<Key, u64>, StoreError> {
         let mut written = HashMap::new();
         for (n, chunk) in writes.chunks(CHUNK).enumerate() {
@@ -491,7 +512,8 @@ where
             }
             let mut qb = Sql::new(
                 "INSERT INTO records \
-                 (collection, id, seq, subdistrict, community, grid, deleted, body, due_at) ",
+                 (collection, id, seq, subdistrict, community, grid, deleted, body, due_at, \
+                 keep_until) ",
             );
             qb.values(rows, |b, (key, r, seq, place, body)| {
                 b.bind(key.0.as_str().to_owned())
@@ -502,13 +524,14 @@ where
                     .bind(place.grid.map(|x| x.to_string()))
                     .bind(i64::from(r.is_deleted()))
                     .bind(body)
-                    .bind(due_at(r).map(to_i64));
+                    .bind(due_at(r).map(to_i64))
+                    .bind(keep_until(r, now_ms).map(to_i64));
             });
             qb.push(
                 " ON CONFLICT (collection, id) DO UPDATE SET seq = excluded.seq, \
                  subdistrict = excluded.subdistrict, community = excluded.community, \
                  grid = excluded.grid, deleted = excluded.deleted, body = excluded.body, \
-                 due_at = excluded.due_at",
+                 due_at = excluded.due_at, keep_until = excluded.keep_until",
             );
             qb.query::<B::Db>().execute(&mut *conn).await?;
         }
@@ -743,7 +766,7 @@ where
         } else {
             0
         };
-        let written = Self::write_records(&mut tx, &plan.writes, first_seq).await?;
+        let written = Self::write_records(&mut tx, &plan.writes, first_seq, now_ms).await?;
         Self::write_blob_refs(&mut tx, &plan.writes, &existing).await?;
         Self::write_place_names(&mut tx, &plan.writes).await?;
         Self::write_moves(
@@ -807,38 +830,69 @@ where
     async fn pull_inner(
         &self,
         scope: &Scope,
+        profile: Profile,
+        now_ms: u64,
         cursor: u64,
         limit: u32,
     ) -> Result<PullPage, StoreError> {
-        let mut qb =
-            Sql::new("SELECT seq, body, subdistrict, community, grid FROM records WHERE seq > ");
+        let mut qb = Sql::new(
+            "SELECT seq, body, subdistrict, community, grid, collection, id, keep_until \
+             FROM records WHERE seq > ",
+        );
         qb.bind(to_i64(cursor)).push(" AND ");
         push_scope(&mut qb, "", scope);
+        match profile {
+            Profile::Full => {
+                qb.push(" AND collection <> 'summaries'");
+            }
+            // A first pull needs nothing aged out; a later one learns which records did, so
+            // the device drops its copies.
+            Profile::Summary if cursor == 0 => {
+                qb.push(" AND (keep_until IS NULL OR keep_until > ")
+                    .bind(to_i64(now_ms))
+                    .push(")");
+            }
+            Profile::Summary => {}
+        }
         qb.push(" ORDER BY seq LIMIT ").bind(i64::from(limit) + 1);
         let rows = qb.query::<B::Db>().fetch_all(self.backend.pool()).await?;
         let found = rows.len();
         let mut records = Vec::with_capacity(found.min(limit as usize));
         let mut places = Vec::with_capacity(records.capacity());
+        let mut dropped = Vec::new();
         let mut bytes = 0;
+        let mut last = cursor;
+        let mut taken = 0;
         for row in rows {
-            // A page ends at `limit` records or once it holds `PULL_PAGE_BYTES` of them; the
+            // A page ends at `limit` rows or once it holds `PULL_PAGE_BYTES` of records; the
             // first record always travels, however big.
-            if records.len() == limit as usize || bytes >= PULL_PAGE_BYTES {
+            if taken == limit as usize || bytes >= PULL_PAGE_BYTES {
                 break;
             }
+            taken += 1;
             let seq: i64 = row.try_get(0)?;
+            last = seq as u64;
+            let keep_until: Option<i64> = row.try_get(7)?;
+            if keep_until.is_some_and(|t| t <= to_i64(now_ms)) && profile == Profile::Summary {
+                let collection: String = row.try_get(5)?;
+                let id: String = row.try_get(6)?;
+                dropped.push((
+                    Collection::parse(&collection).ok_or_else(|| corrupt(collection))?,
+                    RecordId::parse(&id).map_err(corrupt)?,
+                ));
+                continue;
+            }
             let body: String = row.try_get(1)?;
             bytes += body.len();
             records.push((seq as u64, serde_json::from_str(&body).map_err(corrupt)?));
             places.push(place_from_row(&row, 2)?);
         }
-        let more = found > records.len();
-        let cursor = records.last().map_or(cursor, |(s, _)| *s);
         Ok(PullPage {
             records,
             places,
-            cursor,
-            more,
+            cursor: last,
+            more: found > taken,
+            dropped,
         })
     }
 }
@@ -893,8 +947,15 @@ where
         self.backend.follow_commits(on_commit)
     }
 
-    fn pull<'a>(&'a self, scope: &'a Scope, cursor: u64, limit: u32) -> StoreFuture<'a, PullPage> {
-        Box::pin(self.pull_inner(scope, cursor, limit))
+    fn pull_as<'a>(
+        &'a self,
+        scope: &'a Scope,
+        profile: Profile,
+        now_ms: u64,
+        cursor: u64,
+        limit: u32,
+    ) -> StoreFuture<'a, PullPage> {
+        Box::pin(self.pull_inner(scope, profile, now_ms, cursor, limit))
     }
 
     fn max_seq(&self) -> StoreFuture<'_, u64> {
