@@ -670,6 +670,8 @@ proptest! {
                 if old == Some(after) {
                     continue;
                 }
+                // Summaries are the server's alone, whoever asks.
+                prop_assert!(key.0 != Collection::Summaries, "{} wrote a summary", author.username);
                 let place_after = place_of(after, &h_after);
                 prop_assert!(write_area_ok(&author, key.0, &place_after), "{key:?} changed outside {}'s area", author.username);
                 if let Some(old) = old {

@@ -382,6 +382,7 @@ pub fn arb_set(collection: Collection) -> BoxedStrategy<OpBody> {
             "resident_phone",
         ],
         Collection::Visits => vec!["grid", "warden", "notes", "deleted"],
+        Collection::Summaries => vec!["grid", "month", "cases", "visits", "deleted"],
         _ => vec!["grid", "address", "phone", "deleted"],
     };
     prop::sample::subsequence(fields, 1..4)
@@ -427,6 +428,7 @@ pub fn arb_op() -> impl Strategy<Value = Op> {
         Collection::Cases,
         Collection::Visits,
         Collection::Households,
+        Collection::Summaries,
     ]);
     // Record ids per collection, with ids of other collections mixed in (colliding ids).
     let ids_for = |c: Collection| -> Vec<u128> {
