@@ -4,13 +4,13 @@ use crate::auth::{scope_fingerprint, Authed};
 use crate::error::ApiError;
 use crate::extract::{AppJson, AppQuery};
 use crate::store::Scope;
-use tongxin_shared::profile::Profile;
 use crate::AppState;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use tongxin_shared::authz::sees_personal;
+use tongxin_shared::profile::Profile;
 use tongxin_shared::wire::{
     Health, OpResult, PullQuery, PullResponse, PulledRecord, PushResponse, Settings,
     DEFAULT_PULL_LIMIT, MAX_PULL_LIMIT, MAX_PUSH_OPS, PROTOCOL_HEADER,

@@ -105,7 +105,12 @@ mod tests {
     fn managers_above_the_community_get_the_summary_profile() {
         assert_eq!(Profile::of(Role::CityManager), Profile::Summary);
         assert_eq!(Profile::of(Role::SubdistrictManager), Profile::Summary);
-        for r in [Role::Warden, Role::GridLeader, Role::CommunityManager, Role::Admin] {
+        for r in [
+            Role::Warden,
+            Role::GridLeader,
+            Role::CommunityManager,
+            Role::Admin,
+        ] {
             assert_eq!(Profile::of(r), Profile::Full);
         }
     }

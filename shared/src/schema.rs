@@ -100,11 +100,7 @@ impl Collection {
             Self::Subdistricts => ScopeRule::SelfSubdistrict,
             Self::Communities => ScopeRule::SelfCommunity,
             Self::Grids => ScopeRule::SelfGrid,
-            Self::Compounds
-            | Self::Households
-            | Self::Cases
-            | Self::Visits
-            | Self::Summaries => {
+            Self::Compounds | Self::Households | Self::Cases | Self::Visits | Self::Summaries => {
                 ScopeRule::Grid("grid")
             }
             Self::Activities | Self::Alliances | Self::ServiceCentres | Self::Projects => {

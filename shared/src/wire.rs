@@ -2,9 +2,9 @@
 //! (`tests/wire_snapshots.rs`) so that a protocol change shows up as a visible diff.
 
 use crate::ids::{ActorId, OpId, RecordId};
-use crate::schema::Collection;
 use crate::op::Op;
 use crate::record::Record;
+use crate::schema::Collection;
 use serde::{Deserialize, Serialize};
 
 /// Header carrying the protocol version on every request.

@@ -3,6 +3,7 @@
 //! … DO UPDATE` and `UPDATE … RETURNING`). The where-clauses below say what the queries need of
 //! a database: its connections run queries, and it stores `i64`, text and bytes.
 
+use super::summaries::summarised;
 use crate::store::backend::{Backend, OnCommit};
 use crate::store::stmt::Sql;
 use crate::store::{
@@ -21,9 +22,8 @@ use tongxin_shared::policy::plan::moved_place;
 use tongxin_shared::policy::{
     due_at, op_digest, plan, Committed, Hierarchy, Key, KnownOp, OpSlot, Plan, Write,
 };
-use tongxin_shared::userlist::{user_hay, UserQuery};
-use super::summaries::summarised;
 use tongxin_shared::profile::{self, Profile};
+use tongxin_shared::userlist::{user_hay, UserQuery};
 use tongxin_shared::{ActorId, Collection, Op, OpId, Record, RecordId};
 
 /// The `keep_until` column of a record written at `now_ms`: until when the summary profile's
@@ -284,8 +284,7 @@ where
             .collect();
         let mut plan = plan(ops, authors, &mut committed, deadlines, now_ms);
         let summaries =
-            Self::summary_writes(conn, &before, &plan.writes, &committed.hierarchy, now_ms)
-                .await?;
+            Self::summary_writes(conn, &before, &plan.writes, &committed.hierarchy, now_ms).await?;
         plan.writes.extend(summaries);
         // What sits below a moved grid or community takes its new place (new seqs, so the users
         // who gained it pull it; those who lost it reset, see `Store::hierarchy_moves`).

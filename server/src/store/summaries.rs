@@ -183,9 +183,7 @@ where
                 let top: i64 = qb.query::<B::Db>().fetch_one(&mut *tx).await?.try_get(0)?;
                 let first = (top - n + 1) as u64;
                 Self::write_records(&mut tx, &writes, first, now_ms).await?;
-                self.backend()
-                    .announce(&mut tx, top as u64, None)
-                    .await?;
+                self.backend().announce(&mut tx, top as u64, None).await?;
             }
             total += records.len();
             Self::set_summary_progress(&mut tx, last).await?;

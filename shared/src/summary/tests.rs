@@ -65,25 +65,34 @@ fn arb_version(c: Collection) -> BoxedStrategy<Map<String, Value>> {
     match c {
         Collection::Cases => (
             (arb_grid(), arb_time(), arb_time(), arb_time()),
-            pick(&["reported", "accepted", "in_progress", "resolved", "closed", "bogus"]),
+            pick(&[
+                "reported",
+                "accepted",
+                "in_progress",
+                "resolved",
+                "closed",
+                "bogus",
+            ]),
             pick(&["safety", "environment", "other"]),
             pick(&["inspection", "hotline"]),
             prop_oneof![Just(Value::Null), Just(json!("")), Just(json!("w1"))],
             deleted,
         )
-            .prop_map(|((g, reported, closed, deadline), st, cat, src, who, del)| {
-                let mut m = Map::new();
-                m.insert("grid".into(), g);
-                m.insert("reported_at".into(), reported);
-                m.insert("closed_at".into(), closed);
-                m.insert("deadline".into(), deadline);
-                m.insert("status".into(), st);
-                m.insert("category".into(), cat);
-                m.insert("source".into(), src);
-                m.insert("assignee".into(), who);
-                m.insert("deleted".into(), del);
-                m
-            })
+            .prop_map(
+                |((g, reported, closed, deadline), st, cat, src, who, del)| {
+                    let mut m = Map::new();
+                    m.insert("grid".into(), g);
+                    m.insert("reported_at".into(), reported);
+                    m.insert("closed_at".into(), closed);
+                    m.insert("deadline".into(), deadline);
+                    m.insert("status".into(), st);
+                    m.insert("category".into(), cat);
+                    m.insert("source".into(), src);
+                    m.insert("assignee".into(), who);
+                    m.insert("deleted".into(), del);
+                    m
+                },
+            )
             .boxed(),
         _ => (arb_grid(), arb_time(), pick(&["w1", "w2", "w3"]), deleted)
             .prop_map(|(g, at, w, del)| {
@@ -118,7 +127,11 @@ fn run(
         let mut before: HashMap<(Collection, u128), Option<Record>> = HashMap::new();
         for (c, id, fields) in batch {
             // Visits and cases never share an id on the server; keep them apart here too.
-            let id = if *c == Collection::Visits { id + 100 } else { *id };
+            let id = if *c == Collection::Visits {
+                id + 100
+            } else {
+                *id
+            };
             before
                 .entry((*c, id))
                 .or_insert_with(|| records.get(&(*c, id)).cloned());
