@@ -4,10 +4,13 @@
 
 mod cluster;
 mod process;
+mod raw;
 #[allow(unused_imports)] // not every test uses every helper
 pub use cluster::*;
 #[allow(unused_imports)]
 pub use process::*;
+#[allow(unused_imports)]
+pub use raw::*;
 
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
