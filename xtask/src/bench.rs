@@ -99,6 +99,11 @@ const BENCHES: &[Bench] = &[
         run: || browser_bench_with("bench/admin_users.mjs", false),
     },
     Bench {
+        name: "city-sync",
+        about: "the city, subdistrict and community managers' first sync on a new browser, the demo city with 3 and 12 months (TONGXIN_BENCH_MONTHS, e.g. \"3,12\"): time, records and bytes pulled, device storage, the dashboard's first figures",
+        run: || browser_bench_with("bench/city_sync.mjs", true),
+    },
+    Bench {
         name: "lists-reload",
         about: "the case and visit lists right after a reload, on a city seeded and synced once and kept (target/bench/lists-<months>m; TONGXIN_BENCH_MONTHS, default 12): at once from home, by address, from memory, with the lists' User Timing",
         run: || browser_bench_with("bench/lists_reload.mjs", true),
