@@ -26,11 +26,11 @@ use tongxin_shared::profile::{self, Profile};
 use tongxin_shared::userlist::{user_hay, UserQuery};
 use tongxin_shared::{ActorId, Collection, Op, OpId, Record, RecordId};
 
-/// The `keep_until` column of a record written at `now_ms`: until when the summary profile's
-/// pull sends it (`profile::kept_until`, its last change being the later of its stamps and the
-/// commit, so a late-pushed change still reaches the devices that hold the record).
-fn keep_until(r: &Record, now_ms: u64) -> Option<u64> {
-    profile::kept_until(r, profile::changed_ms(r).max(now_ms))
+/// The `keep_until` column: until when the summary profile's pull sends the record, by its
+/// stamps (`profile::kept_until`) as the device prunes it. A change pushed late, with old stamps,
+/// may already be past it: a device that holds the record learns from the pull's `dropped`.
+fn keep_until(r: &Record) -> Option<u64> {
+    profile::kept_until(r, profile::changed_ms(r))
 }
 
 /// Rows per multi-row statement (10 binds a row stays far below both databases' limits).
@@ -497,7 +497,6 @@ where
         conn: &mut <B::Db as Database>::Connection,
         writes: &[Write],
         first_seq: u64,
-        now_ms: u64,
     ) -> Result<HashMap<Key, u64>, StoreError> {
         let mut written = HashMap::new();
         for (n, chunk) in writes.chunks(CHUNK).enumerate() {
@@ -524,7 +523,7 @@ where
                     .bind(i64::from(r.is_deleted()))
                     .bind(body)
                     .bind(due_at(r).map(to_i64))
-                    .bind(keep_until(r, now_ms).map(to_i64));
+                    .bind(keep_until(r).map(to_i64));
             });
             qb.push(
                 " ON CONFLICT (collection, id) DO UPDATE SET seq = excluded.seq, \
@@ -765,7 +764,7 @@ where
         } else {
             0
         };
-        let written = Self::write_records(&mut tx, &plan.writes, first_seq, now_ms).await?;
+        let written = Self::write_records(&mut tx, &plan.writes, first_seq).await?;
         Self::write_blob_refs(&mut tx, &plan.writes, &existing).await?;
         Self::write_place_names(&mut tx, &plan.writes).await?;
         Self::write_moves(

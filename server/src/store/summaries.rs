@@ -182,7 +182,7 @@ where
                 qb.bind(n).push(" WHERE key = 'seq' RETURNING value");
                 let top: i64 = qb.query::<B::Db>().fetch_one(&mut *tx).await?.try_get(0)?;
                 let first = (top - n + 1) as u64;
-                Self::write_records(&mut tx, &writes, first, now_ms).await?;
+                Self::write_records(&mut tx, &writes, first).await?;
                 self.backend().announce(&mut tx, top as u64, None).await?;
             }
             total += records.len();
