@@ -178,4 +178,46 @@ test('the dashboard counts match the database for the same area', async (t) => {
   assert.equal(lines.length, 6, 'a header and five cases');
   assert.ok(lines[0].startsWith('编号,标题,类别,状态'), lines[0]);
   assert.ok(lines.some((l) => l.includes('统计 2') && l.includes('安全隐患') && l.includes('红色体检')), text);
+
+  // A subdistrict manager's device keeps the summary profile (docs/SYNC.md): the visit of 10
+  // days ago is not on it, yet every figure equals a direct count over the subdistrict, from the
+  // server's summaries.
+  await api(server.url, server.adminToken, 'POST', '/api/v1/admin/users', { username: 'sm', display_name: '街道管理员', role: 'subdistrict_manager', subdistricts: [CITY.subdistrict], password: PASSWORD });
+  const smToken = await login(server.url, 'sm', PASSWORD);
+  const smPulled = await pullAll(server, smToken);
+  assert.ok(smPulled.some((r) => r.collection === 'summaries'), 'the summary profile pulls summaries');
+  const allVisits = (await pullAll(server)).filter((r) => r.collection === 'visits');
+  const heldVisits = smPulled.filter((r) => r.collection === 'visits');
+  assert.equal(allVisits.length, 3);
+  assert.equal(heldVisits.length, 2, 'the 10-day-old visit stays on the server');
+  const area = records.filter((f) => [CITY.g1, CITY.g2, CITY.g3].includes(f.grid) && f.reported_at >= now - 30 * DAY);
+  const areaOpen = area.filter((f) => ['reported', 'accepted', 'in_progress'].includes(f.status));
+  const smExpected = {
+    'fig-reported': area.length,
+    'fig-closed': area.filter((f) => f.status === 'closed').length,
+    'fig-open': areaOpen.length,
+    'fig-overdue': areaOpen.filter((f) => f.deadline < Date.now()).length,
+    'fig-grids': 3,
+  };
+  assert.deepEqual(smExpected, { 'fig-reported': 5, 'fig-closed': 1, 'fig-open': 4, 'fig-overdue': 1, 'fig-grids': 3 });
+  const smPage = await (await browser.newContext()).newPage();
+  await signIn(smPage, server.url, 'sm');
+  await waitSynced(smPage);
+  await smPage.goto(`${server.url}/visits`);
+  await waitReady(smPage);
+  await waitAttr(smPage, '[data-testid=visits-count]', 'data-total', '2');
+  await smPage.goto(`${server.url}/dashboard`);
+  await waitReady(smPage);
+  for (const [testid, want] of Object.entries(smExpected)) {
+    await waitAttr(smPage, `[data-testid=${testid}]`, 'data-n', String(want));
+  }
+  await waitAttr(smPage, '[data-testid=fig-closure-rate]', 'data-n', '20%');
+  await waitAttr(smPage, '[data-testid=fig-median-close]', 'data-n', '6.0');
+  // The visits per week start at the first visit, which only the summaries hold.
+  await waitAttr(smPage, '[data-testid=visit-window]', 'data-from', firstVisitDay);
+  const smPerWarden = await smPage.evaluate(() => [...document.querySelectorAll('[data-testid=per-warden] tbody tr')].map((tr) => Number(tr.cells[1].textContent)));
+  assert.equal(smPerWarden.length, 2, JSON.stringify(smPerWarden));
+  smPerWarden.sort((a, b) => a - b).forEach((got, i) => assert.ok(Math.abs(got - want[i]) <= 0.051, `${got} vs ${want[i]}`));
+  await smPage.locator('[name=period]').selectOption('365');
+  await waitAttr(smPage, '[data-testid=fig-reported]', 'data-n', '6');
 });
