@@ -12,7 +12,7 @@ use crate::store::{
     PULL_PAGE_BYTES,
 };
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Row, Type};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use tongxin_shared::authz::{Place, Principal};
 use tongxin_shared::case::{Deadlines, Role};
@@ -33,7 +33,15 @@ fn keep_until(r: &Record) -> Option<u64> {
     profile::kept_until(r, profile::changed_ms(r))
 }
 
-/// Rows per multi-row statement (10 binds a row stays far below both databases' limits).
+/// Whether a change (`before` → `after`, at the server's clock `now_ms`) takes a record the
+/// summary profile kept out of it at once: a change pushed late, with old stamps. Time passing
+/// needs no notice: the devices prune by the same rule.
+fn aged_by(before: &Record, after: &Record, now_ms: u64) -> bool {
+    let kept = |r: &Record| keep_until(r).is_none_or(|t| now_ms < t);
+    kept(before) && !kept(after)
+}
+
+/// Rows per multi-row statement (11 binds a row stays far below both databases' limits).
 pub(super) const CHUNK: usize = 500;
 
 /// The store over one SQL backend.
@@ -155,6 +163,10 @@ struct Planned {
     plan: Plan,
     /// Records below a moved grid or community: their key, old place and new place.
     replaced: Vec<(Key, Place, Place)>,
+    /// Records the summary profile kept until this commit changed them with stamps old enough
+    /// to put them past their `keep_until` at once: the devices holding them learn it from the
+    /// pull's `dropped` (see [`aged_by`]).
+    notices: HashSet<Key>,
 }
 
 impl<B: Backend> SqlStore<B>
@@ -313,10 +325,21 @@ where
                 }
             }
         }
+        let notices = plan
+            .writes
+            .iter()
+            .filter(|w| {
+                before
+                    .get(&w.key)
+                    .is_some_and(|(_, b)| aged_by(b, &w.record, now_ms))
+            })
+            .map(|w| w.key)
+            .collect();
         Ok(Planned {
             existing: committed.records,
             plan,
             replaced,
+            notices,
         })
     }
 
@@ -497,6 +520,7 @@ where
         conn: &mut <B::Db as Database>::Connection,
         writes: &[Write],
         first_seq: u64,
+        notices: &HashSet<Key>,
     ) -> Result<HashMap<Key, u64>, StoreError> {
         let mut written = HashMap::new();
         for (n, chunk) in writes.chunks(CHUNK).enumerate() {
@@ -511,7 +535,7 @@ where
             let mut qb = Sql::new(
                 "INSERT INTO records \
                  (collection, id, seq, subdistrict, community, grid, deleted, body, due_at, \
-                 keep_until) ",
+                 keep_until, notice) ",
             );
             qb.values(rows, |b, (key, r, seq, place, body)| {
                 b.bind(key.0.as_str().to_owned())
@@ -523,13 +547,15 @@ where
                     .bind(i64::from(r.is_deleted()))
                     .bind(body)
                     .bind(due_at(r).map(to_i64))
-                    .bind(keep_until(r).map(to_i64));
+                    .bind(keep_until(r).map(to_i64))
+                    .bind(i64::from(notices.contains(key)));
             });
             qb.push(
                 " ON CONFLICT (collection, id) DO UPDATE SET seq = excluded.seq, \
                  subdistrict = excluded.subdistrict, community = excluded.community, \
                  grid = excluded.grid, deleted = excluded.deleted, body = excluded.body, \
-                 due_at = excluded.due_at, keep_until = excluded.keep_until",
+                 due_at = excluded.due_at, keep_until = excluded.keep_until, \
+                 notice = excluded.notice",
             );
             qb.query::<B::Db>().execute(&mut *conn).await?;
         }
@@ -752,6 +778,7 @@ where
             existing,
             plan,
             replaced,
+            notices,
         } = Self::plan_commit(&mut tx, ops, authors, deadlines, now_ms).await?;
 
         // Seqs: one per written record, one per re-placed record, one for the moves.
@@ -764,7 +791,7 @@ where
         } else {
             0
         };
-        let written = Self::write_records(&mut tx, &plan.writes, first_seq).await?;
+        let written = Self::write_records(&mut tx, &plan.writes, first_seq, &notices).await?;
         Self::write_blob_refs(&mut tx, &plan.writes, &existing).await?;
         Self::write_place_names(&mut tx, &plan.writes).await?;
         Self::write_moves(
@@ -843,14 +870,13 @@ where
             Profile::Full => {
                 qb.push(" AND collection <> 'summaries'");
             }
-            // A first pull needs nothing aged out; a later one learns which records did, so
-            // the device drops its copies.
-            Profile::Summary if cursor == 0 => {
+            // What it keeps, and what a late change took out of it (`aged_by`): the devices
+            // holding that drop their copies.
+            Profile::Summary => {
                 qb.push(" AND (keep_until IS NULL OR keep_until > ")
                     .bind(to_i64(now_ms))
-                    .push(")");
+                    .push(" OR notice = 1)");
             }
-            Profile::Summary => {}
         }
         qb.push(" ORDER BY seq LIMIT ").bind(i64::from(limit) + 1);
         let rows = qb.query::<B::Db>().fetch_all(self.backend.pool()).await?;

@@ -10,7 +10,7 @@ use super::sql::{corrupt, to_i64, SqlStore, CHUNK};
 use super::stmt::Sql;
 use super::StoreError;
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Row, Type};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use tongxin_shared::policy::place::place_of;
 use tongxin_shared::policy::{Hierarchy, Key, Write};
 use tongxin_shared::summary::{self, SummaryKey};
@@ -182,7 +182,7 @@ where
                 qb.bind(n).push(" WHERE key = 'seq' RETURNING value");
                 let top: i64 = qb.query::<B::Db>().fetch_one(&mut *tx).await?.try_get(0)?;
                 let first = (top - n + 1) as u64;
-                Self::write_records(&mut tx, &writes, first).await?;
+                Self::write_records(&mut tx, &writes, first, &HashSet::new()).await?;
                 self.backend().announce(&mut tx, top as u64, None).await?;
             }
             total += records.len();
