@@ -79,6 +79,10 @@ proptest! {
     fn any_field_value_on_any_field_is_judged_without_panic(v in arb_json(), field in 0usize..40) {
         for c in tongxin_shared::Collection::ALL {
             let specs = c.fields();
+            // A derived collection (summaries) has no field an op may write.
+            if specs.is_empty() {
+                continue;
+            }
             let spec = &specs[field % specs.len()];
             let _ = tongxin_shared::schema::validate_value(spec, &v);
         }

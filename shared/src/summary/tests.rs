@@ -65,25 +65,34 @@ fn arb_version(c: Collection) -> BoxedStrategy<Map<String, Value>> {
     match c {
         Collection::Cases => (
             (arb_grid(), arb_time(), arb_time(), arb_time()),
-            pick(&["reported", "accepted", "in_progress", "resolved", "closed", "bogus"]),
+            pick(&[
+                "reported",
+                "accepted",
+                "in_progress",
+                "resolved",
+                "closed",
+                "bogus",
+            ]),
             pick(&["safety", "environment", "other"]),
             pick(&["inspection", "hotline"]),
             prop_oneof![Just(Value::Null), Just(json!("")), Just(json!("w1"))],
             deleted,
         )
-            .prop_map(|((g, reported, closed, deadline), st, cat, src, who, del)| {
-                let mut m = Map::new();
-                m.insert("grid".into(), g);
-                m.insert("reported_at".into(), reported);
-                m.insert("closed_at".into(), closed);
-                m.insert("deadline".into(), deadline);
-                m.insert("status".into(), st);
-                m.insert("category".into(), cat);
-                m.insert("source".into(), src);
-                m.insert("assignee".into(), who);
-                m.insert("deleted".into(), del);
-                m
-            })
+            .prop_map(
+                |((g, reported, closed, deadline), st, cat, src, who, del)| {
+                    let mut m = Map::new();
+                    m.insert("grid".into(), g);
+                    m.insert("reported_at".into(), reported);
+                    m.insert("closed_at".into(), closed);
+                    m.insert("deadline".into(), deadline);
+                    m.insert("status".into(), st);
+                    m.insert("category".into(), cat);
+                    m.insert("source".into(), src);
+                    m.insert("assignee".into(), who);
+                    m.insert("deleted".into(), del);
+                    m
+                },
+            )
             .boxed(),
         _ => (arb_grid(), arb_time(), pick(&["w1", "w2", "w3"]), deleted)
             .prop_map(|(g, at, w, del)| {
@@ -98,8 +107,11 @@ fn arb_version(c: Collection) -> BoxedStrategy<Map<String, Value>> {
     }
 }
 
-/// Batches of writes: each `(collection, id, version)`.
-fn arb_batches() -> impl Strategy<Value = Vec<Vec<(Collection, u128, Map<String, Value>)>>> {
+/// One batch of writes: each `(collection, id, version)`.
+type Batch = Vec<(Collection, u128, Map<String, Value>)>;
+
+/// Batches of writes.
+fn arb_batches() -> impl Strategy<Value = Vec<Batch>> {
     let write = prop::sample::select(vec![Collection::Cases, Collection::Visits])
         .prop_flat_map(|c| (Just(c), 0u128..8, arb_version(c)));
     prop::collection::vec(prop::collection::vec(write, 1..6), 1..12)
@@ -108,7 +120,7 @@ fn arb_batches() -> impl Strategy<Value = Vec<Vec<(Collection, u128, Map<String,
 /// Records and summaries after the batches, the summaries kept up the way the server does:
 /// per batch, each record's state before the batch and after it.
 fn run(
-    batches: &[Vec<(Collection, u128, Map<String, Value>)>],
+    batches: &[Batch],
 ) -> (Vec<Record>, BTreeMap<SummaryKey, Record>) {
     let mut records: HashMap<(Collection, u128), Record> = HashMap::new();
     let mut summaries: BTreeMap<SummaryKey, Record> = BTreeMap::new();
@@ -118,7 +130,11 @@ fn run(
         let mut before: HashMap<(Collection, u128), Option<Record>> = HashMap::new();
         for (c, id, fields) in batch {
             // Visits and cases never share an id on the server; keep them apart here too.
-            let id = if *c == Collection::Visits { id + 100 } else { *id };
+            let id = if *c == Collection::Visits {
+                id + 100
+            } else {
+                *id
+            };
             before
                 .entry((*c, id))
                 .or_insert_with(|| records.get(&(*c, id)).cloned());
