@@ -129,9 +129,7 @@ pub trait LocalStore {
     /// reported with its timeline entry is one record waiting, not two ops).
     async fn waiting_records(&self) -> Result<usize, StoreError> {
         let ops = self.outbox(usize::MAX).await?;
-        let records: std::collections::BTreeSet<(Collection, RecordId)> =
-            ops.iter().map(|o| (o.collection, o.record)).collect();
-        Ok(records.len())
+        Ok(waiting_in(&ops).len())
     }
     /// Removes acknowledged ops from the outbox (only after the server's ack).
     async fn ack(&self, ids: &[OpId]) -> Result<(), StoreError>;
@@ -146,7 +144,27 @@ pub trait LocalStore {
     /// Removes a refused op for good (the user acknowledged it).
     async fn dismiss(&self, id: OpId) -> Result<(), StoreError>;
     /// Merges pulled records field by field and stores the cursor, in one transaction.
-    async fn apply_pull(&self, records: &[Record], cursor: u64) -> Result<(), StoreError>;
+    async fn apply_pull(&self, records: &[Record], cursor: u64) -> Result<(), StoreError> {
+        self.apply_page(records, &[], cursor).await
+    }
+    /// A pull page in one transaction: merges its records field by field, then drops the
+    /// records its `dropped` names (those the device's profile no longer keeps, as
+    /// [`LocalStore::drop_records`] does: never one with an op waiting in the outbox), and
+    /// stores the cursor.
+    async fn apply_page(
+        &self,
+        records: &[Record],
+        dropped: &[(Collection, RecordId)],
+        cursor: u64,
+    ) -> Result<(), StoreError>;
+    /// Deletes the device's copies of `ids` (records its profile no longer keeps), with their
+    /// list rows and order keys, in one transaction — except a record with an op still waiting
+    /// in the outbox (unsent work is never lost; refused ops stay in `rejected` either way).
+    /// Returns the records deleted.
+    async fn drop_records(
+        &self,
+        ids: &[(Collection, RecordId)],
+    ) -> Result<Vec<(Collection, RecordId)>, StoreError>;
     /// Drops pulled state (scope changed): records and cursor go, the outbox stays and its ops
     /// are applied again, so unsent work stays visible.
     async fn reset_pulled(&self) -> Result<(), StoreError>;
@@ -242,6 +260,30 @@ struct Mem {
     blobs: BTreeMap<String, LocalBlob>,
 }
 
+/// The records with ops waiting in `outbox`.
+pub fn waiting_in<'a>(
+    outbox: impl IntoIterator<Item = &'a Op>,
+) -> std::collections::BTreeSet<(Collection, RecordId)> {
+    outbox
+        .into_iter()
+        .map(|o| (o.collection, o.record))
+        .collect()
+}
+
+impl Mem {
+    fn drop_records(&mut self, ids: &[(Collection, RecordId)]) -> Vec<(Collection, RecordId)> {
+        if ids.is_empty() {
+            return Vec::new();
+        }
+        let waiting = waiting_in(self.outbox.values());
+        ids.iter()
+            .filter(|k| !waiting.contains(k))
+            .filter(|(c, id)| self.records.remove(&record_key(*c, *id)).is_some())
+            .copied()
+            .collect()
+    }
+}
+
 fn apply_ops(records: &mut BTreeMap<String, Record>, ops: &[Op]) {
     for op in ops {
         let r = records
@@ -319,7 +361,12 @@ impl LocalStore for MemoryStore {
         self.inner.borrow_mut().rejected.remove(&id.to_string());
         Ok(())
     }
-    async fn apply_pull(&self, records: &[Record], cursor: u64) -> Result<(), StoreError> {
+    async fn apply_page(
+        &self,
+        records: &[Record],
+        dropped: &[(Collection, RecordId)],
+        cursor: u64,
+    ) -> Result<(), StoreError> {
         let mut m = self.inner.borrow_mut();
         for r in records {
             let mine = m
@@ -328,8 +375,15 @@ impl LocalStore for MemoryStore {
                 .or_insert_with(|| Record::new(r.collection, r.id));
             merge_record(mine, r);
         }
+        m.drop_records(dropped);
         m.meta.insert(META_CURSOR.into(), cursor.to_string());
         Ok(())
+    }
+    async fn drop_records(
+        &self,
+        ids: &[(Collection, RecordId)],
+    ) -> Result<Vec<(Collection, RecordId)>, StoreError> {
+        Ok(self.inner.borrow_mut().drop_records(ids))
     }
     async fn reset_pulled(&self) -> Result<(), StoreError> {
         let mut m = self.inner.borrow_mut();

@@ -411,6 +411,104 @@ async fn a_reset_drops_pulled_state_but_keeps_unsent_and_refused_work<S: LocalSt
     );
 }
 
+/// A pull page's `dropped` records (those the device's profile no longer keeps) go with their
+/// rows, order keys and counts — except one with an op still waiting in the outbox; a record
+/// the device does not hold is no error. Summaries are stored like records but have no row and
+/// count in no list.
+async fn dropped_records_go_but_unsent_work_stays<S: LocalStore>(s: &S) {
+    let visit = |n: u128, record: u128, fields: serde_json::Value| {
+        let mut v = Record::new(Collection::Visits, rid(record));
+        apply(&mut v, &op_in(Collection::Visits, n, record, 20, fields));
+        v
+    };
+    let mut summary = Record::new(Collection::Summaries, rid(900));
+    apply(
+        &mut summary,
+        &op_in(
+            Collection::Summaries,
+            9,
+            900,
+            20,
+            json!({"month": "2026-11", "cases": [], "visits": [[1, "w1"]]}),
+        ),
+    );
+    s.apply_pull(
+        &[
+            pulled(
+                1,
+                100,
+                20,
+                json!({"title": "旧的", "reported_at": 1, "status": "closed"}),
+            ),
+            pulled(
+                2,
+                101,
+                20,
+                json!({"title": "在改", "reported_at": 2, "status": "closed"}),
+            ),
+            pulled(3, 102, 20, json!({"title": "开着", "reported_at": 3})),
+            visit(4, 200, json!({"visited_at": 1})),
+            summary,
+        ],
+        10,
+    )
+    .await
+    .expect("pull");
+    assert_eq!(s.count(Collection::Summaries).await.expect("count"), 1);
+    assert_eq!(told_and_live(s, Collection::Cases).await, (3, 3));
+    // The manager edits case 101; the op has not left yet.
+    s.commit_local(&[op(5, 101, 30, json!({"description": "补充"}))])
+        .await
+        .expect("commit");
+    s.apply_page(
+        &[pulled(6, 102, 40, json!({"category": "safety"}))],
+        &[
+            (Collection::Cases, rid(100)),
+            (Collection::Cases, rid(101)),
+            (Collection::Visits, rid(200)),
+            (Collection::Cases, rid(999)),
+        ],
+        11,
+    )
+    .await
+    .expect("page");
+    assert_eq!(
+        s.meta_get(META_CURSOR).await.expect("meta").as_deref(),
+        Some("11")
+    );
+    assert!(case(s, 100).await.is_none());
+    let kept = case(s, 101).await.expect("unsent work stays");
+    assert_eq!(kept.str("description"), Some("补充"));
+    assert_eq!(
+        case(s, 102).await.expect("kept").str("category"),
+        Some("safety")
+    );
+    assert_eq!(s.count(Collection::Visits).await.expect("count"), 0);
+    assert_eq!(told_and_live(s, Collection::Cases).await, (2, 2));
+    assert_eq!(told_and_live(s, Collection::Visits).await, (0, 0));
+    assert_eq!(
+        first(s, Collection::Cases, 50).await,
+        (vec![102, 101], vec![], 2)
+    );
+    let (kept_rows, decoded) = rows_and_decoded(s).await;
+    assert_eq!(kept_rows, decoded);
+    assert!(kept_rows
+        .iter()
+        .all(|r| r.collection() != Collection::Summaries));
+    assert_eq!(s.count(Collection::Summaries).await.expect("count"), 1);
+    // Once its op is acknowledged, it can go (what the daily pruning does).
+    s.ack(&[OpId(Uuid::from_u128(5))]).await.expect("ack");
+    assert_eq!(
+        s.drop_records(&[(Collection::Cases, rid(101)), (Collection::Cases, rid(100))])
+            .await
+            .expect("drop"),
+        vec![(Collection::Cases, rid(101))]
+    );
+    assert_eq!(told_and_live(s, Collection::Cases).await, (1, 1));
+    let (kept_rows, decoded) = rows_and_decoded(s).await;
+    assert_eq!(kept_rows, decoded);
+}
+
 /// Every row the store keeps, by key, next to the rows of its records decoded.
 async fn rows_and_decoded<S: LocalStore>(s: &S) -> (Vec<ListRow>, Vec<ListRow>) {
     let mut kept = s.list_rows().await.expect("rows");
@@ -833,6 +931,7 @@ macro_rules! every_behaviour {
             the_list_rows_equal_the_rows_of_the_records_after_edits_pulls_and_merges,
             the_first_rows_are_the_newest_live_ones_after_edits_deletes_pulls_and_resets,
             the_list_counts_equal_the_live_records_after_every_kind_of_write,
+            dropped_records_go_but_unsent_work_stays,
         );
     };
 }

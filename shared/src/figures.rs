@@ -37,7 +37,10 @@ fn status(r: &Record) -> Option<Status> {
     r.str("status").and_then(Status::parse)
 }
 
-/// Folds one record into the map state of its grid (cases and visits; others are ignored).
+/// Folds one record into the map state of its grid (cases, visits and summaries; others are
+/// ignored). A summary (`crate::summary`) counts with its latest visit: the summary profile's
+/// device holds only a week of visits, and the latest is a maximum, so a visit counted both in
+/// full and in its summary changes nothing.
 pub fn fold_grid_state(states: &mut BTreeMap<RecordId, GridState>, r: &Record, now_ms: u64) {
     if r.is_deleted() {
         return;
@@ -60,6 +63,12 @@ pub fn fold_grid_state(states: &mut BTreeMap<RecordId, GridState>, r: &Record, n
                 s.last_visit_ms = Some(s.last_visit_ms.map_or(at, |x| x.max(at)));
             }
         }
+        Collection::Summaries => {
+            let s = states.entry(grid).or_default();
+            if let Some(at) = crate::summary::last_visit(r) {
+                s.last_visit_ms = Some(s.last_visit_ms.map_or(at, |x| x.max(at)));
+            }
+        }
         _ => {}
     }
 }
@@ -78,6 +87,22 @@ enum Part {
         grid: RecordId,
         at: u64,
     },
+    /// A summary of the grid's cases and visits of one month: only its latest visit counts
+    /// (cases come from the case records, every open one is on the device).
+    Summary {
+        grid: RecordId,
+        last_visit: Option<u64>,
+    },
+}
+
+impl Part {
+    fn grid(&self) -> RecordId {
+        match self {
+            Part::Case { grid, .. } | Part::Visit { grid, .. } | Part::Summary { grid, .. } => {
+                *grid
+            }
+        }
+    }
 }
 
 /// Per grid: open cases, their deadlines, and visit times (with counts: two visits may share a
@@ -111,7 +136,7 @@ pub struct GridStateIndex {
 }
 
 impl GridStateIndex {
-    /// Builds the index from every case and visit (other collections are ignored).
+    /// Builds the index from every case, visit and summary (other collections are ignored).
     pub fn from_records<'a>(records: impl IntoIterator<Item = &'a Record>) -> Self {
         let mut ix = Self::default();
         for r in records {
@@ -138,14 +163,16 @@ impl GridStateIndex {
                 grid,
                 at: u64_field(r, "visited_at")?,
             }),
+            Collection::Summaries => Some(Part::Summary {
+                grid,
+                last_visit: crate::summary::last_visit(r),
+            }),
             _ => None,
         }
     }
 
     fn apply(&mut self, part: &Part, up: bool) {
-        let grid = match part {
-            Part::Case { grid, .. } | Part::Visit { grid, .. } => *grid,
-        };
+        let grid = part.grid();
         let g = self.grids.entry(grid).or_default();
         if up {
             g.records += 1;
@@ -166,6 +193,11 @@ impl GridStateIndex {
                 }
             }
             Part::Visit { at, .. } => bump(&mut g.visits, *at, up),
+            Part::Summary { last_visit, .. } => {
+                if let Some(at) = last_visit {
+                    bump(&mut g.visits, *at, up);
+                }
+            }
         }
         if g.records == 0 {
             self.grids.remove(&grid);
@@ -178,9 +210,7 @@ impl GridStateIndex {
         let mut touched = self.remove(r.collection, r.id);
         if let Some(part) = Self::part(r) {
             self.apply(&part, true);
-            let grid = match &part {
-                Part::Case { grid, .. } | Part::Visit { grid, .. } => *grid,
-            };
+            let grid = part.grid();
             if !touched.contains(&grid) {
                 touched.push(grid);
             }
@@ -191,22 +221,23 @@ impl GridStateIndex {
 
     /// Takes a record out (deleted or gone from the device). Returns the grid it was in.
     pub fn remove(&mut self, collection: Collection, id: RecordId) -> Vec<RecordId> {
-        if !matches!(collection, Collection::Cases | Collection::Visits) {
+        if !matches!(
+            collection,
+            Collection::Cases | Collection::Visits | Collection::Summaries
+        ) {
             return Vec::new();
         }
         match self.parts.remove(&id) {
             Some(part) => {
                 self.apply(&part, false);
-                match part {
-                    Part::Case { grid, .. } | Part::Visit { grid, .. } => vec![grid],
-                }
+                vec![part.grid()]
             }
             None => Vec::new(),
         }
     }
 
     /// The cases and the visits the index holds in one grid (ids), so a screen can read just
-    /// those records instead of every case and visit on the device.
+    /// those records instead of every case and visit on the device (never summaries).
     pub fn records_in(&self, grid: RecordId) -> (Vec<RecordId>, Vec<RecordId>) {
         let mut cases = Vec::new();
         let mut visits = Vec::new();
@@ -460,12 +491,13 @@ mod tests {
     const H: u64 = 3_600_000;
 
     proptest::proptest! {
-        /// Any sequence of record versions (moves between grids, status changes, deletions)
-        /// leaves the index equal to folding the final records from scratch, at any time.
+        /// Any sequence of record versions (moves between grids, status changes, deletions,
+        /// summaries gaining and losing visits) leaves the index equal to folding the final
+        /// records from scratch, at any time.
         #[test]
         fn the_grid_state_index_equals_a_full_fold(
             steps in proptest::collection::vec(
-                (0u128..12, proptest::bool::ANY, 0u8..3, 0usize..7, 0u64..20, proptest::bool::ANY, 0u8..4),
+                (0u128..12, 0u8..3, 0u8..3, 0usize..7, 0u64..20, proptest::bool::ANY, 0u8..4),
                 1..80,
             ),
             now in 0u64..24,
@@ -473,30 +505,37 @@ mod tests {
             let grids = ["00000000-0000-0000-0000-0000000000a1", "00000000-0000-0000-0000-0000000000a2", "00000000-0000-0000-0000-0000000000a3"];
             let statuses = ["reported", "accepted", "in_progress", "resolved", "closed", "returned", "bogus"];
             let mut ix = GridStateIndex::default();
-            let mut last: BTreeMap<(bool, u128), Record> = BTreeMap::new();
-            for (n, is_case, g, st, t, deleted, how) in steps {
+            let mut last: BTreeMap<(u8, u128), Record> = BTreeMap::new();
+            for (n, kind, g, st, t, deleted, how) in steps {
                 let grid = grids[usize::from(g)];
-                let mut fields = if is_case {
-                    json!({"grid": grid, "status": statuses[st], "deadline": t * H})
-                } else {
-                    json!({"grid": grid, "visited_at": t * H})
+                let (c, mut fields, timed) = match kind {
+                    0 => (Collection::Cases, json!({"grid": grid, "status": statuses[st], "deadline": t * H}), "status"),
+                    1 => (Collection::Visits, json!({"grid": grid, "visited_at": t * H}), "visited_at"),
+                    // A summary with up to two visits (how many: `st`), its latest the later.
+                    _ => {
+                        let visits: Vec<Value> = [json!([t * H / 2, "w1"]), json!([t * H, null])]
+                            .into_iter()
+                            .take(st % 3)
+                            .collect();
+                        (Collection::Summaries, json!({"grid": grid, "month": "1970-01", "visits": visits, "cases": []}), "visits")
+                    }
                 };
                 if how == 0 {
-                    // A record without its grid or time (half-synced): counts nowhere.
-                    fields.as_object_mut().unwrap().remove(if is_case { "status" } else { "visited_at" });
+                    // A record without its status or time (half-synced): counts nowhere (a
+                    // summary without visits still names its grid).
+                    fields.as_object_mut().unwrap().remove(timed);
                 }
                 if deleted {
                     fields["deleted"] = json!(true);
                 }
-                let c = if is_case { Collection::Cases } else { Collection::Visits };
-                // Ids of cases and visits never collide (uuid v7 in real life).
-                let r = rec(c, n + if is_case { 0 } else { 1000 }, fields);
+                // Ids of cases, visits and summaries never collide (uuid v7 and v5 in real life).
+                let r = rec(c, n + 1000 * u128::from(kind), fields);
                 if how == 1 {
                     ix.remove(c, r.id);
-                    last.remove(&(is_case, n));
+                    last.remove(&(kind, n));
                 } else {
                     ix.upsert(&r);
-                    last.insert((is_case, n), r);
+                    last.insert((kind, n), r);
                 }
             }
             let mut want = BTreeMap::new();
@@ -520,6 +559,43 @@ mod tests {
             }
             proptest::prop_assert_eq!(GridStateIndex::from_records(last.values()).states(now * H), want);
         }
+    }
+
+    #[test]
+    fn a_summary_gives_its_grid_the_latest_visit_and_no_records() {
+        let g = "00000000-0000-0000-0000-0000000000a1";
+        let gid = RecordId::parse(g).unwrap();
+        // The device holds the week's visit (at 30 h) and the month's summary, which counts
+        // it too and an older one (at 10 h); then a summary of a later visit arrives.
+        let visit = rec(
+            Collection::Visits,
+            1,
+            json!({"grid": g, "visited_at": 30 * H}),
+        );
+        let month = rec(
+            Collection::Summaries,
+            2,
+            json!({"grid": g, "month": "1970-01", "cases": [], "visits": [[10 * H, "w1"], [30 * H, "w1"]]}),
+        );
+        let mut ix = GridStateIndex::from_records([&visit, &month]);
+        assert_eq!(ix.state(gid, 0).last_visit_ms, Some(30 * H));
+        let later = rec(
+            Collection::Summaries,
+            2,
+            json!({"grid": g, "month": "1970-01", "cases": [], "visits": [[10 * H, "w1"], [30 * H, "w1"], [40 * H, null]]}),
+        );
+        assert_eq!(ix.upsert(&later), vec![gid]);
+        assert_eq!(ix.state(gid, 0).last_visit_ms, Some(40 * H));
+        // The visit ages out of the device: the summary still knows it.
+        ix.remove(Collection::Visits, visit.id);
+        assert_eq!(ix.state(gid, 0).last_visit_ms, Some(40 * H));
+        let mut folded = BTreeMap::new();
+        fold_grid_state(&mut folded, &later, 0);
+        assert_eq!(ix.states(0), folded);
+        // A summary is no record of the grid's lists.
+        assert_eq!(ix.records_in(gid), (vec![], vec![]));
+        assert_eq!(ix.remove(Collection::Summaries, later.id), vec![gid]);
+        assert_eq!(ix.states(0), BTreeMap::new());
     }
 
     #[test]

@@ -6,7 +6,9 @@
 //! with half the `limit`, down to 1; a single record that still cannot be read is skipped (the
 //! cursor moves past its `seq`) and reported, so the records after it keep coming.
 
+use crate::ids::RecordId;
 use crate::record::Record;
+use crate::schema::Collection;
 use crate::wire::PulledRecord;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -18,6 +20,8 @@ pub const PULL_LIMIT: u32 = 1000;
 #[derive(Debug)]
 pub struct Page {
     pub records: Vec<Record>,
+    /// Records the device's profile no longer keeps (`crate::wire::PullResponse::dropped`).
+    pub dropped: Vec<(Collection, RecordId)>,
     pub cursor: u64,
     pub more: bool,
     pub reset: bool,
@@ -42,6 +46,8 @@ pub enum Step {
     /// A single record cannot be read: move the cursor past it and go on.
     Skip {
         skipped: Skipped,
+        /// The page's dropped records (the cursor moves past them too).
+        dropped: Vec<(Collection, RecordId)>,
         cursor: u64,
         more: bool,
         server_time_ms: u64,
@@ -61,6 +67,16 @@ struct Envelope<'a> {
     #[serde(default)]
     scope: String,
     server_time_ms: u64,
+    #[serde(default, borrow)]
+    dropped: Vec<&'a RawValue>,
+}
+
+/// The dropped records of a page that the app can name: one it cannot (a collection of a newer
+/// server) it does not hold either, and never keeps the page from applying.
+fn dropped(raw: &[&RawValue]) -> Vec<(Collection, RecordId)> {
+    raw.iter()
+        .filter_map(|r| serde_json::from_str(r.get()).ok())
+        .collect()
 }
 
 #[derive(Deserialize)]
@@ -109,6 +125,7 @@ pub fn judge(text: &str, limit: u32) -> Step {
                         seq,
                         error: e.to_string(),
                     },
+                    dropped: dropped(&envelope.dropped),
                     cursor: envelope.cursor.max(seq),
                     more: envelope.more,
                     server_time_ms: envelope.server_time_ms,
@@ -119,6 +136,7 @@ pub fn judge(text: &str, limit: u32) -> Step {
     Step::Apply {
         page: Page {
             records,
+            dropped: dropped(&envelope.dropped),
             cursor: envelope.cursor,
             more: envelope.more,
             reset: envelope.reset,
@@ -158,6 +176,39 @@ mod tests {
             r#"{{"records":[{}],"cursor":{cursor},"more":{more},"reset":false,"scope":"s","server_time_ms":5}}"#,
             records.join(",")
         )
+    }
+
+    #[test]
+    fn dropped_records_are_read_and_unknown_ones_left_out() {
+        let text = format!(
+            r#"{{"records":[{}],"cursor":9,"more":false,"reset":false,"scope":"s","server_time_ms":5,"dropped":[["cases","00000000-0000-4000-8000-000000000001"],["planets","00000000-0000-4000-8000-000000000002"],["visits","00000000-0000-4000-8000-000000000003"]]}}"#,
+            record(9, 4)
+        );
+        let Step::Apply { page, .. } = judge(&text, 10) else {
+            panic!("the page must apply");
+        };
+        let id = |s: &str| RecordId::parse(s).unwrap();
+        assert_eq!(
+            page.dropped,
+            vec![
+                (
+                    Collection::Cases,
+                    id("00000000-0000-4000-8000-000000000001")
+                ),
+                (
+                    Collection::Visits,
+                    id("00000000-0000-4000-8000-000000000003")
+                ),
+            ]
+        );
+        let Step::Apply { page, .. } = judge(&page_text_without_dropped(), 10) else {
+            panic!("the page must apply");
+        };
+        assert!(page.dropped.is_empty());
+    }
+
+    fn page_text_without_dropped() -> String {
+        page(vec![record(3, 1)], 3, false)
     }
 
     #[test]

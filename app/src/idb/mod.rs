@@ -8,8 +8,8 @@ use crate::listing::rows::{
     ROW_COLLECTIONS,
 };
 use crate::store::{
-    outbox_key, record_key, restamp_record, restamped, validate_all, LocalBlob, LocalStore,
-    RejectedOp, StoreError, StoredBlob, META_CURSOR,
+    outbox_key, record_key, restamp_record, restamped, validate_all, waiting_in, LocalBlob,
+    LocalStore, RejectedOp, StoreError, StoredBlob, META_CURSOR,
 };
 use indexed_db_futures::database::Database;
 use indexed_db_futures::prelude::*;
@@ -152,6 +152,43 @@ impl IdbStore {
                 .collect(),
         }
     }
+}
+
+/// Deletes the records `ids` with their rows and order keys (moving `counts`), in the caller's
+/// transaction, except those with an op waiting in `outbox`; returns the records deleted.
+async fn drop_in(
+    records: &indexed_db_futures::object_store::ObjectStore<'_>,
+    rows: &indexed_db_futures::object_store::ObjectStore<'_>,
+    order: &indexed_db_futures::object_store::ObjectStore<'_>,
+    outbox: &indexed_db_futures::object_store::ObjectStore<'_>,
+    ids: &[(Collection, RecordId)],
+    counts: &mut LiveCounts,
+) -> Result<Vec<(Collection, RecordId)>, StoreError> {
+    let ops = texts_in(outbox, KeyRange::LowerBound(String::new(), false))
+        .await?
+        .iter()
+        .map(|t| decode::<Op>(t))
+        .collect::<Result<Vec<Op>, _>>()?;
+    let waiting = waiting_in(&ops);
+    let ids: Vec<(Collection, RecordId)> = ids
+        .iter()
+        .filter(|k| !waiting.contains(k))
+        .copied()
+        .collect();
+    let keys: Vec<String> = ids.iter().map(|(c, id)| record_key(*c, *id)).collect();
+    let stored = get_strings(records, &keys).await?;
+    let mut gone = Vec::new();
+    for ((id, key), text) in ids.into_iter().zip(keys).zip(stored) {
+        let Some(text) = text else { continue };
+        let before = ListRow::of(&decode::<Record>(&text)?);
+        if before.is_some() {
+            reorder(order, &key, before.as_ref(), None, counts)?;
+            drop(rows.delete(key.clone()).primitive().map_err(backend)?);
+        }
+        drop(records.delete(key).primitive().map_err(backend)?);
+        gone.push(id);
+    }
+    Ok(gone)
 }
 
 impl IdbStore {
@@ -370,9 +407,20 @@ impl LocalStore for IdbStore {
         self.commit(tx).await
     }
 
-    async fn apply_pull(&self, pulled: &[Record], cursor: u64) -> Result<(), StoreError> {
+    async fn apply_page(
+        &self,
+        pulled: &[Record],
+        dropped: &[(Collection, RecordId)],
+        cursor: u64,
+    ) -> Result<(), StoreError> {
         let db = self.db().await?;
-        let tx = self.tx(&db, &[RECORDS, META, ROWS, ORDER], true)?;
+        // The outbox is read (never written) only when records are dropped.
+        let stores: &[&str] = if dropped.is_empty() {
+            &[RECORDS, META, ROWS, ORDER]
+        } else {
+            &[RECORDS, META, ROWS, ORDER, OUTBOX]
+        };
+        let tx = self.tx(&db, stores, true)?;
         let records = tx.object_store(RECORDS).map_err(backend)?;
         let meta = tx.object_store(META).map_err(backend)?;
         let rows = tx.object_store(ROWS).map_err(backend)?;
@@ -433,6 +481,12 @@ impl LocalStore for IdbStore {
                     .map_err(backend)?,
             );
         }
+        if !dropped.is_empty() {
+            // Requests run in order within the transaction: what is read here is what the
+            // page wrote above.
+            let outbox = tx.object_store(OUTBOX).map_err(backend)?;
+            drop_in(&records, &rows, &order, &outbox, dropped, &mut counts.now).await?;
+        }
         counts.write(&order)?;
         drop(
             meta.put(cursor.to_string())
@@ -441,6 +495,26 @@ impl LocalStore for IdbStore {
                 .map_err(backend)?,
         );
         self.commit(tx).await
+    }
+
+    async fn drop_records(
+        &self,
+        ids: &[(Collection, RecordId)],
+    ) -> Result<Vec<(Collection, RecordId)>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let db = self.db().await?;
+        let tx = self.tx(&db, &[RECORDS, ROWS, ORDER, OUTBOX], true)?;
+        let records = tx.object_store(RECORDS).map_err(backend)?;
+        let rows = tx.object_store(ROWS).map_err(backend)?;
+        let order = tx.object_store(ORDER).map_err(backend)?;
+        let outbox = tx.object_store(OUTBOX).map_err(backend)?;
+        let mut counts = Moved::new(read_counts(&order).await?);
+        let gone = drop_in(&records, &rows, &order, &outbox, ids, &mut counts.now).await?;
+        counts.write(&order)?;
+        self.commit(tx).await?;
+        Ok(gone)
     }
 
     async fn count(&self, c: Collection) -> Result<usize, StoreError> {

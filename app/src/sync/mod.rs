@@ -6,6 +6,7 @@
 //! - `round`: the loop of the elected tab (push → pull → clock_ahead re-send → photos);
 //! - `retry` / `backoff`: one request retried on a lossy link; the jittered delays (pure);
 //! - `push`, `pull` (with `page`: reading a page, shrinking and skipping, pure), `photos`;
+//! - `prune`: a summary-profile device deleting the records its profile no longer keeps;
 //! - `live`: the EventSource, reopened after any error;
 //! - `clock`: HLC readings corrected by the server's time;
 //! - `account`: the user's role and area, the deployment's settings;
@@ -21,6 +22,7 @@
 pub mod backoff;
 pub mod badge;
 pub mod page;
+pub mod prune;
 pub mod reasons;
 pub mod skew;
 

@@ -7,14 +7,56 @@ use crate::store::{LocalStore, META_CURSOR, META_SCOPE};
 use crate::sync::client::{is_place, Client, META_SKIPPED};
 use crate::sync::error::SyncError;
 use crate::sync::page::{self, Skipped, Step, PULL_LIMIT};
+use crate::sync::prune;
 use crate::sync::signals::MAX_TRACKED_CHANGES;
 use leptos::prelude::*;
-use tongxin_shared::{Collection, RecordId};
+use tongxin_shared::profile::Profile;
+use tongxin_shared::{Collection, Record, RecordId};
 
 /// Resets one pull round follows before giving up until the next round.
 const MAX_RESETS_PER_ROUND: u32 = 2;
 /// Skipped records kept for the sync panel (the newest).
 const MAX_SKIPPED_KEPT: usize = 50;
+
+/// What one pull brought, for the views: they re-read once per pull.
+struct Seen {
+    /// Records received (the badge's progress).
+    received: usize,
+    /// Whether any record was dropped.
+    dropped: bool,
+    /// Whether places may be among the changes.
+    places: bool,
+    /// The records changed or dropped (`None`: too many to track).
+    changed: Option<Vec<(Collection, RecordId)>>,
+}
+
+impl Default for Seen {
+    fn default() -> Self {
+        Self {
+            received: 0,
+            dropped: false,
+            places: false,
+            changed: Some(Vec::new()),
+        }
+    }
+}
+
+impl Seen {
+    fn note(&mut self, records: &[Record], dropped: &[(Collection, RecordId)]) {
+        self.received += records.len();
+        self.dropped |= !dropped.is_empty();
+        self.places |= records.iter().any(|r| is_place(r.collection))
+            || dropped.iter().any(|(c, _)| is_place(*c));
+        if let Some(list) = &mut self.changed {
+            // A dropped record kept for its waiting ops is re-read like a changed one.
+            list.extend(records.iter().map(|r| (r.collection, r.id)));
+            list.extend(dropped.iter().copied());
+            if list.len() > MAX_TRACKED_CHANGES {
+                self.changed = None;
+            }
+        }
+    }
+}
 
 impl Client {
     /// Pulls until the server has nothing more; returns the cursor reached.
@@ -27,10 +69,8 @@ impl Client {
             .unwrap_or(0);
         let mut scope = self.store.meta_get(META_SCOPE).await?.unwrap_or_default();
         let mut limit = PULL_LIMIT;
-        let mut received = 0;
+        let mut seen = Seen::default();
         let mut resets = 0;
-        let mut places = false;
-        let mut changed: Option<Vec<(Collection, RecordId)>> = Some(Vec::new());
         // The next page's answer, asked for while the current page was written.
         let mut prefetched: Option<String> = None;
         loop {
@@ -46,13 +86,15 @@ impl Client {
                 }
                 Step::Skip {
                     skipped,
+                    dropped,
                     cursor: past,
                     more,
                     server_time_ms,
                 } => {
                     self.learn(server_time_ms);
                     self.skip(skipped).await?;
-                    self.store.apply_pull(&[], past).await?;
+                    self.store.apply_page(&[], &dropped, past).await?;
+                    seen.note(&[], &dropped);
                     cursor = past;
                     limit = PULL_LIMIT;
                     if more {
@@ -84,8 +126,9 @@ impl Client {
                 page.scope.clone_into(&mut scope);
                 self.store.meta_set(META_SCOPE, &scope).await?;
             }
-            if !page.records.is_empty() {
+            if !page.records.is_empty() || !page.dropped.is_empty() {
                 let records = page.records;
+                let dropped = page.dropped;
                 if let Some(max) = records
                     .iter()
                     .filter_map(tongxin_shared::Record::last_stamp)
@@ -93,16 +136,9 @@ impl Client {
                 {
                     self.observe(max.hlc);
                 }
-                received += records.len();
-                places |= records.iter().any(|r| is_place(r.collection));
-                if let Some(list) = &mut changed {
-                    list.extend(records.iter().map(|r| (r.collection, r.id)));
-                    if list.len() > MAX_TRACKED_CHANGES {
-                        changed = None;
-                    }
-                }
-                self.sig.received.set(received);
-                let apply = self.store.apply_pull(&records, page.cursor);
+                seen.note(&records, &dropped);
+                self.sig.received.set(seen.received);
+                let apply = self.store.apply_page(&records, &dropped, page.cursor);
                 if page.more {
                     // The network and the server work on the next page while IndexedDB writes
                     // this one: the same request the next turn would make, and its error
@@ -122,10 +158,23 @@ impl Client {
         }
         self.sig.received.set(0);
         // Views re-read once per pull, not once per page.
-        if received > 0 {
-            self.changed_places(places, changed).await;
+        if seen.received > 0 || seen.dropped {
+            self.changed_places(seen.places, seen.changed).await;
         }
         Ok(cursor)
+    }
+
+    /// After a completed pull, a summary-profile device deletes the records it no longer keeps
+    /// (at most once a day, never one with waiting ops: `sync::prune`), and the views re-read
+    /// them like changed ones.
+    pub(crate) async fn prune_aged(&self) -> Result<(), SyncError> {
+        let profile = Profile::of(self.me().role);
+        let gone = prune::prune(&self.store, profile, self.now_ms()).await?;
+        if !gone.is_empty() {
+            let records = (gone.len() <= MAX_TRACKED_CHANGES).then_some(gone);
+            self.changed_places(false, records).await;
+        }
+        Ok(())
     }
 
     /// One pull request (retried on a lossy link): the answer's text.

@@ -1,5 +1,5 @@
-//! The sync loop of the elected tab: a round refreshes the account, pushes the outbox, pulls,
-//! re-sends ops refused for a clock ahead, then uploads photos — records before photos, so what
+//! The sync loop of the elected tab: a round refreshes the account, pushes the outbox, pulls
+//! (and prunes a summary-profile device's aged records, once a day), re-sends ops refused for a clock ahead, then uploads photos — records before photos, so what
 //! the managers need arrives first. Rounds run on start, on `online`, after every local write,
 //! on every live poke, and on a timer (5 s while ops wait, else 30 s). A failed request is
 //! retried inside the round (`retry`); a failed round is retried with a jittered backoff that
@@ -25,6 +25,7 @@ impl Client {
         self.refresh_people().await?;
         self.push_all().await?;
         let cursor = self.pull_all().await?;
+        self.prune_aged().await?;
         self.resend_clock_ahead().await?;
         self.upload_photos().await?;
         Ok(cursor)

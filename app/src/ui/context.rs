@@ -5,6 +5,7 @@ use crate::i18n::{tr, Lang};
 use crate::store::LocalStore;
 use crate::sync::{client, Session, SyncSignals};
 use leptos::prelude::*;
+use tongxin_shared::profile::Profile;
 use tongxin_shared::{Collection, Record};
 
 /// What every screen can reach; provided by `App`.
@@ -25,6 +26,13 @@ pub(crate) fn ctx() -> Ctx {
 pub(crate) fn t(key: &'static str) -> impl Fn() -> String + Copy {
     let lang = ctx().lang;
     move || tr(lang.get(), key)
+}
+
+/// What the signed-in user's device holds (`shared::profile`): subdistrict and city managers
+/// hold recent cases and visits and the summaries; everyone else everything (also before the
+/// client starts).
+pub(crate) fn profile() -> Profile {
+    client().map_or(Profile::Full, |c| Profile::of(c.me().role))
 }
 
 /// The records of a collection on this device, tombstones left out.

@@ -5,19 +5,23 @@
 //! data covers, window shown), and each community's activity cadence (月月有专场、周周有活动)
 //! with the weeks and months it misses and its alliance units. Every table sorts by any column
 //! and all of them export as one CSV (UTF-8 with a BOM, so Excel opens the Chinese text).
+//! A subdistrict or city manager's device (the summary profile, `shared::profile`) holds only
+//! recent cases and visits: its case and visit figures come from the summaries instead
+//! (`shared::summary::expand`), which give the same figures as every record.
 
 mod build;
 mod charts;
 
 use super::browser::download;
-use super::context::{ctx, live_records, t, Ctx};
+use super::context::{ctx, live_records, profile, t, Ctx};
 use super::format::now_ms;
 use super::table::{tables_csv, Sorts};
 use crate::i18n::{tr, trf};
 use build::{build, median, rate, Data};
 use leptos::prelude::*;
 use std::collections::BTreeMap;
-use tongxin_shared::Collection;
+use tongxin_shared::profile::Profile;
+use tongxin_shared::{summary, Collection};
 
 /// Wardens listed on the page (all of them go into the CSV).
 const WARDENS_SHOWN: usize = 20;
@@ -30,9 +34,19 @@ pub(super) fn Dashboard() -> impl IntoView {
     let data = LocalResource::new(move || {
         sig.version.get();
         async move {
+            // A summary-profile device holds only recent cases and visits: its figures come
+            // from the summaries, which count every one of them (the same figures as the
+            // records, `shared::summary`).
+            let (cases, visits) = match profile() {
+                Profile::Summary => summary::expand(&live_records(Collection::Summaries).await),
+                Profile::Full => (
+                    live_records(Collection::Cases).await,
+                    live_records(Collection::Visits).await,
+                ),
+            };
             Data {
-                cases: live_records(Collection::Cases).await,
-                visits: live_records(Collection::Visits).await,
+                cases,
+                visits,
                 activities: live_records(Collection::Activities).await,
                 subdistricts: live_records(Collection::Subdistricts).await,
                 communities: live_records(Collection::Communities).await,

@@ -7,6 +7,7 @@
 use super::cases::{case_deadline, case_status};
 use super::context::{ctx, live_records, t, Ctx};
 use super::format::{now_ms, when};
+use super::list::history_note;
 use super::staff::{by_grid, staff};
 use crate::i18n::{tr, trf};
 use crate::store::LocalStore;
@@ -218,6 +219,7 @@ pub(super) fn GridPanel(
                             }).collect_view()}
                         </ul>
                         {section(l, "map.panel.visits", "panel-visits", visits)}
+                        {history_note()}
                         {section(l, "map.panel.activities", "panel-activities", activities)}
                     }.into_any()
                 }

@@ -107,8 +107,11 @@ fn arb_version(c: Collection) -> BoxedStrategy<Map<String, Value>> {
     }
 }
 
-/// Batches of writes: each `(collection, id, version)`.
-fn arb_batches() -> impl Strategy<Value = Vec<Vec<(Collection, u128, Map<String, Value>)>>> {
+/// One batch of writes: each `(collection, id, version)`.
+type Batch = Vec<(Collection, u128, Map<String, Value>)>;
+
+/// Batches of writes.
+fn arb_batches() -> impl Strategy<Value = Vec<Batch>> {
     let write = prop::sample::select(vec![Collection::Cases, Collection::Visits])
         .prop_flat_map(|c| (Just(c), 0u128..8, arb_version(c)));
     prop::collection::vec(prop::collection::vec(write, 1..6), 1..12)
@@ -117,7 +120,7 @@ fn arb_batches() -> impl Strategy<Value = Vec<Vec<(Collection, u128, Map<String,
 /// Records and summaries after the batches, the summaries kept up the way the server does:
 /// per batch, each record's state before the batch and after it.
 fn run(
-    batches: &[Vec<(Collection, u128, Map<String, Value>)>],
+    batches: &[Batch],
 ) -> (Vec<Record>, BTreeMap<SummaryKey, Record>) {
     let mut records: HashMap<(Collection, u128), Record> = HashMap::new();
     let mut summaries: BTreeMap<SummaryKey, Record> = BTreeMap::new();

@@ -17,6 +17,8 @@ use tongxin_shared::{Record, RecordId};
 /// What the dashboard reads from the device.
 #[derive(Clone)]
 pub(super) struct Data {
+    /// The cases and visits the figures count: the records on the device, or on a
+    /// summary-profile device the records rebuilt from its summaries.
     pub cases: Vec<Record>,
     pub visits: Vec<Record>,
     pub activities: Vec<Record>,

@@ -12,8 +12,29 @@ pub(crate) mod visits;
 
 use crate::i18n::{tr, trf};
 use crate::listing::{page_count, page_range, Sort};
-use crate::ui::context::{ctx, t, Ctx};
+use crate::ui::context::{ctx, profile, t, Ctx};
 use leptos::prelude::*;
+use tongxin_shared::profile::{Profile, CASE_DAYS, VISIT_DAYS};
+
+/// On a summary-profile device (subdistrict and city managers), a muted line under a list of
+/// cases or visits: closed cases and visits past the profile's days are not on the device
+/// (`shared::profile`), and the figures count them all the same (from the summaries).
+pub(crate) fn history_note() -> impl IntoView {
+    let lang = ctx().lang;
+    (profile() == Profile::Summary).then(|| {
+        let text = move || {
+            trf(
+                lang.get(),
+                "profile.history_note",
+                &[
+                    ("cases", &CASE_DAYS.to_string()),
+                    ("visits", &VISIT_DAYS.to_string()),
+                ],
+            )
+        };
+        view! { <p class="muted small" data-testid="history-note">{text}</p> }
+    })
+}
 
 /// How long the search waits after the last keystroke.
 const DEBOUNCE_MS: u32 = 200;

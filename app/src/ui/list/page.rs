@@ -8,7 +8,7 @@
 //! waits for the index.
 
 use super::index::{self, ListIndex};
-use super::{Pager, SortSelect};
+use super::{history_note, Pager, SortSelect};
 use crate::listing::{page_range, Sort};
 use crate::ui::context::t;
 use crate::ui::layout::use_wide;
@@ -141,6 +141,7 @@ pub(crate) fn paged<L: PagedRows>(
         <Show when=move || known.get()
             fallback=|| view! { <p class="muted" role="status" data-testid="list-loading">{t("cases.loading")}</p> }>
             <Pager page matched total testid=L::COUNT_TESTID/>
+            {history_note()}
             {move || if wide.get() {
                 L::table(rows.get(), page, sort)
             } else {

@@ -214,8 +214,8 @@ pub(crate) fn use_map_data() -> MapData {
     }
 }
 
-/// The grid states, kept record by record: the first read folds every case and visit on the
-/// device; after that a pull's changed records are read one by one (a city manager's device
+/// The grid states, kept record by record: the first read folds every case, visit and summary
+/// on the device; after that a pull's changed records are read one by one (a city manager's device
 /// holds months of history, and a live push changes one or two records).
 fn states_resource(index: StoredValue<GridStateIndex>) -> LocalResource<States> {
     let Ctx { sig, .. } = ctx();
@@ -239,7 +239,10 @@ fn states_resource(index: StoredValue<GridStateIndex>) -> LocalResource<States> 
             if let Some(records) = known {
                 let mut read = Vec::new();
                 for (coll, id) in records {
-                    if matches!(coll, Collection::Cases | Collection::Visits) {
+                    if matches!(
+                        coll,
+                        Collection::Cases | Collection::Visits | Collection::Summaries
+                    ) {
                         if let Ok(r) = c.store.get(coll, id).await {
                             read.push((coll, id, r));
                         }
@@ -259,6 +262,14 @@ fn states_resource(index: StoredValue<GridStateIndex>) -> LocalResource<States> 
             } else {
                 let mut all = c.store.list(Collection::Cases).await.unwrap_or_default();
                 all.extend(c.store.list(Collection::Visits).await.unwrap_or_default());
+                // A summary-profile device holds a week of visits: its summaries give each
+                // grid's last visit before that (none on a full-profile device).
+                all.extend(
+                    c.store
+                        .list(Collection::Summaries)
+                        .await
+                        .unwrap_or_default(),
+                );
                 if started.get_value() == version {
                     index.set_value(GridStateIndex::from_records(&all));
                     indexed_version.set_value(Some(version));
