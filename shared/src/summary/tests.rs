@@ -119,9 +119,7 @@ fn arb_batches() -> impl Strategy<Value = Vec<Batch>> {
 
 /// Records and summaries after the batches, the summaries kept up the way the server does:
 /// per batch, each record's state before the batch and after it.
-fn run(
-    batches: &[Batch],
-) -> (Vec<Record>, BTreeMap<SummaryKey, Record>) {
+fn run(batches: &[Batch]) -> (Vec<Record>, BTreeMap<SummaryKey, Record>) {
     let mut records: HashMap<(Collection, u128), Record> = HashMap::new();
     let mut summaries: BTreeMap<SummaryKey, Record> = BTreeMap::new();
     let mut now = T0;
