@@ -10,10 +10,10 @@ use tongxin_shared::geoimport::{GridImportReport, GridImportRequest};
 use tongxin_shared::userimport::{UserImportReport, UserImportRequest};
 use tongxin_shared::userlist::{UserPage, UserQuery};
 use tongxin_shared::wire::{
-    ErrorBody, LoginRequest, LoginResponse, Me, Person, PushRequest, PushResponse, StaffMember,
-    UserUpsert, PROTOCOL_HEADER,
+    ErrorBody, HistoryPage, LoginRequest, LoginResponse, Me, Person, PushRequest, PushResponse,
+    StaffMember, UserUpsert, PROTOCOL_HEADER,
 };
-use tongxin_shared::PROTOCOL_VERSION;
+use tongxin_shared::{Collection, RecordId, PROTOCOL_VERSION};
 
 /// Why a request did not give the answer asked for.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -215,6 +215,23 @@ pub fn live_url(token: &str) -> String {
 /// `GET /api/v1/staff`: wardens and grid leaders of the caller's area.
 pub async fn staff(token: &str) -> Result<Vec<StaffMember>, ApiError> {
     get(token, "/api/v1/staff").await
+}
+
+/// `GET /api/v1/history`: a page of a grid's cases or visits, latest change first (the
+/// summary profile's older history, shown and not stored).
+pub async fn history(
+    token: &str,
+    collection: Collection,
+    grid: RecordId,
+    before: Option<u64>,
+    limit: u32,
+) -> Result<HistoryPage, ApiError> {
+    let before = before.map_or_else(String::new, |b| format!("&before={b}"));
+    let path = format!(
+        "/api/v1/history?collection={}&grid={grid}&limit={limit}{before}",
+        collection.as_str()
+    );
+    get(token, &path).await
 }
 
 /// `GET /api/v1/people`: the colleagues of the caller's area, by name.

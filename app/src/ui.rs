@@ -18,6 +18,7 @@ mod context;
 mod dashboard;
 mod format;
 mod forms;
+mod grid_history;
 mod grid_panel;
 mod home;
 mod import;

@@ -13,6 +13,7 @@ pub mod escalation;
 pub mod extract;
 pub mod fault;
 pub mod handback;
+pub mod history;
 pub mod import;
 pub mod live;
 pub mod login_limits;
@@ -186,6 +187,7 @@ pub fn router(state: AppState) -> Router {
             "/v1/admin/grids/import",
             post(import::import_grids).layer(DefaultBodyLimit::max(import::MAX_IMPORT_BYTES)),
         )
+        .route("/v1/history", get(history::history))
         .route("/v1/staff", get(staff::staff))
         .route("/v1/people", get(people::people))
         .route("/v1/settings", get(api::settings))

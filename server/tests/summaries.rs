@@ -348,6 +348,73 @@ async fn managers_pull_their_profile(db: TestDb) {
     let cm_records = app.pull_as(&cm).await;
     assert!(!kinds(&cm_records).contains(&"summaries".to_owned()));
     assert!(kinds(&cm_records).contains(&"visits".to_owned()));
+
+    // Older history on demand: a grid's visits, latest first, paged; in the caller's area only.
+    let old = t - 20 * DAY_MS;
+    let visits: Vec<Op> = (0..5u128)
+        .map(|n| {
+            visit(
+                200 + n,
+                0x200 + n,
+                old + n as u64 * HOUR,
+                json!({"grid": g1, "warden": "w1", "visited_at": old + n as u64 * HOUR}),
+            )
+        })
+        .collect();
+    assert_all_acked(&app.seed(&visits).await);
+    let page = |client: reqwest::Client, q: String| {
+        let base = app.base.clone();
+        async move {
+            let res = client
+                .get(format!("{base}/api/v1/history?{q}"))
+                .send()
+                .await
+                .unwrap();
+            (res.status().as_u16(), res.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, first) = page(city.clone(), format!("collection=visits&grid={g1}&limit=4")).await;
+    assert_eq!(status, 200, "{first}");
+    let seqs: Vec<u64> = first["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(seqs.len(), 4);
+    assert!(
+        seqs.windows(2).all(|w| w[0] > w[1]),
+        "latest first: {seqs:?}"
+    );
+    let next = first["next"].as_u64().unwrap();
+    let (_, second) = page(
+        city.clone(),
+        format!("collection=visits&grid={g1}&limit=4&before={next}"),
+    )
+    .await;
+    assert_eq!(
+        second["records"].as_array().unwrap().len(),
+        2,
+        "six visits in all"
+    );
+    assert!(second["next"].is_null());
+    let (_, other) = page(cm.clone(), format!("collection=visits&grid={}", rid(G3))).await;
+    assert_eq!(other["records"].as_array().unwrap().len(), 0);
+    let (outside, _) = app
+        .user(
+            "cm2",
+            "community_manager",
+            json!({"communities": [rid(C2)]}),
+        )
+        .await;
+    let (_, none) = page(outside, format!("collection=visits&grid={g1}")).await;
+    assert_eq!(
+        none["records"].as_array().unwrap().len(),
+        0,
+        "another community's grid reads nothing"
+    );
+    let (status, bad) = page(city, format!("collection=grids&grid={g1}")).await;
+    assert_eq!(status, 400, "{bad}");
 }
 
 macro_rules! both {

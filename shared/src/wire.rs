@@ -105,6 +105,28 @@ pub struct PushResponse {
     pub server_time_ms: u64,
 }
 
+/// `GET /api/v1/history?collection=cases&grid=G&before=SEQ&limit=N`: a grid's cases or visits,
+/// latest change first, for a device that does not keep the older ones (the summary profile,
+/// [`crate::profile`]): shown while online, not stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryQuery {
+    pub collection: Collection,
+    pub grid: RecordId,
+    /// Records changed before this seq (the previous page's `next`); none for the first page.
+    #[serde(default)]
+    pub before: Option<u64>,
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+/// A page of a grid's history.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct HistoryPage {
+    pub records: Vec<PulledRecord>,
+    /// The `before` of the next page; none after the last.
+    pub next: Option<u64>,
+}
+
 /// `GET /api/v1/sync/pull?cursor=C&limit=N`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PullQuery {

@@ -220,4 +220,21 @@ test('the dashboard counts match the database for the same area', async (t) => {
   smPerWarden.sort((a, b) => a - b).forEach((got, i) => assert.ok(Math.abs(got - want[i]) <= 0.051, `${got} vs ${want[i]}`));
   await smPage.locator('[name=period]').selectOption('365');
   await waitAttr(smPage, '[data-testid=fig-reported]', 'data-n', '6');
+
+  // Older history on demand, from the map's grid panel: online, the grid's cases and visits
+  // from the server (the old visit among them); offline, a message that it needs a connection.
+  await smPage.goto(`${server.url}/map`);
+  await waitReady(smPage);
+  await smPage.locator('[data-testid=grid-picker]').selectOption(CITY.g1);
+  await waitAttr(smPage, '[data-testid=grid-panel]', 'data-id', CITY.g1);
+  await waitFor(smPage, 'the history note', () => document.querySelector('[data-testid=history-note]') !== null);
+  await smPage.locator('[data-testid=history-open]').click();
+  await waitAttr(smPage, '[data-testid=history-visits]', 'data-n', '2');
+  await waitAttr(smPage, '[data-testid=history-cases]', 'data-n', '4');
+  await smPage.context().setOffline(true);
+  await smPage.locator('[data-testid=grid-picker]').selectOption(CITY.g2);
+  await waitAttr(smPage, '[data-testid=grid-panel]', 'data-id', CITY.g2);
+  await smPage.locator('[data-testid=history-open]').click();
+  await waitFor(smPage, 'the offline message', () => document.querySelector('[data-testid=history-error]')?.textContent.includes('需要联网'));
+  await smPage.context().setOffline(false);
 });

@@ -5,8 +5,9 @@
 //! not every case and visit on the device.
 
 use super::cases::{case_deadline, case_status};
-use super::context::{ctx, live_records, t, Ctx};
+use super::context::{ctx, live_records, profile, t, Ctx};
 use super::format::{now_ms, when};
+use super::grid_history::GridHistory;
 use super::list::history_note;
 use super::staff::{by_grid, staff};
 use crate::i18n::{tr, trf};
@@ -15,6 +16,7 @@ use crate::sync::client;
 use leptos::prelude::*;
 use tongxin_shared::case::is_overdue;
 use tongxin_shared::figures::GridStateIndex;
+use tongxin_shared::profile::Profile;
 use tongxin_shared::{Collection, Record, RecordId};
 
 /// How many cases, visits and activities the panel lists.
@@ -220,6 +222,7 @@ pub(super) fn GridPanel(
                         </ul>
                         {section(l, "map.panel.visits", "panel-visits", visits)}
                         {history_note()}
+                        {(profile() == Profile::Summary).then(|| view! { <GridHistory grid=grid /> })}
                         {section(l, "map.panel.activities", "panel-activities", activities)}
                     }.into_any()
                 }

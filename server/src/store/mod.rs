@@ -369,6 +369,17 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> StoreFuture<'a, PullPage>;
     /// The highest committed seq.
+    /// The records of one collection in one grid, in scope and not deleted, with `seq < before`,
+    /// latest first: at most `limit` (`cursor` is the last one's seq, `more` whether others
+    /// follow).
+    fn history<'a>(
+        &'a self,
+        scope: &'a Scope,
+        collection: Collection,
+        grid: RecordId,
+        before: u64,
+        limit: u32,
+    ) -> StoreFuture<'a, PullPage>;
     fn max_seq(&self) -> StoreFuture<'_, u64>;
     /// Stores a photo uploaded by `blob.uploader`, unless it is stored already (by anyone:
     /// nothing is written, no quota used) or the uploader's photos created since

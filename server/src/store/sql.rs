@@ -982,6 +982,47 @@ where
         Box::pin(self.pull_inner(scope, profile, now_ms, cursor, limit))
     }
 
+    fn history<'a>(
+        &'a self,
+        scope: &'a Scope,
+        collection: Collection,
+        grid: RecordId,
+        before: u64,
+        limit: u32,
+    ) -> StoreFuture<'a, PullPage> {
+        Box::pin(async move {
+            let mut qb = Sql::new(
+                "SELECT seq, body, subdistrict, community, grid FROM records WHERE collection = ",
+            );
+            qb.bind(collection.as_str().to_owned())
+                .push(" AND grid = ")
+                .bind(grid.to_string())
+                .push(" AND deleted = 0 AND seq < ")
+                .bind(to_i64(before))
+                .push(" AND ");
+            push_scope(&mut qb, "", scope);
+            qb.push(" ORDER BY seq DESC LIMIT ")
+                .bind(i64::from(limit) + 1);
+            let rows = qb.query::<B::Db>().fetch_all(self.backend.pool()).await?;
+            let more = rows.len() > limit as usize;
+            let mut records = Vec::new();
+            let mut places = Vec::new();
+            for row in rows.iter().take(limit as usize) {
+                let seq: i64 = row.try_get(0)?;
+                let body: String = row.try_get(1)?;
+                records.push((seq as u64, serde_json::from_str(&body).map_err(corrupt)?));
+                places.push(place_from_row(row, 2)?);
+            }
+            Ok(PullPage {
+                cursor: records.last().map_or(0, |(s, _)| *s),
+                records,
+                places,
+                more,
+                dropped: Vec::new(),
+            })
+        })
+    }
+
     fn max_seq(&self) -> StoreFuture<'_, u64> {
         Box::pin(async move {
             let v: i64 = sqlx::query_scalar("SELECT value FROM meta WHERE key = 'seq'")
