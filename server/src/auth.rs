@@ -24,6 +24,7 @@ use subtle::ConstantTimeEq;
 use tongxin_shared::authz::Principal;
 use tongxin_shared::case::Role;
 use tongxin_shared::policy::handback::Only;
+use tongxin_shared::profile::Profile;
 use tongxin_shared::userlist::{UserListParams, UserPage, UserQuery};
 use tongxin_shared::wire::{
     LoginRequest, LoginResponse, Me, PasswordReset, UserSummary, UserUpsert, MIN_PASSWORD_CHARS,
@@ -80,11 +81,17 @@ pub fn new_token() -> (String, String) {
     (token, hash)
 }
 
-/// The fingerprint of a user's area. The app stores it with its pull cursor; when it differs
-/// from the user's current one, the pull answers `reset`.
+/// The fingerprint of a user's area and of what their device holds. The app stores it with its
+/// pull cursor; when it differs from the user's current one, the pull answers `reset`.
 pub fn scope_fingerprint(p: &Principal) -> String {
     let mut h = Sha256::new();
     h.update(p.role.as_str());
+    // What the device holds (`profile`): a subdistrict or city manager's device from before the
+    // summary profile held every record; it starts over with the summaries instead of pruning
+    // a year of visits record by record.
+    if Profile::of(p.role) == Profile::Summary {
+        h.update("profile:summary");
+    }
     for (tag, ids) in [
         ("g", &p.grids),
         ("c", &p.communities),
