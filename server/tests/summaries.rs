@@ -348,8 +348,31 @@ async fn managers_pull_their_profile(db: TestDb) {
     let cm_records = app.pull_as(&cm).await;
     assert!(!kinds(&cm_records).contains(&"summaries".to_owned()));
     assert!(kinds(&cm_records).contains(&"visits".to_owned()));
+}
 
-    // Older history on demand: a grid's visits, latest first, paged; in the caller's area only.
+/// Older history on demand: a grid's visits, latest first, paged; in the caller's area only.
+async fn older_history_reads_in_the_area(db: TestDb) {
+    let app = TestApp::spawn(&db.url).await;
+    small_city(&app).await;
+    let t = now_ms();
+    let g1 = rid(G1);
+    assert_all_acked(
+        &app.seed(&[visit(
+            101,
+            0x101,
+            t,
+            json!({"grid": g1, "warden": "w1", "visited_at": t}),
+        )])
+        .await,
+    );
+    let (city, _) = app.user("city1", "city_manager", json!({})).await;
+    let (cm, _) = app
+        .user(
+            "cm1",
+            "community_manager",
+            json!({"communities": [rid(C1)]}),
+        )
+        .await;
     let old = t - 20 * DAY_MS;
     let visits: Vec<Op> = (0..5u128)
         .map(|n| {
@@ -434,4 +457,5 @@ both!(
     summaries_follow_every_commit,
     a_database_from_before_summaries_gets_them_at_start_up,
     managers_pull_their_profile,
+    older_history_reads_in_the_area,
 );
