@@ -10,9 +10,10 @@ use crate::record::Record;
 use crate::schema::Collection;
 use serde::{Deserialize, Serialize};
 
-/// How long the summary profile keeps a closed (or deleted) case after its last change.
+/// How many whole days after the day of its last change the summary profile keeps a closed (or
+/// deleted) case.
 pub const CASE_DAYS: u64 = 30;
-/// How long the summary profile keeps a visit after its last change.
+/// How many whole days after the day of its last change the summary profile keeps a visit.
 pub const VISIT_DAYS: u64 = 7;
 
 /// Which records a device holds.
@@ -48,14 +49,17 @@ impl Profile {
 
 /// Until when (ms) the summary profile keeps `r` in full, given when it last changed
 /// (`changed_ms`); `None`: for as long as it exists. A case that is not closed (销号) is kept
-/// whatever its age: the map, the supervision queue and the lists act on it.
+/// whatever its age: the map, the supervision queue and the lists act on it. Windows end at a
+/// UTC midnight ([`CASE_DAYS`] or [`VISIT_DAYS`] whole days after the day of the change), so
+/// records age out once a day, on the server and on the devices alike, not minute by minute.
 pub fn kept_until(r: &Record, changed_ms: u64) -> Option<u64> {
+    let after_days = |days: u64| (changed_ms / DAY_MS).saturating_add(days + 1) * DAY_MS;
     match r.collection {
         Collection::Cases => {
             let closed = r.is_deleted() || r.str("status") == Some("closed");
-            closed.then(|| changed_ms.saturating_add(CASE_DAYS * DAY_MS))
+            closed.then(|| after_days(CASE_DAYS))
         }
-        Collection::Visits => Some(changed_ms.saturating_add(VISIT_DAYS * DAY_MS)),
+        Collection::Visits => Some(after_days(VISIT_DAYS)),
         _ => None,
     }
 }
@@ -132,10 +136,14 @@ mod tests {
             assert!(keeps(Profile::Full, &visit, now));
             assert!(!keeps(Profile::Full, &summary, now));
         }
-        assert!(keeps(Profile::Summary, &closed, later(29)));
-        assert!(!keeps(Profile::Summary, &closed, later(30)));
-        assert!(keeps(Profile::Summary, &visit, later(6)));
-        assert!(!keeps(Profile::Summary, &visit, later(7)));
+        // Through the 30th (7th) day after the day of the change, gone at the next midnight.
+        assert!(keeps(Profile::Summary, &closed, later(31) - 1));
+        assert!(!keeps(Profile::Summary, &closed, later(31)));
+        assert!(keeps(Profile::Summary, &visit, later(8) - 1));
+        assert!(!keeps(Profile::Summary, &visit, later(8)));
+        let late_in_the_day = rec(Collection::Visits, t + DAY_MS - 1, json!({"visited_at": t}));
+        assert!(keeps(Profile::Summary, &late_in_the_day, later(8) - 1));
+        assert!(!keeps(Profile::Summary, &late_in_the_day, later(8)));
         let mut deleted = open.clone();
         deleted.fields.insert(
             "deleted".into(),
@@ -144,6 +152,6 @@ mod tests {
                 stamp: deleted.fields["status"].stamp,
             },
         );
-        assert!(!keeps(Profile::Summary, &deleted, later(30)));
+        assert!(!keeps(Profile::Summary, &deleted, later(31)));
     }
 }
