@@ -151,10 +151,14 @@ pub struct Entries {
 impl Entries {
     /// Reads a summary record's entries; a field that does not read (not a summary) is empty.
     pub fn of(r: &Record) -> Self {
-        let list = |f: &str| r.get(f).cloned().unwrap_or(Value::Null);
+        // Read in place: a busy grid's month holds many entries.
+        fn read<T: serde::de::DeserializeOwned>(v: Option<&Value>) -> Vec<T> {
+            v.and_then(|v| Vec::<T>::deserialize(v).ok())
+                .unwrap_or_default()
+        }
         Self {
-            cases: serde_json::from_value(list("cases")).unwrap_or_default(),
-            visits: serde_json::from_value(list("visits")).unwrap_or_default(),
+            cases: read(r.get("cases")),
+            visits: read(r.get("visits")),
         }
     }
 
