@@ -9,8 +9,7 @@ use crate::store::Scope;
 use crate::AppState;
 use axum::extract::State;
 use axum::Json;
-use tongxin_shared::authz::sees_personal;
-use tongxin_shared::wire::{HistoryPage, HistoryQuery, PulledRecord};
+use tongxin_shared::wire::{HistoryPage, HistoryQuery};
 use tongxin_shared::Collection;
 
 /// Records per page unless asked for fewer.
@@ -36,17 +35,7 @@ pub async fn history(
         .store
         .history(&Scope::of(principal), q.collection, q.grid, before, limit)
         .await?;
-    let records = page
-        .records
-        .into_iter()
-        .zip(page.places)
-        .map(|((seq, mut record), place)| {
-            if !sees_personal(principal, &place) {
-                tongxin_shared::mask::mask_record(&mut record);
-            }
-            PulledRecord { seq, record }
-        })
-        .collect();
+    let records = crate::api::as_seen_by(principal, page.records, page.places);
     Ok(Json(HistoryPage {
         records,
         next: page.more.then_some(page.cursor),

@@ -20,39 +20,6 @@ use tongxin_shared::{Collection, Hlc, Op, Record, RecordId};
 
 const HOUR: u64 = 3_600_000;
 
-fn hierarchy(t: u64) -> Vec<Op> {
-    vec![
-        set(
-            Collection::Subdistricts,
-            1,
-            SD,
-            Hlc::new(t, 1),
-            json!({"name": "S"}),
-        ),
-        set(
-            Collection::Communities,
-            2,
-            C1,
-            Hlc::new(t, 2),
-            json!({"name": "C1", "subdistrict": rid(SD)}),
-        ),
-        set(
-            Collection::Grids,
-            3,
-            G1,
-            Hlc::new(t, 3),
-            json!({"name": "G1", "community": rid(C1)}),
-        ),
-        set(
-            Collection::Grids,
-            4,
-            G2,
-            Hlc::new(t, 4),
-            json!({"name": "G2", "community": rid(C1)}),
-        ),
-    ]
-}
-
 fn case(op: u128, record: u128, at: u64, fields: Value) -> Op {
     set(Collection::Cases, op, record, Hlc::new(at, 0), fields)
 }
@@ -207,7 +174,7 @@ async fn assert_summaries_true(store: &dyn Store, now: u64) {
 async fn summaries_follow_every_commit(db: TestDb) {
     let t = now_ms();
     let store = AnyStore::open(&db.url).await.unwrap();
-    store.commit(&hierarchy(t), t).await.unwrap();
+    store.commit(&small_city_ops(t), t).await.unwrap();
     let batches = history(t);
     store.commit(&batches[0], t).await.unwrap();
     let (_, _, mid) = everything(&*store, Profile::Summary, t, 0).await;
@@ -230,7 +197,7 @@ async fn summaries_follow_every_commit(db: TestDb) {
     // By the records' stamps: the case closed 39 days ago and the visits last changed then
     // are not kept; the open cases are, whatever their age, and the visit of an hour ago.
     let (now_page, _, _) = everything(&*store, Profile::Summary, t, 0).await;
-    assert_eq!(ids(&now_page, Collection::Grids).len(), 2);
+    assert_eq!(ids(&now_page, Collection::Grids).len(), 3);
     assert_eq!(sorted(ids(&now_page, Collection::Cases)), open);
     assert_eq!(
         ids(&now_page, Collection::Visits),
@@ -257,7 +224,7 @@ async fn summaries_follow_every_commit(db: TestDb) {
 async fn a_database_from_before_summaries_gets_them_at_start_up(db: TestDb) {
     let t = now_ms();
     let store = AnyStore::open(&db.url).await.unwrap();
-    store.commit(&hierarchy(t), t).await.unwrap();
+    store.commit(&small_city_ops(t), t).await.unwrap();
     let batches = history(t);
     store.commit(&batches[0], t).await.unwrap();
     let raw = Raw::connect(&db).await;

@@ -444,10 +444,9 @@ pub fn rid(n: u128) -> String {
     RecordId(uuid(n)).to_string()
 }
 
-/// A subdistrict with two communities: C1 has grids G1 and G2, C2 has G3.
-pub async fn small_city(app: &TestApp) {
-    let t = now_ms();
-    let ops = vec![
+/// The ops of [`small_city`] at `t`.
+pub fn small_city_ops(t: u64) -> Vec<Op> {
+    vec![
         set(
             Collection::Subdistricts,
             1,
@@ -490,8 +489,12 @@ pub async fn small_city(app: &TestApp) {
             Hlc::new(t, 6),
             json!({"name": "G3", "community": rid(C2)}),
         ),
-    ];
-    assert_all_acked(&app.push(&ops).await);
+    ]
+}
+
+/// A subdistrict with two communities: C1 has grids G1 and G2, C2 has G3.
+pub async fn small_city(app: &TestApp) {
+    assert_all_acked(&app.push(&small_city_ops(now_ms())).await);
 }
 
 /// Fails the test unless every op of a push response was applied (has a seq).
