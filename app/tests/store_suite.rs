@@ -309,6 +309,46 @@ async fn a_pull_merges_field_by_field_and_keeps_the_cursor<S: LocalStore>(s: &S)
     assert_eq!(s.outbox_len().await.expect("len"), 1);
 }
 
+/// A large page (a first sync's, or catching up) is merged with what the device holds, record by
+/// record, whichever way the store finds what it holds: new records are stored as pulled, pulled
+/// and local ones keep their fields, and a page spread over many more stored records than it
+/// has (past what one scan of the keys reads) still finds every one of them.
+async fn a_large_page_merges_with_every_record_the_device_holds<S: LocalStore>(s: &S) {
+    let first: Vec<Record> = (1..=1200)
+        .map(|n| pulled(10_000 + n, n, 10, json!({"category": "safety"})))
+        .collect();
+    s.apply_pull(&first, 1).await.expect("first page");
+    // Unsent work on three records of the next page (one the server never sent) and one not.
+    let local = [590, 1179, 1500, 3];
+    for (i, n) in local.into_iter().enumerate() {
+        s.commit_local(&[op(20_000 + i as u128, n, 15, json!({"assignee": "local"}))])
+            .await
+            .expect("commit");
+    }
+    // 65 records spread over the 1,200 stored ones (every 19th, and 1500).
+    let spread: Vec<u128> = (0..64).map(|k| 1 + 19 * k).chain([1500]).collect();
+    let second: Vec<Record> = spread
+        .iter()
+        .map(|&n| pulled(30_000 + n, n, 20, json!({"title": "pulled"})))
+        .collect();
+    s.apply_pull(&second, 2).await.expect("second page");
+    for &n in &spread {
+        let r = case(s, n).await.expect("record");
+        assert_eq!(r.str("title"), Some("pulled"), "record {n}");
+        let category = (n <= 1200).then_some("safety");
+        assert_eq!(r.str("category"), category, "record {n}");
+        let status = local.contains(&n).then_some("local");
+        assert_eq!(r.str("assignee"), status, "record {n}");
+    }
+    assert_eq!(
+        case(s, 3).await.expect("record").str("assignee"),
+        Some("local")
+    );
+    assert_eq!(s.count(Collection::Cases).await.expect("count"), 1201);
+    let (kept, decoded) = rows_and_decoded(s).await;
+    assert_eq!(kept, decoded);
+}
+
 async fn count_and_list_are_per_collection<S: LocalStore>(s: &S) {
     s.commit_local(&[
         op(1, 100, 10, json!({"title": "a"})),
@@ -924,6 +964,7 @@ macro_rules! every_behaviour {
             a_clock_ahead_op_is_restamped_with_its_times,
             restamp_leaves_a_field_a_newer_op_wrote,
             a_pull_merges_field_by_field_and_keeps_the_cursor,
+            a_large_page_merges_with_every_record_the_device_holds,
             count_and_list_are_per_collection,
             a_photo_is_stored_once_and_pending_until_uploaded,
             meta_keys_are_set_read_and_deleted,

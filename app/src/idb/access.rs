@@ -85,6 +85,89 @@ pub(crate) async fn get_strings(
     futures::future::try_join_all(reads).await.map_err(backend)
 }
 
+/// Keys of one collection a page must hold before their stored values are found by one scan of
+/// the keys (`stored_of`) rather than one request each.
+const SCAN_FROM: usize = 64;
+/// A scan reads at most this many keys per key of the page (a large store answers the keys
+/// beyond what the scan reached one request each).
+const SCAN_PER_KEY: usize = 8;
+
+/// The values stored under `keys` (`None`: no such record), as `get_strings` says, in fewer
+/// requests: keys are grouped by collection, and a group of at least `SCAN_FROM` keys (a first
+/// sync's pages) first asks which of them exist with one `getAllKeys` over the range the group
+/// spans (bounded at `SCAN_PER_KEY` keys per key of the group), then reads only those — a page of
+/// new records costs one request instead of one per record. Keys the bounded scan did not reach
+/// are read one request each.
+pub(crate) async fn stored_of(
+    store: &indexed_db_futures::object_store::ObjectStore<'_>,
+    keys: &[String],
+) -> Result<Vec<Option<String>>, StoreError> {
+    // Which keys need a read: all, unless a scan showed them absent.
+    let mut read = vec![true; keys.len()];
+    let mut groups: std::collections::BTreeMap<&str, Vec<usize>> =
+        std::collections::BTreeMap::new();
+    for (i, key) in keys.iter().enumerate() {
+        let collection = key.split_once('/').map_or(key.as_str(), |(c, _)| c);
+        groups.entry(collection).or_default().push(i);
+    }
+    let scans = groups
+        .values()
+        .filter(|group| group.len() >= SCAN_FROM)
+        .map(|group| {
+            let lo = group
+                .iter()
+                .map(|&i| &keys[i])
+                .min()
+                .cloned()
+                .unwrap_or_default();
+            let hi = group
+                .iter()
+                .map(|&i| &keys[i])
+                .max()
+                .cloned()
+                .unwrap_or_default();
+            let limit = u32::try_from(group.len() * SCAN_PER_KEY).unwrap_or(u32::MAX);
+            store
+                .get_all_keys::<String>()
+                .with_query::<String, KeyRange<String>>(KeyRange::Bound(lo, false, hi, false))
+                .with_limit(limit)
+                .primitive()
+                .map(|request| (group, limit, request))
+                .map_err(backend)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    for (group, limit, request) in scans {
+        let found = request
+            .await
+            .map_err(backend)?
+            .map(|k| k.map_err(backend))
+            .collect::<Result<Vec<String>, _>>()?;
+        // Keys up to the last one the scan returned are known: present or absent. A scan cut
+        // short by its limit leaves those beyond it unknown.
+        let reached = if found.len() < limit as usize {
+            None
+        } else {
+            found.last().cloned()
+        };
+        let present: std::collections::HashSet<&str> = found.iter().map(String::as_str).collect();
+        for &i in group {
+            let known = reached.as_ref().is_none_or(|last| keys[i] <= *last);
+            read[i] = !known || present.contains(keys[i].as_str());
+        }
+    }
+    let wanted: Vec<String> = keys
+        .iter()
+        .zip(&read)
+        .filter(|(_, r)| **r)
+        .map(|(k, _)| k.clone())
+        .collect();
+    let mut got = get_strings(store, &wanted).await?.into_iter();
+    Ok(read
+        .into_iter()
+        .map(|r| if r { got.next().flatten() } else { None })
+        .collect())
+}
+
 /// How many keys `store` holds in `range` (all of them for `None`).
 pub(crate) async fn count_in(
     store: &indexed_db_futures::object_store::ObjectStore<'_>,

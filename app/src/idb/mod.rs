@@ -25,7 +25,7 @@ mod codec;
 mod order;
 mod schema;
 
-use access::{count_in, delete, get_strings, prefix_range, put, range_of, texts_in};
+use access::{count_in, delete, get_strings, prefix_range, put, range_of, stored_of, texts_in};
 use codec::{backend, decode, dom_error, encode, DISK_FULL};
 use order::{read_counts, reorder, write_counts, Moved};
 use schema::{
@@ -425,8 +425,9 @@ impl LocalStore for IdbStore {
         let meta = tx.object_store(META).map_err(backend)?;
         let rows = tx.object_store(ROWS).map_err(backend)?;
         let order = tx.object_store(ORDER).map_err(backend)?;
-        // Pipelined: every read is issued before the first is awaited, and writes are not awaited
-        // one by one (a failed write aborts the transaction, which `commit` then reports).
+        // Pipelined: the reads are issued before the first is awaited (a page of new records
+        // costs one request: `stored_of`), and writes are not awaited one by one (a failed write
+        // aborts the transaction, which `commit` then reports).
         let keys: Vec<String> = pulled
             .iter()
             .map(|r| record_key(r.collection, r.id))
@@ -435,18 +436,7 @@ impl LocalStore for IdbStore {
             .get::<String, _, _>(LIVE_COUNTS_KEY)
             .primitive()
             .map_err(backend)?;
-        let reads = keys
-            .iter()
-            .map(|k| {
-                records
-                    .get::<String, _, _>(k.as_str())
-                    .primitive()
-                    .map_err(backend)
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let stored = futures::future::try_join_all(reads)
-            .await
-            .map_err(backend)?;
+        let stored = stored_of(&records, &keys).await?;
         let kept: Option<String> = kept.await.map_err(backend)?;
         let mut counts = Moved::new(kept.map(|t| decode(&t)).transpose()?);
         // The rows written so far (a record twice in one batch moves from its first row).
