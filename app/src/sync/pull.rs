@@ -71,14 +71,14 @@ impl Client {
         let mut limit = PULL_LIMIT;
         let mut seen = Seen::default();
         let mut resets = 0;
-        // The next page's answer, asked for while the current page was written.
-        let mut prefetched: Option<String> = None;
+        // The next page, asked for and read while the current page was written.
+        let mut prefetched: Option<Step> = None;
         loop {
-            let text = match prefetched.take() {
-                Some(text) => text,
-                None => self.fetch(cursor, limit, &scope).await?,
+            let step = match prefetched.take() {
+                Some(step) => step,
+                None => page::judge(&self.fetch(cursor, limit, &scope).await?, limit),
             };
-            let (page, next_limit) = match page::judge(&text, limit) {
+            let (page, next_limit) = match step {
                 Step::Apply { page, next_limit } => (page, next_limit),
                 Step::Shrink { limit: smaller } => {
                     limit = smaller;
@@ -141,9 +141,15 @@ impl Client {
                 let apply = self.store.apply_page(&records, &dropped, page.cursor);
                 if page.more {
                     // The network and the server work on the next page while IndexedDB writes
-                    // this one: the same request the next turn would make, and its error
-                    // (after this page is stored) is the one that turn would return.
-                    let next = self.fetch(page.cursor, limit, &scope);
+                    // this one, and it is decoded while IndexedDB commits: the same request the
+                    // next turn would make, and its error (after this page is stored) is the one
+                    // that turn would return.
+                    let (past, asked) = (page.cursor, limit);
+                    let scope = &scope;
+                    let next = async move {
+                        let text = self.fetch(past, asked, scope).await?;
+                        Ok::<Step, SyncError>(page::judge(&text, asked))
+                    };
                     let (applied, next) = futures::future::join(apply, next).await;
                     applied?;
                     prefetched = Some(next?);
