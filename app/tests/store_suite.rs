@@ -1244,6 +1244,102 @@ async fn a_version_4_database_without_counts_gets_them_on_the_first_list() {
     );
 }
 
+/// A version 4 database as a device last wrote it (rows in `rows`, the order's values record
+/// keys, live counts kept): version 5 keeps the rows of cases and visits under their order keys,
+/// so the upgrade drops the old rows, order and counts, and the first `list_rows` writes them
+/// again from the records.
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen_test::wasm_bindgen_test]
+async fn a_version_4_database_with_counts_is_listed_again_from_its_records() {
+    use indexed_db_futures::database::Database;
+    use indexed_db_futures::prelude::*;
+    use indexed_db_futures::transaction::TransactionMode;
+    use tongxin_app::listing::rows::order_key;
+    let name = format!("tongxin-suite-v4c-{}", Uuid::new_v4());
+    let mut case = Record::new(Collection::Cases, rid(100));
+    apply(
+        &mut case,
+        &op(1, 100, 10, json!({"title": "旧库", "reported_at": 10})),
+    );
+    {
+        let db = Database::open(&name)
+            .with_version(4u8)
+            .with_on_upgrade_needed(|_, db| {
+                for store in [
+                    "records",
+                    "outbox",
+                    "rejected",
+                    "meta",
+                    "blobs",
+                    "blobs_pending",
+                    "rows",
+                    "order",
+                ] {
+                    db.create_object_store(store).build()?;
+                }
+                Ok(())
+            })
+            .await
+            .expect("a version 4 database");
+        let stores: &[&str] = &["records", "rows", "order"];
+        let tx = db
+            .transaction(stores)
+            .with_mode(TransactionMode::Readwrite)
+            .build()
+            .expect("tx");
+        let key = format!("cases/{}", case.id);
+        let row = ListRow::of(&case).expect("a case has a row");
+        for (store, k, value) in [
+            (
+                "records",
+                key.clone(),
+                serde_json::to_string(&case).expect("json"),
+            ),
+            (
+                "rows",
+                key.clone(),
+                serde_json::to_string(&row).expect("json"),
+            ),
+            ("order", order_key(&row).expect("a key"), key.clone()),
+            (
+                "order",
+                "#live".to_owned(),
+                r#"{"cases":1,"visits":0}"#.to_owned(),
+            ),
+        ] {
+            tx.object_store(store)
+                .expect(store)
+                .put(value)
+                .with_key(k)
+                .primitive()
+                .expect("put")
+                .await
+                .expect("stored");
+        }
+        tx.commit().await.expect("commit");
+        db.close();
+    }
+    let s = tongxin_app::idb::IdbStore::open(&name)
+        .await
+        .expect("opened at the current version");
+    assert_eq!(
+        s.first_rows(Collection::Cases, 50).await.expect("first"),
+        None
+    );
+    assert_eq!(s.list_rows().await.expect("rows").len(), 1);
+    assert_eq!(
+        first(&s, Collection::Cases, 50).await,
+        (vec![100], vec![], 1)
+    );
+    s.commit_local(&[op(2, 101, 11, json!({"title": "新的", "reported_at": 20}))])
+        .await
+        .expect("edit");
+    assert_eq!(
+        first(&s, Collection::Cases, 50).await,
+        (vec![101, 100], vec![], 2)
+    );
+}
+
 /// Live counts that disagree with the rows (written by hand here; no write of the app does
 /// that) are told as they are until the next `list_rows`, which compares them with the rows it
 /// reads in the same transaction and writes them again.

@@ -27,7 +27,7 @@ mod schema;
 
 use access::{count_in, delete, get_strings, prefix_range, put, range_of, stored_of, texts_in};
 use codec::{backend, decode, dom_error, encode, DISK_FULL};
-use order::{read_counts, reorder, write_counts, Moved};
+use order::{read_counts, remove_row, write_counts, write_row, Moved};
 use schema::{
     open_db, BLOBS, BLOBS_PENDING, META, ORDER, OUTBOX, RECORDS, REJECTED, ROWS, ROWS_SLICE,
 };
@@ -154,6 +154,57 @@ impl IdbStore {
     }
 }
 
+/// The range of the lists' rows in `ORDER` (every key but `LIVE_COUNTS_KEY`'s: `#` sorts before
+/// the `c/`, `d/` and `v/` prefixes).
+fn ordered_range() -> KeyRange<String> {
+    KeyRange::LowerBound("a".to_owned(), false)
+}
+
+/// Appends the rows of `store` in `range` to `out`, read `ROWS_SLICE` at a time; `key` says the
+/// key a row is stored under (where the next slice starts). The next slice is asked for before
+/// this one is decoded.
+async fn read_sliced(
+    store: &indexed_db_futures::object_store::ObjectStore<'_>,
+    range: KeyRange<String>,
+    key: &dyn Fn(&ListRow) -> String,
+    out: &mut Vec<ListRow>,
+) -> Result<(), StoreError> {
+    let upper = match &range {
+        KeyRange::Bound(_, _, hi, hi_open) => Some((hi.clone(), *hi_open)),
+        _ => None,
+    };
+    let slice = |after: Option<String>| {
+        let range = match (after, &upper) {
+            (Some(k), Some((hi, open))) => KeyRange::Bound(k, true, hi.clone(), *open),
+            (Some(k), None) => KeyRange::LowerBound(k, true),
+            (None, _) => range.clone(),
+        };
+        store
+            .get_all::<String>()
+            .with_query::<String, KeyRange<String>>(range)
+            .with_limit(ROWS_SLICE)
+            .primitive()
+            .map_err(backend)
+    };
+    let mut next = Some(slice(None)?);
+    while let Some(request) = next.take() {
+        let texts = request
+            .await
+            .map_err(backend)?
+            .map(|r| r.map_err(backend))
+            .collect::<Result<Vec<String>, _>>()?;
+        if texts.len() == ROWS_SLICE as usize {
+            if let Some(last) = texts.last() {
+                next = Some(slice(Some(key(&decode::<ListRow>(last)?)))?);
+            }
+        }
+        for text in &texts {
+            out.push(decode(text)?);
+        }
+    }
+    Ok(())
+}
+
 /// Deletes the records `ids` with their rows and order keys (moving `counts`), in the caller's
 /// transaction, except those with an op waiting in `outbox`; returns the records deleted.
 async fn drop_in(
@@ -180,10 +231,8 @@ async fn drop_in(
     let mut gone = Vec::new();
     for ((id, key), text) in ids.into_iter().zip(keys).zip(stored) {
         let Some(text) = text else { continue };
-        let before = ListRow::of(&decode::<Record>(&text)?);
-        if before.is_some() {
-            reorder(order, &key, before.as_ref(), None, counts)?;
-            drop(rows.delete(key.clone()).primitive().map_err(backend)?);
+        if let Some(row) = ListRow::of(&decode::<Record>(&text)?) {
+            remove_row(rows, order, &key, &row, counts)?;
         }
         drop(records.delete(key).primitive().map_err(backend)?);
         gone.push(id);
@@ -192,13 +241,12 @@ async fn drop_in(
 }
 
 impl IdbStore {
-    /// Makes the rows, the lists' order and its live counts complete again, in one read-write
-    /// transaction (no write can come between what is read and what is written), and returns
-    /// the rows. A database upgraded from version 2 (records without rows: fewer rows than
-    /// records) gets its rows from its records — it decodes every record once, as the lists did
-    /// before rows; one upgraded from version 3 (rows without order keys) gets its keys and
-    /// counts from its rows; one from version 4 before the counts (as many keys as case and
-    /// visit rows) only its counts.
+    /// Makes the rows and the live counts complete again, in one read-write transaction (no
+    /// write can come between what is read and what is written), and returns the rows. Rows as
+    /// many as the records that have one (a database whose counts are only missing or wrong)
+    /// are kept and counted; else (a database upgraded from before version 5, whose rows were
+    /// dropped by the upgrade) every row is written again from the records — each record
+    /// decoded once.
     async fn repair(&self) -> Result<Vec<ListRow>, StoreError> {
         let db = self.db().await?;
         let tx = self.tx(&db, &[RECORDS, ROWS, ORDER], true)?;
@@ -209,7 +257,7 @@ impl IdbStore {
         for c in ROW_COLLECTIONS {
             expected += count_in(&records, Some(range_of(c))).await?;
         }
-        let kept = count_in(&rows, None).await?;
+        let kept = count_in(&rows, None).await? + count_in(&order, Some(ordered_range())).await?;
         let mut counts = LiveCounts::default();
         let mut out = Vec::new();
         if kept == expected {
@@ -217,21 +265,10 @@ impl IdbStore {
             for text in texts_in(&rows, all).await? {
                 out.push(decode::<ListRow>(&text)?);
             }
-            // Keys for every case and visit row already (a database from version 4 before the
-            // counts): only the counts are missing. Else every key is written again.
-            let ordered = count_in(&order, None).await?;
-            let kept_counts = read_counts(&order).await?.is_some();
-            let keyed = out.iter().filter(|r| order_key(r).is_some()).count();
-            let ordered = usize::try_from(ordered).unwrap_or(usize::MAX);
-            if ordered.checked_sub(usize::from(kept_counts)) == Some(keyed) {
-                counts = LiveCounts::of(&out);
-            } else {
-                order.clear().map_err(backend)?.await.map_err(backend)?;
-                for row in &out {
-                    let key = record_key(row.collection(), row.id());
-                    reorder(&order, &key, None, Some(row), &mut counts)?;
-                }
+            for text in texts_in(&order, ordered_range()).await? {
+                out.push(decode::<ListRow>(&text)?);
             }
+            counts = LiveCounts::of(&out);
         } else {
             order.clear().map_err(backend)?.await.map_err(backend)?;
             rows.clear().map_err(backend)?.await.map_err(backend)?;
@@ -240,13 +277,7 @@ impl IdbStore {
                     let r: Record = decode(&text)?;
                     if let Some(row) = ListRow::of(&r) {
                         let key = record_key(r.collection, r.id);
-                        reorder(&order, &key, None, Some(&row), &mut counts)?;
-                        drop(
-                            rows.put(encode(&row)?)
-                                .with_key(key)
-                                .primitive()
-                                .map_err(backend)?,
-                        );
+                        write_row(&rows, &order, &key, None, &row, &mut counts)?;
                         out.push(row);
                     }
                 }
@@ -294,8 +325,7 @@ impl LocalStore for IdbStore {
         for (key, r, before) in &touched {
             put(&records, key.clone(), encode(r)?).await?;
             if let Some(row) = ListRow::of(r) {
-                reorder(&order, key, before.as_ref(), Some(&row), &mut counts.now)?;
-                put(&rows, key.clone(), encode(&row)?).await?;
+                write_row(&rows, &order, key, before.as_ref(), &row, &mut counts.now)?;
             }
         }
         counts.write(&order)?;
@@ -388,9 +418,8 @@ impl LocalStore for IdbStore {
             restamp_record(&mut record, &entry.op, again.stamp());
             if let Some(row) = ListRow::of(&record) {
                 let mut counts = Moved::new(read_counts(&order).await?);
-                reorder(&order, &key, before.as_ref(), Some(&row), &mut counts.now)?;
+                write_row(&rows, &order, &key, before.as_ref(), &row, &mut counts.now)?;
                 counts.write(&order)?;
-                put(&rows, key.clone(), encode(&row)?).await?;
             }
             put(&records, key, encode(&record)?).await?;
         }
@@ -454,13 +483,7 @@ impl LocalStore for IdbStore {
             };
             if let Some(row) = ListRow::of(&merged) {
                 let before = written.remove(&key).or(before);
-                reorder(&order, &key, before.as_ref(), Some(&row), &mut counts.now)?;
-                drop(
-                    rows.put(encode(&row)?)
-                        .with_key(key.clone())
-                        .primitive()
-                        .map_err(backend)?,
-                );
+                write_row(&rows, &order, &key, before.as_ref(), &row, &mut counts.now)?;
                 written.insert(key.clone(), row);
             }
             drop(
@@ -538,8 +561,7 @@ impl LocalStore for IdbStore {
         let mut counts = LiveCounts::default();
         for (key, r) in rebuilt {
             if let Some(row) = ListRow::of(&r) {
-                reorder(&order, &key, None, Some(&row), &mut counts)?;
-                put(&rows, key.clone(), encode(&row)?).await?;
+                write_row(&rows, &order, &key, None, &row, &mut counts)?;
             }
             put(&records, key, encode(&r)?).await?;
         }
@@ -565,61 +587,41 @@ impl LocalStore for IdbStore {
     }
 
     async fn list_rows(&self) -> Result<Vec<ListRow>, StoreError> {
-        // One read transaction: every row, read in slices (one `getAll` of a city's 55,000 rows
-        // held IndexedDB and then the main thread for over a second, and a list's first page
-        // asked for meanwhile waited behind it), and the lists' live counts. Those are kept only
-        // while every row and order key is (see `ORDER`), so counts equal to the rows' own say
-        // that rows and order are complete — without counting records or keys, which walks
-        // every key of the range (seconds for a year of a city, holding IndexedDB meanwhile).
+        // One read transaction: every row (places' in `ROWS`, cases' and visits' in `ORDER`),
+        // read in slices (one `getAll` of a city's 55,000 rows held IndexedDB and then the main
+        // thread for over a second, and a list's first page asked for meanwhile waited behind
+        // it), and the lists' live counts. Those are kept only while every row is (see
+        // `ORDER`), so counts equal to the rows' own say that the rows are complete — without
+        // counting records, which walks every key of the range (seconds for a year of a city,
+        // holding IndexedDB meanwhile).
         let (stored, kept) = {
             let db = self.db().await?;
             let tx = self.tx(&db, &[ROWS, ORDER], false)?;
             let rows = tx.object_store(ROWS).map_err(backend)?;
-            let kept = tx
-                .object_store(ORDER)
-                .map_err(backend)?
+            let order = tx.object_store(ORDER).map_err(backend)?;
+            let kept = order
                 .get::<String, _, _>(LIVE_COUNTS_KEY)
                 .primitive()
                 .map_err(backend)?;
-            let slice = |after: Option<String>| {
-                let range = match after {
-                    Some(key) => KeyRange::LowerBound(key, true),
-                    None => KeyRange::LowerBound(String::new(), false),
-                };
-                rows.get_all::<String>()
-                    .with_query::<String, KeyRange<String>>(range)
-                    .with_limit(ROWS_SLICE)
-                    .primitive()
-                    .map_err(backend)
-            };
             let mut stored: Vec<ListRow> = Vec::new();
-            let mut next = Some(slice(None)?);
-            while let Some(request) = next.take() {
-                let texts = request
-                    .await
-                    .map_err(backend)?
-                    .map(|r| r.map_err(backend))
-                    .collect::<Result<Vec<String>, _>>()?;
-                // The next slice is asked for (after this one's last key) before this one is
-                // decoded.
-                if texts.len() == ROWS_SLICE as usize {
-                    if let Some(last) = texts.last() {
-                        let last: ListRow = decode(last)?;
-                        next = Some(slice(Some(record_key(last.collection(), last.id())))?);
-                    }
-                }
-                for text in &texts {
-                    stored.push(decode(text)?);
-                }
-            }
+            let places = |row: &ListRow| record_key(row.collection(), row.id());
+            let listed = |row: &ListRow| order_key(row).unwrap_or_default();
+            read_sliced(
+                &rows,
+                KeyRange::LowerBound(String::new(), false),
+                &places,
+                &mut stored,
+            )
+            .await?;
+            read_sliced(&order, ordered_range(), &listed, &mut stored).await?;
             let kept: Option<String> = kept.await.map_err(backend)?;
             (stored, kept.map(|t| decode::<LiveCounts>(&t)).transpose()?)
         };
         if kept == Some(LiveCounts::of(&stored)) {
             return Ok(stored);
         }
-        // No counts (a database upgraded from before them, or from before the rows or the
-        // order) or wrong ones: checked against the records and rebuilt, once.
+        // No counts (a database upgraded from before version 5) or wrong ones: checked against
+        // the records and rebuilt, once.
         self.repair().await
     }
 
@@ -635,8 +637,8 @@ impl LocalStore for IdbStore {
         let tx = self.tx(&db, &[ROWS, ORDER], false)?;
         let rows = tx.object_store(ROWS).map_err(backend)?;
         let order = tx.object_store(ORDER).map_err(backend)?;
-        // The live counts are kept only while every case and visit row has its order key (not
-        // yet on a database upgraded from before them, until its first `list_rows`).
+        // The live counts are kept only while every row is (not yet on a database upgraded
+        // from before version 5, until its first `list_rows`).
         let kept = order
             .get::<String, _, _>(LIVE_COUNTS_KEY)
             .primitive()
@@ -648,7 +650,7 @@ impl LocalStore for IdbStore {
             .primitive()
             .map_err(backend)?;
         let kept: Option<String> = kept.await.map_err(backend)?;
-        let keys = first
+        let texts = first
             .await
             .map_err(backend)?
             .map(|r| r.map_err(backend))
@@ -656,10 +658,8 @@ impl LocalStore for IdbStore {
         let Some(counts) = kept.map(|t| decode::<LiveCounts>(&t)).transpose()? else {
             return Ok(None);
         };
-        let texts = get_strings(&rows, &keys).await?;
         let listed = texts
             .iter()
-            .flatten()
             .map(|t| decode(t))
             .collect::<Result<Vec<ListRow>, _>>()?;
         let mut named: Vec<String> = listed.iter().flat_map(named_places).collect();
