@@ -5,8 +5,9 @@
 //! Stores: `records` (merged state, keyed `collection/id`), `outbox` (ops not yet acknowledged,
 //! keyed by HLC then op id, so they leave in the order they were made), `rejected` (ops the
 //! server refused, with the reason — never deleted unless the user says so), `meta` (cursor,
-//! clock, actor id), `rows` (the compact list row of each case, visit and place record, keyed
-//! as the record and written with it: `crate::listing::rows`).
+//! clock, actor id), and the compact list row of each case, visit and place record, written
+//! with it (`crate::listing::rows`; in IndexedDB a place's under its record's key in `rows`, a
+//! case's or visit's under its order key in `order`).
 
 use crate::listing::rows::{
     named_places, order_key, order_prefix, FirstRows, ListRow, ROW_COLLECTIONS,

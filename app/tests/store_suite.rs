@@ -1383,3 +1383,72 @@ async fn wrong_list_counts_are_rewritten_by_the_next_list() {
     assert_eq!(first(&s, Collection::Cases, 50).await.2, 2);
     assert_eq!(first(&s, Collection::Visits, 50).await.2, 0);
 }
+
+/// What exists nowhere else yet — the user's own records and photos — is committed with
+/// "strict" durability (the commit completes once the writes are on disk, not merely handed to
+/// the operating system); a pull page keeps the browser's default (it can be pulled again).
+/// Every transaction the app opens is watched through `IDBDatabase.prototype.transaction`.
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen_test::wasm_bindgen_test]
+async fn a_users_own_records_and_photos_are_committed_durably() {
+    js_sys::eval(
+        r"
+        if (!globalThis.__tongxinTx) {
+          const open = IDBDatabase.prototype.transaction;
+          IDBDatabase.prototype.transaction = function (stores, mode, options) {
+            const tx = open.call(this, stores, mode, options);
+            globalThis.__tongxinTx.push([[].concat(stores).sort().join(','), tx.mode, tx.durability]);
+            return tx;
+          };
+        }
+        globalThis.__tongxinTx = [];
+        ",
+    )
+    .expect("watch transactions");
+    let seen = || -> Vec<(String, String, String)> {
+        let list = js_sys::eval("globalThis.__tongxinTx.splice(0)").expect("read");
+        triples(&list)
+    };
+    let s = tongxin_app::idb::IdbStore::open(&format!("tongxin-suite-durable-{}", Uuid::new_v4()))
+        .await
+        .expect("open");
+    seen();
+    s.commit_local(&[op(1, 100, 10, json!({"title": "入户走访"}))])
+        .await
+        .expect("commit");
+    let bytes = vec![7u8; 64];
+    s.put_blob("ab".repeat(32).as_str(), "image/jpeg", &bytes)
+        .await
+        .expect("photo");
+    let local = seen();
+    let durability_of = |list: &[(String, String, String)], store: &str| {
+        list.iter()
+            .filter(|(stores, mode, _)| {
+                mode == "readwrite" && stores.split(',').any(|s| s == store)
+            })
+            .map(|(_, _, d)| d.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(durability_of(&local, "outbox"), ["strict"]);
+    assert_eq!(durability_of(&local, "blobs"), ["strict"]);
+    s.apply_pull(&[pulled(2, 101, 20, json!({"title": "拉取"}))], 5)
+        .await
+        .expect("pull");
+    let pulled_page = seen();
+    let page = durability_of(&pulled_page, "records");
+    assert_eq!(page.len(), 1);
+    assert_ne!(page[0], "strict");
+}
+
+/// The transactions seen, as (stores, mode, durability) triples, from the JS array of arrays.
+#[cfg(target_arch = "wasm32")]
+fn triples(list: &wasm_bindgen::JsValue) -> Vec<(String, String, String)> {
+    let list = js_sys::Array::from(list);
+    list.iter()
+        .map(|t| {
+            let t = js_sys::Array::from(&t);
+            let text = |i: u32| t.get(i).as_string().unwrap_or_default();
+            (text(0), text(1), text(2))
+        })
+        .collect()
+}

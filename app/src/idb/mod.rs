@@ -119,6 +119,29 @@ impl IdbStore {
         )
     }
 
+    /// A read-write transaction that completes only once its writes are on disk ("strict"
+    /// durability): for what exists nowhere else yet, a user's own records and photos. Chromium's
+    /// default ("relaxed" since version 121) reports a commit once the operating system has the
+    /// data, and a phone whose battery dies a moment later would lose a record the app said was
+    /// saved. Other writes keep the default: a pull page can be pulled again, and an op whose
+    /// acknowledgement is lost is sent again (the server knows it).
+    fn durable_tx<'d>(
+        &self,
+        db: &'d Database,
+        stores: &[&str],
+    ) -> Result<indexed_db_futures::transaction::Transaction<'d>, StoreError> {
+        use indexed_db_futures::transaction::{TransactionDurability, TransactionOptions};
+        self.mark(
+            db.transaction(stores)
+                .with_mode(TransactionMode::Readwrite)
+                .with_options(
+                    TransactionOptions::new().with_durability(TransactionDurability::Strict),
+                )
+                .build()
+                .map_err(backend),
+        )
+    }
+
     async fn get_string(&self, store: &str, key: &str) -> Result<Option<String>, StoreError> {
         let db = self.db().await?;
         let tx = self.tx(&db, &[store], false)?;
@@ -293,7 +316,7 @@ impl LocalStore for IdbStore {
     async fn commit_local(&self, ops: &[Op]) -> Result<(), StoreError> {
         validate_all(ops)?;
         let db = self.db().await?;
-        let tx = self.tx(&db, &[RECORDS, OUTBOX, ROWS, ORDER], true)?;
+        let tx = self.durable_tx(&db, &[RECORDS, OUTBOX, ROWS, ORDER])?;
         let records = tx.object_store(RECORDS).map_err(backend)?;
         let outbox = tx.object_store(OUTBOX).map_err(backend)?;
         let rows = tx.object_store(ROWS).map_err(backend)?;
@@ -701,7 +724,7 @@ impl LocalStore for IdbStore {
         }
         let value = encode(&StoredBlob::from_bytes(content_type, bytes, false))?;
         let db = self.db().await?;
-        let tx = self.tx(&db, &[BLOBS, BLOBS_PENDING], true)?;
+        let tx = self.durable_tx(&db, &[BLOBS, BLOBS_PENDING])?;
         let blobs = tx.object_store(BLOBS).map_err(backend)?;
         let pending = tx.object_store(BLOBS_PENDING).map_err(backend)?;
         put(&blobs, sha256.to_owned(), value).await?;
