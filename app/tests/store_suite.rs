@@ -1154,12 +1154,14 @@ async fn a_version_3_database_gets_its_order_on_the_first_list() {
     );
 }
 
-/// A database written by version 4 before the lists' live counts were kept (order keys, no
-/// counts) cannot tell a list's first rows until its first `list_rows`, which counts the keys;
-/// then it can, and writes keep the count.
+/// A database written by version 4 (rows under the records' keys, the order's values record
+/// keys; `counts`: with the live counts kept, as a device last wrote it, or from before them):
+/// version 5 keeps the rows of cases and visits under their order keys, so the upgrade drops
+/// the old rows, order and counts. The device cannot tell a list's first rows until its first
+/// `list_rows`, which writes them again from the records; then it can, and writes keep the
+/// count.
 #[cfg(target_arch = "wasm32")]
-#[wasm_bindgen_test::wasm_bindgen_test]
-async fn a_version_4_database_without_counts_gets_them_on_the_first_list() {
+async fn a_version_4_database_is_listed_from_its_records(counts: bool) {
     use indexed_db_futures::database::Database;
     use indexed_db_futures::prelude::*;
     use indexed_db_futures::transaction::TransactionMode;
@@ -1210,7 +1212,15 @@ async fn a_version_4_database_without_counts_gets_them_on_the_first_list() {
                 serde_json::to_string(&row).expect("json"),
             ),
             ("order", order_key(&row).expect("a key"), key.clone()),
-        ] {
+        ]
+        .into_iter()
+        .chain(counts.then(|| {
+            (
+                "order",
+                "#live".to_owned(),
+                r#"{"cases":1,"visits":0}"#.to_owned(),
+            )
+        })) {
             tx.object_store(store)
                 .expect(store)
                 .put(value)
@@ -1244,100 +1254,16 @@ async fn a_version_4_database_without_counts_gets_them_on_the_first_list() {
     );
 }
 
-/// A version 4 database as a device last wrote it (rows in `rows`, the order's values record
-/// keys, live counts kept): version 5 keeps the rows of cases and visits under their order keys,
-/// so the upgrade drops the old rows, order and counts, and the first `list_rows` writes them
-/// again from the records.
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen_test::wasm_bindgen_test]
+async fn a_version_4_database_without_counts_gets_them_on_the_first_list() {
+    a_version_4_database_is_listed_from_its_records(false).await;
+}
+
 #[cfg(target_arch = "wasm32")]
 #[wasm_bindgen_test::wasm_bindgen_test]
 async fn a_version_4_database_with_counts_is_listed_again_from_its_records() {
-    use indexed_db_futures::database::Database;
-    use indexed_db_futures::prelude::*;
-    use indexed_db_futures::transaction::TransactionMode;
-    use tongxin_app::listing::rows::order_key;
-    let name = format!("tongxin-suite-v4c-{}", Uuid::new_v4());
-    let mut case = Record::new(Collection::Cases, rid(100));
-    apply(
-        &mut case,
-        &op(1, 100, 10, json!({"title": "旧库", "reported_at": 10})),
-    );
-    {
-        let db = Database::open(&name)
-            .with_version(4u8)
-            .with_on_upgrade_needed(|_, db| {
-                for store in [
-                    "records",
-                    "outbox",
-                    "rejected",
-                    "meta",
-                    "blobs",
-                    "blobs_pending",
-                    "rows",
-                    "order",
-                ] {
-                    db.create_object_store(store).build()?;
-                }
-                Ok(())
-            })
-            .await
-            .expect("a version 4 database");
-        let stores: &[&str] = &["records", "rows", "order"];
-        let tx = db
-            .transaction(stores)
-            .with_mode(TransactionMode::Readwrite)
-            .build()
-            .expect("tx");
-        let key = format!("cases/{}", case.id);
-        let row = ListRow::of(&case).expect("a case has a row");
-        for (store, k, value) in [
-            (
-                "records",
-                key.clone(),
-                serde_json::to_string(&case).expect("json"),
-            ),
-            (
-                "rows",
-                key.clone(),
-                serde_json::to_string(&row).expect("json"),
-            ),
-            ("order", order_key(&row).expect("a key"), key.clone()),
-            (
-                "order",
-                "#live".to_owned(),
-                r#"{"cases":1,"visits":0}"#.to_owned(),
-            ),
-        ] {
-            tx.object_store(store)
-                .expect(store)
-                .put(value)
-                .with_key(k)
-                .primitive()
-                .expect("put")
-                .await
-                .expect("stored");
-        }
-        tx.commit().await.expect("commit");
-        db.close();
-    }
-    let s = tongxin_app::idb::IdbStore::open(&name)
-        .await
-        .expect("opened at the current version");
-    assert_eq!(
-        s.first_rows(Collection::Cases, 50).await.expect("first"),
-        None
-    );
-    assert_eq!(s.list_rows().await.expect("rows").len(), 1);
-    assert_eq!(
-        first(&s, Collection::Cases, 50).await,
-        (vec![100], vec![], 1)
-    );
-    s.commit_local(&[op(2, 101, 11, json!({"title": "新的", "reported_at": 20}))])
-        .await
-        .expect("edit");
-    assert_eq!(
-        first(&s, Collection::Cases, 50).await,
-        (vec![101, 100], vec![], 2)
-    );
+    a_version_4_database_is_listed_from_its_records(true).await;
 }
 
 /// Live counts that disagree with the rows (written by hand here; no write of the app does

@@ -114,18 +114,10 @@ pub(crate) async fn stored_of(
         .values()
         .filter(|group| group.len() >= SCAN_FROM)
         .map(|group| {
-            let lo = group
-                .iter()
-                .map(|&i| &keys[i])
-                .min()
-                .cloned()
-                .unwrap_or_default();
-            let hi = group
-                .iter()
-                .map(|&i| &keys[i])
-                .max()
-                .cloned()
-                .unwrap_or_default();
+            let mut spanned: Vec<&String> = group.iter().map(|&i| &keys[i]).collect();
+            spanned.sort_unstable();
+            let lo = spanned.first().map(|k| (*k).clone()).unwrap_or_default();
+            let hi = spanned.last().map(|k| (*k).clone()).unwrap_or_default();
             let limit = u32::try_from(group.len() * SCAN_PER_KEY).unwrap_or(u32::MAX);
             store
                 .get_all_keys::<String>()
