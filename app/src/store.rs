@@ -159,7 +159,7 @@ pub trait LocalStore {
         cursor: u64,
     ) -> Result<(), StoreError>;
     /// Deletes the device's copies of `ids` (records its profile no longer keeps), with their
-    /// list rows and order keys, in one transaction — except a record with an op still waiting
+    /// list rows, in one transaction — except a record with an op still waiting
     /// in the outbox (unsent work is never lost; refused ops stay in `rejected` either way).
     /// Returns the records deleted.
     async fn drop_records(
@@ -180,9 +180,9 @@ pub trait LocalStore {
     /// The first `limit` live rows of the long list of `c` (cases, visits) in its default order,
     /// newest first ([`order_key`]), the rows of the places they name, and how many live records
     /// of `c` the device holds — without reading every row or counting (the IndexedDB backend
-    /// keeps the order's keys and their live counts with the rows). `None`: `c` has no list, or
-    /// the device cannot tell yet (a database upgraded from version 3, or from version 4 before
-    /// the counts, until its first [`LocalStore::list_rows`]).
+    /// keeps case and visit rows under their order keys, and their live counts beside them).
+    /// `None`: `c` has no list, or the device cannot tell yet (a database upgraded from before
+    /// IndexedDB version 5, until its first [`LocalStore::list_rows`]).
     async fn first_rows(
         &self,
         c: Collection,

@@ -228,7 +228,7 @@ async fn read_sliced(
     Ok(())
 }
 
-/// Deletes the records `ids` with their rows and order keys (moving `counts`), in the caller's
+/// Deletes the records `ids` with their rows (moving `counts`), in the caller's
 /// transaction, except those with an op waiting in `outbox`; returns the records deleted.
 async fn drop_in(
     records: &indexed_db_futures::object_store::ObjectStore<'_>,

@@ -187,7 +187,8 @@ impl ListRow {
     }
 }
 
-/// The key of a row in the device's list order (IndexedDB store `order`, written with the row):
+/// The key of a row in the device's list order (IndexedDB store `order`, which holds the row
+/// under it):
 /// a live case under `c/…`, a live visit under `v/…`, newest first (then the larger id, as the
 /// lists' default order `cases::NEWEST` and `visits::NEWEST`), so the first page of a list is
 /// the first keys of its prefix and how many live records it holds is the prefix's count. A
