@@ -1378,3 +1378,90 @@ fn triples(list: &wasm_bindgen::JsValue) -> Vec<(String, String, String)> {
         })
         .collect()
 }
+
+/// A newer version of the app upgrading the database (another tab, after a deploy) is not
+/// blocked by this one: the store's connection closes itself when asked (`versionchange`).
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen_test::wasm_bindgen_test]
+async fn a_newer_version_upgrading_the_database_is_not_blocked() {
+    let name = format!("tongxin-suite-newer-{}", Uuid::new_v4());
+    let s = tongxin_app::idb::IdbStore::open(&name).await.expect("open");
+    s.commit_local(&[op(1, 100, 10, json!({"title": "入户走访"}))])
+        .await
+        .expect("commit");
+    let upgrade = js_sys::Function::new_with_args(
+        "name",
+        "return new Promise((resolve) => {
+           const r = indexedDB.open(name, 99);
+           r.onblocked = () => resolve('blocked');
+           r.onerror = () => resolve('error');
+           r.onsuccess = () => { r.result.close(); resolve('upgraded'); };
+         });",
+    );
+    let promise = upgrade
+        .call1(&wasm_bindgen::JsValue::NULL, &name.clone().into())
+        .expect("call");
+    let outcome = wasm_bindgen_futures::JsFuture::from(js_sys::Promise::from(promise))
+        .await
+        .expect("settled");
+    assert_eq!(outcome.as_string().as_deref(), Some("upgraded"));
+}
+
+/// While another tab of an older app (one that does not let go of its connection) blocks the
+/// upgrade, the page says so; the open then completes by itself once that tab closes, and the
+/// notice goes.
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen_test::wasm_bindgen_test]
+async fn an_upgrade_blocked_by_an_older_tab_says_so_until_it_goes_through() {
+    let name = format!("tongxin-suite-blocked-{}", Uuid::new_v4());
+    // The older app's connection, at version 4 (its stores), with no versionchange handler.
+    let hold = js_sys::Function::new_with_args(
+        "name",
+        "return new Promise((resolve, reject) => {
+           const r = indexedDB.open(name, 4);
+           r.onupgradeneeded = () => {
+             for (const s of ['records', 'outbox', 'rejected', 'meta', 'blobs', 'blobs_pending', 'rows', 'order']) {
+               r.result.createObjectStore(s);
+             }
+           };
+           r.onsuccess = () => { globalThis.__tongxinOld = r.result; resolve(); };
+           r.onerror = () => reject(r.error);
+         });",
+    );
+    let held = hold
+        .call1(&wasm_bindgen::JsValue::NULL, &name.clone().into())
+        .expect("call");
+    wasm_bindgen_futures::JsFuture::from(js_sys::Promise::from(held))
+        .await
+        .expect("the older connection");
+    let notice = || {
+        web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.query_selector("[data-testid=db-blocked]").ok().flatten())
+            .and_then(|e| e.text_content())
+    };
+    let opening = tongxin_app::idb::IdbStore::open(&name);
+    let release = async {
+        // Wait (bounded) for the notice, then let the older tab go.
+        let mut seen = None;
+        for _ in 0..100 {
+            seen = notice();
+            if seen.is_some() {
+                break;
+            }
+            gloo_timers::future::TimeoutFuture::new(20).await;
+        }
+        js_sys::eval("globalThis.__tongxinOld.close()").expect("close");
+        seen
+    };
+    let (opened, seen) = futures::future::join(opening, release).await;
+    let s = opened.expect("opened once the older tab let go");
+    assert!(
+        seen.is_some_and(|text| text.contains("同心")),
+        "the page says the upgrade waits for another tab"
+    );
+    assert_eq!(notice(), None);
+    s.commit_local(&[op(1, 100, 10, json!({"title": "入户走访"}))])
+        .await
+        .expect("the upgraded database works");
+}

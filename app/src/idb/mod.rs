@@ -24,6 +24,9 @@ mod access;
 mod codec;
 mod order;
 mod schema;
+mod versions;
+
+pub use versions::on_newer_version;
 
 use access::{count_in, delete, get_strings, prefix_range, put, range_of, stored_of, texts_in};
 use codec::{backend, decode, dom_error, encode, DISK_FULL};

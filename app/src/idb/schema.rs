@@ -1,6 +1,7 @@
 //! The database's object stores and its versioned upgrades.
 
 use super::codec::{backend, encode};
+use super::versions;
 use crate::listing::rows::{LiveCounts, LIVE_COUNTS_KEY};
 use crate::store::StoreError;
 use indexed_db_futures::database::Database;
@@ -36,8 +37,13 @@ pub(crate) const VERSION: u8 = 5;
 /// Opens (creating or upgrading) the database `name`.
 pub(crate) async fn open_db(name: &str) -> Result<Database, StoreError> {
     let zero = encode(&LiveCounts::default())?;
-    Database::open(name)
+    let db = Database::open(name)
         .with_version(VERSION)
+        // Another tab of an older app keeps its connection: say so until it lets go.
+        .with_on_blocked(|_| {
+            versions::blocked_notice(true);
+            Ok(())
+        })
         .with_on_upgrade_needed(move |event, db| {
             // Versioned upgrades: each step runs once, from whatever version was stored.
             if event.old_version() < 1.0 {
@@ -56,11 +62,11 @@ pub(crate) async fn open_db(name: &str) -> Result<Database, StoreError> {
             // rebuilds them from its records, once (an upgrade callback cannot await a read of
             // every record).
             if event.old_version() < 5.0 {
-                if event.old_version() >= 3.0 {
-                    db.delete_object_store(ROWS)?;
-                }
-                if event.old_version() >= 4.0 {
-                    db.delete_object_store(ORDER)?;
+                let held: Vec<String> = db.object_store_names().collect();
+                for store in [ROWS, ORDER] {
+                    if held.iter().any(|s| s == store) {
+                        db.delete_object_store(store)?;
+                    }
                 }
                 db.create_object_store(ROWS).build()?;
                 let order = db.create_object_store(ORDER).build()?;
@@ -72,5 +78,8 @@ pub(crate) async fn open_db(name: &str) -> Result<Database, StoreError> {
             Ok(())
         })
         .await
-        .map_err(backend)
+        .map_err(backend)?;
+    versions::blocked_notice(false);
+    versions::yield_to_newer(&db);
+    Ok(db)
 }
