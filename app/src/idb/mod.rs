@@ -180,31 +180,25 @@ impl IdbStore {
     }
 }
 
-/// The range of the lists' rows in `ORDER` (every key but `LIVE_COUNTS_KEY`'s: `#` sorts before
-/// the `c/`, `d/` and `v/` prefixes).
+/// Where the lists' rows start in `ORDER` (past `LIVE_COUNTS_KEY`: `#` sorts before the `c/`,
+/// `d/` and `v/` prefixes).
+const ORDERED_FROM: &str = "a";
+
+/// The key range of the lists' rows in `ORDER`.
 fn ordered_range() -> KeyRange<String> {
-    KeyRange::LowerBound("a".to_owned(), false)
+    KeyRange::LowerBound(ORDERED_FROM.to_owned(), false)
 }
 
-/// Appends the rows of `store` in `range` to `out`, read `ROWS_SLICE` at a time; `key` says the
-/// key a row is stored under (where the next slice starts). The next slice is asked for before
-/// this one is decoded.
+/// Appends the rows of `store` from key `from` on to `out`, read `ROWS_SLICE` at a time; `key`
+/// says the key a row is stored under (the next slice starts after the last row's). The next
+/// slice is asked for before this one is decoded.
 async fn read_sliced(
     store: &indexed_db_futures::object_store::ObjectStore<'_>,
-    range: KeyRange<String>,
-    key: &dyn Fn(&ListRow) -> String,
+    from: &str,
+    key: impl Fn(&ListRow) -> Option<String>,
     out: &mut Vec<ListRow>,
 ) -> Result<(), StoreError> {
-    let upper = match &range {
-        KeyRange::Bound(_, _, hi, hi_open) => Some((hi.clone(), *hi_open)),
-        _ => None,
-    };
-    let slice = |after: Option<String>| {
-        let range = match (after, &upper) {
-            (Some(k), Some((hi, open))) => KeyRange::Bound(k, true, hi.clone(), *open),
-            (Some(k), None) => KeyRange::LowerBound(k, true),
-            (None, _) => range.clone(),
-        };
+    let slice = |range: KeyRange<String>| {
         store
             .get_all::<String>()
             .with_query::<String, KeyRange<String>>(range)
@@ -212,7 +206,7 @@ async fn read_sliced(
             .primitive()
             .map_err(backend)
     };
-    let mut next = Some(slice(None)?);
+    let mut next = Some(slice(KeyRange::LowerBound(from.to_owned(), false))?);
     while let Some(request) = next.take() {
         let texts = request
             .await
@@ -221,7 +215,9 @@ async fn read_sliced(
             .collect::<Result<Vec<String>, _>>()?;
         if texts.len() == ROWS_SLICE as usize {
             if let Some(last) = texts.last() {
-                next = Some(slice(Some(key(&decode::<ListRow>(last)?)))?);
+                let after = key(&decode::<ListRow>(last)?)
+                    .ok_or_else(|| StoreError::Corrupt("a list row out of its place".into()))?;
+                next = Some(slice(KeyRange::LowerBound(after, true))?);
             }
         }
         for text in &texts {
@@ -630,16 +626,9 @@ impl LocalStore for IdbStore {
                 .primitive()
                 .map_err(backend)?;
             let mut stored: Vec<ListRow> = Vec::new();
-            let places = |row: &ListRow| record_key(row.collection(), row.id());
-            let listed = |row: &ListRow| order_key(row).unwrap_or_default();
-            read_sliced(
-                &rows,
-                KeyRange::LowerBound(String::new(), false),
-                &places,
-                &mut stored,
-            )
-            .await?;
-            read_sliced(&order, ordered_range(), &listed, &mut stored).await?;
+            let place = |row: &ListRow| Some(record_key(row.collection(), row.id()));
+            read_sliced(&rows, "", place, &mut stored).await?;
+            read_sliced(&order, ORDERED_FROM, order_key, &mut stored).await?;
             let kept: Option<String> = kept.await.map_err(backend)?;
             (stored, kept.map(|t| decode::<LiveCounts>(&t)).transpose()?)
         };

@@ -68,7 +68,7 @@ pub(crate) async fn read_counts(order: &ObjectStore<'_>) -> Result<Option<LiveCo
     text.map(|t| decode(&t)).transpose()
 }
 
-/// Writes the live counts into the lists' order (not awaited, as `reorder`'s requests).
+/// Writes the live counts into the lists' order (not awaited, as `write_row`'s requests).
 pub(crate) fn write_counts(order: &ObjectStore<'_>, counts: LiveCounts) -> Result<(), StoreError> {
     drop(
         order
