@@ -9,7 +9,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import {
   CITY, PASSWORD, api, caseIdByTitle, fillCase, launchBrowser, login, sel, serverCase, setGrids, setupCity, signIn,
-  startServer, waitAttr, waitFor, waitReady,
+  signedIn, startServer, waitAttr, waitFor, waitReady,
 } from './harness.mjs';
 import { waitSynced } from './badge.mjs';
 
@@ -121,11 +121,7 @@ test('scoped sync: each warden sees their grid, the manager both; moving resets,
 });
 
 test('an ended session keeps every unsent op until the warden signs in again', async (t) => {
-  const server = await startServer(t);
-  await setupCity(server);
-  const browser = await launchBrowser(t);
-  const page = await (await browser.newContext()).newPage();
-  await signIn(page, server.url, 'wa');
+  const { server, page } = await signedIn(t, 'wa');
   await waitSynced(page);
 
   // The admin resets the password: every session of wa ends.
@@ -148,12 +144,7 @@ test('an ended session keeps every unsent op until the warden signs in again', a
 });
 
 test('a shared phone: signing out warns about unsent work and keeps it; the next user never sees it', async (t) => {
-  const server = await startServer(t);
-  await setupCity(server);
-  const browser = await launchBrowser(t);
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  await signIn(page, server.url, 'wb');
+  const { server, context, page } = await signedIn(t, 'wb');
   await waitSynced(page);
 
   // B drafts offline, then signs out: a warning first, and "sign out anyway" keeps the draft.

@@ -263,6 +263,20 @@ export async function launchBrowser(t) {
   return browser;
 }
 
+/**
+ * The common start of a browser test: a server on the test city, a fresh browser profile, and
+ * `username` signed in on a page of it.
+ */
+export async function signedIn(t, username) {
+  const server = await startServer(t);
+  await setupCity(server);
+  const browser = await launchBrowser(t);
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await signIn(page, server.url, username);
+  return { server, browser, context, page };
+}
+
 /** Launch Chromium with a persistent profile (`--user-data-dir`), so it can be closed and relaunched. */
 export async function launchPersistent(userDataDir, options = {}) {
   return chromium.launchPersistentContext(userDataDir, {

@@ -11,7 +11,8 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
-  ADMIN, ensureControlled, eventually, launchBrowser, setupCity, signIn, startServer, waitAttr, waitFor, waitReady,
+  ADMIN, ensureControlled, eventually, launchBrowser, setupCity, signIn, signedIn, startServer, waitAttr, waitFor,
+  waitReady,
 } from './harness.mjs';
 
 /** The lazy modules of the build under test, as the service worker lists them. */
@@ -112,13 +113,8 @@ test('every manager screen opened once online opens with the server stopped', as
 });
 
 test('a screen never opened online says so offline, and loads on retry', async (t) => {
-  const server = await startServer(t);
-  await setupCity(server);
-  const browser = await launchBrowser(t);
-  const context = await browser.newContext();
-  const page = await context.newPage();
   // A warden: nothing is prefetched, and /admin is not in their navigation.
-  await signIn(page, server.url, 'wa');
+  const { server, context, page } = await signedIn(t, 'wa');
   await ensureControlled(page);
   await context.setOffline(true);
   await page.goto(`${server.url}/admin`);

@@ -6,16 +6,11 @@
 
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { launchBrowser, setupCity, signIn, startServer, waitAttr, waitReady } from './harness.mjs';
+import { signedIn, waitAttr, waitReady } from './harness.mjs';
 import { waitSynced } from './badge.mjs';
 
 test('another tab changing the local database is not blocked: this tab lets go and reloads', async (t) => {
-  const server = await startServer(t);
-  await setupCity(server);
-  const browser = await launchBrowser(t);
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  await signIn(page, server.url, 'wa');
+  const { server, context, page } = await signedIn(t, 'wa');
   await waitSynced(page);
   await page.evaluate(() => {
     window.tongxinBeforeReload = true;
