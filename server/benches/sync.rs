@@ -1,5 +1,6 @@
 //! Server benchmarks (`cargo xtask bench ingest` / `poke`): figures go to BENCHMARKS.md.
-//! - ingest: ops/s for pushes of 500 ops over HTTP into a real server, SQLite and PostgreSQL:
+//! - ingest: ops/s for pushes of 500 ops over HTTP into a real server, SQLite and PostgreSQL,
+//!   the median of `TONGXIN_BENCH_RUNS` runs (3) each on a fresh database:
 //!   as the administrator writing bare cases (the historical figure: no area to check, no
 //!   places to look up), and as four wardens reporting cases in their grids the way the app
 //!   does (`policy::actions::report`: every field of a report plus its timeline entry, judged
@@ -12,6 +13,11 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+
+/// The allocator the `tongxin` binary ships with (`src/main.rs`): the servers in this process
+/// allocate as the real one does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use common::{now_ms, set_case, Sse, TestApp, TestDb};
 use serde_json::json;
@@ -39,14 +45,15 @@ fn batches(n_batches: usize, base: u128) -> Vec<Vec<Op>> {
         .collect()
 }
 
-async fn ingest(name: &str, db: TestDb) {
+async fn ingest(name: &str, db: TestDb) -> f64 {
     let app = Arc::new(TestApp::spawn(&db.url).await);
     // Warm up (connection pools, statement caches).
     for b in batches(4, 1 << 40) {
         app.push(&b).await;
     }
     let clients = 4;
-    let per_client = 20;
+    // 100,000 ops: long enough for a figure that one scheduling hiccup does not move.
+    let per_client = 50;
     let work: Vec<Vec<Vec<Op>>> = (0..clients)
         .map(|c| batches(per_client, (c as u128 + 1) << 32))
         .collect();
@@ -66,7 +73,9 @@ async fn ingest(name: &str, db: TestDb) {
     }
     let secs = started.elapsed().as_secs_f64();
     let ops = clients * per_client * BATCH;
-    println!("ingest-admin/{name}: {ops} ops in {secs:.2} s = {:.0} ops/s (the administrator on {clients} concurrent clients, batches of {BATCH}, new bare cases: no area, no places)", ops as f64 / secs);
+    let rate = ops as f64 / secs;
+    println!("ingest-admin/{name}: {ops} ops in {secs:.2} s = {rate:.0} ops/s (the administrator on {clients} concurrent clients, batches of {BATCH}, new bare cases: no area, no places)");
+    rate
 }
 
 /// Batches of reports by warden `name` on device `actor` in `grid`, as the app writes them: 250
@@ -122,7 +131,7 @@ fn warden_batches(
 
 /// Ingest as four wardens, each in their own grid of the test city, each pushing from their
 /// own device.
-async fn ingest_as_wardens(name: &str, db: TestDb) {
+async fn ingest_as_wardens(name: &str, db: TestDb) -> f64 {
     let app = Arc::new(TestApp::spawn(&db.url).await);
     app.state.store.commit(&city_ops(), now_ms()).await.unwrap();
     let grids = [G111, G112, G121, G211];
@@ -170,7 +179,22 @@ async fn ingest_as_wardens(name: &str, db: TestDb) {
     }
     let secs = started.elapsed().as_secs_f64();
     let ops = grids.len() * per_client * BATCH;
-    println!("ingest-wardens/{name}: {ops} ops in {secs:.2} s = {:.0} ops/s (4 wardens on their own devices, each in their grid, batches of {BATCH}: 250 reported cases with their timeline entry)", ops as f64 / secs);
+    let rate = ops as f64 / secs;
+    println!("ingest-wardens/{name}: {ops} ops in {secs:.2} s = {rate:.0} ops/s (4 wardens on their own devices, each in their grid, batches of {BATCH}: 250 reported cases with their timeline entry)");
+    rate
+}
+
+/// The runs' median and range, printed under the bench's name.
+fn summarise(name: &str, mut rates: Vec<f64>) {
+    rates.sort_by(f64::total_cmp);
+    let (Some(lo), Some(hi)) = (rates.first(), rates.last()) else {
+        return;
+    };
+    let median = rates[rates.len() / 2];
+    println!(
+        "{name}: median {median:.0} ops/s over {} runs (range {lo:.0}–{hi:.0})",
+        rates.len()
+    );
 }
 
 /// The subscribers' users: one of every four a community or subdistrict manager, the rest
@@ -354,13 +378,29 @@ async fn main() {
         .filter(|a| !a.starts_with('-'))
         .collect();
     let wants = |n: &str| which.is_empty() || which.iter().any(|w| w == n);
+    // Each ingest figure is the median of several runs, each on a fresh database.
+    let runs: usize = std::env::var("TONGXIN_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3)
+        .max(1);
     if wants("ingest") || wants("ingest-admin") {
-        ingest("sqlite", TestDb::sqlite().await).await;
-        ingest("postgres", TestDb::postgres().await).await;
+        let (mut sqlite, mut postgres) = (Vec::new(), Vec::new());
+        for _ in 0..runs {
+            sqlite.push(ingest("sqlite", TestDb::sqlite().await).await);
+            postgres.push(ingest("postgres", TestDb::postgres().await).await);
+        }
+        summarise("ingest-admin/sqlite", sqlite);
+        summarise("ingest-admin/postgres", postgres);
     }
     if wants("ingest") || wants("ingest-wardens") {
-        ingest_as_wardens("sqlite", TestDb::sqlite().await).await;
-        ingest_as_wardens("postgres", TestDb::postgres().await).await;
+        let (mut sqlite, mut postgres) = (Vec::new(), Vec::new());
+        for _ in 0..runs {
+            sqlite.push(ingest_as_wardens("sqlite", TestDb::sqlite().await).await);
+            postgres.push(ingest_as_wardens("postgres", TestDb::postgres().await).await);
+        }
+        summarise("ingest-wardens/sqlite", sqlite);
+        summarise("ingest-wardens/postgres", postgres);
     }
     if wants("seed") {
         seed(3).await;
