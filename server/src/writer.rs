@@ -8,6 +8,7 @@ use std::sync::{Arc, RwLock};
 use tokio::sync::{mpsc, oneshot, watch};
 use tongxin_shared::authz::Principal;
 use tongxin_shared::case::Deadlines;
+use tongxin_shared::policy::op_digest;
 use tongxin_shared::Op;
 
 /// Why the writer could not commit a batch. Nothing of the batch was applied in either case:
@@ -27,6 +28,8 @@ const MAX_GROUP_OPS: usize = 5000;
 
 struct Job {
     ops: Vec<Op>,
+    /// `op_digest` of each op, computed by the submitter's task, not the writer's.
+    digests: Vec<String>,
     /// Who wrote the ops (checked inside the commit); `None` for the system.
     author: Option<Arc<Principal>>,
     reply: oneshot::Sender<Result<Vec<OpOutcome>, WriteError>>,
@@ -65,18 +68,20 @@ impl Writer {
                     }
                 }
                 let mut all: Vec<Op> = Vec::with_capacity(n);
+                let mut digests: Vec<String> = Vec::with_capacity(n);
                 let mut authors = Vec::with_capacity(n);
                 let mut replies = Vec::with_capacity(jobs.len());
                 for job in jobs {
                     replies.push((job.ops.len(), job.reply));
                     authors.extend(std::iter::repeat_n(job.author, job.ops.len()));
                     all.extend(job.ops);
+                    digests.extend(job.digests);
                 }
                 let deadlines = in_force
                     .read()
                     .map_or_else(|e| e.into_inner().clone(), |d| d.clone());
                 match store
-                    .commit_as(&all, &authors, &deadlines, crate::now_ms())
+                    .commit_digested(&all, &digests, &authors, &deadlines, crate::now_ms())
                     .await
                 {
                     Ok(Commit {
@@ -133,9 +138,16 @@ impl Writer {
         if ops.is_empty() {
             return Ok(Vec::new());
         }
+        // Hashed here, in the pusher's task: the writer's time is every pusher's wait.
+        let digests = ops.iter().map(op_digest).collect();
         let (reply, rx) = oneshot::channel();
         self.tx
-            .send(Job { ops, author, reply })
+            .send(Job {
+                ops,
+                digests,
+                author,
+                reply,
+            })
             .await
             .map_err(|_| WriteError::Stopped)?;
         rx.await.map_err(|_| WriteError::Stopped)?

@@ -61,6 +61,7 @@ use std::sync::Arc;
 use tongxin_shared::authz::{Denied, Place, Principal};
 use tongxin_shared::case::{Deadlines, Role};
 use tongxin_shared::policy::assign::Assignees;
+use tongxin_shared::policy::op_digest;
 use tongxin_shared::profile::Profile;
 use tongxin_shared::schema::FieldType;
 use tongxin_shared::userlist::{AreaName, UserQuery};
@@ -326,6 +327,22 @@ pub trait Store: Send + Sync + 'static {
     fn commit_as<'a>(
         &'a self,
         ops: &'a [Op],
+        authors: &'a [Option<Arc<Principal>>],
+        deadlines: &'a Deadlines,
+        now_ms: u64,
+    ) -> StoreFuture<'a, Commit> {
+        Box::pin(async move {
+            let digests: Vec<String> = ops.iter().map(op_digest).collect();
+            self.commit_digested(ops, &digests, authors, deadlines, now_ms)
+                .await
+        })
+    }
+    /// [`Store::commit_as`] with each op's digest (`policy::op_digest`) already computed, by
+    /// the pusher's own task rather than inside the single writer's commit.
+    fn commit_digested<'a>(
+        &'a self,
+        ops: &'a [Op],
+        digests: &'a [String],
         authors: &'a [Option<Arc<Principal>>],
         deadlines: &'a Deadlines,
         now_ms: u64,

@@ -20,7 +20,7 @@ use tongxin_shared::policy::assign::{self, Assignable, AssigneeRef, Assignees};
 use tongxin_shared::policy::place::{descendant_column, op_parent_ref, parent_ref};
 use tongxin_shared::policy::plan::moved_place;
 use tongxin_shared::policy::{
-    due_at, op_digest, plan, Committed, Hierarchy, Key, KnownOp, OpSlot, Plan, Write,
+    due_at, plan_digested, Committed, Hierarchy, Key, KnownOp, OpSlot, Plan, Write,
 };
 use tongxin_shared::profile::{self, Profile};
 use tongxin_shared::userlist::{user_hay, UserQuery};
@@ -263,6 +263,7 @@ where
     async fn plan_commit(
         conn: &mut <B::Db as Database>::Connection,
         ops: &[Op],
+        digests: &[String],
         authors: &[Option<Arc<Principal>>],
         deadlines: &Deadlines,
         now_ms: u64,
@@ -294,7 +295,7 @@ where
             .filter(|(k, _)| summarised(k.0))
             .map(|(k, v)| (*k, v.clone()))
             .collect();
-        let mut plan = plan(ops, authors, &mut committed, deadlines, now_ms);
+        let mut plan = plan_digested(ops, digests, authors, &mut committed, deadlines, now_ms);
         let summaries =
             Self::summary_writes(conn, &before, &plan.writes, &committed.hierarchy, now_ms).await?;
         plan.writes.extend(summaries);
@@ -631,15 +632,17 @@ where
         ops: &[Op],
         authors: &[Option<Arc<Principal>>],
         new_ops: &[usize],
+        digests: &[String],
         results: &[OpOutcome],
         now_ms: u64,
     ) -> Result<(), StoreError> {
-        for chunk in new_ops.chunks(CHUNK) {
+        let logged: Vec<(usize, &String)> = new_ops.iter().copied().zip(digests).collect();
+        for chunk in logged.chunks(CHUNK) {
             let mut qb = Sql::new(
                 "INSERT INTO ops \
                  (op_id, actor, collection, record_id, hlc, seq, received_at, author, digest) ",
             );
-            qb.values(chunk, |b, &i| {
+            qb.values(chunk, |b, &(i, digest)| {
                 let op = &ops[i];
                 b.bind(op.id.to_string())
                     .bind(op.actor.to_string())
@@ -654,7 +657,7 @@ where
                             .and_then(Option::as_ref)
                             .map(|a| a.username.clone()),
                     )
-                    .bind(op_digest(op));
+                    .bind(digest.clone());
             });
             qb.query::<B::Db>().execute(&mut *conn).await?;
         }
@@ -765,6 +768,7 @@ where
     async fn commit_inner(
         &self,
         ops: &[Op],
+        digests: &[String],
         authors: &[Option<Arc<Principal>>],
         deadlines: &Deadlines,
         now_ms: u64,
@@ -779,7 +783,7 @@ where
             plan,
             replaced,
             notices,
-        } = Self::plan_commit(&mut tx, ops, authors, deadlines, now_ms).await?;
+        } = Self::plan_commit(&mut tx, ops, digests, authors, deadlines, now_ms).await?;
 
         // Seqs: one per written record, one per re-placed record, one for the moves.
         let n = (plan.writes.len() + replaced.len() + usize::from(!plan.moves.is_empty())) as i64;
@@ -820,7 +824,7 @@ where
                 OpSlot::Denied(d) => Err(d.clone()),
             })
             .collect();
-        Self::log_ops(&mut tx, ops, authors, &plan.new_ops, &results, now_ms).await?;
+        Self::log_ops(&mut tx, ops, authors, &plan.new_ops, &plan.digests, &results, now_ms).await?;
 
         // Where the written records sit (and sat, for moved ones), for the live stream's
         // per-area pokes.
@@ -936,14 +940,15 @@ where
         B::KIND
     }
 
-    fn commit_as<'a>(
+    fn commit_digested<'a>(
         &'a self,
         ops: &'a [Op],
+        digests: &'a [String],
         authors: &'a [Option<Arc<Principal>>],
         deadlines: &'a Deadlines,
         now_ms: u64,
     ) -> StoreFuture<'a, Commit> {
-        Box::pin(self.commit_inner(ops, authors, deadlines, now_ms))
+        Box::pin(self.commit_inner(ops, digests, authors, deadlines, now_ms))
     }
 
     fn hierarchy_moves(&self) -> StoreFuture<'_, Vec<HierarchyMove>> {

@@ -86,6 +86,9 @@ pub struct Plan {
     pub per_op: Vec<OpSlot>,
     /// Indexes of the ops to insert into the op log (new and applied ones only).
     pub new_ops: Vec<usize>,
+    /// The [`op_digest`] of each op of `new_ops`, in the same order (computed once, when the
+    /// op is judged).
+    pub digests: Vec<String>,
     /// Hierarchy records that moved.
     pub moves: Vec<Move>,
     /// Actors seen for the first time, with the user they are now bound to.
@@ -95,8 +98,22 @@ pub struct Plan {
 /// A digest of an op's whole content (id, actor, clock, record, body), to tell a re-sent op
 /// from a different op under a re-used id.
 pub fn op_digest(op: &Op) -> String {
-    let bytes = serde_json::to_vec(op).unwrap_or_default();
-    hex::encode(&Sha256::digest(&bytes)[..16])
+    /// The op's JSON goes straight into the hash, never into a buffer of its own.
+    struct Hashing(Sha256);
+    impl std::io::Write for Hashing {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.update(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut h = Hashing(Sha256::new());
+    // An op always serialises (string keys only); were it not to, the digest of what was
+    // written still tells this op from another.
+    let _ = serde_json::to_writer(&mut h, op);
+    hex::encode(&h.0.finalize()[..16])
 }
 
 /// Whether an op is one only the server writes (a version-5 id, the system actor, or an
@@ -229,6 +246,21 @@ pub fn plan(
     deadlines: &Deadlines,
     now_ms: u64,
 ) -> Plan {
+    let digests: Vec<String> = ops.iter().map(op_digest).collect();
+    plan_digested(ops, &digests, authors, committed, deadlines, now_ms)
+}
+
+/// [`plan`] with each op's [`op_digest`] already computed (`digests[i]` of `ops[i]`): the
+/// server computes them in each push's own task, outside the single writer. A missing digest
+/// is computed here.
+pub fn plan_digested(
+    ops: &[Op],
+    digests: &[String],
+    authors: &[Option<Arc<Principal>>],
+    committed: &mut Committed,
+    deadlines: &Deadlines,
+    now_ms: u64,
+) -> Plan {
     let mut p = Plan::default();
     let mut seen: HashMap<OpId, (usize, String)> = HashMap::new();
     let mut index: HashMap<Key, usize> = HashMap::new();
@@ -237,7 +269,7 @@ pub fn plan(
     for (i, op) in ops.iter().enumerate() {
         let author = authors.get(i).and_then(Option::as_ref);
         let author_name = author.map(|a| a.username.clone());
-        let digest = op_digest(op);
+        let digest = digests.get(i).cloned().unwrap_or_else(|| op_digest(op));
         let earlier = Earlier {
             known: &committed.known,
             seen: &seen,
@@ -248,7 +280,7 @@ pub fn plan(
             p.per_op.push(slot);
             continue;
         }
-        seen.insert(op.id, (i, digest));
+        seen.insert(op.id, (i, digest.clone()));
         let key = (op.collection, op.record);
         let did_change = if let Some(author) = author {
             let stored = committed.records.get(&key).map(|(_, r)| r);
@@ -309,6 +341,7 @@ pub fn plan(
         });
         p.per_op.push(OpSlot::Record(slot));
         p.new_ops.push(i);
+        p.digests.push(digest);
         changed[slot] |= did_change;
     }
     collect_writes(&mut p, &changed, committed, &loaded_hierarchy);
@@ -409,4 +442,35 @@ fn collect_writes(
 /// The place of a record below a moved hierarchy record (see [`replace_under`]).
 pub fn moved_place(m: &Move, old: &Place) -> Place {
     replace_under(m.key.0, &m.after, old)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hlc::Hlc;
+    use crate::ids::RecordId;
+    use crate::schema::Collection;
+    use uuid::Uuid;
+
+    /// The digests stored in op logs were of the op's JSON as one buffer: the streamed digest
+    /// must be the same bytes, or every re-sent op would be refused `op_id_conflict`.
+    #[test]
+    fn the_streamed_digest_is_the_digest_of_the_ops_json() {
+        let mut fields = std::collections::BTreeMap::new();
+        fields.insert("title".to_owned(), serde_json::json!("路灯不亮 \"quoted\""));
+        let op = Op {
+            id: OpId(Uuid::from_u128(7)),
+            actor: ActorId(Uuid::from_u128(8)),
+            hlc: Hlc::new(1_700_000_000_000, 3),
+            collection: Collection::Cases,
+            record: RecordId(Uuid::from_u128(9)),
+            body: OpBody::Set { fields },
+            schema: crate::SCHEMA_VERSION,
+        };
+        let bytes = serde_json::to_vec(&op).expect("an op serialises");
+        assert_eq!(op_digest(&op), hex::encode(&Sha256::digest(&bytes)[..16]));
+        let mut other = op.clone();
+        other.hlc = Hlc::new(1_700_000_000_000, 4);
+        assert_ne!(op_digest(&op), op_digest(&other));
+    }
 }
