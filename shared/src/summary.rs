@@ -162,26 +162,47 @@ impl Entries {
         }
     }
 
-    fn apply(&mut self, change: &Change) {
-        fn take<T: PartialEq>(v: &mut Vec<T>, x: &T) {
-            if let Some(i) = v.iter().position(|y| y == x) {
-                v.remove(i);
+    /// Takes `change`'s old entries out and puts its new ones in, keeping each list sorted (as
+    /// stored), in time proportional to the change and not to the summary's size; whether the
+    /// cases and the visits changed (an entry taken out and put back is no change).
+    fn apply(&mut self, change: &Change) -> (bool, bool) {
+        fn take<T: Ord + Clone>(v: &mut Vec<T>, x: &T, out: &mut Vec<T>) {
+            if let Ok(i) = v.binary_search(x) {
+                out.push(v.remove(i));
             }
         }
+        fn put<T: Ord + Clone>(v: &mut Vec<T>, x: &T, added: &mut Vec<T>) {
+            let i = v.binary_search(x).unwrap_or_else(|i| i);
+            v.insert(i, x.clone());
+            added.push(x.clone());
+        }
+        fn differ<T: Ord>(mut a: Vec<T>, mut b: Vec<T>) -> bool {
+            a.sort();
+            b.sort();
+            a != b
+        }
+        // Stored lists are sorted; one written otherwise is sorted once here.
+        if !self.cases.is_sorted() {
+            self.cases.sort();
+        }
+        if !self.visits.is_sorted() {
+            self.visits.sort();
+        }
+        let (mut cases_out, mut visits_out) = (Vec::new(), Vec::new());
         for e in &change.remove {
             match e {
-                Entry::Case(c) => take(&mut self.cases, c),
-                Entry::Visit(v) => take(&mut self.visits, v),
+                Entry::Case(c) => take(&mut self.cases, c, &mut cases_out),
+                Entry::Visit(v) => take(&mut self.visits, v, &mut visits_out),
             }
         }
+        let (mut cases_in, mut visits_in) = (Vec::new(), Vec::new());
         for e in &change.add {
             match e {
-                Entry::Case(c) => self.cases.push(c.clone()),
-                Entry::Visit(v) => self.visits.push(v.clone()),
+                Entry::Case(c) => put(&mut self.cases, c, &mut cases_in),
+                Entry::Visit(v) => put(&mut self.visits, v, &mut visits_in),
             }
         }
-        self.cases.sort();
-        self.visits.sort();
+        (differ(cases_out, cases_in), differ(visits_out, visits_in))
     }
 }
 
@@ -199,19 +220,18 @@ fn next_stamp(prev: Option<Stamp>, now_ms: u64) -> Stamp {
 }
 
 /// The summary `key` after `change`, from its stored state (`None`: not stored yet), written
-/// at the server's clock `now_ms`; `None` when nothing changes.
+/// at the server's clock `now_ms`; `None` when nothing changes. Takes the stored record: a busy
+/// grid's month is large, and is changed in place rather than copied.
 pub fn apply(
-    stored: Option<&Record>,
+    stored: Option<Record>,
     key: &SummaryKey,
     change: &Change,
     now_ms: u64,
 ) -> Option<Record> {
-    let mut r = stored
-        .cloned()
-        .unwrap_or_else(|| Record::new(Collection::Summaries, key.id()));
-    let before = Entries::of(&r);
-    let mut after = before.clone();
-    after.apply(change);
+    let new = stored.is_none();
+    let mut r = stored.unwrap_or_else(|| Record::new(Collection::Summaries, key.id()));
+    let mut entries = Entries::of(&r);
+    let (cases_changed, visits_changed) = entries.apply(change);
     let set = |r: &mut Record, name: &str, value: Value| {
         if r.get(name) == Some(&value) {
             return false;
@@ -226,11 +246,11 @@ pub fn apply(
         changed |= set(&mut r, "grid", json!(g.to_string()));
     }
     changed |= set(&mut r, "month", json!(key.month));
-    if after.cases != before.cases || stored.is_none() {
-        changed |= set(&mut r, "cases", json!(after.cases));
+    if cases_changed || new {
+        changed |= set(&mut r, "cases", json!(entries.cases));
     }
-    if after.visits != before.visits || stored.is_none() {
-        changed |= set(&mut r, "visits", json!(after.visits));
+    if visits_changed || new {
+        changed |= set(&mut r, "visits", json!(entries.visits));
     }
     changed.then_some(r)
 }

@@ -93,12 +93,12 @@ where
             .keys()
             .map(|k| (Collection::Summaries, k.id()))
             .collect();
-        let stored = Self::load_records(conn, &keys).await?;
+        let mut stored = Self::load_records(conn, &keys).await?;
         Ok(changes
             .iter()
             .filter_map(|(k, change)| {
                 let id = k.id();
-                let old = stored.get(&(Collection::Summaries, id)).map(|(_, r)| r);
+                let old = stored.remove(&(Collection::Summaries, id)).map(|(_, r)| r);
                 summary::apply(old, k, change, now_ms)
             })
             .map(|record| Write {
@@ -157,7 +157,7 @@ where
                 .keys()
                 .map(|k| (Collection::Summaries, k.id()))
                 .collect();
-            let stored = Self::load_records(&mut tx, &keys).await?;
+            let mut stored = Self::load_records(&mut tx, &keys).await?;
             let grids: BTreeSet<Key> = changes
                 .keys()
                 .filter_map(|k: &SummaryKey| k.grid)
@@ -167,7 +167,7 @@ where
             let writes: Vec<Write> = changes
                 .iter()
                 .filter_map(|(k, change)| {
-                    let old = stored.get(&(Collection::Summaries, k.id())).map(|(_, r)| r);
+                    let old = stored.remove(&(Collection::Summaries, k.id())).map(|(_, r)| r);
                     summary::apply(old, k, change, now_ms)
                 })
                 .map(|record| Write {

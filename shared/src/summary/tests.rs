@@ -143,7 +143,7 @@ fn run(batches: &[Batch]) -> (Vec<Record>, BTreeMap<SummaryKey, Record>) {
             .map(|(k, b)| (b.as_ref(), &records[k]))
             .collect();
         for (key, change) in changes(pairs) {
-            if let Some(r) = apply(summaries.get(&key), &key, &change, now) {
+            if let Some(r) = apply(summaries.get(&key).cloned(), &key, &change, now) {
                 summaries.insert(key, r);
             }
         }
@@ -222,7 +222,7 @@ fn a_change_moves_the_entry_between_summaries_and_stamps_win_the_merge() {
     assert_eq!(last_visit(&s1), Some(T0 - DAY_MS));
     let second = changes([(Some(&v1), &v2)]);
     assert_eq!(second.len(), 2, "out of February, into March");
-    let s1b = apply(Some(&s1), k1, &second[k1], T0).unwrap();
+    let s1b = apply(Some(s1.clone()), k1, &second[k1], T0).unwrap();
     assert!(Entries::of(&s1b).visits.is_empty());
     // Written again in the same millisecond: the new value still wins.
     assert!(s1b.fields["visits"].stamp > s1.fields["visits"].stamp);
@@ -230,5 +230,5 @@ fn a_change_moves_the_entry_between_summaries_and_stamps_win_the_merge() {
     crate::merge::merge_record(&mut merged, &s1b);
     assert_eq!(merged, s1b);
     // The same change again changes nothing.
-    assert!(apply(Some(&s1b), k1, &Change::default(), T0).is_none());
+    assert!(apply(Some(s1b.clone()), k1, &Change::default(), T0).is_none());
 }
