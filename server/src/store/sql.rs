@@ -824,7 +824,16 @@ where
                 OpSlot::Denied(d) => Err(d.clone()),
             })
             .collect();
-        Self::log_ops(&mut tx, ops, authors, &plan.new_ops, &plan.digests, &results, now_ms).await?;
+        Self::log_ops(
+            &mut tx,
+            ops,
+            authors,
+            &plan.new_ops,
+            &plan.digests,
+            &results,
+            now_ms,
+        )
+        .await?;
 
         // Where the written records sit (and sat, for moved ones), for the live stream's
         // per-area pokes.

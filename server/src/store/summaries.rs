@@ -167,7 +167,9 @@ where
             let writes: Vec<Write> = changes
                 .iter()
                 .filter_map(|(k, change)| {
-                    let old = stored.remove(&(Collection::Summaries, k.id())).map(|(_, r)| r);
+                    let old = stored
+                        .remove(&(Collection::Summaries, k.id()))
+                        .map(|(_, r)| r);
                     summary::apply(old, k, change, now_ms)
                 })
                 .map(|record| Write {

@@ -22,4 +22,6 @@ pub mod rules;
 pub mod testkit;
 
 pub use place::{due_at, is_hierarchy, place_of, Hierarchy, Key};
-pub use plan::{judge, op_digest, plan, plan_digested, Committed, KnownOp, Move, OpSlot, Plan, Write};
+pub use plan::{
+    judge, op_digest, plan, plan_digested, Committed, KnownOp, Move, OpSlot, Plan, Write,
+};
