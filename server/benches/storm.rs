@@ -13,13 +13,13 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "storm/run.rs"]
+mod run;
 
 /// The allocator the `tongxin` binary ships with (`src/main.rs`): the servers in this process
 /// allocate as the real one does.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-#[path = "storm/run.rs"]
-mod run;
 
 use run::{Backend, Config};
 

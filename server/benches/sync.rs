@@ -184,6 +184,22 @@ async fn ingest_as_wardens(name: &str, db: TestDb) -> f64 {
     rate
 }
 
+/// Runs `bench` `runs` times on each backend, each run on a fresh database, and prints each
+/// backend's median and range under `name`.
+async fn median_of<F, Fut>(name: &str, runs: usize, bench: F)
+where
+    F: Fn(&'static str, TestDb) -> Fut,
+    Fut: std::future::Future<Output = f64>,
+{
+    let (mut sqlite, mut postgres) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        sqlite.push(bench("sqlite", TestDb::sqlite().await).await);
+        postgres.push(bench("postgres", TestDb::postgres().await).await);
+    }
+    summarise(&format!("{name}/sqlite"), sqlite);
+    summarise(&format!("{name}/postgres"), postgres);
+}
+
 /// The runs' median and range, printed under the bench's name.
 fn summarise(name: &str, mut rates: Vec<f64>) {
     rates.sort_by(f64::total_cmp);
@@ -385,22 +401,10 @@ async fn main() {
         .unwrap_or(3)
         .max(1);
     if wants("ingest") || wants("ingest-admin") {
-        let (mut sqlite, mut postgres) = (Vec::new(), Vec::new());
-        for _ in 0..runs {
-            sqlite.push(ingest("sqlite", TestDb::sqlite().await).await);
-            postgres.push(ingest("postgres", TestDb::postgres().await).await);
-        }
-        summarise("ingest-admin/sqlite", sqlite);
-        summarise("ingest-admin/postgres", postgres);
+        median_of("ingest-admin", runs, ingest).await;
     }
     if wants("ingest") || wants("ingest-wardens") {
-        let (mut sqlite, mut postgres) = (Vec::new(), Vec::new());
-        for _ in 0..runs {
-            sqlite.push(ingest_as_wardens("sqlite", TestDb::sqlite().await).await);
-            postgres.push(ingest_as_wardens("postgres", TestDb::postgres().await).await);
-        }
-        summarise("ingest-wardens/sqlite", sqlite);
-        summarise("ingest-wardens/postgres", postgres);
+        median_of("ingest-wardens", runs, ingest_as_wardens).await;
     }
     if wants("seed") {
         seed(3).await;

@@ -163,10 +163,11 @@ impl Entries {
     }
 
     /// Takes `change`'s old entries out and puts its new ones in, keeping each list sorted (as
-    /// stored), in time proportional to the change and not to the summary's size; whether the
-    /// cases and the visits changed (an entry taken out and put back is no change).
+    /// stored) by binary search rather than re-sorting the whole summary; whether the cases and
+    /// the visits changed (an entry taken out and put back is no change). Reading and writing
+    /// the summary's JSON still costs its size.
     fn apply(&mut self, change: &Change) -> (bool, bool) {
-        fn take<T: Ord + Clone>(v: &mut Vec<T>, x: &T, out: &mut Vec<T>) {
+        fn take<T: Ord>(v: &mut Vec<T>, x: &T, out: &mut Vec<T>) {
             if let Ok(i) = v.binary_search(x) {
                 out.push(v.remove(i));
             }

@@ -233,7 +233,7 @@ impl TestApp {
             ops: &'a [Op],
         }
         let body = Push {
-            protocol: 2,
+            protocol: tongxin_shared::PROTOCOL_VERSION,
             actor: ActorId::NIL,
             ops,
         };

@@ -5,7 +5,7 @@
 #![allow(clippy::missing_panics_doc, clippy::unwrap_used, clippy::expect_used)]
 
 use super::assign::{self, Assignable, AssigneeRef, Assignees};
-use super::{actions, op_digest, place_of, plan, Committed, Hierarchy, Key, KnownOp, OpSlot};
+use super::{actions, place_of, plan, Committed, Hierarchy, Key, KnownOp, OpSlot};
 use crate::authz::{Place, Principal};
 use crate::case::{Deadlines, Role};
 use crate::{ActorId, Collection, Entry, Hlc, Op, OpBody, OpId, Record, RecordId};
@@ -205,13 +205,13 @@ impl World {
             self.records.insert(w.key, (self.seq, w.record.clone()));
         }
         self.actors.extend(plan.new_actors.iter().cloned());
-        for &i in &plan.new_ops {
+        for (&i, digest) in plan.new_ops.iter().zip(&plan.digests) {
             self.known.insert(
                 ops[i].id,
                 KnownOp {
                     seq: self.seq,
                     author: author.as_ref().map(|a| a.username.clone()),
-                    digest: Some(op_digest(&ops[i])),
+                    digest: Some(digest.clone()),
                 },
             );
         }
