@@ -64,6 +64,8 @@ pub struct AppState {
     pub streams: Arc<streams::Streams>,
     /// How often a live stream re-checks its session (revoked or disabled by another instance).
     pub live_recheck: std::time::Duration,
+    /// The least time between two pokes of one live stream (`live::POKE_PACE`).
+    pub live_pace: std::time::Duration,
     /// Set when the server shuts down, so live streams end and shutdown is not held up.
     pub closing: watch::Receiver<bool>,
     closing_tx: Arc<watch::Sender<bool>>,
@@ -98,6 +100,7 @@ impl AppState {
             commits,
             streams: Arc::default(),
             live_recheck: live::SESSION_RECHECK,
+            live_pace: live::POKE_PACE,
             closing,
             closing_tx: Arc::new(closing_tx),
             dist_dir,
@@ -128,6 +131,13 @@ impl AppState {
     #[must_use]
     pub fn with_live_recheck(mut self, every: std::time::Duration) -> Self {
         self.live_recheck = every;
+        self
+    }
+
+    /// The same state with live streams poked at most once per `pace`.
+    #[must_use]
+    pub fn with_live_pace(mut self, pace: std::time::Duration) -> Self {
+        self.live_pace = pace;
         self
     }
 

@@ -9,6 +9,11 @@
 //! woken by the other 1,199 grids' pushes. When the places are not known (a commit of an older
 //! instance, a batch touching many places, commits older than the log keeps) everyone is poked.
 //!
+//! Pokes are paced: a stream poked less than [`POKE_PACE`] ago waits out the rest of it, and the
+//! commits of that time are folded into its next poke (the latest seq). A quiet stream is poked
+//! at once; at the morning peak a manager whose area sees a commit every few milliseconds pulls
+//! a few times a second instead of once per group commit.
+//!
 //! A stream lives as long as its session: it ends at once when the session is signed out or the
 //! user is disabled or changed on this instance (`streams::Streams`), when the session expires,
 //! and within [`SESSION_RECHECK`] when that happens on another instance (each stream re-reads
@@ -26,7 +31,7 @@ use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
-use tokio_stream::wrappers::WatchStream;
+use tokio::time::Instant;
 use tongxin_shared::authz::{can_read, Place, Principal};
 use tongxin_shared::wire::LiveEvent;
 
@@ -36,6 +41,10 @@ pub const HEARTBEAT: Duration = Duration::from_secs(15);
 /// How often a stream re-reads its session (the bound on ending it after a sign-out, or a
 /// disabling, done on another instance).
 pub const SESSION_RECHECK: Duration = Duration::from_secs(30);
+
+/// The least time between two pokes of one stream (the commits in between are folded into the
+/// second). It bounds the pulls a busy area's managers make at the peak.
+pub const POKE_PACE: Duration = Duration::from_millis(250);
 
 /// How many recent commits the log keeps for streams to look at.
 const LOG_LEN: usize = 4096;
@@ -164,23 +173,25 @@ pub async fn live(
     let principal = authed.principal;
     let commits = state.commits.clone();
     let committed = state.committed.clone();
+    let pace = state.live_pace;
     // The first item is the log's number now: a client behind is poked at once whatever the
-    // area (its pull decides); later ones poke only for commits in the user's area.
-    let mut seen: Option<u64> = None;
-    let stream = WatchStream::new(state.commits.subscribe())
-        .filter_map(move |n| {
-            let concerns = seen.is_none_or(|after| commits.concerns(after, n, &principal));
-            seen = Some(n);
-            let seq = *committed.borrow();
-            let event = (concerns && seq > last).then(|| {
-                last = seq;
-                let data = serde_json::to_string(&LiveEvent::Poke { seq }).unwrap_or_default();
-                Ok(Event::default()
-                    .event("poke")
-                    .id(seq.to_string())
-                    .data(data))
-            });
-            std::future::ready(event)
+    // area (its pull decides); later ones poke only for commits in the user's area, at most
+    // one per `pace` (see [`paced`]).
+    let pokes = paced(state.commits.subscribe(), pace, move |after, n| {
+        let concerns = after.is_none_or(|after| commits.concerns(after, n, &principal));
+        let seq = *committed.borrow();
+        (concerns && seq > last).then(|| {
+            last = seq;
+            seq
+        })
+    });
+    let stream = pokes
+        .map(|seq| {
+            let data = serde_json::to_string(&LiveEvent::Poke { seq }).unwrap_or_default();
+            Ok(Event::default()
+                .event("poke")
+                .id(seq.to_string())
+                .data(data))
         })
         .take_until(async move {
             // Holds the registration while the stream is open; dropped with the stream.
@@ -192,6 +203,46 @@ pub async fn live(
             }
         });
     Sse::new(stream).keep_alive(KeepAlive::new().interval(HEARTBEAT).text("heartbeat"))
+}
+
+/// One stream's pokes. `decide(after, n)` is asked, with the log's number looked at last
+/// (`None` the first time) and the number now, whether to poke and with which seq. The first
+/// look is at once. After a poke, the next look waits until `pace` has passed since it, so the
+/// commits of that time are folded into one poke carrying the latest seq: at the morning peak a
+/// manager's map pulls a few times a second, not once per group commit, and a quiet stream is
+/// poked as soon as a commit concerns it.
+fn paced<F>(numbers: watch::Receiver<u64>, pace: Duration, decide: F) -> impl Stream<Item = u64>
+where
+    F: FnMut(Option<u64>, u64) -> Option<u64>,
+{
+    struct Paced<F> {
+        numbers: watch::Receiver<u64>,
+        seen: Option<u64>,
+        quiet_until: Instant,
+        decide: F,
+    }
+    let start = Paced {
+        numbers,
+        seen: None,
+        quiet_until: Instant::now(),
+        decide,
+    };
+    futures_util::stream::unfold(start, move |mut s| async move {
+        loop {
+            if s.seen.is_some() {
+                // The log outlives every stream; a closed channel ends this one.
+                s.numbers.changed().await.ok()?;
+                tokio::time::sleep_until(s.quiet_until).await;
+            }
+            let n = *s.numbers.borrow_and_update();
+            let poke = (s.decide)(s.seen, n);
+            s.seen = Some(n);
+            if let Some(seq) = poke {
+                s.quiet_until = Instant::now() + pace;
+                return Some((seq, s));
+            }
+        }
+    })
 }
 
 /// What to do with a commit announced on the database (by another instance, or by this one:
@@ -237,6 +288,49 @@ mod tests {
             communities: vec![id(2)],
             subdistricts: vec![],
         }
+    }
+
+    /// On the runtime's paused clock, which only moves when every task waits: the times below
+    /// are exact.
+    #[tokio::test(start_paused = true)]
+    async fn pokes_are_paced_and_fold_the_commits_in_between() {
+        let (tx, rx) = watch::channel(0u64);
+        let pace = Duration::from_millis(250);
+        let mut looked = Vec::new();
+        // Commits numbered …9 are elsewhere: no poke.
+        let pokes = paced(rx, pace, |after, n| {
+            looked.push((after, n));
+            (n > 0 && n % 10 != 9).then_some(n)
+        });
+        let mut pokes = Box::pin(pokes);
+        let start = Instant::now();
+        tx.send_replace(1);
+        assert_eq!(pokes.next().await, Some(1));
+        assert_eq!(start.elapsed(), Duration::ZERO, "a quiet stream is poked at once");
+        tx.send_replace(2);
+        tx.send_replace(3);
+        assert_eq!(pokes.next().await, Some(3), "2 and 3 folded into one poke");
+        assert_eq!(start.elapsed(), pace, "no sooner than the pace after the last poke");
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let quiet = Instant::now();
+        tx.send_replace(9);
+        let nothing = tokio::time::timeout(Duration::from_millis(100), pokes.next()).await;
+        assert!(nothing.is_err(), "a commit elsewhere: no poke");
+        tx.send_replace(10);
+        assert_eq!(pokes.next().await, Some(10));
+        assert_eq!(
+            quiet.elapsed(),
+            Duration::from_millis(100),
+            "a commit elsewhere does not hold the next poke back"
+        );
+        drop(tx);
+        assert_eq!(pokes.next().await, None, "the log gone, the stream ends");
+        drop(pokes);
+        assert_eq!(
+            looked,
+            [(None, 1), (Some(1), 3), (Some(3), 9), (Some(9), 10)],
+            "each look spans the commits since the one before"
+        );
     }
 
     #[test]

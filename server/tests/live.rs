@@ -1,6 +1,7 @@
 //! The live stream's lifecycle over real HTTP, on SQLite and PostgreSQL: a stream ends with its
 //! session (signed out, user disabled, session expired, or revoked behind this instance's back,
-//! as another instance would), and a user holds at most four streams (a fifth ends the oldest).
+//! as another instance would), a user holds at most four streams (a fifth ends the oldest), and
+//! a burst of commits is folded into one poke.
 #![allow(clippy::unwrap_used)] // a failing unwrap is a failing test
 
 mod common;
@@ -195,6 +196,43 @@ async fn a_fifth_stream_ends_the_oldest(db: TestDb) {
     }
 }
 
+/// A burst of commits in a stream's area: the first is poked, the rest are folded into one poke
+/// a pace later, carrying the burst's last seq (so the pull it triggers brings them
+/// all). The pace is long enough for the four pushes to finish within it.
+async fn a_burst_of_commits_is_folded_into_one_poke(db: TestDb) {
+    let state = tongxin_server::AppState::start(&db.url, std::env::temp_dir().join("no-dist"))
+        .await
+        .unwrap()
+        .with_live_pace(Duration::from_millis(1500));
+    let app = TestApp::serve(state).await;
+    small_city(&app).await;
+    let (_, token) = app.user("w1", "warden", json!({"grids": [rid(G1)]})).await;
+    let mut stream = Live::open(&app.base, &token).await;
+    let now = app.state.store.max_seq().await.unwrap();
+    assert_eq!(stream.poke().await, now, "the catch-up poke");
+    let t = now_ms();
+    let mut seqs = Vec::new();
+    for n in 0..5u32 {
+        let op = set_case(
+            0xA00 + u128::from(n),
+            1,
+            0xB00 + u128::from(n),
+            Hlc::new(t, n),
+            json!({"title": "burst", "grid": rid(G1)}),
+        );
+        seqs.push(app.push(&[op]).await["results"][0]["seq"].as_u64().unwrap());
+        if n == 0 {
+            // A pace after the catch-up poke (the paused-clock unit test times it exactly).
+            assert_eq!(stream.poke().await, seqs[0], "the burst's first commit");
+        }
+    }
+    assert_eq!(
+        stream.poke().await,
+        seqs[4],
+        "the other four folded into one poke with the last seq"
+    );
+}
+
 macro_rules! both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite { use super::*; $( #[tokio::test] async fn $name() { super::$name(TestDb::sqlite().await).await } )* }
@@ -207,4 +245,5 @@ both_backends!(
     disabling_the_user_ends_the_stream,
     a_session_ended_elsewhere_or_expired_ends_the_stream,
     a_fifth_stream_ends_the_oldest,
+    a_burst_of_commits_is_folded_into_one_poke,
 );
