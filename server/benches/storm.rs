@@ -4,7 +4,8 @@
 //! is in the test suite (`tests/storm.rs`). Figures go to BENCHMARKS.md; nothing asserts on them.
 //!
 //! `cargo bench -p tongxin-server --bench storm -- [sqlite|postgres] [--wardens N]
-//! [--managers N] [--in-flight N] [--quick]` (`--quick`: 300 wardens, 20 managers).
+//! [--managers N] [--in-flight N] [--pace-ms N] [--quick]` (`--quick`: 300 wardens, 20
+//! managers; `--pace-ms`: the servers' poke pace, default `live::POKE_PACE`).
 //!
 //! The servers run on a runtime of their own (threads `tx-server`), the clients on another
 //! (threads `storm-client`), so the process's CPU time can be split between them; memory is the
@@ -50,6 +51,9 @@ fn main() {
     cfg.wardens = arg(&args, "--wardens").unwrap_or(cfg.wardens);
     cfg.managers = arg(&args, "--managers").unwrap_or(cfg.managers);
     cfg.in_flight = arg(&args, "--in-flight").unwrap_or(cfg.in_flight);
+    if let Some(ms) = arg(&args, "--pace-ms") {
+        cfg.poke_pace = std::time::Duration::from_millis(ms as u64);
+    }
     let only: Vec<&String> = args
         .iter()
         .filter(|a| *a == "sqlite" || *a == "postgres")

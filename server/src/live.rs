@@ -12,7 +12,7 @@
 //! Pokes are paced: a stream poked less than [`POKE_PACE`] ago waits out the rest of it, and the
 //! commits of that time are folded into its next poke (the latest seq). A quiet stream is poked
 //! at once; at the morning peak a manager whose area sees a commit every few milliseconds pulls
-//! a few times a second instead of once per group commit.
+//! twice a second instead of once per group commit.
 //!
 //! A stream lives as long as its session: it ends at once when the session is signed out or the
 //! user is disabled or changed on this instance (`streams::Streams`), when the session expires,
@@ -44,7 +44,7 @@ pub const SESSION_RECHECK: Duration = Duration::from_secs(30);
 
 /// The least time between two pokes of one stream (the commits in between are folded into the
 /// second). It bounds the pulls a busy area's managers make at the peak.
-pub const POKE_PACE: Duration = Duration::from_millis(250);
+pub const POKE_PACE: Duration = Duration::from_millis(500);
 
 /// How many recent commits the log keeps for streams to look at.
 const LOG_LEN: usize = 4096;
@@ -209,7 +209,7 @@ pub async fn live(
 /// (`None` the first time) and the number now, whether to poke and with which seq. The first
 /// look is at once. After a poke, the next look waits until `pace` has passed since it, so the
 /// commits of that time are folded into one poke carrying the latest seq: at the morning peak a
-/// manager's map pulls a few times a second, not once per group commit, and a quiet stream is
+/// manager's map pulls twice a second, not once per group commit, and a quiet stream is
 /// poked as soon as a commit concerns it.
 fn paced<F>(numbers: watch::Receiver<u64>, pace: Duration, decide: F) -> impl Stream<Item = u64>
 where
@@ -306,11 +306,19 @@ mod tests {
         let start = Instant::now();
         tx.send_replace(1);
         assert_eq!(pokes.next().await, Some(1));
-        assert_eq!(start.elapsed(), Duration::ZERO, "a quiet stream is poked at once");
+        assert_eq!(
+            start.elapsed(),
+            Duration::ZERO,
+            "a quiet stream is poked at once"
+        );
         tx.send_replace(2);
         tx.send_replace(3);
         assert_eq!(pokes.next().await, Some(3), "2 and 3 folded into one poke");
-        assert_eq!(start.elapsed(), pace, "no sooner than the pace after the last poke");
+        assert_eq!(
+            start.elapsed(),
+            pace,
+            "no sooner than the pace after the last poke"
+        );
         tokio::time::sleep(Duration::from_secs(1)).await;
         let quiet = Instant::now();
         tx.send_replace(9);

@@ -16,6 +16,7 @@ fn small() -> Config {
         managers: 8,
         in_flight: 8,
         photo_bytes: 4 * 1024,
+        poke_pace: tongxin_server::live::POKE_PACE,
     }
 }
 

@@ -76,6 +76,8 @@ pub struct Config {
     /// Wardens busy at once (requests in flight).
     pub in_flight: usize,
     pub photo_bytes: usize,
+    /// The servers' least time between two pokes of one stream (`live::POKE_PACE`).
+    pub poke_pace: std::time::Duration,
 }
 
 impl Config {
@@ -86,6 +88,7 @@ impl Config {
             managers: 200,
             in_flight: 64,
             photo_bytes: PHOTO_BYTES,
+            poke_pace: tongxin_server::live::POKE_PACE,
         }
     }
 }
@@ -97,6 +100,7 @@ pub struct Report {
     pub wardens: usize,
     pub managers: usize,
     pub in_flight: usize,
+    pub poke_pace: std::time::Duration,
     pub pushes: usize,
     pub ops: usize,
     pub acked_ops: usize,
@@ -516,7 +520,16 @@ pub async fn run(backend: Backend, cfg: Config, server: &Handle, client_threads:
         let url = db.url.clone();
         apps.push(Arc::new(
             server
-                .spawn(async move { TestApp::spawn(&url).await })
+                .spawn(async move {
+                    let state = tongxin_server::AppState::start(
+                        &url,
+                        std::env::temp_dir().join("tongxin-no-dist"),
+                    )
+                    .await
+                    .unwrap()
+                    .with_live_pace(cfg.poke_pace);
+                    TestApp::serve(state).await
+                })
                 .await
                 .unwrap(),
         ));
@@ -579,6 +592,7 @@ pub async fn run(backend: Backend, cfg: Config, server: &Handle, client_threads:
         wardens: wardens.len(),
         managers: managers_rows.len(),
         in_flight: cfg.in_flight,
+        poke_pace: cfg.poke_pace,
         ..Report::default()
     };
     for (k, u) in wardens.iter().enumerate() {
@@ -890,8 +904,8 @@ pub fn print(r: &Report) {
         (
             "wardens / managers",
             format!(
-                "{} wardens ({} in flight at most), {} managers' live streams",
-                r.wardens, r.in_flight, r.managers
+                "{} wardens ({} in flight at most), {} managers' live streams (poked at most every {} ms)",
+                r.wardens, r.in_flight, r.managers, r.poke_pace.as_millis()
             ),
         ),
         (
