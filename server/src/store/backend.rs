@@ -38,6 +38,11 @@ pub trait Backend: Send + Sync + 'static {
         places: Option<&'t [Place]>,
     ) -> BoxFuture<'t, Result<(), sqlx::Error>>;
 
+    /// Called after a commit that wrote `rows` rows (records and logged ops). A backend whose
+    /// planner needs statistics that follow the tables' growth refreshes them here, off the
+    /// commit's path (PostgreSQL: `store::statistics`).
+    fn grew(&self, _rows: u64) {}
+
     /// Commit notification, receiving side: calls `on_commit` for every commit announced by any
     /// instance (this one included), from a background task that reconnects as needed. Resolves
     /// once it listens, with `false` when the backend has no such fan-out.

@@ -46,6 +46,7 @@ mod backend;
 mod postgres;
 mod sql;
 mod sqlite;
+mod statistics;
 mod stmt;
 mod summaries;
 mod user_list;

@@ -3,10 +3,12 @@
 //! its last seq and the places it wrote ([`encode_notify`]).
 
 use crate::store::backend::{Backend, OnCommit};
+use crate::store::statistics::Statistics;
 use crate::store::{StoreError, StoreFuture};
 use futures_util::future::BoxFuture;
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions, PgQueryResult};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 use tongxin_shared::authz::Place;
 use tongxin_shared::RecordId;
@@ -17,6 +19,8 @@ pub struct Postgres {
     /// name is part of it: deployments (or tests) that share a database in different schemas do
     /// not poke each other.
     channel: String,
+    /// Rows written since the planner's statistics were last refreshed.
+    statistics: Arc<Statistics>,
 }
 
 impl Postgres {
@@ -43,6 +47,7 @@ impl Postgres {
         Ok(Self {
             pool,
             channel: format!("tongxin_commits_{schema}"),
+            statistics: Arc::default(),
         })
     }
 }
@@ -58,6 +63,20 @@ impl Backend for Postgres {
 
     fn rows_affected(done: &PgQueryResult) -> u64 {
         done.rows_affected()
+    }
+
+    fn grew(&self, rows: u64) {
+        let Some(covered) = self.statistics.wrote(rows) else {
+            return;
+        };
+        let (pool, statistics) = (self.pool.clone(), self.statistics.clone());
+        tokio::spawn(async move {
+            let done = sqlx::query("ANALYZE records, ops").execute(&pool).await;
+            if let Err(e) = &done {
+                tracing::warn!(error = %e, "cannot refresh the planner's statistics");
+            }
+            statistics.done(covered, done.is_ok());
+        });
     }
 
     fn announce<'t>(

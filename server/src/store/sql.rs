@@ -857,6 +857,8 @@ where
         }
         crate::fault::pause_point("before-commit", ops).await;
         tx.commit().await?;
+        self.backend
+            .grew((plan.writes.len() + plan.new_ops.len()) as u64);
         crate::fault::pause_point("after-commit", ops).await;
         Ok(Commit {
             outcomes: results,
