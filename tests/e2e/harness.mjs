@@ -243,7 +243,10 @@ export function setGrids(server, username, role, grids) {
   });
 }
 
-/** Signs in through the app's login form and waits for the signed-in shell. */
+/**
+ * Signs in through the app's login form and waits for the signed-in shell. Returns when the
+ * form was submitted and when the shell showed the user (`Date.now()`), for benches to time.
+ */
 export async function signIn(page, baseUrl, username, password = PASSWORD) {
   await page.goto(`${baseUrl}/login`);
   await waitReady(page);
@@ -252,8 +255,10 @@ export async function signIn(page, baseUrl, username, password = PASSWORD) {
   // Submitted from the keyboard (Enter in the password field), as most people do: a click
   // waits for the button to be "stable", which it is not while the field module arrives
   // and the shell re-renders around it.
+  const submitted = Date.now();
   await page.locator('[data-testid=login-form] [name=password]').press('Enter');
   await waitAttr(page, '[data-testid=whoami]', 'data-username', username);
+  return { submitted, signedIn: Date.now() };
 }
 
 /** Launch headless Chromium; closed when the test ends. */

@@ -25,7 +25,7 @@ pub struct Postgres {
     /// name is part of it: deployments (or tests) that share a database in different schemas do
     /// not poke each other.
     channel: String,
-    /// Rows written since the planner's statistics were last refreshed.
+    /// Rows this instance's commits wrote, and when the planner's statistics are next refreshed.
     statistics: Arc<Statistics>,
 }
 
