@@ -2,6 +2,7 @@
 //! few places where SQLite and PostgreSQL differ, and whether (and how) other server instances
 //! hear of its commits. Everything else — every query — is written once, in `sql.rs`.
 
+use crate::store::stmt::Dialect;
 use crate::store::StoreFuture;
 use futures_util::future::BoxFuture;
 use sqlx::{Database, Pool};
@@ -14,7 +15,8 @@ pub type OnCommit = Arc<dyn Fn(u64, Option<Vec<Place>>) + Send + Sync>;
 
 /// One SQL database product.
 pub trait Backend: Send + Sync + 'static {
-    type Db: Database;
+    /// Its sqlx database, and how that takes a statement's parameters.
+    type Db: Database + Dialect;
 
     /// The backend's name, for logs.
     const KIND: &'static str;

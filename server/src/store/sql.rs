@@ -5,7 +5,7 @@
 
 use super::summaries::summarised;
 use crate::store::backend::{Backend, OnCommit};
-use crate::store::stmt::Sql;
+use crate::store::stmt::{Column, Sql};
 use crate::store::{
     has_photos, photos_of, poke_places, Blob, Commit, HierarchyMove, NewBlob, OpOutcome, PullPage,
     PutBlob, Scope, SessionRow, Store, StoreError, StoreFuture, UploadQuota, UserListing, UserRow,
@@ -350,12 +350,11 @@ where
     ) -> Result<HashMap<OpId, KnownOp>, StoreError> {
         let mut known = HashMap::new();
         for chunk in ops.chunks(CHUNK) {
-            let mut qb = Sql::new("SELECT op_id, seq, author, digest FROM ops WHERE op_id IN (");
-            let mut sep = qb.separated();
-            for op in chunk {
-                sep.bind(op.id.to_string());
-            }
-            qb.push(")");
+            let mut qb = Sql::new("SELECT op_id, seq, author, digest FROM ops WHERE ");
+            qb.push_in_list(
+                "op_id",
+                Column::Text(chunk.iter().map(|op| op.id.to_string()).collect()),
+            );
             for row in qb.query::<B::Db>().fetch_all(&mut *conn).await? {
                 let id: String = row.try_get(0)?;
                 let seq: i64 = row.try_get(1)?;
@@ -381,12 +380,8 @@ where
         let actors: Vec<String> = actors.into_iter().collect();
         let mut out = HashMap::new();
         for chunk in actors.chunks(CHUNK) {
-            let mut qb = Sql::new("SELECT actor, username FROM actors WHERE actor IN (");
-            let mut sep = qb.separated();
-            for a in chunk {
-                sep.bind(a.clone());
-            }
-            qb.push(")");
+            let mut qb = Sql::new("SELECT actor, username FROM actors WHERE ");
+            qb.push_in_list("actor", Column::Text(chunk.to_vec()));
             for row in qb.query::<B::Db>().fetch_all(&mut *conn).await? {
                 let actor: String = row.try_get(0)?;
                 let actor = ActorId(uuid::Uuid::parse_str(&actor).map_err(corrupt)?);
@@ -415,13 +410,9 @@ where
         }
         for chunk in people.chunks(CHUNK) {
             let mut qb = Sql::new(format!(
-                "SELECT {USER_COLUMNS} FROM users WHERE disabled = 0 AND username IN ("
+                "SELECT {USER_COLUMNS} FROM users WHERE disabled = 0 AND "
             ));
-            let mut sep = qb.separated();
-            for u in chunk {
-                sep.bind(u.clone());
-            }
-            qb.push(")");
+            qb.push_in_list("username", Column::Text(chunk.to_vec()));
             for row in qb.query::<B::Db>().fetch_all(&mut *conn).await? {
                 let u = user_from_row(&row, 0)?;
                 out.insert(
@@ -526,31 +517,58 @@ where
         let mut written = HashMap::new();
         for (n, chunk) in writes.chunks(CHUNK).enumerate() {
             let start = n * CHUNK;
-            let mut rows = Vec::with_capacity(chunk.len());
+            let len = chunk.len();
+            let (mut collections, mut ids, mut seqs) = (
+                Vec::with_capacity(len),
+                Vec::with_capacity(len),
+                Vec::with_capacity(len),
+            );
+            let (mut subdistricts, mut communities, mut grids) = (
+                Vec::with_capacity(len),
+                Vec::with_capacity(len),
+                Vec::with_capacity(len),
+            );
+            let (mut deleted, mut bodies, mut due, mut keep, mut notice) = (
+                Vec::with_capacity(len),
+                Vec::with_capacity(len),
+                Vec::with_capacity(len),
+                Vec::with_capacity(len),
+                Vec::with_capacity(len),
+            );
             for (j, w) in chunk.iter().enumerate() {
                 let seq = first_seq + (start + j) as u64;
                 written.insert(w.key, seq);
-                let body = serde_json::to_string(&w.record).map_err(corrupt)?;
-                rows.push((&w.key, &w.record, seq, &w.place, body));
+                let r = &w.record;
+                collections.push(w.key.0.as_str().to_owned());
+                ids.push(w.key.1.to_string());
+                seqs.push(to_i64(seq));
+                subdistricts.push(w.place.subdistrict.map(|x| x.to_string()));
+                communities.push(w.place.community.map(|x| x.to_string()));
+                grids.push(w.place.grid.map(|x| x.to_string()));
+                deleted.push(i64::from(r.is_deleted()));
+                bodies.push(serde_json::to_string(r).map_err(corrupt)?);
+                due.push(due_at(r).map(to_i64));
+                keep.push(keep_until(r).map(to_i64));
+                notice.push(i64::from(notices.contains(&w.key)));
             }
             let mut qb = Sql::new(
                 "INSERT INTO records \
                  (collection, id, seq, subdistrict, community, grid, deleted, body, due_at, \
                  keep_until, notice) ",
             );
-            qb.values(rows, |b, (key, r, seq, place, body)| {
-                b.bind(key.0.as_str().to_owned())
-                    .bind(key.1.to_string())
-                    .bind(to_i64(seq))
-                    .bind(place.subdistrict.map(|x| x.to_string()))
-                    .bind(place.community.map(|x| x.to_string()))
-                    .bind(place.grid.map(|x| x.to_string()))
-                    .bind(i64::from(r.is_deleted()))
-                    .bind(body)
-                    .bind(due_at(r).map(to_i64))
-                    .bind(keep_until(r).map(to_i64))
-                    .bind(i64::from(notices.contains(key)));
-            });
+            qb.rows(vec![
+                Column::Text(collections),
+                Column::Text(ids),
+                Column::Int(seqs),
+                Column::OptText(subdistricts),
+                Column::OptText(communities),
+                Column::OptText(grids),
+                Column::Int(deleted),
+                Column::Text(bodies),
+                Column::OptInt(due),
+                Column::OptInt(keep),
+                Column::Int(notice),
+            ]);
             qb.push(
                 " ON CONFLICT (collection, id) DO UPDATE SET seq = excluded.seq, \
                  subdistrict = excluded.subdistrict, community = excluded.community, \
@@ -617,9 +635,10 @@ where
     ) -> Result<(), StoreError> {
         for chunk in actors.chunks(CHUNK) {
             let mut qb = Sql::new("INSERT INTO actors (actor, username) ");
-            qb.values(chunk, |b, (actor, username)| {
-                b.bind(actor.to_string()).bind(username.clone());
-            });
+            qb.rows(vec![
+                Column::Text(chunk.iter().map(|(a, _)| a.to_string()).collect()),
+                Column::Text(chunk.iter().map(|(_, u)| u.clone()).collect()),
+            ]);
             qb.push(" ON CONFLICT (actor) DO NOTHING");
             qb.query::<B::Db>().execute(&mut *conn).await?;
         }
@@ -638,27 +657,42 @@ where
     ) -> Result<(), StoreError> {
         let logged: Vec<(usize, &String)> = new_ops.iter().copied().zip(digests).collect();
         for chunk in logged.chunks(CHUNK) {
+            let op = |&(i, _): &(usize, &String)| &ops[i];
             let mut qb = Sql::new(
                 "INSERT INTO ops \
                  (op_id, actor, collection, record_id, hlc, seq, received_at, author, digest) ",
             );
-            qb.values(chunk, |b, &(i, digest)| {
-                let op = &ops[i];
-                b.bind(op.id.to_string())
-                    .bind(op.actor.to_string())
-                    .bind(op.collection.as_str().to_owned())
-                    .bind(op.record.to_string())
-                    .bind(op.hlc.to_string())
-                    .bind(to_i64(results[i].clone().unwrap_or(0)))
-                    .bind(to_i64(now_ms))
-                    .bind(
-                        authors
-                            .get(i)
-                            .and_then(Option::as_ref)
-                            .map(|a| a.username.clone()),
-                    )
-                    .bind(digest.clone());
-            });
+            qb.rows(vec![
+                Column::Text(chunk.iter().map(|e| op(e).id.to_string()).collect()),
+                Column::Text(chunk.iter().map(|e| op(e).actor.to_string()).collect()),
+                Column::Text(
+                    chunk
+                        .iter()
+                        .map(|e| op(e).collection.as_str().to_owned())
+                        .collect(),
+                ),
+                Column::Text(chunk.iter().map(|e| op(e).record.to_string()).collect()),
+                Column::Text(chunk.iter().map(|e| op(e).hlc.to_string()).collect()),
+                Column::Int(
+                    chunk
+                        .iter()
+                        .map(|&(i, _)| to_i64(results[i].clone().unwrap_or(0)))
+                        .collect(),
+                ),
+                Column::Int(vec![to_i64(now_ms); chunk.len()]),
+                Column::OptText(
+                    chunk
+                        .iter()
+                        .map(|&(i, _)| {
+                            authors
+                                .get(i)
+                                .and_then(Option::as_ref)
+                                .map(|a| a.username.clone())
+                        })
+                        .collect(),
+                ),
+                Column::Text(chunk.iter().map(|&(_, d)| d.clone()).collect()),
+            ]);
             qb.query::<B::Db>().execute(&mut *conn).await?;
         }
         Ok(())
@@ -702,9 +736,16 @@ where
         while rows.peek().is_some() {
             let chunk: Vec<(String, Key)> = rows.by_ref().take(CHUNK).collect();
             let mut qb = Sql::new("INSERT INTO blob_refs (sha256, collection, record_id) ");
-            qb.values(chunk, |b, (sha, (c, id))| {
-                b.bind(sha).bind(c.as_str().to_owned()).bind(id.to_string());
-            });
+            qb.rows(vec![
+                Column::Text(chunk.iter().map(|(sha, _)| sha.clone()).collect()),
+                Column::Text(
+                    chunk
+                        .iter()
+                        .map(|(_, (c, _))| c.as_str().to_owned())
+                        .collect(),
+                ),
+                Column::Text(chunk.iter().map(|(_, (_, id))| id.to_string()).collect()),
+            ]);
             qb.push(" ON CONFLICT DO NOTHING");
             qb.query::<B::Db>().execute(&mut *conn).await?;
         }
