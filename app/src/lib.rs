@@ -11,6 +11,7 @@
 //! - `idb` (wasm): the IndexedDB backend.
 //! - `photo` (wasm): photos resized and hashed in the browser.
 //! - `api` (wasm): the one typed HTTP client (token, protocol header, typed errors).
+//! - `timing` (wasm): User Timing marks and measures, which the benches read.
 //! - `sync`: outbox push, pull, photo upload, live stream, the sync status (the pure parts —
 //!   badge, backoff, pull page reading — also natively, for tests).
 //! - `views`: the pure parts of the screens (tabs, home tiles, assignee candidates, the
@@ -32,6 +33,8 @@ pub mod idb;
 #[cfg(target_arch = "wasm32")]
 pub mod photo;
 pub mod sync;
+#[cfg(target_arch = "wasm32")]
+pub(crate) mod timing;
 #[cfg(target_arch = "wasm32")]
 pub mod ui;
 pub mod views;

@@ -9,6 +9,7 @@ use crate::sync::error::SyncError;
 use crate::sync::page::{self, Skipped, Step, PULL_LIMIT};
 use crate::sync::prune;
 use crate::sync::signals::MAX_TRACKED_CHANGES;
+use crate::timing::{mark, measure};
 use leptos::prelude::*;
 use tongxin_shared::profile::Profile;
 use tongxin_shared::{Collection, Record, RecordId};
@@ -59,8 +60,16 @@ impl Seen {
 }
 
 impl Client {
-    /// Pulls until the server has nothing more; returns the cursor reached.
+    /// Pulls until the server has nothing more; returns the cursor reached. Timed as
+    /// `tongxin:pull` (`cargo xtask bench pull` reads it).
     pub(crate) async fn pull_all(&self) -> Result<u64, SyncError> {
+        mark("tongxin:pull:start");
+        let pulled = self.pull_pages().await;
+        measure("tongxin:pull", "tongxin:pull:start");
+        pulled
+    }
+
+    async fn pull_pages(&self) -> Result<u64, SyncError> {
         let mut cursor: u64 = self
             .store
             .meta_get(META_CURSOR)

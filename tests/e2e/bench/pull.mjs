@@ -105,6 +105,10 @@ try {
   const browser = await launchBrowser(t);
   const fromNavigation = [];
   const fromSignIn = [];
+  // The app's own User Timing measures (app/src/timing.rs): the pull, then the lists' index
+  // read back and built from the rows the pull wrote (the first of each; -1: none yet).
+  const PARTS = ['tongxin:pull', 'tongxin:list-rows-read', 'tongxin:list-rows-index'];
+  const parts = Object.fromEntries(PARTS.map((p) => [p, []]));
   for (let run = 0; run < RUNS; run++) {
     const context = await browser.newContext(); // a fresh profile: empty IndexedDB
     const page = await context.newPage();
@@ -125,12 +129,16 @@ try {
     const done = Date.now();
     fromNavigation.push(done - navigated);
     fromSignIn.push(done - started);
+    const measured = await page.evaluate((names) => names.map((n) =>
+      performance.getEntriesByName(n, 'measure')[0]?.duration ?? -1), PARTS);
+    PARTS.forEach((p, i) => parts[p].push(Math.round(measured[i])));
     await context.close();
   }
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   console.log(`pull: ${N} cases (all fields + 2 timeline entries) into IndexedDB, ${RUNS} fresh browser profiles, signed in as ${READER}:`);
   console.log(`  navigation -> all stored and counted: median ${median(fromNavigation)} ms (all: ${fromNavigation.join(', ')} ms)`);
   console.log(`  sign-in click -> all stored and counted: median ${median(fromSignIn)} ms (all: ${fromSignIn.join(', ')} ms)`);
+  for (const p of PARTS) console.log(`    of which ${p}: median ${median(parts[p])} ms (all: ${parts[p].join(', ')} ms)`);
 } finally {
   for (const fn of cleanups.reverse()) await fn();
 }

@@ -20,6 +20,7 @@ use crate::listing::visits::VisitRow;
 use crate::listing::Names;
 use crate::store::LocalStore;
 use crate::sync::{client, SyncSignals};
+use crate::timing::{mark, measure};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::cell::RefCell;
@@ -331,20 +332,6 @@ pub(crate) async fn first_page(c: Collection) -> Option<(ListIndex, usize)> {
     let ix = ListIndex::from_rows(&rows);
     measure("tongxin:list-first-read", "tongxin:list-first");
     Some((ix, first.total))
-}
-
-/// A User Timing mark (read by `cargo xtask bench lists`; shown in the browser's profiler).
-fn mark(name: &str) {
-    if let Some(p) = web_sys::window().and_then(|w| w.performance()) {
-        let _ = p.mark(name);
-    }
-}
-
-/// A User Timing measure from the mark `start` to now.
-fn measure(name: &str, start: &str) {
-    if let Some(p) = web_sys::window().and_then(|w| w.performance()) {
-        let _ = p.measure_with_start_mark(name, start);
-    }
 }
 
 /// Wardens and managers by name instead of login (the staff list of the user's area: fetched

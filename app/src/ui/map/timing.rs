@@ -1,19 +1,6 @@
-//! User Timing marks and measures (read by `cargo xtask bench map`; shown in the browser's
-//! profiler), and running code after the next frame.
+//! Running code after the next frame (the map's timings measure until the frame is drawn).
 
-/// A User Timing mark.
-pub(crate) fn mark(name: &str) {
-    if let Some(p) = web_sys::window().and_then(|w| w.performance()) {
-        let _ = p.mark(name);
-    }
-}
-
-/// A User Timing measure from the mark `start` to now.
-pub(crate) fn measure(name: &str, start: &str) {
-    if let Some(p) = web_sys::window().and_then(|w| w.performance()) {
-        let _ = p.measure_with_start_mark(name, start);
-    }
-}
+pub(crate) use crate::timing::{mark, measure};
 
 /// Runs `f` at the next animation frame, after the pending DOM updates.
 pub(crate) fn after_frame(f: impl FnOnce() + 'static) {
