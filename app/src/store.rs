@@ -170,6 +170,13 @@ pub trait LocalStore {
     /// are applied again, so unsent work stays visible.
     async fn reset_pulled(&self) -> Result<(), StoreError>;
     async fn get(&self, c: Collection, id: RecordId) -> Result<Option<Record>, StoreError>;
+    /// The records under `keys`, in their order (`None`: not on the device), read together —
+    /// on IndexedDB one transaction with every read issued before the first is awaited, where
+    /// reading them one `get` at a time costs a transaction each.
+    async fn get_many(
+        &self,
+        keys: &[(Collection, RecordId)],
+    ) -> Result<Vec<Option<Record>>, StoreError>;
     /// How many records of a collection the device holds (tombstones included).
     async fn count(&self, c: Collection) -> Result<usize, StoreError>;
     async fn list(&self, c: Collection) -> Result<Vec<Record>, StoreError>;
@@ -396,6 +403,16 @@ impl LocalStore for MemoryStore {
     }
     async fn get(&self, c: Collection, id: RecordId) -> Result<Option<Record>, StoreError> {
         Ok(self.inner.borrow().records.get(&record_key(c, id)).cloned())
+    }
+    async fn get_many(
+        &self,
+        keys: &[(Collection, RecordId)],
+    ) -> Result<Vec<Option<Record>>, StoreError> {
+        let m = self.inner.borrow();
+        Ok(keys
+            .iter()
+            .map(|(c, id)| m.records.get(&record_key(*c, *id)).cloned())
+            .collect())
     }
     async fn count(&self, c: Collection) -> Result<usize, StoreError> {
         let prefix = format!("{}/", c.as_str());

@@ -73,9 +73,8 @@ fn point_in_polygon_over_the_demo_city() {
     );
 }
 
-#[wasm_bindgen_test]
-#[ignore = "benchmark: cargo xtask bench wasm"]
-fn filtering_ten_thousand_cases() {
+/// Case `i` of the benches: realistic fields, reported a minute apart before `now_ms`.
+fn case(i: u32, now_ms: u64) -> Record {
     let categories = ["environment", "infrastructure", "safety", "other"];
     let statuses = ["reported", "accepted", "in_progress", "resolved", "closed"];
     let words = [
@@ -86,41 +85,43 @@ fn filtering_ten_thousand_cases() {
         "楼道堆物",
         "违章停车",
     ];
+    let mut fields = std::collections::BTreeMap::new();
+    let w = words[i as usize % words.len()];
+    fields.insert("title".to_owned(), format!("{w} {i}").into());
+    fields.insert(
+        "description".to_owned(),
+        format!("第{i}号：{w}，居民反映多次，请尽快处理").into(),
+    );
+    fields.insert("category".to_owned(), categories[i as usize % 4].into());
+    fields.insert("status".to_owned(), statuses[i as usize % 5].into());
+    fields.insert("reporter".to_owned(), format!("w{:04}", i % 50).into());
+    fields.insert(
+        "reported_at".to_owned(),
+        (now_ms - u64::from(i) * 60_000).into(),
+    );
+    fields.insert(
+        "deadline".to_owned(),
+        (now_ms - u64::from(i % 7) * 86_400_000 + 3_600_000).into(),
+    );
+    let op = Op {
+        id: OpId(uuid::Uuid::from_u128(u128::from(i) + 1)),
+        actor: ActorId(uuid::Uuid::from_u128(1)),
+        hlc: Hlc::new(now_ms, i),
+        collection: Collection::Cases,
+        record: RecordId(uuid::Uuid::from_u128(u128::from(i) + 1)),
+        body: OpBody::Set { fields },
+        schema: SCHEMA_VERSION,
+    };
+    let mut r = Record::new(Collection::Cases, op.record);
+    apply(&mut r, &op);
+    r
+}
+
+#[wasm_bindgen_test]
+#[ignore = "benchmark: cargo xtask bench wasm"]
+fn filtering_ten_thousand_cases() {
     let now_ms: u64 = 1_732_500_000_000;
-    let cases: Vec<Record> = (0..10_000u32)
-        .map(|i| {
-            let mut fields = std::collections::BTreeMap::new();
-            let w = words[i as usize % words.len()];
-            fields.insert("title".to_owned(), format!("{w} {i}").into());
-            fields.insert(
-                "description".to_owned(),
-                format!("第{i}号：{w}，居民反映多次，请尽快处理").into(),
-            );
-            fields.insert("category".to_owned(), categories[i as usize % 4].into());
-            fields.insert("status".to_owned(), statuses[i as usize % 5].into());
-            fields.insert("reporter".to_owned(), format!("w{:04}", i % 50).into());
-            fields.insert(
-                "reported_at".to_owned(),
-                (now_ms - u64::from(i) * 60_000).into(),
-            );
-            fields.insert(
-                "deadline".to_owned(),
-                (now_ms - u64::from(i % 7) * 86_400_000 + 3_600_000).into(),
-            );
-            let op = Op {
-                id: OpId(uuid::Uuid::from_u128(u128::from(i) + 1)),
-                actor: ActorId(uuid::Uuid::from_u128(1)),
-                hlc: Hlc::new(now_ms, i),
-                collection: Collection::Cases,
-                record: RecordId(uuid::Uuid::from_u128(u128::from(i) + 1)),
-                body: OpBody::Set { fields },
-                schema: SCHEMA_VERSION,
-            };
-            let mut r = Record::new(Collection::Cases, op.record);
-            apply(&mut r, &op);
-            r
-        })
-        .collect();
+    let cases: Vec<Record> = (0..10_000u32).map(|i| case(i, now_ms)).collect();
     let filters = [
         (
             "text 路灯",
@@ -159,6 +160,55 @@ fn filtering_ten_thousand_cases() {
             "BENCH filter 10,000 cases ({name}): median {:.1} ms, max {:.1} ms ({shown} shown)",
             times[times.len() / 2],
             times[times.len() - 1]
+        );
+    }
+}
+
+/// The changed records a view reads after a pull (the lists' index, the map's grid states, a
+/// grid's panel): one `get` each — a transaction each — or all in one `get_many`, alternated.
+#[wasm_bindgen_test]
+#[ignore = "benchmark: cargo xtask bench wasm"]
+async fn reading_changed_records_one_by_one_or_together() {
+    use tongxin_app::store::LocalStore;
+    let store =
+        tongxin_app::idb::IdbStore::open(&format!("tongxin-bench-{}", uuid::Uuid::new_v4()))
+            .await
+            .expect("open a fresh database");
+    let now_ms: u64 = 1_732_500_000_000;
+    let cases: Vec<Record> = (0..5_000u32).map(|i| case(i, now_ms)).collect();
+    for (n, page) in cases.chunks(1_000).enumerate() {
+        store
+            .apply_pull(page, n as u64 + 1)
+            .await
+            .expect("store a page");
+    }
+    let median = |mut xs: Vec<f64>| {
+        xs.sort_by(f64::total_cmp);
+        xs[xs.len() / 2]
+    };
+    for n in [10, 100, 1_000] {
+        let keys: Vec<(Collection, RecordId)> = cases
+            .iter()
+            .step_by(cases.len() / n)
+            .take(n)
+            .map(|r| (r.collection, r.id))
+            .collect();
+        let (mut each, mut together) = (Vec::new(), Vec::new());
+        for _ in 0..5 {
+            let started = now();
+            for (c, id) in &keys {
+                assert!(store.get(*c, *id).await.expect("get").is_some());
+            }
+            each.push(now() - started);
+            let started = now();
+            let got = store.get_many(&keys).await.expect("get_many");
+            together.push(now() - started);
+            assert_eq!(got.iter().flatten().count(), n);
+        }
+        console_log!(
+            "BENCH read {n} of 5,000 stored cases: one get each median {:.0} ms, get_many median {:.0} ms",
+            median(each),
+            median(together)
         );
     }
 }

@@ -371,6 +371,49 @@ async fn count_and_list_are_per_collection<S: LocalStore>(s: &S) {
         .is_empty());
 }
 
+async fn get_many_reads_each_key_in_its_order<S: LocalStore>(s: &S) {
+    assert!(s.get_many(&[]).await.expect("nothing").is_empty());
+    s.commit_local(&[
+        op(1, 100, 10, json!({"title": "a"})),
+        op_in(Collection::Visits, 2, 200, 11, json!({"notes": "v"})),
+    ])
+    .await
+    .expect("commit");
+    s.apply_pull(&[pulled(3, 101, 12, json!({"title": "pulled"}))], 5)
+        .await
+        .expect("pull");
+    // A visit's id asked as a case is not found: the key is the collection and the id.
+    let keys = [
+        (Collection::Visits, rid(200)),
+        (Collection::Cases, rid(999)),
+        (Collection::Cases, rid(101)),
+        (Collection::Cases, rid(200)),
+        (Collection::Cases, rid(100)),
+        (Collection::Cases, rid(100)),
+    ];
+    let got = s.get_many(&keys).await.expect("get_many");
+    let seen: Vec<Option<(Collection, RecordId)>> = got
+        .iter()
+        .map(|r| r.as_ref().map(|r| (r.collection, r.id)))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            Some((Collection::Visits, rid(200))),
+            None,
+            Some((Collection::Cases, rid(101))),
+            None,
+            Some((Collection::Cases, rid(100))),
+            Some((Collection::Cases, rid(100))),
+        ]
+    );
+    // The same records `get` reads, fields and all.
+    for ((c, id), r) in keys.iter().zip(&got) {
+        assert_eq!(*r, s.get(*c, *id).await.expect("get"));
+    }
+    assert_eq!(got[2].as_ref().and_then(|r| r.str("title")), Some("pulled"));
+}
+
 async fn a_photo_is_stored_once_and_pending_until_uploaded<S: LocalStore>(s: &S) {
     let sha = "ab".repeat(32);
     let bytes = [0xFF, 0xD8, 0xFF, 1, 2, 3];
@@ -966,6 +1009,7 @@ macro_rules! every_behaviour {
             a_pull_merges_field_by_field_and_keeps_the_cursor,
             a_large_page_merges_with_every_record_the_device_holds,
             count_and_list_are_per_collection,
+            get_many_reads_each_key_in_its_order,
             a_photo_is_stored_once_and_pending_until_uploaded,
             meta_keys_are_set_read_and_deleted,
             a_reset_drops_pulled_state_but_keeps_unsent_and_refused_work,

@@ -598,6 +598,24 @@ impl LocalStore for IdbStore {
             .transpose()
     }
 
+    async fn get_many(
+        &self,
+        keys: &[(Collection, RecordId)],
+    ) -> Result<Vec<Option<Record>>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<String> = keys.iter().map(|(c, id)| record_key(*c, *id)).collect();
+        let db = self.db().await?;
+        let tx = self.tx(&db, &[RECORDS], false)?;
+        let records = tx.object_store(RECORDS).map_err(backend)?;
+        get_strings(&records, &keys)
+            .await?
+            .iter()
+            .map(|text| text.as_deref().map(decode).transpose())
+            .collect()
+    }
+
     async fn list(&self, c: Collection) -> Result<Vec<Record>, StoreError> {
         // Keys are "collection/id": the collection's records are the range ["c/", "c0") ('0' follows '/').
         let range = (format!("{}/", c.as_str()), format!("{}0", c.as_str()));

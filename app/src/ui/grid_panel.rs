@@ -53,13 +53,13 @@ async fn grid_records(
         (Collection::Cases, case_ids, &mut out.0),
         (Collection::Visits, visit_ids, &mut out.1),
     ] {
-        for id in ids {
-            if let Ok(Some(r)) = c.store.get(coll, id).await {
-                if !r.is_deleted() && in_grid(&r) {
-                    into.push(r);
-                }
-            }
-        }
+        let keys: Vec<(Collection, RecordId)> = ids.into_iter().map(|id| (coll, id)).collect();
+        let read = c.store.get_many(&keys).await.unwrap_or_default();
+        into.extend(
+            read.into_iter()
+                .flatten()
+                .filter(|r| !r.is_deleted() && in_grid(r)),
+        );
     }
     out
 }

@@ -285,20 +285,21 @@ async fn run() {
             });
             spawn_local(name_people());
         } else if !pending.is_empty() {
-            let mut read = Vec::with_capacity(pending.len());
-            for (coll, id) in pending {
-                read.push((coll, id, c.store.get(coll, id).await.ok().flatten()));
-            }
-            INDEX.with(|ix| {
-                let mut ix = ix.borrow_mut();
-                for (coll, id, r) in read {
-                    match r {
-                        Some(r) => ix.put(&r),
-                        None => ix.gone(coll, id),
+            let keys: Vec<(Collection, RecordId)> = pending.into_iter().collect();
+            match c.store.get_many(&keys).await {
+                Ok(read) => INDEX.with(|ix| {
+                    let mut ix = ix.borrow_mut();
+                    for ((coll, id), r) in keys.into_iter().zip(read) {
+                        match r {
+                            Some(r) => ix.put(&r),
+                            None => ix.gone(coll, id),
+                        }
                     }
-                }
-                ix.recount();
-            });
+                    ix.recount();
+                }),
+                // Not read (the device's storage failed): rebuilt by the next refresh.
+                Err(_) => STATE.with(|s| s.borrow_mut().stale = true),
+            }
         }
         let again = STATE.with(|s| {
             let mut s = s.borrow_mut();

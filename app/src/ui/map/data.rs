@@ -215,8 +215,8 @@ pub(crate) fn use_map_data() -> MapData {
 }
 
 /// The grid states, kept record by record: the first read folds every case, visit and summary
-/// on the device; after that a pull's changed records are read one by one (a city manager's device
-/// holds months of history, and a live push changes one or two records).
+/// on the device; after that only a pull's changed records are read, together (a city manager's
+/// device holds months of history, and a live push changes one or two records).
 fn states_resource(index: StoredValue<GridStateIndex>) -> LocalResource<States> {
     let Ctx { sig, .. } = ctx();
     let indexed_version = StoredValue::new(None::<u64>);
@@ -237,27 +237,31 @@ fn states_resource(index: StoredValue<GridStateIndex>) -> LocalResource<States> 
             // Read first, then apply at once, and only if no newer read began meanwhile (it
             // re-reads everything, and a slower older read must not overwrite it).
             if let Some(records) = known {
-                let mut read = Vec::new();
-                for (coll, id) in records {
-                    if matches!(
-                        coll,
-                        Collection::Cases | Collection::Visits | Collection::Summaries
-                    ) {
-                        if let Ok(r) = c.store.get(coll, id).await {
-                            read.push((coll, id, r));
+                let keys: Vec<(Collection, RecordId)> = records
+                    .into_iter()
+                    .filter(|(coll, _)| {
+                        matches!(
+                            coll,
+                            Collection::Cases | Collection::Visits | Collection::Summaries
+                        )
+                    })
+                    .collect();
+                match c.store.get_many(&keys).await {
+                    Ok(got) => {
+                        if started.get_value() == version {
+                            index.update_value(|ix| {
+                                for ((coll, id), r) in keys.iter().zip(&got) {
+                                    match r {
+                                        Some(r) => ix.upsert(r),
+                                        None => ix.remove(*coll, *id),
+                                    };
+                                }
+                            });
+                            indexed_version.set_value(Some(version));
                         }
                     }
-                }
-                if started.get_value() == version {
-                    index.update_value(|ix| {
-                        for (coll, id, r) in &read {
-                            match r {
-                                Some(r) => ix.upsert(r),
-                                None => ix.remove(*coll, *id),
-                            };
-                        }
-                    });
-                    indexed_version.set_value(Some(version));
+                    // Not read (the device's storage failed): the next change reads everything.
+                    Err(_) => indexed_version.set_value(None),
                 }
             } else {
                 let mut all = c.store.list(Collection::Cases).await.unwrap_or_default();
