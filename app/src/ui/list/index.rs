@@ -286,20 +286,26 @@ async fn run() {
             spawn_local(name_people());
         } else if !pending.is_empty() {
             let keys: Vec<(Collection, RecordId)> = pending.into_iter().collect();
-            match c.store.get_many(&keys).await {
-                Ok(read) => INDEX.with(|ix| {
-                    let mut ix = ix.borrow_mut();
-                    for ((coll, id), r) in keys.into_iter().zip(read) {
-                        match r {
-                            Some(r) => ix.put(&r),
-                            None => ix.gone(coll, id),
-                        }
+            let Ok(read) = c.store.get_many(&keys).await else {
+                // Not read (the device's storage failed): kept for the next refresh, which the
+                // next sync or change starts (trying again at once would spin while it fails).
+                STATE.with(|s| {
+                    let mut s = s.borrow_mut();
+                    s.pending.extend(keys);
+                    s.running = false;
+                });
+                return;
+            };
+            INDEX.with(|ix| {
+                let mut ix = ix.borrow_mut();
+                for ((coll, id), r) in keys.into_iter().zip(read) {
+                    match r {
+                        Some(r) => ix.put(&r),
+                        None => ix.gone(coll, id),
                     }
-                    ix.recount();
-                }),
-                // Not read (the device's storage failed): rebuilt by the next refresh.
-                Err(_) => STATE.with(|s| s.borrow_mut().stale = true),
-            }
+                }
+                ix.recount();
+            });
         }
         let again = STATE.with(|s| {
             let mut s = s.borrow_mut();
