@@ -212,3 +212,68 @@ async fn reading_changed_records_one_by_one_or_together() {
         );
     }
 }
+
+/// What an IndexedDB write costs per value and per byte: the same bytes (1,000 JSON texts of a
+/// realistic case) put as 1,000 values, as 100 values of 10 texts, and as 10 of 100, each in
+/// one read-write transaction into a fresh store; alternated, medians. The pull writes two values
+/// per case; this says what packing records into fewer, larger values could save.
+#[wasm_bindgen_test]
+#[ignore = "benchmark: cargo xtask bench wasm"]
+async fn writing_the_same_bytes_as_many_or_few_values() {
+    use indexed_db_futures::database::Database;
+    use indexed_db_futures::prelude::*;
+    use indexed_db_futures::transaction::TransactionMode;
+    let name = format!("tongxin-bench-values-{}", uuid::Uuid::new_v4());
+    let db = Database::open(&name)
+        .with_version(1u8)
+        .with_on_upgrade_needed(|_, db| {
+            db.create_object_store("values").build()?;
+            Ok(())
+        })
+        .await
+        .expect("open a fresh database");
+    let now_ms: u64 = 1_732_500_000_000;
+    let texts: Vec<String> = (0..1_000u32)
+        .map(|i| serde_json::to_string(&case(i, now_ms)).expect("encode"))
+        .collect();
+    let bytes: usize = texts.iter().map(String::len).sum();
+    let median = |mut xs: Vec<f64>| {
+        xs.sort_by(f64::total_cmp);
+        xs[xs.len() / 2]
+    };
+    let mut times: Vec<(usize, Vec<f64>)> =
+        [1usize, 10, 100].iter().map(|&k| (k, Vec::new())).collect();
+    for round in 0..7 {
+        for (per_value, out) in &mut times {
+            let values: Vec<String> = texts
+                .chunks(*per_value)
+                .map(|chunk| format!("[{}]", chunk.join(",")))
+                .collect();
+            let started = now();
+            let tx = db
+                .transaction("values")
+                .with_mode(TransactionMode::Readwrite)
+                .build()
+                .expect("transaction");
+            let store = tx.object_store("values").expect("store");
+            for (i, v) in values.into_iter().enumerate() {
+                drop(
+                    store
+                        .put(v)
+                        .with_key(format!("{round}/{per_value}/{i:05}"))
+                        .primitive()
+                        .expect("put"),
+                );
+            }
+            tx.commit().await.expect("commit");
+            out.push(now() - started);
+        }
+    }
+    for (per_value, out) in times {
+        console_log!(
+            "BENCH write {bytes} bytes of 1,000 cases as {} values ({per_value} per value): median {:.0} ms",
+            1_000 / per_value,
+            median(out)
+        );
+    }
+}
