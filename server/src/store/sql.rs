@@ -514,60 +514,67 @@ where
         first_seq: u64,
         notices: &HashSet<Key>,
     ) -> Result<HashMap<Key, u64>, StoreError> {
-        let mut written = HashMap::new();
+        let seq_of = |i: usize| first_seq + i as u64;
+        let written: HashMap<Key, u64> = writes
+            .iter()
+            .enumerate()
+            .map(|(i, w)| (w.key, seq_of(i)))
+            .collect();
         for (n, chunk) in writes.chunks(CHUNK).enumerate() {
             let start = n * CHUNK;
-            let len = chunk.len();
-            let (mut collections, mut ids, mut seqs) = (
-                Vec::with_capacity(len),
-                Vec::with_capacity(len),
-                Vec::with_capacity(len),
-            );
-            let (mut subdistricts, mut communities, mut grids) = (
-                Vec::with_capacity(len),
-                Vec::with_capacity(len),
-                Vec::with_capacity(len),
-            );
-            let (mut deleted, mut bodies, mut due, mut keep, mut notice) = (
-                Vec::with_capacity(len),
-                Vec::with_capacity(len),
-                Vec::with_capacity(len),
-                Vec::with_capacity(len),
-                Vec::with_capacity(len),
-            );
-            for (j, w) in chunk.iter().enumerate() {
-                let seq = first_seq + (start + j) as u64;
-                written.insert(w.key, seq);
-                let r = &w.record;
-                collections.push(w.key.0.as_str().to_owned());
-                ids.push(w.key.1.to_string());
-                seqs.push(to_i64(seq));
-                subdistricts.push(w.place.subdistrict.map(|x| x.to_string()));
-                communities.push(w.place.community.map(|x| x.to_string()));
-                grids.push(w.place.grid.map(|x| x.to_string()));
-                deleted.push(i64::from(r.is_deleted()));
-                bodies.push(serde_json::to_string(r).map_err(corrupt)?);
-                due.push(due_at(r).map(to_i64));
-                keep.push(keep_until(r).map(to_i64));
-                notice.push(i64::from(notices.contains(&w.key)));
-            }
+            let place = |f: fn(&Place) -> Option<RecordId>| {
+                Column::OptText(
+                    chunk
+                        .iter()
+                        .map(|w| f(&w.place).map(|x| x.to_string()))
+                        .collect(),
+                )
+            };
+            let bodies = chunk
+                .iter()
+                .map(|w| serde_json::to_string(&w.record).map_err(corrupt))
+                .collect::<Result<Vec<String>, _>>()?;
             let mut qb = Sql::new(
                 "INSERT INTO records \
                  (collection, id, seq, subdistrict, community, grid, deleted, body, due_at, \
                  keep_until, notice) ",
             );
             qb.rows(vec![
-                Column::Text(collections),
-                Column::Text(ids),
-                Column::Int(seqs),
-                Column::OptText(subdistricts),
-                Column::OptText(communities),
-                Column::OptText(grids),
-                Column::Int(deleted),
+                Column::Text(chunk.iter().map(|w| w.key.0.as_str().to_owned()).collect()),
+                Column::Text(chunk.iter().map(|w| w.key.1.to_string()).collect()),
+                Column::Int(
+                    (0..chunk.len())
+                        .map(|j| to_i64(seq_of(start + j)))
+                        .collect(),
+                ),
+                place(|p| p.subdistrict),
+                place(|p| p.community),
+                place(|p| p.grid),
+                Column::Int(
+                    chunk
+                        .iter()
+                        .map(|w| i64::from(w.record.is_deleted()))
+                        .collect(),
+                ),
                 Column::Text(bodies),
-                Column::OptInt(due),
-                Column::OptInt(keep),
-                Column::Int(notice),
+                Column::OptInt(
+                    chunk
+                        .iter()
+                        .map(|w| due_at(&w.record).map(to_i64))
+                        .collect(),
+                ),
+                Column::OptInt(
+                    chunk
+                        .iter()
+                        .map(|w| keep_until(&w.record).map(to_i64))
+                        .collect(),
+                ),
+                Column::Int(
+                    chunk
+                        .iter()
+                        .map(|w| i64::from(notices.contains(&w.key)))
+                        .collect(),
+                ),
             ]);
             qb.push(
                 " ON CONFLICT (collection, id) DO UPDATE SET seq = excluded.seq, \

@@ -21,54 +21,61 @@ use sqlx::{Database, Encode, Type};
 use std::fmt::Write;
 use tongxin_shared::RecordId;
 
-/// A value to bind.
+/// One value to bind.
 #[derive(Clone, Debug)]
-pub(crate) enum Arg {
+pub(crate) enum Value {
     Int(i64),
     Text(String),
     OptInt(Option<i64>),
     OptText(Option<String>),
     Bytes(Vec<u8>),
-    /// The values of an `IN` list ([`LIST`]).
-    List(Column),
-    /// The rows of a batch insert, column by column, all of one length ([`ROWS`]).
-    Rows(Vec<Column>),
 }
 
-impl From<i64> for Arg {
+impl From<i64> for Value {
     fn from(v: i64) -> Self {
         Self::Int(v)
     }
 }
 
-impl From<String> for Arg {
+impl From<String> for Value {
     fn from(v: String) -> Self {
         Self::Text(v)
     }
 }
 
-impl From<&str> for Arg {
+impl From<&str> for Value {
     fn from(v: &str) -> Self {
         Self::Text(v.to_owned())
     }
 }
 
-impl From<Option<i64>> for Arg {
+impl From<Option<i64>> for Value {
     fn from(v: Option<i64>) -> Self {
         Self::OptInt(v)
     }
 }
 
-impl From<Option<String>> for Arg {
+impl From<Option<String>> for Value {
     fn from(v: Option<String>) -> Self {
         Self::OptText(v)
     }
 }
 
-impl From<Vec<u8>> for Arg {
+impl From<Vec<u8>> for Value {
     fn from(v: Vec<u8>) -> Self {
         Self::Bytes(v)
     }
+}
+
+/// What one mark of the text stands for.
+#[derive(Clone, Debug)]
+enum Arg {
+    /// One value ([`MARK`]).
+    One(Value),
+    /// The values of an `IN` list ([`LIST`]).
+    List(Column),
+    /// The rows of a batch insert, column by column, all of one length ([`ROWS`]).
+    Rows(Vec<Column>),
 }
 
 /// Many values of one type: a list's, or one column of a batch's rows.
@@ -99,12 +106,12 @@ impl Column {
     }
 
     /// The values one by one.
-    fn into_args(self) -> Box<dyn Iterator<Item = Arg>> {
+    fn into_values(self) -> Box<dyn Iterator<Item = Value>> {
         match self {
-            Self::Int(v) => Box::new(v.into_iter().map(Arg::Int)),
-            Self::Text(v) => Box::new(v.into_iter().map(Arg::Text)),
-            Self::OptInt(v) => Box::new(v.into_iter().map(Arg::OptInt)),
-            Self::OptText(v) => Box::new(v.into_iter().map(Arg::OptText)),
+            Self::Int(v) => Box::new(v.into_iter().map(Value::Int)),
+            Self::Text(v) => Box::new(v.into_iter().map(Value::Text)),
+            Self::OptInt(v) => Box::new(v.into_iter().map(Value::OptInt)),
+            Self::OptText(v) => Box::new(v.into_iter().map(Value::OptText)),
         }
     }
 }
@@ -115,8 +122,9 @@ pub trait Dialect: Database {
     /// one per value (SQLite).
     const ARRAYS: bool;
 
-    /// Binds a column as one array parameter.
-    fn bind_array<'q>(
+    /// Binds a column: one array parameter (PostgreSQL), or each of its values (SQLite, whose
+    /// text has a `?` for each).
+    fn bind_column<'q>(
         q: Query<'q, Self, <Self as Database>::Arguments<'q>>,
         column: Column,
     ) -> Query<'q, Self, <Self as Database>::Arguments<'q>>;
@@ -125,7 +133,7 @@ pub trait Dialect: Database {
 impl Dialect for sqlx::Postgres {
     const ARRAYS: bool = true;
 
-    fn bind_array(
+    fn bind_column(
         q: Query<'_, Self, sqlx::postgres::PgArguments>,
         column: Column,
     ) -> Query<'_, Self, sqlx::postgres::PgArguments> {
@@ -141,19 +149,18 @@ impl Dialect for sqlx::Postgres {
 impl Dialect for sqlx::Sqlite {
     const ARRAYS: bool = false;
 
-    /// SQLite has no arrays: the values are bound one by one (the text has one `?` for each).
-    fn bind_array<'q>(
+    fn bind_column<'q>(
         q: Query<'q, Self, sqlx::sqlite::SqliteArguments<'q>>,
         column: Column,
     ) -> Query<'q, Self, sqlx::sqlite::SqliteArguments<'q>> {
-        column.into_args().fold(q, bind_scalar)
+        column.into_values().fold(q, bind_value)
     }
 }
 
-/// Binds one value (not a list or rows).
-fn bind_scalar<'q, DB>(
+/// Binds one value.
+fn bind_value<'q, DB>(
     q: Query<'q, DB, <DB as Database>::Arguments<'q>>,
-    arg: Arg,
+    value: Value,
 ) -> Query<'q, DB, <DB as Database>::Arguments<'q>>
 where
     DB: Database,
@@ -163,14 +170,12 @@ where
     Option<String>: Type<DB> + Encode<'q, DB>,
     Vec<u8>: Type<DB> + Encode<'q, DB>,
 {
-    match arg {
-        Arg::Int(v) => q.bind(v),
-        Arg::Text(v) => q.bind(v),
-        Arg::OptInt(v) => q.bind(v),
-        Arg::OptText(v) => q.bind(v),
-        Arg::Bytes(v) => q.bind(v),
-        // Expanded by `Sql::query` before binding.
-        Arg::List(_) | Arg::Rows(_) => q,
+    match value {
+        Value::Int(v) => q.bind(v),
+        Value::Text(v) => q.bind(v),
+        Value::OptInt(v) => q.bind(v),
+        Value::OptText(v) => q.bind(v),
+        Value::Bytes(v) => q.bind(v),
     }
 }
 
@@ -204,8 +209,8 @@ impl Sql {
     }
 
     /// Appends a placeholder for `value`.
-    pub fn bind(&mut self, value: impl Into<Arg>) -> &mut Self {
-        self.args.push(value.into());
+    pub fn bind(&mut self, value: impl Into<Value>) -> &mut Self {
+        self.args.push(Arg::One(value.into()));
         self.text.push(MARK);
         self
     }
@@ -277,11 +282,10 @@ impl Sql {
         let mut q = sqlx::query(self.text.as_str());
         for arg in args {
             q = match arg {
-                Arg::List(column) if DB::ARRAYS => DB::bind_array(q, column),
-                Arg::List(column) => column.into_args().fold(q, bind_scalar),
-                Arg::Rows(columns) if DB::ARRAYS => columns.into_iter().fold(q, DB::bind_array),
-                Arg::Rows(columns) => row_major(columns).fold(q, bind_scalar),
-                scalar => bind_scalar(q, scalar),
+                Arg::One(value) => bind_value(q, value),
+                Arg::List(column) => DB::bind_column(q, column),
+                Arg::Rows(columns) if DB::ARRAYS => columns.into_iter().fold(q, DB::bind_column),
+                Arg::Rows(columns) => row_major(columns).fold(q, bind_value),
             };
         }
         q
@@ -289,9 +293,9 @@ impl Sql {
 }
 
 /// The values of `columns` row by row (the order of a `VALUES` list's placeholders).
-fn row_major(columns: Vec<Column>) -> impl Iterator<Item = Arg> {
+fn row_major(columns: Vec<Column>) -> impl Iterator<Item = Value> {
     let rows = columns.first().map_or(0, Column::len);
-    let mut columns: Vec<_> = columns.into_iter().map(Column::into_args).collect();
+    let mut columns: Vec<_> = columns.into_iter().map(Column::into_values).collect();
     (0..rows).flat_map(move |_| {
         columns
             .iter_mut()
@@ -375,7 +379,7 @@ pub(crate) struct List<'a> {
 }
 
 impl List<'_> {
-    pub fn bind(&mut self, value: impl Into<Arg>) -> &mut Self {
+    pub fn bind(&mut self, value: impl Into<Value>) -> &mut Self {
         if !self.first {
             self.sql.push(", ");
         }
