@@ -146,18 +146,20 @@ pub trait LocalStore {
     async fn dismiss(&self, id: OpId) -> Result<(), StoreError>;
     /// Merges pulled records field by field and stores the cursor, in one transaction.
     async fn apply_pull(&self, records: &[Record], cursor: u64) -> Result<(), StoreError> {
-        self.apply_page(records, &[], cursor).await
+        self.apply_page(records, &[], cursor).await.map(drop)
     }
     /// A pull page in one transaction: merges its records field by field, then drops the
     /// records its `dropped` names (those the device's profile no longer keeps, as
     /// [`LocalStore::drop_records`] does: never one with an op waiting in the outbox), and
-    /// stores the cursor.
+    /// stores the cursor. Returns the list rows it wrote: [`ListRow::of`] each merged record
+    /// of [`ROW_COLLECTIONS`], in the page's order (a record twice in the page, twice, the
+    /// later one last) — what the lists' index takes instead of reading them back.
     async fn apply_page(
         &self,
         records: &[Record],
         dropped: &[(Collection, RecordId)],
         cursor: u64,
-    ) -> Result<(), StoreError>;
+    ) -> Result<Vec<ListRow>, StoreError>;
     /// Deletes the device's copies of `ids` (records its profile no longer keeps), with their
     /// list rows, in one transaction — except a record with an op still waiting
     /// in the outbox (unsent work is never lost; refused ops stay in `rejected` either way).
@@ -374,18 +376,20 @@ impl LocalStore for MemoryStore {
         records: &[Record],
         dropped: &[(Collection, RecordId)],
         cursor: u64,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Vec<ListRow>, StoreError> {
         let mut m = self.inner.borrow_mut();
+        let mut written = Vec::new();
         for r in records {
             let mine = m
                 .records
                 .entry(record_key(r.collection, r.id))
                 .or_insert_with(|| Record::new(r.collection, r.id));
             merge_record(mine, r);
+            written.extend(ListRow::of(mine));
         }
         m.drop_records(dropped);
         m.meta.insert(META_CURSOR.into(), cursor.to_string());
-        Ok(())
+        Ok(written)
     }
     async fn drop_records(
         &self,

@@ -371,6 +371,77 @@ async fn count_and_list_are_per_collection<S: LocalStore>(s: &S) {
         .is_empty());
 }
 
+/// A pull page returns the rows it wrote (what the lists' index takes instead of reading them
+/// back): the row of each merged record that has one, in the page's order, each equal to the row
+/// stored — merged with the device's own edit, twice for a record the page holds twice.
+async fn a_page_returns_the_rows_it_wrote<S: LocalStore>(s: &S) {
+    s.commit_local(&[op(
+        1,
+        100,
+        50,
+        json!({"title": "mine", "status": "reported"}),
+    )])
+    .await
+    .expect("commit");
+    let record_in = |c: Collection, n: u128, record: u128, hlc: u64, fields| {
+        let mut r = Record::new(c, rid(record));
+        apply(&mut r, &op_in(c, n, record, hlc, fields));
+        r
+    };
+    let page = [
+        // Older than the device's title: the merged row keeps "mine".
+        pulled(2, 100, 10, json!({"title": "old", "category": "safety"})),
+        pulled(3, 101, 11, json!({"title": "first"})),
+        record_in(Collection::Summaries, 4, 900, 12, json!({"n": 1})),
+        record_in(Collection::Visits, 5, 200, 13, json!({"notes": "走访"})),
+        pulled(6, 101, 14, json!({"title": "second"})),
+        record_in(
+            Collection::Grids,
+            7,
+            300,
+            15,
+            json!({"code": "G1", "name": "一网格"}),
+        ),
+    ];
+    let rows = s.apply_page(&page, &[], 9).await.expect("page");
+    let ids: Vec<(Collection, RecordId)> = rows.iter().map(|r| (r.collection(), r.id())).collect();
+    assert_eq!(
+        ids,
+        [
+            (Collection::Cases, rid(100)),
+            (Collection::Cases, rid(101)),
+            (Collection::Visits, rid(200)),
+            (Collection::Cases, rid(101)),
+            (Collection::Grids, rid(300)),
+        ]
+    );
+    let title = |r: &ListRow| match r {
+        ListRow::Case(c) => c.title.clone(),
+        _ => String::new(),
+    };
+    assert_eq!(title(&rows[0]), "mine");
+    assert_eq!(title(&rows[1]), "first");
+    assert_eq!(title(&rows[3]), "second");
+    // The last row of each record is the one stored, and the one `list_rows` reads.
+    let kept = s.list_rows().await.expect("rows");
+    for i in [0, 2, 3, 4] {
+        let (c, id) = ids[i];
+        let stored = s.get(c, id).await.expect("get").expect("stored");
+        assert_eq!(ListRow::of(&stored).as_ref(), Some(&rows[i]));
+        assert!(kept.contains(&rows[i]));
+    }
+    assert!(
+        !kept.contains(&rows[1]),
+        "the first row of 101 was replaced"
+    );
+    // A page of nothing but drops writes no row.
+    let none = s
+        .apply_page(&[], &[(Collection::Visits, rid(200))], 10)
+        .await
+        .expect("drops");
+    assert!(none.is_empty());
+}
+
 async fn get_many_reads_each_key_in_its_order<S: LocalStore>(s: &S) {
     assert!(s.get_many(&[]).await.expect("nothing").is_empty());
     s.commit_local(&[
@@ -1010,6 +1081,7 @@ macro_rules! every_behaviour {
             a_large_page_merges_with_every_record_the_device_holds,
             count_and_list_are_per_collection,
             get_many_reads_each_key_in_its_order,
+            a_page_returns_the_rows_it_wrote,
             a_photo_is_stored_once_and_pending_until_uploaded,
             meta_keys_are_set_read_and_deleted,
             a_reset_drops_pulled_state_but_keeps_unsent_and_refused_work,

@@ -463,7 +463,7 @@ impl LocalStore for IdbStore {
         pulled: &[Record],
         dropped: &[(Collection, RecordId)],
         cursor: u64,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Vec<ListRow>, StoreError> {
         let db = self.db().await?;
         // The outbox is read (never written) only when records are dropped.
         let stores: &[&str] = if dropped.is_empty() {
@@ -493,6 +493,7 @@ impl LocalStore for IdbStore {
         // The rows written so far (a record twice in one batch moves from its first row).
         let mut written: std::collections::HashMap<String, ListRow> =
             std::collections::HashMap::new();
+        let mut out = Vec::new();
         for ((r, key), old) in pulled.iter().zip(keys).zip(stored) {
             let (merged, before) = match old {
                 Some(s) => {
@@ -506,6 +507,7 @@ impl LocalStore for IdbStore {
             if let Some(row) = ListRow::of(&merged) {
                 let before = written.remove(&key).or(before);
                 write_row(&rows, &order, &key, before.as_ref(), &row, &mut counts.now)?;
+                out.push(row.clone());
                 written.insert(key.clone(), row);
             }
             drop(
@@ -529,7 +531,8 @@ impl LocalStore for IdbStore {
                 .primitive()
                 .map_err(backend)?,
         );
-        self.commit(tx).await
+        self.commit(tx).await?;
+        Ok(out)
     }
 
     async fn drop_records(

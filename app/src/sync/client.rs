@@ -4,11 +4,13 @@
 
 use crate::api::ApiError;
 use crate::idb::IdbStore;
+use crate::listing::rows::ListRow;
 use crate::store::{LocalStore, StoreError, META_ACTOR};
 use crate::sync::badge::{Local, Round};
 use crate::sync::error::SyncError;
 use crate::sync::live::Live;
 use crate::sync::page::Skipped;
+use crate::sync::seen::is_place;
 use crate::sync::session::{data_db_name, Session};
 use crate::sync::signals::{Changes, SyncSignals};
 use crate::sync::tabs;
@@ -186,11 +188,27 @@ impl Client {
         places: bool,
         records: Option<Vec<(Collection, RecordId)>>,
     ) {
+        self.changed_rows(places, records, Vec::new()).await;
+    }
+
+    /// [`Client::changed_places`], with the list rows the change stored (a pull's, in the
+    /// order it wrote them, for those of `records` it still holds: `Changes::rows`).
+    pub(crate) async fn changed_rows(
+        &self,
+        places: bool,
+        records: Option<Vec<(Collection, RecordId)>>,
+        rows: Vec<ListRow>,
+    ) {
         if places {
             self.sig.places_version.update(|v| *v += 1);
         }
         let version = self.sig.version.get_untracked() + 1;
-        self.sig.changes.set_value(Changes { version, records });
+        let rows = rows.into();
+        self.sig.changes.set_value(Changes {
+            version,
+            records,
+            rows,
+        });
         self.sig.version.set(version);
         tabs::post(self, tabs::CHANGED);
         self.refresh_counts().await;
@@ -263,15 +281,4 @@ impl Client {
         self.close_live();
         SyncError::SignedOut
     }
-}
-
-/// Collections whose records the map draws as places (outlines, points).
-pub(crate) fn is_place(c: Collection) -> bool {
-    matches!(
-        c,
-        Collection::Subdistricts
-            | Collection::Communities
-            | Collection::Grids
-            | Collection::ServiceCentres
-    )
 }

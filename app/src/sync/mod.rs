@@ -24,6 +24,7 @@ pub mod badge;
 pub mod page;
 pub mod prune;
 pub mod reasons;
+pub mod seen;
 pub mod skew;
 
 #[cfg(target_arch = "wasm32")]

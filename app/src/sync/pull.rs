@@ -4,60 +4,20 @@
 
 use crate::api;
 use crate::store::{LocalStore, META_CURSOR, META_SCOPE};
-use crate::sync::client::{is_place, Client, META_SKIPPED};
+use crate::sync::client::{Client, META_SKIPPED};
 use crate::sync::error::SyncError;
 use crate::sync::page::{self, Skipped, Step, PULL_LIMIT};
 use crate::sync::prune;
-use crate::sync::signals::MAX_TRACKED_CHANGES;
+use crate::sync::seen::{Seen, MAX_TRACKED_CHANGES};
 use crate::timing::{mark, measure};
 use leptos::prelude::*;
 use tongxin_shared::profile::Profile;
-use tongxin_shared::{Collection, Record, RecordId};
+use tongxin_shared::{Collection, RecordId};
 
 /// Resets one pull round follows before giving up until the next round.
 const MAX_RESETS_PER_ROUND: u32 = 2;
 /// Skipped records kept for the sync panel (the newest).
 const MAX_SKIPPED_KEPT: usize = 50;
-
-/// What one pull brought, for the views: they re-read once per pull.
-struct Seen {
-    /// Records received (the badge's progress).
-    received: usize,
-    /// Whether any record was dropped.
-    dropped: bool,
-    /// Whether places may be among the changes.
-    places: bool,
-    /// The records changed or dropped (`None`: too many to track).
-    changed: Option<Vec<(Collection, RecordId)>>,
-}
-
-impl Default for Seen {
-    fn default() -> Self {
-        Self {
-            received: 0,
-            dropped: false,
-            places: false,
-            changed: Some(Vec::new()),
-        }
-    }
-}
-
-impl Seen {
-    fn note(&mut self, records: &[Record], dropped: &[(Collection, RecordId)]) {
-        self.received += records.len();
-        self.dropped |= !dropped.is_empty();
-        self.places |= records.iter().any(|r| is_place(r.collection))
-            || dropped.iter().any(|(c, _)| is_place(*c));
-        if let Some(list) = &mut self.changed {
-            // A dropped record kept for its waiting ops is re-read like a changed one.
-            list.extend(records.iter().map(|r| (r.collection, r.id)));
-            list.extend(dropped.iter().copied());
-            if list.len() > MAX_TRACKED_CHANGES {
-                self.changed = None;
-            }
-        }
-    }
-}
 
 impl Client {
     /// Pulls until the server has nothing more; returns the cursor reached. Timed as
@@ -102,8 +62,7 @@ impl Client {
                 } => {
                     self.learn(server_time_ms);
                     self.skip(skipped).await?;
-                    self.store.apply_page(&[], &dropped, past).await?;
-                    seen.note(&[], &dropped);
+                    self.store_drops(&dropped, past, &mut seen).await?;
                     cursor = past;
                     limit = PULL_LIMIT;
                     if more {
@@ -129,6 +88,9 @@ impl Client {
                 self.store.meta_set(META_SCOPE, &scope).await?;
                 cursor = 0;
                 self.changed().await;
+                // Told as "everything changed": what this pull reports starts again here (no
+                // row of a record the reset dropped).
+                seen = Seen::default();
                 continue;
             }
             if page.scope != scope {
@@ -160,10 +122,10 @@ impl Client {
                         Ok::<Step, SyncError>(page::judge(&text, asked))
                     };
                     let (applied, next) = futures::future::join(apply, next).await;
-                    applied?;
+                    seen.wrote(applied?, &dropped);
                     prefetched = Some(next?);
                 } else {
-                    apply.await?;
+                    seen.wrote(apply.await?, &dropped);
                 }
             }
             cursor = page.cursor;
@@ -174,9 +136,23 @@ impl Client {
         self.sig.received.set(0);
         // Views re-read once per pull, not once per page.
         if seen.received > 0 || seen.dropped {
-            self.changed_places(seen.places, seen.changed).await;
+            self.changed_rows(seen.places, seen.changed, seen.rows)
+                .await;
         }
         Ok(cursor)
+    }
+
+    /// Stores the drops of a page whose records were skipped, and the cursor past it.
+    async fn store_drops(
+        &self,
+        dropped: &[(Collection, RecordId)],
+        past: u64,
+        seen: &mut Seen,
+    ) -> Result<(), SyncError> {
+        self.store.apply_page(&[], dropped, past).await?;
+        seen.note(&[], dropped);
+        seen.wrote(Vec::new(), dropped);
+        Ok(())
     }
 
     /// After a completed pull, a summary-profile device deletes the records it no longer keeps

@@ -1,7 +1,9 @@
 //! The reactive sync state the screens render, and the badge drawn from it.
 
+use crate::listing::rows::ListRow;
 use crate::sync::badge::{Badge, Local, Round, Snapshot};
 use leptos::prelude::*;
+use std::sync::Arc;
 use tongxin_shared::case::Deadlines;
 use tongxin_shared::wire::TileLayer;
 use tongxin_shared::{Collection, RecordId};
@@ -59,10 +61,11 @@ pub struct SyncSignals {
 pub struct Changes {
     pub version: u64,
     pub records: Option<Vec<(Collection, RecordId)>>,
+    /// The list rows the change stored, in the order it wrote them (a record's last row is the
+    /// one stored), for those of `records` it still holds: a pull's (`LocalStore::apply_page`).
+    /// The lists' index takes these instead of reading the records back.
+    pub rows: Arc<[ListRow]>,
 }
-
-/// Beyond this many changed records a view re-reads everything anyway.
-pub const MAX_TRACKED_CHANGES: usize = 20_000;
 
 impl SyncSignals {
     pub fn new() -> Self {

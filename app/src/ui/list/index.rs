@@ -19,12 +19,14 @@ use crate::listing::rows::{ListRow, PlaceCells};
 use crate::listing::visits::VisitRow;
 use crate::listing::Names;
 use crate::store::LocalStore;
+use crate::sync::badge::Local;
 use crate::sync::{client, SyncSignals};
 use crate::timing::{mark, measure};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::cell::RefCell;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 use tongxin_shared::{Collection, Record, RecordId};
 
 /// Beyond this many changed records a refresh rebuilds instead of reading them one by one.
@@ -173,6 +175,9 @@ struct State {
     stale: bool,
     running: bool,
     pending: BTreeSet<(Collection, RecordId)>,
+    /// Rows that came with changes (a pull's, `Changes::rows`), in order: put into the index as
+    /// they are, before `pending` is read.
+    handed: Vec<Arc<[ListRow]>>,
     seen_version: u64,
 }
 
@@ -214,29 +219,47 @@ pub(crate) fn keep_warm(sig: SyncSignals) {
             let mut s = s.borrow_mut();
             let followed = changes.version == version && s.seen_version + 1 == version;
             match changes.records.filter(|_| followed) {
-                Some(records) => s
-                    .pending
-                    .extend(records.into_iter().filter(|(c, _)| relevant(*c))),
+                Some(records) => {
+                    // A record whose row came with the change is not read back.
+                    let rows = changes.rows;
+                    let handed: HashSet<(Collection, RecordId)> =
+                        rows.iter().map(|r| (r.collection(), r.id())).collect();
+                    s.pending.extend(
+                        records
+                            .into_iter()
+                            .filter(|k| relevant(k.0) && !handed.contains(k)),
+                    );
+                    if !rows.is_empty() {
+                        s.handed.push(rows);
+                    }
+                }
                 None => s.stale = true,
             }
             if s.pending.len() > MAX_INCREMENTAL {
                 s.pending.clear();
                 s.stale = true;
             }
+            if s.stale {
+                // A rebuild reads every row anyway.
+                s.handed.clear();
+            }
             s.seen_version = version;
         });
     });
-    // Not while a round pulls (a long first pull would mark the rows stale page after page):
-    // once it ends, and after every local change. Built the first time only once this page has
-    // completed a round: building at start competed with whatever the user opened first (a
-    // list's first page waited behind it for a second); a list opened before then asks for it
-    // itself, after drawing its first page (`page::first_page`).
+    // Not while a round pulls: once it ends, and after every local change. Built the first
+    // time only once this page has completed a round: building at start competed with whatever
+    // the user opened first (a list's first page waited behind it for a second); a list opened
+    // before then asks for it itself, after drawing its first page (`page::first_page`).
+    // Except on a device that has never completed a round (a first sign-in): it holds only
+    // what was entered on it, so its rows are read at once, and its first pull's rows come
+    // with the pull's changes instead of being read back after it.
     let wanted: Signal<bool> = WANTED.with(|w| Signal::from(w.clone()));
     Effect::new(move |_| {
         let quiet = !sig.syncing.get();
         sig.version.track();
+        let fresh = sig.local.get() == Local::Ready && sig.last_round.with(Option::is_none);
         let warm = sig.rounds.get() > 0 || wanted.get() || STATE.with(|s| s.borrow().built);
-        if quiet && warm {
+        if (quiet && warm) || fresh {
             refresh();
         }
     });
@@ -247,7 +270,7 @@ pub(crate) fn keep_warm(sig: SyncSignals) {
 pub(crate) fn refresh() {
     let start = STATE.with(|s| {
         let mut s = s.borrow_mut();
-        let needed = !s.built || s.stale || !s.pending.is_empty();
+        let needed = !s.built || s.stale || !s.pending.is_empty() || !s.handed.is_empty();
         let go = needed && !s.running;
         if go {
             s.running = true;
@@ -265,12 +288,23 @@ async fn run() {
         return;
     };
     loop {
-        let (rebuild, pending) = STATE.with(|s| {
+        let (rebuild, pending, handed) = STATE.with(|s| {
             let mut s = s.borrow_mut();
             let rebuild = !s.built || s.stale;
             s.stale = false;
-            (rebuild, std::mem::take(&mut s.pending))
+            let handed = std::mem::take(&mut s.handed);
+            (rebuild, std::mem::take(&mut s.pending), handed)
         });
+        if !rebuild && !handed.is_empty() {
+            // Stored before `pending` was noted: its records are read after, as they are now.
+            INDEX.with(|ix| {
+                let mut ix = ix.borrow_mut();
+                for row in handed.iter().flat_map(|rows| rows.iter()) {
+                    ix.put_row(row);
+                }
+                ix.recount();
+            });
+        }
         if rebuild {
             mark("tongxin:list-rows");
             let rows = c.store.list_rows().await.unwrap_or_default();
@@ -310,7 +344,7 @@ async fn run() {
         let again = STATE.with(|s| {
             let mut s = s.borrow_mut();
             s.built = true;
-            let again = s.stale || !s.pending.is_empty();
+            let again = s.stale || !s.pending.is_empty() || !s.handed.is_empty();
             s.running = again;
             again
         });
