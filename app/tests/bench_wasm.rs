@@ -277,3 +277,267 @@ async fn writing_the_same_bytes_as_many_or_few_values() {
         );
     }
 }
+
+/// Which of `n` packs a record's id falls in (FNV-1a over its bytes: any id scheme spreads).
+fn bucket(id: RecordId, n: u32) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in id.0.as_bytes() {
+        h = (h ^ u32::from(*b)).wrapping_mul(0x0100_0193);
+    }
+    h % n
+}
+
+/// One first sync of `pages` (record key, record JSON, order key, row JSON) into a fresh
+/// database: `packs: None` as today (a value per record and per row), `Some((n, rows))` with the
+/// records in `n` packs per collection (each a JS object of record texts by id, read, updated
+/// and put back once per page that touches it), and the rows too when `rows`. Returns ms.
+#[allow(clippy::too_many_lines)] // one bench, read top to bottom
+async fn first_sync_into(
+    pages: &[Vec<(String, String, String, String)>],
+    packs: Option<(u32, bool)>,
+) -> f64 {
+    use indexed_db_futures::database::Database;
+    use indexed_db_futures::prelude::*;
+    use indexed_db_futures::transaction::TransactionMode;
+    use wasm_bindgen::JsValue;
+    let name = format!("tongxin-bench-packs-{}", uuid::Uuid::new_v4());
+    let db = Database::open(&name)
+        .with_version(1u8)
+        .with_on_upgrade_needed(|_, db| {
+            for s in ["records", "order", "packs", "row_packs"] {
+                db.create_object_store(s).build()?;
+            }
+            Ok(())
+        })
+        .await
+        .expect("open a fresh database");
+    let started = now();
+    for page in pages {
+        let tx = db
+            .transaction(["records", "order", "packs", "row_packs"])
+            .with_mode(TransactionMode::Readwrite)
+            .build()
+            .expect("transaction");
+        let records = tx.object_store("records").expect("store");
+        let order = tx.object_store("order").expect("store");
+        let pack_store = tx.object_store("packs").expect("store");
+        let row_packs = tx.object_store("row_packs").expect("store");
+        match packs {
+            None => {
+                for (key, text, okey, row) in page {
+                    drop(
+                        records
+                            .put(text.as_str())
+                            .with_key(key.as_str())
+                            .primitive()
+                            .expect("put"),
+                    );
+                    drop(
+                        order
+                            .put(row.as_str())
+                            .with_key(okey.as_str())
+                            .primitive()
+                            .expect("put"),
+                    );
+                }
+            }
+            Some((n, rows_too)) => {
+                // The packs this page touches, read together, updated, and put back.
+                let mut touched: std::collections::BTreeMap<u32, Vec<usize>> =
+                    std::collections::BTreeMap::new();
+                for (i, (key, ..)) in page.iter().enumerate() {
+                    let id = RecordId(uuid::Uuid::parse_str(&key[6..]).expect("id"));
+                    touched.entry(bucket(id, n)).or_default().push(i);
+                }
+                let stores: Vec<_> = if rows_too {
+                    vec![(&pack_store, 1usize), (&row_packs, 3)]
+                } else {
+                    vec![(&pack_store, 1)]
+                };
+                for (store, field) in stores {
+                    let mut reads = Vec::new();
+                    for b in touched.keys() {
+                        reads.push(
+                            store
+                                .get::<JsValue, _, _>(format!("cases/{b:03}"))
+                                .primitive()
+                                .expect("get"),
+                        );
+                    }
+                    for ((b, members), read) in touched.iter().zip(reads) {
+                        let held: Option<JsValue> = read.await.expect("read");
+                        let obj: js_sys::Object = held
+                            .map(wasm_bindgen::JsCast::unchecked_into)
+                            .unwrap_or_default();
+                        for &i in members {
+                            let entry = &page[i];
+                            let value = if field == 1 { &entry.1 } else { &entry.3 };
+                            js_sys::Reflect::set(
+                                &obj,
+                                &JsValue::from_str(&entry.0[6..]),
+                                &JsValue::from_str(value),
+                            )
+                            .expect("set");
+                        }
+                        drop(
+                            store
+                                .put(JsValue::from(obj))
+                                .with_key(format!("cases/{b:03}"))
+                                .primitive()
+                                .expect("put"),
+                        );
+                    }
+                }
+                if !rows_too {
+                    for (_, _, okey, row) in page {
+                        drop(
+                            order
+                                .put(row.as_str())
+                                .with_key(okey.as_str())
+                                .primitive()
+                                .expect("put"),
+                        );
+                    }
+                }
+            }
+        }
+        tx.commit().await.expect("commit");
+    }
+    now() - started
+}
+
+/// A first sync staged, then packed: each page put as one value (its records' and rows' texts),
+/// and at the end every staged page read back and the records and rows written into `n` packs
+/// each, once. Returns ms.
+async fn first_sync_staged(pages: &[Vec<(String, String, String, String)>], n: u32) -> f64 {
+    use indexed_db_futures::database::Database;
+    use indexed_db_futures::prelude::*;
+    use indexed_db_futures::transaction::TransactionMode;
+    use wasm_bindgen::JsValue;
+    let name = format!("tongxin-bench-staged-{}", uuid::Uuid::new_v4());
+    let db = Database::open(&name)
+        .with_version(1u8)
+        .with_on_upgrade_needed(|_, db| {
+            for s in ["staged", "packs", "row_packs"] {
+                db.create_object_store(s).build()?;
+            }
+            Ok(())
+        })
+        .await
+        .expect("open a fresh database");
+    let started = now();
+    for (p, page) in pages.iter().enumerate() {
+        let tx = db
+            .transaction("staged")
+            .with_mode(TransactionMode::Readwrite)
+            .build()
+            .expect("transaction");
+        let staged = tx.object_store("staged").expect("store");
+        let value = js_sys::Array::new();
+        for (key, text, okey, row) in page {
+            for t in [key, text, okey, row] {
+                value.push(&JsValue::from_str(t));
+            }
+        }
+        drop(
+            staged
+                .put(JsValue::from(value))
+                .with_key(format!("{p:06}"))
+                .primitive()
+                .expect("put"),
+        );
+        tx.commit().await.expect("commit");
+    }
+    let tx = db
+        .transaction(["staged", "packs", "row_packs"])
+        .with_mode(TransactionMode::Readwrite)
+        .build()
+        .expect("transaction");
+    let staged = tx.object_store("staged").expect("store");
+    let all: Vec<JsValue> = staged
+        .get_all::<JsValue>()
+        .primitive()
+        .expect("get all")
+        .await
+        .expect("read")
+        .map(|v| v.expect("a staged page"))
+        .collect();
+    let records: Vec<js_sys::Object> = (0..n).map(|_| js_sys::Object::new()).collect();
+    let rows: Vec<js_sys::Object> = (0..n).map(|_| js_sys::Object::new()).collect();
+    for page in all {
+        let page: js_sys::Array = wasm_bindgen::JsCast::unchecked_into(page);
+        for i in (0..page.length()).step_by(4) {
+            let key = page.get(i).as_string().expect("key");
+            let id = RecordId(uuid::Uuid::parse_str(&key[6..]).expect("id"));
+            let b = bucket(id, n) as usize;
+            let id = JsValue::from_str(&key[6..]);
+            js_sys::Reflect::set(&records[b], &id, &page.get(i + 1)).expect("set");
+            js_sys::Reflect::set(&rows[b], &id, &page.get(i + 3)).expect("set");
+        }
+    }
+    for (store, packs) in [("packs", records), ("row_packs", rows)] {
+        let store = tx.object_store(store).expect("store");
+        for (b, pack) in packs.into_iter().enumerate() {
+            drop(
+                store
+                    .put(JsValue::from(pack))
+                    .with_key(format!("cases/{b:03}"))
+                    .primitive()
+                    .expect("put"),
+            );
+        }
+    }
+    drop(staged.clear().expect("clear"));
+    tx.commit().await.expect("commit");
+    now() - started
+}
+
+/// A warden's first sync of 10,000 cases (10 pages of 1,000) written as today — two values per
+/// case, its record and its list row — or with the records packed by id into 256 or 64 values
+/// (each read and rewritten by every page that touches it: the catch of packing), and with the
+/// rows packed as well. Alternated, fresh databases, medians of 3. Only the IndexedDB side of a
+/// page: the JSON texts are made beforehand.
+#[wasm_bindgen_test]
+#[ignore = "benchmark: cargo xtask bench wasm"]
+async fn a_first_sync_as_values_or_as_packs() {
+    use tongxin_app::listing::rows::{order_key, ListRow};
+    let now_ms: u64 = 1_732_500_000_000;
+    let all: Vec<(String, String, String, String)> = (0..10_000u32)
+        .map(|i| {
+            let r = case(i, now_ms);
+            let row = ListRow::of(&r).expect("a case has a row");
+            (
+                format!("cases/{}", r.id),
+                serde_json::to_string(&r).expect("encode"),
+                order_key(&row).expect("a live case has an order key"),
+                serde_json::to_string(&row).expect("encode"),
+            )
+        })
+        .collect();
+    let pages: Vec<Vec<_>> = all.chunks(1_000).map(<[_]>::to_vec).collect();
+    let variants: [(&str, Option<(u32, bool)>); 5] = [
+        ("a value per record and per row (today)", None),
+        ("records in 256 packs, a value per row", Some((256, false))),
+        ("records in 64 packs, a value per row", Some((64, false))),
+        ("records and rows in 256 packs each", Some((256, true))),
+        ("records and rows in 64 packs each", Some((64, true))),
+    ];
+    let mut times: Vec<Vec<f64>> = vec![Vec::new(); variants.len() + 1];
+    for _ in 0..3 {
+        for (i, (_, packs)) in variants.iter().enumerate() {
+            times[i].push(first_sync_into(&pages, *packs).await);
+        }
+        times[variants.len()].push(first_sync_staged(&pages, 64).await);
+    }
+    let labels = variants
+        .iter()
+        .map(|(label, _)| *label)
+        .chain(["each page staged as one value, packed into 64 + 64 once at the end"]);
+    for (label, mut t) in labels.zip(times) {
+        t.sort_by(f64::total_cmp);
+        console_log!(
+            "BENCH first sync of 10,000 cases into IndexedDB, {label}: median {:.0} ms (all: {:.0}, {:.0}, {:.0} ms)",
+            t[1], t[0], t[1], t[2]
+        );
+    }
+}

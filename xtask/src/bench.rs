@@ -133,7 +133,7 @@ const BENCHES: &[Bench] = &[
     Bench {
         name: "wasm",
         about:
-            "in headless Chromium's wasm: point-in-polygon over 1,200 grids, filtering 10,000 cases, reading changed records from IndexedDB one by one or together",
+            "in headless Chromium's wasm: point-in-polygon over 1,200 grids, filtering 10,000 cases, reading changed records from IndexedDB one by one or together, writing values or packs",
         run: || {
             crate::tools::ensure_wasm_target()?;
             crate::tools::ensure_wasm_bindgen()?;
