@@ -287,118 +287,115 @@ fn bucket(id: RecordId, n: u32) -> u32 {
     h % n
 }
 
-/// One first sync of `pages` (record key, record JSON, order key, row JSON) into a fresh
-/// database: `packs: None` as today (a value per record and per row), `Some((n, rows))` with the
-/// records in `n` packs per collection (each a JS object of record texts by id, read, updated
-/// and put back once per page that touches it), and the rows too when `rows`. Returns ms.
-#[allow(clippy::too_many_lines)] // one bench, read top to bottom
-async fn first_sync_into(
-    pages: &[Vec<(String, String, String, String)>],
-    packs: Option<(u32, bool)>,
-) -> f64 {
-    use indexed_db_futures::database::Database;
+/// A fresh database with the object stores `stores`.
+async fn fresh_db(
+    prefix: &str,
+    stores: &'static [&'static str],
+) -> indexed_db_futures::database::Database {
     use indexed_db_futures::prelude::*;
-    use indexed_db_futures::transaction::TransactionMode;
-    use wasm_bindgen::JsValue;
-    let name = format!("tongxin-bench-packs-{}", uuid::Uuid::new_v4());
-    let db = Database::open(&name)
+    indexed_db_futures::database::Database::open(&format!("{prefix}-{}", uuid::Uuid::new_v4()))
         .with_version(1u8)
-        .with_on_upgrade_needed(|_, db| {
-            for s in ["records", "order", "packs", "row_packs"] {
+        .with_on_upgrade_needed(move |_, db| {
+            for s in stores {
                 db.create_object_store(s).build()?;
             }
             Ok(())
         })
         .await
-        .expect("open a fresh database");
+        .expect("open a fresh database")
+}
+
+/// Puts `value` under `key`, not awaited (a failed put fails the commit).
+fn put_value(
+    store: &indexed_db_futures::object_store::ObjectStore<'_>,
+    key: &str,
+    value: wasm_bindgen::JsValue,
+) {
+    use indexed_db_futures::prelude::*;
+    drop(store.put(value).with_key(key).primitive().expect("put"));
+}
+
+/// A page's texts: record key, record JSON, order key, row JSON.
+type Texts = (String, String, String, String);
+
+/// Reads the packs `touched` names from `store`, sets the texts of their records (`field` 1:
+/// the record, 3: the row) in them, and puts them back.
+async fn repack(
+    store: &indexed_db_futures::object_store::ObjectStore<'_>,
+    page: &[Texts],
+    touched: &std::collections::BTreeMap<u32, Vec<usize>>,
+    field: usize,
+) {
+    use indexed_db_futures::prelude::*;
+    use wasm_bindgen::JsValue;
+    let mut reads = Vec::new();
+    for b in touched.keys() {
+        reads.push(
+            store
+                .get::<JsValue, _, _>(format!("cases/{b:03}"))
+                .primitive()
+                .expect("get"),
+        );
+    }
+    for ((b, members), read) in touched.iter().zip(reads) {
+        let held: Option<JsValue> = read.await.expect("read");
+        let obj: js_sys::Object = held
+            .map(wasm_bindgen::JsCast::unchecked_into)
+            .unwrap_or_default();
+        for &i in members {
+            let entry = &page[i];
+            let value = if field == 1 { &entry.1 } else { &entry.3 };
+            js_sys::Reflect::set(
+                &obj,
+                &JsValue::from_str(&entry.0[6..]),
+                &JsValue::from_str(value),
+            )
+            .expect("set");
+        }
+        put_value(store, &format!("cases/{b:03}"), obj.into());
+    }
+}
+
+/// One first sync of `pages` into a fresh database: `packs: None` as today (a value per record
+/// and per row), `Some((n, rows))` with the records in `n` packs per collection (each a JS object
+/// of record texts by id, read, updated and put back once per page that touches it), and the
+/// rows too when `rows`. Returns ms.
+async fn first_sync_into(pages: &[Vec<Texts>], packs: Option<(u32, bool)>) -> f64 {
+    use indexed_db_futures::prelude::*;
+    use indexed_db_futures::transaction::TransactionMode;
+    use wasm_bindgen::JsValue;
+    const STORES: [&str; 4] = ["records", "order", "packs", "row_packs"];
+    let db = fresh_db("tongxin-bench-packs", &STORES).await;
     let started = now();
     for page in pages {
         let tx = db
-            .transaction(["records", "order", "packs", "row_packs"])
+            .transaction(STORES)
             .with_mode(TransactionMode::Readwrite)
             .build()
             .expect("transaction");
-        let records = tx.object_store("records").expect("store");
-        let order = tx.object_store("order").expect("store");
-        let pack_store = tx.object_store("packs").expect("store");
-        let row_packs = tx.object_store("row_packs").expect("store");
-        match packs {
-            None => {
-                for (key, text, okey, row) in page {
-                    drop(
-                        records
-                            .put(text.as_str())
-                            .with_key(key.as_str())
-                            .primitive()
-                            .expect("put"),
-                    );
-                    drop(
-                        order
-                            .put(row.as_str())
-                            .with_key(okey.as_str())
-                            .primitive()
-                            .expect("put"),
-                    );
-                }
+        let store = |name: &str| tx.object_store(name).expect("store");
+        let (records, order) = (store("records"), store("order"));
+        let mut rows_packed = false;
+        if let Some((n, rows_too)) = packs {
+            // The packs this page touches, read together, updated, and put back.
+            let mut touched: std::collections::BTreeMap<u32, Vec<usize>> =
+                std::collections::BTreeMap::new();
+            for (i, (key, ..)) in page.iter().enumerate() {
+                let id = RecordId(uuid::Uuid::parse_str(&key[6..]).expect("id"));
+                touched.entry(bucket(id, n)).or_default().push(i);
             }
-            Some((n, rows_too)) => {
-                // The packs this page touches, read together, updated, and put back.
-                let mut touched: std::collections::BTreeMap<u32, Vec<usize>> =
-                    std::collections::BTreeMap::new();
-                for (i, (key, ..)) in page.iter().enumerate() {
-                    let id = RecordId(uuid::Uuid::parse_str(&key[6..]).expect("id"));
-                    touched.entry(bucket(id, n)).or_default().push(i);
-                }
-                let stores: Vec<_> = if rows_too {
-                    vec![(&pack_store, 1usize), (&row_packs, 3)]
-                } else {
-                    vec![(&pack_store, 1)]
-                };
-                for (store, field) in stores {
-                    let mut reads = Vec::new();
-                    for b in touched.keys() {
-                        reads.push(
-                            store
-                                .get::<JsValue, _, _>(format!("cases/{b:03}"))
-                                .primitive()
-                                .expect("get"),
-                        );
-                    }
-                    for ((b, members), read) in touched.iter().zip(reads) {
-                        let held: Option<JsValue> = read.await.expect("read");
-                        let obj: js_sys::Object = held
-                            .map(wasm_bindgen::JsCast::unchecked_into)
-                            .unwrap_or_default();
-                        for &i in members {
-                            let entry = &page[i];
-                            let value = if field == 1 { &entry.1 } else { &entry.3 };
-                            js_sys::Reflect::set(
-                                &obj,
-                                &JsValue::from_str(&entry.0[6..]),
-                                &JsValue::from_str(value),
-                            )
-                            .expect("set");
-                        }
-                        drop(
-                            store
-                                .put(JsValue::from(obj))
-                                .with_key(format!("cases/{b:03}"))
-                                .primitive()
-                                .expect("put"),
-                        );
-                    }
-                }
-                if !rows_too {
-                    for (_, _, okey, row) in page {
-                        drop(
-                            order
-                                .put(row.as_str())
-                                .with_key(okey.as_str())
-                                .primitive()
-                                .expect("put"),
-                        );
-                    }
-                }
+            repack(&store("packs"), page, &touched, 1).await;
+            if rows_too {
+                repack(&store("row_packs"), page, &touched, 3).await;
+                rows_packed = true;
+            }
+        }
+        for (key, text, okey, row) in page {
+            if packs.is_none() {
+                put_value(&records, key, JsValue::from_str(text));
+            }
+            if !rows_packed {
+                put_value(&order, okey, JsValue::from_str(row));
             }
         }
         tx.commit().await.expect("commit");
@@ -409,22 +406,12 @@ async fn first_sync_into(
 /// A first sync staged, then packed: each page put as one value (its records' and rows' texts),
 /// and at the end every staged page read back and the records and rows written into `n` packs
 /// each, once. Returns ms.
-async fn first_sync_staged(pages: &[Vec<(String, String, String, String)>], n: u32) -> f64 {
-    use indexed_db_futures::database::Database;
+async fn first_sync_staged(pages: &[Vec<Texts>], n: u32) -> f64 {
     use indexed_db_futures::prelude::*;
     use indexed_db_futures::transaction::TransactionMode;
     use wasm_bindgen::JsValue;
-    let name = format!("tongxin-bench-staged-{}", uuid::Uuid::new_v4());
-    let db = Database::open(&name)
-        .with_version(1u8)
-        .with_on_upgrade_needed(|_, db| {
-            for s in ["staged", "packs", "row_packs"] {
-                db.create_object_store(s).build()?;
-            }
-            Ok(())
-        })
-        .await
-        .expect("open a fresh database");
+    const STORES: [&str; 3] = ["staged", "packs", "row_packs"];
+    let db = fresh_db("tongxin-bench-staged", &STORES).await;
     let started = now();
     for (p, page) in pages.iter().enumerate() {
         let tx = db
@@ -432,24 +419,21 @@ async fn first_sync_staged(pages: &[Vec<(String, String, String, String)>], n: u
             .with_mode(TransactionMode::Readwrite)
             .build()
             .expect("transaction");
-        let staged = tx.object_store("staged").expect("store");
         let value = js_sys::Array::new();
         for (key, text, okey, row) in page {
             for t in [key, text, okey, row] {
                 value.push(&JsValue::from_str(t));
             }
         }
-        drop(
-            staged
-                .put(JsValue::from(value))
-                .with_key(format!("{p:06}"))
-                .primitive()
-                .expect("put"),
+        put_value(
+            &tx.object_store("staged").expect("store"),
+            &format!("{p:06}"),
+            value.into(),
         );
         tx.commit().await.expect("commit");
     }
     let tx = db
-        .transaction(["staged", "packs", "row_packs"])
+        .transaction(STORES)
         .with_mode(TransactionMode::Readwrite)
         .build()
         .expect("transaction");
@@ -475,16 +459,10 @@ async fn first_sync_staged(pages: &[Vec<(String, String, String, String)>], n: u
             js_sys::Reflect::set(&rows[b], &id, &page.get(i + 3)).expect("set");
         }
     }
-    for (store, packs) in [("packs", records), ("row_packs", rows)] {
-        let store = tx.object_store(store).expect("store");
+    for (name, packs) in [("packs", records), ("row_packs", rows)] {
+        let store = tx.object_store(name).expect("store");
         for (b, pack) in packs.into_iter().enumerate() {
-            drop(
-                store
-                    .put(JsValue::from(pack))
-                    .with_key(format!("cases/{b:03}"))
-                    .primitive()
-                    .expect("put"),
-            );
+            put_value(&store, &format!("cases/{b:03}"), pack.into());
         }
     }
     drop(staged.clear().expect("clear"));
@@ -502,7 +480,7 @@ async fn first_sync_staged(pages: &[Vec<(String, String, String, String)>], n: u
 async fn a_first_sync_as_values_or_as_packs() {
     use tongxin_app::listing::rows::{order_key, ListRow};
     let now_ms: u64 = 1_732_500_000_000;
-    let all: Vec<(String, String, String, String)> = (0..10_000u32)
+    let all: Vec<Texts> = (0..10_000u32)
         .map(|i| {
             let r = case(i, now_ms);
             let row = ListRow::of(&r).expect("a case has a row");
