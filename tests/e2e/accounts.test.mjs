@@ -9,7 +9,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import {
   CITY, PASSWORD, api, caseIdByTitle, fillCase, launchBrowser, login, sel, serverCase, setGrids, setupCity, signIn,
-  signedIn, startServer, waitAttr, waitFor, waitReady,
+  signedIn, startServer, waitAttr, waitFor, waitReady, goOffline
 } from './harness.mjs';
 import { waitSynced } from './badge.mjs';
 
@@ -57,7 +57,7 @@ test('scoped sync: each warden sees their grid, the manager both; moving resets,
   assert.ok(has(seenByB, '乙：垃圾堆放') && !has(seenByB, '甲：路灯不亮'), `B sees ${seenByB}`);
 
   // A works offline: one case waits in the outbox.
-  await ctxA.setOffline(true);
+  await goOffline(a);
   await a.goto(`${server.url}/cases/new`);
   await waitReady(a);
   await fillCase(a, { title: '甲：离线上报', description: 'still G1', category: 'safety' });
@@ -148,7 +148,7 @@ test('a shared phone: signing out warns about unsent work and keeps it; the next
   await waitSynced(page);
 
   // B drafts offline, then signs out: a warning first, and "sign out anyway" keeps the draft.
-  await context.setOffline(true);
+  await goOffline(page);
   await page.goto(`${server.url}/cases/new`);
   await waitReady(page);
   await fillCase(page, { title: '乙：未上传的草稿', description: '', category: 'other' });

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import {
   api, CITY, caseIdByTitle, fillCase, launchBrowser, picture, sel, serverCase, setupCity, signIn, startServer,
-  waitAttr, waitFor, waitReady, waitText,
+  waitAttr, waitFor, waitReady, waitText, goOffline
 } from './harness.mjs';
 import { badgeHistory, recordBadge, roundOf, waitSynced } from './badge.mjs';
 
@@ -250,7 +250,7 @@ test('ops refused because the phone clock was ahead are sent again by themselves
   await waitSynced(page);
 
   // Offline, the phone's clock jumps two hours ahead; a case is recorded with that stamp.
-  await context.setOffline(true);
+  await goOffline(page);
   await waitAttr(page, sel.net, 'data-online', 'false');
   await page.evaluate(() => localStorage.setItem('skew-ms', String(2 * 3600 * 1000)));
   await page.goto(`${server.url}/cases/new`).catch(() => {});

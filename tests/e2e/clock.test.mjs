@@ -17,7 +17,7 @@ import { readFile } from 'node:fs/promises';
 import {
   ensureControlled, fillCase, fieldValues, launchBrowser, sel, serverCase, setupCity, signIn, startServer, waitAttr, waitFor, waitReady,
   waitText,
-  expectCase,
+  expectCase, goOffline
 } from './harness.mjs';
 import { waitSynced } from './badge.mjs';
 import { deviceState, sql } from './lossy_day.mjs';
@@ -168,7 +168,7 @@ test('a clock that jumps 3 days ahead offline: clock_ahead, re-sent by itself, e
 
   // Offline, A's clock jumps 3 days ahead (the page is reloaded: a new page reads the phone's
   // clock afresh); A edits the case and reports a new one.
-  await ctxA.setOffline(true);
+  await goOffline(a);
   await waitAttr(a, sel.net, 'data-online', 'false');
   await a.evaluate((ms) => window.__setSkew(ms), 3 * DAY);
   await a.goto(`${server.url}/cases/${id}`);

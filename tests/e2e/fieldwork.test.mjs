@@ -8,7 +8,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import {
   CITY, PASSWORD, caseIdByTitle, eventually, fieldValues, launchBrowser, login, pullAll, sel, serverCase, setupCity, signIn, startServer,
-  waitAttr, waitFor, waitReady, waitText,
+  waitAttr, waitFor, waitReady, waitText, goOffline
 } from './harness.mjs';
 import { waitSynced } from './badge.mjs';
 
@@ -40,7 +40,7 @@ test('visit → appeal → case offline, then the lifecycle to 销号 across rol
   await waitSynced(warden);
 
   // Offline: a household visit where a resident raises an appeal.
-  await warden.context().setOffline(true);
+  await goOffline(warden);
   await warden.goto(`${server.url}/visits/new`);
   await waitReady(warden);
   await warden.locator('[data-testid=visit-form] [name=notes]').fill('入户走访三号楼，老人身体好');
@@ -166,7 +166,7 @@ test('a household visit: the household added on the spot, picked again next time
   const warden = await (await browser.newContext({ viewport: { width: 390, height: 844 } })).newPage();
   await signIn(warden, server.url, 'wa');
   await waitSynced(warden);
-  await warden.context().setOffline(true);
+  await goOffline(warden);
 
   // A new household, typed in part, survives a reload as a draft.
   await warden.goto(`${server.url}/visits/new`);

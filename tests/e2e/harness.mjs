@@ -360,6 +360,17 @@ export async function waitControlled(page, timeout = 60000) {
 }
 
 /**
+ * Takes the page's browser context offline once the service worker controls the page, as a
+ * phone with the app installed goes offline: a navigation offline is then served by the worker.
+ * (Signing in no longer reloads the page, so a test that navigated offline right after it could
+ * beat the worker's install.)
+ */
+export async function goOffline(page) {
+  await ensureControlled(page);
+  await page.context().setOffline(true);
+}
+
+/**
  * Make sure the service worker controls the page (so an offline load is served by it): it must
  * take over the page by itself (`clients.claim()`); nothing is reloaded to force it.
  */

@@ -7,7 +7,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import {
   fieldValues, launchBrowser, picture, sel, serverCase, setupCity, signIn, startServer, waitAttr, waitFor, waitReady,
-  waitText,
+  waitText, goOffline
 } from './harness.mjs';
 import { waitSynced } from './badge.mjs';
 
@@ -23,7 +23,7 @@ test('photos: offline, resized, pending, uploaded by themselves, seen by the man
   const big = await picture(warden, 4000, 3000, 1);
   const small = await picture(warden, 800, 600, 2);
 
-  await warden.context().setOffline(true);
+  await goOffline(warden);
   await warden.goto(`${server.url}/cases/new`);
   await waitReady(warden);
   const input = warden.locator('form input[name=photos]');

@@ -8,7 +8,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import {
   CITY, SPOTS, fieldValues, launchBrowser, sel, serverCase, setupCity, signIn, startServer, waitAttr, waitFor,
-  waitReady, waitText,
+  waitReady, waitText, goOffline
 } from './harness.mjs';
 import { waitSynced } from './badge.mjs';
 
@@ -35,7 +35,7 @@ test('GPS decides the grid offline; poor or foreign positions ask for a manual p
   const page = await context.newPage();
   await signIn(page, server.url, 'wa');
   await waitSynced(page); // the grids (with boundaries) are local now
-  await context.setOffline(true);
+  await goOffline(page);
   await page.goto(`${server.url}/cases/new`);
   await waitReady(page);
 

@@ -13,7 +13,9 @@ use leptos_router::NavigateOptions;
 /// ended (the same user resumes syncing; another user gets their own local database).
 #[component]
 pub(super) fn Login() -> impl IntoView {
-    let Ctx { lang, session, .. } = ctx();
+    let Ctx {
+        lang, session, sig, ..
+    } = ctx();
     let navigate = use_navigate();
     let username = RwSignal::new(
         session
@@ -36,7 +38,7 @@ pub(super) fn Login() -> impl IntoView {
         let navigate = navigate.clone();
         spawn_local(async move {
             let result = sign_in(&u, &p).await;
-            busy.set(false);
+            // Busy until the signed-in screen replaces this one (or the page reloads).
             match result {
                 Ok(s) => {
                     let same = client().is_some_and(|c| c.me().username == s.me.username);
@@ -46,6 +48,22 @@ pub(super) fn Login() -> impl IntoView {
                         }
                         session.set(Some(s));
                         navigate("/", NavigateOptions::default());
+                    } else if client().is_none() {
+                        // The page's first sign-in (nobody's sync runs here): this user's
+                        // database and sync loop start in place, as a fresh page would start
+                        // them (a reload cost a second start of the app). If they cannot, a
+                        // fresh page tries and says why.
+                        match super::lazy::start_sync(sig, s.clone()).await {
+                            Ok(()) => {
+                                session.set(Some(s));
+                                navigate("/", NavigateOptions::default());
+                            }
+                            Err(_) => {
+                                if let Some(w) = web_sys::window() {
+                                    let _ = w.location().set_href("/");
+                                }
+                            }
+                        }
                     } else {
                         // Another user signs in on this device: the previous user's tabs stop
                         // and their token is revoked (their unsent ops wait in their database).
@@ -63,6 +81,7 @@ pub(super) fn Login() -> impl IntoView {
                     }
                 }
                 Err(e) => {
+                    busy.set(false);
                     password.set(String::new());
                     let key = match e {
                         LoginError::BadCredentials => "auth.error.bad_credentials",

@@ -127,6 +127,9 @@ try {
       { timeout: 120000, polling: 50 },
     );
     const done = Date.now();
+    // The count can show a moment before the pull's own measure is taken (the index takes the
+    // rows as the pull tells its changes, before it returns): wait for the measure to read it.
+    await page.waitForFunction(() => performance.getEntriesByName('tongxin:pull', 'measure').length > 0, null, { timeout: 10000 });
     fromNavigation.push(done - navigated);
     fromSignIn.push(done - started);
     const measured = await page.evaluate((names) => names.map((n) =>
