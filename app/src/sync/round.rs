@@ -20,9 +20,15 @@ use wasm_bindgen::JsValue;
 impl Client {
     /// One round; returns the pull cursor it reached.
     async fn round(&self) -> Result<u64, SyncError> {
-        self.refresh_me().await?;
-        self.refresh_settings().await?;
-        self.refresh_people().await?;
+        // The settings do not depend on the account: asked for beside it (a round trip less
+        // before the first pull on a slow link). The directory is the account's area's.
+        let account = async {
+            self.refresh_me().await?;
+            self.refresh_people().await
+        };
+        let (account, settings) = futures::future::join(account, self.refresh_settings()).await;
+        account?;
+        settings?;
         self.push_all().await?;
         let cursor = self.pull_all().await?;
         self.prune_aged().await?;
