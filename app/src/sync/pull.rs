@@ -38,7 +38,7 @@ impl Client {
             .unwrap_or(0);
         let mut scope = self.store.meta_get(META_SCOPE).await?.unwrap_or_default();
         let mut limit = PULL_LIMIT;
-        let mut seen = Seen::default();
+        let mut seen = Seen::since(self.sig.version.get_untracked());
         let mut resets = 0;
         // The next page, asked for and read while the current page was written.
         let mut prefetched: Option<Step> = None;
@@ -90,7 +90,7 @@ impl Client {
                 self.changed().await;
                 // Told as "everything changed": what this pull reports starts again here (no
                 // row of a record the reset dropped).
-                seen = Seen::default();
+                seen = Seen::since(self.sig.version.get_untracked());
                 continue;
             }
             if page.scope != scope {
@@ -134,12 +134,17 @@ impl Client {
             }
         }
         self.sig.received.set(0);
-        // Views re-read once per pull, not once per page.
+        self.tell(seen).await;
+        Ok(cursor)
+    }
+
+    /// Tells the views what a pull changed: once per pull, not once per page.
+    async fn tell(&self, mut seen: Seen) {
         if seen.received > 0 || seen.dropped {
+            seen.settle(self.sig.version.get_untracked());
             self.changed_rows(seen.places, seen.changed, seen.rows)
                 .await;
         }
-        Ok(cursor)
     }
 
     /// Stores the drops of a page whose records were skipped, and the cursor past it.

@@ -32,6 +32,8 @@ pub struct Seen {
     /// The list rows the pages stored, in order, while `changed` is tracked (none of a record
     /// a later drop named: that one is read again like any changed record).
     pub rows: Vec<ListRow>,
+    /// The device's data version when the pull started (`SyncSignals::version`).
+    pub since: u64,
 }
 
 impl Default for Seen {
@@ -42,11 +44,29 @@ impl Default for Seen {
             places: false,
             changed: Some(Vec::new()),
             rows: Vec::new(),
+            since: 0,
         }
     }
 }
 
 impl Seen {
+    /// A pull starting at the device's data version `version`.
+    pub fn since(version: u64) -> Self {
+        Self {
+            since: version,
+            ..Self::default()
+        }
+    }
+
+    /// The pull ends at data version `version`: its rows are not handed over when anything
+    /// else changed the device's data meanwhile (a local edit, another tab) — a row a page
+    /// stored may be older than that write — and the records are read back instead.
+    pub fn settle(&mut self, version: u64) {
+        if version != self.since {
+            self.rows = Vec::new();
+        }
+    }
+
     pub fn note(&mut self, records: &[Record], dropped: &[(Collection, RecordId)]) {
         self.received += records.len();
         self.dropped |= !dropped.is_empty();
@@ -128,6 +148,25 @@ mod tests {
             [RecordId(Uuid::from_u128(2)), RecordId(Uuid::from_u128(3))]
         );
         assert_eq!(seen.changed.as_ref().map(Vec::len), Some(4));
+    }
+
+    #[test]
+    fn a_write_during_the_pull_tells_no_rows() {
+        let page = [case(1, "a")];
+        let pull = |version_at_end: u64| {
+            let mut seen = Seen::since(7);
+            seen.note(&page, &[]);
+            seen.wrote(page.iter().filter_map(ListRow::of).collect(), &[]);
+            seen.settle(version_at_end);
+            seen
+        };
+        let seen = pull(7);
+        assert_eq!(seen.rows.len(), 1);
+        assert_eq!(seen.changed.map(|c| c.len()), Some(1));
+        // Something else changed the data meanwhile: the records are told, their rows are not.
+        let seen = pull(8);
+        assert!(seen.rows.is_empty());
+        assert_eq!(seen.changed.map(|c| c.len()), Some(1));
     }
 
     #[test]
