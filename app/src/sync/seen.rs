@@ -67,6 +67,7 @@ impl Seen {
         }
     }
 
+    /// A page received: its records and the records it drops (before they are stored).
     pub fn note(&mut self, records: &[Record], dropped: &[(Collection, RecordId)]) {
         self.received += records.len();
         self.dropped |= !dropped.is_empty();
