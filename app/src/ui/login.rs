@@ -46,6 +46,7 @@ pub(super) fn Login() -> impl IntoView {
                         if let Some(c) = client() {
                             c.resume(s.clone());
                         }
+                        busy.set(false);
                         session.set(Some(s));
                         navigate("/", NavigateOptions::default());
                     } else if client().is_none() {
