@@ -391,7 +391,7 @@ async fn a_page_returns_the_rows_it_wrote<S: LocalStore>(s: &S) {
     let page = [
         // Older than the device's title: the merged row keeps "mine".
         pulled(2, 100, 10, json!({"title": "old", "category": "safety"})),
-        pulled(3, 101, 11, json!({"title": "first"})),
+        pulled(3, 101, 11, json!({"title": "first", "category": "safety"})),
         record_in(Collection::Summaries, 4, 900, 12, json!({"n": 1})),
         record_in(Collection::Visits, 5, 200, 13, json!({"notes": "走访"})),
         pulled(6, 101, 14, json!({"title": "second"})),
@@ -434,6 +434,10 @@ async fn a_page_returns_the_rows_it_wrote<S: LocalStore>(s: &S) {
         !kept.contains(&rows[1]),
         "the first row of 101 was replaced"
     );
+    // Twice in one page: the second merges into the first (no field of either is lost).
+    let twice = case(s, 101).await.expect("stored");
+    assert_eq!(twice.str("title"), Some("second"));
+    assert_eq!(twice.str("category"), Some("safety"));
     // A page of nothing but drops writes no row.
     let none = s
         .apply_page(&[], &[(Collection::Visits, rid(200))], 10)

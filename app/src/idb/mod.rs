@@ -490,14 +490,20 @@ impl LocalStore for IdbStore {
         let stored = stored_of(&records, &keys).await?;
         let kept: Option<String> = kept.await.map_err(backend)?;
         let mut counts = Moved::new(kept.map(|t| decode(&t)).transpose()?);
-        // The rows written so far (a record twice in one batch moves from its first row).
-        let mut written: std::collections::HashMap<String, ListRow> =
-            std::collections::HashMap::new();
+        // A record twice in the page merges into what the page made of it first (what was
+        // read above is the record before the page).
+        let mut seen = std::collections::HashSet::new();
+        let twice: std::collections::HashSet<&String> =
+            keys.iter().filter(|k| !seen.insert(*k)).collect();
+        let mut made: std::collections::HashMap<String, Record> = std::collections::HashMap::new();
         let mut out = Vec::new();
-        for ((r, key), old) in pulled.iter().zip(keys).zip(stored) {
-            let (merged, before) = match old {
-                Some(s) => {
-                    let mut mine: Record = decode(&s)?;
+        for ((r, key), old) in pulled.iter().zip(&keys).zip(stored) {
+            let mine = match made.remove(key) {
+                Some(mine) => Some(mine),
+                None => old.map(|s| decode::<Record>(&s)).transpose()?,
+            };
+            let (merged, before) = match mine {
+                Some(mut mine) => {
                     let before = ListRow::of(&mine);
                     merge_record(&mut mine, r);
                     (mine, before)
@@ -505,18 +511,19 @@ impl LocalStore for IdbStore {
                 None => (r.clone(), None),
             };
             if let Some(row) = ListRow::of(&merged) {
-                let before = written.remove(&key).or(before);
-                write_row(&rows, &order, &key, before.as_ref(), &row, &mut counts.now)?;
-                out.push(row.clone());
-                written.insert(key.clone(), row);
+                write_row(&rows, &order, key, before.as_ref(), &row, &mut counts.now)?;
+                out.push(row);
             }
             drop(
                 records
                     .put(encode(&merged)?)
-                    .with_key(key)
+                    .with_key(key.as_str())
                     .primitive()
                     .map_err(backend)?,
             );
+            if twice.contains(key) {
+                made.insert(key.clone(), merged);
+            }
         }
         if !dropped.is_empty() {
             // Requests run in order within the transaction: what is read here is what the
