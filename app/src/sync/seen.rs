@@ -36,25 +36,16 @@ pub struct Seen {
     pub since: u64,
 }
 
-impl Default for Seen {
-    fn default() -> Self {
+impl Seen {
+    /// A pull starting at the device's data version `version`.
+    pub fn since(version: u64) -> Self {
         Self {
             received: 0,
             dropped: false,
             places: false,
             changed: Some(Vec::new()),
             rows: Vec::new(),
-            since: 0,
-        }
-    }
-}
-
-impl Seen {
-    /// A pull starting at the device's data version `version`.
-    pub fn since(version: u64) -> Self {
-        Self {
             since: version,
-            ..Self::default()
         }
     }
 
@@ -134,7 +125,7 @@ mod tests {
 
     #[test]
     fn the_rows_told_are_those_stored_and_not_dropped_since() {
-        let mut seen = Seen::default();
+        let mut seen = Seen::since(0);
         let page = [case(1, "a"), case(2, "b")];
         seen.note(&page, &[]);
         seen.wrote(page.iter().filter_map(ListRow::of).collect(), &[]);
@@ -172,7 +163,7 @@ mod tests {
 
     #[test]
     fn too_many_changes_tell_no_rows() {
-        let mut seen = Seen::default();
+        let mut seen = Seen::since(0);
         let page = [case(1, "a")];
         seen.note(&page, &[]);
         seen.wrote(page.iter().filter_map(ListRow::of).collect(), &[]);
