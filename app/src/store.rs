@@ -160,6 +160,21 @@ pub trait LocalStore {
         dropped: &[(Collection, RecordId)],
         cursor: u64,
     ) -> Result<Vec<ListRow>, StoreError>;
+    /// Lets the next pull pages leave unwritten the list rows of records new to the device,
+    /// until [`LocalStore::complete_rows`]: on a first sync, writing each new case's row beside
+    /// its record doubles IndexedDB's work, and the lists' index takes the rows from the pull
+    /// anyway (`apply_page` still returns them). Meanwhile `first_rows` answers `None` and
+    /// `list_rows` completes the rows itself first; every other read is unchanged, and a row
+    /// that is written is always right (a record the device already held still gets its row).
+    /// The memory backend makes rows on demand: nothing to defer.
+    async fn defer_rows(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+    /// Writes the rows [`LocalStore::defer_rows`] left out, from the stored records, in one
+    /// transaction (nothing when none were left out).
+    async fn complete_rows(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
     /// Deletes the device's copies of `ids` (records its profile no longer keeps), with their
     /// list rows, in one transaction — except a record with an op still waiting
     /// in the outbox (unsent work is never lost; refused ops stay in `rejected` either way).
@@ -191,7 +206,8 @@ pub trait LocalStore {
     /// of `c` the device holds — without reading every row or counting (the IndexedDB backend
     /// keeps case and visit rows under their order keys, and their live counts beside them).
     /// `None`: `c` has no list, or the device cannot tell yet (a database upgraded from before
-    /// IndexedDB version 5, until its first [`LocalStore::list_rows`]).
+    /// IndexedDB version 5, or rows deferred by [`LocalStore::defer_rows`], until the next
+    /// [`LocalStore::list_rows`] or [`LocalStore::complete_rows`]).
     async fn first_rows(
         &self,
         c: Collection,

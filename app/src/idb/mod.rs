@@ -15,6 +15,7 @@ use indexed_db_futures::database::Database;
 use indexed_db_futures::prelude::*;
 use indexed_db_futures::transaction::TransactionMode;
 use indexed_db_futures::KeyRange;
+use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use tongxin_shared::merge::{apply, merge_record};
@@ -266,9 +267,9 @@ impl IdbStore {
     /// Makes the rows and the live counts complete again, in one read-write transaction (no
     /// write can come between what is read and what is written), and returns the rows. Rows as
     /// many as the records that have one (a database whose counts are only missing or wrong)
-    /// are kept and counted; else (a database upgraded from before version 5, whose rows were
-    /// dropped by the upgrade) every row is written again from the records — each record
-    /// decoded once.
+    /// are kept and counted; else (rows deferred by `defer_rows`, or a database upgraded from
+    /// before version 5, whose rows were dropped by the upgrade) every row is written again
+    /// from the records — each record decoded once.
     async fn repair(&self) -> Result<Vec<ListRow>, StoreError> {
         let db = self.db().await?;
         let tx = self.tx(&db, &[RECORDS, ROWS, ORDER], true)?;
@@ -497,21 +498,30 @@ impl LocalStore for IdbStore {
             keys.iter().filter(|k| !seen.insert(*k)).collect();
         let mut made: std::collections::HashMap<String, Record> = std::collections::HashMap::new();
         let mut out = Vec::new();
+        // Without kept counts (rows deferred, or an upgraded database) a record new to the
+        // device gets no row: `list_rows` and `complete_rows` find it missing and write every
+        // row from the records. A record already held gets its row as always, so every row
+        // stored is right.
+        let defer = counts.kept.is_none();
         for ((r, key), old) in pulled.iter().zip(&keys).zip(stored) {
             let mine = match made.remove(key) {
                 Some(mine) => Some(mine),
                 None => old.map(|s| decode::<Record>(&s)).transpose()?,
             };
+            let new = mine.is_none();
+            // A record new to the device is stored as pulled, without a copy.
             let (merged, before) = match mine {
                 Some(mut mine) => {
                     let before = ListRow::of(&mine);
                     merge_record(&mut mine, r);
-                    (mine, before)
+                    (Cow::Owned(mine), before)
                 }
-                None => (r.clone(), None),
+                None => (Cow::Borrowed(r), None),
             };
             if let Some(row) = ListRow::of(&merged) {
-                write_row(&rows, &order, key, before.as_ref(), &row, &mut counts.now)?;
+                if !(new && defer) {
+                    write_row(&rows, &order, key, before.as_ref(), &row, &mut counts.now)?;
+                }
                 out.push(row);
             }
             drop(
@@ -522,7 +532,7 @@ impl LocalStore for IdbStore {
                     .map_err(backend)?,
             );
             if twice.contains(key) {
-                made.insert(key.clone(), merged);
+                made.insert(key.clone(), merged.into_owned());
             }
         }
         if !dropped.is_empty() {
@@ -560,6 +570,29 @@ impl LocalStore for IdbStore {
         counts.write(&order)?;
         self.commit(tx).await?;
         Ok(gone)
+    }
+
+    async fn defer_rows(&self) -> Result<(), StoreError> {
+        // Without the live counts the rows are "not known complete" (see `ORDER`), which is
+        // what lets `apply_page` leave new records' rows out.
+        let db = self.db().await?;
+        let tx = self.tx(&db, &[ORDER], true)?;
+        let order = tx.object_store(ORDER).map_err(backend)?;
+        delete(&order, LIVE_COUNTS_KEY.to_owned()).await?;
+        self.commit(tx).await
+    }
+
+    async fn complete_rows(&self) -> Result<(), StoreError> {
+        let kept = {
+            let db = self.db().await?;
+            let tx = self.tx(&db, &[ORDER], false)?;
+            let order = tx.object_store(ORDER).map_err(backend)?;
+            read_counts(&order).await?
+        };
+        if kept.is_none() {
+            self.repair().await?;
+        }
+        Ok(())
     }
 
     async fn count(&self, c: Collection) -> Result<usize, StoreError> {

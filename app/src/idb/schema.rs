@@ -25,7 +25,8 @@ pub(crate) const ROWS: &str = "rows";
 /// has its row: written with zeros when the database is created, from scratch by whatever
 /// rewrites the rows (`repair`, `reset_pulled`), and moved by every other write in its own
 /// transaction; a database upgraded from before version 5 has none until its first
-/// `list_rows`.
+/// `list_rows`, and `defer_rows` deletes them (a first sync) until `complete_rows`. Every row
+/// stored is right either way: without counts only records new to the device may lack one.
 pub(crate) const ORDER: &str = "order";
 /// Rows read by one request of `list_rows` (a list's first page, asked for while the index is
 /// built, waits for at most one slice per request: 2,000 rows held it for ~50 ms per request

@@ -54,6 +54,9 @@ pub struct Client {
     /// Photos whose upload was tried in this page: asked about before being sent again (the
     /// server may hold one whose answer was lost).
     pub(crate) photos_tried: RefCell<HashSet<String>>,
+    /// A first sync of this page left the lists' rows of its new records unwritten
+    /// (`LocalStore::defer_rows`); they are written after the round that completes it.
+    pub(crate) rows_deferred: Cell<bool>,
 }
 
 thread_local! {
@@ -106,6 +109,7 @@ impl Client {
             settings_at: Cell::new(None),
             progress: Cell::new(false),
             photos_tried: RefCell::new(HashSet::new()),
+            rows_deferred: Cell::new(false),
         });
         CLIENT.with(|c| *c.borrow_mut() = Some(client.clone()));
         client.load_settings().await;

@@ -29,6 +29,25 @@ impl Client {
         pulled
     }
 
+    /// Writes the lists' rows a first sync left out (`LocalStore::defer_rows`), timed as
+    /// `tongxin:rows-complete`. A failure is only logged: the rows stay deferred, and the next
+    /// completed round, or the lists' next `list_rows`, writes them.
+    pub(crate) async fn complete_rows(&self) {
+        if !self.rows_deferred.get() {
+            return;
+        }
+        mark("tongxin:rows-complete:start");
+        match self.store.complete_rows().await {
+            Ok(()) => {
+                self.rows_deferred.set(false);
+                measure("tongxin:rows-complete", "tongxin:rows-complete:start");
+            }
+            Err(e) => web_sys::console::warn_1(&wasm_bindgen::JsValue::from_str(&format!(
+                "tongxin sync: the lists' rows were not written yet: {e}"
+            ))),
+        }
+    }
+
     async fn pull_pages(&self) -> Result<u64, SyncError> {
         let mut cursor: u64 = self
             .store
@@ -36,6 +55,11 @@ impl Client {
             .await?
             .and_then(|s| s.parse().ok())
             .unwrap_or(0);
+        // A first sync of a full replica (a warden's area: thousands of cases at once) writes
+        // its records and leaves their rows for later; a summary profile's device (a city's
+        // lists) keeps writing them page by page, since writing them all at its end would
+        // hold the database for seconds.
+        let mut defer = cursor == 0 && Profile::of(self.me().role) == Profile::Full;
         let mut scope = self.store.meta_get(META_SCOPE).await?.unwrap_or_default();
         let mut limit = PULL_LIMIT;
         let mut seen = Seen::since(self.sig.version.get_untracked());
@@ -109,6 +133,7 @@ impl Client {
                 }
                 seen.note(&records, &dropped);
                 self.sig.received.set(seen.received);
+                self.defer_rows(&mut defer).await?;
                 let apply = self.store.apply_page(&records, &dropped, page.cursor);
                 if page.more {
                     // The network and the server work on the next page while IndexedDB writes
@@ -136,6 +161,17 @@ impl Client {
         self.sig.received.set(0);
         self.tell(seen).await;
         Ok(cursor)
+    }
+
+    /// Defers the lists' rows of a first sync (`defer` then false), at its first page with
+    /// records, not before: a new device's lists built their (small) index from the stored
+    /// rows while that page was fetched.
+    async fn defer_rows(&self, defer: &mut bool) -> Result<(), SyncError> {
+        if std::mem::take(defer) {
+            self.store.defer_rows().await?;
+            self.rows_deferred.set(true);
+        }
+        Ok(())
     }
 
     /// Tells the views what a pull changed: once per pull, not once per page.

@@ -63,6 +63,9 @@ impl Client {
                             at_ms: now_ms(),
                         })
                         .await;
+                        // After the round, so nothing waits for it: the lists already hold
+                        // the pull's rows, only their stored copy is written here.
+                        self.complete_rows().await;
                     }
                     Err(SyncError::SignedOut) => failures = 0,
                     Err(e) => {
