@@ -1,13 +1,14 @@
 // The sync badge tells the truth from the first frame (issue 13), the live stream comes back
 // after the server restarts behind a gateway answering 502 (issue 15), and ops refused because
-// the phone's clock was ahead are sent again by themselves (issue 12, item 7).
+// the phone's clock was ahead are sent again by themselves (issue 12, item 7); the sync panel
+// says whether the device is ready to go out of signal.
 
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import {
   api, CITY, caseIdByTitle, fillCase, launchBrowser, picture, sel, serverCase, setupCity, signIn, startServer,
-  waitAttr, waitFor, waitReady, waitText, goOffline
+  waitAttr, waitFor, waitReady, waitText, goOffline, waitControlled
 } from './harness.mjs';
 import { badgeHistory, recordBadge, roundOf, waitSynced } from './badge.mjs';
 
@@ -302,4 +303,38 @@ test('the sign-in screen after signing out never says up to date, in either lang
   await page.locator(sel.langToggle).click();
   await waitText(page, sel.badge, 'Not signed in');
   assert.equal(await page.getAttribute(sel.badge, 'data-state'), 'none');
+});
+
+test('the sync panel says whether the app would open on this device without a connection', async (t) => {
+  const server = await startServer(t);
+  await setupCity(server);
+  const browser = await launchBrowser(t);
+  const line = '[data-testid=offline-ready]';
+
+  // A browser that keeps no worker for the app (here: blocked) is never told it is ready.
+  const blocked = await browser.newContext({ serviceWorkers: 'block' });
+  const stranded = await blocked.newPage();
+  await signIn(stranded, server.url, 'wa');
+  await stranded.locator(sel.badge).click();
+  await waitAttr(stranded, line, 'data-ready', 'false');
+  assert.match(await stranded.locator(line).textContent(), /正在准备离线使用/);
+  await blocked.close();
+
+  // A fresh phone: the panel, open from the first moment, says "ready" once the worker that
+  // stored the app controls the page — and the page then loads with the network gone.
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await signIn(page, server.url, 'wa');
+  await page.locator(sel.badge).click();
+  await waitControlled(page);
+  await waitAttr(page, line, 'data-ready', 'true');
+  assert.match(await page.locator(line).textContent(), /已可离线使用/);
+  await goOffline(page);
+  await page.reload();
+  await waitReady(page);
+  await waitAttr(page, '[data-testid=whoami]', 'data-username', 'wa');
+  await page.locator(sel.badge).click();
+  await waitAttr(page, line, 'data-ready', 'true');
+  await page.locator('[data-testid=lang-toggle]').click();
+  await waitText(page, line, 'Ready for offline use: Tongxin opens on this device and records visits and cases without a connection.');
 });

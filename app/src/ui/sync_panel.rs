@@ -2,6 +2,7 @@
 //! refused (each reason in the user's language, by its code), records this app could not read,
 //! when the device last synced.
 
+use super::browser::{offline_ready, on_worker_change};
 use super::context::{ctx, t, Ctx};
 use crate::i18n::{tr, trf, Lang};
 use crate::store::{LocalStore, RejectedOp};
@@ -94,6 +95,27 @@ async fn storage_estimate() -> Option<(u64, u64)> {
     Some((mb(estimate.get_usage()), mb(estimate.get_quota())))
 }
 
+/// Whether the app would open here without a connection: a warden checks it before going out
+/// of signal, since a phone that went offline before the app was stored cannot reload it.
+#[component]
+fn OfflineReady() -> impl IntoView {
+    let lang = ctx().lang;
+    let ready = RwSignal::new(offline_ready());
+    on_worker_change(move || ready.set(offline_ready()));
+    let text = move || {
+        let key = match ready.get() {
+            Some(true) => "sync.panel.offline_ready",
+            Some(false) => "sync.panel.offline_pending",
+            None => "sync.panel.offline_unsupported",
+        };
+        tr(lang.get(), key)
+    };
+    view! {
+        <p class="muted small" data-testid="offline-ready"
+            data-ready=move || ready.get().unwrap_or(false).to_string()>{text}</p>
+    }
+}
+
 #[component]
 pub(super) fn SyncPanel() -> impl IntoView {
     let Ctx {
@@ -135,6 +157,7 @@ pub(super) fn SyncPanel() -> impl IntoView {
                 <p data-testid="last-synced" data-state=move || sig.badge().state()>{status}</p>
                 <p>{move || trf(lang.get(), "sync.panel.waiting", &[("n", &sig.waiting.get().to_string())])}</p>
                 <p data-testid="photos-waiting" data-n=move || sig.photos_waiting.get().to_string()>{move || trf(lang.get(), "sync.panel.photos", &[("n", &sig.photos_waiting.get().to_string())])}</p>
+                <OfflineReady/>
                 {move || storage.get().flatten().map(|(used, quota)| view! {
                     <p class="muted small" data-testid="storage-meter">{move || trf(lang.get(), "sync.panel.storage", &[("used", &used.to_string()), ("quota", &quota.to_string())])}</p>
                 })}
