@@ -1145,6 +1145,57 @@ async fn rows_deferred_by_a_first_sync_are_complete_afterwards<S: LocalStore>(s:
     );
 }
 
+/// More deferred rows than one transaction completes (the IndexedDB backend writes them 500
+/// records at a time): every row, in both lists and the places', and the counts.
+async fn many_deferred_rows_are_completed_a_chunk_at_a_time<S: LocalStore>(s: &S) {
+    let grid = Uuid::from_u128(500).to_string();
+    s.defer_rows().await.expect("defer");
+    let mut page: Vec<Record> = (0..1203u64)
+        .map(|i| {
+            let n = u128::from(i);
+            pulled(
+                n + 1,
+                10_000 + n,
+                10,
+                json!({"title": format!("诉求 {i}"), "grid": grid, "reported_at": 1000 + i}),
+            )
+        })
+        .collect();
+    let mut visit = Record::new(Collection::Visits, rid(200));
+    apply(
+        &mut visit,
+        &op_in(
+            Collection::Visits,
+            5000,
+            200,
+            10,
+            json!({"grid": grid, "visited_at": 5}),
+        ),
+    );
+    let mut place = Record::new(Collection::Grids, rid(500));
+    apply(
+        &mut place,
+        &op_in(
+            Collection::Grids,
+            5001,
+            500,
+            10,
+            json!({"code": "G1", "name": "一网格"}),
+        ),
+    );
+    page.extend([visit, place]);
+    s.apply_page(&page, &[], 1).await.expect("page");
+    let (kept, decoded) = rows_and_decoded(s).await;
+    assert_eq!(kept.len(), 1205);
+    assert_eq!(kept, decoded);
+    let (rows, named, total) = first(s, Collection::Cases, 3).await;
+    assert_eq!(
+        (rows, named, total),
+        (vec![11_202, 11_201, 11_200], vec![500], 1203)
+    );
+    assert_eq!(told_and_live(s, Collection::Visits).await, (1, 1));
+}
+
 /// One test per behaviour and backend: `suite!(module, async store constructor; behaviours…)`.
 macro_rules! suite {
     ($backend:ident, $open:expr; $($name:ident),* $(,)?) => {
@@ -1198,6 +1249,7 @@ macro_rules! every_behaviour {
             the_list_counts_equal_the_live_records_after_every_kind_of_write,
             dropped_records_go_but_unsent_work_stays,
             rows_deferred_by_a_first_sync_are_complete_afterwards,
+            many_deferred_rows_are_completed_a_chunk_at_a_time,
         );
     };
 }

@@ -312,6 +312,62 @@ impl IdbStore {
     }
 }
 
+/// Records given their rows per transaction when the rows are completed: a save, or a screen's
+/// read of the records, waits for at most one such transaction (~50 ms), not for all of them.
+const COMPLETE_CHUNK: u32 = 500;
+
+impl IdbStore {
+    /// Makes the rows complete without holding the database: every record of
+    /// [`ROW_COLLECTIONS`] gets its row written again (the same value where it had one: every
+    /// stored row is right), [`COMPLETE_CHUNK`] records per transaction, each chunk read and
+    /// written in its own; then `repair` finds as many rows as records and only counts them.
+    /// A write between two chunks that left a record without its row (a pull page while the
+    /// counts are missing) makes `repair` write every row instead, so the result is complete
+    /// either way. Returns the rows.
+    async fn complete_in_chunks(&self) -> Result<Vec<ListRow>, StoreError> {
+        for c in ROW_COLLECTIONS {
+            let (lo, hi) = (format!("{}/", c.as_str()), format!("{}0", c.as_str()));
+            let mut range = KeyRange::Bound(lo, false, hi.clone(), true);
+            loop {
+                let db = self.db().await?;
+                let tx = self.tx(&db, &[RECORDS, ROWS, ORDER], true)?;
+                let records = tx.object_store(RECORDS).map_err(backend)?;
+                let rows = tx.object_store(ROWS).map_err(backend)?;
+                let order = tx.object_store(ORDER).map_err(backend)?;
+                let texts = records
+                    .get_all::<String>()
+                    .with_query::<String, KeyRange<String>>(range)
+                    .with_limit(COMPLETE_CHUNK)
+                    .primitive()
+                    .map_err(backend)?
+                    .await
+                    .map_err(backend)?
+                    .map(|r| r.map_err(backend))
+                    .collect::<Result<Vec<String>, _>>()?;
+                let mut last = None;
+                // The counts are missing while this runs: nothing to move.
+                let mut ignored = LiveCounts::default();
+                for text in &texts {
+                    let r: Record = decode(text)?;
+                    let key = record_key(r.collection, r.id);
+                    if let Some(row) = ListRow::of(&r) {
+                        write_row(&rows, &order, &key, None, &row, &mut ignored)?;
+                    }
+                    last = Some(key);
+                }
+                self.commit(tx).await?;
+                match last {
+                    Some(after) if texts.len() == COMPLETE_CHUNK as usize => {
+                        range = KeyRange::Bound(after, true, hi.clone(), true);
+                    }
+                    _ => break,
+                }
+            }
+        }
+        self.repair().await
+    }
+}
+
 impl LocalStore for IdbStore {
     async fn commit_local(&self, ops: &[Op]) -> Result<(), StoreError> {
         validate_all(ops)?;
@@ -590,7 +646,7 @@ impl LocalStore for IdbStore {
             read_counts(&order).await?
         };
         if kept.is_none() {
-            self.repair().await?;
+            self.complete_in_chunks().await?;
         }
         Ok(())
     }
@@ -693,12 +749,15 @@ impl LocalStore for IdbStore {
             let kept: Option<String> = kept.await.map_err(backend)?;
             (stored, kept.map(|t| decode::<LiveCounts>(&t)).transpose()?)
         };
-        if kept == Some(LiveCounts::of(&stored)) {
-            return Ok(stored);
+        match kept {
+            Some(counts) if counts == LiveCounts::of(&stored) => Ok(stored),
+            // Wrong counts: checked against the records and rewritten, at once.
+            Some(_) => self.repair().await,
+            // No counts (rows deferred by a first sync, or a database upgraded from before
+            // version 5): the rows are completed a chunk at a time, so the screens reading
+            // records meanwhile wait for a chunk, not for all of them.
+            None => self.complete_in_chunks().await,
         }
-        // No counts (a database upgraded from before version 5) or wrong ones: checked against
-        // the records and rebuilt, once.
-        self.repair().await
     }
 
     async fn first_rows(
