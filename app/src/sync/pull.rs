@@ -122,8 +122,7 @@ impl Client {
                 self.store.meta_set(META_SCOPE, &scope).await?;
             }
             if !page.records.is_empty() || !page.dropped.is_empty() {
-                let records = page.records;
-                let dropped = page.dropped;
+                let (records, texts, dropped) = (page.records, page.texts, page.dropped);
                 if let Some(max) = records
                     .iter()
                     .filter_map(tongxin_shared::Record::last_stamp)
@@ -134,7 +133,9 @@ impl Client {
                 seen.note(&records, &dropped);
                 self.sig.received.set(seen.received);
                 self.defer_rows(&mut defer).await?;
-                let apply = self.store.apply_page(&records, &dropped, page.cursor);
+                let apply = self
+                    .store
+                    .apply_pulled(&records, &texts, &dropped, page.cursor);
                 if page.more {
                     // The network and the server work on the next page while IndexedDB writes
                     // this one, and it is decoded while IndexedDB commits: the same request the
