@@ -160,20 +160,6 @@ pub trait LocalStore {
         dropped: &[(Collection, RecordId)],
         cursor: u64,
     ) -> Result<Vec<ListRow>, StoreError>;
-    /// [`LocalStore::apply_page`] given, beside the records, the JSON each arrived as (`texts`:
-    /// one per record, or none): a record new to the device may be stored as its text instead
-    /// of being encoded again (a page's records were just decoded from those texts). What is
-    /// stored reads back the same either way.
-    async fn apply_pulled(
-        &self,
-        records: &[Record],
-        texts: &[String],
-        dropped: &[(Collection, RecordId)],
-        cursor: u64,
-    ) -> Result<Vec<ListRow>, StoreError> {
-        let _ = texts;
-        self.apply_page(records, dropped, cursor).await
-    }
     /// Lets the next pull pages leave unwritten the list rows of records new to the device,
     /// until [`LocalStore::complete_rows`]: on a first sync, writing each new case's row beside
     /// its record doubles IndexedDB's work, and the lists' index takes the rows from the pull

@@ -1196,69 +1196,6 @@ async fn many_deferred_rows_are_completed_a_chunk_at_a_time<S: LocalStore>(s: &S
     assert_eq!(told_and_live(s, Collection::Visits).await, (1, 1));
 }
 
-/// A page given the texts its records arrived as stores what reads back as those records (a
-/// new one as its text, one the device held merged as always); texts that do not match the
-/// records one for one are not used.
-async fn a_page_stored_from_its_texts_reads_back_as_its_records<S: LocalStore>(s: &S) {
-    use tongxin_shared::wire::PulledRecord;
-    s.commit_local(&[op(
-        1,
-        100,
-        10,
-        json!({"title": "mine", "category": "safety"}),
-    )])
-    .await
-    .expect("commit");
-    let mut visit = Record::new(Collection::Visits, rid(200));
-    apply(
-        &mut visit,
-        &op_in(Collection::Visits, 2, 200, 11, json!({"notes": "走访"})),
-    );
-    let page = vec![
-        pulled(3, 101, 12, json!({"title": "new", "status": "reported"})),
-        pulled(4, 100, 13, json!({"title": "newer"})),
-        visit,
-    ];
-    let texts: Vec<String> = page
-        .iter()
-        .zip(1u64..)
-        .map(|(r, seq)| {
-            serde_json::to_string(&PulledRecord {
-                seq,
-                record: r.clone(),
-            })
-            .expect("json")
-        })
-        .collect();
-    let rows = s.apply_pulled(&page, &texts, &[], 3).await.expect("page");
-    assert_eq!(rows.len(), 3);
-    assert_eq!(case(s, 101).await.as_ref(), Some(&page[0]));
-    let mine = case(s, 100).await.expect("stored");
-    assert_eq!(
-        (mine.str("title"), mine.str("category")),
-        (Some("newer"), Some("safety"))
-    );
-    assert_eq!(
-        s.get(Collection::Visits, rid(200))
-            .await
-            .expect("get")
-            .as_ref(),
-        Some(&page[2])
-    );
-    let (kept, decoded) = rows_and_decoded(s).await;
-    assert_eq!(kept, decoded);
-    // One text short: none is used, and the records are stored all the same.
-    let later = vec![
-        pulled(5, 102, 14, json!({"title": "later"})),
-        pulled(6, 103, 14, json!({"title": "last"})),
-    ];
-    s.apply_pulled(&later, &texts[..1], &[], 4)
-        .await
-        .expect("page");
-    assert_eq!(case(s, 102).await.as_ref(), Some(&later[0]));
-    assert_eq!(case(s, 103).await.as_ref(), Some(&later[1]));
-}
-
 /// One test per behaviour and backend: `suite!(module, async store constructor; behaviours…)`.
 macro_rules! suite {
     ($backend:ident, $open:expr; $($name:ident),* $(,)?) => {
@@ -1313,7 +1250,6 @@ macro_rules! every_behaviour {
             dropped_records_go_but_unsent_work_stays,
             rows_deferred_by_a_first_sync_are_complete_afterwards,
             many_deferred_rows_are_completed_a_chunk_at_a_time,
-            a_page_stored_from_its_texts_reads_back_as_its_records,
         );
     };
 }

@@ -20,10 +20,6 @@ pub const PULL_LIMIT: u32 = 1000;
 #[derive(Debug)]
 pub struct Page {
     pub records: Vec<Record>,
-    /// Each record's JSON as it arrived, in the same order: the record's own encoding plus its
-    /// `seq`, which reads back as the record ([`Record`]'s deserializer skips `seq`), so a
-    /// device may store it as it is for a record it did not hold instead of encoding it again.
-    pub texts: Vec<String>,
     /// Records the device's profile no longer keeps (`crate::wire::PullResponse::dropped`).
     pub dropped: Vec<(Collection, RecordId)>,
     pub cursor: u64,
@@ -111,13 +107,9 @@ pub fn judge(text: &str, limit: u32) -> Step {
         Err(e) => return Step::Fail(format!("the pull answer cannot be read: {e}")),
     };
     let mut records = Vec::with_capacity(envelope.records.len());
-    let mut texts = Vec::with_capacity(envelope.records.len());
     for raw in &envelope.records {
         match serde_json::from_str::<PulledRecord>(raw.get()) {
-            Ok(r) => {
-                records.push(r.record);
-                texts.push(raw.get().to_owned());
-            }
+            Ok(r) => records.push(r.record),
             Err(_) if limit > 1 => {
                 return Step::Shrink {
                     limit: halve(limit),
@@ -144,7 +136,6 @@ pub fn judge(text: &str, limit: u32) -> Step {
     Step::Apply {
         page: Page {
             records,
-            texts,
             dropped: dropped(&envelope.dropped),
             cursor: envelope.cursor,
             more: envelope.more,
@@ -227,12 +218,6 @@ mod tests {
             panic!("a good page must apply");
         };
         assert_eq!(page.records.len(), 2);
-        // Each record's text as it arrived reads back as the record (its `seq` skipped).
-        assert_eq!(page.texts.len(), 2);
-        for (text, r) in page.texts.iter().zip(&page.records) {
-            assert!(text.contains("\"seq\""));
-            assert_eq!(&serde_json::from_str::<Record>(text).unwrap(), r);
-        }
         assert_eq!((page.cursor, page.more, page.server_time_ms), (7, true, 5));
         assert_eq!(next_limit, 500);
         assert_eq!(grow(PULL_LIMIT), PULL_LIMIT);

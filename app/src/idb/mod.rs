@@ -521,22 +521,6 @@ impl LocalStore for IdbStore {
         dropped: &[(Collection, RecordId)],
         cursor: u64,
     ) -> Result<Vec<ListRow>, StoreError> {
-        self.apply_pulled(pulled, &[], dropped, cursor).await
-    }
-
-    async fn apply_pulled(
-        &self,
-        pulled: &[Record],
-        texts: &[String],
-        dropped: &[(Collection, RecordId)],
-        cursor: u64,
-    ) -> Result<Vec<ListRow>, StoreError> {
-        // One text per record, or none at all.
-        let texts = if texts.len() == pulled.len() {
-            texts
-        } else {
-            &[]
-        };
         let db = self.db().await?;
         // The outbox is read (never written) only when records are dropped.
         let stores: &[&str] = if dropped.is_empty() {
@@ -575,7 +559,7 @@ impl LocalStore for IdbStore {
         // row from the records. A record already held gets its row as always, so every row
         // stored is right.
         let defer = counts.kept.is_none();
-        for (i, ((r, key), old)) in pulled.iter().zip(&keys).zip(stored).enumerate() {
+        for ((r, key), old) in pulled.iter().zip(&keys).zip(stored) {
             let mine = match made.remove(key) {
                 Some(mine) => Some(mine),
                 None => old.map(|s| decode::<Record>(&s)).transpose()?,
@@ -596,14 +580,9 @@ impl LocalStore for IdbStore {
                 }
                 out.push(row);
             }
-            // A record new to the device is stored as the text it arrived as.
-            let value = match (&merged, texts.get(i)) {
-                (Cow::Borrowed(_), Some(text)) => text.clone(),
-                _ => encode(&merged)?,
-            };
             drop(
                 records
-                    .put(value)
+                    .put(encode(&merged)?)
                     .with_key(key.as_str())
                     .primitive()
                     .map_err(backend)?,

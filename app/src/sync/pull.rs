@@ -122,7 +122,8 @@ impl Client {
                 self.store.meta_set(META_SCOPE, &scope).await?;
             }
             if !page.records.is_empty() || !page.dropped.is_empty() {
-                let (records, texts, dropped) = (page.records, page.texts, page.dropped);
+                let records = page.records;
+                let dropped = page.dropped;
                 if let Some(max) = records
                     .iter()
                     .filter_map(tongxin_shared::Record::last_stamp)
@@ -133,9 +134,7 @@ impl Client {
                 seen.note(&records, &dropped);
                 self.sig.received.set(seen.received);
                 self.defer_rows(&mut defer).await?;
-                let apply = self
-                    .store
-                    .apply_pulled(&records, &texts, &dropped, page.cursor);
+                let apply = self.store.apply_page(&records, &dropped, page.cursor);
                 if page.more {
                     // The network and the server work on the next page while IndexedDB writes
                     // this one, and it is decoded while IndexedDB commits: the same request the
