@@ -170,8 +170,9 @@ pub trait LocalStore {
     async fn defer_rows(&self) -> Result<(), StoreError> {
         Ok(())
     }
-    /// Writes the rows [`LocalStore::defer_rows`] left out, from the stored records, in one
-    /// transaction (nothing when none were left out).
+    /// Writes the rows [`LocalStore::defer_rows`] left out, from the stored records, and the
+    /// counts (nothing when none were left out). On IndexedDB a few hundred records per
+    /// transaction, so that a save or a screen's read meanwhile waits for one of them.
     async fn complete_rows(&self) -> Result<(), StoreError> {
         Ok(())
     }
@@ -198,8 +199,10 @@ pub trait LocalStore {
     async fn count(&self, c: Collection) -> Result<usize, StoreError>;
     async fn list(&self, c: Collection) -> Result<Vec<Record>, StoreError>;
     /// The compact rows of every record of [`ROW_COLLECTIONS`] (what the long lists show, and
-    /// the places' names), in no particular order. Each equals [`ListRow::of`] the record as stored now:
-    /// the IndexedDB backend writes a record's row in the same transaction as the record.
+    /// the places' names), in no particular order. Each equals [`ListRow::of`] the record as
+    /// stored now: the IndexedDB backend writes a record's row in the same transaction as the
+    /// record, and completes the rows a first sync deferred ([`LocalStore::defer_rows`])
+    /// before it answers.
     async fn list_rows(&self) -> Result<Vec<ListRow>, StoreError>;
     /// The first `limit` live rows of the long list of `c` (cases, visits) in its default order,
     /// newest first ([`order_key`]), the rows of the places they name, and how many live records
