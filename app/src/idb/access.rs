@@ -38,6 +38,11 @@ pub(crate) fn range_of(c: Collection) -> KeyRange<String> {
     )
 }
 
+/// The part of [`range_of`] `c` after the key `after`.
+pub(crate) fn range_after(c: Collection, after: String) -> KeyRange<String> {
+    KeyRange::Bound(after, true, format!("{}0", c.as_str()), true)
+}
+
 /// Puts a string value under a string key and waits for the request.
 pub(crate) async fn put(
     store: &indexed_db_futures::object_store::ObjectStore<'_>,

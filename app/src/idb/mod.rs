@@ -29,7 +29,9 @@ mod versions;
 
 pub use versions::on_newer_version;
 
-use access::{count_in, delete, get_strings, prefix_range, put, range_of, stored_of, texts_in};
+use access::{
+    count_in, delete, get_strings, prefix_range, put, range_after, range_of, stored_of, texts_in,
+};
 use codec::{backend, decode, dom_error, encode, DISK_FULL};
 use order::{read_counts, remove_row, write_counts, write_row, Moved};
 use schema::{
@@ -326,8 +328,7 @@ impl IdbStore {
     /// either way. Returns the rows.
     async fn complete_in_chunks(&self) -> Result<Vec<ListRow>, StoreError> {
         for c in ROW_COLLECTIONS {
-            let (lo, hi) = (format!("{}/", c.as_str()), format!("{}0", c.as_str()));
-            let mut range = KeyRange::Bound(lo, false, hi.clone(), true);
+            let mut range = range_of(c);
             loop {
                 let db = self.db().await?;
                 let tx = self.tx(&db, &[RECORDS, ROWS, ORDER], true)?;
@@ -358,7 +359,7 @@ impl IdbStore {
                 self.commit(tx).await?;
                 match last {
                     Some(after) if texts.len() == COMPLETE_CHUNK as usize => {
-                        range = KeyRange::Bound(after, true, hi.clone(), true);
+                        range = range_after(c, after);
                     }
                     _ => break,
                 }

@@ -57,8 +57,8 @@ impl Client {
             .unwrap_or(0);
         // A first sync of a full replica (a warden's area: thousands of cases at once) writes
         // its records and leaves their rows for later; a summary profile's device (a city's
-        // lists) keeps writing them page by page, since writing them all at its end would
-        // hold the database for seconds.
+        // lists) keeps writing them page by page, since completing them afterwards reads back
+        // and decodes every record once more: seconds of extra work for a city.
         let mut defer = cursor == 0 && Profile::of(self.me().role) == Profile::Full;
         let mut scope = self.store.meta_get(META_SCOPE).await?.unwrap_or_default();
         let mut limit = PULL_LIMIT;
