@@ -176,6 +176,19 @@ pub trait LocalStore {
     async fn complete_rows(&self) -> Result<(), StoreError> {
         Ok(())
     }
+    /// A pull page of a first sync whose rows are deferred: stored as it is, and its cursor,
+    /// without merging its records one by one yet. Returns the rows `apply_page` would have
+    /// (each record merged with what the device held). On IndexedDB the page is one value (a
+    /// thousand records cost about as much to write as one), merged into the records by the
+    /// store's next read or write of them, which first unpacks every staged page; every read
+    /// sees the merged records. The memory backend applies the page at once.
+    async fn stage_page(
+        &self,
+        records: &[Record],
+        cursor: u64,
+    ) -> Result<Vec<ListRow>, StoreError> {
+        self.apply_page(records, &[], cursor).await
+    }
     /// Deletes the device's copies of `ids` (records its profile no longer keeps), with their
     /// list rows, in one transaction — except a record with an op still waiting
     /// in the outbox (unsent work is never lost; refused ops stay in `rejected` either way).

@@ -1196,6 +1196,114 @@ async fn many_deferred_rows_are_completed_a_chunk_at_a_time<S: LocalStore>(s: &S
     assert_eq!(told_and_live(s, Collection::Visits).await, (1, 1));
 }
 
+/// A first sync's pages staged (`stage_page`: one value per page on IndexedDB) are read as if
+/// they had been applied: the rows they return are the merged records' rows, every read and
+/// write of records sees them merged (with the device's own work, and a record in two pages),
+/// and completing the rows afterwards leaves rows and counts whole; a reset drops them.
+// reason: one scenario, a first sync's steps in turn, each checked against the records
+#[allow(clippy::too_many_lines)]
+async fn staged_pages_read_as_if_applied<S: LocalStore>(s: &S) {
+    let grid = Uuid::from_u128(500).to_string();
+    let new_case = |n: u128, record: u128, hlc: u64, t: u64| {
+        pulled(
+            n,
+            record,
+            hlc,
+            json!({"title": format!("诉求 {record}"), "grid": grid, "reported_at": t}),
+        )
+    };
+    // The device's own work before its first sync: a case.
+    s.commit_local(&[op(1, 100, 10, json!({"title": "我的", "reported_at": 100}))])
+        .await
+        .expect("commit");
+    s.defer_rows().await.expect("defer");
+    // Page one: two new cases and a newer title for the device's own case.
+    let mine = pulled(2, 100, 20, json!({"title": "改过的标题"}));
+    let rows = s
+        .stage_page(
+            &[new_case(3, 101, 20, 300), mine, new_case(4, 102, 20, 200)],
+            5,
+        )
+        .await
+        .expect("page one");
+    let titles: Vec<(u128, String)> = rows
+        .iter()
+        .map(|r| match r {
+            ListRow::Case(c) => (c.id.0.as_u128(), c.title.clone()),
+            other => panic!("a case's row, not {other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        titles,
+        [
+            (101, "诉求 101".to_owned()),
+            (100, "改过的标题".to_owned()),
+            (102, "诉求 102".to_owned())
+        ]
+    );
+    // Page two: a new case, and case 101 again with a later status.
+    let mut again = new_case(5, 101, 20, 300);
+    apply(&mut again, &op(6, 101, 30, json!({"status": "accepted"})));
+    let rows = s
+        .stage_page(&[new_case(7, 103, 31, 400), again], 9)
+        .await
+        .expect("page two");
+    assert!(matches!(&rows[1], ListRow::Case(c) if c.status == "accepted"));
+    assert_eq!(
+        s.meta_get(META_CURSOR).await.expect("cursor").as_deref(),
+        Some("9")
+    );
+    // A local edit of a staged case applies to the pulled record.
+    s.commit_local(&[op(8, 102, 40, json!({"status": "accepted"}))])
+        .await
+        .expect("edit");
+    let edited = case(s, 102).await.expect("stored");
+    assert_eq!(edited.fields["title"].value, json!("诉求 102"));
+    assert_eq!(edited.fields["status"].value, json!("accepted"));
+    let own = case(s, 100).await.expect("stored");
+    assert_eq!(own.fields["title"].value, json!("改过的标题"));
+    assert_eq!(own.fields["reported_at"].value, json!(100));
+    assert_eq!(
+        case(s, 101).await.expect("stored").fields["status"].value,
+        json!("accepted")
+    );
+    // Reads find what a later page staged without a write in between.
+    s.stage_page(&[new_case(9, 104, 41, 500)], 11)
+        .await
+        .expect("page three");
+    assert_eq!(s.count(Collection::Cases).await.expect("count"), 5);
+    let many = s
+        .get_many(&[(Collection::Cases, rid(104)), (Collection::Cases, rid(105))])
+        .await
+        .expect("get many");
+    assert!(many[0].is_some() && many[1].is_none());
+    s.stage_page(&[new_case(10, 105, 42, 600)], 12)
+        .await
+        .expect("page four");
+    s.complete_rows().await.expect("complete");
+    assert_eq!(
+        first_or_none(s).await,
+        Some((vec![105, 104, 103, 101, 102, 100], 6))
+    );
+    assert_eq!(told_and_live(s, Collection::Cases).await, (6, 6));
+    let (kept, decoded) = rows_and_decoded(s).await;
+    assert_eq!(kept, decoded);
+    // A reset drops what was staged with the rest of what was pulled; the device's own work
+    // stays.
+    s.defer_rows().await.expect("defer again");
+    s.stage_page(&[new_case(11, 106, 50, 700)], 13)
+        .await
+        .expect("page five");
+    s.reset_pulled().await.expect("reset");
+    assert!(case(s, 106).await.is_none());
+    assert!(case(s, 101).await.is_none());
+    assert_eq!(
+        case(s, 102).await.expect("own edit kept").fields["status"].value,
+        json!("accepted")
+    );
+    assert_eq!(s.meta_get(META_CURSOR).await.expect("cursor"), None);
+}
+
 /// One test per behaviour and backend: `suite!(module, async store constructor; behaviours…)`.
 macro_rules! suite {
     ($backend:ident, $open:expr; $($name:ident),* $(,)?) => {
@@ -1250,6 +1358,7 @@ macro_rules! every_behaviour {
             dropped_records_go_but_unsent_work_stays,
             rows_deferred_by_a_first_sync_are_complete_afterwards,
             many_deferred_rows_are_completed_a_chunk_at_a_time,
+            staged_pages_read_as_if_applied,
         );
     };
 }
@@ -1799,5 +1908,83 @@ async fn a_deferred_first_sync_stores_no_row_until_completed() {
             .expect("told")
             .total,
         3
+    );
+}
+
+/// A staged page is one IndexedDB value, and no record is written until something reads or
+/// writes records. Pages staged and never unpacked survive the store being closed (a reload):
+/// the next store on the database unpacks them at its first read. A store that already found
+/// nothing staged sees another's pages (another tab) once told of its changes.
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen_test::wasm_bindgen_test]
+async fn staged_pages_are_one_value_each_and_outlive_their_store() {
+    use indexed_db_futures::database::Database;
+    use indexed_db_futures::prelude::*;
+    use tongxin_app::idb::IdbStore;
+    let name = format!("tongxin-suite-stage-{}", Uuid::new_v4());
+    let stored = |store: &'static str| {
+        let name = name.clone();
+        async move {
+            let db = Database::open(&name).await.expect("open raw");
+            let count: u32 = {
+                let tx = db.transaction(store).build().expect("tx");
+                let request = tx
+                    .object_store(store)
+                    .expect("store")
+                    .count()
+                    .primitive()
+                    .expect("count");
+                request.await.expect("counted")
+            };
+            db.close();
+            count
+        }
+    };
+    let page = |from: u128, n: u128| -> Vec<Record> {
+        (from..from + n)
+            .map(|i| pulled(i, i, 10, json!({"title": "诉求", "reported_at": 10})))
+            .collect()
+    };
+    {
+        let s = IdbStore::open(&name).await.expect("open");
+        s.defer_rows().await.expect("defer");
+        let meta = stored("meta").await;
+        assert_eq!(
+            s.stage_page(&page(100, 300), 300)
+                .await
+                .expect("stage")
+                .len(),
+            300
+        );
+        assert_eq!(
+            s.stage_page(&page(400, 200), 500)
+                .await
+                .expect("stage")
+                .len(),
+            200
+        );
+        assert_eq!(stored("records").await, 0, "nothing unpacked yet");
+        assert_eq!(stored("meta").await, meta + 3, "two pages and the cursor");
+    }
+    // A reload: a new store unpacks at its first read.
+    let s = IdbStore::open(&name).await.expect("open again");
+    assert_eq!(s.count(Collection::Cases).await.expect("count"), 500);
+    assert_eq!(stored("records").await, 500);
+    s.complete_rows().await.expect("complete");
+    assert_eq!(stored("order").await, 500 + 1, "every row and the counts");
+    // Another tab stages a page: this store reads it once told of the other's changes.
+    let other = IdbStore::open(&name).await.expect("another tab");
+    other.defer_rows().await.expect("defer");
+    other.stage_page(&page(700, 2), 700).await.expect("stage");
+    s.forget_staged();
+    assert!(case(&s, 701).await.is_some());
+    s.complete_rows().await.expect("complete");
+    assert_eq!(
+        s.first_rows(Collection::Cases, 1)
+            .await
+            .expect("first rows")
+            .expect("told")
+            .total,
+        502
     );
 }

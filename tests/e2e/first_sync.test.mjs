@@ -1,13 +1,15 @@
-// A warden's first sync stores one IndexedDB value per record and writes the lists' rows after
-// its round (`LocalStore::defer_rows`, docs/SYNC.md). Whenever the page is reloaded — while the
-// rows are still missing or once they are written — and online or not, the case list shows every
-// case, newest first, and pages on in that order; and the rows do get written.
+// A warden's first sync stores each pull page as one IndexedDB value, and writes the records and
+// the lists' rows from them after its round (`LocalStore::stage_page`, `defer_rows`,
+// docs/SYNC.md). A case opened at once is there; whenever the page is reloaded — while the pages
+// are still staged or once they are unpacked — and online or not, the case list shows every case,
+// newest first, and pages on in that order; and the records and rows do get written, with no
+// staged page left.
 
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import {
   api, CITY, eventually, goOffline, launchBrowser, login, PASSWORD, setupCity, signIn, startServer, waitAttr,
-  waitReady,
+  waitFor, waitReady,
 } from './harness.mjs';
 
 const N = 1200;
@@ -68,7 +70,10 @@ async function expectList(page, newest, what) {
   assert.deepEqual((await listed(page)).ids, newest.slice(PAGE, 2 * PAGE), `${what}: the next page`);
 }
 
-/** The lists' rows the device has written: case rows under their order keys, and the counts. */
+/**
+ * What the device has written: case records, case rows under their order keys, whether the
+ * counts are kept, and the staged pages left.
+ */
 const orderStored = (page) =>
   page.evaluate(async () => {
     const db = await new Promise((resolve, reject) => {
@@ -78,13 +83,17 @@ const orderStored = (page) =>
     });
     try {
       return await new Promise((resolve, reject) => {
-        const tx = db.transaction('order', 'readonly');
+        const tx = db.transaction(['order', 'records', 'meta'], 'readonly');
         const keys = tx.objectStore('order').getAllKeys();
-        keys.onsuccess = () => resolve({
+        const records = tx.objectStore('records').getAllKeys();
+        const meta = tx.objectStore('meta').getAllKeys();
+        tx.oncomplete = () => resolve({
+          records: records.result.filter((k) => k.startsWith('cases/')).length,
           cases: keys.result.filter((k) => k.startsWith('c/')).length,
           counted: keys.result.includes('#live'),
+          staged: meta.result.filter((k) => k.startsWith('stage/')).length,
         });
-        keys.onerror = () => reject(keys.error);
+        tx.onerror = () => reject(tx.error);
       });
     } finally {
       db.close();
@@ -101,6 +110,11 @@ test('a warden\'s first sync: the case list is whole at once, after a reload at 
 
   await signIn(page, server.url, 'wa');
   await expectList(page, newest, 'right after the first sync');
+  // A case opened at once (its page may still be staged) shows what was pulled: the first of
+  // the list's second page, where `expectList` left it.
+  await page.locator(`[data-testid=case-item][data-id="${newest[PAGE]}"]`).click();
+  await waitFor(page, 'the case open', (title) =>
+    document.querySelector('[data-testid=case-title]')?.textContent === title, `楼道堆物 ${N - PAGE}`);
   // Reloaded at once: the rows may still be missing (the list then waits for its index) or
   // written; the list is the same either way.
   await page.reload();
@@ -109,7 +123,7 @@ test('a warden\'s first sync: the case list is whole at once, after a reload at 
   // The rows do get written: by the round after the sync, or by the reloaded page's list.
   await eventually('every case row and the counts stored', async () => {
     const stored = await orderStored(page);
-    assert.deepEqual(stored, { cases: N, counted: true });
+    assert.deepEqual(stored, { records: N, cases: N, counted: true, staged: 0 });
     return true;
   });
   await goOffline(page);

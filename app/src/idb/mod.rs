@@ -11,20 +11,21 @@ use crate::store::{
     outbox_key, record_key, restamp_record, restamped, validate_all, waiting_in, LocalBlob,
     LocalStore, RejectedOp, StoreError, StoredBlob, META_CURSOR,
 };
+use crate::timing::{mark, measure};
 use indexed_db_futures::database::Database;
 use indexed_db_futures::prelude::*;
 use indexed_db_futures::transaction::TransactionMode;
 use indexed_db_futures::KeyRange;
-use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
-use tongxin_shared::merge::{apply, merge_record};
+use tongxin_shared::merge::apply;
 use tongxin_shared::{Collection, Hlc, Op, OpId, Record, RecordId};
 
 mod access;
 mod codec;
 mod order;
 mod schema;
+mod stage;
 mod versions;
 
 pub use versions::on_newer_version;
@@ -49,6 +50,13 @@ pub struct IdbStore {
     /// A transaction could not start or commit: the connection may be closed; the next use
     /// opens it again.
     broken: Cell<bool>,
+    /// Whether pull pages may be staged (`stage`) in the database: `Some(false)` once this tab
+    /// unpacked them all and staged none since; `None` until checked (a new tab, or another
+    /// tab's news of changes: it may have staged some).
+    staged: Cell<Option<bool>>,
+    /// Raised by every `stage_page`, so that an unpacking which found nothing staged while a
+    /// page was being staged does not conclude there is none.
+    stage_epoch: Cell<u64>,
 }
 
 impl IdbStore {
@@ -59,6 +67,8 @@ impl IdbStore {
             name: name.to_owned(),
             db: RefCell::new(Rc::new(db)),
             broken: Cell::new(false),
+            staged: Cell::new(None),
+            stage_epoch: Cell::new(0),
         })
     }
 
@@ -72,6 +82,47 @@ impl IdbStore {
             DISK_FULL.with(|f| f.set(false));
         }
         Ok(self.db.borrow().clone())
+    }
+
+    /// The connection, once no pull page is staged: every read or write of the records, rows
+    /// or counts opens its transaction on this, so none misses a staged record. Unpacks the
+    /// staged pages one per transaction (timed as `tongxin:unstage`); once this tab has seen
+    /// none, costs nothing until it stages again or hears of another tab's changes.
+    async fn settled(&self) -> Result<Rc<Database>, StoreError> {
+        let mut unpacked = false;
+        loop {
+            if self.staged.get() == Some(false) {
+                if unpacked {
+                    measure("tongxin:unstage", "tongxin:unstage:start");
+                }
+                return self.db().await;
+            }
+            let db = self.db().await?;
+            // Read with no await before the transaction is made: a `stage_page` either made
+            // its transaction before this one (which then runs after it and finds its page)
+            // or raises the epoch after this read.
+            let epoch = self.stage_epoch.get();
+            let tx = self.tx(&db, &[RECORDS, META, ROWS, ORDER], true)?;
+            let records = tx.object_store(RECORDS).map_err(backend)?;
+            let rows = tx.object_store(ROWS).map_err(backend)?;
+            let order = tx.object_store(ORDER).map_err(backend)?;
+            let meta = tx.object_store(META).map_err(backend)?;
+            let more = stage::unstage_first(&records, &rows, &order, &meta).await?;
+            self.commit(tx).await?;
+            if more && !unpacked {
+                unpacked = true;
+                mark("tongxin:unstage:start");
+            }
+            if !more && self.stage_epoch.get() == epoch {
+                self.staged.set(Some(false));
+            }
+        }
+    }
+
+    /// Forgets that no page is staged: another tab told of changes, and it may have staged
+    /// pages (the next read unpacks them first).
+    pub fn forget_staged(&self) {
+        self.staged.set(None);
     }
 
     /// Marks the connection for reopening when `r` failed.
@@ -265,6 +316,20 @@ async fn drop_in(
     Ok(gone)
 }
 
+/// How many records should have a row, and how many rows there are.
+async fn rows_against_records(
+    records: &indexed_db_futures::object_store::ObjectStore<'_>,
+    rows: &indexed_db_futures::object_store::ObjectStore<'_>,
+    order: &indexed_db_futures::object_store::ObjectStore<'_>,
+) -> Result<(u32, u32), StoreError> {
+    let mut expected = 0u32;
+    for c in ROW_COLLECTIONS {
+        expected += count_in(records, Some(range_of(c))).await?;
+    }
+    let kept = count_in(rows, None).await? + count_in(order, Some(ordered_range())).await?;
+    Ok((expected, kept))
+}
+
 impl IdbStore {
     /// Makes the rows and the live counts complete again, in one read-write transaction (no
     /// write can come between what is read and what is written), and returns the rows. Rows as
@@ -278,11 +343,7 @@ impl IdbStore {
         let records = tx.object_store(RECORDS).map_err(backend)?;
         let rows = tx.object_store(ROWS).map_err(backend)?;
         let order = tx.object_store(ORDER).map_err(backend)?;
-        let mut expected = 0u32;
-        for c in ROW_COLLECTIONS {
-            expected += count_in(&records, Some(range_of(c))).await?;
-        }
-        let kept = count_in(&rows, None).await? + count_in(&order, Some(ordered_range())).await?;
+        let (expected, kept) = rows_against_records(&records, &rows, &order).await?;
         let mut counts = LiveCounts::default();
         let mut out = Vec::new();
         if kept == expected {
@@ -372,7 +433,7 @@ impl IdbStore {
 impl LocalStore for IdbStore {
     async fn commit_local(&self, ops: &[Op]) -> Result<(), StoreError> {
         validate_all(ops)?;
-        let db = self.db().await?;
+        let db = self.settled().await?;
         let tx = self.durable_tx(&db, &[RECORDS, OUTBOX, ROWS, ORDER])?;
         let records = tx.object_store(RECORDS).map_err(backend)?;
         let outbox = tx.object_store(OUTBOX).map_err(backend)?;
@@ -479,7 +540,7 @@ impl LocalStore for IdbStore {
         let entry: RejectedOp = decode(&s)?;
         let again = restamped(&entry.op, hlc);
         let key = record_key(entry.op.collection, entry.op.record);
-        let db = self.db().await?;
+        let db = self.settled().await?;
         let tx = self.tx(&db, &[RECORDS, OUTBOX, REJECTED, ROWS, ORDER], true)?;
         let records = tx.object_store(RECORDS).map_err(backend)?;
         let rows = tx.object_store(ROWS).map_err(backend)?;
@@ -522,7 +583,7 @@ impl LocalStore for IdbStore {
         dropped: &[(Collection, RecordId)],
         cursor: u64,
     ) -> Result<Vec<ListRow>, StoreError> {
-        let db = self.db().await?;
+        let db = self.settled().await?;
         // The outbox is read (never written) only when records are dropped.
         let stores: &[&str] = if dropped.is_empty() {
             &[RECORDS, META, ROWS, ORDER]
@@ -537,10 +598,7 @@ impl LocalStore for IdbStore {
         // Pipelined: the reads are issued before the first is awaited (a page of new records
         // costs one request: `stored_of`), and writes are not awaited one by one (a failed write
         // aborts the transaction, which `commit` then reports).
-        let keys: Vec<String> = pulled
-            .iter()
-            .map(|r| record_key(r.collection, r.id))
-            .collect();
+        let keys = stage::keys_of(pulled);
         let kept = order
             .get::<String, _, _>(LIVE_COUNTS_KEY)
             .primitive()
@@ -548,50 +606,14 @@ impl LocalStore for IdbStore {
         let stored = stored_of(&records, &keys).await?;
         let kept: Option<String> = kept.await.map_err(backend)?;
         let mut counts = Moved::new(kept.map(|t| decode(&t)).transpose()?);
-        // A record twice in the page merges into what the page made of it first (what was
-        // read above is the record before the page).
-        let mut seen = std::collections::HashSet::new();
-        let twice: std::collections::HashSet<&String> =
-            keys.iter().filter(|k| !seen.insert(*k)).collect();
-        let mut made: std::collections::HashMap<String, Record> = std::collections::HashMap::new();
-        let mut out = Vec::new();
-        // Without kept counts (rows deferred, or an upgraded database) a record new to the
-        // device gets no row: `list_rows` and `complete_rows` find it missing and write every
-        // row from the records. A record already held gets its row as always, so every row
-        // stored is right.
-        let defer = counts.kept.is_none();
-        for ((r, key), old) in pulled.iter().zip(&keys).zip(stored) {
-            let mine = match made.remove(key) {
-                Some(mine) => Some(mine),
-                None => old.map(|s| decode::<Record>(&s)).transpose()?,
-            };
-            let new = mine.is_none();
-            // A record new to the device is stored as pulled, without a copy.
-            let (merged, before) = match mine {
-                Some(mut mine) => {
-                    let before = ListRow::of(&mine);
-                    merge_record(&mut mine, r);
-                    (Cow::Owned(mine), before)
-                }
-                None => (Cow::Borrowed(r), None),
-            };
-            if let Some(row) = ListRow::of(&merged) {
-                if !(new && defer) {
-                    write_row(&rows, &order, key, before.as_ref(), &row, &mut counts.now)?;
-                }
-                out.push(row);
-            }
-            drop(
-                records
-                    .put(encode(&merged)?)
-                    .with_key(key.as_str())
-                    .primitive()
-                    .map_err(backend)?,
-            );
-            if twice.contains(key) {
-                made.insert(key.clone(), merged.into_owned());
-            }
-        }
+        let out = stage::write_merged(
+            [&records, &rows, &order],
+            pulled,
+            &keys,
+            stored,
+            &mut counts,
+            false,
+        )?;
         if !dropped.is_empty() {
             // Requests run in order within the transaction: what is read here is what the
             // page wrote above.
@@ -616,7 +638,7 @@ impl LocalStore for IdbStore {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let db = self.db().await?;
+        let db = self.settled().await?;
         let tx = self.tx(&db, &[RECORDS, ROWS, ORDER, OUTBOX], true)?;
         let records = tx.object_store(RECORDS).map_err(backend)?;
         let rows = tx.object_store(ROWS).map_err(backend)?;
@@ -640,20 +662,41 @@ impl LocalStore for IdbStore {
     }
 
     async fn complete_rows(&self) -> Result<(), StoreError> {
-        let kept = {
-            let db = self.db().await?;
-            let tx = self.tx(&db, &[ORDER], false)?;
+        let (kept, complete) = {
+            let db = self.settled().await?;
+            let tx = self.tx(&db, &[RECORDS, ROWS, ORDER], false)?;
+            let records = tx.object_store(RECORDS).map_err(backend)?;
+            let rows = tx.object_store(ROWS).map_err(backend)?;
             let order = tx.object_store(ORDER).map_err(backend)?;
-            read_counts(&order).await?
+            let kept = read_counts(&order).await?;
+            let (expected, rows) = rows_against_records(&records, &rows, &order).await?;
+            (kept, expected == rows)
         };
-        if kept.is_none() {
-            self.complete_in_chunks().await?;
+        match (kept, complete) {
+            (Some(_), _) => {}
+            // The staged pages' records got their rows as they were unpacked: what is left is
+            // to count them (`repair` checks again, in its transaction).
+            (None, true) => drop(self.repair().await?),
+            // Pages applied with their rows deferred: written a chunk at a time.
+            (None, false) => drop(self.complete_in_chunks().await?),
         }
         Ok(())
     }
 
-    async fn count(&self, c: Collection) -> Result<usize, StoreError> {
+    async fn stage_page(&self, pulled: &[Record], cursor: u64) -> Result<Vec<ListRow>, StoreError> {
         let db = self.db().await?;
+        self.stage_epoch.set(self.stage_epoch.get() + 1);
+        self.staged.set(Some(true));
+        let tx = self.tx(&db, &[RECORDS, META], true)?;
+        let records = tx.object_store(RECORDS).map_err(backend)?;
+        let meta = tx.object_store(META).map_err(backend)?;
+        let rows = stage::stage_in(&records, &meta, pulled, cursor).await?;
+        self.commit(tx).await?;
+        Ok(rows)
+    }
+
+    async fn count(&self, c: Collection) -> Result<usize, StoreError> {
+        let db = self.settled().await?;
         let tx = self.tx(&db, &[RECORDS], false)?;
         let s = tx.object_store(RECORDS).map_err(backend)?;
         Ok(count_in(&s, Some(range_of(c))).await? as usize)
@@ -661,7 +704,7 @@ impl LocalStore for IdbStore {
 
     async fn reset_pulled(&self) -> Result<(), StoreError> {
         let ops = self.outbox(usize::MAX).await?;
-        let db = self.db().await?;
+        let db = self.settled().await?;
         let tx = self.tx(&db, &[RECORDS, META, ROWS, ORDER], true)?;
         let records = tx.object_store(RECORDS).map_err(backend)?;
         let meta = tx.object_store(META).map_err(backend)?;
@@ -692,6 +735,7 @@ impl LocalStore for IdbStore {
     }
 
     async fn get(&self, c: Collection, id: RecordId) -> Result<Option<Record>, StoreError> {
+        self.settled().await?;
         self.get_string(RECORDS, &record_key(c, id))
             .await?
             .map(|s| decode(&s))
@@ -706,7 +750,7 @@ impl LocalStore for IdbStore {
             return Ok(Vec::new());
         }
         let keys: Vec<String> = keys.iter().map(|(c, id)| record_key(*c, *id)).collect();
-        let db = self.db().await?;
+        let db = self.settled().await?;
         let tx = self.tx(&db, &[RECORDS], false)?;
         let records = tx.object_store(RECORDS).map_err(backend)?;
         get_strings(&records, &keys)
@@ -719,6 +763,7 @@ impl LocalStore for IdbStore {
     async fn list(&self, c: Collection) -> Result<Vec<Record>, StoreError> {
         // Keys are "collection/id": the collection's records are the range ["c/", "c0") ('0' follows '/').
         let range = (format!("{}/", c.as_str()), format!("{}0", c.as_str()));
+        self.settled().await?;
         self.all_strings(RECORDS, Some(range))
             .await?
             .iter()
@@ -735,7 +780,7 @@ impl LocalStore for IdbStore {
         // counting records, which walks every key of the range (seconds for a year of a city,
         // holding IndexedDB meanwhile).
         let (stored, kept) = {
-            let db = self.db().await?;
+            let db = self.settled().await?;
             let tx = self.tx(&db, &[ROWS, ORDER], false)?;
             let rows = tx.object_store(ROWS).map_err(backend)?;
             let order = tx.object_store(ORDER).map_err(backend)?;

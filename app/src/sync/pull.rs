@@ -3,7 +3,8 @@
 //! (`page`), so one bad record never wedges sync.
 
 use crate::api;
-use crate::store::{LocalStore, META_CURSOR, META_SCOPE};
+use crate::listing::rows::ListRow;
+use crate::store::{LocalStore, StoreError, META_CURSOR, META_SCOPE};
 use crate::sync::client::{Client, META_SKIPPED};
 use crate::sync::error::SyncError;
 use crate::sync::page::{self, Skipped, Step, PULL_LIMIT};
@@ -12,7 +13,7 @@ use crate::sync::seen::{Seen, MAX_TRACKED_CHANGES};
 use crate::timing::{mark, measure};
 use leptos::prelude::*;
 use tongxin_shared::profile::Profile;
-use tongxin_shared::{Collection, RecordId};
+use tongxin_shared::{Collection, Record, RecordId};
 
 /// Resets one pull round follows before giving up until the next round.
 const MAX_RESETS_PER_ROUND: u32 = 2;
@@ -60,6 +61,10 @@ impl Client {
         // lists) keeps writing them page by page, since completing them afterwards reads back
         // and decodes every record once more: seconds of extra work for a city.
         let mut defer = cursor == 0 && Profile::of(self.me().role) == Profile::Full;
+        // Such a sync also stages its pages (`LocalStore::stage_page`): a page is one value,
+        // its records merged in one by one after the round (`complete_rows`) or by the first
+        // read of them, whichever comes first.
+        let stage = defer;
         let mut scope = self.store.meta_get(META_SCOPE).await?.unwrap_or_default();
         let mut limit = PULL_LIMIT;
         let mut seen = Seen::since(self.sig.version.get_untracked());
@@ -134,7 +139,7 @@ impl Client {
                 seen.note(&records, &dropped);
                 self.sig.received.set(seen.received);
                 self.defer_rows(&mut defer).await?;
-                let apply = self.store.apply_page(&records, &dropped, page.cursor);
+                let apply = self.store_page(stage, &records, &dropped, page.cursor);
                 if page.more {
                     // The network and the server work on the next page while IndexedDB writes
                     // this one, and it is decoded while IndexedDB commits: the same request the
@@ -172,6 +177,22 @@ impl Client {
             self.rows_deferred.set(true);
         }
         Ok(())
+    }
+
+    /// Stores a page: staged when `stage` (a first sync's, see `pull_pages`) and it drops
+    /// nothing, else applied.
+    async fn store_page(
+        &self,
+        stage: bool,
+        records: &[Record],
+        dropped: &[(Collection, RecordId)],
+        cursor: u64,
+    ) -> Result<Vec<ListRow>, StoreError> {
+        if stage && dropped.is_empty() {
+            self.store.stage_page(records, cursor).await
+        } else {
+            self.store.apply_page(records, dropped, cursor).await
+        }
     }
 
     /// Tells the views what a pull changed: once per pull, not once per page.

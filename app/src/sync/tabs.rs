@@ -87,6 +87,10 @@ pub fn wire_events(this: &Client) {
                 sig.failed.set(news.failed);
                 return;
             }
+            // Another tab's changes may be pages it staged: this tab's next read unpacks them.
+            if let Some(c) = client() {
+                c.store.forget_staged();
+            }
             sig.version.update(|v| *v += 1);
             sig.places_version.update(|v| *v += 1);
             let _ = kick.unbounded_send(());

@@ -108,7 +108,7 @@ try {
   // The app's own User Timing measures (app/src/timing.rs): the pull, the lists' index read
   // back and built from stored rows (the first of each; -1: none), and the lists' rows a first
   // sync left out, written after its round (`LocalStore::defer_rows`; after the count shows).
-  const PARTS = ['tongxin:pull', 'tongxin:list-rows-read', 'tongxin:list-rows-index', 'tongxin:rows-complete'];
+  const PARTS = ['tongxin:pull', 'tongxin:list-rows-read', 'tongxin:list-rows-index', 'tongxin:unstage', 'tongxin:rows-complete'];
   const parts = Object.fromEntries(PARTS.map((p) => [p, []]));
   for (let run = 0; run < RUNS; run++) {
     const context = await browser.newContext(); // a fresh profile: empty IndexedDB
