@@ -178,10 +178,11 @@ pub trait LocalStore {
     }
     /// A pull page of a first sync whose rows are deferred: stored as it is, and its cursor,
     /// without merging its records one by one yet. Returns the rows `apply_page` would have
-    /// (each record merged with what the device held). On IndexedDB the page is one value (a
-    /// thousand records cost about as much to write as one), merged into the records by the
-    /// store's next read or write of them, which first unpacks every staged page; every read
-    /// sees the merged records. The memory backend applies the page at once.
+    /// (each record merged with what the device held). On IndexedDB the page is a few values
+    /// of up to 250 records (a value costs about as much to write whatever its size), merged
+    /// into the records by the store's next write of records, rows or counts, which first
+    /// unpacks every staged value; reads overlay the staged records on the stored ones, so
+    /// every read sees the merged records. The memory backend applies the page at once.
     async fn stage_page(
         &self,
         records: &[Record],

@@ -1911,13 +1911,14 @@ async fn a_deferred_first_sync_stores_no_row_until_completed() {
     );
 }
 
-/// A staged page is one IndexedDB value, and no record is written until something reads or
-/// writes records. Pages staged and never unpacked survive the store being closed (a reload):
-/// the next store on the database unpacks them at its first read. A store that already found
-/// nothing staged sees another's pages (another tab) once told of its changes.
+/// A staged page is a few IndexedDB values, and no record is written until something writes
+/// records (or rows): reads overlay the staged pages on the stored records instead. Pages
+/// staged and never unpacked survive the store being closed (a reload): the next store on the
+/// database reads them, and unpacks them at its first write. A store that already found nothing
+/// staged sees another's pages (another tab) once told of its changes.
 #[cfg(target_arch = "wasm32")]
 #[wasm_bindgen_test::wasm_bindgen_test]
-async fn staged_pages_are_one_value_each_and_outlive_their_store() {
+async fn staged_pages_are_a_few_values_each_and_outlive_their_store() {
     use indexed_db_futures::database::Database;
     use indexed_db_futures::prelude::*;
     use tongxin_app::idb::IdbStore;
@@ -1945,10 +1946,11 @@ async fn staged_pages_are_one_value_each_and_outlive_their_store() {
             .map(|i| pulled(i, i, 10, json!({"title": "诉求", "reported_at": 10})))
             .collect()
     };
+    let meta;
     {
         let s = IdbStore::open(&name).await.expect("open");
         s.defer_rows().await.expect("defer");
-        let meta = stored("meta").await;
+        meta = stored("meta").await;
         assert_eq!(
             s.stage_page(&page(100, 300), 300)
                 .await
@@ -1964,14 +1966,32 @@ async fn staged_pages_are_one_value_each_and_outlive_their_store() {
             200
         );
         assert_eq!(stored("records").await, 0, "nothing unpacked yet");
-        assert_eq!(stored("meta").await, meta + 3, "two pages and the cursor");
+        assert_eq!(
+            stored("meta").await,
+            meta + 4,
+            "the pages as values of up to 250 records (2 + 1), and the cursor"
+        );
     }
-    // A reload: a new store unpacks at its first read.
+    // A reload: a new store reads the staged records without writing them.
     let s = IdbStore::open(&name).await.expect("open again");
-    assert_eq!(s.count(Collection::Cases).await.expect("count"), 500);
+    assert_eq!(s.list(Collection::Cases).await.expect("list").len(), 500);
+    let some = s
+        .get_many(&[(Collection::Cases, rid(150)), (Collection::Cases, rid(450))])
+        .await
+        .expect("get many");
+    assert!(some.iter().all(Option::is_some));
+    assert_eq!(stored("records").await, 0, "read, not unpacked");
+    // A write unpacks them first: the edit lands on the pulled record.
+    s.commit_local(&[op(900, 150, 20, json!({"status": "accepted"}))])
+        .await
+        .expect("edit");
     assert_eq!(stored("records").await, 500);
+    let edited = case(&s, 150).await.expect("stored");
+    assert_eq!(edited.fields["title"].value, json!("诉求"));
+    assert_eq!(edited.fields["status"].value, json!("accepted"));
     s.complete_rows().await.expect("complete");
     assert_eq!(stored("order").await, 500 + 1, "every row and the counts");
+    assert_eq!(stored("meta").await, meta + 1, "no page left, the cursor");
     // Another tab stages a page: this store reads it once told of the other's changes.
     let other = IdbStore::open(&name).await.expect("another tab");
     other.defer_rows().await.expect("defer");

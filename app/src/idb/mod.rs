@@ -57,6 +57,8 @@ pub struct IdbStore {
     /// Raised by every `stage_page`, so that an unpacking which found nothing staged while a
     /// page was being staged does not conclude there is none.
     stage_epoch: Cell<u64>,
+    /// The staged pages this tab decoded, which reads overlay on the stored records.
+    decoded: RefCell<stage::Decoded>,
 }
 
 impl IdbStore {
@@ -69,6 +71,7 @@ impl IdbStore {
             broken: Cell::new(false),
             staged: Cell::new(None),
             stage_epoch: Cell::new(0),
+            decoded: RefCell::default(),
         })
     }
 
@@ -115,8 +118,78 @@ impl IdbStore {
             }
             if !more && self.stage_epoch.get() == epoch {
                 self.staged.set(Some(false));
+                self.decoded.borrow_mut().clear();
             }
         }
+    }
+
+    /// Reads the records under `keys` (`Err(c)`: every record of collection `c`) with what
+    /// staged pages hold of them, in one read-only transaction, without unpacking the pages: a
+    /// read never waits for a first sync's records to be written one by one. Returns each key
+    /// with its record, in `keys`' order or (for a collection) key order.
+    async fn read_overlaid(
+        &self,
+        keys: Result<&[String], Collection>,
+    ) -> Result<Vec<(String, Option<Record>)>, StoreError> {
+        let db = self.db().await?;
+        let known_none = self.staged.get() == Some(false);
+        // Read with no await before the transaction is made (see `settled`).
+        let epoch = self.stage_epoch.get();
+        let stores: &[&str] = if known_none {
+            &[RECORDS]
+        } else {
+            &[RECORDS, META]
+        };
+        let tx = self.tx(&db, stores, false)?;
+        let records = tx.object_store(RECORDS).map_err(backend)?;
+        let stored: Vec<(String, Option<String>)> = match keys {
+            Ok(keys) => keys
+                .iter()
+                .cloned()
+                .zip(get_strings(&records, keys).await?)
+                .collect(),
+            Err(c) => {
+                let found = records
+                    .get_all_keys::<String>()
+                    .with_query::<String, KeyRange<String>>(range_of(c))
+                    .primitive()
+                    .map_err(backend)?;
+                let texts = texts_in(&records, range_of(c)).await?;
+                let found = found
+                    .await
+                    .map_err(backend)?
+                    .collect::<Result<Vec<String>, _>>()
+                    .map_err(backend)?;
+                found.into_iter().zip(texts.into_iter().map(Some)).collect()
+            }
+        };
+        let overlay = if known_none {
+            None
+        } else {
+            let meta = tx.object_store(META).map_err(backend)?;
+            let overlay = stage::Decoded::overlay(&self.decoded, &meta).await?;
+            if overlay.is_none() && self.stage_epoch.get() == epoch {
+                self.staged.set(Some(false));
+            }
+            overlay
+        };
+        let mut out = stored
+            .iter()
+            .map(|(k, text)| Ok((k.clone(), stage::overlaid(k, text.as_deref(), &overlay)?)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        if let (Err(c), Some(overlay)) = (keys, &overlay) {
+            // A range: the staged records of the collection not stored yet, in key order.
+            let held: std::collections::HashSet<&String> = stored.iter().map(|(k, _)| k).collect();
+            let prefix = format!("{}/", c.as_str());
+            out.extend(
+                overlay
+                    .iter()
+                    .filter(|(k, _)| k.starts_with(&prefix) && !held.contains(k))
+                    .map(|(k, r)| (k.clone(), Some(r.clone()))),
+            );
+            out.sort_by(|a, b| a.0.cmp(&b.0));
+        }
+        Ok(out)
     }
 
     /// Forgets that no page is staged: another tab told of changes, and it may have staged
@@ -380,6 +453,29 @@ impl IdbStore {
 const COMPLETE_CHUNK: u32 = 500;
 
 impl IdbStore {
+    /// Makes the rows and counts complete when the counts are missing (after `settled`): a
+    /// first sync's staged pages got their rows as they were unpacked, so when there are as
+    /// many rows as records only the counting is left (`repair`, which checks again in its
+    /// transaction); otherwise (rows deferred on pages applied unstaged, or a database upgraded
+    /// from before version 5) every row is written a chunk at a time, so the screens reading
+    /// records meanwhile wait for a chunk, not for all of them. Returns the rows.
+    async fn complete_counts(&self) -> Result<Vec<ListRow>, StoreError> {
+        let complete = {
+            let db = self.db().await?;
+            let tx = self.tx(&db, &[RECORDS, ROWS, ORDER], false)?;
+            let records = tx.object_store(RECORDS).map_err(backend)?;
+            let rows = tx.object_store(ROWS).map_err(backend)?;
+            let order = tx.object_store(ORDER).map_err(backend)?;
+            let (expected, rows) = rows_against_records(&records, &rows, &order).await?;
+            expected == rows
+        };
+        if complete {
+            self.repair().await
+        } else {
+            self.complete_in_chunks().await
+        }
+    }
+
     /// Makes the rows complete without holding the database: every record of
     /// [`ROW_COLLECTIONS`] gets its row written again (the same value where it had one: every
     /// stored row is right), [`COMPLETE_CHUNK`] records per transaction, each chunk read and
@@ -662,23 +758,14 @@ impl LocalStore for IdbStore {
     }
 
     async fn complete_rows(&self) -> Result<(), StoreError> {
-        let (kept, complete) = {
+        let kept = {
             let db = self.settled().await?;
-            let tx = self.tx(&db, &[RECORDS, ROWS, ORDER], false)?;
-            let records = tx.object_store(RECORDS).map_err(backend)?;
-            let rows = tx.object_store(ROWS).map_err(backend)?;
+            let tx = self.tx(&db, &[ORDER], false)?;
             let order = tx.object_store(ORDER).map_err(backend)?;
-            let kept = read_counts(&order).await?;
-            let (expected, rows) = rows_against_records(&records, &rows, &order).await?;
-            (kept, expected == rows)
+            read_counts(&order).await?
         };
-        match (kept, complete) {
-            (Some(_), _) => {}
-            // The staged pages' records got their rows as they were unpacked: what is left is
-            // to count them (`repair` checks again, in its transaction).
-            (None, true) => drop(self.repair().await?),
-            // Pages applied with their rows deferred: written a chunk at a time.
-            (None, false) => drop(self.complete_in_chunks().await?),
+        if kept.is_none() {
+            self.complete_counts().await?;
         }
         Ok(())
     }
@@ -735,11 +822,12 @@ impl LocalStore for IdbStore {
     }
 
     async fn get(&self, c: Collection, id: RecordId) -> Result<Option<Record>, StoreError> {
-        self.settled().await?;
-        self.get_string(RECORDS, &record_key(c, id))
+        let key = [record_key(c, id)];
+        Ok(self
+            .read_overlaid(Ok(&key))
             .await?
-            .map(|s| decode(&s))
-            .transpose()
+            .pop()
+            .and_then(|(_, r)| r))
     }
 
     async fn get_many(
@@ -750,20 +838,25 @@ impl LocalStore for IdbStore {
             return Ok(Vec::new());
         }
         let keys: Vec<String> = keys.iter().map(|(c, id)| record_key(*c, *id)).collect();
-        let db = self.settled().await?;
-        let tx = self.tx(&db, &[RECORDS], false)?;
-        let records = tx.object_store(RECORDS).map_err(backend)?;
-        get_strings(&records, &keys)
+        Ok(self
+            .read_overlaid(Ok(&keys))
             .await?
-            .iter()
-            .map(|text| text.as_deref().map(decode).transpose())
-            .collect()
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect())
     }
 
     async fn list(&self, c: Collection) -> Result<Vec<Record>, StoreError> {
         // Keys are "collection/id": the collection's records are the range ["c/", "c0") ('0' follows '/').
+        if self.staged.get() != Some(false) {
+            return Ok(self
+                .read_overlaid(Err(c))
+                .await?
+                .into_iter()
+                .filter_map(|(_, r)| r)
+                .collect());
+        }
         let range = (format!("{}/", c.as_str()), format!("{}0", c.as_str()));
-        self.settled().await?;
         self.all_strings(RECORDS, Some(range))
             .await?
             .iter()
@@ -800,9 +893,8 @@ impl LocalStore for IdbStore {
             // Wrong counts: checked against the records and rewritten, at once.
             Some(_) => self.repair().await,
             // No counts (rows deferred by a first sync, or a database upgraded from before
-            // version 5): the rows are completed a chunk at a time, so the screens reading
-            // records meanwhile wait for a chunk, not for all of them.
-            None => self.complete_in_chunks().await,
+            // version 5): completed, a chunk at a time where rows are missing.
+            None => self.complete_counts().await,
         }
     }
 

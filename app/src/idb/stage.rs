@@ -5,11 +5,12 @@
 //! Why stage: IndexedDB charges per value far more than per byte. In Chromium on a 2-core
 //! machine, 10,000 values of 1 KB took 0.3–0.45 s of the main thread to issue and 0.6–1 s to
 //! commit; the same bytes as 10 values, ~50 ms in all. A first sync of a warden's 10,000 cases
-//! spent most of its time putting records one by one. A staged page is a `META` value under
-//! `stage/<cursor>` (a JSON array of the page's records), written with the cursor in one
-//! transaction. The store unpacks every staged page — merging its records as `apply_page`
-//! would have, one page per transaction — before it reads or writes records, rows or counts
-//! (`IdbStore::settled`), so no read ever misses a staged record.
+//! spent most of its time putting records one by one. A staged page is a few `META` values
+//! under `stage/<cursor>/<part>/<random>` (JSON arrays of up to 250 of its records), written
+//! with the cursor in one transaction. The store unpacks every staged value — merging its
+//! records as `apply_page` would have, one value per transaction — before it writes records,
+//! rows or counts (`IdbStore::settled`); reads overlay the staged records on the stored ones
+//! (`Decoded`), so no read misses a staged record and none waits for the unpacking.
 
 use super::access::{delete, prefix_range, stored_of};
 use super::codec::{backend, decode, encode};
@@ -21,16 +22,26 @@ use indexed_db_futures::prelude::*;
 use indexed_db_futures::KeyRange;
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
 use tongxin_shared::merge::merge_record;
 use tongxin_shared::Record;
 
-/// The staged pages' keys in `META`: `stage/` and the page's cursor, zero-padded so that key
-/// order is page order.
+/// The staged pages' keys in `META`: `stage/`, the page's cursor, zero-padded so that key order
+/// is page order, and a random id, so that a key is never used for two pages (a reset starts
+/// the cursors again, and another tab may hold the old page decoded: `Decoded`).
 const STAGE: &str = "stage";
 
-fn stage_key(cursor: u64) -> String {
-    format!("{STAGE}/{cursor:020}")
+fn stage_key(cursor: u64, part: usize) -> String {
+    format!(
+        "{STAGE}/{cursor:020}/{part:04}/{}",
+        uuid::Uuid::new_v4().simple()
+    )
 }
+
+/// Records per staged value: a page is staged as a few values, so that unpacking one (its
+/// records and rows written in one transaction, ~50 ms) holds a read or a save waiting behind
+/// it for no longer than that.
+const STAGE_PART: usize = 250;
 
 /// The keys of `pulled` in the records store.
 pub(super) fn keys_of(pulled: &[Record]) -> Vec<String> {
@@ -128,12 +139,14 @@ pub(super) async fn stage_in(
         out.extend(ListRow::of(merged));
         Ok(())
     })?;
-    drop(
-        meta.put(encode(&pulled)?)
-            .with_key(stage_key(cursor))
-            .primitive()
-            .map_err(backend)?,
-    );
+    for (part, records) in pulled.chunks(STAGE_PART).enumerate() {
+        drop(
+            meta.put(encode(&records)?)
+                .with_key(stage_key(cursor, part))
+                .primitive()
+                .map_err(backend)?,
+        );
+    }
     drop(
         meta.put(cursor.to_string())
             .with_key(META_CURSOR)
@@ -188,4 +201,104 @@ pub(super) async fn unstage_first(
     counts.write(order)?;
     delete(meta, key).await?;
     Ok(true)
+}
+
+/// The staged pages a tab has decoded, by key: a read of records overlays them on what the
+/// records store holds instead of waiting for them to be unpacked (a dashboard opened right
+/// after a first sync reads its figures at once). Only pages still staged are used: each read
+/// lists them in its own transaction, and pages no longer listed are forgotten.
+#[derive(Default)]
+pub(super) struct Decoded {
+    pages: std::collections::BTreeMap<String, HashMap<String, Record>>,
+    /// The pages' records merged, made again when the pages change.
+    merged: Option<Rc<HashMap<String, Record>>>,
+}
+
+/// The records of the pages staged when a read ran, merged by key (a record in two pages, as
+/// one), or `None` when none was staged.
+pub(super) type Overlay = Option<Rc<HashMap<String, Record>>>;
+
+impl Decoded {
+    /// Reads which pages are staged (and those not yet decoded) in `meta`, within the read's
+    /// transaction, and returns them merged.
+    pub(super) async fn overlay(
+        cell: &std::cell::RefCell<Self>,
+        meta: &ObjectStore<'_>,
+    ) -> Result<Overlay, StoreError> {
+        let keys = meta
+            .get_all_keys::<String>()
+            .with_query::<String, KeyRange<String>>(prefix_range(STAGE))
+            .primitive()
+            .map_err(backend)?
+            .await
+            .map_err(backend)?
+            .collect::<Result<Vec<String>, _>>()
+            .map_err(backend)?;
+        let missing: Vec<String> = {
+            let known = cell.borrow();
+            keys.iter()
+                .filter(|k| !known.pages.contains_key(*k))
+                .cloned()
+                .collect()
+        };
+        let texts = super::access::get_strings(meta, &missing).await?;
+        let mut decoded = Vec::new();
+        for (key, text) in missing.into_iter().zip(texts) {
+            let pulled: Vec<Record> = text.map(|t| decode(&t)).transpose()?.unwrap_or_default();
+            let mut by_key: HashMap<String, Record> = HashMap::new();
+            for r in pulled {
+                let k = record_key(r.collection, r.id);
+                match by_key.get_mut(&k) {
+                    Some(held) => drop(merge_record(held, &r)),
+                    None => drop(by_key.insert(k, r)),
+                }
+            }
+            decoded.push((key, by_key));
+        }
+        let mut known = cell.borrow_mut();
+        let before = known.pages.len();
+        known.pages.retain(|k, _| keys.contains(k));
+        if known.pages.len() != before || !decoded.is_empty() {
+            known.merged = None;
+        }
+        known.pages.extend(decoded);
+        if known.pages.is_empty() {
+            return Ok(None);
+        }
+        if known.merged.is_none() {
+            let mut merged: HashMap<String, Record> = HashMap::new();
+            for page in known.pages.values() {
+                for (k, r) in page {
+                    match merged.get_mut(k) {
+                        Some(held) => drop(merge_record(held, r)),
+                        None => drop(merged.insert(k.clone(), r.clone())),
+                    }
+                }
+            }
+            known.merged = Some(Rc::new(merged));
+        }
+        Ok(known.merged.clone())
+    }
+
+    /// Forgets every decoded page (none is staged any more).
+    pub(super) fn clear(&mut self) {
+        self.pages.clear();
+        self.merged = None;
+    }
+}
+
+/// A stored record (`stored`, the text under `key`) with what the staged pages hold of it.
+pub(super) fn overlaid(
+    key: &str,
+    stored: Option<&str>,
+    overlay: &Overlay,
+) -> Result<Option<Record>, StoreError> {
+    let mut mine = stored.map(decode::<Record>).transpose()?;
+    if let Some(staged) = overlay.as_ref().and_then(|o| o.get(key)) {
+        match &mut mine {
+            Some(mine) => drop(merge_record(mine, staged)),
+            None => mine = Some(staged.clone()),
+        }
+    }
+    Ok(mine)
 }
