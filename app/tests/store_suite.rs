@@ -1852,34 +1852,36 @@ async fn an_upgrade_blocked_by_an_older_tab_says_so_until_it_goes_through() {
         .expect("the upgraded database works");
 }
 
+/// How many values the object store `store` of database `name` holds, read on a connection of
+/// its own.
+#[cfg(target_arch = "wasm32")]
+async fn values_in(name: String, store: &'static str) -> u32 {
+    use indexed_db_futures::database::Database;
+    use indexed_db_futures::prelude::*;
+    let db = Database::open(&name).await.expect("open raw");
+    let count: u32 = {
+        let tx = db.transaction(store).build().expect("tx");
+        let request = tx
+            .object_store(store)
+            .expect("store")
+            .count()
+            .primitive()
+            .expect("count");
+        request.await.expect("counted")
+    };
+    db.close();
+    count
+}
+
 /// A first sync's deferral takes effect: the pages write their new records and no row, and
 /// `complete_rows` writes every row and the counts (the suite's behaviour test checks the rows
 /// are right; this one that the IndexedDB work they cost was left out).
 #[cfg(target_arch = "wasm32")]
 #[wasm_bindgen_test::wasm_bindgen_test]
 async fn a_deferred_first_sync_stores_no_row_until_completed() {
-    use indexed_db_futures::database::Database;
-    use indexed_db_futures::prelude::*;
     let name = format!("tongxin-suite-defer-{}", Uuid::new_v4());
     let s = tongxin_app::idb::IdbStore::open(&name).await.expect("open");
-    let stored = |store: &'static str| {
-        let name = name.clone();
-        async move {
-            let db = Database::open(&name).await.expect("open raw");
-            let count: u32 = {
-                let tx = db.transaction(store).build().expect("tx");
-                let request = tx
-                    .object_store(store)
-                    .expect("store")
-                    .count()
-                    .primitive()
-                    .expect("count");
-                request.await.expect("counted")
-            };
-            db.close();
-            count
-        }
-    };
+    let stored = |store: &'static str| values_in(name.clone(), store);
     s.defer_rows().await.expect("defer");
     let page: Vec<Record> = (0..3)
         .map(|i| {
@@ -1919,28 +1921,9 @@ async fn a_deferred_first_sync_stores_no_row_until_completed() {
 #[cfg(target_arch = "wasm32")]
 #[wasm_bindgen_test::wasm_bindgen_test]
 async fn staged_pages_are_a_few_values_each_and_outlive_their_store() {
-    use indexed_db_futures::database::Database;
-    use indexed_db_futures::prelude::*;
     use tongxin_app::idb::IdbStore;
     let name = format!("tongxin-suite-stage-{}", Uuid::new_v4());
-    let stored = |store: &'static str| {
-        let name = name.clone();
-        async move {
-            let db = Database::open(&name).await.expect("open raw");
-            let count: u32 = {
-                let tx = db.transaction(store).build().expect("tx");
-                let request = tx
-                    .object_store(store)
-                    .expect("store")
-                    .count()
-                    .primitive()
-                    .expect("count");
-                request.await.expect("counted")
-            };
-            db.close();
-            count
-        }
-    };
+    let stored = |store: &'static str| values_in(name.clone(), store);
     let page = |from: u128, n: u128| -> Vec<Record> {
         (from..from + n)
             .map(|i| pulled(i, i, 10, json!({"title": "诉求", "reported_at": 10})))

@@ -87,10 +87,12 @@ impl IdbStore {
         Ok(self.db.borrow().clone())
     }
 
-    /// The connection, once no pull page is staged: every read or write of the records, rows
-    /// or counts opens its transaction on this, so none misses a staged record. Unpacks the
-    /// staged pages one per transaction (timed as `tongxin:unstage`); once this tab has seen
-    /// none, costs nothing until it stages again or hears of another tab's changes.
+    /// The connection, once no pull page is staged: every write of records, rows or counts
+    /// (and the reads that need every row, `list_rows` and `count`) opens its transaction on
+    /// this, so none misses a staged record; other reads overlay the staged records instead
+    /// (`read_overlaid`). Unpacks the staged values one per transaction (timed as
+    /// `tongxin:unstage`); once this tab has seen none, costs nothing until it stages again or
+    /// hears of another tab's changes.
     async fn settled(&self) -> Result<Rc<Database>, StoreError> {
         let mut unpacked = false;
         loop {
@@ -193,7 +195,7 @@ impl IdbStore {
     }
 
     /// Forgets that no page is staged: another tab told of changes, and it may have staged
-    /// pages (the next read unpacks them first).
+    /// pages (the next read overlays them, the next write unpacks them first).
     pub fn forget_staged(&self) {
         self.staged.set(None);
     }

@@ -12,7 +12,7 @@
 //! rows or counts (`IdbStore::settled`); reads overlay the staged records on the stored ones
 //! (`Decoded`), so no read misses a staged record and none waits for the unpacking.
 
-use super::access::{delete, prefix_range, stored_of};
+use super::access::{delete, get_strings, prefix_range, stored_of};
 use super::codec::{backend, decode, encode};
 use super::order::{read_counts, write_row, Moved};
 use crate::listing::rows::ListRow;
@@ -180,12 +180,10 @@ pub(super) async fn unstage_first(
     let Some(key) = first else {
         return Ok(false);
     };
-    let text: Option<String> = meta
-        .get(key.as_str())
-        .primitive()
-        .map_err(backend)?
-        .await
-        .map_err(backend)?;
+    let text = get_strings(meta, std::slice::from_ref(&key))
+        .await?
+        .pop()
+        .flatten();
     let pulled: Vec<Record> = text.map(|t| decode(&t)).transpose()?.unwrap_or_default();
     let mut counts = Moved::new(read_counts(order).await?);
     let keys = keys_of(&pulled);
@@ -241,7 +239,7 @@ impl Decoded {
                 .cloned()
                 .collect()
         };
-        let texts = super::access::get_strings(meta, &missing).await?;
+        let texts = get_strings(meta, &missing).await?;
         let mut decoded = Vec::new();
         for (key, text) in missing.into_iter().zip(texts) {
             let pulled: Vec<Record> = text.map(|t| decode(&t)).transpose()?.unwrap_or_default();

@@ -64,7 +64,7 @@ impl Client {
         // Such a sync also stages its pages (`LocalStore::stage_page`): a page is one value,
         // its records merged in one by one after the round (`complete_rows`) or by the first
         // read of them, whichever comes first.
-        let stage = defer;
+        let mut stage = defer;
         let mut scope = self.store.meta_get(META_SCOPE).await?.unwrap_or_default();
         let mut limit = PULL_LIMIT;
         let mut seen = Seen::since(self.sig.version.get_untracked());
@@ -113,6 +113,9 @@ impl Client {
                 // are re-applied), then pull the new area from zero.
                 resets += 1;
                 self.store.reset_pulled().await?;
+                // The reset rewrote the rows and their counts: the new area's pages are
+                // applied with their rows, as any later pull's.
+                stage = false;
                 page.scope.clone_into(&mut scope);
                 self.store.meta_set(META_SCOPE, &scope).await?;
                 cursor = 0;
