@@ -64,7 +64,7 @@ impl Client {
         // Such a sync also stages its pages (`LocalStore::stage_page`): a page is one value,
         // its records merged in one by one after the round (`complete_rows`) or by the first
         // read of them, whichever comes first.
-        let mut stage = defer;
+        let stage = defer;
         let mut scope = self.store.meta_get(META_SCOPE).await?.unwrap_or_default();
         let mut limit = PULL_LIMIT;
         let mut seen = Seen::since(self.sig.version.get_untracked());
@@ -113,9 +113,6 @@ impl Client {
                 // are re-applied), then pull the new area from zero.
                 resets += 1;
                 self.store.reset_pulled().await?;
-                // The reset rewrote the rows and their counts: the new area's pages are
-                // applied with their rows, as any later pull's.
-                stage = false;
                 page.scope.clone_into(&mut scope);
                 self.store.meta_set(META_SCOPE, &scope).await?;
                 cursor = 0;
@@ -142,7 +139,8 @@ impl Client {
                 seen.note(&records, &dropped);
                 self.sig.received.set(seen.received);
                 self.defer_rows(&mut defer).await?;
-                let apply = self.store_page(stage, &records, &dropped, page.cursor);
+                // After a reset (rows and counts just rewritten) pages are applied.
+                let apply = self.store_page(stage && resets == 0, &records, &dropped, page.cursor);
                 if page.more {
                     // The network and the server work on the next page while IndexedDB writes
                     // this one, and it is decoded while IndexedDB commits: the same request the
