@@ -1,4 +1,4 @@
-//! A first sync's pull pages staged as one value each (`LocalStore::stage_page`), and the merge
+//! A first sync's pull pages staged as a few values each (`LocalStore::stage_page`), and the merge
 //! of a page's records into the records store, which `apply_page` and the unpacking of a staged
 //! page share.
 //!
