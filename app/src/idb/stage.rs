@@ -21,6 +21,7 @@ use indexed_db_futures::object_store::ObjectStore;
 use indexed_db_futures::prelude::*;
 use indexed_db_futures::KeyRange;
 use std::borrow::Cow;
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 use tongxin_shared::merge::merge_record;
@@ -207,7 +208,7 @@ pub(super) async fn unstage_first(
 /// lists them in its own transaction, and pages no longer listed are forgotten.
 #[derive(Default)]
 pub(super) struct Decoded {
-    pages: std::collections::BTreeMap<String, HashMap<String, Record>>,
+    pages: std::collections::BTreeMap<String, Vec<Record>>,
     /// The pages' records merged, made again when the pages change.
     merged: Option<Rc<HashMap<String, Record>>>,
 }
@@ -243,15 +244,7 @@ impl Decoded {
         let mut decoded = Vec::new();
         for (key, text) in missing.into_iter().zip(texts) {
             let pulled: Vec<Record> = text.map(|t| decode(&t)).transpose()?.unwrap_or_default();
-            let mut by_key: HashMap<String, Record> = HashMap::new();
-            for r in pulled {
-                let k = record_key(r.collection, r.id);
-                match by_key.get_mut(&k) {
-                    Some(held) => drop(merge_record(held, &r)),
-                    None => drop(by_key.insert(k, r)),
-                }
-            }
-            decoded.push((key, by_key));
+            decoded.push((key, pulled));
         }
         let mut known = cell.borrow_mut();
         let before = known.pages.len();
@@ -265,12 +258,10 @@ impl Decoded {
         }
         if known.merged.is_none() {
             let mut merged: HashMap<String, Record> = HashMap::new();
-            for page in known.pages.values() {
-                for (k, r) in page {
-                    match merged.get_mut(k) {
-                        Some(held) => drop(merge_record(held, r)),
-                        None => drop(merged.insert(k.clone(), r.clone())),
-                    }
+            for r in known.pages.values().flatten() {
+                match merged.entry(record_key(r.collection, r.id)) {
+                    Entry::Occupied(mut held) => drop(merge_record(held.get_mut(), r)),
+                    Entry::Vacant(slot) => drop(slot.insert(r.clone())),
                 }
             }
             known.merged = Some(Rc::new(merged));
