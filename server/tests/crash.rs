@@ -120,6 +120,7 @@ async fn sigkill_mid_push(db: &TestDb) {
 
     // In the database, with the server down: every acknowledged op once, with the seq it was
     // acknowledged with; unacknowledged ones at most once each.
+    db.settle().await;
     let after_kill = stored(&db.url).await;
     assert_eq!(
         after_kill.rows, after_kill.distinct,

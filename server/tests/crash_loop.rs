@@ -9,10 +9,12 @@
 //! `TONGXIN_KILLS` kills (default 10, so the normal test run stays short; `cargo xtask bench
 //! faults` runs 100 and prints the counts).
 //!
-//! After every kill, read from the database with its own driver while the server is down: the
-//! op log has as many rows as distinct op ids, every acknowledged op is there with the seq it
-//! was acknowledged with, the ops of a commit killed before it committed are all absent, those
-//! of one killed after it committed all present; SQLite's `PRAGMA integrity_check` is `ok`.
+//! After every kill, once the server's sessions in the database have ended (`TestDb::settle`:
+//! a `COMMIT` already sent is carried out after the kill), read from the database with its
+//! own driver while the server is down: the op log has as many rows as distinct op ids, every
+//! acknowledged op is there with the seq it was acknowledged with, the ops of a commit killed
+//! before it committed are all absent, those of one killed after it committed all present;
+//! SQLite's `PRAGMA integrity_check` is `ok`.
 //! Pushers keep what was not acknowledged in their outbox and send it again after the restart
 //! (as the app does); readers keep their cursor. At the end: every op ever made is stored
 //! once with its acknowledged seq, and every reader received every record exactly once, in
@@ -342,7 +344,8 @@ async fn kill_loop(db: &TestDb, backend: &str) {
             pullers.push(t.await.unwrap());
         }
 
-        // The database, read while the server is down.
+        // The database, read while the server is down (and its sessions have ended).
+        db.settle().await;
         let s = stored(&db.url).await;
         assert_eq!(
             s.rows, s.distinct,
@@ -412,6 +415,7 @@ async fn kill_loop(db: &TestDb, backend: &str) {
         while p.page(&server.url).await.unwrap() {}
     }
     server.kill();
+    db.settle().await;
 
     let s = stored(&db.url).await;
     let mut acked = BTreeMap::new();

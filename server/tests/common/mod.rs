@@ -60,12 +60,48 @@ impl TestDb {
             .expect("create schema");
         pool.close().await;
         let sep = if base.contains('?') { '&' } else { '?' };
-        let url = format!("{base}{sep}options%5Bsearch_path%5D={schema}");
+        // The schema names the connections too, so that a test can wait for a killed server's
+        // to end (`TestDb::settle`).
+        let url = format!("{base}{sep}options%5Bsearch_path%5D={schema}&application_name={schema}");
         Self {
             url,
             _dir: None,
             schema: Some(schema),
         }
+    }
+}
+
+impl TestDb {
+    /// Waits until no connection of a killed server is left in PostgreSQL (SQLite: at once).
+    ///
+    /// A SIGKILL ends the server, not its sessions in the database: a `COMMIT` already in a
+    /// session's socket is still carried out, after the kill. Only once the session has ended
+    /// is the database's state final, so a test reading it after a kill waits for that first.
+    pub async fn settle(&self) {
+        let Some(schema) = &self.schema else {
+            return;
+        };
+        let pool = sqlx::PgPool::connect(&pg_base_url()).await.unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let left: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM pg_stat_activity \
+                 WHERE application_name = $1 AND pid <> pg_backend_pid()",
+            )
+            .bind(schema)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+            if left == 0 {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{left} sessions of a killed server still open in PostgreSQL after 30 s"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        pool.close().await;
     }
 }
 
