@@ -7,6 +7,10 @@
 //!   against the grid's place, each warden on their own device).
 //! - poke: push → SSE poke latency with 1,000 connected subscribers, p50/p95/p99.
 //! - seed: the demo city into SQLite for 3 and 12 months: time and database size.
+//! - pull: the server's side of a first sync over HTTP, 10,000 reported cases in one grid pulled
+//!   in pages of 1,000 (the app's page): by their warden, who reads them whole (each body handed
+//!   on as stored), and by the city manager, whose copy is masked (each decoded, masked and
+//!   encoded); the median of 5 pulls each, as ms per 1,000 records and their ratio.
 //!
 //! Timings are measured here and only reported; no test asserts on them.
 #![allow(clippy::unwrap_used, clippy::print_stdout)] // a bench binary: panics and prints are its interface
@@ -182,6 +186,78 @@ async fn ingest_as_wardens(name: &str, db: TestDb) -> f64 {
     let rate = ops as f64 / secs;
     println!("ingest-wardens/{name}: {ops} ops in {secs:.2} s = {rate:.0} ops/s (4 wardens on their own devices, each in their grid, batches of {BATCH}: 250 reported cases with their timeline entry)");
     rate
+}
+
+/// Every page of `client`'s first pull, as the app asks for them (1,000 records a page, the
+/// answer read as text; its records only counted, so that the figure is the server's work):
+/// the records received and the time taken.
+async fn pull_everything(app: &TestApp, client: &reqwest::Client) -> (usize, Duration) {
+    #[derive(serde::Deserialize)]
+    struct Envelope {
+        records: Vec<serde::de::IgnoredAny>,
+        cursor: u64,
+        more: bool,
+    }
+    let started = Instant::now();
+    let (mut cursor, mut records) = (0u64, 0usize);
+    loop {
+        let text = client
+            .get(format!(
+                "{}/api/v1/sync/pull?cursor={cursor}&limit=1000",
+                app.base
+            ))
+            .send()
+            .await
+            .unwrap()
+            .error_for_status()
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let page: Envelope = serde_json::from_str(&text).unwrap();
+        records += page.records.len();
+        cursor = page.cursor;
+        if !page.more {
+            return (records, started.elapsed());
+        }
+    }
+}
+
+/// The server's side of a first sync: 10,000 reported cases in a grid, pulled whole by their
+/// warden and masked by the city manager.
+async fn pull_pages(name: &str, db: TestDb) {
+    const PULLS: usize = 5;
+    let app = TestApp::spawn(&db.url).await;
+    app.state.store.commit(&city_ops(), now_ms()).await.unwrap();
+    let (warden, _) = app
+        .user("w0", "warden", json!({"grids": [id(G111).to_string()]}))
+        .await;
+    let (city, _) = app.user("city", "city_manager", json!({})).await;
+    for b in warden_batches(40, 0, "w0", 0xd000, G111) {
+        common::assert_all_acked(&app.push_as(&warden, &b).await);
+    }
+    for (who, client) in [
+        ("warden (whole, as stored)", &warden),
+        ("city manager (masked)", &city),
+    ] {
+        pull_everything(&app, client).await; // warm up
+        let mut times: Vec<Duration> = Vec::new();
+        let mut got = 0;
+        for _ in 0..PULLS {
+            let (records, took) = pull_everything(&app, client).await;
+            got = records;
+            times.push(took);
+        }
+        times.sort();
+        let median = times[PULLS / 2];
+        let per_1000 = median.as_secs_f64() * 1e6 / got as f64;
+        println!(
+            "pull/{name}: {who}: {got} records in {:.0} ms (median of {PULLS}; range {:.0}–{:.0}) = {per_1000:.1} ms per 1,000 records",
+            median.as_secs_f64() * 1e3,
+            times[0].as_secs_f64() * 1e3,
+            times[PULLS - 1].as_secs_f64() * 1e3,
+        );
+    }
 }
 
 /// Runs `bench` `runs` times on each backend, each run on a fresh database, and prints each
@@ -417,6 +493,10 @@ async fn main() {
     }
     if wants("ingest") || wants("ingest-wardens") {
         median_of("ingest-wardens", runs, ingest_as_wardens).await;
+    }
+    if wants("pull") {
+        pull_pages("sqlite", TestDb::sqlite().await).await;
+        pull_pages("postgres", TestDb::postgres().await).await;
     }
     if wants("seed") {
         seed(3).await;

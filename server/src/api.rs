@@ -9,13 +9,13 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use tongxin_shared::authz::{sees_personal, Place, Principal};
+use serde_json::value::RawValue;
 use tongxin_shared::profile::Profile;
 use tongxin_shared::wire::{
-    Health, OpResult, PullQuery, PullResponse, PulledRecord, PushResponse, Settings,
-    DEFAULT_PULL_LIMIT, MAX_PULL_LIMIT, MAX_PUSH_OPS, PROTOCOL_HEADER,
+    Health, OpResult, PullQuery, PullResponse, PushResponse, Settings, DEFAULT_PULL_LIMIT,
+    MAX_PULL_LIMIT, MAX_PUSH_OPS, PROTOCOL_HEADER,
 };
-use tongxin_shared::{OpId, Record, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION};
+use tongxin_shared::{OpId, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION};
 
 fn check_protocol(v: u16) -> Result<(), ApiError> {
     if (MIN_PROTOCOL_VERSION..=PROTOCOL_VERSION).contains(&v) {
@@ -135,7 +135,7 @@ pub async fn pull(
     State(state): State<AppState>,
     authed: Authed,
     AppQuery(q): AppQuery<PullQuery>,
-) -> Result<Json<PullResponse>, ApiError> {
+) -> Result<Json<PullResponse<Box<RawValue>>>, ApiError> {
     let limit = q
         .limit
         .unwrap_or(DEFAULT_PULL_LIMIT)
@@ -164,9 +164,9 @@ pub async fn pull(
     let profile = Profile::of(principal.role);
     let page = state
         .store
-        .pull_as(&Scope::of(principal), profile, now, q.cursor, limit)
+        .pull_stored_as(&Scope::of(principal), profile, now, q.cursor, limit)
         .await?;
-    let records = as_seen_by(principal, page.records, page.places);
+    let records = crate::seen::stored_as_seen_by(principal, page.records, &page.places)?;
     Ok(Json(PullResponse {
         records,
         cursor: page.cursor,
@@ -176,25 +176,6 @@ pub async fn pull(
         scope,
         server_time_ms: now,
     }))
-}
-
-/// Records as `principal` may see them (each at its place): personal data masked above the
-/// level that handles it. Every answer that hands out records goes through here.
-pub(crate) fn as_seen_by(
-    principal: &Principal,
-    records: Vec<(u64, Record)>,
-    places: Vec<Place>,
-) -> Vec<PulledRecord> {
-    records
-        .into_iter()
-        .zip(places)
-        .map(|((seq, mut record), place)| {
-            if !sees_personal(principal, &place) {
-                tongxin_shared::mask::mask_record(&mut record);
-            }
-            PulledRecord { seq, record }
-        })
-        .collect()
 }
 
 /// `GET /healthz`: the process is up.

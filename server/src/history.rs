@@ -35,7 +35,7 @@ pub async fn history(
         .store
         .history(&Scope::of(principal), q.collection, q.grid, before, limit)
         .await?;
-    let records = crate::api::as_seen_by(principal, page.records, page.places);
+    let records = crate::seen::as_seen_by(principal, page.records, page.places);
     Ok(Json(HistoryPage {
         records,
         next: page.more.then_some(page.cursor),

@@ -19,6 +19,7 @@ pub mod live;
 pub mod login_limits;
 pub mod people;
 pub mod periodic;
+pub mod seen;
 pub mod staff;
 pub mod store;
 pub mod streams;

@@ -8,6 +8,7 @@ mod common;
 use common::*;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
+use tongxin_server::store::Scope;
 use tongxin_shared::{Collection, Entry, Hlc, Op, OpBody, OpId, RecordId, SCHEMA_VERSION};
 
 const CASE: u128 = 0xCA5E;
@@ -111,6 +112,26 @@ async fn free_text_is_redacted_above_the_handlers(db: TestDb) {
     // stored.
     assert_eq!(seen(&app.pull_as(&community).await), clear);
     assert_eq!(seen(&app.pull_as(&warden).await), clear);
+
+    // What a reader may see whole is handed on as stored, not decoded and encoded again: each
+    // record pulled is the store's own decoding of it, stamps and seq included.
+    let page = app.state.store.pull(&Scope::All, 0, 10_000).await.unwrap();
+    let stored: BTreeMap<String, (u64, Value)> = page
+        .records
+        .iter()
+        .map(|(seq, r)| {
+            let mut readable = tongxin_shared::compact::readable(r);
+            readable["seq"] = json!(seq);
+            (r.id.to_string(), (*seq, readable))
+        })
+        .collect();
+    for reader in [&warden, &community] {
+        let pulled = app.pull_as(reader).await;
+        assert!(pulled.contains_key(&rid(CASE)));
+        for (id, record) in &pulled {
+            assert_eq!(Some(record), stored.get(id), "record {id}");
+        }
+    }
 }
 
 macro_rules! both_backends {

@@ -167,9 +167,11 @@ impl<'de> Deserialize<'de> for PulledRecord {
 
 /// Answer to a pull. `reset` tells the app to drop its pulled state and pull again from zero
 /// (scope changed, or the cursor is older than the tombstone horizon); its outbox stays.
+/// `R` is how the server writes each record (it may hand on a stored body as it is); the app
+/// reads [`PulledRecord`]s.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PullResponse {
-    pub records: Vec<PulledRecord>,
+pub struct PullResponse<R = PulledRecord> {
+    pub records: Vec<R>,
     pub cursor: u64,
     pub more: bool,
     pub reset: bool,

@@ -50,6 +50,21 @@ const BENCHES: &[Bench] = &[
         },
     },
     Bench {
+        name: "serve-pull",
+        about: "the server's side of a first sync over HTTP: 10,000 cases in pages of 1,000, pulled whole by their warden (bodies handed on as stored) and masked by the city manager; ms per 1,000 records, SQLite and PostgreSQL",
+        run: || {
+            sh::run(sh::cargo().args([
+                "bench",
+                "-p",
+                "tongxin-server",
+                "--bench",
+                "sync",
+                "--",
+                "pull",
+            ]))
+        },
+    },
+    Bench {
         name: "poke",
         about: "push -> SSE poke latency, 1,000 streams of 250 users in 4 grids, p50/p95/p99",
         run: || {

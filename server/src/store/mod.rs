@@ -102,10 +102,22 @@ impl Scope {
 /// of many big records stays within what the app reads at once).
 pub const PULL_PAGE_BYTES: usize = 4 * 1024 * 1024;
 
-/// A page of a pull.
+/// A record's JSON as the database stores it: its compact encoding (`tongxin_shared::compact`),
+/// handed on as it is to a reader who may see all of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredBody(pub String);
+
+impl StoredBody {
+    /// The record it holds.
+    pub fn decode(&self) -> Result<Record, StoreError> {
+        serde_json::from_str(&self.0).map_err(|e| StoreError::Corrupt(e.to_string()))
+    }
+}
+
+/// A page of a pull: records decoded (`R = Record`) or as stored ([`StoredBody`]).
 #[derive(Clone, Debug, PartialEq)]
-pub struct PullPage {
-    pub records: Vec<(u64, Record)>,
+pub struct PullPage<R = Record> {
+    pub records: Vec<(u64, R)>,
     /// Where each record sits (parallel to `records`), for masking personal data.
     pub places: Vec<Place>,
     pub cursor: u64,
@@ -113,6 +125,24 @@ pub struct PullPage {
     /// Records past the cursor the profile no longer keeps (aged out since the device's last
     /// pull): the device drops its copies. Only for a summary profile's later pulls.
     pub dropped: Vec<(Collection, RecordId)>,
+}
+
+impl PullPage<StoredBody> {
+    /// The page with every record decoded.
+    pub fn decode(self) -> Result<PullPage, StoreError> {
+        let records = self
+            .records
+            .into_iter()
+            .map(|(seq, body)| Ok((seq, body.decode()?)))
+            .collect::<Result<_, StoreError>>()?;
+        Ok(PullPage {
+            records,
+            places: self.places,
+            cursor: self.cursor,
+            more: self.more,
+            dropped: self.dropped,
+        })
+    }
 }
 
 /// A user account as stored.
@@ -385,7 +415,23 @@ pub trait Store: Send + Sync + 'static {
         now_ms: u64,
         cursor: u64,
         limit: u32,
-    ) -> StoreFuture<'a, PullPage>;
+    ) -> StoreFuture<'a, PullPage> {
+        Box::pin(async move {
+            self.pull_stored_as(scope, profile, now_ms, cursor, limit)
+                .await?
+                .decode()
+        })
+    }
+    /// [`Store::pull_as`]'s page with each record as stored, not decoded: the pull handler
+    /// hands a body on as it is where nothing in it is masked for the reader.
+    fn pull_stored_as<'a>(
+        &'a self,
+        scope: &'a Scope,
+        profile: Profile,
+        now_ms: u64,
+        cursor: u64,
+        limit: u32,
+    ) -> StoreFuture<'a, PullPage<StoredBody>>;
     /// The highest committed seq.
     /// The records of one collection in one grid, in scope and not deleted, with `seq < before`,
     /// latest first: at most `limit` (`cursor` is the last one's seq, `more` whether others

@@ -8,8 +8,8 @@ use crate::store::backend::{Backend, OnCommit};
 use crate::store::stmt::{Column, Sql};
 use crate::store::{
     has_photos, photos_of, poke_places, Blob, Commit, HierarchyMove, NewBlob, OpOutcome, PullPage,
-    PutBlob, Scope, SessionRow, Store, StoreError, StoreFuture, UploadQuota, UserListing, UserRow,
-    PULL_PAGE_BYTES,
+    PutBlob, Scope, SessionRow, Store, StoreError, StoreFuture, StoredBody, UploadQuota,
+    UserListing, UserRow, PULL_PAGE_BYTES,
 };
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Row, Type};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -922,7 +922,7 @@ where
         now_ms: u64,
         cursor: u64,
         limit: u32,
-    ) -> Result<PullPage, StoreError> {
+    ) -> Result<PullPage<StoredBody>, StoreError> {
         let mut qb = Sql::new(
             "SELECT seq, body, subdistrict, community, grid, collection, id, keep_until \
              FROM records WHERE seq > ",
@@ -971,7 +971,7 @@ where
             }
             let body: String = row.try_get(1)?;
             bytes += body.len();
-            records.push((seq as u64, serde_json::from_str(&body).map_err(corrupt)?));
+            records.push((seq as u64, StoredBody(body)));
             places.push(place_from_row(&row, 2)?);
         }
         Ok(PullPage {
@@ -1035,14 +1035,14 @@ where
         self.backend.follow_commits(on_commit)
     }
 
-    fn pull_as<'a>(
+    fn pull_stored_as<'a>(
         &'a self,
         scope: &'a Scope,
         profile: Profile,
         now_ms: u64,
         cursor: u64,
         limit: u32,
-    ) -> StoreFuture<'a, PullPage> {
+    ) -> StoreFuture<'a, PullPage<StoredBody>> {
         Box::pin(self.pull_inner(scope, profile, now_ms, cursor, limit))
     }
 
