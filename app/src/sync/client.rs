@@ -57,6 +57,8 @@ pub struct Client {
     /// A first sync of this page left the lists' rows of its new records unwritten
     /// (`LocalStore::defer_rows`); they are written after the round that completes it.
     pub(crate) rows_deferred: Cell<bool>,
+    /// The account as the server just answered it (a sign-in): the next round need not ask.
+    pub(crate) me_fresh: Cell<bool>,
 }
 
 thread_local! {
@@ -77,6 +79,7 @@ impl Client {
     /// sync tab (per user).
     pub async fn start(sig: SyncSignals, session: Session) -> Result<Rc<Self>, StoreError> {
         let username = session.me.username.clone();
+        let me_fresh = session.me_fresh;
         let store = IdbStore::open(&data_db_name(&username)).await?;
         let stored = store
             .meta_get(META_ACTOR)
@@ -110,6 +113,7 @@ impl Client {
             progress: Cell::new(false),
             photos_tried: RefCell::new(HashSet::new()),
             rows_deferred: Cell::new(false),
+            me_fresh: Cell::new(me_fresh),
         });
         CLIENT.with(|c| *c.borrow_mut() = Some(client.clone()));
         client.load_settings().await;
@@ -148,6 +152,7 @@ impl Client {
     /// The same user signed in again (after their session ended): sync resumes with the new
     /// token and sends everything that waited.
     pub fn resume(&self, session: Session) {
+        self.me_fresh.set(session.me_fresh);
         *self.session.borrow_mut() = session;
         self.sig.signed_out.set(false);
         // Signed in again: the settings are fetched again too.

@@ -1,9 +1,11 @@
-//! The sync loop of the elected tab: a round refreshes the account, pushes the outbox, pulls
-//! (and prunes a summary-profile device's aged records, once a day), re-sends ops refused for a clock ahead, then uploads photos — records before photos, so what
-//! the managers need arrives first. Rounds run on start, on `online`, after every local write,
-//! on every live poke, and on a timer (5 s while ops wait, else 30 s). A failed request is
-//! retried inside the round (`retry`); a failed round is retried with a jittered backoff that
-//! resets whenever any request succeeded.
+//! The sync loop of the elected tab: a round refreshes the account (unless a sign-in just
+//! answered it), the settings and the people directory, pushes the outbox, pulls (and prunes
+//! a summary-profile device's aged records, once a day), re-sends ops refused for a clock
+//! ahead, then uploads photos — records before photos, so what the managers need arrives
+//! first. Rounds run on start, on `online`, after every local
+//! write, on every live poke, and on a timer (5 s while ops wait, else 30 s). A failed request
+//! is retried inside the round (`retry`); a failed round is retried with a jittered backoff
+//! that resets whenever any request succeeded.
 
 use crate::store::LocalStore;
 use crate::sync::backoff::round_delay_ms;
@@ -20,10 +22,15 @@ use wasm_bindgen::JsValue;
 impl Client {
     /// One round; returns the pull cursor it reached.
     async fn round(&self) -> Result<u64, SyncError> {
-        // The settings do not depend on the account: asked for beside it (a round trip less
-        // before the first pull on a slow link). The directory is the account's area's.
+        // The account (the area the directory and the pull are for), unless a sign-in just
+        // answered it: on a slow link each round trip before the first pull is felt. The
+        // settings do not depend on it: asked for beside it. Both, and the directory, come
+        // before the pull: a new directory or deadline re-reads the lists, which would
+        // otherwise wait for a first sync's staged pages to be unpacked.
         let account = async {
-            self.refresh_me().await?;
+            if !self.me_fresh.replace(false) {
+                self.refresh_me().await?;
+            }
             self.refresh_people().await
         };
         let (account, settings) = futures::future::join(account, self.refresh_settings()).await;

@@ -26,6 +26,10 @@ pub struct Session {
     pub token: String,
     pub expires_at_ms: u64,
     pub me: Me,
+    /// `me` is the sign-in's answer, just given: the first sync round need not ask for it
+    /// again. Never stored, so a session read back is checked by the round.
+    #[serde(skip)]
+    pub me_fresh: bool,
 }
 
 async fn session_db() -> Result<IdbStore, StoreError> {
@@ -81,6 +85,7 @@ pub async fn sign_in(username: &str, password: &str) -> Result<Session, LoginErr
         token: ok.token,
         expires_at_ms: ok.expires_at_ms,
         me: ok.me,
+        me_fresh: true,
     };
     save_session(&session)
         .await
