@@ -110,6 +110,11 @@ test('a warden\'s first sync: the case list is whole at once, after a reload at 
 
   await signIn(page, server.url, 'wa');
   await expectList(page, newest, 'right after the first sync');
+  // The sign-in's answer carried the account: the first round pulled without asking for it.
+  const calls = await page.evaluate(() => performance.getEntriesByType('resource')
+    .map((e) => new URL(e.name).pathname)
+    .filter((p) => p === '/api/v1/auth/me' || p === '/api/v1/sync/pull'));
+  assert.equal(calls[0], '/api/v1/sync/pull', `requests in order: ${calls.join(', ')}`);
   // A case opened at once (its page may still be staged) shows what was pulled: the first of
   // the list's second page, where `expectList` left it.
   await page.locator(`[data-testid=case-item][data-id="${newest[PAGE]}"]`).click();
