@@ -11,7 +11,7 @@ use tongxin_shared::userimport::{UserImportReport, UserImportRequest};
 use tongxin_shared::userlist::{UserPage, UserQuery};
 use tongxin_shared::wire::{
     ErrorBody, HistoryPage, LoginRequest, LoginResponse, Me, Person, PushRequest, PushResponse,
-    StaffMember, UserUpsert, PROTOCOL_HEADER,
+    StaffMember, UserUpsert, PROTOCOL_HEADER, PULL_NEXT_CURSOR_HEADER, PULL_NEXT_SCOPE_HEADER,
 };
 use tongxin_shared::{Collection, RecordId, PROTOCOL_VERSION};
 
@@ -156,6 +156,19 @@ pub async fn push(token: &str, body: &PushRequest) -> Result<PushResponse, ApiEr
     json(post_json(Some(token), "/api/v1/sync/push", body).await?).await
 }
 
+/// A pull answer: its text, and the next page its headers name (only an answer with more to
+/// come, from a server that says it).
+pub struct PullText {
+    pub text: String,
+    pub next: Option<NextPage>,
+}
+
+/// The page after a pull answer: asked for with this cursor and area fingerprint.
+pub struct NextPage {
+    pub cursor: u64,
+    pub scope: String,
+}
+
 /// `GET /api/v1/sync/pull`, as text: the sync client decodes it page by page and record by
 /// record (a record it cannot read must not wedge sync).
 pub async fn pull_text(
@@ -163,11 +176,22 @@ pub async fn pull_text(
     cursor: u64,
     limit: u32,
     scope: &str,
-) -> Result<String, ApiError> {
+) -> Result<PullText, ApiError> {
     let scope = String::from(js_sys::encode_uri_component(scope));
     let path = format!("/api/v1/sync/pull?cursor={cursor}&limit={limit}&scope={scope}");
     let res = send(headers(Request::get(&path), Some(token)).build()).await?;
-    res.text().await.map_err(network)
+    let header = |name: &str| res.headers().get(name);
+    let next = header(PULL_NEXT_CURSOR_HEADER)
+        .and_then(|c| c.parse().ok())
+        .zip(header(PULL_NEXT_SCOPE_HEADER))
+        .map(|(cursor, scope)| NextPage { cursor, scope });
+    // Read as bytes, not as text: `text()` decodes the body into a JavaScript string that is
+    // then encoded again on its way into the wasm; the bytes are copied in once and checked.
+    // (Not UTF-8, never from this server: read as `text()` would, with U+FFFD for bad bytes.)
+    let bytes = res.binary().await.map_err(network)?;
+    let text = String::from_utf8(bytes)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+    Ok(PullText { text, next })
 }
 
 /// `HEAD /api/v1/blobs/{sha}`: whether the server already holds this photo.

@@ -6,6 +6,7 @@ use crate::extract::{AppJson, AppQuery};
 use crate::store::Scope;
 use crate::AppState;
 use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -13,7 +14,7 @@ use serde_json::value::RawValue;
 use tongxin_shared::profile::Profile;
 use tongxin_shared::wire::{
     Health, OpResult, PullQuery, PullResponse, PushResponse, Settings, DEFAULT_PULL_LIMIT,
-    MAX_PULL_LIMIT, MAX_PUSH_OPS, PROTOCOL_HEADER,
+    MAX_PULL_LIMIT, MAX_PUSH_OPS, PROTOCOL_HEADER, PULL_NEXT_CURSOR_HEADER, PULL_NEXT_SCOPE_HEADER,
 };
 use tongxin_shared::{OpId, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION};
 
@@ -126,6 +127,9 @@ pub async fn push(
     }))
 }
 
+/// A pull answer as the server writes it: each record's JSON as [`crate::seen`] made it.
+type PullAnswer = PullResponse<Box<RawValue>>;
+
 /// `GET /api/v1/sync/pull?cursor=C&limit=N&scope=S`: the records of the caller's area, with
 /// residents' personal data masked where the caller does not handle the record. A `scope` that
 /// is no longer the caller's (their area changed) answers `reset` so the app starts over from
@@ -135,7 +139,7 @@ pub async fn pull(
     State(state): State<AppState>,
     authed: Authed,
     AppQuery(q): AppQuery<PullQuery>,
-) -> Result<Json<PullResponse<Box<RawValue>>>, ApiError> {
+) -> Result<(HeaderMap, Json<PullAnswer>), ApiError> {
     let limit = q
         .limit
         .unwrap_or(DEFAULT_PULL_LIMIT)
@@ -150,7 +154,7 @@ pub async fn pull(
     };
     if q.cursor > 0 && q.scope.as_ref().is_some_and(|s| *s != scope) {
         tracing::info!(user = %principal.username, "area changed: pull reset");
-        return Ok(Json(PullResponse {
+        let body = PullResponse {
             records: Vec::new(),
             cursor: 0,
             more: true,
@@ -158,7 +162,8 @@ pub async fn pull(
             dropped: Vec::new(),
             scope,
             server_time_ms: crate::now_ms(),
-        }));
+        };
+        return Ok((HeaderMap::new(), Json(body)));
     }
     let now = crate::now_ms();
     let profile = Profile::of(principal.role);
@@ -167,7 +172,15 @@ pub async fn pull(
         .pull_stored_as(&Scope::of(principal), profile, now, q.cursor, limit)
         .await?;
     let records = crate::seen::stored_as_seen_by(principal, page.records, &page.places)?;
-    Ok(Json(PullResponse {
+    let mut headers = HeaderMap::new();
+    if page.more {
+        // The fingerprint is hex and `-m<seq>`: always a valid header value.
+        if let Ok(s) = HeaderValue::from_str(&scope) {
+            headers.insert(PULL_NEXT_CURSOR_HEADER, HeaderValue::from(page.cursor));
+            headers.insert(PULL_NEXT_SCOPE_HEADER, s);
+        }
+    }
+    let body = PullResponse {
         records,
         cursor: page.cursor,
         more: page.more,
@@ -175,7 +188,8 @@ pub async fn pull(
         dropped: page.dropped,
         scope,
         server_time_ms: now,
-    }))
+    };
+    Ok((headers, Json(body)))
 }
 
 /// `GET /healthz`: the process is up.

@@ -437,6 +437,76 @@ async fn a_new_area_resets_the_pull(db: TestDb) {
     assert!(!fresh.contains_key(&rid(G1)));
 }
 
+/// A pull answer with more to come names the next page in its headers, as its body does, so
+/// the app asks for it before reading this one; the last page and a reset name none.
+async fn pull_answers_name_the_next_page(db: TestDb) {
+    use tongxin_shared::wire::{PULL_NEXT_CURSOR_HEADER, PULL_NEXT_SCOPE_HEADER};
+    let app = TestApp::spawn(&db.url).await;
+    small_city(&app).await;
+    let (a, _) = app.user("wa", "warden", json!({"grids": [rid(G1)]})).await;
+    let t = now_ms();
+    let cases: Vec<_> = (0..5u32)
+        .map(|n| {
+            set_case(
+                400 + u128::from(n),
+                1,
+                0xC0 + u128::from(n),
+                hlc(t, n + 1),
+                json!({"grid": rid(G1), "title": format!("case {n}")}),
+            )
+        })
+        .collect();
+    assert_all_acked(&app.push(&cases).await);
+    let (mut cursor, mut scope, mut pages) = (0u64, String::new(), 0);
+    loop {
+        let res = a
+            .get(format!(
+                "{}/api/v1/sync/pull?cursor={cursor}&limit=2&scope={scope}",
+                app.base
+            ))
+            .send()
+            .await
+            .unwrap();
+        let header = |n: &str| res.headers().get(n).map(|v| v.to_str().unwrap().to_owned());
+        let named = (
+            header(PULL_NEXT_CURSOR_HEADER),
+            header(PULL_NEXT_SCOPE_HEADER),
+        );
+        let body: Value = res.json().await.unwrap();
+        assert!(!body["reset"].as_bool().unwrap());
+        cursor = body["cursor"].as_u64().unwrap();
+        body["scope"].as_str().unwrap().clone_into(&mut scope);
+        pages += 1;
+        if body["more"].as_bool().unwrap() {
+            assert_eq!(named, (Some(cursor.to_string()), Some(scope.clone())));
+        } else {
+            assert_eq!(named, (None, None), "the last page names no next one");
+            break;
+        }
+    }
+    assert!(pages >= 3, "5 cases and the area's places in pages of 2");
+    // An area that changed: the reset names no page (the app starts again from zero).
+    let res = app
+        .client
+        .put(format!("{}/api/v1/admin/users/wa", app.base))
+        .json(&json!({"username": "wa", "display_name": "A", "role": "warden", "grids": [rid(G2)]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let res = a
+        .get(format!(
+            "{}/api/v1/sync/pull?cursor={cursor}&scope={scope}",
+            app.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.headers().get(PULL_NEXT_CURSOR_HEADER).is_none());
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["reset"], true);
+}
+
 async fn admin_endpoints_check_who_and_what(db: TestDb) {
     let app = TestApp::spawn(&db.url).await;
     small_city(&app).await;
@@ -924,6 +994,7 @@ both_backends!(
     forged_ops_are_refused_and_change_nothing,
     pulls_follow_the_area_and_mask_personal_data,
     a_new_area_resets_the_pull,
+    pull_answers_name_the_next_page,
     admin_endpoints_check_who_and_what,
     sign_in_attempts_are_limited,
     spraying_and_long_usernames_are_refused,

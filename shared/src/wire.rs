@@ -10,6 +10,12 @@ use serde::{Deserialize, Serialize};
 /// Header carrying the protocol version on every request.
 pub const PROTOCOL_HEADER: &str = "x-tongxin-protocol";
 
+/// Headers of a pull answer with more to come (not of a reset): the cursor and the area
+/// fingerprint to ask the next page with, as in its body. The app asks for that page as soon
+/// as they arrive, while it still reads this one; the body stays what it judges.
+pub const PULL_NEXT_CURSOR_HEADER: &str = "x-tongxin-next-cursor";
+pub const PULL_NEXT_SCOPE_HEADER: &str = "x-tongxin-next-scope";
+
 /// Most ops one push may carry.
 pub const MAX_PUSH_OPS: usize = 1000;
 /// Largest push body in bytes.

@@ -74,6 +74,25 @@ async function expectList(page, newest, what) {
  * What the device has written: case records, case rows under their order keys, whether the
  * counts are kept, and the staged pages left.
  */
+/** The pull cursor the device stored (`meta` "cursor"). */
+const storedCursor = (page) =>
+  page.evaluate(async () => {
+    const db = await new Promise((resolve, reject) => {
+      const r = indexedDB.open('tongxin-data-wa');
+      r.onsuccess = () => resolve(r.result);
+      r.onerror = () => reject(r.error);
+    });
+    try {
+      return await new Promise((resolve, reject) => {
+        const get = db.transaction('meta', 'readonly').objectStore('meta').get('cursor');
+        get.onsuccess = () => resolve(Number(get.result));
+        get.onerror = () => reject(get.error);
+      });
+    } finally {
+      db.close();
+    }
+  });
+
 const orderStored = (page) =>
   page.evaluate(async () => {
     const db = await new Promise((resolve, reject) => {
@@ -112,9 +131,19 @@ test('a warden\'s first sync: the case list is whole at once, after a reload at 
   await expectList(page, newest, 'right after the first sync');
   // The sign-in's answer carried the account: the first round pulled without asking for it.
   const calls = await page.evaluate(() => performance.getEntriesByType('resource')
-    .map((e) => new URL(e.name).pathname)
-    .filter((p) => p === '/api/v1/auth/me' || p === '/api/v1/sync/pull'));
-  assert.equal(calls[0], '/api/v1/sync/pull', `requests in order: ${calls.join(', ')}`);
+    .map((e) => new URL(e.name))
+    .filter((u) => u.pathname === '/api/v1/auth/me' || u.pathname === '/api/v1/sync/pull')
+    .map((u) => u.pathname + u.search));
+  assert.match(calls[0], /^\/api\/v1\/sync\/pull\?/, `requests in order: ${calls.join(', ')}`);
+  // Each page was asked for once and in order, though the next one was always asked for
+  // before the one before it was read (the answers' headers name it). Only the cursor the
+  // sync ended at is asked again, by the rounds after it.
+  const end = await storedCursor(page);
+  const cursors = calls.filter((c) => c.startsWith('/api/v1/sync/pull'))
+    .map((c) => Number(new URLSearchParams(c.split('?')[1]).get('cursor')));
+  const paged = cursors.filter((c) => c !== end);
+  assert.ok(paged.length >= 2, `${N} cases take more than a page: ${cursors} (end ${end})`);
+  assert.deepEqual(paged, [...new Set(paged)].sort((a, b) => a - b), `pages asked: ${cursors}`);
   // A case opened at once (its page may still be staged) shows what was pulled: the first of
   // the list's second page, where `expectList` left it.
   await page.locator(`[data-testid=case-item][data-id="${newest[PAGE]}"]`).click();

@@ -11,9 +11,20 @@ use crate::sync::page::{self, Skipped, Step, PULL_LIMIT};
 use crate::sync::prune;
 use crate::sync::seen::{Seen, MAX_TRACKED_CHANGES};
 use crate::timing::{mark, measure};
+use futures::future::LocalBoxFuture;
+use futures::FutureExt;
 use leptos::prelude::*;
 use tongxin_shared::profile::Profile;
 use tongxin_shared::{Collection, Record, RecordId};
+
+/// A pull request sent ahead of its turn ([`Client::fetch_step`]): used only if the pull then
+/// asks for exactly this page.
+struct Ahead<'a> {
+    cursor: u64,
+    limit: u32,
+    scope: String,
+    answer: LocalBoxFuture<'a, Result<api::PullText, SyncError>>,
+}
 
 /// Resets one pull round follows before giving up until the next round.
 const MAX_RESETS_PER_ROUND: u32 = 2;
@@ -69,12 +80,14 @@ impl Client {
         let mut limit = PULL_LIMIT;
         let mut seen = Seen::since(self.sig.version.get_untracked());
         let mut resets = 0;
-        // The next page, asked for and read while the current page was written.
+        // The next page, asked for and read while the current page was written, and the
+        // request for the one after it, sent as soon as that answer named it.
         let mut prefetched: Option<Step> = None;
+        let mut ahead: Option<Ahead<'_>> = None;
         loop {
             let step = match prefetched.take() {
                 Some(step) => step,
-                None => page::judge(&self.fetch(cursor, limit, &scope).await?, limit),
+                None => self.fetch_step(cursor, limit, &scope, &mut ahead).await?,
             };
             let (page, next_limit) = match step {
                 Step::Apply { page, next_limit } => (page, next_limit),
@@ -146,12 +159,7 @@ impl Client {
                     // this one, and it is decoded while IndexedDB commits: the same request the
                     // next turn would make, and its error (after this page is stored) is the one
                     // that turn would return.
-                    let (past, asked) = (page.cursor, limit);
-                    let scope = &scope;
-                    let next = async move {
-                        let text = self.fetch(past, asked, scope).await?;
-                        Ok::<Step, SyncError>(page::judge(&text, asked))
-                    };
+                    let next = self.fetch_step(page.cursor, limit, &scope, &mut ahead);
                     let (applied, next) = futures::future::join(apply, next).await;
                     seen.wrote(applied?, &dropped);
                     prefetched = Some(next?);
@@ -231,8 +239,54 @@ impl Client {
         Ok(())
     }
 
-    /// One pull request (retried on a lossy link): the answer's text.
-    async fn fetch(&self, cursor: u64, limit: u32, scope: &str) -> Result<String, SyncError> {
+    /// Asks for the page at `cursor` (`limit` records, in the area `scope`) and judges the
+    /// answer. Takes the request in `ahead` if it asked for exactly that page, and leaves there
+    /// the request for the page the answer names next, sent before this one is judged: the
+    /// network and the server work on it while this page is decoded and stored.
+    async fn fetch_step<'a>(
+        &'a self,
+        cursor: u64,
+        limit: u32,
+        scope: &str,
+        ahead: &mut Option<Ahead<'a>>,
+    ) -> Result<Step, SyncError> {
+        let answer = match ahead.take() {
+            Some(a) if (a.cursor, a.limit, a.scope.as_str()) == (cursor, limit, scope) => {
+                a.answer.await?
+            }
+            _ => self.fetch(cursor, limit, scope).await?,
+        };
+        // Asked with the limit a page read well leads to; any other turn (a smaller page, a
+        // skipped record, a reset) asks for something else, and this request is dropped.
+        *ahead = answer
+            .next
+            .map(|next| self.ask_ahead(next, page::grow(limit)));
+        Ok(page::judge(&answer.text, limit))
+    }
+
+    /// Sends the request for `next` now (its first poll sends it), awaited when its turn comes.
+    fn ask_ahead(&self, next: api::NextPage, limit: u32) -> Ahead<'_> {
+        let (cursor, scope) = (next.cursor, next.scope.clone());
+        let mut answer: LocalBoxFuture<'_, Result<api::PullText, SyncError>> =
+            Box::pin(async move { self.fetch(next.cursor, limit, &next.scope).await });
+        if let Some(done) = (&mut answer).now_or_never() {
+            answer = Box::pin(futures::future::ready(done));
+        }
+        Ahead {
+            cursor,
+            limit,
+            scope,
+            answer,
+        }
+    }
+
+    /// One pull request (retried on a lossy link): the answer.
+    async fn fetch(
+        &self,
+        cursor: u64,
+        limit: u32,
+        scope: &str,
+    ) -> Result<api::PullText, SyncError> {
         self.request(|token| {
             let scope = scope.to_owned();
             async move { api::pull_text(&token, cursor, limit, &scope).await }
