@@ -371,6 +371,18 @@ async fn pulls_follow_the_area_and_mask_personal_data(db: TestDb) {
     );
 }
 
+/// The admin moves the warden "wa" to G2.
+async fn move_wa_to_g2(app: &TestApp) {
+    let res = app
+        .client
+        .put(format!("{}/api/v1/admin/users/wa", app.base))
+        .json(&json!({"username": "wa", "display_name": "A", "role": "warden", "grids": [rid(G2)]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}
+
 async fn a_new_area_resets_the_pull(db: TestDb) {
     let app = TestApp::spawn(&db.url).await;
     small_city(&app).await;
@@ -412,14 +424,7 @@ async fn a_new_area_resets_the_pull(db: TestDb) {
         .unwrap();
     assert_eq!(same["reset"], false);
     // The admin moves A to G2.
-    let res = app
-        .client
-        .put(format!("{}/api/v1/admin/users/wa", app.base))
-        .json(&json!({"username": "wa", "display_name": "A", "role": "warden", "grids": [rid(G2)]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
+    move_wa_to_g2(&app).await;
     let reset: Value = a
         .get(url(cursor, &scope))
         .send()
@@ -486,14 +491,7 @@ async fn pull_answers_name_the_next_page(db: TestDb) {
     }
     assert!(pages >= 3, "5 cases and the area's places in pages of 2");
     // An area that changed: the reset names no page (the app starts again from zero).
-    let res = app
-        .client
-        .put(format!("{}/api/v1/admin/users/wa", app.base))
-        .json(&json!({"username": "wa", "display_name": "A", "role": "warden", "grids": [rid(G2)]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
+    move_wa_to_g2(&app).await;
     let res = a
         .get(format!(
             "{}/api/v1/sync/pull?cursor={cursor}&scope={scope}",

@@ -37,47 +37,17 @@ const BENCHES: &[Bench] = &[
     Bench {
         name: "ingest",
         about: "server ingest ops/s, pushes of 500 over HTTP, as the admin and as 4 wardens, SQLite and PostgreSQL",
-        run: || {
-            sh::run(sh::cargo().args([
-                "bench",
-                "-p",
-                "tongxin-server",
-                "--bench",
-                "sync",
-                "--",
-                "ingest",
-            ]))
-        },
+        run: || server_sync_bench("ingest"),
     },
     Bench {
         name: "serve-pull",
         about: "the server's side of a first sync over HTTP: 10,000 cases in pages of 1,000, pulled whole by their warden (bodies handed on as stored) and masked by the city manager; ms per 1,000 records, SQLite and PostgreSQL",
-        run: || {
-            sh::run(sh::cargo().args([
-                "bench",
-                "-p",
-                "tongxin-server",
-                "--bench",
-                "sync",
-                "--",
-                "pull",
-            ]))
-        },
+        run: || server_sync_bench("pull"),
     },
     Bench {
         name: "poke",
         about: "push -> SSE poke latency, 1,000 streams of 250 users in 4 grids, p50/p95/p99",
-        run: || {
-            sh::run(sh::cargo().args([
-                "bench",
-                "-p",
-                "tongxin-server",
-                "--bench",
-                "sync",
-                "--",
-                "poke",
-            ]))
-        },
+        run: || server_sync_bench("poke"),
     },
     Bench {
         name: "storm",
@@ -178,17 +148,7 @@ const BENCHES: &[Bench] = &[
     Bench {
         name: "seed",
         about: "seeding the demo city into SQLite, 3 and 12 months: time and database size",
-        run: || {
-            sh::run(sh::cargo().args([
-                "bench",
-                "-p",
-                "tongxin-server",
-                "--bench",
-                "sync",
-                "--",
-                "seed",
-            ]))
-        },
+        run: || server_sync_bench("seed"),
     },
     Bench {
         name: "faults",
@@ -239,6 +199,19 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// One bench of the server's `sync` bench binary (`server/benches/sync.rs`), by its name there.
+fn server_sync_bench(name: &str) -> Result<()> {
+    sh::run(sh::cargo().args([
+        "bench",
+        "-p",
+        "tongxin-server",
+        "--bench",
+        "sync",
+        "--",
+        name,
+    ]))
 }
 
 /// Builds the app and the server, then runs `tests/e2e/bench/pull.mjs` (node + playwright-core).
