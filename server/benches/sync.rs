@@ -1,4 +1,5 @@
-//! Server benchmarks (`cargo xtask bench ingest` / `serve-pull` / `poke` / `seed`): figures go to BENCHMARKS.md.
+//! Server benchmarks (`cargo xtask bench ingest` / `serve-pull` / `poke` / `seed`): figures go
+//! to BENCHMARKS.md.
 //! - ingest: ops/s for pushes of 500 ops over HTTP into a real server, SQLite and PostgreSQL,
 //!   the median of `TONGXIN_BENCH_RUNS` runs (3) each on a fresh database:
 //!   as the administrator writing bare cases (the historical figure: no area to check, no
