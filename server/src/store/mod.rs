@@ -432,7 +432,6 @@ pub trait Store: Send + Sync + 'static {
         cursor: u64,
         limit: u32,
     ) -> StoreFuture<'a, PullPage<StoredBody>>;
-    /// The highest committed seq.
     /// The records of one collection in one grid, in scope and not deleted, with `seq < before`,
     /// latest first: at most `limit` (`cursor` is the last one's seq, `more` whether others
     /// follow).
@@ -444,6 +443,7 @@ pub trait Store: Send + Sync + 'static {
         before: u64,
         limit: u32,
     ) -> StoreFuture<'a, PullPage>;
+    /// The highest committed seq.
     fn max_seq(&self) -> StoreFuture<'_, u64>;
     /// Stores a photo uploaded by `blob.uploader`, unless it is stored already (by anyone:
     /// nothing is written, no quota used) or the uploader's photos created since
