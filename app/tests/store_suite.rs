@@ -45,6 +45,32 @@ fn pulled(n: u128, record: u128, hlc: u64, fields: serde_json::Value) -> Record 
     r
 }
 
+/// Each record's JSON as a pull answer carries it (with its `seq`), for `stage_page`.
+fn sent(records: &[Record]) -> Vec<String> {
+    records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            serde_json::to_string(&tongxin_shared::wire::PulledRecord {
+                seq: 1000 + i as u64,
+                record: r.clone(),
+            })
+            .expect("encode")
+        })
+        .collect()
+}
+
+/// `stage_page` with each record's JSON as sent.
+async fn stage_sent<S: LocalStore>(
+    s: &S,
+    records: &[Record],
+    cursor: u64,
+) -> Result<Vec<ListRow>, StoreError> {
+    let texts = sent(records);
+    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+    s.stage_page(records, &texts, cursor).await
+}
+
 async fn case<S: LocalStore>(s: &S, record: u128) -> Option<Record> {
     s.get(Collection::Cases, rid(record)).await.expect("get")
 }
@@ -1219,13 +1245,14 @@ async fn staged_pages_read_as_if_applied<S: LocalStore>(s: &S) {
     s.defer_rows().await.expect("defer");
     // Page one: two new cases and a newer title for the device's own case.
     let mine = pulled(2, 100, 20, json!({"title": "改过的标题"}));
-    let rows = s
-        .stage_page(
-            &[new_case(3, 101, 20, 300), mine, new_case(4, 102, 20, 200)],
-            5,
-        )
-        .await
-        .expect("page one");
+    // Pages one and two staged from the records' JSON as sent, the others encoded.
+    let rows = stage_sent(
+        s,
+        &[new_case(3, 101, 20, 300), mine, new_case(4, 102, 20, 200)],
+        5,
+    )
+    .await
+    .expect("page one");
     let titles: Vec<(u128, String)> = rows
         .iter()
         .map(|r| match r {
@@ -1244,8 +1271,7 @@ async fn staged_pages_read_as_if_applied<S: LocalStore>(s: &S) {
     // Page two: a new case, and case 101 again with a later status.
     let mut again = new_case(5, 101, 20, 300);
     apply(&mut again, &op(6, 101, 30, json!({"status": "accepted"})));
-    let rows = s
-        .stage_page(&[new_case(7, 103, 31, 400), again], 9)
+    let rows = stage_sent(s, &[new_case(7, 103, 31, 400), again], 9)
         .await
         .expect("page two");
     assert!(matches!(&rows[1], ListRow::Case(c) if c.status == "accepted"));
@@ -1268,7 +1294,7 @@ async fn staged_pages_read_as_if_applied<S: LocalStore>(s: &S) {
         json!("accepted")
     );
     // Reads find what a later page staged without a write in between.
-    s.stage_page(&[new_case(9, 104, 41, 500)], 11)
+    s.stage_page(&[new_case(9, 104, 41, 500)], &[], 11)
         .await
         .expect("page three");
     assert_eq!(s.count(Collection::Cases).await.expect("count"), 5);
@@ -1277,7 +1303,7 @@ async fn staged_pages_read_as_if_applied<S: LocalStore>(s: &S) {
         .await
         .expect("get many");
     assert!(many[0].is_some() && many[1].is_none());
-    s.stage_page(&[new_case(10, 105, 42, 600)], 12)
+    s.stage_page(&[new_case(10, 105, 42, 600)], &[], 12)
         .await
         .expect("page four");
     s.complete_rows().await.expect("complete");
@@ -1291,7 +1317,7 @@ async fn staged_pages_read_as_if_applied<S: LocalStore>(s: &S) {
     // A reset drops what was staged with the rest of what was pulled; the device's own work
     // stays.
     s.defer_rows().await.expect("defer again");
-    s.stage_page(&[new_case(11, 106, 50, 700)], 13)
+    s.stage_page(&[new_case(11, 106, 50, 700)], &[], 13)
         .await
         .expect("page five");
     s.reset_pulled().await.expect("reset");
@@ -1873,6 +1899,47 @@ async fn values_in(name: String, store: &'static str) -> u32 {
     count
 }
 
+/// A page staged by database version 5 (a JSON string, not bytes) is still read and unpacked.
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen_test::wasm_bindgen_test]
+async fn a_page_staged_as_text_by_version_5_is_still_read() {
+    use indexed_db_futures::database::Database;
+    use indexed_db_futures::prelude::*;
+    use indexed_db_futures::transaction::TransactionMode;
+    let name = format!("tongxin-suite-stage-v5-{}", Uuid::new_v4());
+    let s = tongxin_app::idb::IdbStore::open(&name).await.expect("open");
+    s.defer_rows().await.expect("defer");
+    let page = [pulled(
+        1,
+        800,
+        10,
+        json!({"title": "旧版暂存", "reported_at": 10}),
+    )];
+    {
+        let db = Database::open(&name).await.expect("open raw");
+        let tx = db
+            .transaction("meta")
+            .with_mode(TransactionMode::Readwrite)
+            .build()
+            .expect("tx");
+        let meta = tx.object_store("meta").expect("store");
+        let text = serde_json::to_string(&page).expect("encode");
+        meta.put(text)
+            .with_key(format!("stage/{:020}/{:04}/v5", 42, 0))
+            .primitive()
+            .expect("put")
+            .await
+            .expect("put");
+        tx.commit().await.expect("commit");
+        db.close();
+    }
+    s.forget_staged();
+    let read = case(&s, 800).await.expect("read from the staged text");
+    assert_eq!(read.fields["title"].value, json!("旧版暂存"));
+    s.complete_rows().await.expect("complete");
+    assert_eq!(values_in(name.clone(), "records").await, 1, "unpacked");
+}
+
 /// A first sync's deferral takes effect: the pages write their new records and no row, and
 /// `complete_rows` writes every row and the counts (the suite's behaviour test checks the rows
 /// are right; this one that the IndexedDB work they cost was left out).
@@ -1935,14 +2002,14 @@ async fn staged_pages_are_a_few_values_each_and_outlive_their_store() {
         s.defer_rows().await.expect("defer");
         meta = stored("meta").await;
         assert_eq!(
-            s.stage_page(&page(100, 300), 300)
+            stage_sent(&s, &page(100, 300), 300)
                 .await
                 .expect("stage")
                 .len(),
             300
         );
         assert_eq!(
-            s.stage_page(&page(400, 200), 500)
+            s.stage_page(&page(400, 200), &[], 500)
                 .await
                 .expect("stage")
                 .len(),
@@ -1978,7 +2045,10 @@ async fn staged_pages_are_a_few_values_each_and_outlive_their_store() {
     // Another tab stages a page: this store reads it once told of the other's changes.
     let other = IdbStore::open(&name).await.expect("another tab");
     other.defer_rows().await.expect("defer");
-    other.stage_page(&page(700, 2), 700).await.expect("stage");
+    other
+        .stage_page(&page(700, 2), &[], 700)
+        .await
+        .expect("stage");
     s.forget_staged();
     assert!(case(&s, 701).await.is_some());
     s.complete_rows().await.expect("complete");

@@ -20,6 +20,10 @@ pub const PULL_LIMIT: u32 = 1000;
 #[derive(Debug)]
 pub struct Page {
     pub records: Vec<Record>,
+    /// Where each record's JSON sits in the text judged (`text[spans[i]]` is `records[i]` as the
+    /// server sent it): a first sync stages those bytes instead of encoding the records again.
+    /// Empty if they could not be told (the app then encodes).
+    pub spans: Vec<std::ops::Range<usize>>,
     /// Records the device's profile no longer keeps (`crate::wire::PullResponse::dropped`).
     pub dropped: Vec<(Collection, RecordId)>,
     pub cursor: u64,
@@ -94,6 +98,20 @@ pub fn grow(limit: u32) -> u32 {
     limit.saturating_mul(2).min(PULL_LIMIT)
 }
 
+/// Where each of `raw` (borrowed from `text`) sits in `text`; empty if any does not.
+fn spans_in(text: &str, raw: &[&RawValue]) -> Vec<std::ops::Range<usize>> {
+    let base = text.as_ptr() as usize;
+    raw.iter()
+        .map(|r| {
+            let json = r.get();
+            let start = (json.as_ptr() as usize).checked_sub(base)?;
+            let span = start..start + json.len();
+            (text.get(span.clone()) == Some(json)).then_some(span)
+        })
+        .collect::<Option<Vec<_>>>()
+        .unwrap_or_default()
+}
+
 /// Judges the answer `text` to a pull asked with `limit`.
 pub fn judge(text: &str, limit: u32) -> Step {
     let envelope: Envelope = match serde_json::from_str(text) {
@@ -106,6 +124,7 @@ pub fn judge(text: &str, limit: u32) -> Step {
         }
         Err(e) => return Step::Fail(format!("the pull answer cannot be read: {e}")),
     };
+    let spans = spans_in(text, &envelope.records);
     let mut records = Vec::with_capacity(envelope.records.len());
     for raw in &envelope.records {
         match serde_json::from_str::<PulledRecord>(raw.get()) {
@@ -136,6 +155,7 @@ pub fn judge(text: &str, limit: u32) -> Step {
     Step::Apply {
         page: Page {
             records,
+            spans,
             dropped: dropped(&envelope.dropped),
             cursor: envelope.cursor,
             more: envelope.more,
@@ -221,6 +241,24 @@ mod tests {
         assert_eq!((page.cursor, page.more, page.server_time_ms), (7, true, 5));
         assert_eq!(next_limit, 500);
         assert_eq!(grow(PULL_LIMIT), PULL_LIMIT);
+    }
+
+    #[test]
+    fn each_records_span_is_its_json_as_sent_and_reads_back_as_the_record() {
+        // Spaces around the records, so a span that is off by one shows.
+        let (a, b) = (record(3, 1), record(7, 2));
+        let text = format!(
+            r#"{{"records": [ {a} ,{b}], "cursor":7,"more":false,"reset":false,"scope":"s","server_time_ms":5}}"#
+        );
+        let Step::Apply { page, .. } = judge(&text, 250) else {
+            panic!("a good page must apply");
+        };
+        let sent: Vec<&str> = page.spans.iter().map(|s| &text[s.clone()]).collect();
+        assert_eq!(sent, vec![a.as_str(), b.as_str()]);
+        for (json, record) in sent.iter().zip(&page.records) {
+            let read: Record = serde_json::from_str(json).expect("a record");
+            assert_eq!(&read, record);
+        }
     }
 
     #[test]

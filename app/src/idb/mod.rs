@@ -772,14 +772,19 @@ impl LocalStore for IdbStore {
         Ok(())
     }
 
-    async fn stage_page(&self, pulled: &[Record], cursor: u64) -> Result<Vec<ListRow>, StoreError> {
+    async fn stage_page(
+        &self,
+        pulled: &[Record],
+        texts: &[&str],
+        cursor: u64,
+    ) -> Result<Vec<ListRow>, StoreError> {
         let db = self.db().await?;
         self.stage_epoch.set(self.stage_epoch.get() + 1);
         self.staged.set(Some(true));
         let tx = self.tx(&db, &[RECORDS, META], true)?;
         let records = tx.object_store(RECORDS).map_err(backend)?;
         let meta = tx.object_store(META).map_err(backend)?;
-        let rows = stage::stage_in(&records, &meta, pulled, cursor).await?;
+        let rows = stage::stage_in(&records, &meta, pulled, texts, cursor).await?;
         self.commit(tx).await?;
         Ok(rows)
     }

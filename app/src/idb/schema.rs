@@ -32,8 +32,10 @@ pub(crate) const ORDER: &str = "order";
 /// built, waits for at most one slice per request: 2,000 rows held it for ~50 ms per request
 /// on a loaded machine).
 pub(crate) const ROWS_SLICE: u32 = 500;
-/// Schema version of the local database; `upgrade` migrates from any older one.
-pub(crate) const VERSION: u8 = 5;
+/// Schema version of the local database; `upgrade` migrates from any older one. Version 6
+/// changed no store: it stages pull pages as bytes (`stage`), which an app of version 5 cannot
+/// read, so its open tabs close and reload (`versions`) before a newer app stages one.
+pub(crate) const VERSION: u8 = 6;
 
 /// Opens (creating or upgrading) the database `name`.
 pub(crate) async fn open_db(name: &str) -> Result<Database, StoreError> {

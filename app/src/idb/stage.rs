@@ -6,13 +6,14 @@
 //! machine, 10,000 values of 1 KB took 0.3–0.45 s of the main thread to issue and 0.6–1 s to
 //! commit; the same bytes as 10 values, ~50 ms in all. A first sync of a warden's 10,000 cases
 //! spent most of its time putting records one by one. A staged page is a few `META` values
-//! under `stage/<cursor>/<part>/<random>` (JSON arrays of up to 250 of its records), written
-//! with the cursor in one transaction. The store unpacks every staged value — merging its
+//! under `stage/<cursor>/<part>/<random>` (JSON arrays of up to 250 of its records, as UTF-8
+//! bytes: the records' own JSON as the server sent it, not encoded again), written with the
+//! cursor in one transaction. A value staged as a string (database version 5) reads as well. The store unpacks every staged value — merging its
 //! records as `apply_page` would have, one value per transaction — before it writes records,
 //! rows or counts (`IdbStore::settled`); reads overlay the staged records on the stored ones
 //! (`Decoded`), so no read misses a staged record and none waits for the unpacking.
 
-use super::access::{delete, get_strings, prefix_range, stored_of};
+use super::access::{delete, prefix_range, stored_of};
 use super::codec::{backend, decode, encode};
 use super::order::{read_counts, write_row, Moved};
 use crate::listing::rows::ListRow;
@@ -26,6 +27,7 @@ use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 use tongxin_shared::merge::merge_record;
 use tongxin_shared::Record;
+use wasm_bindgen::{JsCast, JsValue};
 
 /// The staged pages' keys in `META`: `stage/`, the page's cursor, zero-padded so that key order
 /// is page order, and a random id, so that a key is never used for two pages (a reset starts
@@ -124,13 +126,73 @@ pub(super) fn write_merged(
     Ok(out)
 }
 
-/// Stages `pulled` as one value and stores `cursor`, and returns the rows `apply_page` would
-/// have: each record merged with what the device holds of it (a record an earlier staged page
-/// holds too is whole in the later page: the server sends whole records).
+/// A staged value: the JSON array of `records`, made of their `texts` as sent (`texts[i]` is
+/// `records[i]`) or, without them, encoded; as UTF-8 bytes, which IndexedDB stores as they are
+/// (a string of Chinese text would be converted and stored as UTF-16, twice the bytes).
+fn staged_value(records: &[Record], texts: Option<&[&str]>) -> Result<JsValue, StoreError> {
+    let bytes = match texts {
+        Some(texts) => {
+            let mut bytes =
+                Vec::with_capacity(texts.iter().map(|t| t.len() + 1).sum::<usize>() + 1);
+            bytes.push(b'[');
+            for (i, text) in texts.iter().enumerate() {
+                if i > 0 {
+                    bytes.push(b',');
+                }
+                bytes.extend_from_slice(text.as_bytes());
+            }
+            bytes.push(b']');
+            bytes
+        }
+        None => encode(&records)?.into_bytes(),
+    };
+    Ok(js_sys::Uint8Array::from(bytes.as_slice()).into())
+}
+
+/// The records of a staged value: bytes, or a string staged by database version 5.
+fn staged_records(value: &JsValue) -> Result<Vec<Record>, StoreError> {
+    if let Some(text) = value.as_string() {
+        return decode(&text);
+    }
+    match value.dyn_ref::<js_sys::Uint8Array>() {
+        Some(bytes) => serde_json::from_slice(&bytes.to_vec())
+            .map_err(|e| StoreError::Corrupt(format!("a staged page: {e}"))),
+        None => Err(StoreError::Corrupt(
+            "a staged page is neither bytes nor text".into(),
+        )),
+    }
+}
+
+/// The staged values under `keys` (`None`: gone), decoded.
+async fn read_staged(
+    meta: &ObjectStore<'_>,
+    keys: &[String],
+) -> Result<Vec<Option<Vec<Record>>>, StoreError> {
+    let reads = keys
+        .iter()
+        .map(|k| {
+            meta.get::<JsValue, _, _>(k.as_str())
+                .primitive()
+                .map_err(backend)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    futures::future::try_join_all(reads)
+        .await
+        .map_err(backend)?
+        .into_iter()
+        .map(|v| v.map(|v| staged_records(&v)).transpose())
+        .collect()
+}
+
+/// Stages `pulled` (with `texts`, each record's JSON as sent, when there is one per record) as a
+/// few values and stores `cursor`, and returns the rows `apply_page` would have: each record
+/// merged with what the device holds of it (a record an earlier staged page holds too is whole
+/// in the later page: the server sends whole records).
 pub(super) async fn stage_in(
     records: &ObjectStore<'_>,
     meta: &ObjectStore<'_>,
     pulled: &[Record],
+    texts: &[&str],
     cursor: u64,
 ) -> Result<Vec<ListRow>, StoreError> {
     let keys = keys_of(pulled);
@@ -140,9 +202,11 @@ pub(super) async fn stage_in(
         out.extend(ListRow::of(merged));
         Ok(())
     })?;
+    let texts = (texts.len() == pulled.len()).then_some(texts);
     for (part, records) in pulled.chunks(STAGE_PART).enumerate() {
+        let sent = texts.map(|t| &t[part * STAGE_PART..part * STAGE_PART + records.len()]);
         drop(
-            meta.put(encode(&records)?)
+            meta.put(staged_value(records, sent)?)
                 .with_key(stage_key(cursor, part))
                 .primitive()
                 .map_err(backend)?,
@@ -181,11 +245,11 @@ pub(super) async fn unstage_first(
     let Some(key) = first else {
         return Ok(false);
     };
-    let text = get_strings(meta, std::slice::from_ref(&key))
+    let pulled = read_staged(meta, std::slice::from_ref(&key))
         .await?
         .pop()
-        .flatten();
-    let pulled: Vec<Record> = text.map(|t| decode(&t)).transpose()?.unwrap_or_default();
+        .flatten()
+        .unwrap_or_default();
     let mut counts = Moved::new(read_counts(order).await?);
     let keys = keys_of(&pulled);
     let stored = stored_of(records, &keys).await?;
@@ -240,12 +304,12 @@ impl Decoded {
                 .cloned()
                 .collect()
         };
-        let texts = get_strings(meta, &missing).await?;
-        let mut decoded = Vec::new();
-        for (key, text) in missing.into_iter().zip(texts) {
-            let pulled: Vec<Record> = text.map(|t| decode(&t)).transpose()?.unwrap_or_default();
-            decoded.push((key, pulled));
-        }
+        let staged = read_staged(meta, &missing).await?;
+        let decoded: Vec<(String, Vec<Record>)> = missing
+            .into_iter()
+            .zip(staged)
+            .map(|(key, pulled)| (key, pulled.unwrap_or_default()))
+            .collect();
         let mut known = cell.borrow_mut();
         let before = known.pages.len();
         known.pages.retain(|k, _| keys.contains(k));

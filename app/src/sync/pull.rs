@@ -14,6 +14,7 @@ use crate::timing::{mark, measure};
 use futures::future::LocalBoxFuture;
 use futures::FutureExt;
 use leptos::prelude::*;
+use std::ops::Range;
 use tongxin_shared::profile::Profile;
 use tongxin_shared::{Collection, Record, RecordId};
 
@@ -24,6 +25,12 @@ struct Ahead<'a> {
     limit: u32,
     scope: String,
     answer: LocalBoxFuture<'a, Result<api::PullText, SyncError>>,
+}
+
+/// A judged answer and its text (a first sync stages its records' JSON from it).
+struct Judged {
+    step: Step,
+    text: String,
 }
 
 /// Resets one pull round follows before giving up until the next round.
@@ -82,11 +89,11 @@ impl Client {
         let mut resets = 0;
         // The next page, asked for and read while the current page was written, and the
         // request for the one after it, sent as soon as that answer named it.
-        let mut prefetched: Option<Step> = None;
+        let mut prefetched: Option<Judged> = None;
         let mut ahead: Option<Ahead<'_>> = None;
         loop {
-            let step = match prefetched.take() {
-                Some(step) => step,
+            let Judged { step, text } = match prefetched.take() {
+                Some(judged) => judged,
                 None => self.fetch_step(cursor, limit, &scope, &mut ahead).await?,
             };
             let (page, next_limit) = match step {
@@ -153,7 +160,8 @@ impl Client {
                 self.sig.received.set(seen.received);
                 self.defer_rows(&mut defer).await?;
                 // After a reset (rows and counts just rewritten) pages are applied.
-                let apply = self.store_page(stage && resets == 0, &records, &dropped, page.cursor);
+                let sent = (&records[..], (&text[..], &page.spans[..]));
+                let apply = self.store_page(stage && resets == 0, sent, &dropped, page.cursor);
                 if page.more {
                     // The network and the server work on the next page while IndexedDB writes
                     // this one, and it is decoded while IndexedDB commits: the same request the
@@ -188,17 +196,19 @@ impl Client {
         Ok(())
     }
 
-    /// Stores a page: staged when `stage` (a first sync's, see `pull_pages`) and it drops
-    /// nothing, else applied.
+    /// Stores a page (its records, and the answer's text with where each one's JSON sits in
+    /// it): staged when `stage` (a first sync's, see `pull_pages`) and it drops nothing, else
+    /// applied.
     async fn store_page(
         &self,
         stage: bool,
-        records: &[Record],
+        (records, (text, spans)): (&[Record], (&str, &[Range<usize>])),
         dropped: &[(Collection, RecordId)],
         cursor: u64,
     ) -> Result<Vec<ListRow>, StoreError> {
         if stage && dropped.is_empty() {
-            self.store.stage_page(records, cursor).await
+            let texts: Vec<&str> = spans.iter().filter_map(|s| text.get(s.clone())).collect();
+            self.store.stage_page(records, &texts, cursor).await
         } else {
             self.store.apply_page(records, dropped, cursor).await
         }
@@ -249,7 +259,7 @@ impl Client {
         limit: u32,
         scope: &str,
         ahead: &mut Option<Ahead<'a>>,
-    ) -> Result<Step, SyncError> {
+    ) -> Result<Judged, SyncError> {
         let answer = match ahead.take() {
             Some(a) if (a.cursor, a.limit, a.scope.as_str()) == (cursor, limit, scope) => {
                 a.answer.await?
@@ -261,7 +271,10 @@ impl Client {
         *ahead = answer
             .next
             .map(|next| self.ask_ahead(next, page::grow(limit)));
-        Ok(page::judge(&answer.text, limit))
+        Ok(Judged {
+            step: page::judge(&answer.text, limit),
+            text: answer.text,
+        })
     }
 
     /// Sends the request for `next` now (its first poll sends it), awaited when its turn comes.
