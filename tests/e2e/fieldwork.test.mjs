@@ -159,6 +159,31 @@ test('visit → appeal → case offline, then the lifecycle to 销号 across rol
   assert.equal(a.date, '2026-11-20');
 });
 
+/**
+ * Waits until warden wa's device has stored `form`'s draft with `field` = `value`. A draft is
+ * kept as the user types, one IndexedDB write after each input (queued behind whatever the
+ * database is doing, such as a first sync's unpacking): a reload before that write lands tests
+ * its race with the reload, not the draft.
+ */
+const draftStored = (page, form, field, value) =>
+  waitFor(page, `the ${form} draft stored`, async ([form, field, value]) => {
+    const db = await new Promise((resolve, reject) => {
+      const r = indexedDB.open('tongxin-data-wa');
+      r.onsuccess = () => resolve(r.result);
+      r.onerror = () => reject(r.error);
+    });
+    try {
+      const text = await new Promise((resolve, reject) => {
+        const r = db.transaction('meta', 'readonly').objectStore('meta').get(`draft.${form}`);
+        r.onsuccess = () => resolve(r.result);
+        r.onerror = () => reject(r.error);
+      });
+      return typeof text === 'string' && JSON.parse(text)[field] === value;
+    } finally {
+      db.close();
+    }
+  }, [form, field, value]);
+
 test('a household visit: the household added on the spot, picked again next time; visit and activity drafts survive a reload', async (t) => {
   const server = await startServer(t);
   await setupCity(server);
@@ -177,6 +202,7 @@ test('a household visit: the household added on the spot, picked again next time
   await form.locator('[name=head_name]').fill('李大爷');
   await form.locator('[name=phone]').fill('打这个电话');
   await form.locator('[name=notes]').fill('老人独居，身体尚可');
+  await draftStored(warden, 'visit', 'notes', '老人独居，身体尚可');
   await warden.reload();
   await waitReady(warden);
   await waitFor(warden, 'the visit draft restored', () => document.querySelector('[data-testid=visit-form] [name=address]')?.value === '三号楼2单元301');
@@ -213,6 +239,7 @@ test('a household visit: the household added on the spot, picked again next time
   await activity.locator('[name=theme]').selectOption('elderly_care');
   await activity.locator('[name=date]').fill('2026-10-29');
   await activity.locator('[name=volunteers]').fill('12');
+  await draftStored(warden, 'activity', 'volunteers', '12');
   await warden.reload();
   await waitReady(warden);
   await waitFor(warden, 'the activity draft restored', () => document.querySelector('[data-testid=activity-form] [name=title]')?.value === '重阳节敬老活动');

@@ -529,14 +529,37 @@ impl IdbStore {
 }
 
 impl LocalStore for IdbStore {
+    /// A save does not wait for a first sync's staged pages to be unpacked (seconds for a
+    /// warden's 10,000 cases): each record it touches is read with what the staged pages hold of
+    /// it, in the save's own transaction, and written merged. The staged copy stays; unpacking
+    /// it later merges it again, which changes nothing (merging is a join). Staged pages exist
+    /// only while a first sync's counts are deferred, so no count is moved meanwhile.
     async fn commit_local(&self, ops: &[Op]) -> Result<(), StoreError> {
         validate_all(ops)?;
-        let db = self.settled().await?;
-        let tx = self.durable_tx(&db, &[RECORDS, OUTBOX, ROWS, ORDER])?;
+        let db = self.db().await?;
+        let known_none = self.staged.get() == Some(false);
+        // Read with no await before the transaction is made (see `settled`).
+        let epoch = self.stage_epoch.get();
+        let stores: &[&str] = if known_none {
+            &[RECORDS, OUTBOX, ROWS, ORDER]
+        } else {
+            &[RECORDS, OUTBOX, ROWS, ORDER, META]
+        };
+        let tx = self.durable_tx(&db, stores)?;
         let records = tx.object_store(RECORDS).map_err(backend)?;
         let outbox = tx.object_store(OUTBOX).map_err(backend)?;
         let rows = tx.object_store(ROWS).map_err(backend)?;
         let order = tx.object_store(ORDER).map_err(backend)?;
+        let overlay = if known_none {
+            None
+        } else {
+            let meta = tx.object_store(META).map_err(backend)?;
+            let overlay = stage::Decoded::overlay(&self.decoded, &meta).await?;
+            if overlay.is_none() && self.stage_epoch.get() == epoch {
+                self.staged.set(Some(false));
+            }
+            overlay
+        };
         let mut counts = Moved::new(read_counts(&order).await?);
         // Each record touched, with its row before the batch.
         let mut touched: Vec<(String, Record, Option<ListRow>)> = Vec::new();
@@ -553,8 +576,10 @@ impl LocalStore for IdbStore {
                     .await
                     .map_err(backend)?;
                 let stored: Option<Record> = stored.map(|s| decode(&s)).transpose()?;
+                // The row stored is the stored record's; the record is read with the staged.
                 let before = stored.as_ref().and_then(ListRow::of);
-                let r = stored.unwrap_or_else(|| Record::new(op.collection, op.record));
+                let r = stage::with_staged(&key, stored, &overlay)
+                    .unwrap_or_else(|| Record::new(op.collection, op.record));
                 touched.push((key, r, before));
                 touched.len() - 1
             };

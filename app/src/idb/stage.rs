@@ -8,10 +8,11 @@
 //! spent most of its time putting records one by one. A staged page is a few `META` values
 //! under `stage/<cursor>/<part>/<random>` (JSON arrays of up to 250 of its records, as UTF-8
 //! bytes: the records' own JSON as the server sent it, not encoded again), written with the
-//! cursor in one transaction. A value staged as a string (database version 5) reads as well. The store unpacks every staged value — merging its
-//! records as `apply_page` would have, one value per transaction — before it writes records,
-//! rows or counts (`IdbStore::settled`); reads overlay the staged records on the stored ones
-//! (`Decoded`), so no read misses a staged record and none waits for the unpacking.
+//! cursor in one transaction; a value staged as a string (database version 5) reads as well.
+//! The store unpacks every staged value — merging its records as `apply_page` would have, one
+//! value per transaction — before it writes records, rows or counts (`IdbStore::settled`);
+//! reads overlay the staged records on the stored ones (`Decoded`), so no read misses a staged
+//! record and none waits for the unpacking.
 
 use super::access::{delete, prefix_range, stored_of};
 use super::codec::{backend, decode, encode};
@@ -346,12 +347,21 @@ pub(super) fn overlaid(
     stored: Option<&str>,
     overlay: &Overlay,
 ) -> Result<Option<Record>, StoreError> {
-    let mut mine = stored.map(decode::<Record>).transpose()?;
+    let mine = stored.map(decode::<Record>).transpose()?;
+    Ok(with_staged(key, mine, overlay))
+}
+
+/// A record the device holds (`mine`, under `key`) with what the staged pages hold of it.
+pub(super) fn with_staged(
+    key: &str,
+    mut mine: Option<Record>,
+    overlay: &Overlay,
+) -> Option<Record> {
     if let Some(staged) = overlay.as_ref().and_then(|o| o.get(key)) {
         match &mut mine {
             Some(mine) => drop(merge_record(mine, staged)),
             None => mine = Some(staged.clone()),
         }
     }
-    Ok(mine)
+    mine
 }
