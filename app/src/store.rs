@@ -180,9 +180,9 @@ pub trait LocalStore {
     /// without merging its records one by one yet. Returns the rows `apply_page` would have
     /// (each record merged with what the device held). On IndexedDB the page is a few values
     /// of up to 250 records (a value costs about as much to write whatever its size), merged
-    /// into the records by the store's next write of records, rows or counts, which first
-    /// unpacks every staged value; reads overlay the staged records on the stored ones, so
-    /// every read sees the merged records. `texts` is each record's JSON as the server sent it
+    /// into the records by the store's next write of pulled records, rows or counts, which
+    /// first unpacks every staged value; reads and a save (`commit_local`) overlay the staged
+    /// records on the stored ones, so every read and save sees the merged records. `texts` is each record's JSON as the server sent it
     /// (`texts[i]` is `records[i]`), which IndexedDB stages as it is instead of encoding the
     /// records again; empty (or of another length), the records are encoded. The memory backend
     /// applies the page at once.

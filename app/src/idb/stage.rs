@@ -10,9 +10,9 @@
 //! bytes: the records' own JSON as the server sent it, not encoded again), written with the
 //! cursor in one transaction; a value staged as a string (database version 5) reads as well.
 //! The store unpacks every staged value — merging its records as `apply_page` would have, one
-//! value per transaction — before it writes records, rows or counts (`IdbStore::settled`);
-//! reads overlay the staged records on the stored ones (`Decoded`), so no read misses a staged
-//! record and none waits for the unpacking.
+//! value per transaction — before it writes pulled records, rows or counts
+//! (`IdbStore::settled`); reads and a save overlay the staged records on the stored ones
+//! (`Decoded`), so none misses a staged record and none waits for the unpacking.
 
 use super::access::{delete, prefix_range, stored_of};
 use super::codec::{backend, decode, encode};
