@@ -165,16 +165,7 @@ impl IdbStore {
                 found.into_iter().zip(texts.into_iter().map(Some)).collect()
             }
         };
-        let overlay = if known_none {
-            None
-        } else {
-            let meta = tx.object_store(META).map_err(backend)?;
-            let overlay = stage::Decoded::overlay(&self.decoded, &meta).await?;
-            if overlay.is_none() && self.stage_epoch.get() == epoch {
-                self.staged.set(Some(false));
-            }
-            overlay
-        };
+        let overlay = self.overlay_in(&tx, known_none, epoch).await?;
         let mut out = stored
             .iter()
             .map(|(k, text)| Ok((k.clone(), stage::overlaid(k, text.as_deref(), &overlay)?)))
@@ -192,6 +183,26 @@ impl IdbStore {
             out.sort_by(|a, b| a.0.cmp(&b.0));
         }
         Ok(out)
+    }
+
+    /// The records the staged pages hold, merged (`stage::Overlay`), read in `tx` (which holds
+    /// `META` unless `known_none`: this tab knew none was staged). Finding none, notes it for
+    /// the next transaction, unless a page was staged since `epoch` (read before `tx` was made).
+    async fn overlay_in(
+        &self,
+        tx: &indexed_db_futures::transaction::Transaction<'_>,
+        known_none: bool,
+        epoch: u64,
+    ) -> Result<stage::Overlay, StoreError> {
+        if known_none {
+            return Ok(None);
+        }
+        let meta = tx.object_store(META).map_err(backend)?;
+        let overlay = stage::Decoded::overlay(&self.decoded, &meta).await?;
+        if overlay.is_none() && self.stage_epoch.get() == epoch {
+            self.staged.set(Some(false));
+        }
+        Ok(overlay)
     }
 
     /// Forgets that no page is staged: another tab told of changes, and it may have staged
@@ -550,16 +561,7 @@ impl LocalStore for IdbStore {
         let outbox = tx.object_store(OUTBOX).map_err(backend)?;
         let rows = tx.object_store(ROWS).map_err(backend)?;
         let order = tx.object_store(ORDER).map_err(backend)?;
-        let overlay = if known_none {
-            None
-        } else {
-            let meta = tx.object_store(META).map_err(backend)?;
-            let overlay = stage::Decoded::overlay(&self.decoded, &meta).await?;
-            if overlay.is_none() && self.stage_epoch.get() == epoch {
-                self.staged.set(Some(false));
-            }
-            overlay
-        };
+        let overlay = self.overlay_in(&tx, known_none, epoch).await?;
         let mut counts = Moved::new(read_counts(&order).await?);
         // Each record touched, with its row before the batch.
         let mut touched: Vec<(String, Record, Option<ListRow>)> = Vec::new();
