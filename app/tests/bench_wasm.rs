@@ -1,5 +1,5 @@
-//! Benchmarks in the browser's wasm (issue 6): point-in-polygon over the demo city's 1,200 grids
-//! and filtering 10,000 cases, as the app does them offline. Ignored in `cargo xtask test`; run
+//! Benchmarks in the browser's wasm (issue 6): point-in-polygon over the demo city's 1,200 grids,
+//! filtering 10,000 cases and reading a pull page, as the app does them. Ignored in `cargo xtask test`; run
 //! by `cargo xtask bench wasm`, which prints the figures. Nothing about time is asserted.
 #![cfg(target_arch = "wasm32")]
 
@@ -162,6 +162,34 @@ fn filtering_ten_thousand_cases() {
             times[times.len() - 1]
         );
     }
+}
+
+/// Reading a pull page on the main thread, as every page of a sync is read
+/// (`pull_page::judge`: the envelope, then each record): 1,000 realistic cases
+/// (`samples::reported_case`), 15 times, the records dropped after each as the pull drops them.
+#[wasm_bindgen_test]
+#[ignore = "benchmark: cargo xtask bench wasm"]
+fn reading_a_pull_page_of_a_thousand_cases() {
+    use tongxin_shared::pull_page::{judge, Step, PULL_LIMIT};
+    let text = tongxin_shared::samples::pull_answer_of_cases(1_000, 1_764_000_000_000);
+    let mut times = Vec::new();
+    for _ in 0..15 {
+        let started = now();
+        let Step::Apply { page, .. } = judge(&text, PULL_LIMIT) else {
+            panic!("the page did not read");
+        };
+        assert_eq!(page.records.len(), 1_000);
+        drop(page);
+        times.push(now() - started);
+    }
+    times.sort_by(f64::total_cmp);
+    console_log!(
+        "BENCH read a pull page of 1,000 cases ({} KB): median {:.0} ms, min {:.0} ms, max {:.0} ms",
+        text.len() / 1024,
+        times[times.len() / 2],
+        times[0],
+        times[times.len() - 1]
+    );
 }
 
 /// The changed records a view reads after a pull (the lists' index, the map's grid states, a

@@ -29,6 +29,7 @@ pub mod pull_page;
 pub mod query;
 pub mod record;
 pub mod redact;
+pub mod samples;
 pub mod schema;
 pub mod service;
 pub mod summary;

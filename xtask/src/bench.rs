@@ -30,6 +30,11 @@ const BENCHES: &[Bench] = &[
         run: || sh::run(sh::cargo().args(["bench", "-p", "tongxin-shared", "--bench", "merge"])),
     },
     Bench {
+        name: "decode",
+        about: "records/s of reading a pull page of 1,000 realistic cases (pull_page::judge, criterion)",
+        run: || sh::run(sh::cargo().args(["bench", "-p", "tongxin-shared", "--bench", "decode"])),
+    },
+    Bench {
         name: "demo",
         about: "generating the synthetic demo city, 3 and 12 months (criterion)",
         run: || sh::run(sh::cargo().args(["bench", "-p", "tongxin-demo", "--bench", "generate"])),
@@ -118,7 +123,7 @@ const BENCHES: &[Bench] = &[
     Bench {
         name: "wasm",
         about:
-            "in headless Chromium's wasm: point-in-polygon over 1,200 grids, filtering 10,000 cases, reading changed records from IndexedDB one by one or together, writing values or packs",
+            "in headless Chromium's wasm: point-in-polygon over 1,200 grids, filtering 10,000 cases, reading a pull page of 1,000 cases, reading changed records from IndexedDB one by one or together, writing values or packs",
         run: || {
             crate::tools::ensure_wasm_target()?;
             crate::tools::ensure_wasm_bindgen()?;
