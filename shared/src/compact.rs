@@ -215,6 +215,38 @@ enum Key {
     Other,
 }
 
+/// A JSON object's entries in the order written (a record's fields or log entries), read
+/// without building a map first.
+struct Entries<K, V>(Vec<(K, V)>);
+
+impl<K, V> Default for Entries<K, V> {
+    fn default() -> Self {
+        Self(Vec::new())
+    }
+}
+
+impl<'de, K: Deserialize<'de>, V: Deserialize<'de>> Deserialize<'de> for Entries<K, V> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct EntriesVisitor<K, V>(PhantomData<(K, V)>);
+        impl<'de, K: Deserialize<'de>, V: Deserialize<'de>> Visitor<'de> for EntriesVisitor<K, V> {
+            type Value = Entries<K, V>;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a map")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0).min(64));
+                while let Some(entry) = map.next_entry()? {
+                    entries.push(entry);
+                }
+                Ok(Entries(entries))
+            }
+        }
+        d.deserialize_map(EntriesVisitor(PhantomData))
+    }
+}
+
 /// Reads a record's map, in either shape; `seq` is read when present (a pulled record).
 pub(crate) struct RecordVisitor;
 
@@ -230,8 +262,8 @@ impl<'de> Visitor<'de> for RecordVisitor {
         let mut id: Option<RecordId> = None;
         let mut actors: Vec<ActorId> = Vec::new();
         let mut rows: Vec<(u64, u32, usize)> = Vec::new();
-        let mut fields: BTreeMap<String, FieldWire> = BTreeMap::new();
-        let mut log: BTreeMap<Uuid, EntryWire> = BTreeMap::new();
+        let mut fields: Entries<String, FieldWire> = Entries::default();
+        let mut log: Entries<Uuid, EntryWire> = Entries::default();
         let mut seq = None;
         while let Some(key) = map.next_key::<Key>()? {
             match key {
@@ -272,28 +304,49 @@ impl<'de> Visitor<'de> for RecordVisitor {
                 .copied()
                 .ok_or_else(|| de::Error::custom(format!("stamp index {i} out of range")))
         };
-        let mut record = Record::new(collection, id);
-        for (name, f) in fields {
-            let f = match f {
-                FieldWire::Compact(value, i) => FieldValue {
-                    value,
-                    stamp: stamp(i)?,
-                },
-                FieldWire::Full(f) => f,
-            };
-            record.fields.insert(name, f);
-        }
-        for (entry, e) in log {
-            let e = match e {
-                EntryWire::Compact(data, i) => LogEntry {
-                    data,
-                    stamp: stamp(i)?,
-                },
-                EntryWire::Full(e) => e,
-            };
-            record.log.insert(entry, e);
-        }
-        Ok((seq, record))
+        // Collected, not inserted one by one: a map built from sorted entries (as written) is
+        // built in one pass, and a repeated key keeps its last value, as inserting would.
+        let fields = fields
+            .0
+            .into_iter()
+            .map(|(name, f)| {
+                Ok((
+                    name,
+                    match f {
+                        FieldWire::Compact(value, i) => FieldValue {
+                            value,
+                            stamp: stamp(i)?,
+                        },
+                        FieldWire::Full(f) => f,
+                    },
+                ))
+            })
+            .collect::<Result<_, A::Error>>()?;
+        let log = log
+            .0
+            .into_iter()
+            .map(|(entry, e)| {
+                Ok((
+                    entry,
+                    match e {
+                        EntryWire::Compact(data, i) => LogEntry {
+                            data,
+                            stamp: stamp(i)?,
+                        },
+                        EntryWire::Full(e) => e,
+                    },
+                ))
+            })
+            .collect::<Result<_, A::Error>>()?;
+        Ok((
+            seq,
+            Record {
+                collection,
+                id,
+                fields,
+                log,
+            },
+        ))
     }
 }
 
@@ -472,6 +525,25 @@ mod tests {
             text.len(),
             old.len()
         );
+    }
+
+    #[test]
+    fn fields_in_any_order_are_sorted_and_a_repeated_name_keeps_its_last_value() {
+        let text = concat!(
+            r#"{"c":"cases","i":"00000000-0000-0000-0000-00000000ca5e","#,
+            r#""a":["00000000-0000-0000-0000-00000000000a"],"s":[[1,0,0],[2,0,0]],"#,
+            r#""f":{"title":["a",0],"category":["c",0],"title":["b",1]},"#,
+            r#""l":{"00000000-0000-0000-0000-000000000002":[{"n":2},1],"#,
+            r#""00000000-0000-0000-0000-000000000001":[{"n":1},0]}}"#
+        );
+        let r: Record = serde_json::from_str(text).unwrap();
+        let names: Vec<&str> = r.fields.keys().map(String::as_str).collect();
+        assert_eq!(names, ["category", "title"]);
+        assert_eq!(r.str("title"), Some("b"));
+        assert_eq!(r.fields["title"].stamp.hlc.wall_ms, 2);
+        let entries: Vec<u128> = r.log.keys().map(Uuid::as_u128).collect();
+        assert_eq!(entries, [1, 2]);
+        assert_eq!(r.log[&Uuid::from_u128(2)].data["n"], 2);
     }
 
     #[test]
