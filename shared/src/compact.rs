@@ -219,6 +219,18 @@ enum Key {
 /// without building a map first.
 struct Entries<K, V>(Vec<(K, V)>);
 
+impl<K: Ord, W> Entries<K, W> {
+    /// The map of the entries, each value made by `value`. Collected, not inserted one by one:
+    /// a map built from sorted entries (as written) is built in one pass, and a repeated key
+    /// keeps its last value, as inserting would.
+    fn resolve<V, E>(self, value: impl Fn(W) -> Result<V, E>) -> Result<BTreeMap<K, V>, E> {
+        self.0
+            .into_iter()
+            .map(|(k, w)| Ok((k, value(w)?)))
+            .collect()
+    }
+}
+
 impl<K, V> Default for Entries<K, V> {
     fn default() -> Self {
         Self(Vec::new())
@@ -304,40 +316,24 @@ impl<'de> Visitor<'de> for RecordVisitor {
                 .copied()
                 .ok_or_else(|| de::Error::custom(format!("stamp index {i} out of range")))
         };
-        // Collected, not inserted one by one: a map built from sorted entries (as written) is
-        // built in one pass, and a repeated key keeps its last value, as inserting would.
-        let fields = fields
-            .0
-            .into_iter()
-            .map(|(name, f)| {
-                Ok((
-                    name,
-                    match f {
-                        FieldWire::Compact(value, i) => FieldValue {
-                            value,
-                            stamp: stamp(i)?,
-                        },
-                        FieldWire::Full(f) => f,
-                    },
-                ))
+        let fields = fields.resolve(|f| {
+            Ok(match f {
+                FieldWire::Compact(value, i) => FieldValue {
+                    value,
+                    stamp: stamp(i)?,
+                },
+                FieldWire::Full(f) => f,
             })
-            .collect::<Result<_, A::Error>>()?;
-        let log = log
-            .0
-            .into_iter()
-            .map(|(entry, e)| {
-                Ok((
-                    entry,
-                    match e {
-                        EntryWire::Compact(data, i) => LogEntry {
-                            data,
-                            stamp: stamp(i)?,
-                        },
-                        EntryWire::Full(e) => e,
-                    },
-                ))
+        })?;
+        let log = log.resolve(|e| {
+            Ok(match e {
+                EntryWire::Compact(data, i) => LogEntry {
+                    data,
+                    stamp: stamp(i)?,
+                },
+                EntryWire::Full(e) => e,
             })
-            .collect::<Result<_, A::Error>>()?;
+        })?;
         Ok((
             seq,
             Record {
