@@ -182,17 +182,16 @@ pub trait LocalStore {
     /// of up to 250 records (a value costs about as much to write whatever its size), merged
     /// into the records by the store's next write of pulled records, rows or counts, which
     /// first unpacks every staged value; reads and a save (`commit_local`) overlay the staged
-    /// records on the stored ones, so every read and save sees the merged records. `texts` is each record's JSON as the server sent it
-    /// (`texts[i]` is `records[i]`), which IndexedDB stages as it is instead of encoding the
-    /// records again; empty (or of another length), the records are encoded. The memory backend
-    /// applies the page at once.
+    /// records on the stored ones, so every read and save sees the merged records. `texts` is
+    /// each record's JSON as the server sent it (`texts[i]` is `records[i]`), which IndexedDB
+    /// stages as it is instead of encoding the records again; empty (or of another length),
+    /// the records are encoded. The memory backend applies the page at once.
     async fn stage_page(
         &self,
         records: &[Record],
-        texts: &[&str],
+        _texts: &[&str],
         cursor: u64,
     ) -> Result<Vec<ListRow>, StoreError> {
-        let _ = texts;
         self.apply_page(records, &[], cursor).await
     }
     /// Deletes the device's copies of `ids` (records its profile no longer keeps), with their
