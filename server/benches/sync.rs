@@ -7,7 +7,8 @@
 //!   does (`policy::actions::report`: every field of a report plus its timeline entry, judged
 //!   against the grid's place, each warden on their own device).
 //! - poke: push → SSE poke latency with 1,000 connected subscribers, p50/p95/p99.
-//! - seed: the demo city into SQLite for 3 and 12 months: time and database size.
+//! - seed: the demo city into SQLite for 3 and 12 months: time, database size, and bytes per
+//!   record (the stored bodies' mean, by collection, and the file's size per record).
 //! - pull: the server's side of a first sync over HTTP, 10,000 reported cases in one grid pulled
 //!   in pages of 1,000 (the app's page): by their warden, who reads them whole (each body handed
 //!   on as stored), and by the city manager, whose copy is masked (each decoded, masked and
@@ -461,14 +462,46 @@ async fn seed(months: u32) {
         .await
         .unwrap();
     drop(store);
-    let size: u64 = std::fs::read_dir(dir.path())
-        .unwrap()
-        .filter_map(|e| e.ok()?.metadata().ok())
-        .map(|m| m.len())
-        .sum();
+    let files = || -> u64 {
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok()?.metadata().ok())
+            .map(|m| m.len())
+            .sum()
+    };
+    let size = files();
     println!(
         "seed/{months} months: {} ops ({} visits, {} cases, {} activities); generated in {} ms, committed in {} ms; SQLite files {:.1} MB",
         done.stats.ops, done.stats.visits, done.stats.cases, done.stats.activities, done.generate_ms, done.commit_ms, size as f64 / 1e6
+    );
+    // Bytes per record, read from the database itself: the stored bodies by collection, and the
+    // whole file (op log, users and indexes included) once the WAL is folded into it.
+    let db = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(&db)
+        .await
+        .unwrap();
+    let by: Vec<(String, i64, i64)> = sqlx::query_as(
+        "SELECT collection, count(*), sum(length(CAST(body AS BLOB))) FROM records GROUP BY collection ORDER BY 2 DESC",
+    )
+    .fetch_all(&db)
+    .await
+    .unwrap();
+    db.close().await;
+    let (records, bodies) = by.iter().fold((0, 0), |(n, b), c| (n + c.1, b + c.2));
+    let mean = |(n, b): (i64, i64)| b / n.max(1);
+    let per: Vec<String> = by
+        .iter()
+        .take(3)
+        .map(|(c, n, b)| format!("{c} {n}: {} B", mean((*n, *b))))
+        .collect();
+    println!(
+        "seed/{months} months: {records} records; body {} B per record on average ({}); SQLite file {} B per record",
+        mean((records, bodies)),
+        per.join(", "),
+        files() / records.max(1) as u64
     );
 }
 
