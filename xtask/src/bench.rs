@@ -152,7 +152,7 @@ const BENCHES: &[Bench] = &[
     },
     Bench {
         name: "seed",
-        about: "seeding the demo city into SQLite, 3 and 12 months: time and database size",
+        about: "seeding the demo city into SQLite, 3 and 12 months: time, database size, bytes per record",
         run: || server_sync_bench("seed"),
     },
     Bench {

@@ -245,14 +245,36 @@ fn cargo_build_app() -> Result<PathBuf> {
         .context("cargo built tongxin-app but reported no .wasm artifact (does the app have a bin or cdylib target?)")
 }
 
-/// Run wasm-bindgen into `target/xtask/bindgen/`, unless the input and the tool are unchanged.
+/// Run wasm-bindgen into `target/xtask/bindgen/`, unless the input, the tool and its command
+/// line are all unchanged (a flag changed here, or a build made with other flags in the same
+/// target directory, runs it again).
 fn run_wasm_bindgen(wasm: &Path) -> Result<PathBuf> {
     let root = crate::project_root();
     let out = root.join("target").join("xtask").join("bindgen");
     let stamp_path = root.join("target").join("xtask").join("bindgen.stamp");
     let tool_version = sh::output(sh::cmd("wasm-bindgen").arg("--version"))
         .context("wasm-bindgen is not installed")?;
-    let stamp = format!("{tool_version}\n{}\n", hex(&Sha256::digest(read(wasm)?)));
+    let mut bindgen = sh::cmd("wasm-bindgen");
+    bindgen
+        .args([
+            "--target",
+            "web",
+            "--no-typescript",
+            "--remove-name-section",
+            "--remove-producers-section",
+            // The split modules import the main module's functions by these export names.
+            "--keep-lld-exports",
+            "--out-name",
+            "app",
+            "--out-dir",
+        ])
+        .arg(&out)
+        .arg(wasm);
+    let stamp = format!(
+        "{tool_version}\n{}\n{}\n",
+        hex(&Sha256::digest(read(wasm)?)),
+        sh::display(&bindgen)
+    );
     let unchanged = std::fs::read_to_string(&stamp_path).is_ok_and(|s| s == stamp)
         && out.join("app.js").is_file()
         && out.join("app_bg.wasm").is_file();
@@ -264,23 +286,7 @@ fn run_wasm_bindgen(wasm: &Path) -> Result<PathBuf> {
         std::fs::remove_dir_all(&out).with_context(|| format!("removing {}", out.display()))?;
     }
     std::fs::create_dir_all(&out)?;
-    sh::run(
-        sh::cmd("wasm-bindgen")
-            .args([
-                "--target",
-                "web",
-                "--no-typescript",
-                "--remove-name-section",
-                "--remove-producers-section",
-                // The split modules import the main module's functions by these export names.
-                "--keep-lld-exports",
-                "--out-name",
-                "app",
-                "--out-dir",
-            ])
-            .arg(&out)
-            .arg(wasm),
-    )?;
+    sh::run(&mut bindgen)?;
     std::fs::write(&stamp_path, stamp)?;
     Ok(out)
 }
