@@ -12,6 +12,31 @@ import {
 } from './harness.mjs';
 import { waitSynced } from './badge.mjs';
 
+/**
+ * Waits until warden wa's device has stored `form`'s draft with `field` = `value`. A draft is
+ * kept as the user types, one IndexedDB write after each input (queued behind whatever the
+ * database is doing, such as a first sync's unpacking): a reload before that write lands tests
+ * its race with the reload, not the draft.
+ */
+const draftStored = (page, form, field, value) =>
+  waitFor(page, `the ${form} draft stored`, async ([form, field, value]) => {
+    const db = await new Promise((resolve, reject) => {
+      const r = indexedDB.open('tongxin-data-wa');
+      r.onsuccess = () => resolve(r.result);
+      r.onerror = () => reject(r.error);
+    });
+    try {
+      const text = await new Promise((resolve, reject) => {
+        const r = db.transaction('meta', 'readonly').objectStore('meta').get(`draft.${form}`);
+        r.onsuccess = () => resolve(r.result);
+        r.onerror = () => reject(r.error);
+      });
+      return typeof text === 'string' && JSON.parse(text)[field] === value;
+    } finally {
+      db.close();
+    }
+  }, [form, field, value]);
+
 /** Clicks the lifecycle button for `action` on the open case page. */
 async function act(page, action) {
   const button = page.locator(`[data-testid=case-action][data-action=${action}]`);
@@ -123,6 +148,7 @@ test('visit → appeal → case offline, then the lifecycle to 销号 across rol
   await warden.locator('form [name=title]').fill('草稿：下水道堵塞');
   await warden.locator('form [name=description]').fill('还没写完');
   await warden.locator('form [name=category]').selectOption('environment');
+  await draftStored(warden, 'case', 'category', 'environment');
   await warden.reload();
   await waitReady(warden);
   await waitFor(warden, 'the draft restored', () => document.querySelector('form [name=title]')?.value === '草稿：下水道堵塞');
@@ -158,31 +184,6 @@ test('visit → appeal → case offline, then the lifecycle to 销号 across rol
   assert.equal(a.residents_served, 120);
   assert.equal(a.date, '2026-11-20');
 });
-
-/**
- * Waits until warden wa's device has stored `form`'s draft with `field` = `value`. A draft is
- * kept as the user types, one IndexedDB write after each input (queued behind whatever the
- * database is doing, such as a first sync's unpacking): a reload before that write lands tests
- * its race with the reload, not the draft.
- */
-const draftStored = (page, form, field, value) =>
-  waitFor(page, `the ${form} draft stored`, async ([form, field, value]) => {
-    const db = await new Promise((resolve, reject) => {
-      const r = indexedDB.open('tongxin-data-wa');
-      r.onsuccess = () => resolve(r.result);
-      r.onerror = () => reject(r.error);
-    });
-    try {
-      const text = await new Promise((resolve, reject) => {
-        const r = db.transaction('meta', 'readonly').objectStore('meta').get(`draft.${form}`);
-        r.onsuccess = () => resolve(r.result);
-        r.onerror = () => reject(r.error);
-      });
-      return typeof text === 'string' && JSON.parse(text)[field] === value;
-    } finally {
-      db.close();
-    }
-  }, [form, field, value]);
 
 test('a household visit: the household added on the spot, picked again next time; visit and activity drafts survive a reload', async (t) => {
   const server = await startServer(t);
