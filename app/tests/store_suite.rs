@@ -1330,6 +1330,55 @@ async fn staged_pages_read_as_if_applied<S: LocalStore>(s: &S) {
     assert_eq!(s.meta_get(META_CURSOR).await.expect("cursor"), None);
 }
 
+/// A summary profile's first sync stages its pages while some of them drop records (aged out
+/// of the profile by a late change): a drop removes the device's copy whether it is stored or
+/// staged, never one with unsent work, and leaves every other record; the rows and counts
+/// are whole afterwards.
+async fn a_staged_first_sync_drops_stored_and_staged_copies<S: LocalStore>(s: &S) {
+    let grid = Uuid::from_u128(500).to_string();
+    let at = |record: u128, t: u64| json!({"title": format!("诉求 {record}"), "grid": grid, "reported_at": t});
+    // The device's own work before its first sync: case 100 sent (nothing waits for it),
+    // case 101 still waiting.
+    s.commit_local(&[op(1, 100, 10, at(100, 100))])
+        .await
+        .expect("commit");
+    s.ack(&[OpId(Uuid::from_u128(1))]).await.expect("ack");
+    s.commit_local(&[op(2, 101, 11, at(101, 110))])
+        .await
+        .expect("commit");
+    s.defer_rows().await.expect("defer");
+    let page: Vec<Record> = [(3, 102, 200), (4, 103, 300), (5, 104, 400)]
+        .into_iter()
+        .map(|(n, record, t)| pulled(n, record, 20, at(record, t)))
+        .collect();
+    stage_sent(s, &page, 5).await.expect("page one");
+    // Drops of records no staged page holds: the sent case, the waiting one, one never held.
+    let dropped = |ids: &[u128]| -> Vec<(Collection, RecordId)> {
+        ids.iter().map(|&n| (Collection::Cases, rid(n))).collect()
+    };
+    s.apply_page(&[], &dropped(&[100, 101, 999]), 6)
+        .await
+        .expect("drops");
+    assert!(case(s, 100).await.is_none(), "the sent case is dropped");
+    assert!(case(s, 101).await.is_some(), "unsent work stays");
+    assert!(case(s, 102).await.is_some() && case(s, 104).await.is_some());
+    // A drop of a staged record.
+    s.apply_page(&[], &dropped(&[103]), 7).await.expect("drop");
+    assert!(case(s, 103).await.is_none(), "the staged case is dropped");
+    stage_sent(s, &[pulled(6, 105, 30, at(105, 500))], 8)
+        .await
+        .expect("page two");
+    assert_eq!(
+        s.meta_get(META_CURSOR).await.expect("cursor").as_deref(),
+        Some("8")
+    );
+    s.complete_rows().await.expect("complete");
+    assert_eq!(first_or_none(s).await, Some((vec![105, 104, 102, 101], 4)));
+    assert_eq!(told_and_live(s, Collection::Cases).await, (4, 4));
+    let (kept, decoded) = rows_and_decoded(s).await;
+    assert_eq!(kept, decoded);
+}
+
 /// One test per behaviour and backend: `suite!(module, async store constructor; behaviours…)`.
 macro_rules! suite {
     ($backend:ident, $open:expr; $($name:ident),* $(,)?) => {
@@ -1385,6 +1434,7 @@ macro_rules! every_behaviour {
             rows_deferred_by_a_first_sync_are_complete_afterwards,
             many_deferred_rows_are_completed_a_chunk_at_a_time,
             staged_pages_read_as_if_applied,
+            a_staged_first_sync_drops_stored_and_staged_copies,
         );
     };
 }
@@ -1978,6 +2028,39 @@ async fn a_deferred_first_sync_stores_no_row_until_completed() {
             .total,
         3
     );
+}
+
+/// A first sync's drops of records no staged page holds delete them without unpacking the
+/// staged pages (a summary profile's pages often drop one); a drop of a staged record, or any
+/// drop once another tab may have staged pages, unpacks them first.
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen_test::wasm_bindgen_test]
+async fn drops_of_records_no_staged_page_holds_do_not_unpack_them() {
+    use tongxin_app::idb::IdbStore;
+    let name = format!("tongxin-suite-stage-drops-{}", Uuid::new_v4());
+    let stored = |store: &'static str| values_in(name.clone(), store);
+    let page = |from: u128, n: u128| -> Vec<Record> {
+        (from..from + n)
+            .map(|i| pulled(i, i, 10, json!({"title": "诉求", "reported_at": 10})))
+            .collect()
+    };
+    let s = IdbStore::open(&name).await.expect("open");
+    s.defer_rows().await.expect("defer");
+    stage_sent(&s, &page(100, 300), 300).await.expect("stage");
+    let drop_case = |n: u128| vec![(Collection::Cases, rid(n))];
+    s.apply_page(&[], &drop_case(999), 301).await.expect("drop");
+    assert_eq!(stored("records").await, 0, "not unpacked");
+    s.apply_page(&[], &drop_case(150), 302).await.expect("drop");
+    assert_eq!(
+        stored("records").await,
+        299,
+        "unpacked, the staged case dropped"
+    );
+    assert!(case(&s, 150).await.is_none());
+    stage_sent(&s, &page(400, 10), 310).await.expect("stage");
+    s.forget_staged();
+    s.apply_page(&[], &drop_case(998), 311).await.expect("drop");
+    assert_eq!(stored("records").await, 309, "not known: unpacked first");
 }
 
 /// A staged page is a few IndexedDB values, and no record is written until something writes

@@ -24,6 +24,7 @@ use tongxin_shared::{Collection, Hlc, Op, OpId, Record, RecordId};
 mod access;
 mod codec;
 mod order;
+mod overlay;
 mod schema;
 mod stage;
 mod versions;
@@ -57,8 +58,10 @@ pub struct IdbStore {
     /// Raised by every `stage_page`, so that an unpacking which found nothing staged while a
     /// page was being staged does not conclude there is none.
     stage_epoch: Cell<u64>,
-    /// The staged pages this tab decoded, which reads overlay on the stored records.
-    decoded: RefCell<stage::Decoded>,
+    /// The staged pages this tab read, which reads overlay on the stored records.
+    decoded: RefCell<overlay::Decoded>,
+    /// The records staged pages hold, as far as this tab knows (kept with `staged`).
+    staged_keys: RefCell<stage::StagedKeys>,
 }
 
 impl IdbStore {
@@ -72,6 +75,7 @@ impl IdbStore {
             staged: Cell::new(None),
             stage_epoch: Cell::new(0),
             decoded: RefCell::default(),
+            staged_keys: RefCell::default(),
         })
     }
 
@@ -120,6 +124,7 @@ impl IdbStore {
             }
             if !more && self.stage_epoch.get() == epoch {
                 self.staged.set(Some(false));
+                self.staged_keys.borrow_mut().none();
                 self.decoded.borrow_mut().clear();
             }
         }
@@ -168,24 +173,19 @@ impl IdbStore {
         let overlay = self.overlay_in(&tx, known_none, epoch).await?;
         let mut out = stored
             .iter()
-            .map(|(k, text)| Ok((k.clone(), stage::overlaid(k, text.as_deref(), &overlay)?)))
+            .map(|(k, text)| Ok((k.clone(), overlay::overlaid(k, text.as_deref(), &overlay)?)))
             .collect::<Result<Vec<_>, StoreError>>()?;
         if let (Err(c), Some(overlay)) = (keys, &overlay) {
             // A range: the staged records of the collection not stored yet, in key order.
-            let held: std::collections::HashSet<&String> = stored.iter().map(|(k, _)| k).collect();
-            let prefix = format!("{}/", c.as_str());
-            out.extend(
-                overlay
-                    .iter()
-                    .filter(|(k, _)| k.starts_with(&prefix) && !held.contains(k))
-                    .map(|(k, r)| (k.clone(), Some(r.clone()))),
-            );
+            let held: std::collections::HashSet<&str> =
+                stored.iter().map(|(k, _)| k.as_str()).collect();
+            out.extend(overlay.collection(c, |k| held.contains(k))?);
             out.sort_by(|a, b| a.0.cmp(&b.0));
         }
         Ok(out)
     }
 
-    /// The records the staged pages hold, merged (`stage::Overlay`), read in `tx` (which holds
+    /// The records the staged pages hold (`overlay::Overlay`), read in `tx` (which holds
     /// `META` unless `known_none`: this tab knew none was staged). Finding none, notes it for
     /// the next transaction, unless a page was staged since `epoch` (read before `tx` was made).
     async fn overlay_in(
@@ -193,14 +193,15 @@ impl IdbStore {
         tx: &indexed_db_futures::transaction::Transaction<'_>,
         known_none: bool,
         epoch: u64,
-    ) -> Result<stage::Overlay, StoreError> {
+    ) -> Result<overlay::Overlay, StoreError> {
         if known_none {
             return Ok(None);
         }
         let meta = tx.object_store(META).map_err(backend)?;
-        let overlay = stage::Decoded::overlay(&self.decoded, &meta).await?;
+        let overlay = overlay::Decoded::overlay(&self.decoded, &meta).await?;
         if overlay.is_none() && self.stage_epoch.get() == epoch {
             self.staged.set(Some(false));
+            self.staged_keys.borrow_mut().none();
         }
         Ok(overlay)
     }
@@ -209,6 +210,7 @@ impl IdbStore {
     /// pages (the next read overlays them, the next write unpacks them first).
     pub fn forget_staged(&self) {
         self.staged.set(None);
+        self.staged_keys.borrow_mut().forget();
     }
 
     /// Marks the connection for reopening when `r` failed.
@@ -580,7 +582,7 @@ impl LocalStore for IdbStore {
                 let stored: Option<Record> = stored.map(|s| decode(&s)).transpose()?;
                 // The row stored is the stored record's; the record is read with the staged.
                 let before = stored.as_ref().and_then(ListRow::of);
-                let r = stage::with_staged(&key, stored, &overlay)
+                let r = overlay::with_staged(&key, stored, &overlay)?
                     .unwrap_or_else(|| Record::new(op.collection, op.record));
                 touched.push((key, r, before));
                 touched.len() - 1
@@ -708,7 +710,16 @@ impl LocalStore for IdbStore {
         dropped: &[(Collection, RecordId)],
         cursor: u64,
     ) -> Result<Vec<ListRow>, StoreError> {
-        let db = self.settled().await?;
+        // Drops alone (a summary profile's first sync: records a late change aged out, which
+        // the device rarely holds) wait for no unpacking when no staged page holds them.
+        let unstaged = pulled.is_empty()
+            && (self.staged_keys.borrow())
+                .misses(dropped.iter().map(|(c, id)| record_key(*c, *id)));
+        let db = if unstaged {
+            self.db().await?
+        } else {
+            self.settled().await?
+        };
         // The outbox is read (never written) only when records are dropped.
         let stores: &[&str] = if dropped.is_empty() {
             &[RECORDS, META, ROWS, ORDER]
@@ -806,12 +817,21 @@ impl LocalStore for IdbStore {
         cursor: u64,
     ) -> Result<Vec<ListRow>, StoreError> {
         let db = self.db().await?;
+        let keys = stage::keys_of(pulled);
         self.stage_epoch.set(self.stage_epoch.get() + 1);
         self.staged.set(Some(true));
+        let added = self.staged_keys.borrow_mut().add(&keys);
         let tx = self.tx(&db, &[RECORDS, META], true)?;
         let records = tx.object_store(RECORDS).map_err(backend)?;
         let meta = tx.object_store(META).map_err(backend)?;
-        let rows = stage::stage_in(&records, &meta, pulled, texts, cursor).await?;
+        let rows = stage::stage_in(
+            [&records, &meta],
+            (pulled, &keys),
+            texts,
+            cursor,
+            (&self.staged_keys, added),
+        )
+        .await?;
         self.commit(tx).await?;
         Ok(rows)
     }

@@ -12,28 +12,27 @@
 //! The store unpacks every staged value — merging its records as `apply_page` would have, one
 //! value per transaction — before it writes pulled records, rows or counts
 //! (`IdbStore::settled`); reads and a save overlay the staged records on the stored ones
-//! (`Decoded`), so none misses a staged record and none waits for the unpacking.
+//! (`overlay`), so none misses a staged record and none waits for the unpacking.
 
 use super::access::{delete, prefix_range, stored_of};
 use super::codec::{backend, decode, encode};
 use super::order::{read_counts, write_row, Moved};
+use super::overlay::{read_values, staged_text};
 use crate::listing::rows::ListRow;
 use crate::store::{record_key, StoreError, META_CURSOR};
 use indexed_db_futures::object_store::ObjectStore;
 use indexed_db_futures::prelude::*;
 use indexed_db_futures::KeyRange;
 use std::borrow::Cow;
-use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
-use std::rc::Rc;
 use tongxin_shared::merge::merge_record;
 use tongxin_shared::Record;
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsValue;
 
 /// The staged pages' keys in `META`: `stage/`, the page's cursor, zero-padded so that key order
 /// is page order, and a random id, so that a key is never used for two pages (a reset starts
-/// the cursors again, and another tab may hold the old page decoded: `Decoded`).
-const STAGE: &str = "stage";
+/// the cursors again, and another tab may hold the old page read: `overlay::Decoded`).
+pub(super) const STAGE: &str = "stage";
 
 fn stage_key(cursor: u64, part: usize) -> String {
     format!(
@@ -150,56 +149,39 @@ fn staged_value(records: &[Record], texts: Option<&[&str]>) -> Result<JsValue, S
     Ok(js_sys::Uint8Array::from(bytes.as_slice()).into())
 }
 
-/// The records of a staged value: bytes, or a string staged by database version 5.
-fn staged_records(value: &JsValue) -> Result<Vec<Record>, StoreError> {
-    if let Some(text) = value.as_string() {
-        return decode(&text);
-    }
-    match value.dyn_ref::<js_sys::Uint8Array>() {
-        Some(bytes) => serde_json::from_slice(&bytes.to_vec())
-            .map_err(|e| StoreError::Corrupt(format!("a staged page: {e}"))),
-        None => Err(StoreError::Corrupt(
-            "a staged page is neither bytes nor text".into(),
-        )),
-    }
-}
-
 /// The staged values under `keys` (`None`: gone), decoded.
 async fn read_staged(
     meta: &ObjectStore<'_>,
     keys: &[String],
 ) -> Result<Vec<Option<Vec<Record>>>, StoreError> {
-    let reads = keys
-        .iter()
-        .map(|k| {
-            meta.get::<JsValue, _, _>(k.as_str())
-                .primitive()
-                .map_err(backend)
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    futures::future::try_join_all(reads)
-        .await
-        .map_err(backend)?
+    read_values(meta, keys)
+        .await?
         .into_iter()
-        .map(|v| v.map(|v| staged_records(&v)).transpose())
+        .map(|v| v.map(|v| decode(&staged_text(&v)?)).transpose())
         .collect()
 }
 
-/// Stages `pulled` (with `texts`, each record's JSON as sent, when there is one per record) as a
-/// few values and stores `cursor`, and returns the rows `apply_page` would have: each record
-/// merged with what the device holds of it (a record an earlier staged page holds too is whole
-/// in the later page: the server sends whole records).
+/// Stages `pulled` (under `keys`, with `texts`, each record's JSON as sent, when there is one
+/// per record) as a few values and stores `cursor`, and returns the rows `apply_page` would
+/// have: each record merged with what the device holds of it (a record an earlier staged page
+/// holds too is whole in the later page: the server sends whole records). `added` is what
+/// `StagedKeys::add` answered for this page: unless it knew every page staged before, it
+/// starts knowing with this one if this transaction finds none staged before it.
 pub(super) async fn stage_in(
-    records: &ObjectStore<'_>,
-    meta: &ObjectStore<'_>,
-    pulled: &[Record],
+    [records, meta]: [&ObjectStore<'_>; 2],
+    (pulled, keys): (&[Record], &[String]),
     texts: &[&str],
     cursor: u64,
+    (staged, added): (&std::cell::RefCell<StagedKeys>, Result<(), u64>),
 ) -> Result<Vec<ListRow>, StoreError> {
-    let keys = keys_of(pulled);
-    let stored = stored_of(records, &keys).await?;
+    if let Err(forgets) = added {
+        if first_staged(meta).await?.is_none() {
+            staged.borrow_mut().start(keys, forgets);
+        }
+    }
+    let stored = stored_of(records, keys).await?;
     let mut out = Vec::new();
-    merge_each(pulled, &keys, stored, |_, merged, _, _| {
+    merge_each(pulled, keys, stored, |_, merged, _, _| {
         out.extend(ListRow::of(merged));
         Ok(())
     })?;
@@ -222,6 +204,20 @@ pub(super) async fn stage_in(
     Ok(out)
 }
 
+/// The key of the first staged value in `meta`, if any.
+async fn first_staged(meta: &ObjectStore<'_>) -> Result<Option<String>, StoreError> {
+    meta.get_all_keys::<String>()
+        .with_query::<String, KeyRange<String>>(prefix_range(STAGE))
+        .with_limit(1)
+        .primitive()
+        .map_err(backend)?
+        .await
+        .map_err(backend)?
+        .next()
+        .transpose()
+        .map_err(backend)
+}
+
 /// Unpacks the first staged page, if there is one: merges its records into the records store
 /// as `apply_page` does, then deletes it. Whether there was one. Every record gets its row,
 /// new ones too: the pages were staged while the rows were deferred, and with every row
@@ -232,18 +228,7 @@ pub(super) async fn unstage_first(
     order: &ObjectStore<'_>,
     meta: &ObjectStore<'_>,
 ) -> Result<bool, StoreError> {
-    let first = meta
-        .get_all_keys::<String>()
-        .with_query::<String, KeyRange<String>>(prefix_range(STAGE))
-        .with_limit(1)
-        .primitive()
-        .map_err(backend)?
-        .await
-        .map_err(backend)?
-        .next()
-        .transpose()
-        .map_err(backend)?;
-    let Some(key) = first else {
+    let Some(key) = first_staged(meta).await? else {
         return Ok(false);
     };
     let pulled = read_staged(meta, std::slice::from_ref(&key))
@@ -267,101 +252,54 @@ pub(super) async fn unstage_first(
     Ok(true)
 }
 
-/// The staged pages a tab has decoded, by key: a read of records overlays them on what the
-/// records store holds instead of waiting for them to be unpacked (a dashboard opened right
-/// after a first sync reads its figures at once). Only pages still staged are used: each read
-/// lists them in its own transaction, and pages no longer listed are forgotten.
+/// The records the staged pages hold, as far as this tab can tell without reading them: known
+/// (a superset: every record of every page staged in the database, perhaps some unpacked
+/// since) from the moment the tab found none staged, or staged a page into a database holding
+/// none, until another tab may have staged one (`forget`). A drop of records none of these
+/// holds cannot miss a staged copy, so it need not wait for the pages to be unpacked.
 #[derive(Default)]
-pub(super) struct Decoded {
-    pages: std::collections::BTreeMap<String, Vec<Record>>,
-    /// The pages' records merged, made again when the pages change.
-    merged: Option<Rc<HashMap<String, Record>>>,
+pub(super) struct StagedKeys {
+    known: Option<HashSet<String>>,
+    /// Raised by each `forget`.
+    forgets: u64,
 }
 
-/// The records of the pages staged when a read ran, merged by key (a record in two pages, as
-/// one), or `None` when none was staged.
-pub(super) type Overlay = Option<Rc<HashMap<String, Record>>>;
+impl StagedKeys {
+    /// The tab found no page staged.
+    pub(super) fn none(&mut self) {
+        self.known = Some(HashSet::new());
+    }
 
-impl Decoded {
-    /// Reads which pages are staged (and those not yet decoded) in `meta`, within the read's
-    /// transaction, and returns them merged.
-    pub(super) async fn overlay(
-        cell: &std::cell::RefCell<Self>,
-        meta: &ObjectStore<'_>,
-    ) -> Result<Overlay, StoreError> {
-        let keys = meta
-            .get_all_keys::<String>()
-            .with_query::<String, KeyRange<String>>(prefix_range(STAGE))
-            .primitive()
-            .map_err(backend)?
-            .await
-            .map_err(backend)?
-            .collect::<Result<Vec<String>, _>>()
-            .map_err(backend)?;
-        let missing: Vec<String> = {
-            let known = cell.borrow();
-            keys.iter()
-                .filter(|k| !known.pages.contains_key(*k))
-                .cloned()
-                .collect()
-        };
-        let staged = read_staged(meta, &missing).await?;
-        let decoded: Vec<(String, Vec<Record>)> = missing
-            .into_iter()
-            .zip(staged)
-            .map(|(key, pulled)| (key, pulled.unwrap_or_default()))
-            .collect();
-        let mut known = cell.borrow_mut();
-        let before = known.pages.len();
-        known.pages.retain(|k, _| keys.contains(k));
-        if known.pages.len() != before || !decoded.is_empty() {
-            known.merged = None;
-        }
-        known.pages.extend(decoded);
-        if known.pages.is_empty() {
-            return Ok(None);
-        }
-        if known.merged.is_none() {
-            let mut merged: HashMap<String, Record> = HashMap::new();
-            for r in known.pages.values().flatten() {
-                match merged.entry(record_key(r.collection, r.id)) {
-                    Entry::Occupied(mut held) => drop(merge_record(held.get_mut(), r)),
-                    Entry::Vacant(slot) => drop(slot.insert(r.clone())),
-                }
+    /// Another tab may have staged pages.
+    pub(super) fn forget(&mut self) {
+        self.known = None;
+        self.forgets += 1;
+    }
+
+    /// This tab stages the records `keys`: `Ok` when every staged record is known with them,
+    /// else the count of `forget`s to hand to `start`.
+    pub(super) fn add(&mut self, keys: &[String]) -> Result<(), u64> {
+        match &mut self.known {
+            Some(known) => {
+                known.extend(keys.iter().cloned());
+                Ok(())
             }
-            known.merged = Some(Rc::new(merged));
-        }
-        Ok(known.merged.clone())
-    }
-
-    /// Forgets every decoded page (none is staged any more).
-    pub(super) fn clear(&mut self) {
-        self.pages.clear();
-        self.merged = None;
-    }
-}
-
-/// A stored record (`stored`, the text under `key`) with what the staged pages hold of it.
-pub(super) fn overlaid(
-    key: &str,
-    stored: Option<&str>,
-    overlay: &Overlay,
-) -> Result<Option<Record>, StoreError> {
-    let mine = stored.map(decode::<Record>).transpose()?;
-    Ok(with_staged(key, mine, overlay))
-}
-
-/// A record the device holds (`mine`, under `key`) with what the staged pages hold of it.
-pub(super) fn with_staged(
-    key: &str,
-    mut mine: Option<Record>,
-    overlay: &Overlay,
-) -> Option<Record> {
-    if let Some(staged) = overlay.as_ref().and_then(|o| o.get(key)) {
-        match &mut mine {
-            Some(mine) => drop(merge_record(mine, staged)),
-            None => mine = Some(staged.clone()),
+            None => Err(self.forgets),
         }
     }
-    mine
+
+    /// This tab stages the records `keys` into a database it found holding no staged page,
+    /// unless it was told since `add` (`forgets`) that another tab may have staged some.
+    fn start(&mut self, keys: &[String], forgets: u64) {
+        if self.known.is_none() && self.forgets == forgets {
+            self.known = Some(keys.iter().cloned().collect());
+        }
+    }
+
+    /// Whether no staged page holds any of `keys`, as far as known (`false` when unknown).
+    pub(super) fn misses(&self, mut keys: impl Iterator<Item = String>) -> bool {
+        self.known
+            .as_ref()
+            .is_some_and(|known| keys.all(|k| !known.contains(&k)))
+    }
 }
