@@ -74,14 +74,12 @@ impl Client {
             .await?
             .and_then(|s| s.parse().ok())
             .unwrap_or(0);
-        // A first sync of a full replica (a warden's area: thousands of cases at once) writes
-        // its records and leaves their rows for later; a summary profile's device (a city's
-        // lists) keeps writing them page by page, since completing them afterwards reads back
-        // and decodes every record once more: seconds of extra work for a city.
-        let mut defer = cursor == 0 && Profile::of(self.me().role) == Profile::Full;
-        // Such a sync also stages its pages (`LocalStore::stage_page`): a page is one value,
-        // its records merged in one by one after the round (`complete_rows`) or by the first
-        // read of them, whichever comes first.
+        // A first sync (a warden's area: thousands of cases at once; a city manager's open
+        // cases and recent history: tens of thousands) leaves the lists' rows for later and
+        // stages its pages (`LocalStore::stage_page`): a page is a few values, its records
+        // merged in one by one, each with its row, after the round (`complete_rows`) or by the
+        // first write that needs them, whichever comes first; reads overlay them meanwhile.
+        let mut defer = cursor == 0;
         let stage = defer;
         let mut scope = self.store.meta_get(META_SCOPE).await?.unwrap_or_default();
         let mut limit = PULL_LIMIT;
@@ -161,7 +159,8 @@ impl Client {
                 self.defer_rows(&mut defer).await?;
                 // After a reset (rows and counts just rewritten) pages are applied.
                 let sent = (&records[..], (&text[..], &page.spans[..]));
-                let apply = self.store_page(stage && resets == 0, sent, &dropped, page.cursor);
+                let span = (cursor, page.cursor);
+                let apply = self.store_page(stage && resets == 0, sent, &dropped, span);
                 if page.more {
                     // The network and the server work on the next page while IndexedDB writes
                     // this one, and it is decoded while IndexedDB commits: the same request the
@@ -197,21 +196,32 @@ impl Client {
     }
 
     /// Stores a page (its records, and the answer's text with where each one's JSON sits in
-    /// it): staged when `stage` (a first sync's, see `pull_pages`) and it drops nothing, else
-    /// applied.
+    /// it) that moves the cursor `from` → `to`: applied, or its records staged when `stage` (a
+    /// first sync's, see `pull_pages`). A staged page's drops (a summary profile's records aged
+    /// out by a late change) are applied after its records, and the cursor moves past the page
+    /// only with them: applying them unpacks every page staged before (a dropped record may be
+    /// in one), and an interrupted sync pulls the page again rather than lose a drop.
     async fn store_page(
         &self,
         stage: bool,
         (records, (text, spans)): (&[Record], (&str, &[Range<usize>])),
         dropped: &[(Collection, RecordId)],
-        cursor: u64,
+        (from, to): (u64, u64),
     ) -> Result<Vec<ListRow>, StoreError> {
-        if stage && dropped.is_empty() {
-            let texts: Vec<&str> = spans.iter().filter_map(|s| text.get(s.clone())).collect();
-            self.store.stage_page(records, &texts, cursor).await
-        } else {
-            self.store.apply_page(records, dropped, cursor).await
+        if !stage {
+            return self.store.apply_page(records, dropped, to).await;
         }
+        let staged_to = if dropped.is_empty() { to } else { from };
+        let rows = if records.is_empty() {
+            Vec::new()
+        } else {
+            let texts: Vec<&str> = spans.iter().filter_map(|s| text.get(s.clone())).collect();
+            self.store.stage_page(records, &texts, staged_to).await?
+        };
+        if !dropped.is_empty() {
+            self.store.apply_page(&[], dropped, to).await?;
+        }
+        Ok(rows)
     }
 
     /// Tells the views what a pull changed: once per pull, not once per page.
