@@ -90,7 +90,7 @@ const BENCHES: &[Bench] = &[
     },
     Bench {
         name: "city-sync",
-        about: "the city, subdistrict and community managers' first sync on a new browser, the demo city with 3 and 12 months (TONGXIN_BENCH_MONTHS, e.g. \"3,12\"): time, records and bytes pulled, device storage, the dashboard's first figures",
+        about: "the city, subdistrict and community managers' first sync on a new browser, the demo city with 3 and 12 months (TONGXIN_BENCH_MONTHS, e.g. \"3,12\"): time until synced and until the staged pages are unpacked, records and bytes pulled, device storage, the dashboard's first figures",
         run: || browser_bench_with("bench/city_sync.mjs", true),
     },
     Bench {

@@ -5,10 +5,10 @@
 //
 // For each manager, on a fresh browser profile: the login page's navigation → the sync badge
 // says synced (split into the page, the sign-in and the sync), and how much later the staged
-// pages are unpacked into records and rows (`tongxin:rows-complete`); the records the server's pull
-// gives that user (by collection, with the JSON bytes); the device's storage as the browser
-// reports it (`navigator.storage.estimate()`); and the dashboard's first figures after a
-// navigation (the summary profile computes them from summaries).
+// pages are unpacked into records and rows (`tongxin:rows-complete`); the records the server's
+// pull gives that user (by collection, with the JSON bytes); the device's storage as the
+// browser reports it (`navigator.storage.estimate()`) once unpacked; and the dashboard's first
+// figures after a navigation (the summary profile computes them from summaries).
 
 import { DEMO_PASSWORD, launchBrowser, login, signIn, waitReady } from '../harness.mjs';
 import { waitSynced } from '../badge.mjs';
