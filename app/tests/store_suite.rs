@@ -2030,6 +2030,14 @@ async fn a_deferred_first_sync_stores_no_row_until_completed() {
     );
 }
 
+/// A pull page of `n` new cases, records `from`.. (op ids the same).
+#[cfg(target_arch = "wasm32")]
+fn page(from: u128, n: u128) -> Vec<Record> {
+    (from..from + n)
+        .map(|i| pulled(i, i, 10, json!({"title": "诉求", "reported_at": 10})))
+        .collect()
+}
+
 /// A first sync's drops of records no staged page holds delete them without unpacking the
 /// staged pages (a summary profile's pages often drop one); a drop of a staged record, or any
 /// drop once another tab may have staged pages, unpacks them first.
@@ -2039,11 +2047,6 @@ async fn drops_of_records_no_staged_page_holds_do_not_unpack_them() {
     use tongxin_app::idb::IdbStore;
     let name = format!("tongxin-suite-stage-drops-{}", Uuid::new_v4());
     let stored = |store: &'static str| values_in(name.clone(), store);
-    let page = |from: u128, n: u128| -> Vec<Record> {
-        (from..from + n)
-            .map(|i| pulled(i, i, 10, json!({"title": "诉求", "reported_at": 10})))
-            .collect()
-    };
     let s = IdbStore::open(&name).await.expect("open");
     s.defer_rows().await.expect("defer");
     stage_sent(&s, &page(100, 300), 300).await.expect("stage");
@@ -2074,11 +2077,6 @@ async fn staged_pages_are_a_few_values_each_and_outlive_their_store() {
     use tongxin_app::idb::IdbStore;
     let name = format!("tongxin-suite-stage-{}", Uuid::new_v4());
     let stored = |store: &'static str| values_in(name.clone(), store);
-    let page = |from: u128, n: u128| -> Vec<Record> {
-        (from..from + n)
-            .map(|i| pulled(i, i, 10, json!({"title": "诉求", "reported_at": 10})))
-            .collect()
-    };
     let meta;
     {
         let s = IdbStore::open(&name).await.expect("open");
