@@ -199,8 +199,9 @@ impl Client {
     /// it) that moves the cursor `from` → `to`: applied, or its records staged when `stage` (a
     /// first sync's, see `pull_pages`). A staged page's drops (a summary profile's records aged
     /// out by a late change) are applied after its records, and the cursor moves past the page
-    /// only with them: applying them unpacks every page staged before (a dropped record may be
-    /// in one), and an interrupted sync pulls the page again rather than lose a drop.
+    /// only with them, so an interrupted sync pulls the page again rather than lose a drop;
+    /// applying them unpacks the pages staged before only if one of those holds a dropped
+    /// record (the store knows which records they hold).
     async fn store_page(
         &self,
         stage: bool,
