@@ -15,7 +15,7 @@ use tongxin_server::store::{AnyStore, Scope, Store};
 use tongxin_shared::case::DAY_MS;
 use tongxin_shared::figures::{case_figures, visit_rate, weekly_trend};
 use tongxin_shared::profile::Profile;
-use tongxin_shared::summary::{self, Entries};
+use tongxin_shared::summary::{self, Entries, VisitEntry};
 use tongxin_shared::{Collection, Hlc, Op, Record, RecordId};
 
 const HOUR: u64 = 3_600_000;
@@ -149,10 +149,7 @@ async fn assert_summaries_true(store: &dyn Store, now: u64) {
         .iter()
         .filter(|r| r.collection == Collection::Cases)
         .collect();
-    let direct_visits: Vec<&Record> = records
-        .iter()
-        .filter(|r| r.collection == Collection::Visits)
-        .collect();
+    let direct_visits: Vec<VisitEntry> = records.iter().filter_map(VisitEntry::of).collect();
     let (from, to) = (now - 60 * DAY_MS, now + 1);
     assert_eq!(
         case_figures(direct_cases.iter().copied(), from, to, now),
@@ -164,7 +161,7 @@ async fn assert_summaries_true(store: &dyn Store, now: u64) {
     );
     let wardens = ["w1".to_owned(), "w2".to_owned()];
     assert_eq!(
-        visit_rate(direct_visits.iter().copied(), &wardens, from, to),
+        visit_rate(&direct_visits, &wardens, from, to),
         visit_rate(&visits, &wardens, from, to)
     );
     let f = case_figures(&cases, from, to, now);

@@ -36,9 +36,20 @@ pub struct CaseEntry(
     pub bool,
 );
 
-/// What one visit contributes: `[visited_at, warden]`.
+/// What one visit contributes: `[visited_at, warden]`. Also what the visit figures read of a
+/// visit (`figures::visit_rate`): a summary's entries and a device's records give the same.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct VisitEntry(pub u64, pub Option<String>);
+
+impl VisitEntry {
+    /// A live visit's entry (`None`: not a visit, deleted, or without a time).
+    pub fn of(r: &Record) -> Option<Self> {
+        if r.collection != Collection::Visits || r.is_deleted() {
+            return None;
+        }
+        Some(Self(u64_field(r, "visited_at")?, string_field(r, "warden")))
+    }
+}
 
 /// One record's entry.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -103,8 +114,8 @@ pub fn entry_of(r: &Record) -> Option<(SummaryKey, Entry)> {
             (reported_at.or(closed_at)?, Entry::Case(entry))
         }
         Collection::Visits => {
-            let at = u64_field(r, "visited_at")?;
-            (at, Entry::Visit(VisitEntry(at, string_field(r, "warden"))))
+            let entry = VisitEntry::of(r)?;
+            (entry.0, Entry::Visit(entry))
         }
         _ => return None,
     };
@@ -265,9 +276,12 @@ pub fn build<'a>(records: impl IntoIterator<Item = &'a Record>, now_ms: u64) -> 
         .collect()
 }
 
-/// The records the figure functions read, rebuilt from summaries: a case per case entry and a
-/// visit per visit entry, with only the fields the figures read (and synthetic ids).
-pub fn expand<'a>(summaries: impl IntoIterator<Item = &'a Record>) -> (Vec<Record>, Vec<Record>) {
+/// What the figure functions read, rebuilt from summaries: a case record per case entry, with
+/// only the fields the figures read (and synthetic ids), and the visit entries as they are
+/// (the visit figures read entries: a year of a city's visits as records took hundreds of MB).
+pub fn expand<'a>(
+    summaries: impl IntoIterator<Item = &'a Record>,
+) -> (Vec<Record>, Vec<VisitEntry>) {
     let stamp = Stamp {
         hlc: Hlc::new(0, 0),
         actor: SYSTEM_ACTOR,
@@ -308,16 +322,7 @@ pub fn expand<'a>(summaries: impl IntoIterator<Item = &'a Record>) -> (Vec<Recor
                 ],
             ));
         }
-        for VisitEntry(at, warden) in e.visits {
-            visits.push(make(
-                Collection::Visits,
-                vec![
-                    ("grid", grid.clone()),
-                    ("visited_at", json!(at)),
-                    ("warden", json!(warden)),
-                ],
-            ));
-        }
+        visits.extend(e.visits);
     }
     (cases, visits)
 }

@@ -41,7 +41,11 @@ pub(super) fn Dashboard() -> impl IntoView {
                 Profile::Summary => summary::expand(&live_records(Collection::Summaries).await),
                 Profile::Full => (
                     live_records(Collection::Cases).await,
-                    live_records(Collection::Visits).await,
+                    live_records(Collection::Visits)
+                        .await
+                        .iter()
+                        .filter_map(summary::VisitEntry::of)
+                        .collect(),
                 ),
             };
             Data {

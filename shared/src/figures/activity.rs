@@ -5,6 +5,7 @@ use super::{date_from_days, u64_field};
 use crate::case::{Status, DAY_MS};
 use crate::record::Record;
 use crate::schema::Collection;
+use crate::summary::VisitEntry;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -47,27 +48,23 @@ impl VisitRate {
     }
 }
 
-/// Visits per warden per week over `[from_ms, to_ms)`, counted over the weeks the records cover:
-/// the window starts at the later of `from_ms` and the (UTC) day of the earliest visit among
-/// `records`. `wardens` are listed even without a visit.
+/// Visits per warden per week over `[from_ms, to_ms)`, counted over the weeks the visits cover:
+/// the window starts at the later of `from_ms` and the (UTC) day of the earliest of `visits`
+/// (each live visit's entry, `VisitEntry::of`, or a summary's). `wardens` are listed even
+/// without a visit.
 pub fn visit_rate<'a>(
-    records: impl IntoIterator<Item = &'a Record>,
+    visits: impl IntoIterator<Item = &'a VisitEntry>,
     wardens: &[String],
     from_ms: u64,
     to_ms: u64,
 ) -> VisitRate {
     let mut first: Option<u64> = None;
     let mut in_window: Vec<(&'a str, u64)> = Vec::new();
-    for r in records {
-        if r.collection != Collection::Visits || r.is_deleted() {
-            continue;
-        }
-        let Some(at) = u64_field(r, "visited_at") else {
-            continue;
-        };
+    for VisitEntry(at, warden) in visits {
+        let at = *at;
         first = Some(first.map_or(at, |f| f.min(at)));
         if (from_ms..to_ms).contains(&at) {
-            if let Some(w) = r.str("warden") {
+            if let Some(w) = warden {
                 in_window.push((w, at));
             }
         }
@@ -173,7 +170,7 @@ mod tests {
             )
         };
         // The first visit on record is 14 days before now: a 365-day period counts 2 weeks.
-        let recs = vec![
+        let recs = [
             visit(1, "w1", now - 14 * DAY_MS + 5),
             visit(2, "w1", now - 3 * DAY_MS),
             visit(3, "w1", now - DAY_MS),
@@ -184,6 +181,8 @@ mod tests {
                 json!({"warden": "w2", "visited_at": now - DAY_MS, "deleted": true}),
             ),
         ];
+        let recs: Vec<VisitEntry> = recs.iter().filter_map(VisitEntry::of).collect();
+        assert_eq!(recs.len(), 4, "the deleted visit has no entry");
         let wardens = vec!["w1".to_owned(), "w2".to_owned(), "w3".to_owned()];
         let year = visit_rate(&recs, &wardens, now - 365 * DAY_MS, now);
         assert_eq!(year.from_ms, now - 14 * DAY_MS);

@@ -11,16 +11,18 @@ use tongxin_shared::figures::{
     cadence, case_figures, case_figures_by_area, date_from_days, visit_rate, weekly_trend, Cadence,
     CaseFigures, VisitRate, WeekCounts,
 };
+use tongxin_shared::summary::VisitEntry;
 use tongxin_shared::wire::StaffMember;
 use tongxin_shared::{Record, RecordId};
 
 /// What the dashboard reads from the device.
 #[derive(Clone)]
 pub(super) struct Data {
-    /// The cases and visits the figures count: the records on the device, or on a
-    /// summary-profile device the records rebuilt from its summaries.
+    /// The cases and visits the figures count: the case records on the device and each live
+    /// visit's entry, or on a summary-profile device the cases rebuilt from its summaries and
+    /// their visit entries.
     pub cases: Vec<Record>,
-    pub visits: Vec<Record>,
+    pub visits: Vec<VisitEntry>,
     pub activities: Vec<Record>,
     pub subdistricts: Vec<Record>,
     pub communities: Vec<Record>,
