@@ -229,20 +229,23 @@ impl IdbStore {
         &self,
         tx: indexed_db_futures::transaction::Transaction<'_>,
     ) -> Result<(), StoreError> {
-        use indexed_db_futures::internals::SystemRepr;
-        use wasm_bindgen::JsCast;
-        let raw: web_sys::IdbTransaction = tx
-            .as_sys()
-            .unchecked_ref::<web_sys::IdbTransaction>()
-            .clone();
-        let result = match tx.commit().await {
-            Ok(()) => Ok(()),
-            Err(e) => Err(match raw.error() {
-                Some(dom) => dom_error(&dom.name(), &dom.message()),
-                None => backend(e),
-            }),
-        };
+        let raw = raw_tx(&tx);
+        let result = tx.commit().await.map_err(|e| why_aborted(&raw, backend(e)));
         self.mark(result)
+    }
+
+    /// Commits `tx` once its requests (`written`) succeeded; a request's failure is reported
+    /// as why the transaction aborted, when it did (`why_aborted`), and marks the connection.
+    async fn commit_written(
+        &self,
+        tx: indexed_db_futures::transaction::Transaction<'_>,
+        raw: &web_sys::IdbTransaction,
+        written: Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        match written {
+            Ok(()) => self.commit(tx).await,
+            Err(e) => self.mark(Err(why_aborted(raw, e))),
+        }
     }
 
     fn tx<'d>(
@@ -327,6 +330,26 @@ impl IdbStore {
 const ORDERED_FROM: &str = "a";
 
 /// The key range of the lists' rows in `ORDER`.
+/// The browser's transaction behind `tx` (its `error` says why it aborted).
+fn raw_tx(tx: &indexed_db_futures::transaction::Transaction<'_>) -> web_sys::IdbTransaction {
+    use indexed_db_futures::internals::SystemRepr;
+    use wasm_bindgen::JsCast;
+    tx.as_sys()
+        .unchecked_ref::<web_sys::IdbTransaction>()
+        .clone()
+}
+
+/// `e`, a request's failure in `raw`, or the transaction's own error when it aborted: a full
+/// disk aborts the transaction, and a request still pending then fails with only "AbortError"
+/// (which one a save meets first depends on timing), while the transaction's error says
+/// `QuotaExceededError`.
+fn why_aborted(raw: &web_sys::IdbTransaction, e: StoreError) -> StoreError {
+    match raw.error() {
+        Some(dom) => dom_error(&dom.name(), &dom.message()),
+        None => e,
+    }
+}
+
 fn ordered_range() -> KeyRange<String> {
     KeyRange::LowerBound(ORDERED_FROM.to_owned(), false)
 }
@@ -541,29 +564,21 @@ impl IdbStore {
     }
 }
 
-impl LocalStore for IdbStore {
-    /// A save does not wait for a first sync's staged pages to be unpacked (seconds for a
-    /// warden's 10,000 cases): each record it touches is read with what the staged pages hold of
-    /// it, in the save's own transaction, and written merged. The staged copy stays; unpacking
-    /// it later merges it again, which changes nothing (merging is a join). Staged pages exist
-    /// only while a first sync's counts are deferred, so no count is moved meanwhile.
-    async fn commit_local(&self, ops: &[Op]) -> Result<(), StoreError> {
-        validate_all(ops)?;
-        let db = self.db().await?;
-        let known_none = self.staged.get() == Some(false);
-        // Read with no await before the transaction is made (see `settled`).
-        let epoch = self.stage_epoch.get();
-        let stores: &[&str] = if known_none {
-            &[RECORDS, OUTBOX, ROWS, ORDER]
-        } else {
-            &[RECORDS, OUTBOX, ROWS, ORDER, META]
-        };
-        let tx = self.durable_tx(&db, stores)?;
+impl IdbStore {
+    /// A save's requests in `tx` (see `commit_local`): each touched record read with what the
+    /// staged pages hold of it (`known_none`, `epoch`: see `overlay_in`), the ops applied and
+    /// queued, the records and rows written.
+    async fn write_local(
+        &self,
+        tx: &indexed_db_futures::transaction::Transaction<'_>,
+        ops: &[Op],
+        (known_none, epoch): (bool, u64),
+    ) -> Result<(), StoreError> {
         let records = tx.object_store(RECORDS).map_err(backend)?;
         let outbox = tx.object_store(OUTBOX).map_err(backend)?;
         let rows = tx.object_store(ROWS).map_err(backend)?;
         let order = tx.object_store(ORDER).map_err(backend)?;
-        let overlay = self.overlay_in(&tx, known_none, epoch).await?;
+        let overlay = self.overlay_in(tx, known_none, epoch).await?;
         let mut counts = Moved::new(read_counts(&order).await?);
         // Each record touched, with its row before the batch.
         let mut touched: Vec<(String, Record, Option<ListRow>)> = Vec::new();
@@ -596,8 +611,31 @@ impl LocalStore for IdbStore {
                 write_row(&rows, &order, key, before.as_ref(), &row, &mut counts.now)?;
             }
         }
-        counts.write(&order)?;
-        self.commit(tx).await
+        counts.write(&order)
+    }
+}
+
+impl LocalStore for IdbStore {
+    /// A save does not wait for a first sync's staged pages to be unpacked (seconds for a
+    /// warden's 10,000 cases): each record it touches is read with what the staged pages hold of
+    /// it, in the save's own transaction, and written merged. The staged copy stays; unpacking
+    /// it later merges it again, which changes nothing (merging is a join). Staged pages exist
+    /// only while a first sync's counts are deferred, so no count is moved meanwhile.
+    async fn commit_local(&self, ops: &[Op]) -> Result<(), StoreError> {
+        validate_all(ops)?;
+        let db = self.db().await?;
+        let known_none = self.staged.get() == Some(false);
+        // Read with no await before the transaction is made (see `settled`).
+        let epoch = self.stage_epoch.get();
+        let stores: &[&str] = if known_none {
+            &[RECORDS, OUTBOX, ROWS, ORDER]
+        } else {
+            &[RECORDS, OUTBOX, ROWS, ORDER, META]
+        };
+        let tx = self.durable_tx(&db, stores)?;
+        let raw = raw_tx(&tx);
+        let written = self.write_local(&tx, ops, (known_none, epoch)).await;
+        self.commit_written(tx, &raw, written).await
     }
 
     async fn outbox(&self, limit: usize) -> Result<Vec<Op>, StoreError> {
@@ -1029,11 +1067,15 @@ impl LocalStore for IdbStore {
         let value = encode(&StoredBlob::from_bytes(content_type, bytes, false))?;
         let db = self.db().await?;
         let tx = self.durable_tx(&db, &[BLOBS, BLOBS_PENDING])?;
-        let blobs = tx.object_store(BLOBS).map_err(backend)?;
-        let pending = tx.object_store(BLOBS_PENDING).map_err(backend)?;
-        put(&blobs, sha256.to_owned(), value).await?;
-        put(&pending, sha256.to_owned(), sha256.to_owned()).await?;
-        self.commit(tx).await
+        let raw = raw_tx(&tx);
+        let written = async {
+            let blobs = tx.object_store(BLOBS).map_err(backend)?;
+            let pending = tx.object_store(BLOBS_PENDING).map_err(backend)?;
+            put(&blobs, sha256.to_owned(), value).await?;
+            put(&pending, sha256.to_owned(), sha256.to_owned()).await
+        }
+        .await;
+        self.commit_written(tx, &raw, written).await
     }
 
     async fn get_blob(&self, sha256: &str) -> Result<Option<LocalBlob>, StoreError> {
